@@ -1,0 +1,113 @@
+//! The hub's side of an attached transport: where it awaits the packets to write.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
+
+use crate::encoded::Batch;
+use crate::hub::HubInner;
+use crate::reason::DisconnectReason;
+use crate::session::{AttachMode, Session, Take};
+
+/// A transport attached to a session. At most one is current per session; attaching another
+/// supersedes this one (spec §8 #6). Dropping it detaches the transport: the close timeout
+/// starts and packets wait in the session's outbox for the next one.
+#[derive(Debug)]
+pub struct Attachment {
+    pub(crate) hub: Weak<HubInner>,
+    pub(crate) session: Arc<Session>,
+    pub(crate) generation: u64,
+    pub(crate) mode: AttachMode,
+    pub(crate) polling_duration: Duration,
+    pub(crate) finished: bool,
+}
+
+impl Attachment {
+    /// The session this transport serves.
+    pub fn session_id(&self) -> &str {
+        &self.session.id
+    }
+
+    /// Waits for the next packets to write.
+    ///
+    /// - `Poll` mode yields one batch and then `None`: what was buffered, else the first
+    ///   packet to arrive, else `8::` at the polling deadline, or `8::` at once when a newer
+    ///   poll superseded this one.
+    /// - `Stream` mode yields batches (heartbeats included) until the session ends or a newer
+    ///   transport supersedes this one, then `None`.
+    ///
+    /// `None` in either mode before any batch means the session is over.
+    pub async fn next_batch(&mut self) -> Option<Batch> {
+        if self.finished {
+            return None;
+        }
+        let deadline = (self.mode == AttachMode::Poll).then(|| Instant::now() + self.polling_duration);
+        let mut waited = false;
+        loop {
+            let notified = self.session.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.session.take(self.generation, self.mode, waited) {
+                Take::Batch(batch, finished_lingering) => {
+                    if finished_lingering {
+                        self.forget_session();
+                    }
+                    if self.mode == AttachMode::Poll {
+                        self.finished = true;
+                    }
+                    return Some(batch);
+                }
+                Take::Superseded => {
+                    self.finished = true;
+                    return (self.mode == AttachMode::Poll).then(Batch::noop);
+                }
+                Take::Closed { finished_lingering } => {
+                    if finished_lingering {
+                        self.forget_session();
+                    }
+                    self.finished = true;
+                    return None;
+                }
+                Take::Empty => {}
+            }
+            match deadline {
+                Some(deadline) => {
+                    tokio::select! {
+                        () = &mut notified => {}
+                        () = sleep_until(deadline) => {
+                            self.finished = true;
+                            self.session.detach(self.generation);
+                            return Some(Batch::noop());
+                        }
+                    }
+                }
+                None => notified.await,
+            }
+            waited = true;
+        }
+    }
+
+    /// Ends the session because this transport's connection ended (streaming transports),
+    /// unless a newer transport has taken over meanwhile.
+    pub fn close(self, reason: DisconnectReason) {
+        if !self.session.is_current(self.generation) {
+            return;
+        }
+        if let Some(hub) = self.hub.upgrade() {
+            hub.end(&self.session, reason, false);
+        }
+    }
+
+    fn forget_session(&self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.forget(&self.session);
+        }
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        self.session.detach(self.generation);
+    }
+}

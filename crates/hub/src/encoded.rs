@@ -1,0 +1,65 @@
+//! Packets already in wire form, shared between the outboxes of every session they go to.
+
+use bytes::Bytes;
+use ferrio_protocol::Packet;
+
+/// One encoded packet. Cloning it shares the bytes, so a broadcast encodes once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded(Bytes);
+
+impl Encoded {
+    /// Encodes `packet`.
+    pub fn new(packet: &Packet) -> Self {
+        Encoded(Bytes::from(packet.encode()))
+    }
+
+    /// Wraps text that is already a packet, such as `8::`.
+    pub const fn from_static(text: &'static str) -> Self {
+        Encoded(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// The packet text.
+    pub fn as_str(&self) -> &str {
+        // The bytes always come from a `str`, so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The packet text as shared bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+/// What a transport writes in one go: one packet, or several that queued up meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    packets: Vec<Encoded>,
+}
+
+impl Batch {
+    pub(crate) fn new(packets: Vec<Encoded>) -> Self {
+        Batch { packets }
+    }
+
+    /// A batch holding only `8::`, the answer to a poll with nothing to deliver.
+    pub fn noop() -> Self {
+        Batch::new(vec![Encoded::from_static("8::")])
+    }
+
+    /// The packets, oldest first.
+    pub fn packets(&self) -> &[Encoded] {
+        &self.packets
+    }
+
+    /// The packet texts, oldest first.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.packets.iter().map(Encoded::as_str)
+    }
+
+    /// The body an HTTP transport carries for this batch: the packet bare, or a framed
+    /// payload when there are several (spec §3.10).
+    pub fn payload(&self) -> String {
+        let texts: Vec<&str> = self.texts().collect();
+        ferrio_protocol::frame(&texts)
+    }
+}

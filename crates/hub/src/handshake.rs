@@ -1,0 +1,112 @@
+//! What the hub learns about a client at its handshake (spec §2.7, §2.8), as plain data.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use serde_json::{Map, Value};
+
+/// The request data of a handshake, built by the server: the hub never sees a request.
+#[derive(Debug, Clone)]
+pub struct ConnectInfo {
+    /// Request headers, names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The TCP peer.
+    pub address: SocketAddr,
+    /// The decoded query pairs of the handshake URL (including `t`, `jsonp` and user keys).
+    pub query: Vec<(String, String)>,
+    /// The raw request URL (path and query).
+    pub url: String,
+    /// Whether the connection is TLS.
+    pub secure: bool,
+}
+
+impl ConnectInfo {
+    /// The first header named `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What the server keeps of a handshake, exposed to the application as `socket.handshake()`.
+#[derive(Debug, Clone)]
+pub struct HandshakeData {
+    /// The request data.
+    pub info: ConnectInfo,
+    /// Whether the handshake had an `Origin` header (a cross-domain page).
+    pub xdomain: bool,
+    /// When the handshake was made.
+    pub time: SystemTime,
+    /// Free-form data the authorization hook may attach (a user record, a tenant…).
+    pub data: Map<String, Value>,
+}
+
+impl HandshakeData {
+    /// Builds the data of a new handshake.
+    pub fn new(info: ConnectInfo) -> Self {
+        let xdomain = info.header("origin").is_some();
+        HandshakeData {
+            info,
+            xdomain,
+            time: SystemTime::now(),
+            data: Map::new(),
+        }
+    }
+
+    /// The first value of the query key `key`.
+    ///
+    /// ```
+    /// # use ferrio_hub::{ConnectInfo, HandshakeData};
+    /// let info = ConnectInfo {
+    ///     headers: vec![],
+    ///     address: "127.0.0.1:1".parse().unwrap(),
+    ///     query: vec![("t".into(), "1".into()), ("token".into(), "abc".into())],
+    ///     url: "/socket.io/1/?t=1&token=abc".into(),
+    ///     secure: false,
+    /// };
+    /// assert_eq!(HandshakeData::new(info).query("token"), Some("abc"));
+    /// ```
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.info
+            .query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first header named `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.info.header(name)
+    }
+}
+
+/// What an authorization hook decides (spec §2.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// Let the client in.
+    Accept,
+    /// Refuse: `403 handshake unauthorized`, or `7::/ns:2` for a namespace.
+    Refuse,
+    /// The hook failed: `500 handshake error` (a namespace answers `7::/ns:2` too, since the
+    /// error table has no other code for it).
+    Error(String),
+}
+
+/// Why a handshake was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The origin is not in the allow-list: `403 handshake bad origin`.
+    #[error("handshake bad origin")]
+    BadOrigin,
+    /// The authorization hook refused: `403 handshake unauthorized`.
+    #[error("handshake unauthorized")]
+    Unauthorized,
+    /// The authorization hook failed: `500 handshake error`.
+    #[error("handshake error")]
+    AuthorizationError(String),
+    /// The hub is shutting down or full: `503`.
+    #[error("server unavailable")]
+    Unavailable,
+}

@@ -1,0 +1,487 @@
+//! The hub: the session registry, the namespaces, and the port transports call.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use dashmap::DashMap;
+use ferrio_protocol::{ErrorReason, HandshakeBody, MessageId, Packet, PacketBody, TransportKind};
+use parking_lot::RwLock;
+use tokio::time::{Instant, sleep_until};
+use tracing::{debug, info, warn};
+
+use crate::attachment::Attachment;
+use crate::config::{ConfigError, HubConfig};
+use crate::encoded::Encoded;
+use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+use crate::namespace::{Message, Namespace, NamespaceInner};
+use crate::reason::DisconnectReason;
+use crate::session::{AttachMode, Establish, Expiry, Pushed, Session, TimerStep};
+use crate::socket::{AckReply, Socket};
+
+type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
+
+/// Event names the hub never delivers to the application nor lets it emit, because the client
+/// would take them for its own lifecycle events (spec §3.8).
+pub const RESERVED_EVENTS: [&str; 13] = [
+    "message",
+    "connect",
+    "disconnect",
+    "open",
+    "close",
+    "error",
+    "retry",
+    "reconnect",
+    "reconnecting",
+    "reconnect_failed",
+    "connect_failed",
+    "connecting",
+    "newListener",
+];
+
+/// Why a transport cannot attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AttachError {
+    /// No live session has this id: the client gets `7:::1+0` (spec §5.0).
+    #[error("client not handshaken")]
+    UnknownSession,
+    /// The transport is not enabled on this server.
+    #[error("transport not enabled")]
+    TransportDisabled,
+}
+
+/// The packets were for a session that does not exist (any more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("client not handshaken")]
+pub struct UnknownSession;
+
+pub(crate) struct HubInner {
+    pub(crate) config: HubConfig,
+    sessions: DashMap<Arc<str>, Arc<Session>>,
+    namespaces: RwLock<HashMap<String, Arc<NamespaceInner>>>,
+    authorization: RwLock<Option<AuthorizationHook>>,
+    shutting_down: AtomicBool,
+    weak_self: Weak<HubInner>,
+}
+
+impl std::fmt::Debug for HubInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("sessions", &self.sessions.len())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session hub. Cheap to clone; every clone is the same hub.
+///
+/// The application side reads like Socket.IO:
+///
+/// ```
+/// use ferrio_hub::{Hub, HubConfig};
+/// use serde_json::json;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let io = Hub::new(HubConfig::default()).unwrap();
+/// io.sockets().on("toServer", |socket, args, _ack| {
+///     let data = args.first().cloned().unwrap_or_default();
+///     let line = format!("{}:{}", data["nome"].as_str().unwrap_or(""), data["msg"].as_str().unwrap_or(""));
+///     socket.emit("toClient", vec![json!(line)]);
+///     socket.broadcast().emit("toClient", vec![json!(line)]);
+/// });
+/// # }
+/// ```
+///
+/// Transports use the other side, the port: [`Hub::handshake`], [`Hub::attach`],
+/// [`Hub::ingest`] and [`Hub::disconnect`].
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+impl Hub {
+    /// Creates a hub with the default namespace declared.
+    pub fn new(config: HubConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let inner = Arc::new_cyclic(|weak_self| HubInner {
+            config,
+            sessions: DashMap::new(),
+            namespaces: RwLock::new(HashMap::from([(String::new(), Arc::new(NamespaceInner::new(String::new())))])),
+            authorization: RwLock::new(None),
+            shutting_down: AtomicBool::new(false),
+            weak_self: weak_self.clone(),
+        });
+        Ok(Hub { inner })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// The default namespace (`io.sockets`).
+    pub fn sockets(&self) -> Namespace {
+        self.of("")
+    }
+
+    /// The namespace `name` (such as `/chat`), declared on first use (`io.of`).
+    pub fn of(&self, name: &str) -> Namespace {
+        let inner = {
+            let mut namespaces = self.inner.namespaces.write();
+            Arc::clone(
+                namespaces
+                    .entry(name.to_owned())
+                    .or_insert_with(|| Arc::new(NamespaceInner::new(name.to_owned()))),
+            )
+        };
+        Namespace::new(Arc::clone(&self.inner), inner)
+    }
+
+    /// Sets the server-wide handshake authorization hook (spec §2.7). It sees, and may add
+    /// to, the handshake data that later becomes `socket.handshake()`.
+    pub fn authorize(&self, hook: impl Fn(&mut HandshakeData) -> Authorization + Send + Sync + 'static) {
+        *self.inner.authorization.write() = Some(Arc::new(hook));
+    }
+
+    /// How many sessions exist (issued, connected, or lingering to say goodbye).
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.len()
+    }
+
+    /// Whether new handshakes are refused because the hub is shutting down.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
+    pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
+        self.inner.handshake(info)
+    }
+
+    /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
+    /// session connects it and queues `1::`.
+    pub fn attach(&self, sid: &str, kind: TransportKind, mode: AttachMode) -> Result<Attachment, AttachError> {
+        self.inner.attach(sid, kind, mode)
+    }
+
+    /// Port: packets the client sent. Processed against the session whatever transport, if
+    /// any, is attached (spec §4.2, §4.4).
+    pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
+        self.inner.ingest(sid, packets)
+    }
+
+    /// Port: a forced disconnect (`?disconnect`). Ends the session whether or not a transport
+    /// is open (spec §4.7, §8 #22); an open transport gets `0::` first.
+    pub fn disconnect(&self, sid: &str) {
+        if let Some(session) = self.inner.session(sid) {
+            let farewell = session.is_attached();
+            self.inner.end(&session, DisconnectReason::Booted, farewell);
+        }
+    }
+
+    /// Refuses new handshakes and ends every session (reason `server shutdown`): streams
+    /// close and waiting polls are answered, so clients reconnect elsewhere.
+    pub fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let sessions: Vec<Arc<Session>> = self.inner.sessions.iter().map(|e| Arc::clone(e.value())).collect();
+        for session in sessions {
+            self.inner.end(&session, DisconnectReason::ServerShutdown, false);
+        }
+    }
+}
+
+impl HubInner {
+    fn arc(&self) -> Option<Arc<HubInner>> {
+        self.weak_self.upgrade()
+    }
+
+    pub(crate) fn session(&self, sid: &str) -> Option<Arc<Session>> {
+        self.sessions.get(sid).map(|entry| Arc::clone(entry.value()))
+    }
+
+    pub(crate) fn namespace(&self, name: &str) -> Option<Arc<NamespaceInner>> {
+        self.namespaces.read().get(name).cloned()
+    }
+
+    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(Refusal::Unavailable);
+        }
+        if !self.config.origins.allows(info.header("origin"), info.header("referer")) {
+            info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
+            return Err(Refusal::BadOrigin);
+        }
+        let mut data = HandshakeData::new(info);
+        let hook = self.authorization.read().clone();
+        if let Some(hook) = hook {
+            match hook(&mut data) {
+                Authorization::Accept => {}
+                Authorization::Refuse => {
+                    info!(peer = %data.info.address, "handshake refused by authorization");
+                    return Err(Refusal::Unauthorized);
+                }
+                Authorization::Error(why) => {
+                    warn!(peer = %data.info.address, error = %why, "handshake authorization failed");
+                    return Err(Refusal::AuthorizationError(why));
+                }
+            }
+        }
+        let sid: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
+        let session = Arc::new(Session::new(Arc::clone(&sid), data));
+        self.insert(Arc::clone(&session));
+        debug!(%sid, "session issued");
+        Ok(HandshakeBody {
+            sid: sid.to_string(),
+            heartbeat_timeout_secs: self.config.heartbeat_timeout.as_secs(),
+            close_timeout_secs: self.config.close_timeout.as_secs(),
+            transports: self.config.transports.iter().map(|t| t.name().to_owned()).collect(),
+        })
+    }
+
+    /// The one place sessions enter the registry; it also starts their timer task.
+    fn insert(&self, session: Arc<Session>) {
+        self.sessions.insert(Arc::clone(&session.id), Arc::clone(&session));
+        let hub = self.weak_self.clone();
+        tokio::spawn(run_timers(hub, session));
+    }
+
+    /// The one place sessions leave the registry.
+    pub(crate) fn forget(&self, session: &Session) {
+        self.sessions.remove_if(&session.id, |_, stored| std::ptr::eq(Arc::as_ptr(stored), session));
+    }
+
+    fn attach(&self, sid: &str, kind: TransportKind, mode: AttachMode) -> Result<Attachment, AttachError> {
+        if !self.config.enables(kind) {
+            return Err(AttachError::TransportDisabled);
+        }
+        let session = self.session(sid).ok_or(AttachError::UnknownSession)?;
+        let generation = session
+            .attach(mode, self.config.heartbeat_interval)
+            .ok_or(AttachError::UnknownSession)?;
+        debug!(sid, transport = %kind, "transport attached");
+        self.establish(&session);
+        Ok(Attachment {
+            hub: self.weak_self.clone(),
+            session,
+            generation,
+            mode,
+            polling_duration: self.config.polling_duration,
+            finished: false,
+        })
+    }
+
+    /// Connects the session on its first transport request and runs the default namespace's
+    /// connection handler.
+    fn establish(&self, session: &Arc<Session>) {
+        if session.establish() != Establish::Connected {
+            return;
+        }
+        debug!(sid = %session.id, "session connected");
+        let (Some(hub), Some(namespace)) = (self.arc(), self.namespace("")) else {
+            return;
+        };
+        namespace.add_member(session);
+        let socket = Socket::new(hub, Arc::clone(session), namespace);
+        socket.namespace_inner().fire_connection(&socket);
+    }
+
+    fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
+        let session = self.session(sid).ok_or(UnknownSession)?;
+        self.establish(&session);
+        for packet in packets {
+            if session.phase() == crate::session::Phase::Closed {
+                debug!(sid, "packets after the session ended are ignored");
+                break;
+            }
+            self.handle(&session, packet);
+        }
+        Ok(())
+    }
+
+    fn handle(&self, session: &Arc<Session>, packet: Packet) {
+        let Packet { endpoint, id, body } = packet;
+        match body {
+            PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
+            PacketBody::Disconnect if endpoint.is_empty() => {
+                let farewell = session.is_attached();
+                self.end(session, DisconnectReason::Booted, farewell);
+            }
+            PacketBody::Disconnect => self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false),
+            PacketBody::Connect { query } if !endpoint.is_empty() => {
+                self.connect_namespace(session, &endpoint, query.as_deref());
+            }
+            PacketBody::Message(text) => self.deliver(session, endpoint, id, Delivery::Message(Message::Text(text))),
+            PacketBody::Json(value) => self.deliver(session, endpoint, id, Delivery::Message(Message::Json(value))),
+            PacketBody::Event { name, args } => self.deliver(session, endpoint, id, Delivery::Event(name, args)),
+            PacketBody::Ack { acked, args } => match session.take_ack(&endpoint, acked) {
+                Some(callback) => callback(args.unwrap_or_default()),
+                None => debug!(sid = %session.id, endpoint, acked, "ack for an unknown message id ignored"),
+            },
+            PacketBody::Connect { .. } | PacketBody::Error { .. } | PacketBody::Noop => {}
+        }
+    }
+
+    fn deliver(&self, session: &Arc<Session>, endpoint: String, id: Option<MessageId>, delivery: Delivery) {
+        let Some(namespace) = self.namespace(&endpoint).filter(|_| session.has_joined(&endpoint)) else {
+            debug!(sid = %session.id, endpoint, "packet for a namespace the session has not joined ignored");
+            return;
+        };
+        if let Some(MessageId { value, data: false }) = id {
+            // The library acks an id without `+` itself, before the application sees the
+            // packet (spec §3.3).
+            let ack = Packet::on(endpoint.clone(), PacketBody::Ack { acked: value, args: None });
+            self.push(session, Encoded::new(&ack), false);
+        }
+        if let Delivery::Event(name, _) = &delivery {
+            if RESERVED_EVENTS.contains(&name.as_str()) {
+                info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
+                return;
+            }
+        }
+        let Some(hub) = self.arc() else { return };
+        let ack = match id {
+            Some(MessageId { value, data: true }) => Some(AckReply::new(Arc::clone(&hub), Arc::clone(session), endpoint, value)),
+            _ => None,
+        };
+        let socket = Socket::new(hub, Arc::clone(session), namespace);
+        match delivery {
+            Delivery::Message(message) => socket.namespace_inner().fire_message(&socket, message, ack),
+            Delivery::Event(name, args) => socket.namespace_inner().fire_event(&socket, &name, args, ack),
+        }
+    }
+
+    fn connect_namespace(&self, session: &Arc<Session>, endpoint: &str, query: Option<&str>) {
+        let Some(namespace) = self.namespace(endpoint) else {
+            debug!(sid = %session.id, endpoint, "connect to an undeclared namespace ignored");
+            return;
+        };
+        let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
+        if session.has_joined(endpoint) {
+            self.push(session, Encoded::new(&confirm), false);
+            return;
+        }
+        match namespace.authorize(&session.handshake, query) {
+            Authorization::Accept => {}
+            decision => {
+                if let Authorization::Error(why) = decision {
+                    warn!(sid = %session.id, endpoint, error = %why, "namespace authorization failed");
+                }
+                let refusal = Packet::on(
+                    endpoint,
+                    PacketBody::Error { reason: Some(ErrorReason::Unauthorized), advice: None },
+                );
+                self.push(session, Encoded::new(&refusal), false);
+                return;
+            }
+        }
+        if !session.join_endpoint(endpoint) {
+            return;
+        }
+        namespace.add_member(session);
+        self.push(session, Encoded::new(&confirm), false);
+        let Some(hub) = self.arc() else { return };
+        let socket = Socket::new(hub, Arc::clone(session), namespace);
+        socket.namespace_inner().fire_connection(&socket);
+    }
+
+    /// Leaves one namespace (client `0::/ns`, or the application's `socket.disconnect()` on a
+    /// namespace socket, which also tells the client).
+    pub(crate) fn leave_namespace(&self, session: &Arc<Session>, endpoint: &str, reason: DisconnectReason, tell_client: bool) {
+        let Some(state) = session.leave_endpoint(endpoint) else {
+            return;
+        };
+        if tell_client {
+            self.push(session, Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)), false);
+        }
+        if let Some(namespace) = self.namespace(endpoint) {
+            namespace.remove_member(&session.id, &state.rooms);
+            if let Some(hub) = self.arc() {
+                let socket = Socket::new(hub, Arc::clone(session), namespace);
+                socket.namespace_inner().fire_disconnect(&socket, reason);
+            }
+        }
+    }
+
+    /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends
+    /// the session.
+    pub(crate) fn push(&self, session: &Arc<Session>, packet: Encoded, volatile: bool) -> bool {
+        match session.push(packet, volatile, self.config.max_buffered_packets) {
+            Pushed::Queued => true,
+            Pushed::Dropped => false,
+            Pushed::Overflow => {
+                warn!(
+                    sid = %session.id,
+                    limit = self.config.max_buffered_packets,
+                    "outbox full with no transport draining it; ending the session"
+                );
+                self.end(session, DisconnectReason::BufferOverflow, false);
+                false
+            }
+        }
+    }
+
+    /// Ends a session: every joined namespace's disconnect handler runs once. With
+    /// `farewell`, the client gets `0::` — at once on an open transport, or on its next poll
+    /// within the close timeout (spec §8 #15).
+    pub(crate) fn end(&self, session: &Arc<Session>, reason: DisconnectReason, farewell: bool) {
+        let Some((endpoints, lingering)) = session.close(farewell) else {
+            return;
+        };
+        if !lingering {
+            self.forget(session);
+        }
+        debug!(sid = %session.id, %reason, "session ended");
+        let Some(hub) = self.arc() else { return };
+        for (endpoint, state) in endpoints {
+            if let Some(namespace) = self.namespace(&endpoint) {
+                namespace.remove_member(&session.id, &state.rooms);
+                let socket = Socket::new(Arc::clone(&hub), Arc::clone(session), namespace);
+                socket.namespace_inner().fire_disconnect(&socket, reason);
+            }
+        }
+    }
+
+    fn expire(&self, session: &Arc<Session>, expiry: Expiry) {
+        match expiry {
+            Expiry::Handshake => {
+                debug!(sid = %session.id, "unused handshake expired");
+                self.end(session, DisconnectReason::CloseTimeout, false);
+            }
+            Expiry::Heartbeat => self.end(session, DisconnectReason::HeartbeatTimeout, false),
+            Expiry::Close => self.end(session, DisconnectReason::CloseTimeout, false),
+            Expiry::Linger => {
+                session.stop_lingering();
+                self.forget(session);
+            }
+        }
+    }
+}
+
+enum Delivery {
+    Message(Message),
+    Event(String, Vec<serde_json::Value>),
+}
+
+/// One task per session: heartbeats, heartbeat timeout, close timeout and handshake expiry.
+/// It sleeps until the session's next deadline and is woken when a deadline moves.
+async fn run_timers(hub: Weak<HubInner>, session: Arc<Session>) {
+    loop {
+        let Some(inner) = hub.upgrade() else { return };
+        let step = session.timer_step(Instant::now(), &inner.config);
+        match step {
+            TimerStep::Exit => return,
+            TimerStep::Expire(expiry) => inner.expire(&session, expiry),
+            TimerStep::Sleep(at) => {
+                drop(inner);
+                tokio::select! {
+                    () = sleep_until(at) => {}
+                    () = session.timer.notified() => {}
+                }
+            }
+            TimerStep::Wait => {
+                drop(inner);
+                session.timer.notified().await;
+            }
+        }
+    }
+}

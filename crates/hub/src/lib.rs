@@ -1,0 +1,40 @@
+//! The session hub of ferrio: sessions, namespaces, rooms, emits, broadcasts, acks in both
+//! directions, heartbeats, close timeouts and per-session buffering.
+//!
+//! The hub knows nothing of HTTP. Transports reach it through a small port — [`Hub::handshake`],
+//! [`Hub::attach`], [`Hub::ingest`], [`Hub::disconnect`] — with plain data ([`ConnectInfo`],
+//! decoded [`ferrio_protocol::Packet`]s) and take already-encoded packets back from an
+//! [`Attachment`]. What a packet *means* is decided here alone.
+//!
+//! Layout:
+//! - `hub`: the registry (the only code that inserts or removes sessions), the port, packet
+//!   handling, and the per-session timer task.
+//! - `session`: one session's state machine, behind one short-held lock.
+//! - `attachment`: how a transport awaits its batches.
+//! - `namespace`, `socket`: the Socket.IO-shaped application API.
+//! - `origin`, `handshake`, `config`, `reason`: plain data.
+//!
+//! Application handlers run on the task of the request that carried the packet; they must not
+//! block (spawn a task for slow work).
+
+mod attachment;
+mod config;
+mod encoded;
+mod handshake;
+mod hub;
+mod namespace;
+mod origin;
+mod reason;
+mod session;
+mod socket;
+
+pub use attachment::Attachment;
+pub use config::{ConfigError, HubConfig};
+pub use encoded::{Batch, Encoded};
+pub use handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+pub use hub::{AttachError, Hub, RESERVED_EVENTS, UnknownSession};
+pub use namespace::{Broadcast, Message, Namespace};
+pub use origin::{Origins, OriginsParseError};
+pub use reason::DisconnectReason;
+pub use session::AttachMode;
+pub use socket::{AckReply, Socket};

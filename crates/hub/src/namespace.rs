@@ -1,0 +1,315 @@
+//! Namespaces (`io.of('/chat')`), their handlers and their rooms (spec §4.10, §4.11).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ferrio_protocol::{Packet, PacketBody};
+use parking_lot::RwLock;
+use serde_json::Value;
+use tracing::debug;
+
+use crate::encoded::Encoded;
+use crate::handshake::{Authorization, HandshakeData};
+use crate::hub::{HubInner, RESERVED_EVENTS};
+use crate::reason::DisconnectReason;
+use crate::session::Session;
+use crate::socket::{AckReply, Socket};
+
+/// A `message` from the client: type 3 (text) or type 4 (JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A plain string message (`socket.send`).
+    Text(String),
+    /// A JSON message (`socket.json.send`).
+    Json(Value),
+}
+
+type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
+type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync>;
+type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckReply>) + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+type NamespaceAuthorization = Arc<dyn Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync>;
+
+#[derive(Default)]
+struct Handlers {
+    authorization: Option<NamespaceAuthorization>,
+    connection: Option<ConnectionHandler>,
+    events: HashMap<String, EventHandler>,
+    message: Option<MessageHandler>,
+    disconnect: Option<DisconnectHandler>,
+}
+
+/// The members of one room, by session id.
+type Members = HashMap<Arc<str>, Arc<Session>>;
+
+pub(crate) struct NamespaceInner {
+    pub(crate) name: String,
+    handlers: RwLock<Handlers>,
+    /// Room name → members. The empty room is the namespace itself: every joined session.
+    rooms: RwLock<HashMap<String, Members>>,
+}
+
+impl std::fmt::Debug for NamespaceInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl NamespaceInner {
+    pub(crate) fn new(name: String) -> Self {
+        NamespaceInner {
+            name,
+            handlers: RwLock::new(Handlers::default()),
+            rooms: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn authorize(&self, handshake: &HandshakeData, query: Option<&str>) -> Authorization {
+        let hook = self.handlers.read().authorization.clone();
+        hook.map_or(Authorization::Accept, |hook| hook(handshake, query))
+    }
+
+    pub(crate) fn add_member(&self, session: &Arc<Session>) {
+        self.join_room(session, "");
+    }
+
+    pub(crate) fn join_room(&self, session: &Arc<Session>, room: &str) {
+        self.rooms
+            .write()
+            .entry(room.to_owned())
+            .or_default()
+            .insert(Arc::clone(&session.id), Arc::clone(session));
+    }
+
+    pub(crate) fn leave_room(&self, sid: &str, room: &str) {
+        let mut rooms = self.rooms.write();
+        if let Some(members) = rooms.get_mut(room) {
+            members.remove(sid);
+            if members.is_empty() && !room.is_empty() {
+                rooms.remove(room);
+            }
+        }
+    }
+
+    /// Removes a session from the namespace and every room it joined there.
+    pub(crate) fn remove_member(&self, sid: &str, rooms: &HashSet<String>) {
+        self.leave_room(sid, "");
+        for room in rooms {
+            self.leave_room(sid, room);
+        }
+    }
+
+    pub(crate) fn members(&self, room: &str) -> Vec<Arc<Session>> {
+        self.rooms
+            .read()
+            .get(room)
+            .map(|members| members.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn fire_connection(&self, socket: &Socket) {
+        let handler = self.handlers.read().connection.clone();
+        if let Some(handler) = handler {
+            handler(socket);
+        }
+    }
+
+    pub(crate) fn fire_event(&self, socket: &Socket, name: &str, args: Vec<Value>, ack: Option<AckReply>) {
+        let handler = self.handlers.read().events.get(name).cloned();
+        match handler {
+            Some(handler) => handler(socket, args, ack),
+            None => debug!(sid = socket.id(), namespace = %self.name, event = name, "event without handler"),
+        }
+    }
+
+    pub(crate) fn fire_message(&self, socket: &Socket, message: Message, ack: Option<AckReply>) {
+        let handler = self.handlers.read().message.clone();
+        if let Some(handler) = handler {
+            handler(socket, message, ack);
+        }
+    }
+
+    pub(crate) fn fire_disconnect(&self, socket: &Socket, reason: DisconnectReason) {
+        let handler = self.handlers.read().disconnect.clone();
+        if let Some(handler) = handler {
+            handler(socket, reason);
+        }
+    }
+}
+
+/// A namespace: `io.sockets` for the default one, `io.of("/chat")` for others. Registers
+/// handlers and emits to its members or its rooms.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    hub: Arc<HubInner>,
+    inner: Arc<NamespaceInner>,
+}
+
+impl Namespace {
+    pub(crate) fn new(hub: Arc<HubInner>, inner: Arc<NamespaceInner>) -> Self {
+        Namespace { hub, inner }
+    }
+
+    /// The namespace's name: empty for the default namespace, else such as `/chat`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Decides whether a session may join this namespace (`1::/ns`, spec §2.7). The hook gets
+    /// the session's handshake data and the connect packet's query (`1::/ns:?a=b`).
+    pub fn authorize(&self, hook: impl Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync + 'static) -> &Self {
+        self.inner.handlers.write().authorization = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `handler` for every socket that joins the namespace (`connection`).
+    pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) -> &Self {
+        self.inner.handlers.write().connection = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs `handler` for the client event `event`. When the client asked for an ack with
+    /// data, the handler gets an [`AckReply`]; dropping it unanswered sends no ack.
+    pub fn on(&self, event: &str, handler: impl Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync + 'static) -> &Self {
+        self.inner
+            .handlers
+            .write()
+            .events
+            .insert(event.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Runs `handler` for `message` packets (types 3 and 4).
+    pub fn on_message(&self, handler: impl Fn(&Socket, Message, Option<AckReply>) + Send + Sync + 'static) -> &Self {
+        self.inner.handlers.write().message = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs `handler` once when a socket of this namespace disconnects, with the reason.
+    pub fn on_disconnect(&self, handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static) -> &Self {
+        self.inner.handlers.write().disconnect = Some(Arc::new(handler));
+        self
+    }
+
+    fn broadcast(&self) -> Broadcast {
+        Broadcast {
+            hub: Arc::clone(&self.hub),
+            namespace: Arc::clone(&self.inner),
+            room: String::new(),
+            except: None,
+            volatile: false,
+        }
+    }
+
+    /// Emits `event` to every member of the namespace; returns how many sessions took it.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> usize {
+        self.broadcast().emit(event, args)
+    }
+
+    /// Sends a text message to every member.
+    pub fn send(&self, text: &str) -> usize {
+        self.broadcast().send(text)
+    }
+
+    /// Targets the members of `room` (`io.sockets.in(room)`).
+    pub fn to(&self, room: &str) -> Broadcast {
+        self.broadcast().to(room)
+    }
+
+    /// Targets every member but `sid`.
+    pub fn except(&self, sid: &str) -> Broadcast {
+        self.broadcast().except(sid)
+    }
+
+    /// Targets every member, dropping the packet for those without a ready transport.
+    pub fn volatile(&self) -> Broadcast {
+        self.broadcast().volatile()
+    }
+
+    /// The session ids in `room`, or in the whole namespace for `None`.
+    pub fn clients(&self, room: Option<&str>) -> Vec<String> {
+        self.inner
+            .members(room.unwrap_or(""))
+            .iter()
+            .map(|session| session.id.to_string())
+            .collect()
+    }
+
+    /// The socket of session `sid` in this namespace, if it joined.
+    pub fn socket(&self, sid: &str) -> Option<Socket> {
+        let session = self.hub.session(sid).filter(|s| s.has_joined(&self.inner.name))?;
+        Some(Socket::new(Arc::clone(&self.hub), session, Arc::clone(&self.inner)))
+    }
+}
+
+/// An emit to many sessions, built like Socket.IO's `broadcast.to(room)`. The packet is
+/// encoded once and its bytes shared by every outbox.
+#[derive(Debug, Clone)]
+#[must_use = "a broadcast does nothing until emit, send or json is called"]
+pub struct Broadcast {
+    pub(crate) hub: Arc<HubInner>,
+    pub(crate) namespace: Arc<NamespaceInner>,
+    pub(crate) room: String,
+    pub(crate) except: Option<Arc<str>>,
+    pub(crate) volatile: bool,
+}
+
+impl Broadcast {
+    /// Only the members of `room`.
+    pub fn to(mut self, room: &str) -> Self {
+        self.room = room.to_owned();
+        self
+    }
+
+    /// Alias of [`Broadcast::to`] (`in` is a Rust keyword).
+    pub fn in_room(self, room: &str) -> Self {
+        self.to(room)
+    }
+
+    /// Everyone targeted except the session `sid`.
+    pub fn except(mut self, sid: &str) -> Self {
+        self.except = Some(sid.into());
+        self
+    }
+
+    /// Drop the packet for targets without a ready transport instead of buffering it.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Emits `event` with `args`; returns how many sessions took it. Reserved names are
+    /// refused (spec §3.8).
+    pub fn emit(self, event: &str, args: Vec<Value>) -> usize {
+        if RESERVED_EVENTS.contains(&event) {
+            tracing::warn!(event, "refusing to emit a reserved event name");
+            return 0;
+        }
+        let body = PacketBody::Event { name: event.to_owned(), args };
+        self.deliver(body)
+    }
+
+    /// Sends a text message (type 3).
+    pub fn send(self, text: &str) -> usize {
+        self.deliver(PacketBody::Message(text.to_owned()))
+    }
+
+    /// Sends a JSON message (type 4).
+    pub fn json(self, value: Value) -> usize {
+        self.deliver(PacketBody::Json(value))
+    }
+
+    fn deliver(self, body: PacketBody) -> usize {
+        let encoded = Encoded::new(&Packet::on(self.namespace.name.clone(), body));
+        let mut delivered = 0;
+        for session in self.namespace.members(&self.room) {
+            if self.except.as_deref() == Some(&*session.id) {
+                continue;
+            }
+            if self.hub.push(&session, encoded.clone(), self.volatile) {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+}

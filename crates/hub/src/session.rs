@@ -1,0 +1,435 @@
+//! One session's state: its outbox, which transport is attached, its timers' deadlines and the
+//! namespaces it joined. Plain data behind one short-held lock; no I/O and no awaiting here.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::config::HubConfig;
+use crate::encoded::{Batch, Encoded};
+use crate::handshake::HandshakeData;
+
+/// How a transport takes packets from its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachMode {
+    /// One batch per request, `8::` at the polling deadline (xhr-polling, jsonp-polling).
+    Poll,
+    /// Batches until the session ends, with heartbeats (websocket, htmlfile, xhr-multipart).
+    Stream,
+}
+
+/// A callback waiting for the client's ack of a packet the server sent.
+pub(crate) type AckCallback = Box<dyn FnOnce(Vec<Value>) + Send>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Handshaken, no transport request yet.
+    Issued,
+    /// The first transport request arrived and `1::` was queued.
+    Connected,
+    /// Ended; handlers ran. The session may linger to hand a farewell `0::` to the next poll.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attached {
+    generation: u64,
+    mode: AttachMode,
+}
+
+/// Per joined namespace: the id counter for packets the server sends, their pending acks and
+/// the rooms joined there.
+#[derive(Default)]
+pub(crate) struct EndpointState {
+    next_id: u64,
+    acks: HashMap<u64, AckCallback>,
+    pub(crate) rooms: HashSet<String>,
+}
+
+impl std::fmt::Debug for EndpointState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointState")
+            .field("next_id", &self.next_id)
+            .field("pending_acks", &self.acks.len())
+            .field("rooms", &self.rooms)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    outbox: VecDeque<Encoded>,
+    attached: Option<Attached>,
+    generation: u64,
+    /// When the session was issued, or when its last transport went away.
+    idle_since: Instant,
+    /// When the next `2::` goes out (streaming transports only).
+    heartbeat_due: Option<Instant>,
+    /// By when the client must answer the `2::` that went out.
+    heartbeat_deadline: Option<Instant>,
+    /// Ended with a farewell `0::` that no transport has picked up yet.
+    lingering: bool,
+    endpoints: HashMap<String, EndpointState>,
+}
+
+/// A session. Shared by the registry, the rooms it joined, its timer task and whatever
+/// transport is attached.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: Arc<str>,
+    pub(crate) handshake: HandshakeData,
+    state: Mutex<State>,
+    /// Wakes the attached transport: packets queued, superseded, or ended.
+    pub(crate) wake: Notify,
+    /// Wakes the timer task when a deadline may have moved.
+    pub(crate) timer: Notify,
+}
+
+/// What pushing a packet did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    Queued,
+    /// A volatile packet with no transport ready, or a session that ended.
+    Dropped,
+    /// The outbox is full: the caller ends the session.
+    Overflow,
+}
+
+/// What a waiting transport gets.
+#[derive(Debug)]
+pub(crate) enum Take {
+    /// Packets to write; the flag says the registry should now forget a lingering session.
+    Batch(Batch, bool),
+    Empty,
+    Superseded,
+    /// Ended; `finished_lingering` says the registry should now forget the session.
+    Closed { finished_lingering: bool },
+}
+
+/// What the timer task does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerStep {
+    Sleep(Instant),
+    Wait,
+    Expire(Expiry),
+    Exit,
+}
+
+/// A deadline that passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    Handshake,
+    Heartbeat,
+    Close,
+    Linger,
+}
+
+/// The result of the first transport request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Establish {
+    /// This request connected the session: run the default namespace's connection handler.
+    Connected,
+    Already,
+    Closed,
+}
+
+const HEARTBEAT: Encoded = Encoded::from_static("2::");
+const CONNECT: Encoded = Encoded::from_static("1::");
+const DISCONNECT: Encoded = Encoded::from_static("0::");
+
+impl Session {
+    pub(crate) fn new(id: Arc<str>, handshake: HandshakeData) -> Self {
+        Session {
+            id,
+            handshake,
+            state: Mutex::new(State {
+                phase: Phase::Issued,
+                outbox: VecDeque::new(),
+                attached: None,
+                generation: 0,
+                idle_since: Instant::now(),
+                heartbeat_due: None,
+                heartbeat_deadline: None,
+                lingering: false,
+                endpoints: HashMap::new(),
+            }),
+            wake: Notify::new(),
+            timer: Notify::new(),
+        }
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        self.state.lock().phase
+    }
+
+    pub(crate) fn is_attached(&self) -> bool {
+        self.state.lock().attached.is_some()
+    }
+
+    /// Connects an issued session: `1::` goes first in the outbox (spec §4.2), whatever the
+    /// first request is, and the default namespace is joined.
+    pub(crate) fn establish(&self) -> Establish {
+        let mut state = self.state.lock();
+        match state.phase {
+            Phase::Issued => {
+                state.phase = Phase::Connected;
+                state.outbox.push_front(CONNECT);
+                state.endpoints.insert(String::new(), EndpointState::default());
+                state.idle_since = Instant::now();
+                drop(state);
+                self.timer.notify_one();
+                Establish::Connected
+            }
+            Phase::Connected => Establish::Already,
+            Phase::Closed => Establish::Closed,
+        }
+    }
+
+    /// Attaches a transport, superseding any older one. `None` when the session is over
+    /// (unless it lingers with a farewell to hand out).
+    pub(crate) fn attach(&self, mode: AttachMode, heartbeat_interval: std::time::Duration) -> Option<u64> {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closed && !(state.lingering && !state.outbox.is_empty()) {
+            return None;
+        }
+        state.generation += 1;
+        let generation = state.generation;
+        let superseded = state.attached.replace(Attached { generation, mode }).is_some();
+        state.heartbeat_deadline = None;
+        state.heartbeat_due = (mode == AttachMode::Stream).then(|| Instant::now() + heartbeat_interval);
+        drop(state);
+        if superseded {
+            self.wake.notify_waiters();
+        }
+        self.timer.notify_one();
+        Some(generation)
+    }
+
+    /// Detaches the transport of `generation` if it is still the current one.
+    pub(crate) fn detach(&self, generation: u64) {
+        let mut state = self.state.lock();
+        if state.attached.is_some_and(|a| a.generation == generation) {
+            state.attached = None;
+            state.idle_since = Instant::now();
+            state.heartbeat_due = None;
+            state.heartbeat_deadline = None;
+            drop(state);
+            self.timer.notify_one();
+        }
+    }
+
+    /// Whether `generation` is the attached transport.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.state.lock().attached.is_some_and(|a| a.generation == generation)
+    }
+
+    /// Takes what the transport of `generation` should write now. A poll that already waited
+    /// takes only the first packet, as the reference does (spec §4.4, C17); the rest waits
+    /// for the next poll. A poll that gets its batch is detached at once, so volatile packets
+    /// are not queued for a poll that is already answering.
+    pub(crate) fn take(&self, generation: u64, mode: AttachMode, waited: bool) -> Take {
+        let mut state = self.state.lock();
+        if !state.attached.is_some_and(|a| a.generation == generation) {
+            return if state.phase == Phase::Closed {
+                Take::Closed { finished_lingering: false }
+            } else {
+                Take::Superseded
+            };
+        }
+        if !state.outbox.is_empty() {
+            let count = if mode == AttachMode::Poll && waited { 1 } else { state.outbox.len() };
+            let packets: Vec<Encoded> = state.outbox.drain(..count).collect();
+            if mode == AttachMode::Poll {
+                state.attached = None;
+                state.idle_since = Instant::now();
+                self.timer.notify_one();
+            }
+            let finished_lingering = state.phase == Phase::Closed
+                && state.outbox.is_empty()
+                && std::mem::take(&mut state.lingering);
+            return Take::Batch(Batch::new(packets), finished_lingering);
+        }
+        if state.phase == Phase::Closed {
+            let finished_lingering = std::mem::take(&mut state.lingering);
+            return Take::Closed { finished_lingering };
+        }
+        Take::Empty
+    }
+
+    /// Queues a packet. A volatile packet is queued only when a transport is attached and not
+    /// backed up (spec §4.11); otherwise it is dropped by design.
+    pub(crate) fn push(&self, packet: Encoded, volatile: bool, max_buffered: usize) -> Pushed {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closed {
+            return Pushed::Dropped;
+        }
+        if volatile && (state.attached.is_none() || !state.outbox.is_empty()) {
+            return Pushed::Dropped;
+        }
+        if state.outbox.len() >= max_buffered {
+            return Pushed::Overflow;
+        }
+        let was_empty = state.outbox.is_empty();
+        state.outbox.push_back(packet);
+        let attached = state.attached.is_some();
+        drop(state);
+        if was_empty && attached {
+            self.wake.notify_waiters();
+        }
+        Pushed::Queued
+    }
+
+    /// Ends the session. Returns the namespaces it had joined (for their disconnect handlers),
+    /// and whether it lingers to hand `0::` to the next poll; `None` if it had already ended.
+    pub(crate) fn close(&self, farewell: bool) -> Option<(HashMap<String, EndpointState>, bool)> {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closed {
+            return None;
+        }
+        let was_connected = state.phase == Phase::Connected;
+        state.phase = Phase::Closed;
+        if farewell && was_connected {
+            state.outbox.push_back(DISCONNECT);
+            state.lingering = state.attached.is_none();
+        } else {
+            state.outbox.clear();
+        }
+        if state.lingering {
+            state.idle_since = Instant::now();
+        }
+        let endpoints = std::mem::take(&mut state.endpoints);
+        let lingering = state.lingering;
+        drop(state);
+        self.wake.notify_waiters();
+        self.timer.notify_one();
+        Some((endpoints, lingering))
+    }
+
+    /// A heartbeat from the client: the next `2::` is due one interval from now.
+    pub(crate) fn heartbeat_received(&self, interval: std::time::Duration) {
+        let mut state = self.state.lock();
+        if state.attached.is_some_and(|a| a.mode == AttachMode::Stream) {
+            state.heartbeat_deadline = None;
+            state.heartbeat_due = Some(Instant::now() + interval);
+            drop(state);
+            self.timer.notify_one();
+        }
+    }
+
+    /// Decides the timer task's next step at `now`, sending a due heartbeat on the way.
+    pub(crate) fn timer_step(&self, now: Instant, config: &HubConfig) -> TimerStep {
+        let mut state = self.state.lock();
+        match state.phase {
+            Phase::Issued => due(state.idle_since + config.handshake_expiry, now, Expiry::Handshake),
+            Phase::Closed if state.lingering => due(state.idle_since + config.close_timeout, now, Expiry::Linger),
+            Phase::Closed => TimerStep::Exit,
+            Phase::Connected => match state.attached {
+                None => due(state.idle_since + config.close_timeout, now, Expiry::Close),
+                Some(Attached { mode: AttachMode::Poll, .. }) => TimerStep::Wait,
+                Some(Attached { mode: AttachMode::Stream, .. }) => {
+                    if let Some(deadline) = state.heartbeat_deadline {
+                        return due(deadline, now, Expiry::Heartbeat);
+                    }
+                    match state.heartbeat_due {
+                        Some(at) if at <= now => {
+                            let deadline = now + config.heartbeat_timeout;
+                            state.heartbeat_deadline = Some(deadline);
+                            let was_empty = state.outbox.is_empty();
+                            state.outbox.push_back(HEARTBEAT);
+                            drop(state);
+                            if was_empty {
+                                self.wake.notify_waiters();
+                            }
+                            TimerStep::Sleep(deadline)
+                        }
+                        Some(at) => TimerStep::Sleep(at),
+                        None => TimerStep::Wait,
+                    }
+                }
+            },
+        }
+    }
+
+    /// Whether the session joined `endpoint`.
+    pub(crate) fn has_joined(&self, endpoint: &str) -> bool {
+        self.state.lock().endpoints.contains_key(endpoint)
+    }
+
+    /// Joins `endpoint`; `false` if it was joined already or the session ended.
+    pub(crate) fn join_endpoint(&self, endpoint: &str) -> bool {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closed || state.endpoints.contains_key(endpoint) {
+            return false;
+        }
+        state.endpoints.insert(endpoint.to_owned(), EndpointState::default());
+        true
+    }
+
+    /// Leaves `endpoint`, returning its state (rooms, pending acks).
+    pub(crate) fn leave_endpoint(&self, endpoint: &str) -> Option<EndpointState> {
+        self.state.lock().endpoints.remove(endpoint)
+    }
+
+    /// Records a room membership; `false` when the endpoint is not joined.
+    pub(crate) fn add_room(&self, endpoint: &str, room: &str) -> bool {
+        match self.state.lock().endpoints.get_mut(endpoint) {
+            Some(ep) => {
+                ep.rooms.insert(room.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets a room membership.
+    pub(crate) fn remove_room(&self, endpoint: &str, room: &str) {
+        if let Some(ep) = self.state.lock().endpoints.get_mut(endpoint) {
+            ep.rooms.remove(room);
+        }
+    }
+
+    /// The rooms joined in `endpoint`.
+    pub(crate) fn rooms(&self, endpoint: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .endpoints
+            .get(endpoint)
+            .map(|ep| ep.rooms.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Allocates the next message id of `endpoint`, registering `callback` for its ack.
+    pub(crate) fn register_ack(&self, endpoint: &str, callback: Option<AckCallback>) -> Option<u64> {
+        let mut state = self.state.lock();
+        let ep = state.endpoints.get_mut(endpoint)?;
+        ep.next_id += 1;
+        let id = ep.next_id;
+        if let Some(callback) = callback {
+            ep.acks.insert(id, callback);
+        }
+        Some(id)
+    }
+
+    /// Takes the callback waiting for the ack of `id` in `endpoint`.
+    pub(crate) fn take_ack(&self, endpoint: &str, id: u64) -> Option<AckCallback> {
+        self.state.lock().endpoints.get_mut(endpoint)?.acks.remove(&id)
+    }
+}
+
+fn due(at: Instant, now: Instant, expiry: Expiry) -> TimerStep {
+    if at <= now { TimerStep::Expire(expiry) } else { TimerStep::Sleep(at) }
+}
+
+impl Session {
+    /// The farewell was not picked up within the close timeout: give up on it.
+    pub(crate) fn stop_lingering(&self) {
+        let mut state = self.state.lock();
+        state.lingering = false;
+        state.outbox.clear();
+    }
+}

@@ -1,0 +1,201 @@
+//! A session as one namespace sees it: what handlers get and emit through.
+
+use std::sync::Arc;
+
+use ferrio_protocol::{MessageId, Packet, PacketBody};
+use serde_json::Value;
+use tracing::warn;
+
+use crate::encoded::Encoded;
+use crate::handshake::HandshakeData;
+use crate::hub::{HubInner, RESERVED_EVENTS};
+use crate::namespace::{Broadcast, NamespaceInner};
+use crate::reason::DisconnectReason;
+use crate::session::{Phase, Session};
+
+/// One session in one namespace (Socket.IO's `socket`). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Socket {
+    hub: Arc<HubInner>,
+    session: Arc<Session>,
+    namespace: Arc<NamespaceInner>,
+}
+
+impl Socket {
+    pub(crate) fn new(hub: Arc<HubInner>, session: Arc<Session>, namespace: Arc<NamespaceInner>) -> Self {
+        Socket { hub, session, namespace }
+    }
+
+    pub(crate) fn namespace_inner(&self) -> &NamespaceInner {
+        &self.namespace
+    }
+
+    /// The session id (the same in every namespace of the session).
+    pub fn id(&self) -> &str {
+        &self.session.id
+    }
+
+    /// The namespace: empty for the default one.
+    pub fn namespace(&self) -> &str {
+        &self.namespace.name
+    }
+
+    /// What the handshake carried: headers, query, peer address (spec §2.8).
+    pub fn handshake(&self) -> &HandshakeData {
+        &self.session.handshake
+    }
+
+    /// Whether the session is still up and in this namespace.
+    pub fn connected(&self) -> bool {
+        self.session.phase() == Phase::Connected && self.session.has_joined(&self.namespace.name)
+    }
+
+    fn packet(&self, body: PacketBody) -> Packet {
+        Packet::on(self.namespace.name.clone(), body)
+    }
+
+    fn push(&self, packet: &Packet, volatile: bool) -> bool {
+        self.hub.push(&self.session, Encoded::new(packet), volatile)
+    }
+
+    /// Emits `event` to this client; `false` when the session is gone or the name reserved.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> bool {
+        if refuse_reserved(event) {
+            return false;
+        }
+        self.push(&self.packet(PacketBody::Event { name: event.to_owned(), args }), false)
+    }
+
+    /// Emits `event` asking for an ack with data (`5:N+::…`); `callback` runs with the
+    /// client's ack arguments.
+    pub fn emit_with_ack(&self, event: &str, args: Vec<Value>, callback: impl FnOnce(Vec<Value>) + Send + 'static) -> bool {
+        if refuse_reserved(event) {
+            return false;
+        }
+        let Some(id) = self.session.register_ack(&self.namespace.name, Some(Box::new(callback))) else {
+            return false;
+        };
+        let packet = self
+            .packet(PacketBody::Event { name: event.to_owned(), args })
+            .with_id(MessageId { value: id, data: true });
+        self.push(&packet, false)
+    }
+
+    /// Sends a text message (type 3).
+    pub fn send(&self, text: &str) -> bool {
+        self.push(&self.packet(PacketBody::Message(text.to_owned())), false)
+    }
+
+    /// Sends a text message the client library acks without data (`3:N::…`); `callback` runs
+    /// when it does.
+    pub fn send_with_ack(&self, text: &str, callback: impl FnOnce() + Send + 'static) -> bool {
+        let Some(id) = self
+            .session
+            .register_ack(&self.namespace.name, Some(Box::new(move |_| callback())))
+        else {
+            return false;
+        };
+        let packet = self
+            .packet(PacketBody::Message(text.to_owned()))
+            .with_id(MessageId { value: id, data: false });
+        self.push(&packet, false)
+    }
+
+    /// Sends a JSON message (type 4).
+    pub fn json(&self, value: Value) -> bool {
+        self.push(&self.packet(PacketBody::Json(value)), false)
+    }
+
+    /// Emits to this client only if its transport is ready now; otherwise drops the packet.
+    pub fn volatile_emit(&self, event: &str, args: Vec<Value>) -> bool {
+        if refuse_reserved(event) {
+            return false;
+        }
+        self.push(&self.packet(PacketBody::Event { name: event.to_owned(), args }), true)
+    }
+
+    /// Everyone in the namespace but this socket (`socket.broadcast`).
+    pub fn broadcast(&self) -> Broadcast {
+        Broadcast {
+            hub: Arc::clone(&self.hub),
+            namespace: Arc::clone(&self.namespace),
+            room: String::new(),
+            except: Some(Arc::clone(&self.session.id)),
+            volatile: false,
+        }
+    }
+
+    /// Everyone in `room` but this socket (`socket.broadcast.to(room)`). Unlike 0.9, where
+    /// `socket.to(room)` without `broadcast` ignored the room, this always targets it.
+    pub fn to(&self, room: &str) -> Broadcast {
+        self.broadcast().to(room)
+    }
+
+    /// Joins `room` of this namespace. Nothing goes on the wire.
+    pub fn join(&self, room: &str) {
+        if room.is_empty() {
+            return;
+        }
+        if self.session.add_room(&self.namespace.name, room) {
+            self.namespace.join_room(&self.session, room);
+        }
+    }
+
+    /// Leaves `room`; leaving twice is harmless.
+    pub fn leave(&self, room: &str) {
+        if room.is_empty() {
+            return;
+        }
+        self.session.remove_room(&self.namespace.name, room);
+        self.namespace.leave_room(&self.session.id, room);
+    }
+
+    /// The rooms this socket joined.
+    pub fn rooms(&self) -> Vec<String> {
+        self.session.rooms(&self.namespace.name)
+    }
+
+    /// Kicks the client. On the default namespace the whole session ends (`booted`) and the
+    /// client gets `0::` — at once, or on its next poll — so it does not reconnect. On another
+    /// namespace only that namespace is left, with `0::/ns`.
+    pub fn disconnect(&self) {
+        if self.namespace.name.is_empty() {
+            self.hub.end(&self.session, DisconnectReason::Booted, true);
+        } else {
+            self.hub
+                .leave_namespace(&self.session, &self.namespace.name, DisconnectReason::Booted, true);
+        }
+    }
+}
+
+fn refuse_reserved(event: &str) -> bool {
+    let reserved = RESERVED_EVENTS.contains(&event);
+    if reserved {
+        warn!(event, "refusing to emit a reserved event name");
+    }
+    reserved
+}
+
+/// The application's answer to a client message that asked for an ack with data (`+`).
+/// Dropping it unanswered sends nothing, as in Socket.IO.
+#[derive(Debug)]
+#[must_use = "the client gets its ack only when send is called"]
+pub struct AckReply {
+    hub: Arc<HubInner>,
+    session: Arc<Session>,
+    endpoint: String,
+    id: u64,
+}
+
+impl AckReply {
+    pub(crate) fn new(hub: Arc<HubInner>, session: Arc<Session>, endpoint: String, id: u64) -> Self {
+        AckReply { hub, session, endpoint, id }
+    }
+
+    /// Acknowledges with `args` (`6:::id+[args]`), or without data when `args` is empty.
+    pub fn send(self, args: Vec<Value>) {
+        let args = (!args.is_empty()).then_some(args);
+        let packet = Packet::on(self.endpoint, PacketBody::Ack { acked: self.id, args });
+        self.hub.push(&self.session, Encoded::new(&packet), false);
+    }
+}

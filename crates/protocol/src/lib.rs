@@ -1,0 +1,31 @@
+//! The Socket.IO 0.9 wire protocol ("protocol 1"), as pure functions.
+//!
+//! Text in, packets out, and back: this crate has no async code, no sockets and no HTTP types,
+//! so every rule of the protocol can be unit-tested against the byte-exact examples of the
+//! specification (`socketio-0.9.md`) and fuzzed without a runtime.
+//!
+//! Layout:
+//! - [`packet`]: the nine packet types, [`decode`] and [`Packet::encode`] (spec §3.1–§3.8).
+//! - [`payload`]: the `U+FFFD length U+FFFD` framing of several packets in one body, with
+//!   lengths counted in UTF-16 code units (spec §3.9).
+//! - [`handshake`]: the `sid:heartbeat:close:transports` handshake body (spec §2.2).
+//! - [`route`]: what a request path and query ask for (spec §1.2).
+//! - [`escape`]: JavaScript string literals that are safe in ES3 engines and inside HTML,
+//!   used by the jsonp-polling and htmlfile transports (spec §5.3, §5.5).
+//! - [`transport`]: the transport names of the wire.
+
+pub mod escape;
+pub mod handshake;
+pub mod packet;
+pub mod payload;
+pub mod route;
+pub mod transport;
+
+pub use escape::js_string_literal;
+pub use handshake::HandshakeBody;
+pub use packet::{
+    AckId, DecodeError, ErrorAdvice, ErrorReason, MessageId, Packet, PacketBody, decode,
+};
+pub use payload::{FrameError, frame, unframe};
+pub use route::{Route, StaticAsset, parse_query, route};
+pub use transport::TransportKind;
