@@ -1,0 +1,214 @@
+//! The test application of the protocol specification (§9), which the end-to-end tests and
+//! the interop suites run against:
+//!
+//! - default namespace: `echo` (ack with the same arguments when asked, else emit `echo`
+//!   back), `message` (send the text back; ack with `('x', 2)` when asked), `bcast`
+//!   (`broadcast.emit('bmsg', arg)`), `join` (join room `arg`), `toroom` (`in(room).emit(
+//!   'roommsg', msg)`), `kick` (`socket.disconnect()`), `askack` (`emit('q', 1, fn)` then
+//!   `send('hello', fn)`), `multi` (emit `a(1)`, emit `b('é€😀')`, send `x`), `volatile`
+//!   (a volatile `vol` and a normal `nonvol` emit with the same arguments);
+//! - namespace `/chat`: emits `hi('chat')` on connection and acks `echo`; its authorization
+//!   refuses sessions whose handshake query has `chat_auth=deny` (and fails for
+//!   `chat_auth=error`);
+//! - the handshake authorization refuses `auth=deny` and fails for `auth=error`.
+//!
+//! Everything observable only on the server — connections, disconnect reasons, ack callbacks —
+//! is recorded in a [`Log`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrio_hub::{Authorization, DisconnectReason, Hub, Message};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use super::js_text;
+
+/// Something the application saw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observation {
+    /// The authorization hook saw a handshake with this `token` query value.
+    Authorized {
+        /// The query's `token`, if any.
+        token: Option<String>,
+    },
+    /// A socket joined a namespace.
+    Connection {
+        /// Session id.
+        sid: String,
+        /// Namespace.
+        namespace: String,
+        /// The handshake query's `token`, if any.
+        token: Option<String>,
+        /// Whether the handshake had an `Origin`.
+        xdomain: bool,
+    },
+    /// A socket left a namespace.
+    Disconnect {
+        /// Session id.
+        sid: String,
+        /// Namespace.
+        namespace: String,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The client acked `q` with these arguments.
+    AckedQuestion {
+        /// Session id.
+        sid: String,
+        /// The ack's arguments.
+        args: Vec<Value>,
+    },
+    /// The client acked the `hello` message.
+    AckedHello {
+        /// Session id.
+        sid: String,
+    },
+}
+
+/// What the conformance application observed, in order. Cheap to clone; clones share.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    entries: Arc<Mutex<Vec<Observation>>>,
+    changed: Arc<Notify>,
+}
+
+impl Log {
+    fn record(&self, observation: Observation) {
+        self.entries.lock().push(observation);
+        self.changed.notify_waiters();
+    }
+
+    /// Everything observed so far.
+    pub fn entries(&self) -> Vec<Observation> {
+        self.entries.lock().clone()
+    }
+
+    /// Waits up to `timeout` for an observation matching `predicate`; returns it.
+    pub async fn wait_for(&self, timeout: Duration, predicate: impl Fn(&Observation) -> bool) -> Option<Observation> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(found) = self.entries.lock().iter().find(|o| predicate(o)).cloned() {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+/// Installs the application on `hub`, recording into `log`.
+pub fn install(hub: &Hub, log: &Log) {
+    let auth_log = log.clone();
+    hub.authorize(move |handshake| {
+        auth_log.record(Observation::Authorized {
+            token: handshake.query("token").map(str::to_owned),
+        });
+        match handshake.query("auth") {
+            Some("deny") => Authorization::Refuse,
+            Some("error") => Authorization::Error("authorization backend failed".to_owned()),
+            _ => Authorization::Accept,
+        }
+    });
+    install_default(hub, log);
+    install_chat(hub, log);
+}
+
+fn record_lifecycle(namespace: &ferrio_hub::Namespace, log: &Log) {
+    let connection_log = log.clone();
+    namespace.on_connection(move |socket| {
+        connection_log.record(Observation::Connection {
+            sid: socket.id().to_owned(),
+            namespace: socket.namespace().to_owned(),
+            token: socket.handshake().query("token").map(str::to_owned),
+            xdomain: socket.handshake().xdomain,
+        });
+        if socket.namespace() == "/chat" {
+            socket.emit("hi", vec![json!("chat")]);
+        }
+    });
+    let disconnect_log = log.clone();
+    namespace.on_disconnect(move |socket, reason| {
+        disconnect_log.record(Observation::Disconnect {
+            sid: socket.id().to_owned(),
+            namespace: socket.namespace().to_owned(),
+            reason,
+        });
+    });
+}
+
+fn install_default(hub: &Hub, log: &Log) {
+    let sockets = hub.sockets();
+    record_lifecycle(&sockets, log);
+    sockets.on("echo", |socket, args, ack| match ack {
+        Some(ack) => ack.send(args),
+        None => {
+            socket.emit("echo", args);
+        }
+    });
+    sockets.on_message(|socket, message, ack| {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Json(value) => js_text(Some(&value)),
+        };
+        socket.send(&text);
+        if let Some(ack) = ack {
+            ack.send(vec![json!("x"), json!(2)]);
+        }
+    });
+    sockets.on("bcast", |socket, args, _ack| {
+        let arg = args.into_iter().next().unwrap_or(Value::Null);
+        socket.broadcast().emit("bmsg", vec![arg]);
+    });
+    sockets.on("join", |socket, args, _ack| {
+        socket.join(&js_text(args.first()));
+    });
+    let hub_for_rooms = hub.clone();
+    sockets.on("toroom", move |_socket, args, _ack| {
+        let room = js_text(args.first());
+        let message = args.get(1).cloned().unwrap_or(Value::Null);
+        hub_for_rooms.sockets().to(&room).emit("roommsg", vec![message]);
+    });
+    sockets.on("kick", |socket, _args, _ack| socket.disconnect());
+    let ack_log = log.clone();
+    sockets.on("askack", move |socket, _args, _ack| {
+        let question_log = ack_log.clone();
+        let sid = socket.id().to_owned();
+        socket.emit_with_ack("q", vec![json!(1)], move |args| {
+            question_log.record(Observation::AckedQuestion { sid, args });
+        });
+        let hello_log = ack_log.clone();
+        let sid = socket.id().to_owned();
+        socket.send_with_ack("hello", move || hello_log.record(Observation::AckedHello { sid }));
+    });
+    sockets.on("multi", |socket, _args, _ack| {
+        socket.emit("a", vec![json!(1)]);
+        socket.emit("b", vec![json!("é€😀")]);
+        socket.send("x");
+    });
+    sockets.on("volatile", |socket, args, _ack| {
+        socket.volatile_emit("vol", args.clone());
+        socket.emit("nonvol", args);
+    });
+}
+
+fn install_chat(hub: &Hub, log: &Log) {
+    let chat = hub.of("/chat");
+    chat.authorize(|handshake, _query| match handshake.query("chat_auth") {
+        Some("deny") => Authorization::Refuse,
+        Some("error") => Authorization::Error("chat authorization backend failed".to_owned()),
+        _ => Authorization::Accept,
+    });
+    record_lifecycle(&chat, log);
+    chat.on("echo", |socket, args, ack| match ack {
+        Some(ack) => ack.send(args),
+        None => {
+            socket.emit("echo", args);
+        }
+    });
+}

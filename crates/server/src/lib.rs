@@ -1,0 +1,19 @@
+//! The ferrio gateway as a library: [`run`] serves the Socket.IO 0.9 protocol on a listener
+//! until a shutdown future resolves. The `ferrio` binary is this plus flags and signals.
+//!
+//! Layout:
+//! - `config`: [`ServerConfig`] and the command line ([`Cli`]).
+//! - `router`: routes requests to the handshake, the transports and the files.
+//! - `handshake`, `static_files`: those endpoints.
+//! - [`apps`]: the built-in applications (`chat`, `conformance`).
+//! - `serve`: the accept loop, connections and graceful shutdown.
+
+pub mod apps;
+mod config;
+mod handshake;
+mod router;
+mod serve;
+mod static_files;
+
+pub use config::{AppKind, Cli, SERVED_TRANSPORTS, ServerConfig, ServerConfigError};
+pub use serve::{Server, run};

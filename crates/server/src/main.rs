@@ -1,0 +1,69 @@
+//! The `ferrio` binary: flags, logging, signals, and [`ferrio_server::run`].
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ferrio_server::Cli;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("FERRIO_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let config = match cli.server_config() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("ferrio: invalid configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind((cli.bind, cli.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("ferrio: cannot listen on {}:{}: {error}", cli.bind, cli.port);
+            return ExitCode::from(1);
+        }
+    };
+    match listener.local_addr() {
+        // Scripts and tests read this line to learn the port when they ask for port 0.
+        Ok(addr) => {
+            println!("ferrio listening on http://{addr}");
+            let _ = std::io::stdout().flush();
+        }
+        Err(error) => eprintln!("ferrio: {error}"),
+    }
+    match ferrio_server::run(listener, config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ferrio: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

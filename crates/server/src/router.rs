@@ -1,0 +1,107 @@
+//! Routing of every request (spec §1.2) to the handshake, a transport, or a file.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferrio_hub::Hub;
+use ferrio_protocol::{Route, StaticAsset, TransportKind, route};
+use ferrio_transport::{Body, TransportError, TransportRequest, empty, full};
+use ferrio_xhr_polling::XhrWire;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tracing::debug;
+
+use crate::config::ServerConfig;
+use crate::handshake;
+use crate::static_files::Assets;
+
+/// What every connection's requests are served by.
+#[derive(Debug)]
+pub(crate) struct Router {
+    pub(crate) hub: Hub,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) assets: Assets,
+}
+
+impl Router {
+    pub(crate) async fn handle<B>(&self, request: Request<B>, peer: SocketAddr) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().map(str::to_owned);
+        let response = match route(&self.config.resource, &path, query.as_deref()) {
+            Route::Foreign => self.page(&request),
+            Route::Welcome => text(StatusCode::OK, "Welcome to socket.io.", None),
+            Route::Static(StaticAsset::ClientScript) => self.file(&request, &self.assets.client),
+            Route::Static(StaticAsset::FlashMain | StaticAsset::FlashInsecure) => {
+                text(StatusCode::NOT_FOUND, "Not Found", Some("text/plain; charset=UTF-8"))
+            }
+            Route::UnsupportedProtocol => text(StatusCode::INTERNAL_SERVER_ERROR, "Protocol version not supported.", None),
+            Route::Handshake => handshake::serve(&self.hub, &request, peer, false),
+            Route::ForcedDisconnect { sid } => {
+                debug!(sid, "forced disconnect requested");
+                self.hub.disconnect(sid);
+                Response::new(empty())
+            }
+            Route::Transport { transport, sid } => {
+                let sid = sid.to_owned();
+                match transport.parse::<TransportKind>() {
+                    Ok(kind) if self.config.hub.enables(kind) => self.transport(kind, &sid, request).await,
+                    Ok(_) => TransportError::TransportDisabled.into_response(),
+                    Err(_) => TransportError::UnknownTransport.into_response(),
+                }
+            }
+        };
+        debug!(%peer, path, status = response.status().as_u16(), "request served");
+        response
+    }
+
+    async fn transport<B>(&self, kind: TransportKind, sid: &str, request: Request<B>) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let ctx = TransportRequest {
+            hub: &self.hub,
+            sid,
+            kind,
+            limits: self.config.post,
+        };
+        match kind {
+            TransportKind::Websocket => {
+                // Drain nothing: an upgrade request has no body worth reading.
+                let request = request.map(|body| body.boxed_unsync());
+                ferrio_websocket::upgrade(&self.hub, sid, request, kind, self.config.websocket)
+            }
+            TransportKind::XhrPolling => ferrio_transport::serve(ctx, request, XhrWire).await,
+            _ => TransportError::TransportDisabled.into_response(),
+        }
+    }
+
+    fn page<B>(&self, request: &Request<B>) -> Response<Body> {
+        match request.uri().path() {
+            "/" | "/index.html" => self.file(request, &self.assets.index),
+            _ => text(StatusCode::NOT_FOUND, "Not Found", Some("text/plain; charset=UTF-8")),
+        }
+    }
+
+    fn file<B>(&self, request: &Request<B>, asset: &crate::static_files::Asset) -> Response<Body> {
+        match *request.method() {
+            Method::GET | Method::HEAD => asset.serve(request.method(), request.headers()),
+            _ => TransportError::MethodNotAllowed.into_response(),
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &'static str, content_type: Option<&'static str>) -> Response<Body> {
+    let mut response = Response::new(full(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}

@@ -1,0 +1,32 @@
+//! HTTP mechanics shared by ferrio's HTTP transports (xhr-polling, jsonp-polling, htmlfile,
+//! xhr-multipart): the poll driver, the POST path, CORS headers, body limits, and the one
+//! place where a transport error becomes an HTTP status.
+//!
+//! A transport crate brings only its [`Wire`] — how one batch of packets looks inside its
+//! response — and hands the request to [`serve`].
+//!
+//! Layout:
+//! - `body`: the response body type every ferrio handler returns.
+//! - `cors`: `Access-Control-*` headers echoing the request's origin.
+//! - `response`: [`TransportError`] and its status map.
+//! - `wire`: the [`Wire`] trait.
+//! - `poll`, `post`: the GET and POST drivers; `serve` dispatches by method.
+
+mod body;
+mod cors;
+mod poll;
+mod post;
+mod response;
+mod serve;
+mod wire;
+
+pub use body::{Body, empty, full};
+pub use cors::{allow_origin, preflight};
+pub use post::{PostLimits, read_body};
+pub use response::{TransportError, refusal_status};
+pub use serve::{TransportRequest, serve};
+pub use wire::Wire;
+
+/// The packet a poll or stream gets for a session that does not exist: `client not
+/// handshaken`, advice `reconnect` (spec §5.0).
+pub const NOT_HANDSHAKEN: &str = "7:::1+0";

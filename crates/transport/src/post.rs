@@ -1,0 +1,74 @@
+//! The POST path shared by every HTTP transport (spec §4.4): read the body within a limit,
+//! decode it as a whole, unframe, decode each packet, hand them to the hub, answer `1`.
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::request::Parts;
+use http_body::Body as HttpBody;
+use http_body_util::{BodyExt, Limited};
+use tracing::{debug, info};
+
+use crate::response::TransportError;
+
+/// Limits of a POST body.
+#[derive(Debug, Clone, Copy)]
+pub struct PostLimits {
+    /// The largest body accepted, in bytes; larger ones get `413`. Counted as the body
+    /// arrives, never re-measured (spec §8 #23).
+    pub max_body_bytes: usize,
+}
+
+impl Default for PostLimits {
+    fn default() -> Self {
+        PostLimits { max_body_bytes: 1024 * 1024 }
+    }
+}
+
+/// Reads a whole request body, refusing it with [`TransportError::PayloadTooLarge`] as soon
+/// as it is known to exceed `limit` (from `Content-Length`, or while it streams in).
+pub async fn read_body<B>(parts: &Parts, body: B, limit: usize) -> Result<Bytes, TransportError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        info!(uri = %parts.uri, declared, limit, "request body over the limit refused");
+        return Err(TransportError::PayloadTooLarge);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            info!(uri = %parts.uri, limit, "request body over the limit refused");
+            Err(TransportError::PayloadTooLarge)
+        }
+        Err(error) => {
+            debug!(uri = %parts.uri, %error, "request body could not be read");
+            Err(TransportError::BadRequest("body could not be read".to_owned()))
+        }
+    }
+}
+
+/// Splits payload text into packets. A body whose framing does not add up is rejected whole
+/// (spec §3.9); single packets that do not decode are logged and skipped, as the reference
+/// ignores them (C33).
+pub(crate) fn decode_payload(sid: &str, text: &str) -> Result<Vec<ferrio_protocol::Packet>, TransportError> {
+    let parts = ferrio_protocol::unframe(text).map_err(|error| {
+        info!(sid, %error, "POST body with broken framing dropped");
+        TransportError::BadRequest(format!("broken payload framing: {error}"))
+    })?;
+    Ok(parts
+        .into_iter()
+        .filter_map(|part| match ferrio_protocol::decode(part) {
+            Ok(packet) => Some(packet),
+            Err(error) => {
+                debug!(sid, %error, packet = %part.chars().take(64).collect::<String>(), "undecodable packet ignored");
+                None
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,72 @@
+//! Transport errors and THE map from error to HTTP status: no other code in ferrio picks an
+//! error status for a transport request.
+
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::body::{Body, full};
+
+/// Why a transport request cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The transport segment names no transport ferrio has.
+    #[error("unknown transport")]
+    UnknownTransport,
+    /// The transport exists but this server does not offer it (spec §8 #8: answered, not a
+    /// bare TCP close).
+    #[error("transport not enabled")]
+    TransportDisabled,
+    /// A method other than GET, POST or OPTIONS (spec §8 #9: answered, not left hanging).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is larger than the configured limit (spec §8 #23).
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The body could not be read or is not a usable payload; the reason is logged.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The page's origin is not allowed to connect (WebSocket upgrades).
+    #[error("origin not allowed")]
+    BadOrigin,
+    /// A WebSocket URL requested without a valid upgrade.
+    #[error("websocket upgrade required")]
+    UpgradeRequired,
+}
+
+impl TransportError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            TransportError::UnknownTransport
+            | TransportError::TransportDisabled
+            | TransportError::BadRequest(_)
+            | TransportError::UpgradeRequired => StatusCode::BAD_REQUEST,
+            TransportError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            TransportError::BadOrigin => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The response: the status, and the error text as a short plain-text body.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let mut response = Response::new(full(self.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"));
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
+        }
+        response
+    }
+}
+
+/// The HTTP status of a refused handshake (spec §2.5): bad origin and refusal `403`, a failed
+/// authorization hook `500`, a shutting-down or full server `503`.
+pub fn refusal_status(refusal: &ferrio_hub::Refusal) -> StatusCode {
+    match refusal {
+        ferrio_hub::Refusal::BadOrigin | ferrio_hub::Refusal::Unauthorized => StatusCode::FORBIDDEN,
+        ferrio_hub::Refusal::AuthorizationError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ferrio_hub::Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}

@@ -1,0 +1,84 @@
+//! Method dispatch for HTTP transport requests: GET polls, POST sends, OPTIONS preflights.
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response};
+use http_body::Body as HttpBody;
+use bytes::Bytes;
+use ferrio_hub::Hub;
+use ferrio_protocol::TransportKind;
+use tracing::debug;
+
+use crate::body::{Body, full};
+use crate::cors::{allow_origin, preflight};
+use crate::post::{PostLimits, decode_payload, read_body};
+use crate::response::TransportError;
+use crate::wire::Wire;
+use crate::poll::next_payload;
+
+/// What the server resolved before handing a request to a polling transport.
+#[derive(Debug, Clone)]
+pub struct TransportRequest<'a> {
+    /// The hub.
+    pub hub: &'a Hub,
+    /// The session id from the path.
+    pub sid: &'a str,
+    /// Which transport the path names.
+    pub kind: TransportKind,
+    /// POST limits.
+    pub limits: PostLimits,
+}
+
+/// Serves one request of a polling transport with `wire`'s framing.
+pub async fn serve<B, W>(ctx: TransportRequest<'_>, request: Request<B>, wire: W) -> Response<Body>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    W: Wire,
+{
+    let (parts, body) = request.into_parts();
+    let result = match parts.method {
+        Method::GET => next_payload(ctx.hub, ctx.sid, ctx.kind).await.map(|payload| wire.wrap(payload)),
+        Method::POST => post(&ctx, &parts, body, &wire).await,
+        Method::OPTIONS => return preflight(&parts.headers),
+        _ => Err(TransportError::MethodNotAllowed),
+    };
+    match result {
+        Ok(bytes) => {
+            let is_post = parts.method == Method::POST;
+            let mut response = Response::new(full(bytes));
+            let headers = response.headers_mut();
+            let content_type = if is_post { "text/plain; charset=UTF-8" } else { wire.content_type() };
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            allow_origin(&parts.headers, headers);
+            if is_post && parts.headers.contains_key(http::header::ORIGIN) {
+                headers.insert("x-xss-protection", HeaderValue::from_static("0"));
+            }
+            wire.headers(headers);
+            response
+        }
+        Err(error) => {
+            let mut response = error.into_response();
+            allow_origin(&parts.headers, response.headers_mut());
+            response
+        }
+    }
+}
+
+async fn post<B, W>(ctx: &TransportRequest<'_>, parts: &http::request::Parts, body: B, wire: &W) -> Result<Bytes, TransportError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    W: Wire,
+{
+    let bytes = read_body(parts, body, ctx.limits.max_body_bytes).await?;
+    let text = wire.unwrap_post(bytes).map_err(|why| {
+        debug!(sid = ctx.sid, why, "unusable POST body");
+        TransportError::BadRequest(why)
+    })?;
+    let packets = decode_payload(ctx.sid, &text)?;
+    if ctx.hub.ingest(ctx.sid, packets).is_err() {
+        // An unknown session's POST is answered like any other and has no effect (spec §5.0).
+        debug!(sid = ctx.sid, "POST for an unknown session discarded");
+    }
+    Ok(Bytes::from_static(b"1"))
+}
