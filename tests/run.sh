@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every ferrio test on a fresh machine: installs what the tests need, then runs the Rust
+# suites (unit, doc, end-to-end) and the interop suite with real Socket.IO 0.9 clients.
+# Any missing tool is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+need() { command -v "$1" >/dev/null 2>&1; }
+
+apt_install() {
+  if ! need apt-get; then
+    echo "error: $* missing and apt-get is not available to install it" >&2
+    exit 1
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+step "checking tools"
+need cargo || { echo "error: cargo (Rust toolchain) is required" >&2; exit 1; }
+if ! need node || ! need npm; then
+  apt_install nodejs npm
+fi
+cargo --version
+echo "node $(node --version), npm $(npm --version)"
+
+step "installing npm packages for the interop suite"
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+
+step "formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "building the gateway"
+cargo build --workspace --locked
+
+step "Rust tests (unit, doc, end-to-end)"
+cargo test --workspace --locked
+
+step "interop: the real socket.io-client 0.9.17 against ferrio"
+FERRIO_BIN="$PWD/target/debug/ferrio" npm --prefix tests test
+
+step "all tests passed"
