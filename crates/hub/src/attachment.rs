@@ -42,7 +42,8 @@ impl Attachment {
         if self.finished {
             return None;
         }
-        let deadline = (self.mode == AttachMode::Poll).then(|| Instant::now() + self.polling_duration);
+        let deadline =
+            (self.mode == AttachMode::Poll).then(|| Instant::now() + self.polling_duration);
         let mut waited = false;
         loop {
             let notified = self.session.wake.notified();

@@ -106,7 +106,10 @@ impl Hub {
         let inner = Arc::new_cyclic(|weak_self| HubInner {
             config,
             sessions: DashMap::new(),
-            namespaces: RwLock::new(HashMap::from([(String::new(), Arc::new(NamespaceInner::new(String::new())))])),
+            namespaces: RwLock::new(HashMap::from([(
+                String::new(),
+                Arc::new(NamespaceInner::new(String::new())),
+            )])),
             authorization: RwLock::new(None),
             shutting_down: AtomicBool::new(false),
             weak_self: weak_self.clone(),
@@ -139,7 +142,10 @@ impl Hub {
 
     /// Sets the server-wide handshake authorization hook (spec §2.7). It sees, and may add
     /// to, the handshake data that later becomes `socket.handshake()`.
-    pub fn authorize(&self, hook: impl Fn(&mut HandshakeData) -> Authorization + Send + Sync + 'static) {
+    pub fn authorize(
+        &self,
+        hook: impl Fn(&mut HandshakeData) -> Authorization + Send + Sync + 'static,
+    ) {
         *self.inner.authorization.write() = Some(Arc::new(hook));
     }
 
@@ -160,7 +166,12 @@ impl Hub {
 
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
     /// session connects it and queues `1::`.
-    pub fn attach(&self, sid: &str, kind: TransportKind, mode: AttachMode) -> Result<Attachment, AttachError> {
+    pub fn attach(
+        &self,
+        sid: &str,
+        kind: TransportKind,
+        mode: AttachMode,
+    ) -> Result<Attachment, AttachError> {
         self.inner.attach(sid, kind, mode)
     }
 
@@ -183,9 +194,15 @@ impl Hub {
     /// close and waiting polls are answered, so clients reconnect elsewhere.
     pub fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Release);
-        let sessions: Vec<Arc<Session>> = self.inner.sessions.iter().map(|e| Arc::clone(e.value())).collect();
+        let sessions: Vec<Arc<Session>> = self
+            .inner
+            .sessions
+            .iter()
+            .map(|e| Arc::clone(e.value()))
+            .collect();
         for session in sessions {
-            self.inner.end(&session, DisconnectReason::ServerShutdown, false);
+            self.inner
+                .end(&session, DisconnectReason::ServerShutdown, false);
         }
     }
 }
@@ -196,7 +213,9 @@ impl HubInner {
     }
 
     pub(crate) fn session(&self, sid: &str) -> Option<Arc<Session>> {
-        self.sessions.get(sid).map(|entry| Arc::clone(entry.value()))
+        self.sessions
+            .get(sid)
+            .map(|entry| Arc::clone(entry.value()))
     }
 
     pub(crate) fn namespace(&self, name: &str) -> Option<Arc<NamespaceInner>> {
@@ -207,7 +226,11 @@ impl HubInner {
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(Refusal::Unavailable);
         }
-        if !self.config.origins.allows(info.header("origin"), info.header("referer")) {
+        if !self
+            .config
+            .origins
+            .allows(info.header("origin"), info.header("referer"))
+        {
             info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
             return Err(Refusal::BadOrigin);
         }
@@ -234,23 +257,36 @@ impl HubInner {
             sid: sid.to_string(),
             heartbeat_timeout_secs: self.config.heartbeat_timeout.as_secs(),
             close_timeout_secs: self.config.close_timeout.as_secs(),
-            transports: self.config.transports.iter().map(|t| t.name().to_owned()).collect(),
+            transports: self
+                .config
+                .transports
+                .iter()
+                .map(|t| t.name().to_owned())
+                .collect(),
         })
     }
 
     /// The one place sessions enter the registry; it also starts their timer task.
     fn insert(&self, session: Arc<Session>) {
-        self.sessions.insert(Arc::clone(&session.id), Arc::clone(&session));
+        self.sessions
+            .insert(Arc::clone(&session.id), Arc::clone(&session));
         let hub = self.weak_self.clone();
         tokio::spawn(run_timers(hub, session));
     }
 
     /// The one place sessions leave the registry.
     pub(crate) fn forget(&self, session: &Session) {
-        self.sessions.remove_if(&session.id, |_, stored| std::ptr::eq(Arc::as_ptr(stored), session));
+        self.sessions.remove_if(&session.id, |_, stored| {
+            std::ptr::eq(Arc::as_ptr(stored), session)
+        });
     }
 
-    fn attach(&self, sid: &str, kind: TransportKind, mode: AttachMode) -> Result<Attachment, AttachError> {
+    fn attach(
+        &self,
+        sid: &str,
+        kind: TransportKind,
+        mode: AttachMode,
+    ) -> Result<Attachment, AttachError> {
         if !self.config.enables(kind) {
             return Err(AttachError::TransportDisabled);
         }
@@ -306,47 +342,87 @@ impl HubInner {
                 let farewell = session.is_attached();
                 self.end(session, DisconnectReason::Booted, farewell);
             }
-            PacketBody::Disconnect => self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false),
+            PacketBody::Disconnect => {
+                self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false)
+            }
             PacketBody::Connect { query } if !endpoint.is_empty() => {
                 self.connect_namespace(session, &endpoint, query.as_deref());
             }
-            PacketBody::Message(text) => self.deliver(session, endpoint, id, Delivery::Message(Message::Text(text))),
-            PacketBody::Json(value) => self.deliver(session, endpoint, id, Delivery::Message(Message::Json(value))),
-            PacketBody::Event { name, args } => self.deliver(session, endpoint, id, Delivery::Event(name, args)),
+            PacketBody::Message(text) => self.deliver(
+                session,
+                endpoint,
+                id,
+                Delivery::Message(Message::Text(text)),
+            ),
+            PacketBody::Json(value) => self.deliver(
+                session,
+                endpoint,
+                id,
+                Delivery::Message(Message::Json(value)),
+            ),
+            PacketBody::Event { name, args } => {
+                self.deliver(session, endpoint, id, Delivery::Event(name, args))
+            }
             PacketBody::Ack { acked, args } => match session.take_ack(&endpoint, acked) {
                 Some(callback) => callback(args.unwrap_or_default()),
-                None => debug!(sid = %session.id, endpoint, acked, "ack for an unknown message id ignored"),
+                None => {
+                    debug!(sid = %session.id, endpoint, acked, "ack for an unknown message id ignored")
+                }
             },
             PacketBody::Connect { .. } | PacketBody::Error { .. } | PacketBody::Noop => {}
         }
     }
 
-    fn deliver(&self, session: &Arc<Session>, endpoint: String, id: Option<MessageId>, delivery: Delivery) {
-        let Some(namespace) = self.namespace(&endpoint).filter(|_| session.has_joined(&endpoint)) else {
+    fn deliver(
+        &self,
+        session: &Arc<Session>,
+        endpoint: String,
+        id: Option<MessageId>,
+        delivery: Delivery,
+    ) {
+        let Some(namespace) = self
+            .namespace(&endpoint)
+            .filter(|_| session.has_joined(&endpoint))
+        else {
             debug!(sid = %session.id, endpoint, "packet for a namespace the session has not joined ignored");
             return;
         };
         if let Some(MessageId { value, data: false }) = id {
             // The library acks an id without `+` itself, before the application sees the
             // packet (spec §3.3).
-            let ack = Packet::on(endpoint.clone(), PacketBody::Ack { acked: value, args: None });
+            let ack = Packet::on(
+                endpoint.clone(),
+                PacketBody::Ack {
+                    acked: value,
+                    args: None,
+                },
+            );
             self.push(session, Encoded::new(&ack), false);
         }
-        if let Delivery::Event(name, _) = &delivery {
-            if RESERVED_EVENTS.contains(&name.as_str()) {
-                info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
-                return;
-            }
+        if let Delivery::Event(name, _) = &delivery
+            && RESERVED_EVENTS.contains(&name.as_str())
+        {
+            info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
+            return;
         }
         let Some(hub) = self.arc() else { return };
         let ack = match id {
-            Some(MessageId { value, data: true }) => Some(AckReply::new(Arc::clone(&hub), Arc::clone(session), endpoint, value)),
+            Some(MessageId { value, data: true }) => Some(AckReply::new(
+                Arc::clone(&hub),
+                Arc::clone(session),
+                endpoint,
+                value,
+            )),
             _ => None,
         };
         let socket = Socket::new(hub, Arc::clone(session), namespace);
         match delivery {
-            Delivery::Message(message) => socket.namespace_inner().fire_message(&socket, message, ack),
-            Delivery::Event(name, args) => socket.namespace_inner().fire_event(&socket, &name, args, ack),
+            Delivery::Message(message) => {
+                socket.namespace_inner().fire_message(&socket, message, ack)
+            }
+            Delivery::Event(name, args) => socket
+                .namespace_inner()
+                .fire_event(&socket, &name, args, ack),
         }
     }
 
@@ -368,7 +444,10 @@ impl HubInner {
                 }
                 let refusal = Packet::on(
                     endpoint,
-                    PacketBody::Error { reason: Some(ErrorReason::Unauthorized), advice: None },
+                    PacketBody::Error {
+                        reason: Some(ErrorReason::Unauthorized),
+                        advice: None,
+                    },
                 );
                 self.push(session, Encoded::new(&refusal), false);
                 return;
@@ -386,12 +465,22 @@ impl HubInner {
 
     /// Leaves one namespace (client `0::/ns`, or the application's `socket.disconnect()` on a
     /// namespace socket, which also tells the client).
-    pub(crate) fn leave_namespace(&self, session: &Arc<Session>, endpoint: &str, reason: DisconnectReason, tell_client: bool) {
+    pub(crate) fn leave_namespace(
+        &self,
+        session: &Arc<Session>,
+        endpoint: &str,
+        reason: DisconnectReason,
+        tell_client: bool,
+    ) {
         let Some(state) = session.leave_endpoint(endpoint) else {
             return;
         };
         if tell_client {
-            self.push(session, Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)), false);
+            self.push(
+                session,
+                Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)),
+                false,
+            );
         }
         if let Some(namespace) = self.namespace(endpoint) {
             namespace.remove_member(&session.id, &state.rooms);

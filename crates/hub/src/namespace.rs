@@ -28,7 +28,8 @@ type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
 type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckReply>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
-type NamespaceAuthorization = Arc<dyn Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync>;
+type NamespaceAuthorization =
+    Arc<dyn Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync>;
 
 #[derive(Default)]
 struct Handlers {
@@ -51,7 +52,9 @@ pub(crate) struct NamespaceInner {
 
 impl std::fmt::Debug for NamespaceInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Namespace").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,7 +67,11 @@ impl NamespaceInner {
         }
     }
 
-    pub(crate) fn authorize(&self, handshake: &HandshakeData, query: Option<&str>) -> Authorization {
+    pub(crate) fn authorize(
+        &self,
+        handshake: &HandshakeData,
+        query: Option<&str>,
+    ) -> Authorization {
         let hook = self.handlers.read().authorization.clone();
         hook.map_or(Authorization::Accept, |hook| hook(handshake, query))
     }
@@ -114,11 +121,19 @@ impl NamespaceInner {
         }
     }
 
-    pub(crate) fn fire_event(&self, socket: &Socket, name: &str, args: Vec<Value>, ack: Option<AckReply>) {
+    pub(crate) fn fire_event(
+        &self,
+        socket: &Socket,
+        name: &str,
+        args: Vec<Value>,
+        ack: Option<AckReply>,
+    ) {
         let handler = self.handlers.read().events.get(name).cloned();
         match handler {
             Some(handler) => handler(socket, args, ack),
-            None => debug!(sid = socket.id(), namespace = %self.name, event = name, "event without handler"),
+            None => {
+                debug!(sid = socket.id(), namespace = %self.name, event = name, "event without handler")
+            }
         }
     }
 
@@ -157,7 +172,10 @@ impl Namespace {
 
     /// Decides whether a session may join this namespace (`1::/ns`, spec §2.7). The hook gets
     /// the session's handshake data and the connect packet's query (`1::/ns:?a=b`).
-    pub fn authorize(&self, hook: impl Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync + 'static) -> &Self {
+    pub fn authorize(
+        &self,
+        hook: impl Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync + 'static,
+    ) -> &Self {
         self.inner.handlers.write().authorization = Some(Arc::new(hook));
         self
     }
@@ -170,7 +188,11 @@ impl Namespace {
 
     /// Runs `handler` for the client event `event`. When the client asked for an ack with
     /// data, the handler gets an [`AckReply`]; dropping it unanswered sends no ack.
-    pub fn on(&self, event: &str, handler: impl Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync + 'static) -> &Self {
+    pub fn on(
+        &self,
+        event: &str,
+        handler: impl Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync + 'static,
+    ) -> &Self {
         self.inner
             .handlers
             .write()
@@ -180,13 +202,19 @@ impl Namespace {
     }
 
     /// Runs `handler` for `message` packets (types 3 and 4).
-    pub fn on_message(&self, handler: impl Fn(&Socket, Message, Option<AckReply>) + Send + Sync + 'static) -> &Self {
+    pub fn on_message(
+        &self,
+        handler: impl Fn(&Socket, Message, Option<AckReply>) + Send + Sync + 'static,
+    ) -> &Self {
         self.inner.handlers.write().message = Some(Arc::new(handler));
         self
     }
 
     /// Runs `handler` once when a socket of this namespace disconnects, with the reason.
-    pub fn on_disconnect(&self, handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static) -> &Self {
+    pub fn on_disconnect(
+        &self,
+        handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) -> &Self {
         self.inner.handlers.write().disconnect = Some(Arc::new(handler));
         self
     }
@@ -237,8 +265,15 @@ impl Namespace {
 
     /// The socket of session `sid` in this namespace, if it joined.
     pub fn socket(&self, sid: &str) -> Option<Socket> {
-        let session = self.hub.session(sid).filter(|s| s.has_joined(&self.inner.name))?;
-        Some(Socket::new(Arc::clone(&self.hub), session, Arc::clone(&self.inner)))
+        let session = self
+            .hub
+            .session(sid)
+            .filter(|s| s.has_joined(&self.inner.name))?;
+        Some(Socket::new(
+            Arc::clone(&self.hub),
+            session,
+            Arc::clone(&self.inner),
+        ))
     }
 }
 
@@ -285,7 +320,10 @@ impl Broadcast {
             tracing::warn!(event, "refusing to emit a reserved event name");
             return 0;
         }
-        let body = PacketBody::Event { name: event.to_owned(), args };
+        let body = PacketBody::Event {
+            name: event.to_owned(),
+            args,
+        };
         self.deliver(body)
     }
 

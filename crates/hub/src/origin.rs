@@ -39,7 +39,9 @@ impl Origins {
 
     /// The `(host, port)` patterns, for the Flash socket policy that mirrors this list.
     pub fn patterns(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.patterns.iter().map(|p| (p.host.as_str(), p.port.as_str()))
+        self.patterns
+            .iter()
+            .map(|p| (p.host.as_str(), p.port.as_str()))
     }
 
     /// Checks a request's `Origin` header, falling back to `Referer` as the reference does.
@@ -67,7 +69,8 @@ impl Origins {
             return false;
         };
         self.patterns.iter().any(|p| {
-            (p.host == "*" || p.host.eq_ignore_ascii_case(&host)) && (p.port == "*" || p.port == port)
+            (p.host == "*" || p.host.eq_ignore_ascii_case(&host))
+                && (p.port == "*" || p.port == port)
         })
     }
 }
@@ -91,7 +94,11 @@ fn host_and_port(url: &str) -> Option<(String, String)> {
             (host, port.to_owned())
         }
         _ => {
-            let default = if matches!(scheme.to_ascii_lowercase().as_str(), "https" | "wss") { "443" } else { "80" };
+            let default = if matches!(scheme.to_ascii_lowercase().as_str(), "https" | "wss") {
+                "443"
+            } else {
+                "80"
+            };
             (authority, default.to_owned())
         }
     };
@@ -110,7 +117,9 @@ impl FromStr for Origins {
         for item in s.split([',', ' ']).filter(|item| !item.is_empty()) {
             let (host, port) = item
                 .rsplit_once(':')
-                .filter(|(host, port)| !host.is_empty() && (*port == "*" || port.parse::<u16>().is_ok()))
+                .filter(|(host, port)| {
+                    !host.is_empty() && (*port == "*" || port.parse::<u16>().is_ok())
+                })
                 .ok_or_else(|| OriginsParseError(item.to_owned()))?;
             patterns.push(OriginPattern {
                 host: host.to_ascii_lowercase(),

@@ -108,7 +108,9 @@ pub(crate) enum Take {
     Empty,
     Superseded,
     /// Ended; `finished_lingering` says the registry should now forget the session.
-    Closed { finished_lingering: bool },
+    Closed {
+        finished_lingering: bool,
+    },
 }
 
 /// What the timer task does next.
@@ -179,7 +181,9 @@ impl Session {
             Phase::Issued => {
                 state.phase = Phase::Connected;
                 state.outbox.push_front(CONNECT);
-                state.endpoints.insert(String::new(), EndpointState::default());
+                state
+                    .endpoints
+                    .insert(String::new(), EndpointState::default());
                 state.idle_since = Instant::now();
                 drop(state);
                 self.timer.notify_one();
@@ -192,16 +196,25 @@ impl Session {
 
     /// Attaches a transport, superseding any older one. `None` when the session is over
     /// (unless it lingers with a farewell to hand out).
-    pub(crate) fn attach(&self, mode: AttachMode, heartbeat_interval: std::time::Duration) -> Option<u64> {
+    pub(crate) fn attach(
+        &self,
+        mode: AttachMode,
+        heartbeat_interval: std::time::Duration,
+    ) -> Option<u64> {
         let mut state = self.state.lock();
-        if state.phase == Phase::Closed && !(state.lingering && !state.outbox.is_empty()) {
+        let farewell_pending = state.lingering && !state.outbox.is_empty();
+        if state.phase == Phase::Closed && !farewell_pending {
             return None;
         }
         state.generation += 1;
         let generation = state.generation;
-        let superseded = state.attached.replace(Attached { generation, mode }).is_some();
+        let superseded = state
+            .attached
+            .replace(Attached { generation, mode })
+            .is_some();
         state.heartbeat_deadline = None;
-        state.heartbeat_due = (mode == AttachMode::Stream).then(|| Instant::now() + heartbeat_interval);
+        state.heartbeat_due =
+            (mode == AttachMode::Stream).then(|| Instant::now() + heartbeat_interval);
         drop(state);
         if superseded {
             self.wake.notify_waiters();
@@ -225,7 +238,10 @@ impl Session {
 
     /// Whether `generation` is the attached transport.
     pub(crate) fn is_current(&self, generation: u64) -> bool {
-        self.state.lock().attached.is_some_and(|a| a.generation == generation)
+        self.state
+            .lock()
+            .attached
+            .is_some_and(|a| a.generation == generation)
     }
 
     /// Takes what the transport of `generation` should write now. A poll that already waited
@@ -234,15 +250,21 @@ impl Session {
     /// are not queued for a poll that is already answering.
     pub(crate) fn take(&self, generation: u64, mode: AttachMode, waited: bool) -> Take {
         let mut state = self.state.lock();
-        if !state.attached.is_some_and(|a| a.generation == generation) {
+        if state.attached.is_none_or(|a| a.generation != generation) {
             return if state.phase == Phase::Closed {
-                Take::Closed { finished_lingering: false }
+                Take::Closed {
+                    finished_lingering: false,
+                }
             } else {
                 Take::Superseded
             };
         }
         if !state.outbox.is_empty() {
-            let count = if mode == AttachMode::Poll && waited { 1 } else { state.outbox.len() };
+            let count = if mode == AttachMode::Poll && waited {
+                1
+            } else {
+                state.outbox.len()
+            };
             let packets: Vec<Encoded> = state.outbox.drain(..count).collect();
             if mode == AttachMode::Poll {
                 state.attached = None;
@@ -325,13 +347,25 @@ impl Session {
     pub(crate) fn timer_step(&self, now: Instant, config: &HubConfig) -> TimerStep {
         let mut state = self.state.lock();
         match state.phase {
-            Phase::Issued => due(state.idle_since + config.handshake_expiry, now, Expiry::Handshake),
-            Phase::Closed if state.lingering => due(state.idle_since + config.close_timeout, now, Expiry::Linger),
+            Phase::Issued => due(
+                state.idle_since + config.handshake_expiry,
+                now,
+                Expiry::Handshake,
+            ),
+            Phase::Closed if state.lingering => {
+                due(state.idle_since + config.close_timeout, now, Expiry::Linger)
+            }
             Phase::Closed => TimerStep::Exit,
             Phase::Connected => match state.attached {
                 None => due(state.idle_since + config.close_timeout, now, Expiry::Close),
-                Some(Attached { mode: AttachMode::Poll, .. }) => TimerStep::Wait,
-                Some(Attached { mode: AttachMode::Stream, .. }) => {
+                Some(Attached {
+                    mode: AttachMode::Poll,
+                    ..
+                }) => TimerStep::Wait,
+                Some(Attached {
+                    mode: AttachMode::Stream,
+                    ..
+                }) => {
                     if let Some(deadline) = state.heartbeat_deadline {
                         return due(deadline, now, Expiry::Heartbeat);
                     }
@@ -366,7 +400,9 @@ impl Session {
         if state.phase == Phase::Closed || state.endpoints.contains_key(endpoint) {
             return false;
         }
-        state.endpoints.insert(endpoint.to_owned(), EndpointState::default());
+        state
+            .endpoints
+            .insert(endpoint.to_owned(), EndpointState::default());
         true
     }
 
@@ -404,7 +440,11 @@ impl Session {
     }
 
     /// Allocates the next message id of `endpoint`, registering `callback` for its ack.
-    pub(crate) fn register_ack(&self, endpoint: &str, callback: Option<AckCallback>) -> Option<u64> {
+    pub(crate) fn register_ack(
+        &self,
+        endpoint: &str,
+        callback: Option<AckCallback>,
+    ) -> Option<u64> {
         let mut state = self.state.lock();
         let ep = state.endpoints.get_mut(endpoint)?;
         ep.next_id += 1;
@@ -417,12 +457,21 @@ impl Session {
 
     /// Takes the callback waiting for the ack of `id` in `endpoint`.
     pub(crate) fn take_ack(&self, endpoint: &str, id: u64) -> Option<AckCallback> {
-        self.state.lock().endpoints.get_mut(endpoint)?.acks.remove(&id)
+        self.state
+            .lock()
+            .endpoints
+            .get_mut(endpoint)?
+            .acks
+            .remove(&id)
     }
 }
 
 fn due(at: Instant, now: Instant, expiry: Expiry) -> TimerStep {
-    if at <= now { TimerStep::Expire(expiry) } else { TimerStep::Sleep(at) }
+    if at <= now {
+        TimerStep::Expire(expiry)
+    } else {
+        TimerStep::Sleep(at)
+    }
 }
 
 impl Session {

@@ -22,8 +22,16 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(hub: Arc<HubInner>, session: Arc<Session>, namespace: Arc<NamespaceInner>) -> Self {
-        Socket { hub, session, namespace }
+    pub(crate) fn new(
+        hub: Arc<HubInner>,
+        session: Arc<Session>,
+        namespace: Arc<NamespaceInner>,
+    ) -> Self {
+        Socket {
+            hub,
+            session,
+            namespace,
+        }
     }
 
     pub(crate) fn namespace_inner(&self) -> &NamespaceInner {
@@ -63,21 +71,41 @@ impl Socket {
         if refuse_reserved(event) {
             return false;
         }
-        self.push(&self.packet(PacketBody::Event { name: event.to_owned(), args }), false)
+        self.push(
+            &self.packet(PacketBody::Event {
+                name: event.to_owned(),
+                args,
+            }),
+            false,
+        )
     }
 
     /// Emits `event` asking for an ack with data (`5:N+::…`); `callback` runs with the
     /// client's ack arguments.
-    pub fn emit_with_ack(&self, event: &str, args: Vec<Value>, callback: impl FnOnce(Vec<Value>) + Send + 'static) -> bool {
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        callback: impl FnOnce(Vec<Value>) + Send + 'static,
+    ) -> bool {
         if refuse_reserved(event) {
             return false;
         }
-        let Some(id) = self.session.register_ack(&self.namespace.name, Some(Box::new(callback))) else {
+        let Some(id) = self
+            .session
+            .register_ack(&self.namespace.name, Some(Box::new(callback)))
+        else {
             return false;
         };
         let packet = self
-            .packet(PacketBody::Event { name: event.to_owned(), args })
-            .with_id(MessageId { value: id, data: true });
+            .packet(PacketBody::Event {
+                name: event.to_owned(),
+                args,
+            })
+            .with_id(MessageId {
+                value: id,
+                data: true,
+            });
         self.push(&packet, false)
     }
 
@@ -97,7 +125,10 @@ impl Socket {
         };
         let packet = self
             .packet(PacketBody::Message(text.to_owned()))
-            .with_id(MessageId { value: id, data: false });
+            .with_id(MessageId {
+                value: id,
+                data: false,
+            });
         self.push(&packet, false)
     }
 
@@ -111,7 +142,13 @@ impl Socket {
         if refuse_reserved(event) {
             return false;
         }
-        self.push(&self.packet(PacketBody::Event { name: event.to_owned(), args }), true)
+        self.push(
+            &self.packet(PacketBody::Event {
+                name: event.to_owned(),
+                args,
+            }),
+            true,
+        )
     }
 
     /// Everyone in the namespace but this socket (`socket.broadcast`).
@@ -162,8 +199,12 @@ impl Socket {
         if self.namespace.name.is_empty() {
             self.hub.end(&self.session, DisconnectReason::Booted, true);
         } else {
-            self.hub
-                .leave_namespace(&self.session, &self.namespace.name, DisconnectReason::Booted, true);
+            self.hub.leave_namespace(
+                &self.session,
+                &self.namespace.name,
+                DisconnectReason::Booted,
+                true,
+            );
         }
     }
 }
@@ -188,14 +229,30 @@ pub struct AckReply {
 }
 
 impl AckReply {
-    pub(crate) fn new(hub: Arc<HubInner>, session: Arc<Session>, endpoint: String, id: u64) -> Self {
-        AckReply { hub, session, endpoint, id }
+    pub(crate) fn new(
+        hub: Arc<HubInner>,
+        session: Arc<Session>,
+        endpoint: String,
+        id: u64,
+    ) -> Self {
+        AckReply {
+            hub,
+            session,
+            endpoint,
+            id,
+        }
     }
 
     /// Acknowledges with `args` (`6:::id+[args]`), or without data when `args` is empty.
     pub fn send(self, args: Vec<Value>) {
         let args = (!args.is_empty()).then_some(args);
-        let packet = Packet::on(self.endpoint, PacketBody::Ack { acked: self.id, args });
+        let packet = Packet::on(
+            self.endpoint,
+            PacketBody::Ack {
+                acked: self.id,
+                args,
+            },
+        );
         self.hub.push(&self.session, Encoded::new(&packet), false);
     }
 }

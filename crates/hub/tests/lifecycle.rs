@@ -1,10 +1,16 @@
 //! The hub's session lifecycle through its public port, with tokio's paused clock: timers
 //! fire on virtual time, so a 60 s close timeout costs nothing.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers panic on setup failures by design"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_hub::{AttachError, AttachMode, Authorization, ConnectInfo, DisconnectReason, Hub, HubConfig, Refusal};
+use ferrio_hub::{
+    AttachError, AttachMode, Authorization, ConnectInfo, DisconnectReason, Hub, HubConfig, Refusal,
+};
 use ferrio_protocol::{TransportKind, decode};
 use parking_lot::Mutex;
 use serde_json::json;
@@ -17,7 +23,10 @@ fn info(query: &[(&str, &str)], origin: Option<&str>) -> ConnectInfo {
     ConnectInfo {
         headers,
         address: "127.0.0.1:4000".parse().unwrap(),
-        query: query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        query: query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         url: "/socket.io/1/?t=1".to_owned(),
         secure: false,
     }
@@ -30,17 +39,24 @@ fn hub() -> Hub {
 fn reasons(hub: &Hub) -> Arc<Mutex<Vec<(String, DisconnectReason)>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    hub.sockets().on_disconnect(move |socket, reason| sink.lock().push((socket.id().to_owned(), reason)));
+    hub.sockets()
+        .on_disconnect(move |socket, reason| sink.lock().push((socket.id().to_owned(), reason)));
     seen
 }
 
 fn ingest(hub: &Hub, sid: &str, texts: &[&str]) {
-    hub.ingest(sid, texts.iter().map(|t| decode(t).unwrap()).collect()).unwrap();
+    hub.ingest(sid, texts.iter().map(|t| decode(t).unwrap()).collect())
+        .unwrap();
 }
 
 async fn poll(hub: &Hub, sid: &str) -> Vec<String> {
-    let mut attachment = hub.attach(sid, TransportKind::XhrPolling, AttachMode::Poll).unwrap();
-    let batch = attachment.next_batch().await.expect("a poll always gets a batch");
+    let mut attachment = hub
+        .attach(sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    let batch = attachment
+        .next_batch()
+        .await
+        .expect("a poll always gets a batch");
     batch.texts().map(str::to_owned).collect()
 }
 
@@ -68,8 +84,15 @@ async fn close_timeout_ends_a_session_without_transport() {
     assert_eq!(hub.session_count(), 1);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(hub.session_count(), 0);
-    assert_eq!(*seen.lock(), [(sid.clone(), DisconnectReason::CloseTimeout)]);
-    assert_eq!(hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).err(), Some(AttachError::UnknownSession));
+    assert_eq!(
+        *seen.lock(),
+        [(sid.clone(), DisconnectReason::CloseTimeout)]
+    );
+    assert_eq!(
+        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .err(),
+        Some(AttachError::UnknownSession)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -79,8 +102,14 @@ async fn an_unused_handshake_expires_after_thirty_seconds() {
     let sid = hub.handshake(info(&[], None)).unwrap().sid;
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(hub.session_count(), 0);
-    assert!(hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).is_err());
-    assert!(seen.lock().is_empty(), "a session that never connected fires no disconnect");
+    assert!(
+        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .is_err()
+    );
+    assert!(
+        seen.lock().is_empty(),
+        "a session that never connected fires no disconnect"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -88,14 +117,40 @@ async fn streams_get_heartbeats_and_die_without_answers() {
     let hub = hub();
     let seen = reasons(&hub);
     let sid = hub.handshake(info(&[], None)).unwrap().sid;
-    let mut stream = hub.attach(&sid, TransportKind::Websocket, AttachMode::Stream).unwrap();
-    assert_eq!(stream.next_batch().await.unwrap().texts().collect::<Vec<_>>(), ["1::"]);
+    let mut stream = hub
+        .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
+    assert_eq!(
+        stream
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        ["1::"]
+    );
     let started = tokio::time::Instant::now();
-    assert_eq!(stream.next_batch().await.unwrap().texts().collect::<Vec<_>>(), ["2::"]);
+    assert_eq!(
+        stream
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        ["2::"]
+    );
     assert_eq!(started.elapsed(), Duration::from_secs(25));
     // Answered: the next heartbeat comes one interval after the answer.
     ingest(&hub, &sid, &["2::"]);
-    assert_eq!(stream.next_batch().await.unwrap().texts().collect::<Vec<_>>(), ["2::"]);
+    assert_eq!(
+        stream
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        ["2::"]
+    );
     assert_eq!(started.elapsed(), Duration::from_secs(50));
     // Not answered: the session ends at interval + timeout, without a farewell packet.
     assert!(stream.next_batch().await.is_none());
@@ -117,14 +172,31 @@ async fn polls_get_no_heartbeats() {
 async fn a_newer_poll_completes_the_older_with_a_noop() {
     let hub = hub();
     let sid = connected(&hub).await;
-    let mut older = hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).unwrap();
-    let mut newer = hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).unwrap();
+    let mut older = hub
+        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    let mut newer = hub
+        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
     let started = tokio::time::Instant::now();
-    assert_eq!(older.next_batch().await.unwrap().texts().collect::<Vec<_>>(), ["8::"]);
+    assert_eq!(
+        older
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        ["8::"]
+    );
     assert_eq!(started.elapsed(), Duration::ZERO);
     hub.sockets().emit("news", vec![json!(1)]);
     assert_eq!(
-        newer.next_batch().await.unwrap().texts().collect::<Vec<_>>(),
+        newer
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
         [r#"5:::{"name":"news","args":[1]}"#]
     );
 }
@@ -137,14 +209,24 @@ async fn a_waiting_poll_takes_only_the_first_packet() {
         socket.send("x");
     });
     let sid = connected(&hub).await;
-    let mut waiting = hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).unwrap();
+    let mut waiting = hub
+        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
     let hub2 = hub.clone();
     let sid2 = sid.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(10)).await;
         ingest(&hub2, &sid2, &[r#"5:::{"name":"multi"}"#]);
     });
-    assert_eq!(waiting.next_batch().await.unwrap().texts().collect::<Vec<_>>(), [r#"5:::{"name":"a","args":[1]}"#]);
+    assert_eq!(
+        waiting
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        [r#"5:::{"name":"a","args":[1]}"#]
+    );
     drop(waiting);
     assert_eq!(poll(&hub, &sid).await, ["3:::x"]);
 }
@@ -158,7 +240,11 @@ async fn a_kick_between_polls_reaches_the_next_poll() {
     assert_eq!(*seen.lock(), [(sid.clone(), DisconnectReason::Booted)]);
     assert_eq!(poll(&hub, &sid).await, ["0::"]);
     assert_eq!(hub.session_count(), 0);
-    assert_eq!(hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).err(), Some(AttachError::UnknownSession));
+    assert_eq!(
+        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .err(),
+        Some(AttachError::UnknownSession)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,15 +259,25 @@ async fn an_unclaimed_farewell_is_dropped_after_the_close_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_outbox_ends_the_session() {
-    let hub = Hub::new(HubConfig { max_buffered_packets: 3, ..HubConfig::default() }).unwrap();
+    let hub = Hub::new(HubConfig {
+        max_buffered_packets: 3,
+        ..HubConfig::default()
+    })
+    .unwrap();
     let seen = reasons(&hub);
     let sid = connected(&hub).await;
     for n in 0..3 {
         assert_eq!(hub.sockets().emit("n", vec![json!(n)]), 1);
     }
     assert_eq!(hub.sockets().emit("n", vec![json!(3)]), 0);
-    assert_eq!(*seen.lock(), [(sid.clone(), DisconnectReason::BufferOverflow)]);
-    assert!(hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).is_err());
+    assert_eq!(
+        *seen.lock(),
+        [(sid.clone(), DisconnectReason::BufferOverflow)]
+    );
+    assert!(
+        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .is_err()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -189,9 +285,19 @@ async fn volatile_packets_need_a_ready_transport() {
     let hub = hub();
     let sid = connected(&hub).await;
     assert_eq!(hub.sockets().volatile().emit("v", vec![json!(1)]), 0);
-    let mut waiting = hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll).unwrap();
+    let mut waiting = hub
+        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
     assert_eq!(hub.sockets().volatile().emit("v", vec![json!(2)]), 1);
-    assert_eq!(waiting.next_batch().await.unwrap().texts().collect::<Vec<_>>(), [r#"5:::{"name":"v","args":[2]}"#]);
+    assert_eq!(
+        waiting
+            .next_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        [r#"5:::{"name":"v","args":[2]}"#]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -208,9 +314,24 @@ async fn acks_work_both_ways() {
     });
     let sid = connected(&hub).await;
     ingest(&hub, &sid, &[r#"5:7+::{"name":"ask"}"#, r#"3:8::hi"#]);
-    assert_eq!(poll(&hub, &sid).await, [r#"6:::7+["A"]"#, r#"5:1+::{"name":"q","args":[1]}"#, "6:::8"]);
-    ingest(&hub, &sid, &[r#"6:::1+["B",{"b":1}]"#, r#"6:::1+["again"]"#]);
-    assert_eq!(*answers.lock(), [vec![json!("B"), json!({"b": 1})]], "an ack runs its callback once");
+    assert_eq!(
+        poll(&hub, &sid).await,
+        [
+            r#"6:::7+["A"]"#,
+            r#"5:1+::{"name":"q","args":[1]}"#,
+            "6:::8"
+        ]
+    );
+    ingest(
+        &hub,
+        &sid,
+        &[r#"6:::1+["B",{"b":1}]"#, r#"6:::1+["again"]"#],
+    );
+    assert_eq!(
+        *answers.lock(),
+        [vec![json!("B"), json!({"b": 1})]],
+        "an ack runs its callback once"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -219,10 +340,19 @@ async fn reserved_events_never_reach_the_application() {
     let hits = Arc::new(Mutex::new(0));
     for name in ["disconnect", "connect", "message"] {
         let hits = Arc::clone(&hits);
-        hub.sockets().on(name, move |_socket, _args, _ack| *hits.lock() += 1);
+        hub.sockets()
+            .on(name, move |_socket, _args, _ack| *hits.lock() += 1);
     }
     let sid = connected(&hub).await;
-    ingest(&hub, &sid, &[r#"5:::{"name":"disconnect"}"#, r#"5:::{"name":"connect"}"#, r#"5:::{"name":"message"}"#]);
+    ingest(
+        &hub,
+        &sid,
+        &[
+            r#"5:::{"name":"disconnect"}"#,
+            r#"5:::{"name":"connect"}"#,
+            r#"5:::{"name":"message"}"#,
+        ],
+    );
     assert_eq!(*hits.lock(), 0);
     assert_eq!(hub.session_count(), 1);
     assert!(!hub.sockets().socket(&sid).unwrap().emit("error", vec![]));
@@ -244,14 +374,22 @@ async fn namespaces_authorize_connect_and_leave() {
     });
     let left = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&left);
-    chat.on_disconnect(move |socket, reason| sink.lock().push((socket.namespace().to_owned(), reason)));
+    chat.on_disconnect(move |socket, reason| {
+        sink.lock().push((socket.namespace().to_owned(), reason))
+    });
     let sid = connected(&hub).await;
     ingest(&hub, &sid, &["1::/chat:?deny=1", "1::/nosuch"]);
     assert_eq!(poll(&hub, &sid).await, ["7::/chat:2"]);
     ingest(&hub, &sid, &["1::/chat:?a=b"]);
-    assert_eq!(poll(&hub, &sid).await, ["1::/chat", r#"5::/chat:{"name":"hi","args":["chat"]}"#]);
+    assert_eq!(
+        poll(&hub, &sid).await,
+        ["1::/chat", r#"5::/chat:{"name":"hi","args":["chat"]}"#]
+    );
     ingest(&hub, &sid, &["0::/chat"]);
-    assert_eq!(*left.lock(), [("/chat".to_owned(), DisconnectReason::Packet)]);
+    assert_eq!(
+        *left.lock(),
+        [("/chat".to_owned(), DisconnectReason::Packet)]
+    );
     assert_eq!(hub.session_count(), 1);
 }
 
@@ -265,9 +403,19 @@ async fn rooms_and_broadcasts_target_the_right_sessions() {
         hub.sockets().socket(sid).unwrap().join("r");
     }
     assert_eq!(hub.sockets().to("r").emit("room", vec![]), 2);
-    assert_eq!(hub.sockets().socket(&a).unwrap().broadcast().emit("others", vec![]), 2);
+    assert_eq!(
+        hub.sockets()
+            .socket(&a)
+            .unwrap()
+            .broadcast()
+            .emit("others", vec![]),
+        2
+    );
     assert_eq!(poll(&hub, &a).await, [r#"5:::{"name":"room"}"#]);
-    assert_eq!(poll(&hub, &b).await, [r#"5:::{"name":"room"}"#, r#"5:::{"name":"others"}"#]);
+    assert_eq!(
+        poll(&hub, &b).await,
+        [r#"5:::{"name":"room"}"#, r#"5:::{"name":"others"}"#]
+    );
     assert_eq!(poll(&hub, &c).await, [r#"5:::{"name":"others"}"#]);
     hub.sockets().socket(&b).unwrap().leave("r");
     let mut clients = hub.sockets().clients(Some("r"));
@@ -290,16 +438,33 @@ async fn handshakes_check_origin_and_authorization() {
         Some("boom") => Authorization::Error("backend down".into()),
         _ => Authorization::Refuse,
     });
-    assert_eq!(hub.handshake(info(&[("token", "ok")], Some("http://evil.example"))), Err(Refusal::BadOrigin));
-    assert_eq!(hub.handshake(info(&[], Some("http://good.example"))), Err(Refusal::Unauthorized));
-    assert!(matches!(hub.handshake(info(&[("token", "boom")], Some("http://good.example"))), Err(Refusal::AuthorizationError(_))));
-    let body = hub.handshake(info(&[("token", "ok")], Some("http://good.example"))).unwrap();
-    assert_eq!((body.heartbeat_timeout_secs, body.close_timeout_secs), (60, 60));
+    assert_eq!(
+        hub.handshake(info(&[("token", "ok")], Some("http://evil.example"))),
+        Err(Refusal::BadOrigin)
+    );
+    assert_eq!(
+        hub.handshake(info(&[], Some("http://good.example"))),
+        Err(Refusal::Unauthorized)
+    );
+    assert!(matches!(
+        hub.handshake(info(&[("token", "boom")], Some("http://good.example"))),
+        Err(Refusal::AuthorizationError(_))
+    ));
+    let body = hub
+        .handshake(info(&[("token", "ok")], Some("http://good.example")))
+        .unwrap();
+    assert_eq!(
+        (body.heartbeat_timeout_secs, body.close_timeout_secs),
+        (60, 60)
+    );
     assert_eq!(body.transports, ["websocket", "xhr-polling"]);
     let users = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&users);
     hub.sockets().on_connection(move |socket| {
-        sink.lock().push((socket.handshake().data["user"].clone(), socket.handshake().xdomain));
+        sink.lock().push((
+            socket.handshake().data["user"].clone(),
+            socket.handshake().xdomain,
+        ));
     });
     assert_eq!(poll(&hub, &body.sid).await, ["1::"]);
     assert_eq!(*users.lock(), [(json!("alice"), true)]);
@@ -313,7 +478,10 @@ async fn early_posts_are_processed_and_connect_comes_first() {
     });
     let sid = hub.handshake(info(&[], None)).unwrap().sid;
     ingest(&hub, &sid, &[r#"5:::{"name":"echo","args":[1]}"#]);
-    assert_eq!(poll(&hub, &sid).await, ["1::", r#"5:::{"name":"echo","args":[1]}"#]);
+    assert_eq!(
+        poll(&hub, &sid).await,
+        ["1::", r#"5:::{"name":"echo","args":[1]}"#]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -321,7 +489,9 @@ async fn shutdown_ends_every_session_and_refuses_handshakes() {
     let hub = hub();
     let seen = reasons(&hub);
     let sid = connected(&hub).await;
-    let mut stream = hub.attach(&sid, TransportKind::Websocket, AttachMode::Stream).unwrap();
+    let mut stream = hub
+        .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
     hub.shutdown();
     assert!(stream.next_batch().await.is_none());
     assert_eq!(*seen.lock(), [(sid, DisconnectReason::ServerShutdown)]);
@@ -333,10 +503,17 @@ async fn a_dropped_stream_is_closed_only_while_it_is_current() {
     let hub = hub();
     let seen = reasons(&hub);
     let sid = connected(&hub).await;
-    let older = hub.attach(&sid, TransportKind::Websocket, AttachMode::Stream).unwrap();
-    let newer = hub.attach(&sid, TransportKind::Websocket, AttachMode::Stream).unwrap();
+    let older = hub
+        .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
+    let newer = hub
+        .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
     older.close(DisconnectReason::SocketEnd);
-    assert!(seen.lock().is_empty(), "a superseded transport cannot end the session");
+    assert!(
+        seen.lock().is_empty(),
+        "a superseded transport cannot end the session"
+    );
     newer.close(DisconnectReason::SocketEnd);
     assert_eq!(*seen.lock(), [(sid, DisconnectReason::SocketEnd)]);
 }

@@ -22,7 +22,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     });
 
     io.sockets().on_connection(|socket| {
-        let name = socket.handshake().query("name").unwrap_or_default().to_owned();
+        let name = socket
+            .handshake()
+            .query("name")
+            .unwrap_or_default()
+            .to_owned();
         socket.join("lobby");
         socket.to("lobby").emit("joined", vec![json!(name)]);
     });
@@ -30,7 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // The chat of the demo page, with an ack telling the sender how many others got it.
     io.sockets().on("toServer", |socket, args, ack| {
         let data = args.first().cloned().unwrap_or_default();
-        let line = format!("{}:{}", data["nome"].as_str().unwrap_or("?"), data["msg"].as_str().unwrap_or(""));
+        let line = format!(
+            "{}:{}",
+            data["nome"].as_str().unwrap_or("?"),
+            data["msg"].as_str().unwrap_or("")
+        );
         socket.emit("toClient", vec![json!(line)]);
         let others = socket.broadcast().emit("toClient", vec![json!(line)]);
         if let Some(ack) = ack {

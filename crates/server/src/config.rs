@@ -66,13 +66,19 @@ pub enum ServerConfigError {
 }
 
 /// The transports this build serves.
-pub const SERVED_TRANSPORTS: [TransportKind; 2] = [TransportKind::Websocket, TransportKind::XhrPolling];
+pub const SERVED_TRANSPORTS: [TransportKind; 2] =
+    [TransportKind::Websocket, TransportKind::XhrPolling];
 
 impl ServerConfig {
     /// Checks every setting; the error names the one at fault.
     pub fn validate(&self) -> Result<(), ServerConfigError> {
         self.hub.validate()?;
-        if let Some(kind) = self.hub.transports.iter().find(|kind| !SERVED_TRANSPORTS.contains(kind)) {
+        if let Some(kind) = self
+            .hub
+            .transports
+            .iter()
+            .find(|kind| !SERVED_TRANSPORTS.contains(kind))
+        {
             return Err(ServerConfigError::UnavailableTransport(*kind));
         }
         if !self.resource.starts_with('/') || self.resource.ends_with('/') {
@@ -90,7 +96,11 @@ impl ServerConfig {
 
 /// Command-line flags; each has a `FERRIO_*` environment variable.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "ferrio", version, about = "A real-time gateway speaking the Socket.IO 0.9 protocol.")]
+#[command(
+    name = "ferrio",
+    version,
+    about = "A real-time gateway speaking the Socket.IO 0.9 protocol."
+)]
 pub struct Cli {
     /// Address to listen on.
     #[arg(long, env = "FERRIO_BIND", default_value = "0.0.0.0")]
@@ -114,7 +124,12 @@ pub struct Cli {
     #[arg(long, env = "FERRIO_POLLING_DURATION", default_value = "20", value_parser = parse_seconds)]
     pub polling_duration: Duration,
     /// Enabled transports, in the order announced to clients.
-    #[arg(long, env = "FERRIO_TRANSPORTS", default_value = "websocket,xhr-polling", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "FERRIO_TRANSPORTS",
+        default_value = "websocket,xhr-polling",
+        value_delimiter = ','
+    )]
     pub transports: Vec<TransportKind>,
     /// Allowed page origins as host:port patterns (`*` for either part), comma-separated.
     #[arg(long, env = "FERRIO_ORIGINS", default_value = "*:*")]
@@ -150,7 +165,9 @@ impl Cli {
                 max_buffered_packets: self.max_buffered_packets,
                 ..HubConfig::default()
             },
-            post: PostLimits { max_body_bytes: self.max_body_bytes },
+            post: PostLimits {
+                max_body_bytes: self.max_body_bytes,
+            },
             websocket: WsLimits {
                 max_message_bytes: self.max_ws_message_bytes,
                 ..WsLimits::default()
@@ -165,7 +182,10 @@ impl Cli {
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
         return Err(format!("`{text}` must be between 0 and 86400 seconds"));
     }

@@ -10,7 +10,12 @@ use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
 
 /// Issues a session, or explains the refusal with the status and text of spec §2.5.
-pub(crate) fn serve<B>(hub: &Hub, request: &Request<B>, peer: SocketAddr, secure: bool) -> Response<Body> {
+pub(crate) fn serve<B>(
+    hub: &Hub,
+    request: &Request<B>,
+    peer: SocketAddr,
+    secure: bool,
+) -> Response<Body> {
     let query = ferrio_protocol::parse_query(request.uri().query().unwrap_or_default());
     let jsonp = query
         .iter()
@@ -20,11 +25,20 @@ pub(crate) fn serve<B>(hub: &Hub, request: &Request<B>, peer: SocketAddr, secure
         headers: request
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         address: peer,
         query,
-        url: request.uri().path_and_query().map(ToString::to_string).unwrap_or_default(),
+        url: request
+            .uri()
+            .path_and_query()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         secure,
     };
     let outcome = hub.handshake(info);
@@ -32,12 +46,16 @@ pub(crate) fn serve<B>(hub: &Hub, request: &Request<B>, peer: SocketAddr, secure
         // The script tag that asked sees neither status nor headers: failures are a JS Error.
         let call = match &outcome {
             Ok(body) => format!("io.j[{index}]({});", js_string_literal(&body.to_string())),
-            Err(refusal) => format!("io.j[{index}](new Error({}));", js_string_literal(&refusal.to_string())),
+            Err(refusal) => format!(
+                "io.j[{index}](new Error({}));",
+                js_string_literal(&refusal.to_string())
+            ),
         };
         let mut response = Response::new(full(call));
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/javascript"));
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/javascript"),
+        );
         return response;
     }
     let (status, text) = match &outcome {

@@ -14,7 +14,10 @@ async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_env("FERRIO_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let config = match cli.server_config() {
         Ok(config) => config,
         Err(error) => {
@@ -25,7 +28,10 @@ async fn main() -> ExitCode {
     let listener = match TcpListener::bind((cli.bind, cli.port)).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("ferrio: cannot listen on {}:{}: {error}", cli.bind, cli.port);
+            eprintln!(
+                "ferrio: cannot listen on {}:{}: {error}",
+                cli.bind, cli.port
+            );
             return ExitCode::from(1);
         }
     };

@@ -37,10 +37,16 @@ impl Router {
             Route::Foreign => self.page(&request),
             Route::Welcome => text(StatusCode::OK, "Welcome to socket.io.", None),
             Route::Static(StaticAsset::ClientScript) => self.file(&request, &self.assets.client),
-            Route::Static(StaticAsset::FlashMain | StaticAsset::FlashInsecure) => {
-                text(StatusCode::NOT_FOUND, "Not Found", Some("text/plain; charset=UTF-8"))
-            }
-            Route::UnsupportedProtocol => text(StatusCode::INTERNAL_SERVER_ERROR, "Protocol version not supported.", None),
+            Route::Static(StaticAsset::FlashMain | StaticAsset::FlashInsecure) => text(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                Some("text/plain; charset=UTF-8"),
+            ),
+            Route::UnsupportedProtocol => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Protocol version not supported.",
+                None,
+            ),
             Route::Handshake => handshake::serve(&self.hub, &request, peer, false),
             Route::ForcedDisconnect { sid } => {
                 debug!(sid, "forced disconnect requested");
@@ -50,7 +56,9 @@ impl Router {
             Route::Transport { transport, sid } => {
                 let sid = sid.to_owned();
                 match transport.parse::<TransportKind>() {
-                    Ok(kind) if self.config.hub.enables(kind) => self.transport(kind, &sid, request).await,
+                    Ok(kind) if self.config.hub.enables(kind) => {
+                        self.transport(kind, &sid, request).await
+                    }
                     Ok(_) => TransportError::TransportDisabled.into_response(),
                     Err(_) => TransportError::UnknownTransport.into_response(),
                 }
@@ -60,7 +68,12 @@ impl Router {
         response
     }
 
-    async fn transport<B>(&self, kind: TransportKind, sid: &str, request: Request<B>) -> Response<Body>
+    async fn transport<B>(
+        &self,
+        kind: TransportKind,
+        sid: &str,
+        request: Request<B>,
+    ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -85,7 +98,11 @@ impl Router {
     fn page<B>(&self, request: &Request<B>) -> Response<Body> {
         match request.uri().path() {
             "/" | "/index.html" => self.file(request, &self.assets.index),
-            _ => text(StatusCode::NOT_FOUND, "Not Found", Some("text/plain; charset=UTF-8")),
+            _ => text(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                Some("text/plain; charset=UTF-8"),
+            ),
         }
     }
 
@@ -97,11 +114,17 @@ impl Router {
     }
 }
 
-fn text(status: StatusCode, body: &'static str, content_type: Option<&'static str>) -> Response<Body> {
+fn text(
+    status: StatusCode,
+    body: &'static str,
+    content_type: Option<&'static str>,
+) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     if let Some(content_type) = content_type {
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     response
 }

@@ -46,7 +46,11 @@ impl Server {
     /// Serves connections from `listener` until `shutdown` resolves; then refuses new
     /// handshakes, ends every session so clients reconnect elsewhere, and waits up to the
     /// configured grace period for open requests.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
         // Every connection task holds a receiver: the sender learns when all are gone.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut builder = http1::Builder::new();
@@ -103,7 +107,11 @@ impl Server {
 
 /// Runs the gateway with the built-in application `config.app` on `listener` until
 /// `shutdown` resolves.
-pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Future<Output = ()>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let app = config.app;
     let server = Server::new(config)?;
     apps::install(app, server.hub());

@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 use ferrio_transport::{Body, empty, full};
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH,
+};
 use http::{Method, Response, StatusCode};
 
 /// One file held in memory.
@@ -17,7 +19,8 @@ pub(crate) struct Asset {
 impl Asset {
     fn new(bytes: &'static [u8], content_type: &'static str) -> Self {
         let digest = sha1_smol::Sha1::from(bytes).digest().to_string();
-        let etag = HeaderValue::from_str(&format!("\"{}\"", &digest[..20])).unwrap_or(HeaderValue::from_static("\"0\""));
+        let etag = HeaderValue::from_str(&format!("\"{}\"", &digest[..20]))
+            .unwrap_or(HeaderValue::from_static("\"0\""));
         Asset {
             bytes: Bytes::from_static(bytes),
             content_type,
@@ -30,15 +33,25 @@ impl Asset {
         let fresh = request
             .get(IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == self.etag.to_str().unwrap_or_default() || tag.trim() == "*"));
+            .is_some_and(|tags| {
+                tags.split(',').any(|tag| {
+                    tag.trim() == self.etag.to_str().unwrap_or_default() || tag.trim() == "*"
+                })
+            });
         let mut response = if fresh {
             let mut response = Response::new(empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             response
         } else {
-            let body = if method == Method::HEAD { empty() } else { full(self.bytes.clone()) };
+            let body = if method == Method::HEAD {
+                empty()
+            } else {
+                full(self.bytes.clone())
+            };
             let mut response = Response::new(body);
-            response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(self.bytes.len()));
+            response
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(self.bytes.len()));
             response
         };
         let headers = response.headers_mut();
@@ -60,8 +73,14 @@ pub(crate) struct Assets {
 impl Assets {
     pub(crate) fn embedded() -> Self {
         Assets {
-            index: Asset::new(include_bytes!("../../../static/index.html"), "text/html; charset=UTF-8"),
-            client: Asset::new(include_bytes!("../../../static/socket.io.js"), "application/javascript"),
+            index: Asset::new(
+                include_bytes!("../../../static/index.html"),
+                "text/html; charset=UTF-8",
+            ),
+            client: Asset::new(
+                include_bytes!("../../../static/socket.io.js"),
+                "application/javascript",
+            ),
         }
     }
 }

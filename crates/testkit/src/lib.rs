@@ -17,8 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
 /// A WebSocket client connection.
 pub type WsClient = WebSocketStream<TcpStream>;
@@ -53,7 +53,9 @@ impl TestServer {
         let log = Log::default();
         conformance::install(server.hub(), &log);
         let hub = server.hub().clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -88,7 +90,13 @@ impl TestServer {
     }
 
     /// Sends one request on a fresh connection.
-    pub async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> HttpResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> HttpResponse {
         request(self.addr, method, path, headers, body).await
     }
 
@@ -99,8 +107,13 @@ impl TestServer {
 
     /// A POST of `body` on a fresh connection.
     pub async fn post(&self, path: &str, body: &str) -> HttpResponse {
-        self.request(Method::POST, path, &[("content-type", "text/plain;charset=UTF-8")], body.to_owned())
-            .await
+        self.request(
+            Method::POST,
+            path,
+            &[("content-type", "text/plain;charset=UTF-8")],
+            body.to_owned(),
+        )
+        .await
     }
 
     /// A handshake; returns the session id.
@@ -110,9 +123,18 @@ impl TestServer {
 
     /// A handshake with extra query pairs (`&`-joined, without leading `&`).
     pub async fn handshake_with_query(&self, query: &str) -> String {
-        let path = if query.is_empty() { "/socket.io/1/?t=1".to_owned() } else { format!("/socket.io/1/?t=1&{query}") };
+        let path = if query.is_empty() {
+            "/socket.io/1/?t=1".to_owned()
+        } else {
+            format!("/socket.io/1/?t=1&{query}")
+        };
         let response = self.get(&path).await;
-        assert_eq!(response.status, 200, "handshake failed: {}", response.text());
+        assert_eq!(
+            response.status,
+            200,
+            "handshake failed: {}",
+            response.text()
+        );
         let body = ferrio_protocol::HandshakeBody::parse(&response.text()).expect("handshake body");
         body.sid
     }
@@ -129,7 +151,9 @@ impl TestServer {
     pub async fn websocket(&self, path: &str) -> WsClient {
         let url = format!("ws://{}{}", self.addr, path);
         let stream = self.tcp().await;
-        let (socket, _) = tokio_tungstenite::client_async(url, stream).await.expect("websocket upgrade");
+        let (socket, _) = tokio_tungstenite::client_async(url, stream)
+            .await
+            .expect("websocket upgrade");
         socket
     }
 
@@ -176,18 +200,30 @@ impl HttpResponse {
 
     /// The first header named `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 }
 
 /// Sends one request to `addr` on a fresh connection and reads the whole response.
-pub async fn request(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> HttpResponse {
+pub async fn request(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> HttpResponse {
     let stream = TcpStream::connect(addr).await.expect("tcp connect");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .expect("http handshake");
     tokio::spawn(connection);
-    let mut builder = Request::builder().method(method).uri(path).header("host", addr.to_string());
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
@@ -197,10 +233,24 @@ pub async fn request(addr: SocketAddr, method: Method, path: &str, headers: &[(&
     let headers = response
         .headers()
         .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let body = response.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    HttpResponse { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Reads the next text message, skipping pings and pongs; `None` when the connection ends.
@@ -216,12 +266,18 @@ pub async fn next_text(socket: &mut WsClient) -> Option<String> {
 
 /// Reads the next text message within `timeout`; `None` on timeout or end.
 pub async fn next_text_within(socket: &mut WsClient, timeout: Duration) -> Option<String> {
-    tokio::time::timeout(timeout, next_text(socket)).await.ok().flatten()
+    tokio::time::timeout(timeout, next_text(socket))
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Sends a text message.
 pub async fn send_text(socket: &mut WsClient, text: &str) {
-    socket.send(Message::Text(text.into())).await.expect("websocket send");
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .expect("websocket send");
 }
 
 /// Writes `bytes` and reads what comes back until the peer closes or `timeout` passes.
@@ -244,7 +300,12 @@ pub async fn read_for(stream: &mut TcpStream, timeout: Duration) -> Vec<u8> {
 }
 
 /// Reads from `stream` until `out` holds at least `len` bytes, or `timeout` passes.
-pub async fn read_at_least(stream: &mut TcpStream, out: &mut Vec<u8>, len: usize, timeout: Duration) -> bool {
+pub async fn read_at_least(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    len: usize,
+    timeout: Duration,
+) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut buf = [0u8; 8192];
     while out.len() < len {
@@ -254,4 +315,386 @@ pub async fn read_at_least(stream: &mut TcpStream, out: &mut Vec<u8>, len: usize
         }
     }
     true
+}
+
+impl TestServer {
+    /// Starts a GET of `path` on a fresh connection in the background, for polls that must
+    /// stay open while the test does something else.
+    pub fn spawn_get(&self, path: &str) -> JoinHandle<HttpResponse> {
+        let addr = self.addr;
+        let path = path.to_owned();
+        tokio::spawn(async move { request(addr, Method::GET, &path, &[], Bytes::new()).await })
+    }
+
+    /// POSTs `body` (one packet or a framed payload) to the xhr-polling URL of `sid` and
+    /// checks the answer is `200` with body `1`.
+    pub async fn post_packets(&self, sid: &str, body: &str) {
+        let response = self.post(&xhr_path(sid), body).await;
+        assert_eq!(
+            response.status,
+            200,
+            "POST {body:?} failed: {}",
+            response.text()
+        );
+        assert_eq!(response.text(), "1", "POST {body:?}");
+    }
+
+    /// One xhr-polling GET of `sid`; returns its body.
+    pub async fn poll(&self, sid: &str) -> String {
+        let response = self.get(&xhr_path(sid)).await;
+        assert_eq!(response.status, 200, "poll failed: {}", response.text());
+        response.text()
+    }
+
+    /// One xhr-polling GET of `sid`; returns the packets of its body, unframed.
+    pub async fn poll_packets(&self, sid: &str) -> Vec<String> {
+        packets_of(&self.poll(sid).await)
+    }
+
+    /// A handshake followed by a raw WebSocket upgrade of its session; the first frame must
+    /// be `1::`.
+    pub async fn connected_raw_websocket(&self) -> (String, RawWs) {
+        let sid = self.handshake().await;
+        let upgrade = raw_upgrade(self.addr, &ws_path(&sid), &[]).await;
+        assert_eq!(upgrade.status, 101, "upgrade refused: {}", upgrade.head);
+        let mut ws = upgrade.ws;
+        assert_eq!(
+            ws.next_text(Duration::from_secs(2)).await.as_deref(),
+            Some("1::")
+        );
+        (sid, ws)
+    }
+
+    /// A handshake followed by a WebSocket (tungstenite client) whose first message must be
+    /// `1::`.
+    pub async fn connected_websocket(&self) -> (String, WsClient) {
+        let sid = self.handshake().await;
+        let mut socket = self.websocket(&ws_path(&sid)).await;
+        assert_eq!(
+            next_text_within(&mut socket, Duration::from_secs(2))
+                .await
+                .as_deref(),
+            Some("1::")
+        );
+        (sid, socket)
+    }
+}
+
+/// The packets of a polling body: the body itself when it is one bare packet, else the
+/// unframed payload. Panics on a body whose framing does not add up.
+pub fn packets_of(body: &str) -> Vec<String> {
+    ferrio_protocol::unframe(body)
+        .unwrap_or_else(|error| panic!("body {body:?} is not a valid payload: {error}"))
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `Sec-WebSocket-Key` of RFC 6455's example, whose accept value is
+/// `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`.
+pub const SAMPLE_WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// The mask every frame written by [`RawWs`] uses.
+pub const SAMPLE_MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// WebSocket opcodes (RFC 6455 §5.2).
+pub mod opcode {
+    /// Continuation frame.
+    pub const CONTINUATION: u8 = 0x0;
+    /// Text frame.
+    pub const TEXT: u8 = 0x1;
+    /// Binary frame.
+    pub const BINARY: u8 = 0x2;
+    /// Close frame.
+    pub const CLOSE: u8 = 0x8;
+    /// Ping frame.
+    pub const PING: u8 = 0x9;
+    /// Pong frame.
+    pub const PONG: u8 = 0xA;
+}
+
+/// Which of the three payload length encodings a frame header used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthForm {
+    /// The length fits the 7 bits of the second byte (0–125).
+    Short,
+    /// `126` followed by a 16-bit length.
+    Extended16,
+    /// `127` followed by a 64-bit length.
+    Extended64,
+}
+
+/// One WebSocket frame as it was on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The FIN bit.
+    pub fin: bool,
+    /// The three reserved bits.
+    pub rsv: u8,
+    /// The opcode.
+    pub opcode: u8,
+    /// Whether the frame was masked (the payload here is unmasked).
+    pub masked: bool,
+    /// The length encoding of the header.
+    pub length_form: LengthForm,
+    /// The header bytes exactly as received (first byte, length bytes, mask key).
+    pub header: Vec<u8>,
+    /// The payload.
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The payload as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.payload).into_owned()
+    }
+}
+
+/// Encodes one FIN frame; masked when `mask` is given (client frames must be), with the
+/// shortest length form that fits.
+pub fn encode_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    encode_frame_with(0x80, opcode, payload, mask)
+}
+
+/// Encodes one frame whose first byte carries `flags` (FIN `0x80`, RSV1–3 `0x70`) besides the
+/// opcode; otherwise as [`encode_frame`]. For fragments and deliberately broken frames.
+pub fn encode_frame_with(flags: u8, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    out.push((flags & 0xf0) | (opcode & 0x0f));
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        len @ 0..=125 => out.push(mask_bit | len as u8),
+        len @ 126..=0xffff => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            out.extend(
+                payload
+                    .iter()
+                    .enumerate()
+                    .map(|(i, byte)| byte ^ key[i % 4]),
+            );
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+/// Parses the frame at the start of `buf`; `None` while it is incomplete. Returns the frame
+/// and how many bytes it took.
+pub fn parse_frame(buf: &[u8]) -> Option<(Frame, usize)> {
+    let (&first, rest) = buf.split_first()?;
+    let (&second, _) = rest.split_first()?;
+    let masked = second & 0x80 != 0;
+    let (length_form, length, mut at) = match second & 0x7f {
+        126 => (
+            LengthForm::Extended16,
+            u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+            4,
+        ),
+        127 => (
+            LengthForm::Extended64,
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?),
+            10,
+        ),
+        short => (LengthForm::Short, u64::from(short), 2),
+    };
+    let key: Option<[u8; 4]> = if masked {
+        let key = buf.get(at..at + 4)?.try_into().ok()?;
+        at += 4;
+        Some(key)
+    } else {
+        None
+    };
+    let length = usize::try_from(length).ok()?;
+    let end = at.checked_add(length)?;
+    let raw = buf.get(at..end)?;
+    let payload = match key {
+        Some(key) => raw
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| byte ^ key[i % 4])
+            .collect(),
+        None => raw.to_vec(),
+    };
+    let frame = Frame {
+        fin: first & 0x80 != 0,
+        rsv: (first >> 4) & 0x07,
+        opcode: first & 0x0f,
+        masked,
+        length_form,
+        header: buf[..at].to_vec(),
+        payload,
+    };
+    Some((frame, end))
+}
+
+/// The outcome of a hand-made WebSocket upgrade request.
+#[derive(Debug)]
+pub struct RawUpgrade {
+    /// The response status.
+    pub status: u16,
+    /// The response head as text (status line and headers).
+    pub head: String,
+    /// Response headers, names lower-case, in order.
+    pub headers: Vec<(String, String)>,
+    /// The connection, positioned after the response head.
+    pub ws: RawWs,
+}
+
+impl RawUpgrade {
+    /// The first header named `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A WebSocket connection spoken byte by byte: masked frames out, raw frames in.
+#[derive(Debug)]
+pub struct RawWs {
+    /// The TCP connection.
+    pub stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// Upgrades `path` by hand: writes an RFC 6455 request with [`SAMPLE_WS_KEY`], version 13
+/// and `headers`, and reads the response head (the connection stays usable whatever the
+/// status). `status` is 0 when the server closed without answering.
+pub async fn raw_upgrade(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> RawUpgrade {
+    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {SAMPLE_WS_KEY}\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write upgrade request");
+    let mut buffer = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break Some(at);
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
+            _ => break None,
+        }
+    };
+    let Some(head_end) = head_end else {
+        let head = String::from_utf8_lossy(&buffer).into_owned();
+        return RawUpgrade {
+            status: 0,
+            head,
+            headers: Vec::new(),
+            ws: RawWs {
+                stream,
+                buffer: Vec::new(),
+            },
+        };
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let rest = buffer.split_off(head_end + 4);
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    RawUpgrade {
+        status,
+        head,
+        headers,
+        ws: RawWs {
+            stream,
+            buffer: rest,
+        },
+    }
+}
+
+impl RawWs {
+    /// Writes `bytes` as they are.
+    pub async fn write_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("websocket write");
+    }
+
+    /// Writes one masked FIN frame.
+    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+        let frame = encode_frame(opcode, payload, Some(SAMPLE_MASK));
+        self.write_raw(&frame).await;
+    }
+
+    /// Writes one masked text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        self.send_frame(opcode::TEXT, text.as_bytes()).await;
+    }
+
+    /// Reads the next frame; `None` when the connection ends or `timeout` passes first.
+    pub async fn read_frame(&mut self, timeout: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Some((frame, used)) = parse_frame(&self.buffer) {
+                self.buffer.drain(..used);
+                return Some(frame);
+            }
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => self.buffer.extend_from_slice(&chunk[..n]),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads the next text frame, skipping pings and pongs; `None` on a close frame, the end of
+    /// the connection, another kind of frame, or when `timeout` passes first.
+    pub async fn next_text(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.read_frame(left).await?;
+            match frame.opcode {
+                opcode::TEXT => return Some(frame.text()),
+                opcode::PING | opcode::PONG => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads until the server closes the TCP connection; returns the frames that came before
+    /// the end, or `None` if the connection is still open after `timeout`.
+    pub async fn frames_until_closed(&mut self, timeout: Duration) -> Option<Vec<Frame>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut frames = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            while let Some((frame, used)) = parse_frame(&self.buffer) {
+                self.buffer.drain(..used);
+                frames.push(frame);
+            }
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(0) | Err(_)) => return Some(frames),
+                Ok(Ok(n)) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(_) => return None,
+            }
+        }
+    }
 }

@@ -5,8 +5,9 @@ use ferrio_transport::NOT_HANDSHAKEN;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tracing::debug;
 
 /// Per-connection WebSocket limits.
@@ -95,8 +96,14 @@ where
                 Some(Ok(_)) => {}
                 Some(Err(error)) => {
                     debug!(sid, %error, "websocket connection failed");
+                    // A peer that closes TCP without a close frame is an end, not a failure
+                    // (spec §4.6 `socket end`); the library reports it as an error.
+                    let reason = match error {
+                        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => DisconnectReason::SocketEnd,
+                        _ => DisconnectReason::SocketError,
+                    };
                     if let Some(attachment) = attachment.take() {
-                        attachment.close(DisconnectReason::SocketError);
+                        attachment.close(reason);
                     }
                     return;
                 }
@@ -117,7 +124,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     debug!(sid, "websocket for an unknown session");
-    if socket.send(Message::Text(Utf8Bytes::from_static(NOT_HANDSHAKEN))).await.is_ok() {
+    if socket
+        .send(Message::Text(Utf8Bytes::from_static(NOT_HANDSHAKEN)))
+        .await
+        .is_ok()
+    {
         let _ = socket.close(None).await;
     }
 }

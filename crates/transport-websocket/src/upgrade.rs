@@ -3,7 +3,10 @@
 use ferrio_hub::{AttachError, AttachMode, Hub};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{Body, TransportError, empty};
-use http::header::{CONNECTION, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::header::{
+    CONNECTION, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
 use http::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -17,7 +20,13 @@ use crate::pump::{WsLimits, pump, refuse_unknown_session};
 /// upgraded connection. An unknown session still gets its `101`, then `7:::1+0` and a close
 /// (spec §5.0). A request that is not a valid upgrade, or comes from a refused origin, gets
 /// `400`/`403` instead of the reference's bare TCP close (spec §8 #8).
-pub fn upgrade<B>(hub: &Hub, sid: &str, mut request: Request<B>, kind: TransportKind, limits: WsLimits) -> Response<Body>
+pub fn upgrade<B>(
+    hub: &Hub,
+    sid: &str,
+    mut request: Request<B>,
+    kind: TransportKind,
+    limits: WsLimits,
+) -> Response<Body>
 where
     B: Send + 'static,
 {
@@ -31,7 +40,9 @@ where
         .is_some_and(|v| matches!(v.trim(), "13" | "8" | "7"));
     let Some(key) = headers.get(SEC_WEBSOCKET_KEY).filter(|_| version_ok) else {
         let mut response = TransportError::UpgradeRequired.into_response();
-        response.headers_mut().insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        response
+            .headers_mut()
+            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         return response;
     };
     let origin = headers
@@ -46,7 +57,9 @@ where
     let attachment = match hub.attach(sid, kind, AttachMode::Stream) {
         Ok(attachment) => Some(attachment),
         Err(AttachError::UnknownSession) => None,
-        Err(AttachError::TransportDisabled) => return TransportError::TransportDisabled.into_response(),
+        Err(AttachError::TransportDisabled) => {
+            return TransportError::TransportDisabled.into_response();
+        }
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let hub = hub.clone();
@@ -59,7 +72,12 @@ where
                 return;
             }
         };
-        let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(limits.tungstenite())).await;
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(limits.tungstenite()),
+        )
+        .await;
         match attachment {
             Some(attachment) => pump(socket, &hub, attachment).await,
             None => refuse_unknown_session(socket, &sid).await,
@@ -81,5 +99,8 @@ pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
     headers
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|token| token.trim().eq_ignore_ascii_case("websocket")))
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+        })
 }

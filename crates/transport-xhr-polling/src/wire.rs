@@ -29,7 +29,10 @@ mod tests {
 
     #[test]
     fn post_body_must_be_utf8() {
-        assert_eq!(XhrWire.unwrap_post(Bytes::from_static(b"2::")), Ok("2::".to_owned()));
+        assert_eq!(
+            XhrWire.unwrap_post(Bytes::from_static(b"2::")),
+            Ok("2::".to_owned())
+        );
         assert!(XhrWire.unwrap_post(Bytes::from_static(b"\xff")).is_err());
     }
 }

@@ -20,7 +20,9 @@ pub struct PostLimits {
 
 impl Default for PostLimits {
     fn default() -> Self {
-        PostLimits { max_body_bytes: 1024 * 1024 }
+        PostLimits {
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -48,7 +50,9 @@ where
         }
         Err(error) => {
             debug!(uri = %parts.uri, %error, "request body could not be read");
-            Err(TransportError::BadRequest("body could not be read".to_owned()))
+            Err(TransportError::BadRequest(
+                "body could not be read".to_owned(),
+            ))
         }
     }
 }
@@ -56,7 +60,10 @@ where
 /// Splits payload text into packets. A body whose framing does not add up is rejected whole
 /// (spec §3.9); single packets that do not decode are logged and skipped, as the reference
 /// ignores them (C33).
-pub(crate) fn decode_payload(sid: &str, text: &str) -> Result<Vec<ferrio_protocol::Packet>, TransportError> {
+pub(crate) fn decode_payload(
+    sid: &str,
+    text: &str,
+) -> Result<Vec<ferrio_protocol::Packet>, TransportError> {
     let parts = ferrio_protocol::unframe(text).map_err(|error| {
         info!(sid, %error, "POST body with broken framing dropped");
         TransportError::BadRequest(format!("broken payload framing: {error}"))

@@ -31,6 +31,9 @@ pub enum TransportError {
     /// A WebSocket URL requested without a valid upgrade.
     #[error("websocket upgrade required")]
     UpgradeRequired,
+    /// The server is shutting down: its sessions are over and it takes no new ones.
+    #[error("server shutting down")]
+    ShuttingDown,
 }
 
 impl TransportError {
@@ -44,6 +47,7 @@ impl TransportError {
             TransportError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TransportError::BadOrigin => StatusCode::FORBIDDEN,
+            TransportError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -53,7 +57,10 @@ impl TransportError {
         let mut response = Response::new(full(self.to_string()));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        );
         if status == StatusCode::METHOD_NOT_ALLOWED {
             headers.insert(ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
         }

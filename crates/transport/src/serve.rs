@@ -1,19 +1,19 @@
 //! Method dispatch for HTTP transport requests: GET polls, POST sends, OPTIONS preflights.
 
-use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{Method, Request, Response};
-use http_body::Body as HttpBody;
 use bytes::Bytes;
 use ferrio_hub::Hub;
 use ferrio_protocol::TransportKind;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response};
+use http_body::Body as HttpBody;
 use tracing::debug;
 
 use crate::body::{Body, full};
 use crate::cors::{allow_origin, preflight};
+use crate::poll::next_payload;
 use crate::post::{PostLimits, decode_payload, read_body};
 use crate::response::TransportError;
 use crate::wire::Wire;
-use crate::poll::next_payload;
 
 /// What the server resolved before handing a request to a polling transport.
 #[derive(Debug, Clone)]
@@ -37,7 +37,9 @@ where
 {
     let (parts, body) = request.into_parts();
     let result = match parts.method {
-        Method::GET => next_payload(ctx.hub, ctx.sid, ctx.kind).await.map(|payload| wire.wrap(payload)),
+        Method::GET => next_payload(ctx.hub, ctx.sid, ctx.kind)
+            .await
+            .map(|payload| wire.wrap(payload)),
         Method::POST => post(&ctx, &parts, body, &wire).await,
         Method::OPTIONS => return preflight(&parts.headers),
         _ => Err(TransportError::MethodNotAllowed),
@@ -47,7 +49,11 @@ where
             let is_post = parts.method == Method::POST;
             let mut response = Response::new(full(bytes));
             let headers = response.headers_mut();
-            let content_type = if is_post { "text/plain; charset=UTF-8" } else { wire.content_type() };
+            let content_type = if is_post {
+                "text/plain; charset=UTF-8"
+            } else {
+                wire.content_type()
+            };
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             allow_origin(&parts.headers, headers);
             if is_post && parts.headers.contains_key(http::header::ORIGIN) {
@@ -64,7 +70,12 @@ where
     }
 }
 
-async fn post<B, W>(ctx: &TransportRequest<'_>, parts: &http::request::Parts, body: B, wire: &W) -> Result<Bytes, TransportError>
+async fn post<B, W>(
+    ctx: &TransportRequest<'_>,
+    parts: &http::request::Parts,
+    body: B,
+    wire: &W,
+) -> Result<Bytes, TransportError>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,

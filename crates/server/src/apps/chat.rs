@@ -26,7 +26,9 @@ pub fn install(hub: &Hub) {
             js_text(data.and_then(|d| d.get("msg")))
         );
         socket.emit("toClient", vec![Value::String(line.clone())]);
-        socket.broadcast().emit("toClient", vec![Value::String(line)]);
+        socket
+            .broadcast()
+            .emit("toClient", vec![Value::String(line)]);
     });
     sockets.on_message(|_socket, message, ack| {
         if let Some(ack) = ack {

@@ -86,7 +86,11 @@ impl Log {
     }
 
     /// Waits up to `timeout` for an observation matching `predicate`; returns it.
-    pub async fn wait_for(&self, timeout: Duration, predicate: impl Fn(&Observation) -> bool) -> Option<Observation> {
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        predicate: impl Fn(&Observation) -> bool,
+    ) -> Option<Observation> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.changed.notified();
@@ -172,7 +176,10 @@ fn install_default(hub: &Hub, log: &Log) {
     sockets.on("toroom", move |_socket, args, _ack| {
         let room = js_text(args.first());
         let message = args.get(1).cloned().unwrap_or(Value::Null);
-        hub_for_rooms.sockets().to(&room).emit("roommsg", vec![message]);
+        hub_for_rooms
+            .sockets()
+            .to(&room)
+            .emit("roommsg", vec![message]);
     });
     sockets.on("kick", |socket, _args, _ack| socket.disconnect());
     let ack_log = log.clone();
@@ -184,7 +191,9 @@ fn install_default(hub: &Hub, log: &Log) {
         });
         let hello_log = ack_log.clone();
         let sid = socket.id().to_owned();
-        socket.send_with_ack("hello", move || hello_log.record(Observation::AckedHello { sid }));
+        socket.send_with_ack("hello", move || {
+            hello_log.record(Observation::AckedHello { sid })
+        });
     });
     sockets.on("multi", |socket, _args, _ack| {
         socket.emit("a", vec![json!(1)]);

@@ -1,0 +1,581 @@
+//! The websocket transport over real TCP, byte by byte where the spec is (spec §5.1, §9
+//! C43–C49).
+
+use std::time::{Duration, Instant};
+
+use ferrio_hub::{DisconnectReason, Origins};
+use ferrio_server::ServerConfig;
+use ferrio_server::apps::conformance::Observation;
+use ferrio_testkit::{
+    Frame, LengthForm, SAMPLE_MASK, TestServer, encode_frame, encode_frame_with, next_text_within,
+    opcode, raw_upgrade, send_text, short_timers, ws_path,
+};
+use http::Method;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(2);
+
+fn disconnected(sid: &str, reason: DisconnectReason) -> impl Fn(&Observation) -> bool {
+    let sid = sid.to_owned();
+    move |o| matches!(o, Observation::Disconnect { sid: s, namespace, reason: r } if *s == sid && namespace.is_empty() && *r == reason)
+}
+
+/// Asserts `frame` is what the server must send for `text`: one unmasked FIN text frame.
+fn assert_server_text(frame: &Frame, text: &str) {
+    assert!(frame.fin, "fragmented: {frame:?}");
+    assert_eq!(frame.rsv, 0);
+    assert_eq!(frame.opcode, opcode::TEXT);
+    assert!(!frame.masked, "server frames are never masked");
+    assert_eq!(frame.text(), text);
+}
+
+/// Asserts every frame is a close frame (what may come between the last packet and the FIN).
+fn assert_only_close_frames(frames: &[Frame]) {
+    assert!(
+        frames.iter().all(|f| f.opcode == opcode::CLOSE),
+        "{frames:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c43_upgrade_answers_101_and_connect_frame() {
+    let server = TestServer::start_default().await;
+    let sid = server.handshake().await;
+    let upgrade = raw_upgrade(server.addr, &ws_path(&sid), &[]).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    assert_eq!(
+        upgrade.header("sec-websocket-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+    assert!(
+        upgrade
+            .header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    );
+    assert!(
+        upgrade
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("upgrade"))
+    );
+    assert_eq!(upgrade.header("sec-websocket-protocol"), None);
+    let mut ws = upgrade.ws;
+    let first = ws.read_frame(WAIT).await.expect("first frame");
+    let bytes: Vec<u8> = first.header.iter().chain(&first.payload).copied().collect();
+    assert_eq!(bytes, [0x81, 0x03, 0x31, 0x3A, 0x3A]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c44_one_packet_per_frame_both_ways() {
+    let server = TestServer::start_default().await;
+    let (_sid, mut ws) = server.connected_raw_websocket().await;
+    let echo = r#"5:::{"name":"echo","args":["hey"]}"#;
+    ws.send_text(echo).await;
+    let frame = ws.read_frame(WAIT).await.expect("echo frame");
+    assert_server_text(&frame, echo);
+
+    ws.send_text(r#"5:::{"name":"multi"}"#).await;
+    let expected = [
+        r#"5:::{"name":"a","args":[1]}"#,
+        r#"5:::{"name":"b","args":["é€😀"]}"#,
+        "3:::x",
+    ];
+    for text in expected {
+        let frame = ws.read_frame(WAIT).await.expect("multi frame");
+        assert!(
+            !frame.text().contains('\u{FFFD}'),
+            "framed payload on websocket: {:?}",
+            frame.text()
+        );
+        assert_server_text(&frame, text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c45_unknown_sid_gets_error_frame_then_close() {
+    let server = TestServer::start_default().await;
+    let upgrade = raw_upgrade(server.addr, &ws_path("nosuchsession"), &[]).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    let frames = ws
+        .frames_until_closed(WAIT)
+        .await
+        .expect("the server closes the connection");
+    let (first, rest) = frames.split_first().expect("an error frame");
+    assert_server_text(first, "7:::1+0");
+    assert_only_close_frames(rest);
+    assert_eq!(server.hub.session_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c46_unanswered_heartbeat_closes_the_connection_a() {
+    let server = TestServer::start(short_timers(ServerConfig::default())).await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    let opened = Instant::now();
+    assert_eq!(
+        ws.next_text(Duration::from_secs(5)).await.as_deref(),
+        Some("2::")
+    );
+    let heartbeat_at = opened.elapsed();
+    assert!(
+        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
+        "heartbeat after {heartbeat_at:?}, interval 3 s"
+    );
+    let frames = ws
+        .frames_until_closed(Duration::from_secs(7))
+        .await
+        .expect("closed after the heartbeat timeout");
+    let closed_at = opened.elapsed();
+    assert!(
+        closed_at >= Duration::from_millis(7500) && closed_at <= Duration::from_millis(9500),
+        "closed after {closed_at:?}, interval + timeout = 8 s"
+    );
+    assert_only_close_frames(&frames);
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c46_answered_heartbeats_keep_the_connection_b() {
+    let server = TestServer::start(short_timers(ServerConfig::default())).await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    let opened = Instant::now();
+    // Other traffic does not move the heartbeat (spec §4.3).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let echo = r#"5:::{"name":"echo","args":["early"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+    assert_eq!(
+        ws.next_text(Duration::from_secs(3)).await.as_deref(),
+        Some("2::")
+    );
+    let first = opened.elapsed();
+    assert!(
+        first >= Duration::from_millis(2500) && first <= Duration::from_secs(4),
+        "first heartbeat after {first:?}"
+    );
+    ws.send_text("2::").await;
+    // Then at about 6 and 9 s; the last comes after the 8 s an unanswered first heartbeat
+    // would have allowed.
+    for _ in 0..2 {
+        assert_eq!(
+            ws.next_text(Duration::from_secs(5)).await.as_deref(),
+            Some("2::")
+        );
+        ws.send_text("2::").await;
+    }
+    assert!(
+        opened.elapsed() > Duration::from_secs(8),
+        "{:?}",
+        opened.elapsed()
+    );
+    let echo = r#"5:::{"name":"echo","args":["alive"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+    assert!(
+        !server
+            .log
+            .entries()
+            .iter()
+            .any(|o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid))
+    );
+}
+
+/// The text of an `echo` event whose packet is exactly `total` bytes long.
+fn echo_of_length(total: usize) -> String {
+    let envelope = r#"5:::{"name":"echo","args":[""]}"#.len();
+    let packet = format!(
+        r#"5:::{{"name":"echo","args":["{}"]}}"#,
+        "a".repeat(total - envelope)
+    );
+    assert_eq!(packet.len(), total);
+    packet
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c47_ping_gets_pong_and_lengths_use_right_forms() {
+    let server = TestServer::start_default().await;
+    let (_sid, mut ws) = server.connected_raw_websocket().await;
+    let ping = encode_frame(opcode::PING, b"ab", Some(SAMPLE_MASK));
+    assert_eq!(ping[..2], [0x89, 0x82]);
+    ws.write_raw(&ping).await;
+    let pong = ws.read_frame(WAIT).await.expect("pong");
+    let bytes: Vec<u8> = pong.header.iter().chain(&pong.payload).copied().collect();
+    assert_eq!(bytes, [0x8A, 0x02, 0x61, 0x62]);
+
+    let cases: [(usize, LengthForm, &[u8]); 5] = [
+        (125, LengthForm::Short, &[0x81, 125]),
+        (126, LengthForm::Extended16, &[0x81, 126, 0x00, 0x7E]),
+        (65_535, LengthForm::Extended16, &[0x81, 126, 0xFF, 0xFF]),
+        (
+            65_536,
+            LengthForm::Extended64,
+            &[0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00],
+        ),
+        (
+            70_000,
+            LengthForm::Extended64,
+            &[0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70],
+        ),
+    ];
+    for (length, form, header) in cases {
+        let packet = echo_of_length(length);
+        ws.send_text(&packet).await;
+        let frame = ws
+            .read_frame(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no echo of {length} bytes"));
+        assert_eq!(frame.payload.len(), length);
+        assert_eq!(frame.length_form, form, "{length} bytes");
+        assert_eq!(frame.header, header, "{length} bytes");
+        assert_server_text(&frame, &packet);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c48_client_close_frame_is_answered_and_ends_the_session() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    ws.send_frame(opcode::CLOSE, &1000u16.to_be_bytes()).await;
+    let frames = ws
+        .frames_until_closed(WAIT)
+        .await
+        .expect("the server closes TCP");
+    assert!(!frames.is_empty(), "no close frame before the TCP close");
+    assert_only_close_frames(&frames);
+    assert!(!frames[0].masked);
+    assert!(
+        server
+            .log
+            .wait_for(
+                Duration::from_secs(1),
+                disconnected(&sid, DisconnectReason::SocketClose)
+            )
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c49_upgrade_from_bad_origin_is_refused() {
+    let mut config = ServerConfig::default();
+    config.hub.origins = "good.example:80".parse::<Origins>().expect("origins");
+    let server = TestServer::start(config).await;
+    let handshake = server
+        .request(
+            Method::GET,
+            "/socket.io/1/?t=1",
+            &[("origin", "http://good.example")],
+            "",
+        )
+        .await;
+    assert_eq!(handshake.status, 200);
+    let sid = handshake
+        .text()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+
+    let evil = raw_upgrade(
+        server.addr,
+        &ws_path(&sid),
+        &[("Origin", "http://evil.example")],
+    )
+    .await;
+    assert_ne!(evil.status, 101, "{}", evil.head);
+    assert!(
+        !server
+            .log
+            .entries()
+            .iter()
+            .any(|o| matches!(o, Observation::Connection { .. }))
+    );
+
+    // The refused attempt did not use the session up; the right origin connects it.
+    let good = raw_upgrade(
+        server.addr,
+        &ws_path(&sid),
+        &[("Origin", "http://good.example")],
+    )
+    .await;
+    assert_eq!(good.status, 101, "{}", good.head);
+    let mut ws = good.ws;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("1::"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the byte-level cases: acks, kick, limits and mixing transports.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_3_acks_round_trip_over_websocket() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_websocket().await;
+    send_text(&mut ws, r#"5:1+::{"name":"echo","args":["x",2]}"#).await;
+    assert_eq!(
+        next_text_within(&mut ws, WAIT).await.as_deref(),
+        Some(r#"6:::1+["x",2]"#)
+    );
+
+    send_text(&mut ws, r#"5:::{"name":"askack"}"#).await;
+    let question = next_text_within(&mut ws, WAIT).await.expect("question");
+    let question_id = question
+        .strip_prefix("5:")
+        .and_then(|rest| rest.strip_suffix(r#"+::{"name":"q","args":[1]}"#))
+        .unwrap_or_else(|| panic!("{question}"))
+        .to_owned();
+    let hello = next_text_within(&mut ws, WAIT).await.expect("hello");
+    let hello_id = hello
+        .strip_prefix("3:")
+        .and_then(|rest| rest.strip_suffix("::hello"))
+        .unwrap_or_else(|| panic!("{hello}"))
+        .to_owned();
+    send_text(&mut ws, &format!(r#"6:::{question_id}+["A",{{"b":1}}]"#)).await;
+    send_text(&mut ws, &format!("6:::{hello_id}")).await;
+    assert_eq!(
+        server
+            .log
+            .wait_for(WAIT, |o| matches!(o, Observation::AckedQuestion { .. }))
+            .await,
+        Some(Observation::AckedQuestion {
+            sid: sid.clone(),
+            args: vec![json!("A"), json!({"b": 1})]
+        })
+    );
+    assert_eq!(
+        server
+            .log
+            .wait_for(WAIT, |o| matches!(o, Observation::AckedHello { .. }))
+            .await,
+        Some(Observation::AckedHello { sid })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_8_kick_sends_disconnect_frame_then_closes() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    ws.send_text(r#"5:::{"name":"kick"}"#).await;
+    let frames = ws
+        .frames_until_closed(WAIT)
+        .await
+        .expect("the server closes after a kick");
+    let (first, rest) = frames.split_first().expect("a 0:: frame");
+    assert_server_text(first, "0::");
+    assert_only_close_frames(rest);
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
+            .await
+            .is_some()
+    );
+    assert_eq!(server.hub.session_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_12_oversized_message_closes_only_that_connection() {
+    let mut config = ServerConfig::default();
+    config.websocket.max_message_bytes = 1024;
+    let server = TestServer::start(config).await;
+    let (big_sid, mut big) = server.connected_raw_websocket().await;
+    let (_sid, mut other) = server.connected_raw_websocket().await;
+    // At the limit is fine…
+    let fits = echo_of_length(1024);
+    big.send_text(&fits).await;
+    assert_eq!(big.next_text(WAIT).await.as_deref(), Some(fits.as_str()));
+    // …above it ends the connection.
+    big.send_text(&echo_of_length(2048)).await;
+    let frames = big
+        .frames_until_closed(WAIT)
+        .await
+        .expect("the oversized sender is disconnected");
+    assert!(
+        frames.iter().all(|f| f.opcode != opcode::TEXT),
+        "{frames:?}"
+    );
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&big_sid, DisconnectReason::SocketError))
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+    let echo = r#"5:::{"name":"echo","args":["still here"]}"#;
+    other.send_text(echo).await;
+    assert_eq!(other.next_text(WAIT).await.as_deref(), Some(echo));
+    let (_fresh, mut fresh) = server.connected_raw_websocket().await;
+    fresh.send_text(echo).await;
+    assert_eq!(fresh.next_text(WAIT).await.as_deref(), Some(echo));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c34_websocket_and_polling_clients_share_a_room() {
+    let server = TestServer::start_default().await;
+    let (_ws_sid, mut ws) = server.connected_websocket().await;
+    let polling = server.connected_polling_session().await;
+    send_text(&mut ws, r#"5:::{"name":"join","args":["r"]}"#).await;
+    server
+        .post_packets(&polling, r#"5:::{"name":"join","args":["r"]}"#)
+        .await;
+
+    // websocket → polling
+    send_text(&mut ws, r#"5:::{"name":"toroom","args":["r","from ws"]}"#).await;
+    let from_ws = r#"5:::{"name":"roommsg","args":["from ws"]}"#;
+    assert_eq!(
+        next_text_within(&mut ws, WAIT).await.as_deref(),
+        Some(from_ws)
+    );
+    assert_eq!(server.poll(&polling).await, from_ws);
+
+    // polling → websocket
+    server
+        .post_packets(&polling, r#"5:::{"name":"toroom","args":["r","from xhr"]}"#)
+        .await;
+    let from_xhr = r#"5:::{"name":"roommsg","args":["from xhr"]}"#;
+    assert_eq!(
+        next_text_within(&mut ws, WAIT).await.as_deref(),
+        Some(from_xhr)
+    );
+    assert_eq!(server.poll(&polling).await, from_xhr);
+
+    // broadcast both ways
+    server
+        .post_packets(&polling, r#"5:::{"name":"bcast","args":["to ws"]}"#)
+        .await;
+    assert_eq!(
+        next_text_within(&mut ws, WAIT).await.as_deref(),
+        Some(r#"5:::{"name":"bmsg","args":["to ws"]}"#)
+    );
+    send_text(&mut ws, r#"5:::{"name":"bcast","args":["to xhr"]}"#).await;
+    assert_eq!(
+        server.poll(&polling).await,
+        r#"5:::{"name":"bmsg","args":["to xhr"]}"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_6_tcp_close_ends_the_session_at_once() {
+    let server = TestServer::start_default().await;
+    let (sid, ws) = server.connected_raw_websocket().await;
+    drop(ws);
+    assert!(
+        server
+            .log
+            .wait_for(
+                Duration::from_secs(1),
+                disconnected(&sid, DisconnectReason::SocketEnd)
+            )
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+    assert_eq!(
+        server.poll(&sid).await,
+        "7:::1+0",
+        "no close-timeout grace for streams"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_1_fragments_are_reassembled_and_binary_ignored() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    ws.write_raw(&encode_frame(
+        opcode::BINARY,
+        b"5:::{\"name\":\"kick\"}",
+        Some(SAMPLE_MASK),
+    ))
+    .await;
+    let echo = r#"5:::{"name":"echo","args":["in parts"]}"#;
+    let (head, tail) = echo.split_at(12);
+    ws.write_raw(&encode_frame_with(
+        0x00,
+        opcode::TEXT,
+        head.as_bytes(),
+        Some(SAMPLE_MASK),
+    ))
+    .await;
+    ws.write_raw(&encode_frame_with(
+        0x80,
+        opcode::CONTINUATION,
+        tail.as_bytes(),
+        Some(SAMPLE_MASK),
+    ))
+    .await;
+    let frame = ws
+        .read_frame(WAIT)
+        .await
+        .expect("echo of the reassembled message");
+    assert_server_text(&frame, echo);
+    assert!(
+        !server
+            .log
+            .entries()
+            .iter()
+            .any(|o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_1_reserved_bits_end_the_connection() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    ws.write_raw(&encode_frame_with(
+        0xC0,
+        opcode::TEXT,
+        b"2::",
+        Some(SAMPLE_MASK),
+    ))
+    .await;
+    let frames = ws
+        .frames_until_closed(WAIT)
+        .await
+        .expect("the server ends the connection");
+    assert_only_close_frames(&frames);
+    assert!(
+        server
+            .log
+            .wait_for(
+                WAIT,
+                |o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid)
+            )
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_7_forced_disconnect_reaches_an_open_websocket() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_raw_websocket().await;
+    let forced = server
+        .get(&format!("/socket.io/1//{sid}/?disconnect=1"))
+        .await;
+    assert_eq!(forced.status, 200);
+    let frames = ws
+        .frames_until_closed(WAIT)
+        .await
+        .expect("closed after the forced disconnect");
+    let (first, rest) = frames.split_first().expect("a 0:: frame");
+    assert_server_text(first, "0::");
+    assert_only_close_frames(rest);
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
+            .await
+            .is_some()
+    );
+}
