@@ -8,7 +8,7 @@ use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
     Frame, LengthForm, SAMPLE_MASK, TestServer, encode_frame, encode_frame_with, next_text_within,
-    opcode, raw_upgrade, send_text, short_timers, ws_path,
+    opcode, raw_upgrade, send_text, short_timers, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -578,4 +578,32 @@ async fn s4_7_forced_disconnect_reaches_an_open_websocket() {
             .await
             .is_some()
     );
+}
+
+#[tokio::test]
+async fn s8_09_options_and_put_on_the_websocket_url_are_answered() {
+    let server = TestServer::start_default().await;
+    let sid = server.handshake().await;
+    let preflight = server
+        .request(
+            Method::OPTIONS,
+            &ws_path(&sid),
+            &[
+                ("origin", "http://a.example"),
+                ("access-control-request-method", "GET"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("http://a.example")
+    );
+    let put = server.request(Method::PUT, &ws_path(&sid), &[], "x").await;
+    assert_eq!(put.status, 405);
+    let plain_get = server.get(&ws_path(&sid)).await;
+    assert_eq!(plain_get.status, 400, "a GET without an upgrade is refused");
+    // None of these touched the session: its first poll still gets `1::`.
+    assert_eq!(server.get(&xhr_path(&sid)).await.text(), "1::");
 }

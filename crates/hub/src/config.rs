@@ -83,6 +83,9 @@ impl HubConfig {
                 timeout: self.heartbeat_timeout,
             });
         }
+        if self.handshake_expiry < Duration::from_secs(1) {
+            return Err(ConfigError::TooShort("handshake expiry"));
+        }
         if self.polling_duration.is_zero() {
             return Err(ConfigError::TooShort("polling duration"));
         }

@@ -31,7 +31,13 @@ where
     B: Send + 'static,
 {
     let headers = request.headers();
-    if request.method() != Method::GET || !is_websocket_upgrade(headers) {
+    if request.method() == Method::OPTIONS {
+        return ferrio_transport::preflight(headers);
+    }
+    if request.method() != Method::GET {
+        return TransportError::MethodNotAllowed.into_response();
+    }
+    if !is_websocket_upgrade(headers) {
         return TransportError::UpgradeRequired.into_response();
     }
     let version_ok = headers
