@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub app: AppKind,
     /// How long a shutdown waits for open connections before it stops anyway.
     pub shutdown_grace: Duration,
+    /// Port of the Flash socket policy responder, started when `flashsocket` is enabled;
+    /// `None` turns it off. The policy is also answered inline on the main port.
+    pub flash_policy_port: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             resource: "/socket.io".to_owned(),
             app: AppKind::Chat,
             shutdown_grace: Duration::from_secs(5),
+            flash_policy_port: Some(10843),
         }
     }
 }
@@ -55,7 +59,9 @@ pub enum ServerConfigError {
     #[error(transparent)]
     Hub(#[from] ConfigError),
     /// A transport is named that this build does not serve yet.
-    #[error("--transports: `{0}` is not served by this build (available: websocket, xhr-polling)")]
+    #[error(
+        "--transports: `{0}` is not served by this build (available: websocket, flashsocket, xhr-polling)"
+    )]
     UnavailableTransport(TransportKind),
     /// The resource does not start with `/` or ends with one.
     #[error("--resource must start with `/` and not end with one, like /socket.io")]
@@ -66,8 +72,11 @@ pub enum ServerConfigError {
 }
 
 /// The transports this build serves.
-pub const SERVED_TRANSPORTS: [TransportKind; 2] =
-    [TransportKind::Websocket, TransportKind::XhrPolling];
+pub const SERVED_TRANSPORTS: [TransportKind; 3] = [
+    TransportKind::Websocket,
+    TransportKind::Flashsocket,
+    TransportKind::XhrPolling,
+];
 
 impl ServerConfig {
     /// Checks every setting; the error names the one at fault.
@@ -149,6 +158,13 @@ pub struct Cli {
     /// Seconds a shutdown waits for open connections.
     #[arg(long, env = "FERRIO_SHUTDOWN_GRACE", default_value = "5", value_parser = parse_seconds)]
     pub shutdown_grace: Duration,
+    /// Offer the Flash socket transport (announced second) and answer Flash socket policy
+    /// requests. Off by default, as in the reference.
+    #[arg(long, env = "FERRIO_FLASHSOCKET")]
+    pub flashsocket: bool,
+    /// Port of the Flash socket policy responder when flashsocket is on (0 = off).
+    #[arg(long, env = "FERRIO_FLASH_POLICY_PORT", default_value_t = 10843)]
+    pub flash_policy_port: u16,
 }
 
 impl Cli {
@@ -160,7 +176,7 @@ impl Cli {
                 heartbeat_timeout: self.heartbeat_timeout,
                 close_timeout: self.close_timeout,
                 polling_duration: self.polling_duration,
-                transports: self.transports.clone(),
+                transports: self.announced_transports(),
                 origins: self.origins.clone(),
                 max_buffered_packets: self.max_buffered_packets,
                 ..HubConfig::default()
@@ -175,9 +191,24 @@ impl Cli {
             resource: self.resource.clone(),
             app: self.app,
             shutdown_grace: self.shutdown_grace,
+            flash_policy_port: (self.flash_policy_port != 0).then_some(self.flash_policy_port),
         };
         config.validate()?;
         Ok(config)
+    }
+
+    /// `--transports`, with `flashsocket` put second (right after `websocket`) by
+    /// `--flashsocket`.
+    fn announced_transports(&self) -> Vec<TransportKind> {
+        let mut transports = self.transports.clone();
+        if self.flashsocket && !transports.contains(&TransportKind::Flashsocket) {
+            let after_websocket = transports
+                .iter()
+                .position(|kind| *kind == TransportKind::Websocket)
+                .map_or(0, |index| index + 1);
+            transports.insert(after_websocket, TransportKind::Flashsocket);
+        }
+        transports
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod apps;
 mod config;
+mod flash_policy;
 mod handshake;
 mod router;
 mod serve;

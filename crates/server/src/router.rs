@@ -85,10 +85,17 @@ impl Router {
             limits: self.config.post,
         };
         match kind {
-            TransportKind::Websocket => {
+            TransportKind::Websocket | TransportKind::Flashsocket => {
                 // Drain nothing: an upgrade request has no body worth reading.
                 let request = request.map(|body| body.boxed_unsync());
-                ferrio_websocket::upgrade(&self.hub, sid, request, kind, self.config.websocket)
+                ferrio_websocket::upgrade(
+                    &self.hub,
+                    sid,
+                    request,
+                    kind,
+                    self.config.websocket,
+                    false,
+                )
             }
             TransportKind::XhrPolling => ferrio_transport::serve(ctx, request, XhrWire).await,
             _ => TransportError::TransportDisabled.into_response(),

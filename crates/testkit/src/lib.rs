@@ -38,6 +38,8 @@ pub fn short_timers(mut config: ServerConfig) -> ServerConfig {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its Flash policy responder listens (answers only when flashsocket is enabled).
+    pub policy_addr: SocketAddr,
     /// What the application observed.
     pub log: Log,
     /// The hub.
@@ -57,16 +59,21 @@ impl TestServer {
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
+        let policy_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let policy_addr = policy_listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = server
-                .serve(listener, async move {
+                .serve_with(listener, Some(policy_listener), async move {
                     let _ = rx.await;
                 })
                 .await;
         });
         TestServer {
             addr,
+            policy_addr,
             log,
             hub,
             shutdown: Some(tx),

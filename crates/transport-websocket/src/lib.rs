@@ -1,14 +1,21 @@
-//! The `websocket` transport (spec §5.1): validates RFC 6455 upgrades (versions 13, and 7/8
-//! of the hybi drafts, which frame the same way), answers `101`, and pumps packets both ways
-//! on the upgraded connection — one packet per text message, never framed (spec §3.10).
+//! The `websocket` and `flashsocket` transports (spec §5.1, §5.2): validates upgrades, answers
+//! `101`, and pumps packets both ways on the upgraded connection — one packet per text
+//! message, never framed (spec §3.10).
+//!
+//! Three protocols are served, picked per request: RFC 6455, the hybi-07/08 drafts (same
+//! framing, origin in `Sec-WebSocket-Origin`), and draft 76 ("hixie-76"), which old Safari,
+//! iOS 4–5, early Chrome and Opera and the Flash WebSocket polyfill speak.
 //!
 //! Layout:
-//! - `upgrade`: the handshake checks and the `101` response.
-//! - `pump`: the loop that moves packets between the socket and the hub; generic over any
-//!   byte stream so tests can drive it in memory.
+//! - `upgrade`: the handshake checks, protocol choice and the `101` response.
+//! - `pump`: the one loop that moves packets between a connection and the hub.
+//! - `rfc6455`: RFC 6455 on tokio-tungstenite with small buffers.
+//! - `hixie`: draft 76, parsed as bytes.
 
+mod hixie;
 mod pump;
+mod rfc6455;
 mod upgrade;
 
-pub use pump::{WsLimits, pump};
+pub use rfc6455::WsLimits;
 pub use upgrade::{is_websocket_upgrade, upgrade};

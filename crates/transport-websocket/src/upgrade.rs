@@ -1,31 +1,59 @@
-//! RFC 6455 upgrade of `/socket.io/1/websocket/{sid}`.
+//! WebSocket upgrades of `/socket.io/1/websocket/{sid}` and `/socket.io/1/flashsocket/{sid}`.
+//! The protocol is picked per request as the reference does (spec §5.1): a
+//! `Sec-WebSocket-Version` of 13, 8 or 7 means RFC 6455 framing; no version but
+//! `Sec-WebSocket-Key1/Key2` means draft 76.
 
-use ferrio_hub::{AttachError, AttachMode, Hub};
+use std::time::Duration;
+
+use ferrio_hub::{AttachError, AttachMode, Attachment, Hub};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{Body, TransportError, empty};
 use http::header::{
-    CONNECTION, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
-    SEC_WEBSOCKET_VERSION, UPGRADE,
+    CONNECTION, HOST, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tracing::{debug, info};
 
-use crate::pump::{WsLimits, pump, refuse_unknown_session};
+use crate::hixie::{Hixie76, challenge_response, key_number};
+use crate::pump::{PacketSocket, pump, refuse_unknown_session};
+use crate::rfc6455::{Rfc6455, WsLimits};
+
+/// How long a draft-76 client may take to send the 8 bytes that follow its headers.
+const KEY3_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The protocol a request asked for.
+#[derive(Debug)]
+enum Protocol {
+    Rfc6455 {
+        accept: String,
+    },
+    Hixie76 {
+        key1: String,
+        key2: String,
+        location: String,
+        origin: String,
+        subprotocol: Option<HeaderValue>,
+    },
+}
 
 /// Answers a WebSocket upgrade for session `sid` with `101` and spawns the pump on the
 /// upgraded connection. An unknown session still gets its `101`, then `7:::1+0` and a close
 /// (spec §5.0). A request that is not a valid upgrade, or comes from a refused origin, gets
-/// `400`/`403` instead of the reference's bare TCP close (spec §8 #8).
+/// `400`/`403` instead of the reference's bare TCP close (spec §8 #8). `secure` says whether
+/// the connection is TLS (draft 76 names the scheme in its `Location`).
 pub fn upgrade<B>(
     hub: &Hub,
     sid: &str,
     mut request: Request<B>,
     kind: TransportKind,
     limits: WsLimits,
+    secure: bool,
 ) -> Response<Body>
 where
     B: Send + 'static,
@@ -40,26 +68,18 @@ where
     if !is_websocket_upgrade(headers) {
         return TransportError::UpgradeRequired.into_response();
     }
-    let version_ok = headers
-        .get(SEC_WEBSOCKET_VERSION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| matches!(v.trim(), "13" | "8" | "7"));
-    let Some(key) = headers.get(SEC_WEBSOCKET_KEY).filter(|_| version_ok) else {
-        let mut response = TransportError::UpgradeRequired.into_response();
-        response
-            .headers_mut()
-            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return response;
-    };
     let origin = headers
         .get(ORIGIN)
         .or_else(|| headers.get("sec-websocket-origin"))
         .and_then(|v| v.to_str().ok());
+    let protocol = match negotiate(&request, origin, secure) {
+        Ok(protocol) => protocol,
+        Err(response) => return response,
+    };
     if !hub.config().origins.allows(origin, None) {
         info!(sid, origin, "websocket upgrade refused: bad origin");
         return TransportError::BadOrigin.into_response();
     }
-    let accept = derive_accept_key(key.as_bytes());
     let attachment = match hub.attach(sid, kind, AttachMode::Stream) {
         Ok(attachment) => Some(attachment),
         Err(AttachError::UnknownSession) => None,
@@ -67,35 +87,156 @@ where
             return TransportError::TransportDisabled.into_response();
         }
     };
+    let response = switching_protocols(&protocol);
     let on_upgrade = hyper::upgrade::on(&mut request);
     let hub = hub.clone();
     let sid = sid.to_owned();
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
-            Ok(upgraded) => upgraded,
+            Ok(upgraded) => TokioIo::new(upgraded),
             Err(error) => {
                 debug!(sid, %error, "websocket upgrade did not complete");
                 return;
             }
         };
-        let socket = WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            Role::Server,
-            Some(limits.tungstenite()),
-        )
-        .await;
-        match attachment {
-            Some(attachment) => pump(socket, &hub, attachment).await,
-            None => refuse_unknown_session(socket, &sid).await,
+        match protocol {
+            Protocol::Rfc6455 { .. } => {
+                let socket = WebSocketStream::from_raw_socket(
+                    upgraded,
+                    Role::Server,
+                    Some(limits.tungstenite()),
+                )
+                .await;
+                run(Rfc6455(socket), &hub, attachment, &sid).await;
+            }
+            Protocol::Hixie76 { key1, key2, .. } => {
+                let mut io = upgraded;
+                let mut key3 = [0u8; 8];
+                // The reference waits for key3 when a proxy delays it past the headers.
+                match tokio::time::timeout(KEY3_TIMEOUT, io.read_exact(&mut key3)).await {
+                    Ok(Ok(_)) => {}
+                    _ => {
+                        debug!(sid, "draft-76 client sent no key3");
+                        return;
+                    }
+                }
+                let Some(digest) = challenge_response(&key1, &key2, &key3) else {
+                    return;
+                };
+                if io.write_all(&digest).await.is_err() {
+                    return;
+                }
+                run(
+                    Hixie76::new(io, limits.max_message_bytes),
+                    &hub,
+                    attachment,
+                    &sid,
+                )
+                .await;
+            }
         }
     });
+    response
+}
+
+async fn run<S: PacketSocket>(socket: S, hub: &Hub, attachment: Option<Attachment>, sid: &str) {
+    match attachment {
+        Some(attachment) => pump(socket, hub, attachment).await,
+        None => refuse_unknown_session(socket, sid).await,
+    }
+}
+
+/// Picks the protocol from the request headers; an unusable request gets its answer.
+fn negotiate<B>(
+    request: &Request<B>,
+    origin: Option<&str>,
+    secure: bool,
+) -> Result<Protocol, Response<Body>> {
+    let headers = request.headers();
+    if let Some(version) = headers.get(SEC_WEBSOCKET_VERSION) {
+        let version_ok = version
+            .to_str()
+            .is_ok_and(|v| matches!(v.trim(), "13" | "8" | "7"));
+        return match headers.get(SEC_WEBSOCKET_KEY).filter(|_| version_ok) {
+            Some(key) => Ok(Protocol::Rfc6455 {
+                accept: derive_accept_key(key.as_bytes()),
+            }),
+            None => {
+                let mut response = TransportError::UpgradeRequired.into_response();
+                response
+                    .headers_mut()
+                    .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+                Err(response)
+            }
+        };
+    }
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (Some(key1), Some(key2)) = (text("sec-websocket-key1"), text("sec-websocket-key2")) else {
+        return Err(TransportError::UpgradeRequired.into_response());
+    };
+    let (Some(host), Some(origin)) = (text(HOST.as_str()), origin) else {
+        return Err(
+            TransportError::BadRequest("draft 76 needs Host and Origin".to_owned()).into_response(),
+        );
+    };
+    if key_number(&key1).is_none() || key_number(&key2).is_none() {
+        return Err(
+            TransportError::BadRequest("malformed Sec-WebSocket-Key1/Key2".to_owned())
+                .into_response(),
+        );
+    }
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    Ok(Protocol::Hixie76 {
+        key1,
+        key2,
+        location: format!("{}://{host}{path}", if secure { "wss" } else { "ws" }),
+        origin: origin.to_owned(),
+        subprotocol: headers.get(SEC_WEBSOCKET_PROTOCOL).cloned(),
+    })
+}
+
+fn switching_protocols(protocol: &Protocol) -> Response<Body> {
     let mut response = Response::new(empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
-    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(accept) = HeaderValue::from_str(&accept) {
-        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    match protocol {
+        Protocol::Rfc6455 { accept } => {
+            headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+            if let Ok(accept) = HeaderValue::from_str(accept) {
+                headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+            }
+        }
+        Protocol::Hixie76 {
+            location,
+            origin,
+            subprotocol,
+            ..
+        } => {
+            response
+                .extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(
+                    b"WebSocket Protocol Handshake",
+                ));
+            let headers = response.headers_mut();
+            headers.insert(UPGRADE, HeaderValue::from_static("WebSocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+            // Both come from request headers, so they are valid header values.
+            if let Ok(origin) = HeaderValue::from_str(origin) {
+                headers.insert("sec-websocket-origin", origin);
+            }
+            if let Ok(location) = HeaderValue::from_str(location) {
+                headers.insert("sec-websocket-location", location);
+            }
+            if let Some(subprotocol) = subprotocol {
+                headers.insert(SEC_WEBSOCKET_PROTOCOL, subprotocol.clone());
+            }
+        }
     }
     response
 }
