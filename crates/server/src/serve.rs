@@ -146,12 +146,12 @@ struct Connection {
 
 impl Connection {
     async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
-        if let Some(policy) = &self.policy {
-            if flash_policy::is_policy_request(&stream).await {
-                debug!(%peer, "flash policy request on the main port");
-                flash_policy::answer(stream, policy).await;
-                return;
-            }
+        if let Some(policy) = &self.policy
+            && flash_policy::is_policy_request(&stream).await
+        {
+            debug!(%peer, "flash policy request on the main port");
+            flash_policy::answer(stream, policy).await;
+            return;
         }
         let _ = stream.set_nodelay(true);
         let router = Arc::clone(&self.router);

@@ -26,7 +26,7 @@ pub(crate) fn key_number(key: &str) -> Option<u32> {
             return None;
         }
     }
-    if number % spaces != 0 {
+    if !number.is_multiple_of(spaces) {
         return None;
     }
     u32::try_from(number / spaces).ok()

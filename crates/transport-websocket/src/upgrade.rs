@@ -74,7 +74,7 @@ where
         .and_then(|v| v.to_str().ok());
     let protocol = match negotiate(&request, origin, secure) {
         Ok(protocol) => protocol,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     if !hub.config().origins.allows(origin, None) {
         info!(sid, origin, "websocket upgrade refused: bad origin");
@@ -151,7 +151,7 @@ fn negotiate<B>(
     request: &Request<B>,
     origin: Option<&str>,
     secure: bool,
-) -> Result<Protocol, Response<Body>> {
+) -> Result<Protocol, TransportError> {
     let headers = request.headers();
     if let Some(version) = headers.get(SEC_WEBSOCKET_VERSION) {
         let version_ok = version
@@ -161,13 +161,7 @@ fn negotiate<B>(
             Some(key) => Ok(Protocol::Rfc6455 {
                 accept: derive_accept_key(key.as_bytes()),
             }),
-            None => {
-                let mut response = TransportError::UpgradeRequired.into_response();
-                response
-                    .headers_mut()
-                    .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-                Err(response)
-            }
+            None => Err(TransportError::UnsupportedWebSocketVersion),
         };
     }
     let text = |name: &str| {
@@ -177,18 +171,17 @@ fn negotiate<B>(
             .map(str::to_owned)
     };
     let (Some(key1), Some(key2)) = (text("sec-websocket-key1"), text("sec-websocket-key2")) else {
-        return Err(TransportError::UpgradeRequired.into_response());
+        return Err(TransportError::UpgradeRequired);
     };
     let (Some(host), Some(origin)) = (text(HOST.as_str()), origin) else {
-        return Err(
-            TransportError::BadRequest("draft 76 needs Host and Origin".to_owned()).into_response(),
-        );
+        return Err(TransportError::BadRequest(
+            "draft 76 needs Host and Origin".to_owned(),
+        ));
     };
     if key_number(&key1).is_none() || key_number(&key2).is_none() {
-        return Err(
-            TransportError::BadRequest("malformed Sec-WebSocket-Key1/Key2".to_owned())
-                .into_response(),
-        );
+        return Err(TransportError::BadRequest(
+            "malformed Sec-WebSocket-Key1/Key2".to_owned(),
+        ));
     }
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
     Ok(Protocol::Hixie76 {

@@ -31,6 +31,9 @@ pub enum TransportError {
     /// A WebSocket URL requested without a valid upgrade.
     #[error("websocket upgrade required")]
     UpgradeRequired,
+    /// A WebSocket version ferrio does not speak; the answer names the one it prefers.
+    #[error("unsupported websocket version")]
+    UnsupportedWebSocketVersion,
     /// The server is shutting down: its sessions are over and it takes no new ones.
     #[error("server shutting down")]
     ShuttingDown,
@@ -43,7 +46,8 @@ impl TransportError {
             TransportError::UnknownTransport
             | TransportError::TransportDisabled
             | TransportError::BadRequest(_)
-            | TransportError::UpgradeRequired => StatusCode::BAD_REQUEST,
+            | TransportError::UpgradeRequired
+            | TransportError::UnsupportedWebSocketVersion => StatusCode::BAD_REQUEST,
             TransportError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TransportError::BadOrigin => StatusCode::FORBIDDEN,
@@ -54,6 +58,7 @@ impl TransportError {
     /// The response: the status, and the error text as a short plain-text body.
     pub fn into_response(self) -> Response<Body> {
         let status = self.status();
+        let version_hint = self == TransportError::UnsupportedWebSocketVersion;
         let mut response = Response::new(full(self.to_string()));
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -61,6 +66,9 @@ impl TransportError {
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=UTF-8"),
         );
+        if version_hint {
+            headers.insert("sec-websocket-version", HeaderValue::from_static("13"));
+        }
         if status == StatusCode::METHOD_NOT_ALLOWED {
             headers.insert(ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
         }
