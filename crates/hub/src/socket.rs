@@ -66,18 +66,20 @@ impl Socket {
         self.hub.push(&self.session, Encoded::new(packet), volatile)
     }
 
-    /// Emits `event` to this client; `false` when the session is gone or the name reserved.
-    pub fn emit(&self, event: &str, args: Vec<Value>) -> bool {
+    fn event(&self, event: &str, args: Vec<Value>, volatile: bool) -> bool {
         if refuse_reserved(event) {
             return false;
         }
-        self.push(
-            &self.packet(PacketBody::Event {
-                name: event.to_owned(),
-                args,
-            }),
-            false,
-        )
+        let body = PacketBody::Event {
+            name: event.to_owned(),
+            args,
+        };
+        self.push(&self.packet(body), volatile)
+    }
+
+    /// Emits `event` to this client; `false` when the session is gone or the name reserved.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> bool {
+        self.event(event, args, false)
     }
 
     /// Emits `event` asking for an ack with data (`5:N+::…`); `callback` runs with the
@@ -139,16 +141,7 @@ impl Socket {
 
     /// Emits to this client only if its transport is ready now; otherwise drops the packet.
     pub fn volatile_emit(&self, event: &str, args: Vec<Value>) -> bool {
-        if refuse_reserved(event) {
-            return false;
-        }
-        self.push(
-            &self.packet(PacketBody::Event {
-                name: event.to_owned(),
-                args,
-            }),
-            true,
-        )
+        self.event(event, args, true)
     }
 
     /// Everyone in the namespace but this socket (`socket.broadcast`).
