@@ -1,0 +1,366 @@
+'use strict';
+
+// Test harness for the interop suite: runs the real `ferrio` binary and drives it with the real
+// `socket.io-client@0.9.17` (spec §6, §9 C53/C54).
+//
+// - Servers: `startServer()` spawns `ferrio --bind 127.0.0.1 --port 0 --app conformance …`,
+//   reads the port from the one stdout line, and `server.stop()` sends SIGTERM and waits for the
+//   exit. `restartServer()` starts a new process on the same port.
+// - Clients: `connectClient()` forces a transport the only way that works with the real client
+//   (a new global `io.transports` array assigned before `io.connect`, spec §6.4) and records the
+//   socket-level events; `closeClient()` tears one down without leaving timers behind.
+// - Waiting: everything that waits has a timeout, so a hang becomes a failure.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const io = require('socket.io-client');
+
+/** The default timeout of every wait, in milliseconds. */
+const TIMEOUT = 10_000;
+
+/** The tests/ folder. */
+const TESTS_DIR = path.resolve(__dirname, '..');
+
+/** The client's own transport list, captured before any test replaces it (spec §6.4). */
+const DEFAULT_TRANSPORTS = io.transports.slice();
+
+// ---------------------------------------------------------------------------------------------
+// Small utilities
+
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects after `ms` with `what` in the message unless `promise` settles first. */
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+/** The binary under test: $FERRIO_BIN, else ../target/debug/ferrio relative to tests/. Throws if missing. */
+function ferrioBinary() {
+  const fromEnv = process.env.FERRIO_BIN;
+  const exe = process.platform === 'win32' ? 'ferrio.exe' : 'ferrio';
+  const bin = fromEnv ? path.resolve(fromEnv) : path.resolve(TESTS_DIR, '..', 'target', 'debug', exe);
+  if (!fs.existsSync(bin)) {
+    throw new Error(
+      `ferrio binary not found at ${bin} ` +
+        (fromEnv ? '(from $FERRIO_BIN)' : '(set FERRIO_BIN to use another one)') +
+        '; build it first with `cargo build -p ferrio-server`',
+    );
+  }
+  return bin;
+}
+
+/** Every server process started and not yet seen exiting; killed if node exits first. */
+const liveProcesses = new Set();
+process.on('exit', () => {
+  for (const child of liveProcesses) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+class Server {
+  constructor(child, exited, port, args) {
+    this.process = child;
+    this.exited = exited;
+    this.port = port;
+    this.args = args;
+    this.url = `http://127.0.0.1:${port}`;
+    this.stderr = '';
+  }
+
+  /** The last part of what the server logged, for failure messages. */
+  logTail(chars = 4000) {
+    return this.stderr.slice(-chars);
+  }
+
+  /**
+   * SIGTERM (graceful shutdown), then waits for the exit, which must be a clean one (code 0);
+   * SIGKILL if it takes too long. Does nothing more for a server that already stopped.
+   */
+  async stop({ timeout = TIMEOUT } = {}) {
+    if (this.stopping) {
+      return this.stopping;
+    }
+    const alreadyExited = this.process.exitCode !== null || this.process.signalCode !== null;
+    this.stopping = (async () => {
+      if (!alreadyExited) {
+        this.process.kill('SIGTERM');
+      }
+      let status;
+      try {
+        status = await withTimeout(this.exited, timeout, `ferrio (pid ${this.process.pid}) to exit after SIGTERM`);
+      } catch (error) {
+        this.process.kill('SIGKILL');
+        await this.exited;
+        throw error;
+      }
+      if (alreadyExited || status.code !== 0) {
+        throw new Error(
+          `ferrio on port ${this.port} ${alreadyExited ? 'had exited by itself' : 'did not exit cleanly on SIGTERM'} ` +
+            `(code ${status.code}, signal ${status.signal}); its log ends with:\n${this.logTail()}`,
+        );
+      }
+      return status;
+    })();
+    return this.stopping;
+  }
+}
+
+function spawnOnce(port, extraArgs) {
+  const bin = ferrioBinary();
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--app', 'conformance', ...extraArgs];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let stderr = '';
+  let server = null;
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    // Keep reading so the pipe never fills up; keep only a bounded tail.
+    if (server) {
+      server.stderr = (server.stderr + chunk).slice(-64 * 1024);
+    } else {
+      stderr = (stderr + chunk).slice(-64 * 1024);
+    }
+  });
+  const lines = readline.createInterface({ input: child.stdout });
+  const started = new Promise((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`cannot run ${bin}: ${error.message}`)));
+    child.once('exit', (code, signal) => {
+      reject(new Error(`ferrio exited before listening (code ${code}, signal ${signal}): ${stderr.trim()}`));
+    });
+    lines.on('line', (line) => {
+      const match = /^ferrio listening on http:\/\/[^\s]*:(\d+)$/.exec(line.trim());
+      if (match && !server) {
+        server = new Server(child, exited, Number(match[1]), extraArgs);
+        server.stderr = stderr;
+        resolve(server);
+      }
+    });
+  });
+  liveProcesses.add(child);
+  child.once('exit', () => liveProcesses.delete(child));
+  return withTimeout(started, TIMEOUT, `\`ferrio ${args.join(' ')}\` to print its port`).catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+}
+
+/**
+ * Starts `ferrio --bind 127.0.0.1 --port <port> --app conformance <args…>` and resolves with a
+ * Server once it prints its port. `port` 0 (the default) lets the system pick one. Binding a
+ * fixed port is retried for a while (the previous process may still hold it).
+ */
+async function startServer({ args = [], port = 0 } = {}) {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    try {
+      return await spawnOnce(port, args);
+    } catch (error) {
+      if (port === 0 || !/cannot listen/.test(error.message) || Date.now() > deadline) {
+        throw error;
+      }
+      await delay(100);
+    }
+  }
+}
+
+/** Stops `server` (if still running) and starts a new one with the same flags on the same port. */
+async function restartServer(server) {
+  await server.stop();
+  return startServer({ args: server.args, port: server.port });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/** The socket-level events of the client (spec §6.6). */
+const LIFECYCLE_EVENTS = [
+  'connecting',
+  'connect',
+  'connect_failed',
+  'disconnect',
+  'error',
+  'reconnecting',
+  'reconnect',
+  'reconnect_failed',
+];
+
+/** Records events of an emitter in order, with a way to wait for a matching one. */
+class EventLog {
+  constructor(emitter, names) {
+    this.entries = [];
+    this.waiters = [];
+    this.start = Date.now();
+    for (const name of names) {
+      emitter.on(name, (...args) => this.push(name, args));
+    }
+  }
+
+  push(name, args) {
+    const entry = { name, args, at: Date.now() - this.start };
+    this.entries.push(entry);
+    for (const waiter of [...this.waiters]) {
+      if (waiter.match(entry, this.entries.length - 1)) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(entry);
+      }
+    }
+  }
+
+  /** The recorded events after index `from`, as [name, ...args] arrays. */
+  list(from = 0) {
+    return this.entries.slice(from).map((entry) => [entry.name, ...entry.args]);
+  }
+
+  /** Resolves with the first entry named `name` at index ≥ `from` (already recorded or coming). */
+  waitFor(name, { from = 0, timeout = TIMEOUT } = {}) {
+    const match = (entry, index) => entry.name === name && index >= from;
+    const index = this.entries.findIndex(match);
+    if (index >= 0) {
+      return Promise.resolve(this.entries[index]);
+    }
+    let waiter;
+    const found = new Promise((resolve) => {
+      waiter = { match, resolve };
+      this.waiters.push(waiter);
+    });
+    return withTimeout(found, timeout, `client event '${name}' (seen so far: ${JSON.stringify(this.list())})`).finally(
+      () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+      },
+    );
+  }
+}
+
+/** Resolves with the arguments of the next `name` event on `emitter`; rejects after `timeout`. */
+function waitForEvent(emitter, name, { timeout = TIMEOUT } = {}) {
+  let listener;
+  const fired = new Promise((resolve) => {
+    listener = (...args) => resolve(args);
+    emitter.on(name, listener);
+  });
+  return withTimeout(fired, timeout, `event '${name}'`).finally(() => emitter.removeListener(name, listener));
+}
+
+/** Resolves after `ms` if no `name` event fired on `emitter` meanwhile; rejects as soon as one does. */
+function expectNoEvent(emitter, name, ms) {
+  return new Promise((resolve, reject) => {
+    const listener = (...args) => {
+      clearTimeout(timer);
+      emitter.removeListener(name, listener);
+      reject(new Error(`unexpected event '${name}' with ${JSON.stringify(args)}`));
+    };
+    const timer = setTimeout(() => {
+      emitter.removeListener(name, listener);
+      resolve();
+    }, ms);
+    emitter.on(name, listener);
+  });
+}
+
+/** `socket.emit(name, ...args, fn)`; resolves with the arguments `fn` gets. */
+function emitWithAck(socket, name, args, { timeout = TIMEOUT } = {}) {
+  const acked = new Promise((resolve) => socket.emit(name, ...args, (...ackArgs) => resolve(ackArgs)));
+  return withTimeout(acked, timeout, `the ack of '${name}'`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+const liveClients = new Set();
+
+/**
+ * Opens a real 0.9.17 client on `url` (always with 'force new connection'). `transport` forces
+ * one transport by assigning a new global `io.transports` before `io.connect` (the `transports`
+ * option would merge into the global list instead, spec §6.4); `null` uses the client's default
+ * list. Returns `{ socket, events, connected }`: the namespace object `io.connect` returns, an
+ * EventLog of the lifecycle events, and a promise for the first `connect` (rejected on
+ * `connect_failed` or after the timeout).
+ */
+function connectClient(url, { transport = null, options = {}, timeout = TIMEOUT } = {}) {
+  io.transports = transport ? [transport] : DEFAULT_TRANSPORTS.slice();
+  const socket = io.connect(url, { 'force new connection': true, ...options });
+  liveClients.add(socket);
+  const events = new EventLog(socket, LIFECYCLE_EVENTS);
+  const connected = withTimeout(
+    new Promise((resolve, reject) => {
+      socket.on('connect', () => resolve(socket));
+      socket.on('connect_failed', (...args) => reject(new Error(`connect_failed ${JSON.stringify(args)}`)));
+    }),
+    timeout,
+    `'connect' from ${url} (events: ${JSON.stringify(events.list())})`,
+  );
+  // Avoid an unhandled rejection when a test never awaits `connected`.
+  connected.catch(() => {});
+  return { socket, events, connected };
+}
+
+/** Opens a client and waits for `connect`. */
+async function openClient(url, opts) {
+  const client = connectClient(url, opts);
+  await client.connected;
+  return client;
+}
+
+/** Disconnects a client and clears every timer it may still hold (reconnection included). */
+function closeClient(socket) {
+  liveClients.delete(socket);
+  const base = socket.socket;
+  base.options.reconnect = false;
+  clearTimeout(base.reconnectionTimer);
+  clearTimeout(base.connectTimeoutTimer);
+  base.reconnecting = false;
+  try {
+    base.disconnect();
+  } catch {
+    // no transport yet
+  }
+  clearTimeout(base.heartbeatTimeoutTimer);
+  // (No extra `terminate()` on a WebSocket: `disconnect()` already closed it, and a second
+  // call in ws 0.4 orphans a 30 s cleanup timer that keeps node alive.)
+  if (base.transport) {
+    base.transport.clearTimeouts();
+  }
+}
+
+/** Closes every client opened through this module that is still open. */
+function closeAllClients() {
+  for (const socket of [...liveClients]) {
+    closeClient(socket);
+  }
+}
+
+module.exports = {
+  DEFAULT_TRANSPORTS,
+  EventLog,
+  TIMEOUT,
+  closeAllClients,
+  closeClient,
+  connectClient,
+  delay,
+  emitWithAck,
+  expectNoEvent,
+  ferrioBinary,
+  io,
+  openClient,
+  restartServer,
+  startServer,
+  waitForEvent,
+  withTimeout,
+};

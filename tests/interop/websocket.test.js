@@ -1,0 +1,7 @@
+'use strict';
+
+// The real socket.io-client@0.9.17 forced onto WebSocket against ferrio (spec §9 C53, C54).
+
+const { defineScenarios } = require('./scenarios');
+
+defineScenarios('websocket');
