@@ -68,7 +68,11 @@ async fn c01_handshake_reply_shape_and_fresh_sids() {
         "default heartbeat timeout"
     );
     assert_eq!(body.split(':').nth(2), Some("60"), "default close timeout");
-    assert_eq!(body.split(':').nth(3), Some("websocket,xhr-polling"));
+    assert_eq!(
+        body.split(':').nth(3),
+        Some("websocket,xhr-polling,xhr-multipart,htmlfile,jsonp-polling"),
+        "every transport but flashsocket, in fallback order"
+    );
     let second = server.get("/socket.io/1/?t=1").await.text();
     assert!(is_handshake_body(&second), "{second:?}");
     assert_ne!(sid_of(&body), sid_of(&second));

@@ -89,6 +89,12 @@ impl Attachment {
         }
     }
 
+    /// Puts `batch` back at the front of the session's outbox, for a transport that took it
+    /// but cannot write it; the next transport gets it first.
+    pub fn unread(&self, batch: Batch) {
+        self.session.requeue(batch);
+    }
+
     /// Ends the session because this transport's connection ended (streaming transports),
     /// unless a newer transport has taken over meanwhile.
     pub fn close(self, reason: DisconnectReason) {

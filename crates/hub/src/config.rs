@@ -22,7 +22,9 @@ pub struct HubConfig {
     pub polling_duration: Duration,
     /// How long a handshaken session waits for its first transport request. Default 30 s.
     pub handshake_expiry: Duration,
-    /// Enabled transports, in the order the handshake announces them.
+    /// Enabled transports, in the order the handshake announces them. Default: every
+    /// transport but `flashsocket`, in the fallback order
+    /// `websocket,xhr-polling,xhr-multipart,htmlfile,jsonp-polling`.
     pub transports: Vec<TransportKind>,
     /// Which page origins may connect. Default: all (`*:*`).
     pub origins: Origins,
@@ -39,7 +41,13 @@ impl Default for HubConfig {
             close_timeout: Duration::from_secs(60),
             polling_duration: Duration::from_secs(20),
             handshake_expiry: Duration::from_secs(30),
-            transports: vec![TransportKind::Websocket, TransportKind::XhrPolling],
+            transports: vec![
+                TransportKind::Websocket,
+                TransportKind::XhrPolling,
+                TransportKind::XhrMultipart,
+                TransportKind::Htmlfile,
+                TransportKind::JsonpPolling,
+            ],
             origins: Origins::any(),
             max_buffered_packets: 10_000,
         }

@@ -51,6 +51,10 @@ impl Batch {
         &self.packets
     }
 
+    pub(crate) fn into_packets(self) -> Vec<Encoded> {
+        self.packets
+    }
+
     /// The packet texts, oldest first.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         self.packets.iter().map(Encoded::as_str)

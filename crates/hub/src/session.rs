@@ -475,6 +475,14 @@ fn due(at: Instant, now: Instant, expiry: Expiry) -> TimerStep {
 }
 
 impl Session {
+    /// Puts packets that were taken but not written back at the front of the outbox.
+    pub(crate) fn requeue(&self, batch: Batch) {
+        let mut state = self.state.lock();
+        for packet in batch.into_packets().into_iter().rev() {
+            state.outbox.push_front(packet);
+        }
+    }
+
     /// The farewell was not picked up within the close timeout: give up on it.
     pub(crate) fn stop_lingering(&self) {
         let mut state = self.state.lock();

@@ -457,7 +457,16 @@ async fn handshakes_check_origin_and_authorization() {
         (body.heartbeat_timeout_secs, body.close_timeout_secs),
         (60, 60)
     );
-    assert_eq!(body.transports, ["websocket", "xhr-polling"]);
+    assert_eq!(
+        body.transports,
+        [
+            "websocket",
+            "xhr-polling",
+            "xhr-multipart",
+            "htmlfile",
+            "jsonp-polling"
+        ]
+    );
     let users = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&users);
     hub.sockets().on_connection(move |socket| {

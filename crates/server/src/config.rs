@@ -58,11 +58,6 @@ pub enum ServerConfigError {
     /// A hub setting is unusable.
     #[error(transparent)]
     Hub(#[from] ConfigError),
-    /// A transport is named that this build does not serve yet.
-    #[error(
-        "--transports: `{0}` is not served by this build (available: websocket, flashsocket, xhr-polling)"
-    )]
-    UnavailableTransport(TransportKind),
     /// The resource does not start with `/` or ends with one.
     #[error("--resource must start with `/` and not end with one, like /socket.io")]
     Resource,
@@ -71,25 +66,10 @@ pub enum ServerConfigError {
     ZeroLimit(&'static str),
 }
 
-/// The transports this build serves.
-pub const SERVED_TRANSPORTS: [TransportKind; 3] = [
-    TransportKind::Websocket,
-    TransportKind::Flashsocket,
-    TransportKind::XhrPolling,
-];
-
 impl ServerConfig {
     /// Checks every setting; the error names the one at fault.
     pub fn validate(&self) -> Result<(), ServerConfigError> {
         self.hub.validate()?;
-        if let Some(kind) = self
-            .hub
-            .transports
-            .iter()
-            .find(|kind| !SERVED_TRANSPORTS.contains(kind))
-        {
-            return Err(ServerConfigError::UnavailableTransport(*kind));
-        }
         if !self.resource.starts_with('/') || self.resource.ends_with('/') {
             return Err(ServerConfigError::Resource);
         }
@@ -136,7 +116,7 @@ pub struct Cli {
     #[arg(
         long,
         env = "FERRIO_TRANSPORTS",
-        default_value = "websocket,xhr-polling",
+        default_value = "websocket,xhr-polling,xhr-multipart,htmlfile,jsonp-polling",
         value_delimiter = ','
     )]
     pub transports: Vec<TransportKind>,

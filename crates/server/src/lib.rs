@@ -16,5 +16,5 @@ mod router;
 mod serve;
 mod static_files;
 
-pub use config::{AppKind, Cli, SERVED_TRANSPORTS, ServerConfig, ServerConfigError};
+pub use config::{AppKind, Cli, ServerConfig, ServerConfigError};
 pub use serve::{Server, run};

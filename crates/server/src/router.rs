@@ -4,9 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
+use ferrio_jsonp_polling::JsonpWire;
 use ferrio_protocol::{Route, StaticAsset, TransportKind, route};
 use ferrio_transport::{Body, TransportError, TransportRequest, empty, full};
+use ferrio_xhr_multipart::MultipartWire;
 use ferrio_xhr_polling::XhrWire;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -98,7 +101,20 @@ impl Router {
                 )
             }
             TransportKind::XhrPolling => ferrio_transport::serve(ctx, request, XhrWire).await,
-            _ => TransportError::TransportDisabled.into_response(),
+            TransportKind::JsonpPolling => {
+                let index = ferrio_protocol::parse_query(request.uri().query().unwrap_or_default())
+                    .into_iter()
+                    .find(|(key, _)| key == "i")
+                    .map(|(_, value)| value);
+                let wire = JsonpWire::for_index(index.as_deref());
+                ferrio_transport::serve(ctx, request, wire).await
+            }
+            TransportKind::Htmlfile => {
+                ferrio_transport::serve_stream(ctx, request, HtmlfileWire).await
+            }
+            TransportKind::XhrMultipart => {
+                ferrio_transport::serve_stream(ctx, request, MultipartWire::new()).await
+            }
         }
     }
 

@@ -2,14 +2,15 @@
 
 use bytes::Bytes;
 use ferrio_transport::Wire;
+use http::HeaderValue;
 
 /// xhr-polling answers carry the payload unchanged.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct XhrWire;
 
 impl Wire for XhrWire {
-    fn content_type(&self) -> &'static str {
-        "text/plain; charset=UTF-8"
+    fn content_type(&self) -> HeaderValue {
+        HeaderValue::from_static("text/plain; charset=UTF-8")
     }
 
     fn wrap(&self, payload: String) -> Bytes {

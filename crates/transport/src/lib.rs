@@ -10,7 +10,8 @@
 //! - `cors`: `Access-Control-*` headers echoing the request's origin.
 //! - `response`: [`TransportError`] and its status map.
 //! - `wire`: the [`Wire`] trait.
-//! - `poll`, `post`: the GET and POST drivers; `serve` dispatches by method.
+//! - `poll`, `stream`, `post`: the GET drivers of polling and streaming transports and the
+//!   POST path; `serve` dispatches by method.
 
 mod body;
 mod cors;
@@ -18,14 +19,15 @@ mod poll;
 mod post;
 mod response;
 mod serve;
+mod stream;
 mod wire;
 
 pub use body::{Body, empty, full};
 pub use cors::{allow_origin, preflight};
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
-pub use serve::{TransportRequest, serve};
-pub use wire::Wire;
+pub use serve::{TransportRequest, serve, serve_stream};
+pub use wire::{StreamWire, Wire};
 
 /// The packet a poll or stream gets for a session that does not exist: `client not
 /// handshaken`, advice `reconnect` (spec §5.0).

@@ -13,7 +13,8 @@ use crate::cors::{allow_origin, preflight};
 use crate::poll::next_payload;
 use crate::post::{PostLimits, decode_payload, read_body};
 use crate::response::TransportError;
-use crate::wire::Wire;
+use crate::stream;
+use crate::wire::{StreamWire, Wire};
 
 /// What the server resolved before handing a request to a polling transport.
 #[derive(Debug, Clone)]
@@ -28,7 +29,8 @@ pub struct TransportRequest<'a> {
     pub limits: PostLimits,
 }
 
-/// Serves one request of a polling transport with `wire`'s framing.
+/// Serves one request of a polling transport (xhr-polling, jsonp-polling) with `wire`'s
+/// framing: a GET is one long poll.
 pub async fn serve<B, W>(ctx: TransportRequest<'_>, request: Request<B>, wire: W) -> Response<Body>
 where
     B: HttpBody<Data = Bytes>,
@@ -39,27 +41,61 @@ where
     let result = match parts.method {
         Method::GET => next_payload(ctx.hub, ctx.sid, ctx.kind)
             .await
-            .map(|payload| wire.wrap(payload)),
+            .map(|payload| full(wire.wrap(payload))),
         Method::POST => post(&ctx, &parts, body, &wire).await,
         Method::OPTIONS => return preflight(&parts.headers),
         _ => Err(TransportError::MethodNotAllowed),
     };
+    respond(&parts, &wire, result)
+}
+
+/// Serves one request of a streaming transport (htmlfile, xhr-multipart): a GET opens the
+/// stream that carries every batch as it comes.
+pub async fn serve_stream<B, W>(
+    ctx: TransportRequest<'_>,
+    request: Request<B>,
+    wire: W,
+) -> Response<Body>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    W: StreamWire + Clone,
+{
+    let (parts, body) = request.into_parts();
+    let result = match parts.method {
+        Method::GET => stream::open(ctx.hub, ctx.sid, ctx.kind, wire.clone()),
+        Method::POST => post(&ctx, &parts, body, &wire).await,
+        Method::OPTIONS => return preflight(&parts.headers),
+        _ => Err(TransportError::MethodNotAllowed),
+    };
+    respond(&parts, &wire, result)
+}
+
+/// The answer: GETs with the transport's content type and headers, POSTs with `1` as plain
+/// text, both with CORS for cross-domain pages (spec §5.0).
+fn respond<W: Wire>(
+    parts: &http::request::Parts,
+    wire: &W,
+    result: Result<Body, TransportError>,
+) -> Response<Body> {
     match result {
-        Ok(bytes) => {
+        Ok(body) => {
             let is_post = parts.method == Method::POST;
-            let mut response = Response::new(full(bytes));
+            let mut response = Response::new(body);
             let headers = response.headers_mut();
             let content_type = if is_post {
-                "text/plain; charset=UTF-8"
+                HeaderValue::from_static("text/plain; charset=UTF-8")
             } else {
                 wire.content_type()
             };
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            headers.insert(CONTENT_TYPE, content_type);
             allow_origin(&parts.headers, headers);
             if is_post && parts.headers.contains_key(http::header::ORIGIN) {
                 headers.insert("x-xss-protection", HeaderValue::from_static("0"));
             }
-            wire.headers(headers);
+            if !is_post {
+                wire.headers(headers);
+            }
             response
         }
         Err(error) => {
@@ -75,7 +111,7 @@ async fn post<B, W>(
     parts: &http::request::Parts,
     body: B,
     wire: &W,
-) -> Result<Bytes, TransportError>
+) -> Result<Body, TransportError>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -91,5 +127,5 @@ where
         // An unknown session's POST is answered like any other and has no effect (spec §5.0).
         debug!(sid = ctx.sid, "POST for an unknown session discarded");
     }
-    Ok(Bytes::from_static(b"1"))
+    Ok(full(Bytes::from_static(b"1")))
 }
