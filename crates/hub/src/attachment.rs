@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
+use ferrio_protocol::TransportKind;
+
 use crate::encoded::Batch;
 use crate::hub::HubInner;
+use crate::metrics::HubMetrics;
 use crate::reason::DisconnectReason;
 use crate::session::{AttachMode, Session, Take};
 
@@ -19,11 +22,18 @@ pub struct Attachment {
     pub(crate) session: Arc<Session>,
     pub(crate) generation: u64,
     pub(crate) mode: AttachMode,
+    pub(crate) kind: TransportKind,
+    pub(crate) metrics: Arc<HubMetrics>,
     pub(crate) polling_duration: Duration,
     pub(crate) finished: bool,
 }
 
 impl Attachment {
+    /// The transport this attachment is.
+    pub fn kind(&self) -> TransportKind {
+        self.kind
+    }
+
     /// The session this transport serves.
     pub fn session_id(&self) -> &str {
         &self.session.id
@@ -51,6 +61,7 @@ impl Attachment {
             notified.as_mut().enable();
             match self.session.take(self.generation, self.mode, waited) {
                 Take::Batch(batch, finished_lingering) => {
+                    self.metrics.packets_out(self.kind, batch.packets());
                     if finished_lingering {
                         self.forget_session();
                     }

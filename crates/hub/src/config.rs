@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use ferrio_protocol::TransportKind;
 
+use crate::admission::Rate;
 use crate::origin::Origins;
 
 /// Everything the hub needs to know about timers, limits and transports.
@@ -31,6 +32,13 @@ pub struct HubConfig {
     /// Packets a session may hold while no transport drains them. Reaching it ends the
     /// session with `buffer overflow` rather than growing without bound. Default 10 000.
     pub max_buffered_packets: usize,
+    /// The most sessions this node holds; handshakes beyond it get `503`. Default: no limit.
+    pub max_sessions: Option<usize>,
+    /// Handshakes per second the node accepts, with a burst; beyond it `503`. Default: no
+    /// limit.
+    pub handshake_rate: Option<Rate>,
+    /// Handshakes per second one client address may make, with a burst. Default: no limit.
+    pub handshake_rate_per_address: Option<Rate>,
 }
 
 impl Default for HubConfig {
@@ -50,6 +58,9 @@ impl Default for HubConfig {
             ],
             origins: Origins::any(),
             max_buffered_packets: 10_000,
+            max_sessions: None,
+            handshake_rate: None,
+            handshake_rate_per_address: None,
         }
     }
 }
@@ -99,6 +110,17 @@ impl HubConfig {
         }
         if self.transports.is_empty() {
             return Err(ConfigError::NoTransport);
+        }
+        for rate in [self.handshake_rate, self.handshake_rate_per_address]
+            .into_iter()
+            .flatten()
+        {
+            if !(rate.per_second > 0.0 && rate.per_second.is_finite()) || rate.burst == 0 {
+                return Err(ConfigError::ZeroLimit("handshake rate"));
+            }
+        }
+        if self.max_sessions == Some(0) {
+            return Err(ConfigError::ZeroLimit("max sessions"));
         }
         if self.max_buffered_packets == 0 {
             return Err(ConfigError::ZeroLimit("max buffered packets"));

@@ -106,7 +106,13 @@ pub enum Refusal {
     /// The authorization hook failed: `500 handshake error`.
     #[error("handshake error")]
     AuthorizationError(String),
-    /// The hub is shutting down or full: `503`.
+    /// The node is shutting down or draining: `503`.
     #[error("server unavailable")]
     Unavailable,
+    /// The node holds its maximum number of sessions: `503`.
+    #[error("server full")]
+    Full,
+    /// Too many handshakes from the node's clients or from this address: `503`.
+    #[error("too many handshakes")]
+    RateLimited,
 }

@@ -10,10 +10,12 @@ use parking_lot::RwLock;
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
 
+use crate::admission::{Admission, Denied};
 use crate::attachment::Attachment;
 use crate::config::{ConfigError, HubConfig};
 use crate::encoded::Encoded;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+use crate::metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, tally_sessions};
 use crate::namespace::{Message, Namespace, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{AttachMode, Establish, Expiry, Pushed, Session, TimerStep};
@@ -61,6 +63,9 @@ pub(crate) struct HubInner {
     namespaces: RwLock<HashMap<String, Arc<NamespaceInner>>>,
     authorization: RwLock<Option<AuthorizationHook>>,
     shutting_down: AtomicBool,
+    draining: AtomicBool,
+    admission: Admission,
+    pub(crate) metrics: Arc<HubMetrics>,
     weak_self: Weak<HubInner>,
 }
 
@@ -103,7 +108,9 @@ impl Hub {
     /// Creates a hub with the default namespace declared.
     pub fn new(config: HubConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let admission = Admission::new(config.handshake_rate, config.handshake_rate_per_address);
         let inner = Arc::new_cyclic(|weak_self| HubInner {
+            admission,
             config,
             sessions: DashMap::new(),
             namespaces: RwLock::new(HashMap::from([(
@@ -112,6 +119,8 @@ impl Hub {
             )])),
             authorization: RwLock::new(None),
             shutting_down: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            metrics: Arc::new(HubMetrics::default()),
             weak_self: weak_self.clone(),
         });
         Ok(Hub { inner })
@@ -161,7 +170,16 @@ impl Hub {
 
     /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
     pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        self.inner.handshake(info)
+        match self.inner.handshake(info) {
+            Ok(body) => {
+                self.inner.metrics.handshake(HandshakeOutcome::Accepted);
+                Ok(body)
+            }
+            Err((refusal, outcome)) => {
+                self.inner.metrics.handshake(outcome);
+                Err(refusal)
+            }
+        }
     }
 
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
@@ -187,6 +205,61 @@ impl Hub {
         if let Some(session) = self.inner.session(sid) {
             let farewell = session.is_attached();
             self.inner.end(&session, DisconnectReason::Booted, farewell);
+        }
+    }
+
+    /// The hub's figures now: counters plus live sessions by transport and buffered packets.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let mut buffered = 0u64;
+        let sessions = tally_sessions(self.inner.sessions.iter().map(|entry| {
+            let (transport, backlog) = entry.value().transport_and_backlog();
+            buffered += backlog as u64;
+            transport
+        }));
+        self.inner.metrics.snapshot(sessions, buffered)
+    }
+
+    /// The counters, for transports to count the bytes they receive.
+    pub fn counters(&self) -> &HubMetrics {
+        &self.inner.metrics
+    }
+
+    /// Starts draining: new handshakes are refused while existing sessions go on, so a load
+    /// balancer can move traffic away before [`Hub::shutdown`].
+    pub fn drain(&self) {
+        self.inner.draining.store(true, Ordering::Release);
+    }
+
+    /// Whether the hub accepts handshakes (not draining, not shutting down).
+    pub fn is_ready(&self) -> bool {
+        !self.inner.draining.load(Ordering::Acquire) && !self.is_shutting_down()
+    }
+
+    /// The declared namespace `name`, without declaring it.
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        let inner = self.inner.namespace(name)?;
+        Some(Namespace::new(Arc::clone(&self.inner), inner))
+    }
+
+    /// Every declared namespace.
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        let declared: Vec<Arc<NamespaceInner>> =
+            self.inner.namespaces.read().values().cloned().collect();
+        declared
+            .into_iter()
+            .map(|inner| Namespace::new(Arc::clone(&self.inner), inner))
+            .collect()
+    }
+
+    /// Kicks session `sid` as the application's `socket.disconnect()` does; `false` when no
+    /// such session is live.
+    pub fn kick(&self, sid: &str) -> bool {
+        match self.inner.session(sid) {
+            Some(session) if session.phase() != crate::session::Phase::Closed => {
+                self.inner.end(&session, DisconnectReason::Booted, true);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -222,9 +295,9 @@ impl HubInner {
         self.namespaces.read().get(name).cloned()
     }
 
-    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        if self.shutting_down.load(Ordering::Acquire) {
-            return Err(Refusal::Unavailable);
+    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, (Refusal, HandshakeOutcome)> {
+        if self.shutting_down.load(Ordering::Acquire) || self.draining.load(Ordering::Acquire) {
+            return Err((Refusal::Unavailable, HandshakeOutcome::Unavailable));
         }
         if !self
             .config
@@ -232,7 +305,23 @@ impl HubInner {
             .allows(info.header("origin"), info.header("referer"))
         {
             info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
-            return Err(Refusal::BadOrigin);
+            return Err((Refusal::BadOrigin, HandshakeOutcome::BadOrigin));
+        }
+        if self
+            .config
+            .max_sessions
+            .is_some_and(|max| self.sessions.len() >= max)
+        {
+            info!(peer = %info.address, "handshake refused: node full");
+            return Err((Refusal::Full, HandshakeOutcome::Full));
+        }
+        if let Err(denied) = self.admission.admit(info.address.ip()) {
+            info!(peer = %info.address, ?denied, "handshake refused: rate limit");
+            let outcome = match denied {
+                Denied::Node => HandshakeOutcome::RateLimited,
+                Denied::Address => HandshakeOutcome::RateLimitedAddress,
+            };
+            return Err((Refusal::RateLimited, outcome));
         }
         let mut data = HandshakeData::new(info);
         let hook = self.authorization.read().clone();
@@ -241,11 +330,14 @@ impl HubInner {
                 Authorization::Accept => {}
                 Authorization::Refuse => {
                     info!(peer = %data.info.address, "handshake refused by authorization");
-                    return Err(Refusal::Unauthorized);
+                    return Err((Refusal::Unauthorized, HandshakeOutcome::Unauthorized));
                 }
                 Authorization::Error(why) => {
                     warn!(peer = %data.info.address, error = %why, "handshake authorization failed");
-                    return Err(Refusal::AuthorizationError(why));
+                    return Err((
+                        Refusal::AuthorizationError(why),
+                        HandshakeOutcome::AuthorizationError,
+                    ));
                 }
             }
         }
@@ -292,7 +384,7 @@ impl HubInner {
         }
         let session = self.session(sid).ok_or(AttachError::UnknownSession)?;
         let generation = session
-            .attach(mode, self.config.heartbeat_interval)
+            .attach(kind, mode, self.config.heartbeat_interval)
             .ok_or(AttachError::UnknownSession)?;
         debug!(sid, transport = %kind, "transport attached");
         self.establish(&session);
@@ -301,6 +393,8 @@ impl HubInner {
             session,
             generation,
             mode,
+            kind,
+            metrics: Arc::clone(&self.metrics),
             polling_duration: self.config.polling_duration,
             finished: false,
         })
@@ -335,6 +429,8 @@ impl HubInner {
     }
 
     fn handle(&self, session: &Arc<Session>, packet: Packet) {
+        self.metrics
+            .packet_in(session.transport_and_backlog().0, packet.body.type_code());
         let Packet { endpoint, id, body } = packet;
         match body {
             PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
@@ -519,6 +615,7 @@ impl HubInner {
         if !lingering {
             self.forget(session);
         }
+        self.metrics.disconnect(reason);
         debug!(sid = %session.id, %reason, "session ended");
         let Some(hub) = self.arc() else { return };
         for (endpoint, state) in endpoints {

@@ -17,22 +17,26 @@
 //! Application handlers run on the task of the request that carried the packet; they must not
 //! block (spawn a task for slow work).
 
+mod admission;
 mod attachment;
 mod config;
 mod encoded;
 mod handshake;
 mod hub;
+mod metrics;
 mod namespace;
 mod origin;
 mod reason;
 mod session;
 mod socket;
 
+pub use admission::Rate;
 pub use attachment::Attachment;
 pub use config::{ConfigError, HubConfig};
 pub use encoded::{Batch, Encoded};
 pub use handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
 pub use hub::{AttachError, Hub, RESERVED_EVENTS, UnknownSession};
+pub use metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, NO_TRANSPORT};
 pub use namespace::{Broadcast, Message, Namespace};
 pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;

@@ -263,6 +263,22 @@ impl Namespace {
             .collect()
     }
 
+    /// The rooms of this namespace with their member counts (the namespace itself excluded).
+    pub fn rooms(&self) -> Vec<(String, usize)> {
+        self.inner
+            .rooms
+            .read()
+            .iter()
+            .filter(|(room, _)| !room.is_empty())
+            .map(|(room, members)| (room.clone(), members.len()))
+            .collect()
+    }
+
+    /// How many sessions joined this namespace.
+    pub fn size(&self) -> usize {
+        self.inner.rooms.read().get("").map_or(0, HashMap::len)
+    }
+
     /// The socket of session `sid` in this namespace, if it joined.
     pub fn socket(&self, sid: &str) -> Option<Socket> {
         let session = self

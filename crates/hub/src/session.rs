@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use ferrio_protocol::TransportKind;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -74,6 +75,8 @@ struct State {
     heartbeat_deadline: Option<Instant>,
     /// Ended with a farewell `0::` that no transport has picked up yet.
     lingering: bool,
+    /// The transport attached now, or last.
+    transport: Option<TransportKind>,
     endpoints: HashMap<String, EndpointState>,
 }
 
@@ -158,6 +161,7 @@ impl Session {
                 heartbeat_due: None,
                 heartbeat_deadline: None,
                 lingering: false,
+                transport: None,
                 endpoints: HashMap::new(),
             }),
             wake: Notify::new(),
@@ -167,6 +171,12 @@ impl Session {
 
     pub(crate) fn phase(&self) -> Phase {
         self.state.lock().phase
+    }
+
+    /// The transport attached now, or last; and how many packets wait in the outbox.
+    pub(crate) fn transport_and_backlog(&self) -> (Option<TransportKind>, usize) {
+        let state = self.state.lock();
+        (state.transport, state.outbox.len())
     }
 
     pub(crate) fn is_attached(&self) -> bool {
@@ -198,6 +208,7 @@ impl Session {
     /// (unless it lingers with a farewell to hand out).
     pub(crate) fn attach(
         &self,
+        kind: TransportKind,
         mode: AttachMode,
         heartbeat_interval: std::time::Duration,
     ) -> Option<u64> {
@@ -207,6 +218,7 @@ impl Session {
             return None;
         }
         state.generation += 1;
+        state.transport = Some(kind);
         let generation = state.generation;
         let superseded = state
             .attached

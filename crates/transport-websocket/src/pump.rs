@@ -40,6 +40,7 @@ pub(crate) trait PacketSocket {
 /// Pumps packets until the session or the connection ends.
 pub(crate) async fn pump<S: PacketSocket>(mut socket: S, hub: &Hub, attachment: Attachment) {
     let sid = attachment.session_id().to_owned();
+    let kind = attachment.kind();
     let mut attachment = Some(attachment);
     loop {
         let outgoing = async {
@@ -63,12 +64,15 @@ pub(crate) async fn pump<S: PacketSocket>(mut socket: S, hub: &Hub, attachment: 
                 }
             }
             incoming = socket.receive() => match incoming {
-                Incoming::Text(text) => match ferrio_protocol::decode(&text) {
-                    Ok(packet) => {
-                        let _ = hub.ingest(&sid, vec![packet]);
+                Incoming::Text(text) => {
+                    hub.counters().bytes_in(kind, text.len());
+                    match ferrio_protocol::decode(&text) {
+                        Ok(packet) => {
+                            let _ = hub.ingest(&sid, vec![packet]);
+                        }
+                        Err(error) => debug!(sid, %error, "undecodable websocket message ignored"),
                     }
-                    Err(error) => debug!(sid, %error, "undecodable websocket message ignored"),
-                },
+                }
                 Incoming::Ignored => {}
                 Incoming::Close => {
                     end(&mut attachment, DisconnectReason::SocketClose);

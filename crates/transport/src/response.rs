@@ -77,11 +77,13 @@ impl TransportError {
 }
 
 /// The HTTP status of a refused handshake (spec §2.5): bad origin and refusal `403`, a failed
-/// authorization hook `500`, a shutting-down or full server `503`.
+/// authorization hook `500`; a draining, full or rate-limited node `503` (with `Retry-After`).
 pub fn refusal_status(refusal: &ferrio_hub::Refusal) -> StatusCode {
     match refusal {
         ferrio_hub::Refusal::BadOrigin | ferrio_hub::Refusal::Unauthorized => StatusCode::FORBIDDEN,
         ferrio_hub::Refusal::AuthorizationError(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        ferrio_hub::Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ferrio_hub::Refusal::Unavailable
+        | ferrio_hub::Refusal::Full
+        | ferrio_hub::Refusal::RateLimited => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

@@ -118,6 +118,7 @@ where
     W: Wire,
 {
     let bytes = read_body(parts, body, ctx.limits.max_body_bytes).await?;
+    ctx.hub.counters().bytes_in(ctx.kind, bytes.len());
     let text = wire.unwrap_post(bytes).map_err(|why| {
         debug!(sid = ctx.sid, why, "unusable POST body");
         TransportError::BadRequest(why)

@@ -1,0 +1,187 @@
+//! The publish API: a backend emits to a namespace, a room or one session, disconnects a
+//! session, or reads statistics. Every call needs `Authorization: Bearer <token>`.
+
+use bytes::Bytes;
+use ferrio_hub::RESERVED_EVENTS;
+use ferrio_transport::Body;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tracing::info;
+
+use crate::serve::{Admin, plain};
+
+/// API request bodies are small JSON documents.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmitRequest {
+    event: String,
+    #[serde(default)]
+    args: Vec<Value>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    room: Option<String>,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisconnectRequest {
+    sid: String,
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut response = plain(status, value.to_string(), "application/json");
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn bad_request(reason: impl Into<String>) -> Response<Body> {
+    json_response(StatusCode::BAD_REQUEST, &json!({ "error": reason.into() }))
+}
+
+/// Whether the request carries the token, compared in constant time.
+fn authorized(admin: &Admin, header: Option<&HeaderValue>) -> bool {
+    let (Some(token), Some(header)) = (admin.api_token.as_deref(), header) else {
+        return false;
+    };
+    let Some(given) = header.as_bytes().strip_prefix(b"Bearer ") else {
+        return false;
+    };
+    bool::from(given.ct_eq(token.as_bytes()))
+}
+
+/// The namespace name of the API (`/` or empty is the default namespace).
+fn namespace_name(name: Option<&str>) -> &str {
+    match name {
+        None | Some("/" | "") => "",
+        Some(name) => name,
+    }
+}
+
+pub(crate) async fn handle<B>(admin: &Admin, request: Request<B>) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if admin.api_token.is_none() {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "the publish API is off (no API token configured)\n".to_owned(),
+            "text/plain",
+        );
+    }
+    if !authorized(admin, request.headers().get(AUTHORIZATION)) {
+        info!(
+            path = request.uri().path(),
+            "publish API call without a valid token"
+        );
+        let mut response = json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": "missing or wrong bearer token" }),
+        );
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let path = request.uri().path().to_owned();
+    match (request.method().clone(), path.as_str()) {
+        (Method::GET, "/api/stats") => stats(admin),
+        (Method::POST, "/api/emit") => match read_json::<EmitRequest, B>(request).await {
+            Ok(body) => emit(admin, body),
+            Err(response) => *response,
+        },
+        (Method::POST, "/api/disconnect") => match read_json::<DisconnectRequest, B>(request).await
+        {
+            Ok(body) => {
+                let disconnected = admin.hub.kick(&body.sid);
+                json_response(StatusCode::OK, &json!({ "disconnected": disconnected }))
+            }
+            Err(response) => *response,
+        },
+        (_, "/api/stats" | "/api/emit" | "/api/disconnect") => json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &json!({ "error": "method not allowed" }),
+        ),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "no such API call" }),
+        ),
+    }
+}
+
+async fn read_json<T, B>(request: Request<B>) -> Result<T, Box<Response<Body>>>
+where
+    T: for<'de> Deserialize<'de>,
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let bytes = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Box::new(bad_request("body unreadable or over 1 MiB"))),
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|error| Box::new(bad_request(format!("malformed JSON body: {error}"))))
+}
+
+fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
+    if body.event.is_empty() || RESERVED_EVENTS.contains(&body.event.as_str()) {
+        return bad_request(format!(
+            "`{}` cannot be emitted (empty or reserved name)",
+            body.event
+        ));
+    }
+    let name = namespace_name(body.namespace.as_deref());
+    let Some(namespace) = admin.hub.namespace(name) else {
+        return bad_request(format!("unknown namespace `{name}`"));
+    };
+    let sessions = match (body.sid.as_deref(), body.room.as_deref()) {
+        (Some(_), Some(_)) => return bad_request("give `sid` or `room`, not both"),
+        (Some(sid), None) => namespace
+            .socket(sid)
+            .map_or(0, |socket| usize::from(socket.emit(&body.event, body.args))),
+        (None, Some(room)) => namespace.to(room).emit(&body.event, body.args),
+        (None, None) => namespace.emit(&body.event, body.args),
+    };
+    json_response(StatusCode::OK, &json!({ "sessions": sessions }))
+}
+
+fn stats(admin: &Admin) -> Response<Body> {
+    let mut namespaces: Vec<Value> = admin
+        .hub
+        .namespaces()
+        .into_iter()
+        .map(|namespace| {
+            let mut rooms = namespace.rooms();
+            rooms.sort();
+            let rooms: serde_json::Map<String, Value> = rooms
+                .into_iter()
+                .map(|(room, size)| (room, json!(size)))
+                .collect();
+            let name = if namespace.name().is_empty() {
+                "/"
+            } else {
+                namespace.name()
+            };
+            json!({ "name": name, "sockets": namespace.size(), "rooms": rooms })
+        })
+        .collect();
+    namespaces.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    json_response(
+        StatusCode::OK,
+        &json!({ "sessions": admin.hub.session_count(), "ready": admin.hub.is_ready(), "namespaces": namespaces }),
+    )
+}

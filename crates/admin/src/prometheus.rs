@@ -1,0 +1,140 @@
+//! The Prometheus text exposition format (version 0.0.4) of the hub's figures.
+
+use std::fmt::Write as _;
+
+use ferrio_hub::MetricsSnapshot;
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    // Writing into a String cannot fail.
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (index, (key, label)) in labels.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            // Label values here are fixed identifiers; escape anyway as the format asks.
+            let escaped = label
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            let _ = write!(out, "{key}=\"{escaped}\"");
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {value}");
+}
+
+/// Renders the hub's figures, every metric named `ferrio_*`.
+pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
+    family(
+        out,
+        "ferrio_sessions",
+        "gauge",
+        "Live sessions by the transport they use now or used last.",
+    );
+    for (transport, count) in &snapshot.sessions {
+        sample(out, "ferrio_sessions", &[("transport", transport)], *count);
+    }
+    family(
+        out,
+        "ferrio_buffered_packets",
+        "gauge",
+        "Packets waiting in session outboxes.",
+    );
+    sample(
+        out,
+        "ferrio_buffered_packets",
+        &[],
+        snapshot.buffered_packets,
+    );
+    family(
+        out,
+        "ferrio_handshakes_total",
+        "counter",
+        "Handshakes by outcome (accepted or the refusal reason).",
+    );
+    for (outcome, count) in &snapshot.handshakes {
+        sample(
+            out,
+            "ferrio_handshakes_total",
+            &[("outcome", outcome)],
+            *count,
+        );
+    }
+    family(
+        out,
+        "ferrio_packets_in_total",
+        "counter",
+        "Packets received from clients, by transport and packet type.",
+    );
+    for (transport, kind, count) in &snapshot.packets_in {
+        sample(
+            out,
+            "ferrio_packets_in_total",
+            &[("transport", transport), ("type", kind)],
+            *count,
+        );
+    }
+    family(
+        out,
+        "ferrio_packets_out_total",
+        "counter",
+        "Packets written to clients, by transport and packet type.",
+    );
+    for (transport, kind, count) in &snapshot.packets_out {
+        sample(
+            out,
+            "ferrio_packets_out_total",
+            &[("transport", transport), ("type", kind)],
+            *count,
+        );
+    }
+    family(
+        out,
+        "ferrio_bytes_in_total",
+        "counter",
+        "Payload bytes received from clients, by transport.",
+    );
+    for (transport, count) in &snapshot.bytes_in {
+        sample(
+            out,
+            "ferrio_bytes_in_total",
+            &[("transport", transport)],
+            *count,
+        );
+    }
+    family(
+        out,
+        "ferrio_bytes_out_total",
+        "counter",
+        "Packet bytes written to clients, by transport.",
+    );
+    for (transport, count) in &snapshot.bytes_out {
+        sample(
+            out,
+            "ferrio_bytes_out_total",
+            &[("transport", transport)],
+            *count,
+        );
+    }
+    family(
+        out,
+        "ferrio_disconnects_total",
+        "counter",
+        "Ended sessions and namespace sockets, by reason.",
+    );
+    for (reason, count) in &snapshot.disconnects {
+        sample(
+            out,
+            "ferrio_disconnects_total",
+            &[("reason", reason)],
+            *count,
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! The admin listener: routes, and the connection loop.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferrio_hub::Hub;
+use ferrio_transport::{Body, full};
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use crate::api;
+
+type ExtraMetrics = Arc<dyn Fn(&mut String) + Send + Sync>;
+
+/// What the admin listener serves.
+#[derive(Clone)]
+pub struct Admin {
+    pub(crate) hub: Hub,
+    /// The bearer token of the publish API; `None` turns the API off.
+    pub(crate) api_token: Option<String>,
+    extra_metrics: Vec<ExtraMetrics>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("api", &self.api_token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Admin {
+    /// The admin side of `hub`; the publish API is on when `api_token` is set (and not empty).
+    pub fn new(hub: Hub, api_token: Option<String>) -> Self {
+        Admin {
+            hub,
+            api_token: api_token.filter(|token| !token.is_empty()),
+            extra_metrics: Vec::new(),
+        }
+    }
+
+    /// Adds metrics rendered by another component (already in the text format).
+    #[must_use]
+    pub fn with_metrics(mut self, render: impl Fn(&mut String) + Send + Sync + 'static) -> Self {
+        self.extra_metrics.push(Arc::new(render));
+        self
+    }
+
+    async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let path = request.uri().path().to_owned();
+        match (request.method().clone(), path.as_str()) {
+            (Method::GET | Method::HEAD, "/metrics") => {
+                let mut text = String::with_capacity(8 * 1024);
+                crate::prometheus::render(&self.hub.metrics(), &mut text);
+                for extra in &self.extra_metrics {
+                    extra(&mut text);
+                }
+                plain(
+                    StatusCode::OK,
+                    text,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )
+            }
+            (Method::GET | Method::HEAD, "/healthz") => {
+                plain(StatusCode::OK, "ok\n".to_owned(), "text/plain")
+            }
+            (Method::GET | Method::HEAD, "/readyz") => {
+                if self.hub.is_ready() {
+                    plain(StatusCode::OK, "ready\n".to_owned(), "text/plain")
+                } else {
+                    plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "draining\n".to_owned(),
+                        "text/plain",
+                    )
+                }
+            }
+            (_, path) if path.starts_with("/api/") => api::handle(self, request).await,
+            _ => plain(
+                StatusCode::NOT_FOUND,
+                "not found\n".to_owned(),
+                "text/plain",
+            ),
+        }
+    }
+}
+
+pub(crate) fn plain(
+    status: StatusCode,
+    body: String,
+    content_type: &'static str,
+) -> Response<Body> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Serves the admin listener until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, admin: Admin, shutdown: impl Future<Output = ()>) {
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, api = admin.api_token.is_some(), "admin listener ready");
+    }
+    let admin = Arc::new(admin);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let admin = Arc::clone(&admin);
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request| {
+                            let admin = Arc::clone(&admin);
+                            async move { Ok::<_, Infallible>(admin.handle(request).await) }
+                        });
+                        if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                            debug!(%peer, %error, "admin connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    warn!(%error, "admin accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => return,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Admission control against reconnect storms: legacy clients reconnect without jitter, so a
+//! restart can bring every client back in the same second. Token buckets bound the handshake
+//! rate of the node and of each address.
+
+use std::net::IpAddr;
+
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+/// A sustained rate with a burst allowance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// The most tokens a bucket holds (the largest burst let through at once).
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `per_second` handshakes a second, with bursts of up to `burst`.
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        Rate { per_second, burst }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl Bucket {
+    fn full(rate: Rate, now: Instant) -> Self {
+        Bucket {
+            tokens: f64::from(rate.burst),
+            updated: now,
+        }
+    }
+
+    fn take(&mut self, rate: Rate, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate.per_second).min(f64::from(rate.burst));
+        self.updated = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn is_full(&self, rate: Rate, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens + elapsed * rate.per_second >= f64::from(rate.burst)
+    }
+}
+
+/// Why admission said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denied {
+    Node,
+    Address,
+}
+
+/// The handshake rate limits of one node.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    node_rate: Option<Rate>,
+    address_rate: Option<Rate>,
+    node: Mutex<Option<Bucket>>,
+    addresses: DashMap<IpAddr, Bucket>,
+}
+
+/// Address buckets are pruned when this many exist; full buckets carry no information.
+const PRUNE_AT: usize = 4096;
+
+impl Admission {
+    pub(crate) fn new(node_rate: Option<Rate>, address_rate: Option<Rate>) -> Self {
+        Admission {
+            node_rate,
+            address_rate,
+            node: Mutex::new(None),
+            addresses: DashMap::new(),
+        }
+    }
+
+    /// Takes a token for a handshake from `address`.
+    pub(crate) fn admit(&self, address: IpAddr) -> Result<(), Denied> {
+        let now = Instant::now();
+        if let Some(rate) = self.address_rate {
+            if self.addresses.len() >= PRUNE_AT {
+                self.addresses
+                    .retain(|_, bucket| !bucket.is_full(rate, now));
+            }
+            let mut bucket = self
+                .addresses
+                .entry(address)
+                .or_insert_with(|| Bucket::full(rate, now));
+            if !bucket.take(rate, now) {
+                return Err(Denied::Address);
+            }
+        }
+        if let Some(rate) = self.node_rate {
+            let mut node = self.node.lock();
+            if !node
+                .get_or_insert_with(|| Bucket::full(rate, now))
+                .take(rate, now)
+            {
+                return Err(Denied::Node);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn buckets_allow_bursts_then_the_rate() {
+        let admission = Admission::new(Some(Rate::new(10.0, 5)), None);
+        let address: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..5 {
+            assert_eq!(admission.admit(address), Ok(()));
+        }
+        assert_eq!(admission.admit(address), Err(Denied::Node));
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert_eq!(admission.admit(address), Ok(()));
+        assert_eq!(admission.admit(address), Err(Denied::Node));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_address_has_its_own_bucket() {
+        let admission = Admission::new(None, Some(Rate::new(1.0, 2)));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(admission.admit(a), Ok(()));
+        assert_eq!(admission.admit(a), Ok(()));
+        assert_eq!(admission.admit(a), Err(Denied::Address));
+        assert_eq!(admission.admit(b), Ok(()));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(admission.admit(a), Ok(()));
+    }
+}

@@ -1,0 +1,260 @@
+//! Counters of what the hub does, kept as plain atomics so counting costs an increment; the
+//! admin listener renders a [`MetricsSnapshot`] for Prometheus.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ferrio_protocol::TransportKind;
+
+use crate::encoded::Encoded;
+use crate::reason::DisconnectReason;
+
+/// How a handshake ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeOutcome {
+    /// A session was issued.
+    Accepted,
+    /// The origin is not allowed.
+    BadOrigin,
+    /// The authorization hook refused.
+    Unauthorized,
+    /// The authorization hook failed.
+    AuthorizationError,
+    /// The node is shutting down or draining.
+    Unavailable,
+    /// The node holds its maximum number of sessions.
+    Full,
+    /// The node-wide handshake rate limit was hit.
+    RateLimited,
+    /// The per-address handshake rate limit was hit.
+    RateLimitedAddress,
+}
+
+impl HandshakeOutcome {
+    /// Every outcome, in label order.
+    pub const ALL: [HandshakeOutcome; 8] = [
+        HandshakeOutcome::Accepted,
+        HandshakeOutcome::BadOrigin,
+        HandshakeOutcome::Unauthorized,
+        HandshakeOutcome::AuthorizationError,
+        HandshakeOutcome::Unavailable,
+        HandshakeOutcome::Full,
+        HandshakeOutcome::RateLimited,
+        HandshakeOutcome::RateLimitedAddress,
+    ];
+
+    /// The label value.
+    pub const fn label(self) -> &'static str {
+        match self {
+            HandshakeOutcome::Accepted => "accepted",
+            HandshakeOutcome::BadOrigin => "bad_origin",
+            HandshakeOutcome::Unauthorized => "unauthorized",
+            HandshakeOutcome::AuthorizationError => "authorization_error",
+            HandshakeOutcome::Unavailable => "unavailable",
+            HandshakeOutcome::Full => "full",
+            HandshakeOutcome::RateLimited => "rate_limited",
+            HandshakeOutcome::RateLimitedAddress => "rate_limited_address",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The label of a session that has had no transport yet.
+pub const NO_TRANSPORT: &str = "none";
+
+/// Index 0 is "no transport"; then the transports in their announced order.
+const TRANSPORT_SLOTS: usize = 1 + TransportKind::ALL.len();
+const PACKET_TYPES: usize = 9;
+
+/// The label values of packet types 0–8.
+pub(crate) const PACKET_TYPE_LABELS: [&str; PACKET_TYPES] = [
+    "disconnect",
+    "connect",
+    "heartbeat",
+    "message",
+    "json",
+    "event",
+    "ack",
+    "error",
+    "noop",
+];
+
+fn transport_slot(kind: Option<TransportKind>) -> usize {
+    kind.and_then(|kind| TransportKind::ALL.iter().position(|k| *k == kind))
+        .map_or(0, |index| index + 1)
+}
+
+/// The label of a transport slot.
+fn transport_label(slot: usize) -> &'static str {
+    slot.checked_sub(1)
+        .and_then(|index| TransportKind::ALL.get(index))
+        .map_or(NO_TRANSPORT, |kind| kind.name())
+}
+
+/// Every reason a session can end, in label order.
+pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 9] = [
+    DisconnectReason::Booted,
+    DisconnectReason::Packet,
+    DisconnectReason::HeartbeatTimeout,
+    DisconnectReason::CloseTimeout,
+    DisconnectReason::SocketEnd,
+    DisconnectReason::SocketClose,
+    DisconnectReason::SocketError,
+    DisconnectReason::BufferOverflow,
+    DisconnectReason::ServerShutdown,
+];
+
+fn counters<const N: usize>() -> [AtomicU64; N] {
+    std::array::from_fn(|_| AtomicU64::new(0))
+}
+
+/// The hub's counters.
+#[derive(Debug)]
+pub struct HubMetrics {
+    handshakes: [AtomicU64; 8],
+    packets_in: [[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS],
+    packets_out: [[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS],
+    bytes_in: [AtomicU64; TRANSPORT_SLOTS],
+    bytes_out: [AtomicU64; TRANSPORT_SLOTS],
+    disconnects: [AtomicU64; 9],
+}
+
+impl Default for HubMetrics {
+    fn default() -> Self {
+        HubMetrics {
+            handshakes: counters(),
+            packets_in: std::array::from_fn(|_| counters()),
+            packets_out: std::array::from_fn(|_| counters()),
+            bytes_in: counters(),
+            bytes_out: counters(),
+            disconnects: counters(),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    // Counters need no ordering with anything else.
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+impl HubMetrics {
+    pub(crate) fn handshake(&self, outcome: HandshakeOutcome) {
+        bump(&self.handshakes[outcome.index()], 1);
+    }
+
+    pub(crate) fn packet_in(&self, transport: Option<TransportKind>, type_code: u8) {
+        if let Some(counter) =
+            self.packets_in[transport_slot(transport)].get(usize::from(type_code))
+        {
+            bump(counter, 1);
+        }
+    }
+
+    pub(crate) fn packets_out(&self, transport: TransportKind, packets: &[Encoded]) {
+        let slot = transport_slot(Some(transport));
+        let mut bytes = 0;
+        for packet in packets {
+            let text = packet.as_str();
+            bytes += text.len() as u64;
+            let type_code = text
+                .bytes()
+                .next()
+                .map_or(usize::MAX, |b| usize::from(b.wrapping_sub(b'0')));
+            if let Some(counter) = self.packets_out[slot].get(type_code) {
+                bump(counter, 1);
+            }
+        }
+        bump(&self.bytes_out[slot], bytes);
+    }
+
+    /// Counts `bytes` of client payload received over `transport` (transports call this with
+    /// the size of each POST body or WebSocket message).
+    pub fn bytes_in(&self, transport: TransportKind, bytes: usize) {
+        bump(
+            &self.bytes_in[transport_slot(Some(transport))],
+            bytes as u64,
+        );
+    }
+
+    pub(crate) fn disconnect(&self, reason: DisconnectReason) {
+        if let Some(index) = DISCONNECT_REASONS.iter().position(|r| *r == reason) {
+            bump(&self.disconnects[index], 1);
+        }
+    }
+
+    pub(crate) fn snapshot(
+        &self,
+        sessions: Vec<(&'static str, u64)>,
+        buffered_packets: u64,
+    ) -> MetricsSnapshot {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut packets_in = Vec::new();
+        let mut packets_out = Vec::new();
+        let mut bytes_in = Vec::new();
+        let mut bytes_out = Vec::new();
+        for slot in 0..TRANSPORT_SLOTS {
+            let transport = transport_label(slot);
+            for (type_code, label) in PACKET_TYPE_LABELS.iter().enumerate() {
+                packets_in.push((transport, *label, load(&self.packets_in[slot][type_code])));
+                packets_out.push((transport, *label, load(&self.packets_out[slot][type_code])));
+            }
+            bytes_in.push((transport, load(&self.bytes_in[slot])));
+            bytes_out.push((transport, load(&self.bytes_out[slot])));
+        }
+        MetricsSnapshot {
+            sessions,
+            buffered_packets,
+            handshakes: HandshakeOutcome::ALL
+                .iter()
+                .map(|outcome| (outcome.label(), load(&self.handshakes[outcome.index()])))
+                .collect(),
+            packets_in,
+            packets_out,
+            bytes_in,
+            bytes_out,
+            disconnects: DISCONNECT_REASONS
+                .iter()
+                .enumerate()
+                .map(|(index, reason)| (reason.as_str(), load(&self.disconnects[index])))
+                .collect(),
+        }
+    }
+}
+
+/// The hub's figures at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Live sessions by the transport they use now or used last (`none` before the first).
+    pub sessions: Vec<(&'static str, u64)>,
+    /// Packets waiting in outboxes.
+    pub buffered_packets: u64,
+    /// Handshakes by outcome.
+    pub handshakes: Vec<(&'static str, u64)>,
+    /// Packets received, by transport and packet type.
+    pub packets_in: Vec<(&'static str, &'static str, u64)>,
+    /// Packets written, by transport and packet type.
+    pub packets_out: Vec<(&'static str, &'static str, u64)>,
+    /// Payload bytes received, by transport.
+    pub bytes_in: Vec<(&'static str, u64)>,
+    /// Packet bytes written, by transport.
+    pub bytes_out: Vec<(&'static str, u64)>,
+    /// Ended sessions and namespace sockets, by reason.
+    pub disconnects: Vec<(&'static str, u64)>,
+}
+
+/// Counts sessions by transport label for a snapshot.
+pub(crate) fn tally_sessions(
+    transports: impl Iterator<Item = Option<TransportKind>>,
+) -> Vec<(&'static str, u64)> {
+    let mut counts = [0u64; TRANSPORT_SLOTS];
+    for transport in transports {
+        counts[transport_slot(transport)] += 1;
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(slot, count)| (transport_label(slot), *count))
+        .collect()
+}
