@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every ferrio test on a fresh machine: installs what the tests need, then runs the Rust
-# suites (unit, doc, end-to-end) and the interop suite with real Socket.IO 0.9 clients.
+# Runs every ferrio test on a fresh machine: installs what the tests need (npm packages,
+# Debian's chromium, Node.js when missing), then runs the Rust suites (unit, doc, end-to-end),
+# the interop suite with the real Socket.IO 0.9 client in Node, and the browser suite in
+# headless Chromium.
 # Any missing tool is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +26,12 @@ need cargo || { echo "error: cargo (Rust toolchain) is required" >&2; exit 1; }
 if ! need node || ! need npm; then
   apt_install nodejs npm
 fi
+if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
+  apt_install chromium
+fi
 cargo --version
 echo "node $(node --version), npm $(npm --version)"
+"${CHROMIUM_BIN:-/usr/bin/chromium}" --version
 
 step "installing npm packages for the interop suite"
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
@@ -42,5 +48,8 @@ cargo test --workspace --locked
 
 step "interop: the real socket.io-client 0.9.17 against ferrio"
 FERRIO_BIN="$PWD/target/debug/ferrio" npm --prefix tests test
+
+step "browsers: our client and the real 0.9 build in headless Chromium"
+FERRIO_BIN="$PWD/target/debug/ferrio" npm --prefix tests run test:browser
 
 step "all tests passed"

@@ -404,9 +404,10 @@ async fn c23_unknown_transport_is_refused() {
     assert_eq!(post.status, 400);
     let unknown = server.get("/socket.io/1/bogus/nosuchsession").await;
     assert_eq!(unknown.status, 400);
-    // A transport ferrio knows but does not serve here is refused the same way.
+    // A transport ferrio knows but does not offer here (flashsocket is off by default) is
+    // refused the same way.
     let disabled = server
-        .get(&format!("/socket.io/1/jsonp-polling/{sid}?t=1&i=0"))
+        .get(&format!("/socket.io/1/flashsocket/{sid}?t=1"))
         .await;
     assert_eq!(disabled.status, 400);
     assert_eq!(

@@ -123,7 +123,7 @@ class Server {
 
 function spawnOnce(port, extraArgs) {
   const bin = ferrioBinary();
-  const args = ['--bind', '127.0.0.1', '--port', String(port), '--app', 'conformance', ...extraArgs];
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--app', 'conformance', ...extraArgs];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';

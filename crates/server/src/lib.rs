@@ -6,7 +6,9 @@
 //! - `router`: routes requests to the handshake, the transports and the files.
 //! - `handshake`, `static_files`: those endpoints.
 //! - [`apps`]: the built-in applications (`chat`, `conformance`).
-//! - `serve`: the accept loop, connections and graceful shutdown.
+//! - `serve`: the accept loop, connections (plain or TLS), the admin listener, webhooks, and
+//!   the drain-then-shutdown sequence.
+//! - `tls`, `flash_policy`: certificate loading; the Flash socket policy.
 
 pub mod apps;
 mod config;
@@ -15,6 +17,7 @@ mod handshake;
 mod router;
 mod serve;
 mod static_files;
+mod tls;
 
-pub use config::{AppKind, Cli, ServerConfig, ServerConfigError};
-pub use serve::{Server, run};
+pub use config::{AdminConfig, AppKind, Cli, Listen, ServerConfig, ServerConfigError, TlsFiles};
+pub use serve::{Listeners, Server, run};

@@ -1,6 +1,6 @@
 //! The `ferrio` binary: flags, logging, signals, and [`ferrio_server::run`].
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = match cli.server_config() {
         Ok(config) => config,
@@ -25,12 +26,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match TcpListener::bind((cli.bind, cli.port)).await {
+    let listen = match cli.listen() {
+        Ok(listen) => listen,
+        Err(error) => {
+            eprintln!("ferrio: invalid configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind((listen.bind, listen.port)).await {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!(
                 "ferrio: cannot listen on {}:{}: {error}",
-                cli.bind, cli.port
+                listen.bind, listen.port
             );
             return ExitCode::from(1);
         }
@@ -38,7 +46,12 @@ async fn main() -> ExitCode {
     match listener.local_addr() {
         // Scripts and tests read this line to learn the port when they ask for port 0.
         Ok(addr) => {
-            println!("ferrio listening on http://{addr}");
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            println!("ferrio listening on {scheme}://{addr}");
             let _ = std::io::stdout().flush();
         }
         Err(error) => eprintln!("ferrio: {error}"),

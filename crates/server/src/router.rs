@@ -29,7 +29,12 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) async fn handle<B>(&self, request: Request<B>, peer: SocketAddr) -> Response<Body>
+    pub(crate) async fn handle<B>(
+        &self,
+        request: Request<B>,
+        peer: SocketAddr,
+        secure: bool,
+    ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -50,7 +55,7 @@ impl Router {
                 "Protocol version not supported.",
                 None,
             ),
-            Route::Handshake => handshake::serve(&self.hub, &request, peer, false),
+            Route::Handshake => handshake::serve(&self.hub, &request, peer, secure),
             Route::ForcedDisconnect { sid } => {
                 debug!(sid, "forced disconnect requested");
                 self.hub.disconnect(sid);
@@ -60,7 +65,7 @@ impl Router {
                 let sid = sid.to_owned();
                 match transport.parse::<TransportKind>() {
                     Ok(kind) if self.config.hub.enables(kind) => {
-                        self.transport(kind, &sid, request).await
+                        self.transport(kind, &sid, request, secure).await
                     }
                     Ok(_) => TransportError::TransportDisabled.into_response(),
                     Err(_) => TransportError::UnknownTransport.into_response(),
@@ -76,6 +81,7 @@ impl Router {
         kind: TransportKind,
         sid: &str,
         request: Request<B>,
+        secure: bool,
     ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -97,7 +103,7 @@ impl Router {
                     request,
                     kind,
                     self.config.websocket,
-                    false,
+                    secure,
                 )
             }
             TransportKind::XhrPolling => ferrio_transport::serve(ctx, request, XhrWire).await,

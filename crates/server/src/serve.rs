@@ -1,5 +1,5 @@
-//! The accept loop, per-connection HTTP/1.1 service, the Flash policy responder, and graceful
-//! shutdown.
+//! The accept loop, per-connection HTTP/1.1 service (plain or TLS), the Flash policy
+//! responder, the admin listener, webhooks, and the drain-then-shutdown sequence.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use ferrio_hub::Hub;
 use ferrio_protocol::TransportKind;
+use hyper::rt::{Read, Write};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::apps;
@@ -21,18 +23,45 @@ use crate::config::{ServerConfig, ServerConfigError};
 use crate::flash_policy;
 use crate::router::Router;
 use crate::static_files::Assets;
+use crate::tls;
+
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The sockets a gateway serves. [`Server::serve`] binds the configured ones; tests and
+/// embedding programs can bind their own (port 0) and pass them to [`Server::serve_with`].
+#[derive(Debug)]
+pub struct Listeners {
+    /// The public port: handshakes, transports, files.
+    pub public: TcpListener,
+    /// The Flash policy responder (used only when flashsocket is enabled).
+    pub flash_policy: Option<TcpListener>,
+    /// The admin listener: metrics, health, publish API.
+    pub admin: Option<TcpListener>,
+}
 
 /// A gateway ready to serve: its hub is reachable so an embedding program can install its own
 /// handlers before [`Server::serve`].
-#[derive(Debug)]
 pub struct Server {
     router: Arc<Router>,
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("router", &self.router)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Server {
-    /// Builds the gateway, with no application installed.
+    /// Builds the gateway, with no application installed. Certificate files are read here,
+    /// so a bad one is refused before anything listens.
     pub fn new(config: ServerConfig) -> Result<Self, ServerConfigError> {
         config.validate()?;
+        let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let hub = Hub::new(config.hub.clone())?;
         Ok(Server {
             router: Arc::new(Router {
@@ -40,6 +69,7 @@ impl Server {
                 config: Arc::new(config),
                 assets: Assets::embedded(),
             }),
+            tls,
         })
     }
 
@@ -52,38 +82,78 @@ impl Server {
         self.router.config.hub.enables(TransportKind::Flashsocket)
     }
 
-    /// Serves connections from `listener` until `shutdown` resolves; then refuses new
-    /// handshakes, ends every session so clients reconnect elsewhere, and waits up to the
-    /// configured grace period for open requests. With flashsocket enabled, the Flash policy
-    /// responder also listens on the configured port of the same address.
+    /// Serves `listener` and binds the other configured listeners (the Flash policy port on
+    /// the same address when flashsocket is on, and the admin listener) until `shutdown`
+    /// resolves; then drains and shuts down (see [`Server::serve_with`]).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let mut policy_listener = None;
+        let mut flash_policy = None;
         if let (true, Some(port)) = (self.flash_enabled(), self.router.config.flash_policy_port) {
             let ip = listener.local_addr()?.ip();
             match TcpListener::bind((ip, port)).await {
-                Ok(bound) => policy_listener = Some(bound),
+                Ok(bound) => flash_policy = Some(bound),
                 // Flash can still read the policy inline on the main port.
                 Err(error) => warn!(%ip, port, %error, "flash policy port unavailable"),
             }
         }
-        self.serve_with(listener, policy_listener, shutdown).await
+        let admin = match &self.router.config.admin {
+            Some(admin) => Some(TcpListener::bind(admin.addr).await.map_err(|error| {
+                std::io::Error::new(
+                    error.kind(),
+                    format!("admin listener on {}: {error}", admin.addr),
+                )
+            })?),
+            None => None,
+        };
+        let listeners = Listeners {
+            public: listener,
+            flash_policy,
+            admin,
+        };
+        self.serve_with(listeners, shutdown).await
     }
 
-    /// [`Server::serve`] with the Flash policy responder on a listener of the caller's (tests
-    /// bind port 0). `policy_listener` is ignored unless flashsocket is enabled.
+    /// Serves the given listeners until `shutdown` resolves. Webhooks, when configured, are
+    /// installed first, over any application handler for the same events. Then the shutdown
+    /// sequence: `/readyz` turns false and handshakes are refused for the drain period while
+    /// sessions go on; then every session ends (streams close, waiting polls are answered, so
+    /// clients reconnect elsewhere); then open requests get up to the grace period.
     pub async fn serve_with(
         self,
-        listener: TcpListener,
-        policy_listener: Option<TcpListener>,
+        listeners: Listeners,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
+        let Listeners {
+            public,
+            flash_policy: policy_listener,
+            admin: admin_listener,
+        } = listeners;
+        let config = Arc::clone(&self.router.config);
+        let hub = self.router.hub.clone();
+        let webhooks = config
+            .webhooks
+            .clone()
+            .map(|webhooks| ferrio_webhooks::install(&hub, webhooks));
+        let (stop_admin, admin_stopped) = watch::channel(false);
+        let admin_task = admin_listener.map(|listener| {
+            let mut admin = ferrio_admin::Admin::new(
+                hub.clone(),
+                config.admin.as_ref().and_then(|a| a.api_token.clone()),
+            );
+            if let Some(webhooks) = webhooks.clone() {
+                admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
+            }
+            let mut stopped = admin_stopped.clone();
+            tokio::spawn(ferrio_admin::serve(listener, admin, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        });
         let policy = self
             .flash_enabled()
-            .then(|| flash_policy::policy_document(&self.router.config.hub.origins));
+            .then(|| flash_policy::policy_document(&config.hub.origins));
         let policy_task = match (&policy, policy_listener) {
             (Some(policy), Some(policy_listener)) => Some(tokio::spawn(
                 flash_policy::serve_policy_port(policy_listener, Arc::clone(policy)),
@@ -99,15 +169,24 @@ impl Server {
             .max_buf_size(64 * 1024)
             .title_case_headers(true);
         tokio::pin!(shutdown);
+        let mut accepting = true;
+        let mut drain_until = None;
         loop {
+            let drained = async {
+                match drain_until {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                accepted = listener.accept() => match accepted {
+                accepted = public.accept(), if accepting => match accepted {
                     Ok((stream, peer)) => {
                         let connection = Connection {
                             router: Arc::clone(&self.router),
                             builder: builder.clone(),
                             stopped: stopped.clone(),
                             policy: policy.clone(),
+                            tls: self.tls.clone(),
                         };
                         tokio::spawn(connection.run(stream, peer));
                     }
@@ -117,20 +196,31 @@ impl Server {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                () = &mut shutdown => break,
+                () = &mut shutdown, if drain_until.is_none() => {
+                    info!(drain = ?config.drain, "draining: readiness off, new handshakes refused");
+                    hub.drain();
+                    drain_until = Some(tokio::time::Instant::now() + config.drain);
+                    // Keep accepting while draining: clients still poll and send.
+                    accepting = !config.drain.is_zero();
+                }
+                () = drained => break,
             }
         }
-        drop(listener);
+        drop(public);
         if let Some(task) = policy_task {
             task.abort();
         }
-        info!("shutting down: refusing handshakes and ending sessions");
-        self.router.hub.shutdown();
+        info!("shutting down: ending sessions");
+        hub.shutdown();
         let _ = stop.send(true);
         drop(stopped);
         tokio::select! {
             () = stop.closed() => info!("all connections closed"),
-            () = tokio::time::sleep(self.router.config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
+            () = tokio::time::sleep(config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
+        }
+        let _ = stop_admin.send(true);
+        if let Some(task) = admin_task {
+            let _ = task.await;
         }
         Ok(())
     }
@@ -142,10 +232,20 @@ struct Connection {
     builder: http1::Builder,
     stopped: watch::Receiver<bool>,
     policy: Option<Arc<[u8]>>,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
+    async fn run(self, stream: TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        if let Some(acceptor) = self.tls.clone() {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => self.serve(TokioIo::new(tls_stream), peer, true).await,
+                Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => debug!(%peer, "TLS handshake timed out"),
+            }
+            return;
+        }
         if let Some(policy) = &self.policy
             && flash_policy::is_policy_request(&stream).await
         {
@@ -153,16 +253,19 @@ impl Connection {
             flash_policy::answer(stream, policy).await;
             return;
         }
-        let _ = stream.set_nodelay(true);
+        self.serve(TokioIo::new(stream), peer, false).await;
+    }
+
+    async fn serve<I>(mut self, io: I, peer: SocketAddr, secure: bool)
+    where
+        I: Read + Write + Unpin + Send + 'static,
+    {
         let router = Arc::clone(&self.router);
         let service = service_fn(move |request| {
             let router = Arc::clone(&router);
-            async move { Ok::<_, Infallible>(router.handle(request, peer).await) }
+            async move { Ok::<_, Infallible>(router.handle(request, peer, secure).await) }
         });
-        let connection = self
-            .builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
+        let connection = self.builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(connection);
         let stopped = &mut self.stopped;
         let result = tokio::select! {

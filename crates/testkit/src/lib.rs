@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_hub::Hub;
-use ferrio_server::apps::conformance::{self, Log};
+use ferrio_hub::{DisconnectReason, Hub};
+use ferrio_server::apps::conformance::{self, Log, Observation};
 use ferrio_server::{Server, ServerConfig};
 use futures_util::{SinkExt, StreamExt};
 use http::{Method, Request};
@@ -40,6 +40,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Where its Flash policy responder listens (answers only when flashsocket is enabled).
     pub policy_addr: SocketAddr,
+    /// Where its admin listener (metrics, health, publish API) listens.
+    pub admin_addr: SocketAddr,
     /// What the application observed.
     pub log: Log,
     /// The hub.
@@ -63,10 +65,19 @@ impl TestServer {
             .await
             .expect("bind port 0");
         let policy_addr = policy_listener.local_addr().expect("local address");
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let admin_addr = admin_listener.local_addr().expect("local address");
+        let listeners = ferrio_server::Listeners {
+            public: listener,
+            flash_policy: Some(policy_listener),
+            admin: Some(admin_listener),
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = server
-                .serve_with(listener, Some(policy_listener), async move {
+                .serve_with(listeners, async move {
                     let _ = rx.await;
                 })
                 .await;
@@ -74,6 +85,7 @@ impl TestServer {
         TestServer {
             addr,
             policy_addr,
+            admin_addr,
             log,
             hub,
             shutdown: Some(tx),
@@ -146,6 +158,27 @@ impl TestServer {
         body.sid
     }
 
+    /// A handshake sent with `Origin: {origin}` (for servers with a restrictive origins
+    /// list); returns the session id.
+    pub async fn handshake_from_origin(&self, origin: &str) -> String {
+        let response = self
+            .request(
+                Method::GET,
+                "/socket.io/1/?t=1",
+                &[("origin", origin)],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            200,
+            "handshake failed: {}",
+            response.text()
+        );
+        let body = ferrio_protocol::HandshakeBody::parse(&response.text()).expect("handshake body");
+        body.sid
+    }
+
     /// A handshake followed by the first xhr-polling GET, which must be `1::`.
     pub async fn connected_polling_session(&self) -> String {
         let sid = self.handshake().await;
@@ -186,6 +219,38 @@ pub fn xhr_path(sid: &str) -> String {
 /// The websocket URL of `sid`.
 pub fn ws_path(sid: &str) -> String {
     format!("/socket.io/1/websocket/{sid}")
+}
+
+/// The flashsocket URL of `sid`.
+pub fn flashsocket_path(sid: &str) -> String {
+    format!("/socket.io/1/flashsocket/{sid}")
+}
+
+/// Matches the application's record of `sid` leaving the default namespace for `reason`.
+pub fn disconnected(sid: &str, reason: DisconnectReason) -> impl Fn(&Observation) -> bool {
+    let sid = sid.to_owned();
+    move |o| {
+        matches!(o, Observation::Disconnect { sid: s, namespace, reason: r }
+            if *s == sid && namespace.is_empty() && *r == reason)
+    }
+}
+
+/// Whether the application recorded any disconnect of `sid`.
+pub fn any_disconnect_of(log: &Log, sid: &str) -> bool {
+    log.entries()
+        .iter()
+        .any(|o| matches!(o, Observation::Disconnect { sid: s, .. } if s == sid))
+}
+
+/// The text of an `echo` event whose packet is exactly `total` bytes long (at least 31).
+pub fn echo_of_length(total: usize) -> String {
+    let envelope = r#"5:::{"name":"echo","args":[""]}"#.len();
+    let packet = format!(
+        r#"5:::{{"name":"echo","args":["{}"]}}"#,
+        "a".repeat(total - envelope)
+    );
+    assert_eq!(packet.len(), total);
+    packet
 }
 
 /// A complete HTTP response.
@@ -306,6 +371,20 @@ pub async fn read_for(stream: &mut TcpStream, timeout: Duration) -> Vec<u8> {
     }
 }
 
+/// Reads from `stream` until it closes; `None` if it is still open after `timeout`.
+pub async fn read_until_closed(stream: &mut TcpStream, timeout: Duration) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = [0u8; 8192];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return Some(out),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Reads from `stream` until `out` holds at least `len` bytes, or `timeout` passes.
 pub async fn read_at_least(
     stream: &mut TcpStream,
@@ -361,8 +440,13 @@ impl TestServer {
     /// A handshake followed by a raw WebSocket upgrade of its session; the first frame must
     /// be `1::`.
     pub async fn connected_raw_websocket(&self) -> (String, RawWs) {
+        self.connected_raw_websocket_version("13").await
+    }
+
+    /// [`TestServer::connected_raw_websocket`] with `Sec-WebSocket-Version: {version}`.
+    pub async fn connected_raw_websocket_version(&self, version: &str) -> (String, RawWs) {
         let sid = self.handshake().await;
-        let upgrade = raw_upgrade(self.addr, &ws_path(&sid), &[]).await;
+        let upgrade = raw_upgrade_version(self.addr, &ws_path(&sid), version, &[]).await;
         assert_eq!(upgrade.status, 101, "upgrade refused: {}", upgrade.head);
         let mut ws = upgrade.ws;
         assert_eq!(
@@ -544,9 +628,10 @@ pub fn parse_frame(buf: &[u8]) -> Option<(Frame, usize)> {
     Some((frame, end))
 }
 
-/// The outcome of a hand-made WebSocket upgrade request.
+/// The outcome of a hand-made WebSocket upgrade request: the response head, and the
+/// connection as a `W` (an RFC 6455 [`RawWs`] or a draft-76 [`HixieWs`]).
 #[derive(Debug)]
-pub struct RawUpgrade {
+pub struct RawUpgrade<W = RawWs> {
     /// The response status.
     pub status: u16,
     /// The response head as text (status line and headers).
@@ -554,16 +639,21 @@ pub struct RawUpgrade {
     /// Response headers, names lower-case, in order.
     pub headers: Vec<(String, String)>,
     /// The connection, positioned after the response head.
-    pub ws: RawWs,
+    pub ws: W,
 }
 
-impl RawUpgrade {
+impl<W> RawUpgrade<W> {
     /// The first header named `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// The status line, exactly as received.
+    pub fn status_line(&self) -> &str {
+        self.head.split("\r\n").next().unwrap_or_default()
     }
 }
 
@@ -579,9 +669,20 @@ pub struct RawWs {
 /// and `headers`, and reads the response head (the connection stays usable whatever the
 /// status). `status` is 0 when the server closed without answering.
 pub async fn raw_upgrade(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> RawUpgrade {
+    raw_upgrade_version(addr, path, "13", headers).await
+}
+
+/// [`raw_upgrade`] with `Sec-WebSocket-Version: {version}` (`8` and `7` are the hybi drafts,
+/// which read the origin from `Sec-WebSocket-Origin`).
+pub async fn raw_upgrade_version(
+    addr: SocketAddr,
+    path: &str,
+    version: &str,
+    headers: &[(&str, &str)],
+) -> RawUpgrade {
     let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
     let mut request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {SAMPLE_WS_KEY}\r\nSec-WebSocket-Version: 13\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {SAMPLE_WS_KEY}\r\nSec-WebSocket-Version: {version}\r\n"
     );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -591,6 +692,14 @@ pub async fn raw_upgrade(addr: SocketAddr, path: &str, headers: &[(&str, &str)])
         .write_all(request.as_bytes())
         .await
         .expect("write upgrade request");
+    read_upgrade_response(stream)
+        .await
+        .map_ws(|stream, buffer| RawWs { stream, buffer })
+}
+
+/// The response head of an upgrade request already written to `stream`; the connection and
+/// the bytes read past the head go to `ws` unparsed.
+async fn read_upgrade_response(mut stream: TcpStream) -> RawUpgrade<(TcpStream, Vec<u8>)> {
     let mut buffer = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let mut chunk = [0u8; 8192];
@@ -609,10 +718,7 @@ pub async fn raw_upgrade(addr: SocketAddr, path: &str, headers: &[(&str, &str)])
             status: 0,
             head,
             headers: Vec::new(),
-            ws: RawWs {
-                stream,
-                buffer: Vec::new(),
-            },
+            ws: (stream, Vec::new()),
         };
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
@@ -631,10 +737,19 @@ pub async fn raw_upgrade(addr: SocketAddr, path: &str, headers: &[(&str, &str)])
         status,
         head,
         headers,
-        ws: RawWs {
-            stream,
-            buffer: rest,
-        },
+        ws: (stream, rest),
+    }
+}
+
+impl RawUpgrade<(TcpStream, Vec<u8>)> {
+    fn map_ws<W>(self, wrap: impl FnOnce(TcpStream, Vec<u8>) -> W) -> RawUpgrade<W> {
+        let (stream, buffer) = self.ws;
+        RawUpgrade {
+            status: self.status,
+            head: self.head,
+            headers: self.headers,
+            ws: wrap(stream, buffer),
+        }
     }
 }
 
@@ -705,3 +820,298 @@ impl RawWs {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket draft 76 ("hixie-76"), spoken by the Flash WebSocket polyfill (spec §5.2).
+
+/// `Sec-WebSocket-Key1` of draft 76's own test vector (C51).
+pub const HIXIE_KEY1: &str = "4 @1  46546xW%0l 1 5";
+/// `Sec-WebSocket-Key2` of draft 76's own test vector.
+pub const HIXIE_KEY2: &str = "12998 5 Y3 1  .P00";
+/// The 8 raw bytes ("key3") that follow the request head in draft 76's test vector.
+pub const HIXIE_KEY3: &[u8; 8] = b"^n:ds[4U";
+/// The 16 bytes the server must answer the test vector with.
+pub const HIXIE_DIGEST: &[u8; 16] = b"8jKS'y:G*Co,Wxa-";
+
+/// The headers of draft 76's test vector besides `Upgrade` and `Connection`: `Host:
+/// example.com`, `Origin: http://example.com` and both keys. Tests drop or replace entries to
+/// build malformed handshakes.
+pub fn hixie_sample_headers() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("Host", "example.com"),
+        ("Origin", "http://example.com"),
+        ("Sec-WebSocket-Key1", HIXIE_KEY1),
+        ("Sec-WebSocket-Key2", HIXIE_KEY2),
+    ]
+}
+
+/// The head of a draft-76 upgrade request as the Flash client writes it: the request line,
+/// `Upgrade: WebSocket`, `Connection: Upgrade`, then exactly `headers`, then the blank line.
+pub fn hixie_request_head(path: &str, headers: &[(&str, &str)]) -> String {
+    let mut head = format!("GET {path} HTTP/1.1\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Upgrades `path` with draft 76: writes [`hixie_request_head`] and then [`HIXIE_KEY3`] — in
+/// the same write, or `key3_after` later in a write of its own — and reads the response head.
+/// The 16 digest bytes are left on the connection ([`HixieWs::read_bytes`]).
+pub async fn hixie_upgrade(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    key3_after: Option<Duration>,
+) -> RawUpgrade<HixieWs> {
+    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+    let mut request = hixie_request_head(path, headers).into_bytes();
+    match key3_after {
+        None => {
+            request.extend_from_slice(HIXIE_KEY3);
+            stream.write_all(&request).await.expect("write upgrade");
+        }
+        Some(delay) => {
+            stream.write_all(&request).await.expect("write upgrade");
+            stream.flush().await.expect("flush");
+            tokio::time::sleep(delay).await;
+            stream.write_all(HIXIE_KEY3).await.expect("write key3");
+        }
+    }
+    read_upgrade_response(stream)
+        .await
+        .map_ws(|stream, buffer| HixieWs { stream, buffer })
+}
+
+/// One draft-76 message as it was on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HixieMessage {
+    /// `0x00`, these bytes, `0xFF`.
+    Text(Vec<u8>),
+    /// The closing handshake `0xFF 0x00`.
+    Close,
+    /// Bytes that are neither: everything left in the buffer from the bad byte on.
+    Invalid(Vec<u8>),
+}
+
+impl HixieMessage {
+    /// The text of a text message (lossy), `None` for anything else.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            HixieMessage::Text(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// Encodes one draft-76 text message: `0x00`, the bytes, `0xFF`.
+pub fn hixie_text(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    out.push(0x00);
+    out.extend_from_slice(bytes);
+    out.push(0xFF);
+    out
+}
+
+/// Parses the draft-76 message at the start of `buf`; `None` while it is incomplete. Returns
+/// the message and how many bytes it took.
+pub fn parse_hixie(buf: &[u8]) -> Option<(HixieMessage, usize)> {
+    match *buf.first()? {
+        0x00 => {
+            let end = buf.iter().position(|&b| b == 0xFF)?;
+            Some((HixieMessage::Text(buf[1..end].to_vec()), end + 1))
+        }
+        0xFF => match *buf.get(1)? {
+            0x00 => Some((HixieMessage::Close, 2)),
+            _ => Some((HixieMessage::Invalid(buf.to_vec()), buf.len())),
+        },
+        _ => Some((HixieMessage::Invalid(buf.to_vec()), buf.len())),
+    }
+}
+
+/// A draft-76 connection spoken byte by byte.
+#[derive(Debug)]
+pub struct HixieWs {
+    /// The TCP connection.
+    pub stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl HixieWs {
+    /// Writes `bytes` as they are.
+    pub async fn write_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("hixie write");
+    }
+
+    /// Writes one text message.
+    pub async fn send_text(&mut self, text: &str) {
+        self.write_raw(&hixie_text(text.as_bytes())).await;
+    }
+
+    /// Reads exactly `len` raw bytes (the digest after the head, say); `None` when the
+    /// connection ends or `timeout` passes first.
+    pub async fn read_bytes(&mut self, len: usize, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut chunk = vec![0u8; 64 * 1024];
+        while self.buffer.len() < len {
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => self.buffer.extend_from_slice(&chunk[..n]),
+                _ => return None,
+            }
+        }
+        Some(self.buffer.drain(..len).collect())
+    }
+
+    /// Reads the 16 digest bytes and checks they answer [`HIXIE_KEY1`]/[`HIXIE_KEY2`]/
+    /// [`HIXIE_KEY3`].
+    pub async fn expect_sample_digest(&mut self) {
+        let digest = self.read_bytes(16, Duration::from_secs(2)).await;
+        assert_eq!(
+            digest.as_deref(),
+            Some(&HIXIE_DIGEST[..]),
+            "draft-76 digest"
+        );
+    }
+
+    /// Reads the next message; `None` when the connection ends or `timeout` passes first.
+    pub async fn read_message(&mut self, timeout: Duration) -> Option<HixieMessage> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Some((message, used)) = parse_hixie(&self.buffer) {
+                self.buffer.drain(..used);
+                return Some(message);
+            }
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => self.buffer.extend_from_slice(&chunk[..n]),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads the next text message as text (lossy); `None` on anything else, the end of the
+    /// connection, or when `timeout` passes first.
+    pub async fn next_text(&mut self, timeout: Duration) -> Option<String> {
+        self.read_message(timeout).await?.text()
+    }
+
+    /// Reads until the server closes the TCP connection; returns the messages that came
+    /// before the end, or `None` if the connection is still open after `timeout`.
+    pub async fn messages_until_closed(&mut self, timeout: Duration) -> Option<Vec<HixieMessage>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut messages = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            while let Some((message, used)) = parse_hixie(&self.buffer) {
+                self.buffer.drain(..used);
+                messages.push(message);
+            }
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(0) | Err(_)) => {
+                    if !self.buffer.is_empty() {
+                        messages.push(HixieMessage::Invalid(std::mem::take(&mut self.buffer)));
+                    }
+                    return Some(messages);
+                }
+                Ok(Ok(n)) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl TestServer {
+    /// A handshake followed by a draft-76 upgrade of its session on `/socket.io/1/{transport}/`
+    /// (`websocket` or `flashsocket`) with the sample keys; the digest must be right and the
+    /// first message `1::`.
+    pub async fn connected_hixie(&self, transport: &str) -> (String, HixieWs) {
+        let sid = self.handshake().await;
+        let path = format!("/socket.io/1/{transport}/{sid}");
+        let upgrade = hixie_upgrade(self.addr, &path, &hixie_sample_headers(), None).await;
+        assert_eq!(upgrade.status, 101, "upgrade refused: {}", upgrade.head);
+        let mut ws = upgrade.ws;
+        ws.expect_sample_digest().await;
+        assert_eq!(
+            ws.next_text(Duration::from_secs(2)).await.as_deref(),
+            Some("1::")
+        );
+        (sid, ws)
+    }
+}
+
+/// Checks the answer to a draft-76 upgrade of `path` with [`hixie_sample_headers`] byte for
+/// byte where C51 fixes it: the status line `HTTP/1.1 101 WebSocket Protocol Handshake`,
+/// `Upgrade`/`Connection`, `Sec-WebSocket-Origin: http://example.com`,
+/// `Sec-WebSocket-Location: ws://example.com{path}`, header lines the Flash client can parse
+/// (`Name: value`), then exactly the 16 bytes `8jKS'y:G*Co,Wxa-` and `00 31 3A 3A FF`.
+/// Returns the connection, positioned after the `1::` message.
+pub async fn assert_c51_reply(upgrade: RawUpgrade<HixieWs>, path: &str) -> HixieWs {
+    assert_eq!(
+        upgrade.status_line(),
+        "HTTP/1.1 101 WebSocket Protocol Handshake",
+        "{}",
+        upgrade.head
+    );
+    for line in upgrade.head.split("\r\n").skip(1) {
+        let parsed = line
+            .split_once(": ")
+            .filter(|(name, _)| !name.is_empty() && !name.contains(char::is_whitespace));
+        assert!(
+            parsed.is_some(),
+            "header line {line:?} is not `Name: value`"
+        );
+    }
+    assert_eq!(
+        upgrade.header("upgrade"),
+        Some("WebSocket"),
+        "{}",
+        upgrade.head
+    );
+    assert_eq!(
+        upgrade.header("connection"),
+        Some("Upgrade"),
+        "{}",
+        upgrade.head
+    );
+    assert_eq!(
+        upgrade.header("sec-websocket-origin"),
+        Some("http://example.com"),
+        "{}",
+        upgrade.head
+    );
+    let location = format!("ws://example.com{path}");
+    assert_eq!(
+        upgrade.header("sec-websocket-location"),
+        Some(location.as_str()),
+        "{}",
+        upgrade.head
+    );
+    for absent in [
+        "sec-websocket-protocol",
+        "sec-websocket-accept",
+        "transfer-encoding",
+    ] {
+        assert_eq!(upgrade.header(absent), None, "{}", upgrade.head);
+    }
+    let mut ws = upgrade.ws;
+    let mut expected = HIXIE_DIGEST.to_vec();
+    expected.extend_from_slice(&[0x00, 0x31, 0x3A, 0x3A, 0xFF]);
+    assert_eq!(
+        ws.read_bytes(expected.len(), Duration::from_secs(2)).await,
+        Some(expected),
+        "the digest, then `1::`"
+    );
+    ws
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming and script-shaped HTTP transports (htmlfile, xhr-multipart, jsonp-polling).
+
+mod streaming;
+
+pub use streaming::{
+    MultipartEvent, MultipartStream, StreamEvent, StreamingResponse, es3_string_literals,
+    form_urlencode, htmlfile_path, htmlfile_payload, jsonp_form, jsonp_path, jsonp_payload,
+    multipart_path,
+};

@@ -14,6 +14,7 @@ pub fn install(app: AppKind, hub: &Hub) {
         AppKind::Conformance => {
             conformance::install(hub, &conformance::Log::default());
         }
+        AppKind::None => {}
     }
 }
 

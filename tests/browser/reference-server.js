@@ -1,0 +1,91 @@
+'use strict';
+
+// The reference server for the cross-compatibility tests: socket.io 0.9.19 running the parts
+// of the spec §9 conformance app the browser flows use (echo, bcast, message, multi, kick,
+// namespace /chat), and serving a test page that loads OUR client from static/socket.io.js.
+//
+//   node reference-server.js [--port N]
+//
+// prints `reference listening on http://127.0.0.1:PORT` once it accepts connections.
+//   GET /client/socket.io.js  our client, read from disk on every request
+//   GET /page.html            a page loading it plus the test helpers (page-helpers.js)
+// Short timers as in the spec's §9 (heartbeat 3 s / 5 s, close timeout 4 s, polling 2 s).
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+
+const sio = require('socket.io');
+
+const CLIENT_PATH = path.resolve(__dirname, '..', '..', 'static', 'socket.io.js');
+const HELPERS_PATH = path.join(__dirname, 'page-helpers.js');
+
+const portArg = process.argv.indexOf('--port');
+const port = portArg >= 0 ? Number(process.argv[portArg + 1]) : 0;
+
+const server = http.createServer((req, res) => {
+  const url = req.url.split('?')[0];
+  if (url === '/client/socket.io.js') {
+    res.writeHead(200, { 'Content-Type': 'application/javascript', 'Cache-Control': 'no-store' });
+    res.end(fs.readFileSync(CLIENT_PATH));
+  } else if (url === '/page.html') {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(
+      '<!DOCTYPE html><html><head><meta charset="utf-8"><title>reference</title></head><body>\n' +
+        '<script src="/client/socket.io.js"></script>\n' +
+        `<script>${fs.readFileSync(HELPERS_PATH, 'utf8')}</script>\n</body></html>`,
+    );
+  } else {
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('not found');
+  }
+});
+
+const io = sio.listen(server, { log: false });
+io.set('transports', ['websocket', 'xhr-polling']);
+io.set('heartbeat interval', 3);
+io.set('heartbeat timeout', 5);
+io.set('close timeout', 4);
+io.set('polling duration', 2);
+
+/** Calls the ack with `args` when one was asked for, else runs `otherwise(args)`. */
+function withAck(args, otherwise) {
+  const list = Array.prototype.slice.call(args);
+  if (list.length && typeof list[list.length - 1] === 'function') {
+    const fn = list.pop();
+    fn.apply(null, list);
+  } else {
+    otherwise(list);
+  }
+}
+
+io.sockets.on('connection', (socket) => {
+  socket.on('echo', function () {
+    withAck(arguments, (list) => socket.emit.apply(socket, ['echo'].concat(list)));
+  });
+  socket.on('message', (text, fn) => {
+    socket.send(text);
+    if (typeof fn === 'function') fn('x', 2);
+  });
+  socket.on('bcast', (arg) => socket.broadcast.emit('bmsg', arg));
+  socket.on('multi', () => {
+    socket.emit('a', 1);
+    socket.emit('b', 'é€😀');
+    socket.send('x');
+  });
+  socket.on('kick', () => socket.disconnect());
+});
+
+io.of('/chat').on('connection', (socket) => {
+  socket.emit('hi', 'chat');
+  socket.on('echo', function () {
+    withAck(arguments, (list) => socket.emit.apply(socket, ['echo'].concat(list)));
+  });
+});
+
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`reference listening on http://127.0.0.1:${server.address().port}\n`);
+});
+
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
