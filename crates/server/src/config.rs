@@ -174,6 +174,10 @@ pub struct Cli {
     /// TOML file with settings (keys as the flags, in snake_case).
     #[arg(long, env = "FERRIO_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Instead of serving: ask the admin listener of a running gateway (as configured) for
+    /// /healthz and exit 0 when it answers 200 — the container HEALTHCHECK.
+    #[arg(long)]
+    pub healthcheck: bool,
     /// Address to listen on [default: 0.0.0.0].
     #[arg(long, env = "FERRIO_BIND")]
     pub bind: Option<String>,

