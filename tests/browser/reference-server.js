@@ -4,7 +4,7 @@
 // of the spec §9 conformance app the browser flows use (echo, bcast, message, multi, kick,
 // namespace /chat), and serving a test page that loads OUR client from static/socket.io.js.
 //
-//   node reference-server.js [--port N]
+//   node reference-server.js [--port N] [--transports a,b,...]
 //
 // prints `reference listening on http://127.0.0.1:PORT` once it accepts connections.
 //   GET /client/socket.io.js  our client, read from disk on every request
@@ -22,6 +22,8 @@ const HELPERS_PATH = path.join(__dirname, 'page-helpers.js');
 
 const portArg = process.argv.indexOf('--port');
 const port = portArg >= 0 ? Number(process.argv[portArg + 1]) : 0;
+const transportsArg = process.argv.indexOf('--transports');
+const transports = transportsArg >= 0 ? process.argv[transportsArg + 1].split(',') : ['websocket', 'xhr-polling'];
 
 const server = http.createServer((req, res) => {
   const url = req.url.split('?')[0];
@@ -42,7 +44,7 @@ const server = http.createServer((req, res) => {
 });
 
 const io = sio.listen(server, { log: false });
-io.set('transports', ['websocket', 'xhr-polling']);
+io.set('transports', transports);
 io.set('heartbeat interval', 3);
 io.set('heartbeat timeout', 5);
 io.set('close timeout', 4);

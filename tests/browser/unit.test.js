@@ -38,20 +38,43 @@ describe('the io object', () => {
   });
 
   test('transports table: each with check() and xdomainCheck()', () => {
-    for (const name of ['websocket', 'flashsocket', 'xhr-polling']) {
+    for (const name of plain(io.transports)) {
       const T = io.Transport[name];
       assert.equal(typeof T, 'function', name);
       assert.equal(typeof T.check, 'function', `${name}.check`);
       assert.equal(typeof T.xdomainCheck, 'function', `${name}.xdomainCheck`);
       assert.equal(T.prototype.name, name);
     }
-    // Not in this issue: named in io.transports, skipped by the selection.
-    for (const name of ['xhr-multipart', 'htmlfile', 'jsonp-polling']) assert.equal(io.Transport[name], undefined);
-    // The polling base that jsonp-polling will extend.
-    assert.ok(io.Transport['xhr-polling'].prototype instanceof io.Transport.Polling);
-    // Nothing available in a bare context.
-    assert.equal(io.Transport.websocket.check(), false);
-    assert.equal(io.Transport.flashsocket.check(), false);
+    // Every HTTP transport shares the polling base (GET/POST mechanics); the streaming ones
+    // share xhr-polling's POSTs.
+    const { Polling } = io.Transport;
+    for (const name of ['xhr-polling', 'jsonp-polling']) assert.ok(io.Transport[name].prototype instanceof Polling, name);
+    for (const name of ['xhr-multipart', 'htmlfile']) assert.ok(io.Transport[name].prototype instanceof io.Transport['xhr-polling'], name);
+    // Streaming transports answer heartbeats; polling ones get none.
+    const beats = (name) => io.Transport[name].prototype.heartbeats();
+    assert.deepEqual(['xhr-polling', 'jsonp-polling', 'xhr-multipart', 'htmlfile'].map(beats), [false, false, true, true]);
+    // Nothing available in a bare context (no document, no XMLHttpRequest).
+    for (const name of plain(io.transports)) assert.equal(io.Transport[name].check(), false, `${name}.check()`);
+    // Across origins: htmlfile never (as the reference), jsonp-polling always.
+    assert.equal(io.Transport.htmlfile.xdomainCheck(), false);
+    assert.equal(io.Transport['jsonp-polling'].xdomainCheck(), true);
+  });
+
+  test('xhr-multipart only with an XMLHttpRequest that has progress events (XHR level 2)', () => {
+    function XHR2() {
+      this.onprogress = null;
+      this.withCredentials = false;
+    }
+    function XHR1() {} // IE 7-9: no progress events, responseText unreadable while loading
+    const modern = load({ window: true, XMLHttpRequest: XHR2, navigator: { userAgent: 'Chrome' } }).io;
+    assert.deepEqual([modern.Transport['xhr-multipart'].check(), modern.Transport['xhr-multipart'].xdomainCheck()], [true, true]);
+    const old = load({ window: true, XMLHttpRequest: XHR1, navigator: { userAgent: 'MSIE 8.0' } }).io;
+    assert.equal(old.Transport['xhr-multipart'].check(), false);
+    assert.equal(old.Transport['xhr-multipart'].xdomainCheck(), false, 'never through XDomainRequest');
+    const activeX = load({ window: true, ActiveXObject: function () {}, navigator: { userAgent: 'MSIE 6.0' } }).io;
+    assert.equal(activeX.Transport['xhr-multipart'].check(), false, 'never through ActiveX');
+    const presto = load({ window: true, XMLHttpRequest: XHR2, navigator: { userAgent: 'Opera/9.80 Presto/2.12' } }).io;
+    assert.equal(presto.Transport['xhr-multipart'].check(), false);
   });
 
   test('flashsocket only with a Flash WebSocket shim on the page', () => {
@@ -196,6 +219,69 @@ describe('JSON fallback (no window.JSON)', () => {
     const { encodePacket, decodePacket } = ctx.io.parser;
     assert.equal(encodePacket({ type: 'event', name: 'ev', args: [1, 'é'] }), '5:::{"name":"ev","args":[1,"é"]}');
     assert.deepEqual(plain(decodePacket('5:1+::{"name":"q","args":[{"a":[1]}]}').args), [{ a: [1] }]);
+  });
+});
+
+describe('xhr-multipart stream reader (spec 5.6)', () => {
+  const { io } = load();
+  const Reader = io.Transport['xhr-multipart'].Reader;
+  const B = 'socketio-0123456789abcdef';
+  const part = (body, eol = '\r\n') => `Content-Type: text/plain; charset=UTF-8${eol}${eol}${body}${eol}--${B}${eol}`;
+
+  /** Feeds `text` to a reader in pieces of `step` characters; the bodies in order, and closed. */
+  function readAll(text, step) {
+    const reader = new Reader(B);
+    const bodies = [];
+    for (let i = step; ; i += step) {
+      bodies.push(...plain(reader.feed(text.slice(0, Math.min(i, text.length)))));
+      if (i >= text.length) break;
+    }
+    return { bodies, closed: reader.closed };
+  }
+
+  test('the boundary comes from the Content-Type header', () => {
+    assert.equal(Reader.boundary(`multipart/x-mixed-replace;boundary="${B}"`), B);
+    assert.equal(Reader.boundary('multipart/x-mixed-replace; charset=x; boundary=abc'), 'abc');
+    assert.equal(Reader.boundary('text/plain; boundary=abc'), '');
+    assert.equal(Reader.boundary(null), '');
+  });
+
+  test('CRLF parts as ferrio writes them, fed whole or a character at a time', () => {
+    const bodies = ['1::', '\ufffd3\ufffd2::\ufffd7\ufffd3:::a\r\nb', '3:::line\n--not the boundary\n--', '', '3:::x'];
+    const text = `--${B}\r\n${bodies.map((b) => part(b)).join('')}`;
+    for (const step of [text.length, 1, 2, 7, 50]) {
+      const got = readAll(text, step);
+      assert.deepEqual(got.bodies, bodies, `in pieces of ${step}`);
+      assert.equal(got.closed, false);
+    }
+  });
+
+  test('bare LF delimiters (the 0.6 layout) and the closing delimiter', () => {
+    const text = `--${B}\n${part('1::', '\n')}${part('2::', '\n')}Content-Type: text/plain\n\nincomplete`;
+    const reader = new Reader(B);
+    assert.deepEqual(plain(reader.feed(text)), ['1::', '2::']);
+    const closing = `--${B}\r\n${part('1::').slice(0, -2)}--\r\nafter`;
+    const r2 = new Reader(B);
+    assert.deepEqual(plain(r2.feed(closing)), ['1::']);
+    assert.equal(r2.closed, true);
+    assert.deepEqual(plain(r2.feed(`${closing}${part('3:::late')}`)), [], 'nothing after the closing delimiter');
+    // An unknown session: one part, then the end.
+    const r3 = new Reader(B);
+    assert.deepEqual(plain(r3.feed(`--${B}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n7:::1+0\r\n--${B}--\r\n`)), ['7:::1+0']);
+    assert.equal(r3.closed, true);
+  });
+
+  test('the boundary inside a line, or followed by other text, is not a delimiter', () => {
+    const body = `3:::see --${B} here\r\n--${B}x and --${B}`;
+    const reader = new Reader(B);
+    assert.deepEqual(plain(reader.feed(`--${B}\r\n${part(body)}`)), [body]);
+    // A delimiter split at its end waits for the line end before it counts.
+    const r2 = new Reader(B);
+    const text = `--${B}\r\n${part('1::')}Content-Type: text/plain\r\n\r\n2::\r\n--${B}`;
+    assert.deepEqual(plain(r2.feed(text)), ['1::']);
+    assert.deepEqual(plain(r2.feed(`${text}-`)), []);
+    assert.deepEqual(plain(r2.feed(`${text}--`)), ['2::']);
+    assert.equal(r2.closed, true);
   });
 });
 

@@ -69,7 +69,9 @@ impl Default for HubConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// The heartbeat interval is not below the heartbeat timeout.
-    #[error("heartbeat interval ({interval:?}) must be below the heartbeat timeout ({timeout:?})")]
+    #[error(
+        "heartbeat_interval: {interval:?} must be above zero and below heartbeat_timeout ({timeout:?})"
+    )]
     HeartbeatInterval {
         /// The interval.
         interval: Duration,
@@ -77,13 +79,14 @@ pub enum ConfigError {
         timeout: Duration,
     },
     /// A timer the handshake announces is below one second (the client would arm a 0 ms timer).
-    #[error("{0} must be at least one second")]
+    /// Holds the setting's name.
+    #[error("{0}: must be at least one second")]
     TooShort(&'static str),
     /// No transport is enabled.
-    #[error("at least one transport must be enabled")]
+    #[error("transports: at least one transport must be enabled")]
     NoTransport,
-    /// A limit is zero.
-    #[error("{0} must be at least 1")]
+    /// A limit is zero. Holds the setting's name.
+    #[error("{0}: must be at least 1")]
     ZeroLimit(&'static str),
 }
 
@@ -91,10 +94,10 @@ impl HubConfig {
     /// Checks the settings against what the 0.9 client can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.heartbeat_timeout < Duration::from_secs(1) {
-            return Err(ConfigError::TooShort("heartbeat timeout"));
+            return Err(ConfigError::TooShort("heartbeat_timeout"));
         }
         if self.close_timeout < Duration::from_secs(1) {
-            return Err(ConfigError::TooShort("close timeout"));
+            return Err(ConfigError::TooShort("close_timeout"));
         }
         if self.heartbeat_interval >= self.heartbeat_timeout || self.heartbeat_interval.is_zero() {
             return Err(ConfigError::HeartbeatInterval {
@@ -103,27 +106,35 @@ impl HubConfig {
             });
         }
         if self.handshake_expiry < Duration::from_secs(1) {
-            return Err(ConfigError::TooShort("handshake expiry"));
+            return Err(ConfigError::TooShort("handshake_expiry"));
         }
         if self.polling_duration.is_zero() {
-            return Err(ConfigError::TooShort("polling duration"));
+            return Err(ConfigError::TooShort("polling_duration"));
         }
         if self.transports.is_empty() {
             return Err(ConfigError::NoTransport);
         }
-        for rate in [self.handshake_rate, self.handshake_rate_per_address]
-            .into_iter()
-            .flatten()
-        {
-            if !(rate.per_second > 0.0 && rate.per_second.is_finite()) || rate.burst == 0 {
-                return Err(ConfigError::ZeroLimit("handshake rate"));
+        for (rate, name, burst_name) in [
+            (self.handshake_rate, "handshake_rate", "handshake_burst"),
+            (
+                self.handshake_rate_per_address,
+                "handshake_rate_per_ip",
+                "handshake_burst_per_ip",
+            ),
+        ] {
+            let Some(rate) = rate else { continue };
+            if !(rate.per_second > 0.0 && rate.per_second.is_finite()) {
+                return Err(ConfigError::ZeroLimit(name));
+            }
+            if rate.burst == 0 {
+                return Err(ConfigError::ZeroLimit(burst_name));
             }
         }
         if self.max_sessions == Some(0) {
-            return Err(ConfigError::ZeroLimit("max sessions"));
+            return Err(ConfigError::ZeroLimit("max_sessions"));
         }
         if self.max_buffered_packets == 0 {
-            return Err(ConfigError::ZeroLimit("max buffered packets"));
+            return Err(ConfigError::ZeroLimit("max_buffered_packets"));
         }
         Ok(())
     }

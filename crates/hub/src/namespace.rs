@@ -186,6 +186,38 @@ impl Namespace {
         self
     }
 
+    /// Runs `handler` for every socket that joins the namespace, after the connection handler
+    /// already registered (which [`Namespace::on_connection`] would replace). For observers,
+    /// such as webhook notifications, that must not take the application's place.
+    pub fn also_on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) -> &Self {
+        let mut handlers = self.inner.handlers.write();
+        let previous = handlers.connection.take();
+        handlers.connection = Some(Arc::new(move |socket: &Socket| {
+            if let Some(previous) = &previous {
+                previous(socket);
+            }
+            handler(socket);
+        }));
+        self
+    }
+
+    /// Runs `handler` when a socket of this namespace disconnects, after the disconnect
+    /// handler already registered (which [`Namespace::on_disconnect`] would replace).
+    pub fn also_on_disconnect(
+        &self,
+        handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) -> &Self {
+        let mut handlers = self.inner.handlers.write();
+        let previous = handlers.disconnect.take();
+        handlers.disconnect = Some(Arc::new(move |socket: &Socket, reason| {
+            if let Some(previous) = &previous {
+                previous(socket, reason);
+            }
+            handler(socket, reason);
+        }));
+        self
+    }
+
     /// Runs `handler` for the client event `event`. When the client asked for an ack with
     /// data, the handler gets an [`AckReply`]; dropping it unanswered sends no ack.
     pub fn on(

@@ -673,7 +673,7 @@ mod tests {
         assert!(message(&["--origins", "nope"]).starts_with("origins:"));
         assert!(message(&["--tls-cert", "a.pem"]).starts_with("tls_key:"));
         assert!(message(&["--webhook-url", "ftp://x/"]).starts_with("webhook_url:"));
-        assert!(message(&["--heartbeat-interval", "70"]).contains("heartbeat interval"));
+        assert!(message(&["--heartbeat-interval", "70"]).starts_with("heartbeat_interval:"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The `ferrio` binary: flags, logging, signals, and [`ferrio_server::run`].
+//! The `ferrio` binary: flags, logging, signals, and [`ferrio_server::Server`].
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -36,6 +36,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Built before binding: certificate and key files are read here, so a bad one is refused
+    // as a configuration error before the gateway says it listens.
+    let app = config.app;
+    let tls = config.tls.is_some();
+    let server = match ferrio_server::Server::new(config) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("ferrio: invalid configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    ferrio_server::apps::install(app, server.hub());
     let listener = match TcpListener::bind((listen.bind, listen.port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -49,17 +61,13 @@ async fn main() -> ExitCode {
     match listener.local_addr() {
         // Scripts and tests read this line to learn the port when they ask for port 0.
         Ok(addr) => {
-            let scheme = if config.tls.is_some() {
-                "https"
-            } else {
-                "http"
-            };
+            let scheme = if tls { "https" } else { "http" };
             println!("ferrio listening on {scheme}://{addr}");
             let _ = std::io::stdout().flush();
         }
         Err(error) => eprintln!("ferrio: {error}"),
     }
-    match ferrio_server::run(listener, config, shutdown_signal()).await {
+    match server.serve(listener, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("ferrio: {error}");

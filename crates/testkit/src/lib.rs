@@ -1115,3 +1115,13 @@ pub use streaming::{
     form_urlencode, htmlfile_path, htmlfile_payload, jsonp_form, jsonp_path, jsonp_payload,
     multipart_path,
 };
+
+// ---------------------------------------------------------------------------------------------
+// Operations (issue #6): the admin listener and its metrics, a webhook backend, TLS clients.
+
+mod ops;
+
+pub use ops::{
+    Backend, BackendCall, BackendReply, Metrics, Sample, SelfSigned, request_on, tls_connect,
+    tls_request, within,
+};

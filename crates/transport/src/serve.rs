@@ -6,7 +6,7 @@ use ferrio_protocol::TransportKind;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response};
 use http_body::Body as HttpBody;
-use tracing::debug;
+use tracing::{debug, info};
 
 use crate::body::{Body, full};
 use crate::cors::{allow_origin, preflight};
@@ -119,8 +119,11 @@ where
 {
     let bytes = read_body(parts, body, ctx.limits.max_body_bytes).await?;
     ctx.hub.counters().bytes_in(ctx.kind, bytes.len());
+    // Dropped bodies are logged where operators see them (spec §5.5, §8 #4): sid, reason
+    // and the start of the body.
+    let preview = bytes.slice(..bytes.len().min(64));
     let text = wire.unwrap_post(bytes).map_err(|why| {
-        debug!(sid = ctx.sid, why, "unusable POST body");
+        info!(sid = ctx.sid, why, body = %String::from_utf8_lossy(&preview), "unusable POST body dropped");
         TransportError::BadRequest(why)
     })?;
     let packets = decode_payload(ctx.sid, &text)?;

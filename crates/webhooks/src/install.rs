@@ -10,7 +10,8 @@ use crate::client::{CallKind, Webhooks};
 use crate::config::WebhookConfig;
 
 /// Registers the webhook handlers on `hub` and returns the client (for its metrics). For the
-/// events it names, they replace any handler an application registered.
+/// events it names, they replace any handler an application registered; connect and
+/// disconnect notifications run after the application's handlers, which stay.
 pub fn install(hub: &Hub, config: WebhookConfig) -> Arc<Webhooks> {
     let webhooks = Arc::new(Webhooks::new(config));
     for name in &webhooks.config.namespaces {
@@ -33,7 +34,8 @@ pub fn install(hub: &Hub, config: WebhookConfig) -> Arc<Webhooks> {
         }
         if webhooks.config.connect {
             let hooks = Arc::clone(&webhooks);
-            namespace.on_connection(move |socket| {
+            // Notifications observe: the application's own handlers keep running.
+            namespace.also_on_connection(move |socket| {
                 let body = describe(socket, CallKind::Connect, json!({}));
                 let hooks = Arc::clone(&hooks);
                 tokio::spawn(async move { hooks.call(CallKind::Connect, &body).await });
@@ -41,7 +43,7 @@ pub fn install(hub: &Hub, config: WebhookConfig) -> Arc<Webhooks> {
         }
         if webhooks.config.disconnect {
             let hooks = Arc::clone(&webhooks);
-            namespace.on_disconnect(move |socket, reason| {
+            namespace.also_on_disconnect(move |socket, reason| {
                 let body = describe(
                     socket,
                     CallKind::Disconnect,

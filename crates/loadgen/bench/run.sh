@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# ferrio against socket.io 0.9.19 on Node, running the same chat app, under the same load.
+#
+#   crates/loadgen/bench/run.sh                  # every scenario, REPS=3 repetitions
+#   QUICK=1 crates/loadgen/bench/run.sh          # tiny sizes and short timers: a smoke test
+#   REPS=5 SCENARIOS="echo-ws churn" crates/loadgen/bench/run.sh
+#
+# Builds ferrio and ferrio-loadgen in release, installs socket.io 0.9.19 into bench/node/
+# (npm ci), then for each repetition and scenario starts a fresh server, runs ferrio-loadgen
+# against it and stops it: ferrio then Node on odd repetitions, Node then ferrio on even
+# ones. Prints a Markdown table of medians and ferrio/Node ratios and writes it, with every
+# run's JSON line and the servers' logs, to $RESULTS_DIR/<UTC time>/ (default
+# crates/loadgen/bench/results/, ignored by git).
+#
+# Environment: REPS (default 3), QUICK (0/1), SCENARIOS (space-separated case names, default
+# all), RESULTS_DIR, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION
+# (seconds; the same settings for both servers), IDLE_HOLD (seconds), NODE (node binary).
+# Exits non-zero if any run failed (the table says which).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+QUICK="${QUICK:-0}"
+REPS="${REPS:-3}"
+NODE="${NODE:-node}"
+RESULTS_DIR="${RESULTS_DIR:-$here/results}"
+
+if [[ ! "$REPS" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run.sh: REPS must be a positive integer" >&2
+  exit 2
+fi
+
+if [[ "$QUICK" == 1 ]]; then
+  HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-2}"
+  HEARTBEAT_TIMEOUT="${HEARTBEAT_TIMEOUT:-6}"
+  CLOSE_TIMEOUT="${CLOSE_TIMEOUT:-3}"
+  POLLING_DURATION="${POLLING_DURATION:-2}"
+  IDLE_HOLD="${IDLE_HOLD:-3}"
+else
+  HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-10}"
+  HEARTBEAT_TIMEOUT="${HEARTBEAT_TIMEOUT:-30}"
+  CLOSE_TIMEOUT="${CLOSE_TIMEOUT:-10}"
+  POLLING_DURATION="${POLLING_DURATION:-10}"
+  IDLE_HOLD="${IDLE_HOLD:-25}"
+fi
+
+# case name | full-size arguments | QUICK=1 arguments
+CASES=(
+  "idle-ws|idle --transport websocket --sessions 5000 --hold $IDLE_HOLD|idle --transport websocket --sessions 50 --hold $IDLE_HOLD"
+  "idle-xhr|idle --transport xhr-polling --sessions 1000 --hold $IDLE_HOLD|idle --transport xhr-polling --sessions 20 --hold $IDLE_HOLD"
+  "fanout-ws|fanout --transport websocket --receivers 200 --messages 2000 --window 16|fanout --transport websocket --receivers 10 --messages 50"
+  "fanout-xhr|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 5 --messages 20"
+  "echo-ws|echo --transport websocket --clients 50 --round-trips 500|echo --transport websocket --clients 5 --round-trips 20"
+  "echo-xhr|echo --transport xhr-polling --clients 50 --round-trips 300|echo --transport xhr-polling --clients 5 --round-trips 20"
+  "handshake|handshake --workers 8 --count 10000|handshake --workers 2 --count 100"
+  "handshake-ws|handshake --websocket --workers 8 --count 3000|handshake --websocket --workers 2 --count 50"
+  "churn|churn --sessions 2000 --concurrency 32|churn --sessions 50 --concurrency 8"
+)
+
+selected=()
+for entry in "${CASES[@]}"; do
+  name="${entry%%|*}"
+  if [[ -z "${SCENARIOS:-}" || " $SCENARIOS " == *" $name "* ]]; then
+    selected+=("$entry")
+  fi
+done
+if [[ ${#selected[@]} -eq 0 ]]; then
+  echo "run.sh: SCENARIOS matches none of the cases" >&2
+  exit 2
+fi
+
+# --- build and install ----------------------------------------------------------------------
+echo "run.sh: building ferrio and ferrio-loadgen (release)" >&2
+(cd "$root" && cargo build --release --quiet -p ferrio-server -p ferrio-loadgen)
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+ferrio="$target_dir/release/ferrio"
+loadgen="$target_dir/release/ferrio-loadgen"
+
+node_dir="$here/node"
+if [[ ! -f "$node_dir/node_modules/socket.io/package.json" \
+      || "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]]; then
+  echo "run.sh: installing socket.io 0.9.19 (npm ci)" >&2
+  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+fi
+
+# Many sessions need many descriptors, in the servers and in the loadgen.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+[[ "$QUICK" == 1 ]] && stamp="$stamp-quick"
+out="$RESULTS_DIR/$stamp"
+mkdir -p "$out/logs"
+runs="$out/runs.jsonl"
+: > "$runs"
+
+cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1 | tr -d "\"\\\\")"
+cat > "$out/meta.json" <<EOF
+{"date":"$stamp","quick":$([[ "$QUICK" == 1 ]] && echo true || echo false),"reps":$REPS,
+ "commit":"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo '+dirty')",
+ "cpus":$(nproc),"cpu":"$cpu_model",
+ "node":"$("$NODE" --version)",
+ "timers":{"heartbeat_interval":$HEARTBEAT_INTERVAL,"heartbeat_timeout":$HEARTBEAT_TIMEOUT,"close_timeout":$CLOSE_TIMEOUT,"polling_duration":$POLLING_DURATION}}
+EOF
+
+# --- servers --------------------------------------------------------------------------------
+server_pid=""
+server_addr=""
+admin_addr=""
+
+cleanup() {
+  if [[ -n "$server_pid" ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+# start_server ferrio|node LOGNAME WITH_ADMIN: sets server_pid, server_addr, admin_addr.
+start_server() {
+  local kind="$1" log="$out/logs/$2" with_admin="$3"
+  admin_addr=""
+  # Created here, not by the background job's redirections, which may come after the first read.
+  : > "$log.out"
+  : > "$log.err"
+  if [[ "$kind" == ferrio ]]; then
+    local admin_port=0
+    if [[ "$with_admin" == 1 ]]; then
+      admin_port="$("$loadgen" free-port)"
+      admin_addr="127.0.0.1:$admin_port"
+    fi
+    FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
+      --admin-port "$admin_port" --admin-bind 127.0.0.1 \
+      --transports websocket,xhr-polling \
+      --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
+      --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
+      >> "$log.out" 2>> "$log.err" &
+  else
+    "$NODE" "$node_dir/chat.js" --port 0 --bind 127.0.0.1 \
+      --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
+      --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
+      >> "$log.out" 2>> "$log.err" &
+  fi
+  server_pid=$!
+  server_addr=""
+  local _
+  for _ in $(seq 1 100); do
+    server_addr="$(sed -n 's#.*listening on http://\([0-9.]*:[0-9]*\).*#\1#p' "$log.out" | head -1 || true)"
+    [[ -n "$server_addr" ]] && return 0
+    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "run.sh: $kind did not start; see $log.err" >&2
+  cat "$log.err" >&2 || true
+  return 1
+}
+
+stop_server() {
+  [[ -z "$server_pid" ]] && return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  local _
+  for _ in $(seq 1 50); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# --- runs -----------------------------------------------------------------------------------
+failures=0
+total=$(( REPS * ${#selected[@]} * 2 ))
+done_runs=0
+for rep in $(seq 1 "$REPS"); do
+  if (( rep % 2 == 1 )); then order=(ferrio node); else order=(node ferrio); fi
+  for entry in "${selected[@]}"; do
+    name="${entry%%|*}"
+    rest="${entry#*|}"
+    if [[ "$QUICK" == 1 ]]; then args="${rest#*|}"; else args="${rest%%|*}"; fi
+    for kind in "${order[@]}"; do
+      done_runs=$(( done_runs + 1 ))
+      with_admin=0
+      extra=()
+      if [[ "$name" == churn ]]; then
+        extra+=(--polling-duration "$POLLING_DURATION")
+        [[ "$kind" == ferrio ]] && with_admin=1
+      fi
+      start_server "$kind" "$name-$kind-$rep" "$with_admin"
+      [[ -n "$admin_addr" ]] && extra+=(--admin "$admin_addr")
+      echo "run.sh: [$done_runs/$total] rep $rep $name on $kind" >&2
+      rc=0
+      # shellcheck disable=SC2086 # $args is a list of flags
+      line="$("$loadgen" $args "${extra[@]}" --server "$server_addr" --server-pid "$server_pid" \
+        --label "$kind" --timeout 900 --op-timeout 60 2> "$out/logs/$name-$kind-$rep.loadgen.err")" || rc=$?
+      stop_server
+      if [[ $rc -ne 0 ]]; then
+        failures=$(( failures + 1 ))
+        echo "run.sh: FAILED (exit $rc): $(cat "$out/logs/$name-$kind-$rep.loadgen.err")" >&2
+      fi
+      [[ -z "$line" ]] && line=null
+      printf '{"case":"%s","server":"%s","rep":%d,"exit":%d,"result":%s}\n' \
+        "$name" "$kind" "$rep" "$rc" "$line" >> "$runs"
+    done
+  done
+done
+
+"$NODE" "$here/report.js" "$out" > "$out/table.md"
+cat "$out/table.md"
+echo "run.sh: results in $out" >&2
+if [[ $failures -gt 0 ]]; then
+  echo "run.sh: $failures run(s) failed" >&2
+  exit 1
+fi

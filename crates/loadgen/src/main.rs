@@ -1,0 +1,163 @@
+//! `ferrio-loadgen`: load for Socket.IO 0.9 servers (ferrio, or socket.io 0.9.19 on Node for
+//! comparison), speaking protocol 1 over websocket and xhr-polling.
+//!
+//! Each scenario prints ONE JSON line on stdout and exits 0, or prints a line with
+//! `"ok": false` and the error, and exits 1, on any protocol error, lost, duplicated or
+//! reordered message, or timeout. Usage errors exit 2. Traffic only goes to IPv4 loopback.
+//!
+//! Scenarios: `idle`, `fanout`, `echo`, `handshake`, `churn` (see `--help` of each). With
+//! `--server-pid`, each reports the server's CPU time (utime + stime from /proc) per unit of
+//! work and its resident memory.
+
+mod client;
+mod error;
+mod http;
+mod net;
+mod probe;
+mod scenario;
+mod stats;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use crate::client::Ctx;
+use crate::error::{Error, Result};
+use crate::net::{Net, check_loopback};
+use crate::probe::Probe;
+use crate::scenario::churn::ChurnArgs;
+use crate::scenario::echo::EchoArgs;
+use crate::scenario::fanout::FanoutArgs;
+use crate::scenario::handshake::HandshakeArgs;
+use crate::scenario::idle::IdleArgs;
+use crate::scenario::{Common, seconds};
+
+/// Load generator for Socket.IO 0.9 (protocol 1) servers.
+#[derive(Debug, Parser)]
+#[command(name = "ferrio-loadgen", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// N sessions held open with heartbeats answered: server memory per session.
+    Idle(IdleArgs),
+    /// One sender emitting `toServer` (chat app) to N receivers: deliveries/s and latency.
+    Fanout(FanoutArgs),
+    /// N clients doing sequential data-ack round trips: round trips/s and latency.
+    Echo(EchoArgs),
+    /// Handshakes/s on keep-alive connections, optionally with a websocket open/close each.
+    Handshake(HandshakeArgs),
+    /// xhr-polling sessions opened and abandoned mid-poll; the server after the close timeout.
+    Churn(ChurnArgs),
+    /// Prints a TCP port that is free on 127.0.0.1 right now (for scripts).
+    FreePort,
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Idle(_) => "idle",
+            Command::Fanout(_) => "fanout",
+            Command::Echo(_) => "echo",
+            Command::Handshake(_) => "handshake",
+            Command::Churn(_) => "churn",
+            Command::FreePort => "free-port",
+        }
+    }
+
+    fn common(&self) -> Option<&Common> {
+        match self {
+            Command::Idle(args) => Some(&args.common),
+            Command::Fanout(args) => Some(&args.common),
+            Command::Echo(args) => Some(&args.common),
+            Command::Handshake(args) => Some(&args.common),
+            Command::Churn(args) => Some(&args.common),
+            Command::FreePort => None,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(common) = cli.command.common() else {
+        return free_port();
+    };
+    let name = cli.command.name();
+    let outcome = run(&cli.command, common).await;
+    let mut line = Map::new();
+    line.insert("scenario".into(), json!(name));
+    line.insert("label".into(), json!(common.label));
+    line.insert("server".into(), json!(common.server.to_string()));
+    let code = match outcome {
+        Ok((probe, fields)) => {
+            line.insert("ok".into(), json!(true));
+            line.insert("process".into(), probe.describe());
+            if let Value::Object(fields) = fields {
+                line.extend(fields);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ferrio-loadgen {name}: {error}");
+            line.insert("ok".into(), json!(false));
+            line.insert(
+                "error".into(),
+                json!({ "kind": error.kind(), "message": error.to_string() }),
+            );
+            ExitCode::FAILURE
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", Value::Object(line));
+    let _ = stdout.flush();
+    code
+}
+
+async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
+    check_loopback(common.server, "--server")?;
+    let timeout = seconds("timeout", common.timeout)?;
+    let op_timeout = seconds("op-timeout", common.op_timeout)?;
+    if !common.resource.starts_with('/') {
+        return Err(Error::Setup("--resource must start with /".to_owned()));
+    }
+    let probe = Probe::new(common.server_pid)?;
+    let now = Instant::now();
+    let ctx = Arc::new(Ctx {
+        net: Arc::new(Net::new(common.sources)?),
+        server: common.server,
+        resource: common.resource.trim_end_matches('/').to_owned(),
+        op_timeout,
+        deadline: now + timeout,
+        epoch: now,
+    });
+    let fields = match command {
+        Command::Idle(args) => scenario::idle::run(ctx, probe, args).await?,
+        Command::Fanout(args) => scenario::fanout::run(ctx, probe, args).await?,
+        Command::Echo(args) => scenario::echo::run(ctx, probe, args).await?,
+        Command::Handshake(args) => scenario::handshake::run(ctx, probe, args).await?,
+        Command::Churn(args) => scenario::churn::run(ctx, probe, args).await?,
+        Command::FreePort => Value::Null,
+    };
+    Ok((probe, fields))
+}
+
+fn free_port() -> ExitCode {
+    match std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()) {
+        Ok(addr) => {
+            println!("{}", addr.port());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ferrio-loadgen free-port: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Every scenario of the loadgen binary, at tiny sizes, against a ferrio running the chat app
+//! in this test process (so `--server-pid` is our own pid); and the error path against a
+//! scripted fake server that acks the wrong message. Only outcomes are asserted (exit code,
+//! the one JSON line and its fields), never how fast anything was.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+
+use clap::Parser as _;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, mpsc};
+
+/// Starts ferrio (chat app, short timers but `close_timeout`) on a thread of its own; returns
+/// its address and, when asked for, its admin listener's.
+fn ferrio(with_admin: bool, close_timeout: &str) -> (SocketAddr, Option<SocketAddr>) {
+    let admin_port = if with_admin {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("an address").port()
+    } else {
+        0
+    };
+    let admin_port = admin_port.to_string();
+    let cli = ferrio_server::Cli::try_parse_from([
+        "ferrio",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--app",
+        "chat",
+        "--admin-bind",
+        "127.0.0.1",
+        "--admin-port",
+        &admin_port,
+        "--transports",
+        "websocket,xhr-polling",
+        "--heartbeat-interval",
+        "1",
+        "--heartbeat-timeout",
+        "5",
+        "--close-timeout",
+        close_timeout,
+        "--polling-duration",
+        "1",
+    ])
+    .expect("valid flags");
+    let config = cli.server_config().expect("a valid configuration");
+    let admin = config.admin.as_ref().map(|admin| admin.addr);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = runtime
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("a listener");
+    let addr = listener.local_addr().expect("an address");
+    std::thread::spawn(move || {
+        runtime
+            .block_on(ferrio_server::run(
+                listener,
+                config,
+                std::future::pending::<()>(),
+            ))
+            .expect("ferrio runs");
+    });
+    (addr, admin)
+}
+
+/// Runs the loadgen; returns its exit code and its one JSON line.
+fn loadgen(args: &[&str]) -> (Option<i32>, Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ferrio-loadgen"))
+        .args(args)
+        .output()
+        .expect("the loadgen runs");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "exactly one line on stdout; got {stdout:?}, stderr {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = serde_json::from_str(lines[0]).expect("the line is JSON");
+    (output.status.code(), line)
+}
+
+/// Runs a scenario against a fresh ferrio and checks it succeeded with the given metrics.
+fn scenario_succeeds(args: &[&str], metrics: &[&str]) -> Value {
+    let (addr, _) = ferrio(false, "1");
+    let server = addr.to_string();
+    let pid = std::process::id().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--server", &server, "--server-pid", &pid, "--label", "test"]);
+    all.extend(["--timeout", "120", "--op-timeout", "20"]);
+    let (code, line) = loadgen(&all);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["ok"], true, "{line}");
+    assert_eq!(line["label"], "test");
+    for metric in metrics {
+        assert!(
+            line["metrics"].get(*metric).is_some(),
+            "no {metric} in {line}"
+        );
+    }
+    line
+}
+
+#[test]
+fn idle_over_websocket() {
+    let line = scenario_succeeds(
+        &["idle", "--sessions", "20", "--hold", "1.5"],
+        &[
+            "rss_bytes_per_session",
+            "cpu_us_per_session_open",
+            "cpu_us_per_session_second_idle",
+        ],
+    );
+    assert_eq!(line["transport"], "websocket");
+    assert!(
+        line["hold"]["server_rss_kb_after"].as_u64().is_some(),
+        "{line}"
+    );
+}
+
+#[test]
+fn idle_over_xhr_polling() {
+    scenario_succeeds(
+        &[
+            "idle",
+            "--sessions",
+            "5",
+            "--hold",
+            "1.5",
+            "--transport",
+            "xhr-polling",
+        ],
+        &["rss_bytes_per_session"],
+    );
+}
+
+#[test]
+fn fanout_over_websocket_and_xhr_polling() {
+    for transport in ["websocket", "xhr-polling"] {
+        let line = scenario_succeeds(
+            &[
+                "fanout",
+                "--receivers",
+                "4",
+                "--messages",
+                "30",
+                "--window",
+                "4",
+                "--transport",
+                transport,
+            ],
+            &["deliveries_per_s", "latency_p50_us", "cpu_us_per_delivery"],
+        );
+        assert_eq!(line["deliveries"], 120, "{line}");
+        assert_eq!(line["latency"]["count"], 120, "{line}");
+    }
+}
+
+#[test]
+fn echo_over_websocket_and_xhr_polling() {
+    for transport in ["websocket", "xhr-polling"] {
+        let line = scenario_succeeds(
+            &[
+                "echo",
+                "--clients",
+                "3",
+                "--round-trips",
+                "10",
+                "--transport",
+                transport,
+            ],
+            &[
+                "round_trips_per_s",
+                "latency_p99_us",
+                "cpu_us_per_round_trip",
+            ],
+        );
+        assert_eq!(line["round_trips"], 30, "{line}");
+        assert_eq!(line["transport"], transport);
+    }
+}
+
+#[test]
+fn handshakes_with_and_without_websocket() {
+    let line = scenario_succeeds(
+        &["handshake", "--workers", "2", "--count", "20"],
+        &["handshakes_per_s", "cpu_us_per_handshake"],
+    );
+    assert_eq!(line["handshakes"], 20);
+    let line = scenario_succeeds(
+        &["handshake", "--workers", "2", "--count", "6", "--websocket"],
+        &["handshakes_per_s"],
+    );
+    assert_eq!(line["handshakes"], 6);
+}
+
+#[test]
+fn churn_reads_the_admin_gauge() {
+    let (addr, admin) = ferrio(true, "60");
+    let admin = admin.expect("an admin listener").to_string();
+    let server = addr.to_string();
+    let (code, line) = loadgen(&[
+        "churn",
+        "--server",
+        &server,
+        "--admin",
+        &admin,
+        "--sessions",
+        "6",
+        "--concurrency",
+        "2",
+        "--polling-duration",
+        "1",
+        "--wait",
+        "0.5",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["ok"], true, "{line}");
+    // With a 60 s close timeout the six sessions are all still there right after the churn;
+    // whether any are gone after the wait is a matter of timing, so only its presence is
+    // checked.
+    assert_eq!(line["server_sessions"]["opened"], 6, "{line}");
+    assert!(line["server_sessions"]["settled"].is_u64(), "{line}");
+    assert!(line["metrics"]["sessions_left"].is_u64(), "{line}");
+}
+
+#[test]
+fn churn_without_admin_omits_the_session_count() {
+    let (addr, _) = ferrio(false, "1");
+    let server = addr.to_string();
+    let (code, line) = loadgen(&[
+        "churn",
+        "--server",
+        &server,
+        "--sessions",
+        "3",
+        "--wait",
+        "0",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert!(line.get("server_sessions").is_none(), "{line}");
+}
+
+#[test]
+fn only_loopback_targets_are_accepted() {
+    let (code, line) = loadgen(&["echo", "--server", "192.0.2.1:80"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(line["ok"], false);
+    assert_eq!(line["error"]["kind"], "setup");
+}
+
+/// A fake xhr-polling server whose acks carry the id after the one asked for.
+async fn fake_server(listener: TcpListener) {
+    let (acks, inbox) = mpsc::unbounded_channel::<String>();
+    let inbox = Arc::new(Mutex::new(inbox));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let acks = acks.clone();
+        let inbox = Arc::clone(&inbox);
+        tokio::spawn(async move {
+            let _ = fake_connection(stream, acks, inbox).await;
+        });
+    }
+}
+
+async fn fake_connection(
+    stream: TcpStream,
+    acks: mpsc::UnboundedSender<String>,
+    inbox: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
+) -> std::io::Result<()> {
+    let mut stream = BufReader::new(stream);
+    let mut polls = 0;
+    loop {
+        let mut request_line = String::new();
+        if stream.read_line(&mut request_line).await? == 0 {
+            return Ok(());
+        }
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            stream.read_line(&mut header).await?;
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| std::io::Error::from(ErrorKind::InvalidData))?;
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let reply = if request_line.starts_with("GET /socket.io/1/?") {
+            "fake:60:60:xhr-polling".to_owned()
+        } else if request_line.starts_with("POST") {
+            // `3:ID+::TEXT` is acked as ID + 1.
+            if let Some((id, text)) = body
+                .strip_prefix("3:")
+                .and_then(|rest| rest.split_once("+::"))
+            {
+                let id: u64 = id.parse().unwrap_or(0);
+                let _ = acks.send(format!("6:::{}+[\"{text}\"]", id + 1));
+            }
+            "1".to_owned()
+        } else {
+            polls += 1;
+            if polls == 1 {
+                "1::".to_owned()
+            } else {
+                match inbox.lock().await.recv().await {
+                    Some(ack) => ack,
+                    None => return Ok(()),
+                }
+            }
+        };
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\n\r\n{reply}",
+            reply.len()
+        );
+        stream.get_mut().write_all(response.as_bytes()).await?;
+    }
+}
+
+#[test]
+fn a_misordered_ack_fails_the_run() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = runtime
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("a listener");
+    let server = listener.local_addr().expect("an address").to_string();
+    runtime.spawn(fake_server(listener));
+    let (code, line) = loadgen(&[
+        "echo",
+        "--server",
+        &server,
+        "--clients",
+        "1",
+        "--round-trips",
+        "3",
+        "--transport",
+        "xhr-polling",
+        "--op-timeout",
+        "20",
+    ]);
+    assert_eq!(code, Some(1), "{line}");
+    assert_eq!(line["ok"], false, "{line}");
+    assert_eq!(line["error"]["kind"], "ordering", "{line}");
+}

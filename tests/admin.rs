@@ -1,0 +1,904 @@
+//! The admin listener over real TCP (issue #6): Prometheus metrics, `/healthz`, `/readyz`
+//! with the drain, and the bearer-token publish API (`/api/emit`, `/api/disconnect`,
+//! `/api/stats`) delivering to polling and websocket clients.
+
+use std::time::Duration;
+
+use ferrio_hub::{DisconnectReason, Origins};
+use ferrio_server::apps::conformance::Observation;
+use ferrio_server::{AdminConfig, ServerConfig};
+use ferrio_testkit::{
+    Backend, BackendReply, TestServer, WsClient, disconnected, next_text_within, send_text,
+    short_timers, within, xhr_path,
+};
+use ferrio_webhooks::WebhookConfig;
+use http::Method;
+use serde_json::{Value, json};
+
+/// How long something that should happen at once may take.
+const WAIT: Duration = Duration::from_secs(3);
+/// The most one test may take, whatever hangs.
+const TEST_LIMIT: Duration = Duration::from_secs(15);
+/// Longer than a poll stays open with the short timers (2 s).
+const POLL_WAIT: Duration = Duration::from_secs(5);
+const TOKEN: &str = "s3cret-token";
+const ECHO: &str = r#"5:::{"name":"echo","args":["ping"]}"#;
+const ECHOED: &str = r#"5:::{"name":"echo","args":["ping"]}"#;
+
+/// A gateway with the short timers, the publish API on with [`TOKEN`], and `configure`.
+async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    let mut config = short_timers(ServerConfig::default());
+    config.admin = Some(AdminConfig {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        api_token: Some(TOKEN.to_owned()),
+    });
+    configure(&mut config);
+    TestServer::start(config).await
+}
+
+async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+/// One xhr-polling GET, bounded.
+async fn poll(server: &TestServer, sid: &str) -> Vec<String> {
+    tokio::time::timeout(POLL_WAIT, server.poll_packets(sid))
+        .await
+        .expect("poll answered")
+}
+
+/// The next websocket packet that is not a heartbeat.
+async fn ws_next(ws: &mut WsClient) -> Option<String> {
+    loop {
+        let text = next_text_within(ws, WAIT).await?;
+        if text != "2::" {
+            return Some(text);
+        }
+    }
+}
+
+/// A session on the websocket transport, checked to get `1::`.
+async fn websocket_session(server: &TestServer) -> (String, WsClient) {
+    tokio::time::timeout(WAIT, server.connected_websocket())
+        .await
+        .expect("websocket session")
+}
+
+async fn emit(server: &TestServer, body: Value) -> ferrio_testkit::HttpResponse {
+    server
+        .api(Method::POST, "/api/emit", Some(TOKEN), &body.to_string())
+        .await
+}
+
+fn json_of(response: &ferrio_testkit::HttpResponse) -> Value {
+    serde_json::from_slice(&response.body)
+        .unwrap_or_else(|_| panic!("not JSON: {:?}", response.text()))
+}
+
+/// Checks the session still echoes over xhr-polling.
+async fn assert_polling_echo(server: &TestServer, sid: &str) {
+    server.post_packets(sid, ECHO).await;
+    assert_eq!(poll(server, sid).await, [ECHOED], "session {sid} echoes");
+}
+
+/// Checks the session still echoes over its websocket.
+async fn assert_ws_echo(ws: &mut WsClient) {
+    send_text(ws, ECHO).await;
+    assert_eq!(ws_next(ws).await.as_deref(), Some(ECHOED));
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics
+
+const FAMILIES: [(&str, &str); 8] = [
+    ("ferrio_sessions", "gauge"),
+    ("ferrio_buffered_packets", "gauge"),
+    ("ferrio_handshakes_total", "counter"),
+    ("ferrio_packets_in_total", "counter"),
+    ("ferrio_packets_out_total", "counter"),
+    ("ferrio_bytes_in_total", "counter"),
+    ("ferrio_bytes_out_total", "counter"),
+    ("ferrio_disconnects_total", "counter"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_expose_every_family_in_prometheus_text() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let metrics = server.metrics().await;
+        for (family, kind) in FAMILIES {
+            assert_eq!(metrics.kind(family), Some(kind), "family {family}");
+            assert!(
+                !metrics.families[family].1.is_empty(),
+                "{family} has a HELP text"
+            );
+            assert!(
+                !metrics.samples_of(family).is_empty(),
+                "{family} has samples before any traffic"
+            );
+        }
+        for sample in &metrics.samples {
+            assert!(sample.name.starts_with("ferrio_"), "{}", sample.name);
+        }
+        for outcome in [
+            "accepted",
+            "bad_origin",
+            "unauthorized",
+            "unavailable",
+            "full",
+            "rate_limited",
+            "rate_limited_address",
+        ] {
+            assert_eq!(
+                metrics.get("ferrio_handshakes_total", &[("outcome", outcome)]),
+                Some(0.0),
+                "handshakes {outcome} starts at 0"
+            );
+        }
+        for transport in ["none", "websocket", "xhr-polling", "jsonp-polling"] {
+            assert_eq!(
+                metrics.get("ferrio_sessions", &[("transport", transport)]),
+                Some(0.0),
+                "sessions {transport}"
+            );
+        }
+        assert_eq!(metrics.get("ferrio_buffered_packets", &[]), Some(0.0));
+        for reason in ["booted", "close timeout", "socket close", "server shutdown"] {
+            assert_eq!(
+                metrics.get("ferrio_disconnects_total", &[("reason", reason)]),
+                Some(0.0),
+                "disconnects {reason}"
+            );
+        }
+        assert_eq!(
+            metrics.kind("ferrio_webhook_calls_total"),
+            None,
+            "no webhook metrics without webhooks"
+        );
+        // HEAD answers without a body.
+        let head = server
+            .admin(Method::HEAD, "/metrics", &[], bytes::Bytes::new())
+            .await;
+        assert_eq!(head.status, 200);
+        assert!(head.body.is_empty());
+        // Unknown admin paths are 404.
+        assert_eq!(server.admin_get("/nope").await.status, 404);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_and_polling_traffic_move_the_counters() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let sid = server.handshake().await;
+        let metrics = server
+            .metrics_until("an accepted handshake", WAIT, |m| {
+                m.value("ferrio_handshakes_total", &[("outcome", "accepted")]) == 1.0
+            })
+            .await;
+        assert_eq!(
+            metrics.value("ferrio_sessions", &[("transport", "none")]),
+            1.0,
+            "a session without a transport yet"
+        );
+        assert_eq!(poll(&server, &sid).await, ["1::"]);
+        let metrics = server
+            .metrics_until("the session on xhr-polling", WAIT, |m| {
+                m.value("ferrio_sessions", &[("transport", "xhr-polling")]) == 1.0
+            })
+            .await;
+        assert_eq!(
+            metrics.value("ferrio_sessions", &[("transport", "none")]),
+            0.0
+        );
+        assert_eq!(
+            metrics.value(
+                "ferrio_packets_out_total",
+                &[("transport", "xhr-polling"), ("type", "connect")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            metrics.value("ferrio_bytes_out_total", &[("transport", "xhr-polling")]),
+            3.0,
+            "`1::` is 3 bytes"
+        );
+        // An event in: counted by type and transport, with its bytes.
+        server.post_packets(&sid, ECHO).await;
+        server
+            .metrics_until("the event in", WAIT, |m| {
+                m.value(
+                    "ferrio_packets_in_total",
+                    &[("transport", "xhr-polling"), ("type", "event")],
+                ) == 1.0
+                    && m.value("ferrio_bytes_in_total", &[("transport", "xhr-polling")])
+                        == ECHO.len() as f64
+            })
+            .await;
+        // A message in, counted under its own type.
+        server.post_packets(&sid, "3:::hello").await;
+        // Both answers wait in the outbox until the next poll.
+        server
+            .metrics_until("two buffered packets", WAIT, |m| {
+                m.value("ferrio_buffered_packets", &[]) == 2.0
+            })
+            .await;
+        // The echo and the message come back out.
+        let mut out = Vec::new();
+        while out.len() < 2 {
+            let packets = poll(&server, &sid).await;
+            assert!(!packets.is_empty());
+            out.extend(packets);
+        }
+        assert_eq!(out, [ECHOED, "3:::hello"]);
+        let metrics = server
+            .metrics_until("the packets out", WAIT, |m| {
+                m.value(
+                    "ferrio_packets_out_total",
+                    &[("transport", "xhr-polling"), ("type", "event")],
+                ) == 1.0
+            })
+            .await;
+        assert_eq!(metrics.value("ferrio_buffered_packets", &[]), 0.0);
+        assert_eq!(
+            metrics.value(
+                "ferrio_packets_in_total",
+                &[("transport", "xhr-polling"), ("type", "message")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            metrics.value(
+                "ferrio_packets_out_total",
+                &[("transport", "xhr-polling"), ("type", "message")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            metrics.value("ferrio_bytes_out_total", &[("transport", "xhr-polling")]),
+            (3 + ECHOED.len() + "3:::hello".len()) as f64
+        );
+        assert_eq!(
+            metrics.sum("ferrio_packets_in_total", &[("transport", "websocket")]),
+            0.0,
+            "nothing on other transports"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_session_is_counted_by_transport_and_its_close_by_reason() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let (sid, mut ws) = websocket_session(&server).await;
+        server
+            .metrics_until("a websocket session", WAIT, |m| {
+                m.value("ferrio_sessions", &[("transport", "websocket")]) == 1.0
+            })
+            .await;
+        assert_ws_echo(&mut ws).await;
+        let metrics = server
+            .metrics_until("websocket packets", WAIT, |m| {
+                m.value(
+                    "ferrio_packets_in_total",
+                    &[("transport", "websocket"), ("type", "event")],
+                ) == 1.0
+                    && m.value(
+                        "ferrio_packets_out_total",
+                        &[("transport", "websocket"), ("type", "event")],
+                    ) == 1.0
+            })
+            .await;
+        assert_eq!(
+            metrics.value("ferrio_bytes_in_total", &[("transport", "websocket")]),
+            ECHO.len() as f64
+        );
+        assert!(metrics.value("ferrio_bytes_out_total", &[("transport", "websocket")]) >= 3.0);
+        ws.close(None).await.expect("close frame");
+        assert!(
+            server
+                .log
+                .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketClose))
+                .await
+                .is_some()
+        );
+        server
+            .metrics_until("the close counted", WAIT, |m| {
+                m.value("ferrio_disconnects_total", &[("reason", "socket close")]) == 1.0
+                    && m.value("ferrio_sessions", &[("transport", "websocket")]) == 0.0
+            })
+            .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_origin_is_counted() {
+    within(TEST_LIMIT, async {
+        let server = start_with(|config| {
+            config.hub.origins = "good.example:*".parse::<Origins>().expect("origins");
+        })
+        .await;
+        let refused = server
+            .request(
+                Method::GET,
+                "/socket.io/1/?t=1",
+                &[("origin", "http://evil.example")],
+                bytes::Bytes::new(),
+            )
+            .await;
+        assert_eq!(refused.status, 403);
+        server.handshake_from_origin("http://good.example").await;
+        let metrics = server
+            .metrics_until("the refused origin", WAIT, |m| {
+                m.value("ferrio_handshakes_total", &[("outcome", "bad_origin")]) == 1.0
+            })
+            .await;
+        assert_eq!(
+            metrics.value("ferrio_handshakes_total", &[("outcome", "accepted")]),
+            1.0
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnects_are_counted_by_reason() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        // The client says goodbye: booted.
+        let leaver = server.connected_polling_session().await;
+        server.post_packets(&leaver, "0::").await;
+        // The application kicking a socket is booted too; a websocket close is socket close.
+        let (_, mut ws) = websocket_session(&server).await;
+        send_text(&mut ws, r#"5:::{"name":"kick","args":[]}"#).await;
+        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("0::"));
+        let (_, mut closer) = websocket_session(&server).await;
+        closer.close(None).await.expect("close frame");
+        server
+            .metrics_until("booted twice, socket close once", WAIT, |m| {
+                m.value("ferrio_disconnects_total", &[("reason", "booted")]) == 2.0
+                    && m.value("ferrio_disconnects_total", &[("reason", "socket close")]) == 1.0
+            })
+            .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_metrics_are_present_when_webhooks_are_on() {
+    within(TEST_LIMIT, async {
+        let backend = Backend::start(|_, _| BackendReply::json("[]")).await;
+        let url = backend.url("/hook");
+        let server = start_with(move |config| {
+            config.webhooks = Some(WebhookConfig::new(url, vec!["order".to_owned()]));
+        })
+        .await;
+        let metrics = server.metrics().await;
+        assert_eq!(metrics.kind("ferrio_webhook_calls_total"), Some("counter"));
+        assert_eq!(
+            metrics.kind("ferrio_webhook_duration_seconds"),
+            Some("histogram")
+        );
+        assert_eq!(
+            metrics.get(
+                "ferrio_webhook_calls_total",
+                &[("kind", "event"), ("outcome", "ok")]
+            ),
+            Some(0.0)
+        );
+        let sid = server.connected_polling_session().await;
+        server
+            .post_packets(&sid, r#"5:::{"name":"order","args":[1]}"#)
+            .await;
+        assert_eq!(backend.wait_for(1, WAIT, |_| true).await.len(), 1);
+        let metrics = server
+            .metrics_until("the webhook call", WAIT, |m| {
+                m.value(
+                    "ferrio_webhook_calls_total",
+                    &[("kind", "event"), ("outcome", "ok")],
+                ) == 1.0
+            })
+            .await;
+        assert_eq!(
+            metrics.value("ferrio_webhook_duration_seconds_count", &[]),
+            1.0
+        );
+        assert_eq!(
+            metrics.value("ferrio_webhook_duration_seconds_bucket", &[("le", "+Inf")]),
+            1.0
+        );
+        assert!(metrics.value("ferrio_webhook_duration_seconds_sum", &[]) > 0.0);
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /healthz, /readyz and the drain
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_turns_503_on_drain_while_sessions_keep_working() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let health = server.admin_get("/healthz").await;
+        assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+        let ready = server.admin_get("/readyz").await;
+        assert_eq!(ready.status, 200, "{}", ready.text());
+        let polling = server.connected_polling_session().await;
+        let (_, mut ws) = websocket_session(&server).await;
+
+        server.hub.drain();
+
+        let ready = server.admin_get("/readyz").await;
+        assert_eq!(ready.status, 503, "{}", ready.text());
+        assert_eq!(
+            server.admin_get("/healthz").await.status,
+            200,
+            "alive while draining"
+        );
+        let refused = server.get("/socket.io/1/?t=1").await;
+        assert_eq!(refused.status, 503, "{}", refused.text());
+        assert!(refused.header("retry-after").is_some());
+        assert_polling_echo(&server, &polling).await;
+        assert_ws_echo(&mut ws).await;
+        let metrics = server
+            .metrics_until("the refused handshake", WAIT, |m| {
+                m.value("ferrio_handshakes_total", &[("outcome", "unavailable")]) == 1.0
+            })
+            .await;
+        assert_eq!(
+            metrics.value("ferrio_sessions", &[("transport", "xhr-polling")]),
+            1.0
+        );
+        let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
+        assert_eq!(stats["ready"], json!(false));
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The publish API: authorization
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_refuses_missing_and_wrong_tokens_with_401() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let sid = server.connected_polling_session().await;
+        let emit_body = json!({"event": "news", "args": [1]}).to_string();
+        let wrong_headers: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("authorization", "Bearer wrong")],
+            &[("authorization", "Bearer s3cret-toke")],
+            &[("authorization", "Bearer s3cret-token-and-more")],
+            &[("authorization", "Basic czNjcmV0LXRva2Vu")],
+            &[("authorization", "s3cret-token")],
+        ];
+        for headers in wrong_headers {
+            for (method, path, body) in [
+                (Method::GET, "/api/stats", ""),
+                (Method::POST, "/api/emit", emit_body.as_str()),
+                (Method::POST, "/api/disconnect", r#"{"sid":"x"}"#),
+            ] {
+                let response = server.admin(method, path, headers, body.to_owned()).await;
+                assert_eq!(response.status, 401, "{path} with {headers:?}");
+                assert_eq!(
+                    response.header("www-authenticate"),
+                    Some("Bearer"),
+                    "{path} with {headers:?}"
+                );
+                assert!(json_of(&response)["error"].is_string());
+            }
+        }
+        // Nothing of that reached the session; it still works; the right token works.
+        assert_polling_echo(&server, &sid).await;
+        let stats = server.api(Method::GET, "/api/stats", Some(TOKEN), "").await;
+        assert_eq!(stats.status, 200, "{}", stats.text());
+        assert_eq!(stats.header("content-type"), Some("application/json"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_is_404_without_a_configured_token() {
+    within(TEST_LIMIT, async {
+        for admin in [
+            None,
+            Some(AdminConfig {
+                addr: "127.0.0.1:0".parse().expect("address"),
+                api_token: None,
+            }),
+            Some(AdminConfig {
+                addr: "127.0.0.1:0".parse().expect("address"),
+                api_token: Some(String::new()),
+            }),
+        ] {
+            let server = start_with(|config| config.admin = admin.clone()).await;
+            for (method, path) in [
+                (Method::GET, "/api/stats"),
+                (Method::POST, "/api/emit"),
+                (Method::POST, "/api/disconnect"),
+            ] {
+                for token in [None, Some(""), Some(TOKEN)] {
+                    let response = server.api(method.clone(), path, token, "{}").await;
+                    assert_eq!(response.status, 404, "{path} with {admin:?}");
+                }
+            }
+            // Metrics and health stay on.
+            assert_eq!(server.admin_get("/metrics").await.status, 200);
+            assert_eq!(server.admin_get("/readyz").await.status, 200);
+            server.stop().await;
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The publish API: emits
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emit_to_the_namespace_reaches_polling_and_websocket_clients() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let first = server.connected_polling_session().await;
+        let second = server.connected_polling_session().await;
+        let (chatter, mut ws) = websocket_session(&server).await;
+        send_text(&mut ws, "1::/chat").await;
+        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("1::/chat"));
+        assert_eq!(
+            ws_next(&mut ws).await.as_deref(),
+            Some(r#"5::/chat:{"name":"hi","args":["chat"]}"#)
+        );
+
+        let response = emit(
+            &server,
+            json!({"event": "news", "args": [1, "é", {"a": null}]}),
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        assert_eq!(json_of(&response), json!({"sessions": 3}));
+        let news = r#"5:::{"name":"news","args":[1,"é",{"a":null}]}"#;
+        assert_eq!(poll(&server, &first).await, [news]);
+        assert_eq!(poll(&server, &second).await, [news]);
+        assert_eq!(ws_next(&mut ws).await.as_deref(), Some(news));
+
+        // `/chat`, spelled with or without the slash of the default namespace.
+        let response = emit(
+            &server,
+            json!({"event": "news", "args": ["chat only"], "namespace": "/chat"}),
+        )
+        .await;
+        assert_eq!(json_of(&response), json!({"sessions": 1}), "{chatter}");
+        assert_eq!(
+            ws_next(&mut ws).await.as_deref(),
+            Some(r#"5::/chat:{"name":"news","args":["chat only"]}"#)
+        );
+        let response = emit(&server, json!({"event": "plain", "namespace": "/"})).await;
+        assert_eq!(json_of(&response), json!({"sessions": 3}));
+        assert_eq!(
+            ws_next(&mut ws).await.as_deref(),
+            Some(r#"5:::{"name":"plain"}"#)
+        );
+        // The polling sessions got nothing from /chat: only `plain` waits for them.
+        assert_eq!(poll(&server, &first).await, [r#"5:::{"name":"plain"}"#]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emit_to_a_room_and_to_one_session() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let member = server.connected_polling_session().await;
+        let outsider = server.connected_polling_session().await;
+        let (ws_member, mut ws) = websocket_session(&server).await;
+        server
+            .post_packets(&member, r#"5:::{"name":"join","args":["r1"]}"#)
+            .await;
+        send_text(&mut ws, r#"5:::{"name":"join","args":["r1"]}"#).await;
+        // The joins are processed before the stats show them.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
+            if stats["namespaces"][0]["rooms"]["r1"] == json!(2) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "joins: {stats}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        let response = emit(
+            &server,
+            json!({"event": "roomy", "args": ["r"], "room": "r1"}),
+        )
+        .await;
+        assert_eq!(json_of(&response), json!({"sessions": 2}));
+        assert_eq!(
+            poll(&server, &member).await,
+            [r#"5:::{"name":"roomy","args":["r"]}"#]
+        );
+        assert_eq!(
+            ws_next(&mut ws).await.as_deref(),
+            Some(r#"5:::{"name":"roomy","args":["r"]}"#)
+        );
+        // The outsider's poll ends with a noop after the polling duration: nothing came.
+        assert_eq!(poll(&server, &outsider).await, ["8::"]);
+        let response = emit(&server, json!({"event": "roomy", "room": "empty-room"})).await;
+        assert_eq!(json_of(&response), json!({"sessions": 0}));
+
+        // One session, by id.
+        let response = emit(
+            &server,
+            json!({"event": "direct", "args": [7], "sid": outsider}),
+        )
+        .await;
+        assert_eq!(json_of(&response), json!({"sessions": 1}));
+        assert_eq!(
+            poll(&server, &outsider).await,
+            [r#"5:::{"name":"direct","args":[7]}"#]
+        );
+        let response = emit(
+            &server,
+            json!({"event": "direct", "args": [8], "sid": ws_member}),
+        )
+        .await;
+        assert_eq!(json_of(&response), json!({"sessions": 1}));
+        assert_eq!(
+            ws_next(&mut ws).await.as_deref(),
+            Some(r#"5:::{"name":"direct","args":[8]}"#)
+        );
+        // A session that does not exist, or one that never joined the namespace.
+        let response = emit(&server, json!({"event": "direct", "sid": "nobody"})).await;
+        assert_eq!(json_of(&response), json!({"sessions": 0}));
+        let response = emit(
+            &server,
+            json!({"event": "direct", "sid": member, "namespace": "/chat"}),
+        )
+        .await;
+        assert_eq!(json_of(&response), json!({"sessions": 0}));
+        assert_eq!(poll(&server, &member).await, ["8::"], "nothing for /chat");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_emit_bodies_get_400_with_a_reason_and_harm_nobody() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let sid = server.connected_polling_session().await;
+        let (_, mut ws) = websocket_session(&server).await;
+        let cases: [(&str, &str); 12] = [
+            (r#"{"event":"disconnect"}"#, "reserved"),
+            (r#"{"event":"connect","args":[1]}"#, "reserved"),
+            (r#"{"event":"message"}"#, "reserved"),
+            (r#"{"event":"newListener"}"#, "reserved"),
+            (r#"{"event":""}"#, "empty"),
+            (r#"{"event":"news""#, "malformed JSON"),
+            ("not json at all", "malformed JSON"),
+            ("", "malformed JSON"),
+            (r#"{"event":"news","colour":"red"}"#, "colour"),
+            (r#"{"args":[1]}"#, "event"),
+            (
+                r#"{"event":"news","args":"not an array"}"#,
+                "malformed JSON",
+            ),
+            (
+                r#"{"event":"news","namespace":"/nope"}"#,
+                "unknown namespace",
+            ),
+        ];
+        for (body, reason) in cases {
+            let response = server
+                .admin(
+                    Method::POST,
+                    "/api/emit",
+                    &[
+                        ("authorization", &format!("Bearer {TOKEN}")),
+                        ("content-type", "application/json"),
+                    ],
+                    body.to_owned(),
+                )
+                .await;
+            assert_eq!(response.status, 400, "{body}: {}", response.text());
+            let error = json_of(&response)["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}: no error text"))
+                .to_owned();
+            assert!(error.contains(reason), "{body}: {error:?} lacks {reason:?}");
+        }
+        let both = emit(&server, json!({"event": "x", "sid": sid, "room": "r"})).await;
+        assert_eq!(both.status, 400);
+        assert!(
+            json_of(&both)["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not both"))
+        );
+        // Wrong methods and unknown calls.
+        let get_emit = server.api(Method::GET, "/api/emit", Some(TOKEN), "").await;
+        assert_eq!(get_emit.status, 405);
+        let post_stats = server
+            .api(Method::POST, "/api/stats", Some(TOKEN), "{}")
+            .await;
+        assert_eq!(post_stats.status, 405);
+        let unknown = server
+            .api(Method::POST, "/api/nothing", Some(TOKEN), "{}")
+            .await;
+        assert_eq!(unknown.status, 404);
+        // A body over the API's 1 MiB limit.
+        let huge = format!(
+            r#"{{"event":"news","args":["{}"]}}"#,
+            "a".repeat(1024 * 1024 + 1)
+        );
+        let response = server
+            .api(Method::POST, "/api/emit", Some(TOKEN), &huge)
+            .await;
+        assert_eq!(response.status, 400, "{}", response.text());
+        // Nothing was emitted; both sessions still work.
+        assert_polling_echo(&server, &sid).await;
+        assert_ws_echo(&mut ws).await;
+        let bad_disconnect = server
+            .api(
+                Method::POST,
+                "/api/disconnect",
+                Some(TOKEN),
+                r#"{"id":"x"}"#,
+            )
+            .await;
+        assert_eq!(bad_disconnect.status, 400);
+        assert!(json_of(&bad_disconnect)["error"].is_string());
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The publish API: disconnect and stats
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_disconnect_kicks_polling_and_websocket_sessions() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let polling = server.connected_polling_session().await;
+        let bystander = server.connected_polling_session().await;
+        let (ws_sid, mut ws) = websocket_session(&server).await;
+        // A poll is open when the kick comes.
+        let waiting = server.spawn_get(&xhr_path(&polling));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let response = server
+            .api(
+                Method::POST,
+                "/api/disconnect",
+                Some(TOKEN),
+                &json!({"sid": polling}).to_string(),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        assert_eq!(json_of(&response), json!({"disconnected": true}));
+        let answer = tokio::time::timeout(WAIT, waiting)
+            .await
+            .expect("the open poll is answered")
+            .expect("poll task");
+        assert_eq!(answer.text(), "0::");
+        assert!(
+            server
+                .log
+                .wait_for(WAIT, disconnected(&polling, DisconnectReason::Booted))
+                .await
+                .is_some()
+        );
+
+        let response = server
+            .api(
+                Method::POST,
+                "/api/disconnect",
+                Some(TOKEN),
+                &json!({"sid": ws_sid}).to_string(),
+            )
+            .await;
+        assert_eq!(json_of(&response), json!({"disconnected": true}));
+        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("0::"));
+        assert_eq!(
+            ws_next(&mut ws).await,
+            None,
+            "the websocket closes after `0::`"
+        );
+
+        // Twice, or unknown: nothing to disconnect.
+        for sid in [ws_sid.as_str(), "nobody"] {
+            let response = server
+                .api(
+                    Method::POST,
+                    "/api/disconnect",
+                    Some(TOKEN),
+                    &json!({"sid": sid}).to_string(),
+                )
+                .await;
+            assert_eq!(json_of(&response), json!({"disconnected": false}), "{sid}");
+        }
+        server
+            .metrics_until("two kicks", WAIT, |m| {
+                m.value("ferrio_disconnects_total", &[("reason", "booted")]) == 2.0
+            })
+            .await;
+        assert_polling_echo(&server, &bystander).await;
+        assert!(
+            !server
+                .log
+                .entries()
+                .iter()
+                .any(|o| matches!(o, Observation::Disconnect { sid, .. } if *sid == bystander))
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_stats_show_sessions_namespaces_and_room_sizes() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
+        assert_eq!(
+            stats,
+            json!({
+                "sessions": 0,
+                "ready": true,
+                "namespaces": [
+                    {"name": "/", "sockets": 0, "rooms": {}},
+                    {"name": "/chat", "sockets": 0, "rooms": {}},
+                ],
+            })
+        );
+        let a = server.connected_polling_session().await;
+        let b = server.connected_polling_session().await;
+        let (_, mut ws) = websocket_session(&server).await;
+        server.handshake().await; // issued, not yet connected
+        server
+            .post_packets(&a, r#"5:::{"name":"join","args":["red"]}"#)
+            .await;
+        server
+            .post_packets(&b, r#"5:::{"name":"join","args":["red"]}"#)
+            .await;
+        server
+            .post_packets(&b, r#"5:::{"name":"join","args":["blue"]}"#)
+            .await;
+        server.post_packets(&a, "1::/chat").await;
+        send_text(&mut ws, "1::/chat").await;
+        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("1::/chat"));
+        let expected = json!({
+            "sessions": 4,
+            "ready": true,
+            "namespaces": [
+                {"name": "/", "sockets": 3, "rooms": {"blue": 1, "red": 2}},
+                {"name": "/chat", "sockets": 2, "rooms": {}},
+            ],
+        });
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
+            if stats == expected {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stats {stats} never became {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Leaving shows too.
+        server.post_packets(&b, "0::").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
+            if stats["namespaces"][0] == json!({"name": "/", "sockets": 2, "rooms": {"red": 1}}) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "after leaving: {stats}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}

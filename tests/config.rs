@@ -1,0 +1,722 @@
+//! The real `ferrio` binary (issue #6): `--help`, invalid settings refused at start with exit
+//! code 2 and a message naming the setting (from flags, `FERRIO_*` variables or the TOML
+//! file), the file < environment < flag precedence seen in the handshake, and SIGTERM's drain
+//! (`/readyz` 503, handshakes refused, sessions served) then a clean exit.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrio_testkit::{HttpResponse, request, within};
+use futures_util::{SinkExt, StreamExt};
+use http::Method;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long the binary may take to start listening, or to exit when it must.
+const START: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(3);
+/// The most one test may take, whatever hangs.
+const TEST_LIMIT: Duration = Duration::from_secs(15);
+
+/// The `ferrio` binary, built once for this test process.
+fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_path_buf();
+        let output = Command::new(env!("CARGO"))
+            .args(["build", "-p", "ferrio-server", "--bin", "ferrio"])
+            .current_dir(&workspace)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run cargo build");
+        assert!(
+            output.status.success(),
+            "cargo build of the ferrio binary failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        let path = target.join("debug").join("ferrio");
+        assert!(path.exists(), "{path:?} was not built");
+        path
+    })
+}
+
+/// The binary with `args`, with no `FERRIO_*` variable inherited, then `env` set.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(binary());
+    command.args(args);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("FERRIO_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("FERRIO_LOG", "info");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// A scratch directory for configuration files, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ferrio-config-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write file");
+        path.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Waits up to `timeout` for `child` to exit.
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Collects a pipe into a shared string on a thread.
+fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&text);
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .expect("lock")
+                .push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    });
+    text
+}
+
+/// A run of the binary that must fail at start: its exit status, stdout and stderr.
+fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let mut child = command(args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferrio");
+    let stdout = collect(child.stdout.take().expect("stdout"));
+    let stderr = collect(child.stderr.take().expect("stderr"));
+    let status = wait_exit(&mut child, START);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Let the reader threads see the end of the pipes.
+    std::thread::sleep(Duration::from_millis(50));
+    let stdout = stdout.lock().expect("lock").clone();
+    let stderr = stderr.lock().expect("lock").clone();
+    let status =
+        status.unwrap_or_else(|| panic!("{args:?} {env:?} was not refused; it ran: {stderr}"));
+    (status, stdout, stderr)
+}
+
+/// A running gateway process; killed on drop if still running.
+struct Gateway {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Gateway {
+    /// Starts the binary with `args` (which should include `--port 0`) and waits for its
+    /// `ferrio listening on http://…` line.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = command(args, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ferrio");
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let Ok(line) = rx.recv_timeout(START) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{args:?} never said it listens: {}",
+                stderr.lock().expect("lock")
+            );
+        };
+        let addr = line
+            .strip_prefix("ferrio listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("listening address");
+        Gateway {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    async fn get(&self, path: &str) -> HttpResponse {
+        get(self.addr, path).await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> HttpResponse {
+        tokio::time::timeout(
+            WAIT,
+            request(
+                self.addr,
+                Method::POST,
+                path,
+                &[("content-type", "text/plain;charset=UTF-8")],
+                body.to_owned(),
+            ),
+        )
+        .await
+        .expect("POST answered")
+    }
+
+    /// A handshake; the body's fields.
+    async fn handshake(&self) -> Vec<String> {
+        let response = self.get("/socket.io/1/?t=1").await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        response.text().split(':').map(str::to_owned).collect()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        request(addr, Method::GET, path, &[], Bytes::new()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("GET {path} answered in time"))
+}
+
+/// A port free a moment ago on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn help_lists_every_flag_with_its_variable() {
+    let output = command(&["--help"], &[]).output().expect("run --help");
+    assert!(output.status.success(), "{:?}", output.status);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "config",
+        "bind",
+        "port",
+        "app",
+        "heartbeat-interval",
+        "heartbeat-timeout",
+        "close-timeout",
+        "polling-duration",
+        "transports",
+        "origins",
+        "max-body-bytes",
+        "max-ws-message-bytes",
+        "max-sessions",
+        "handshake-rate",
+        "handshake-burst",
+        "handshake-rate-per-ip",
+        "handshake-burst-per-ip",
+        "drain-seconds",
+        "shutdown-grace",
+        "admin-bind",
+        "admin-port",
+        "api-token",
+        "webhook-url",
+        "webhook-events",
+        "webhook-connect",
+        "webhook-disconnect",
+        "webhook-timeout",
+        "webhook-retries",
+        "tls-cert",
+        "tls-key",
+    ] {
+        // The flag's entry runs from its line to the next flag's.
+        let start = help
+            .find(&format!("--{flag} "))
+            .or_else(|| help.find(&format!("--{flag}\n")))
+            .unwrap_or_else(|| panic!("--{flag} is not in --help:\n{help}"));
+        let rest = &help[start + 2..];
+        let entry = &rest[..rest.find("\n      --").unwrap_or(rest.len())];
+        let variable = format!("[env: FERRIO_{}", flag.to_uppercase().replace('-', "_"));
+        assert!(
+            entry.contains(&variable),
+            "--{flag} lacks {variable}: {entry}"
+        );
+    }
+    assert!(help.contains("admin-port") && help.contains("3001"));
+    let version = command(&["--version"], &[])
+        .output()
+        .expect("run --version");
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("ferrio "));
+}
+
+/// Flags, environment variables, and what the refusal message must contain.
+type Case = (Vec<String>, Vec<(&'static str, &'static str)>, &'static str);
+
+#[test]
+fn invalid_settings_exit_2_naming_the_setting() {
+    let scratch = Scratch::new();
+    let count = AtomicUsize::new(0);
+    let file = |text: &str| {
+        let name = format!("c{}.toml", count.fetch_add(1, Ordering::SeqCst));
+        scratch.file(&name, text)
+    };
+    let bad_files = [
+        ("heartbeat_timeout = \"soon\"\n", "heartbeat_timeout:"),
+        ("max_buffered_packets = 0\n", "max_buffered_packets:"),
+        ("closetimeout = 3\n", "unknown setting `closetimeout`"),
+        ("transports = [1, 2]\n", "transports:"),
+        ("close_timeout = [\n", "TOML parse error"),
+        ("origins = { a = 1 }\n", "origins:"),
+    ];
+    let mut cases: Vec<Case> = vec![
+        (
+            vec!["--heartbeat-interval".into(), "abc".into()],
+            vec![],
+            "heartbeat_interval:",
+        ),
+        (
+            vec!["--heartbeat-interval".into(), "70".into()],
+            vec![],
+            "heartbeat_interval:",
+        ),
+        (
+            vec!["--max-sessions".into(), "0".into()],
+            vec![],
+            "max_sessions:",
+        ),
+        (
+            vec![
+                "--handshake-rate".into(),
+                "5".into(),
+                "--handshake-burst".into(),
+                "0".into(),
+            ],
+            vec![],
+            "handshake_burst:",
+        ),
+        (
+            vec!["--handshake-rate-per-ip=-3".into()],
+            vec![],
+            "handshake_rate_per_ip:",
+        ),
+        (vec!["--origins".into(), "nope".into()], vec![], "origins:"),
+        (
+            vec!["--transports".into(), "websocket,pigeon".into()],
+            vec![],
+            "transports:",
+        ),
+        (
+            vec!["--close-timeout".into(), "0.5".into()],
+            vec![],
+            "close_timeout:",
+        ),
+        (
+            vec!["--resource".into(), "socket.io".into()],
+            vec![],
+            "resource:",
+        ),
+        (vec!["--app".into(), "game".into()], vec![], "app:"),
+        (
+            vec!["--tls-cert".into(), "cert.pem".into()],
+            vec![],
+            "tls_key:",
+        ),
+        (
+            vec![
+                "--tls-cert".into(),
+                "/nonexistent/cert.pem".into(),
+                "--tls-key".into(),
+                "/nonexistent/key.pem".into(),
+            ],
+            vec![],
+            "tls_cert:",
+        ),
+        (
+            vec![],
+            vec![("FERRIO_MAX_BODY_BYTES", "lots")],
+            "max_body_bytes:",
+        ),
+        (
+            vec![],
+            vec![("FERRIO_POLLING_DURATION", "0")],
+            "polling_duration:",
+        ),
+        (
+            vec![],
+            vec![("FERRIO_WEBHOOK_URL", "ftp://backend/")],
+            "webhook_url:",
+        ),
+        (
+            vec![],
+            vec![
+                ("FERRIO_WEBHOOK_URL", "http://127.0.0.1:9/"),
+                ("FERRIO_WEBHOOK_EVENTS", ""),
+            ],
+            "webhook_events:",
+        ),
+        (
+            vec![],
+            vec![("FERRIO_ADMIN_BIND", "nowhere")],
+            "admin_bind:",
+        ),
+        (
+            vec![],
+            vec![("FERRIO_FLASHSOCKET", "maybe")],
+            "flashsocket:",
+        ),
+        // A valid file does not save a bad flag, and a bad value in the file is reported even
+        // when the environment sets other things.
+        (
+            vec![
+                "--config".into(),
+                file("close_timeout = 30\n"),
+                "--close-timeout".into(),
+                "x".into(),
+            ],
+            vec![],
+            "close_timeout:",
+        ),
+        (
+            vec![],
+            vec![("FERRIO_CONFIG", "/nonexistent/ferrio.toml")],
+            "config file /nonexistent/ferrio.toml",
+        ),
+    ];
+    for (text, expected) in bad_files {
+        cases.push((
+            vec!["--config".into(), file(text)],
+            vec![("FERRIO_HEARTBEAT_INTERVAL", "10")],
+            expected,
+        ));
+    }
+    let handles: Vec<_> = cases
+        .into_iter()
+        .map(|(args, env, expected)| {
+            let env: Vec<(String, String)> = env
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            std::thread::spawn(move || {
+                let mut all: Vec<&str> =
+                    vec!["--bind", "127.0.0.1", "--port", "0", "--admin-port", "0"];
+                all.extend(args.iter().map(String::as_str));
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let (status, stdout, stderr) = run_refused(&all, &env);
+                assert_eq!(status.code(), Some(2), "{args:?} {env:?}: {stderr}");
+                assert!(
+                    stderr.starts_with("ferrio: invalid configuration: "),
+                    "{args:?} {env:?}: {stderr}"
+                );
+                assert!(
+                    stderr.contains(expected),
+                    "{args:?} {env:?}: {stderr:?} does not name {expected:?}"
+                );
+                assert!(!stdout.contains("listening"), "{args:?}: {stdout}");
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("case passed");
+    }
+    // A flag clap does not know is refused by clap, with code 2 too.
+    let (status, _, stderr) =
+        run_refused(&["--bind", "127.0.0.1", "--port", "0", "--nonsense"], &[]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("--nonsense"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_then_environment_then_flags() {
+    // Built (or found fresh) outside the time limit: cargo may wait for its lock.
+    binary();
+    within(TEST_LIMIT, async {
+        let scratch = Scratch::new();
+        let config = scratch.file(
+            "ferrio.toml",
+            "close_timeout = 11\nheartbeat_timeout = 41\npolling_duration = 30\n\
+         transports = [\"xhr-polling\", \"websocket\"]\napp = \"conformance\"\n",
+        );
+        let base = ["--bind", "127.0.0.1", "--port", "0", "--admin-port", "0"];
+
+        // The file alone.
+        let mut args = base.to_vec();
+        args.extend(["--config", config.as_str()]);
+        let file_only = Gateway::start(&args, &[]);
+        let fields = file_only.handshake().await;
+        assert_eq!(fields[1..], ["41", "11", "xhr-polling,websocket"]);
+        drop(file_only);
+
+        // The environment over the file (and the file named by the environment).
+        let env = [
+            ("FERRIO_CONFIG", config.as_str()),
+            ("FERRIO_CLOSE_TIMEOUT", "22"),
+            ("FERRIO_POLLING_DURATION", "1"),
+            ("FERRIO_TRANSPORTS", "websocket"),
+        ];
+        let env_over_file = Gateway::start(&base, &env);
+        let fields = env_over_file.handshake().await;
+        assert_eq!(fields[1..], ["41", "22", "websocket"]);
+        drop(env_over_file);
+
+        // Flags over both.
+        let mut args = base.to_vec();
+        args.extend([
+            "--close-timeout",
+            "33",
+            "--heartbeat-timeout",
+            "43",
+            "--transports",
+            "xhr-polling",
+        ]);
+        let flags = Gateway::start(&args, &env);
+        let fields = flags.handshake().await;
+        assert_eq!(fields[1..], ["43", "33", "xhr-polling"]);
+        // polling_duration from the environment (1 s) beats the file's 30 s: an idle poll is
+        // answered with a noop after about a second.
+        let sid = fields[0].clone();
+        assert_eq!(
+            flags
+                .get(&format!("/socket.io/1/xhr-polling/{sid}"))
+                .await
+                .text(),
+            "1::"
+        );
+        let started = Instant::now();
+        let idle = flags.get(&format!("/socket.io/1/xhr-polling/{sid}")).await;
+        assert_eq!(idle.text(), "8::");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+        // The app from the file: the conformance app echoes.
+        let echo = r#"5:::{"name":"echo","args":[1]}"#;
+        assert_eq!(
+            flags
+                .post(&format!("/socket.io/1/xhr-polling/{sid}"), echo)
+                .await
+                .text(),
+            "1"
+        );
+        assert_eq!(
+            flags
+                .get(&format!("/socket.io/1/xhr-polling/{sid}"))
+                .await
+                .text(),
+            echo
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_then_exits_cleanly() {
+    // Built (or found fresh) outside the time limit: cargo may wait for its lock.
+    binary();
+    within(TEST_LIMIT, async {
+        let admin_port = free_port().to_string();
+        let mut gateway = Gateway::start(
+            &[
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--admin-port",
+                &admin_port,
+                "--app",
+                "conformance",
+                "--drain-seconds",
+                "2",
+                "--shutdown-grace",
+                "2",
+                "--polling-duration",
+                "10",
+            ],
+            &[],
+        );
+        let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("address");
+        // The admin listener comes up right after the public one.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let ready = tokio::net::TcpStream::connect(admin).await.is_ok()
+                && get(admin, "/readyz").await.status == 200;
+            if ready {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "readyz never 200: {}",
+                gateway.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A polling session and a websocket session, before the signal.
+        let polling = gateway.handshake().await[0].clone();
+        let poll_path = format!("/socket.io/1/xhr-polling/{polling}");
+        assert_eq!(gateway.get(&poll_path).await.text(), "1::");
+        let ws_sid = gateway.handshake().await[0].clone();
+        let stream = tokio::net::TcpStream::connect(gateway.addr)
+            .await
+            .expect("connect");
+        let url = format!("ws://{}/socket.io/1/websocket/{ws_sid}", gateway.addr);
+        let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, stream))
+            .await
+            .expect("upgrade in time")
+            .expect("upgrade");
+        let first = tokio::time::timeout(WAIT, ws.next()).await.expect("1::");
+        assert!(matches!(first, Some(Ok(Message::Text(ref t))) if t.as_str() == "1::"));
+
+        let signalled = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &gateway.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+
+        // Draining: not ready, handshakes refused, sessions served.
+        let deadline = Instant::now() + Duration::from_millis(800);
+        loop {
+            let ready = get(admin, "/readyz").await;
+            if ready.status == 503 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "readyz still {}", ready.status);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(get(admin, "/healthz").await.status, 200);
+        let refused = gateway.get("/socket.io/1/?t=2").await;
+        assert_eq!(refused.status, 503, "{}", refused.text());
+        assert!(refused.header("retry-after").is_some());
+        let echo = r#"5:::{"name":"echo","args":["draining"]}"#;
+        assert_eq!(gateway.post(&poll_path, echo).await.text(), "1");
+        assert_eq!(gateway.get(&poll_path).await.text(), echo);
+        ws.send(Message::Text(echo.into())).await.expect("send");
+        let echoed = tokio::time::timeout(WAIT, ws.next()).await.expect("echo");
+        assert!(
+            matches!(echoed, Some(Ok(Message::Text(ref t))) if t.as_str() == echo),
+            "{echoed:?}"
+        );
+        assert!(
+            signalled.elapsed() < Duration::from_millis(1900),
+            "the checks above ran within the drain"
+        );
+        // A poll left open when the drain ends is answered (503: reconnect elsewhere).
+        let waiting = tokio::spawn({
+            let addr = gateway.addr;
+            let path = poll_path.clone();
+            async move { get(addr, &path).await }
+        });
+        // Then the sessions end: the websocket closes.
+        tokio::time::timeout(Duration::from_secs(4), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) if text.as_str() == "2::" => {}
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                    Some(Ok(other)) => panic!("unexpected {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("the websocket closes after the drain");
+        assert!(
+            signalled.elapsed() >= Duration::from_millis(1900),
+            "not before the drain's end: {:?}",
+            signalled.elapsed()
+        );
+        let answered = tokio::time::timeout(WAIT, waiting)
+            .await
+            .expect("the open poll is answered")
+            .expect("poll task");
+        assert_eq!(answered.status, 503);
+        // And the process exits 0 within the grace period.
+        let status = tokio::task::spawn_blocking(move || {
+            let status = wait_exit(&mut gateway.child, Duration::from_secs(4));
+            (status, gateway)
+        })
+        .await
+        .expect("wait task");
+        let (status, gateway) = status;
+        let status = status.unwrap_or_else(|| panic!("still running: {}", gateway.stderr()));
+        assert_eq!(status.code(), Some(0), "{}", gateway.stderr());
+        assert!(signalled.elapsed() < Duration::from_millis(2000 + 2000 + 1500));
+        assert!(
+            tokio::net::TcpStream::connect(gateway.addr).await.is_err(),
+            "the public port is closed"
+        );
+        assert!(
+            tokio::net::TcpStream::connect(admin).await.is_err(),
+            "the admin port is closed"
+        );
+        let log = gateway.stderr();
+        assert!(log.contains("draining"), "{log}");
+    })
+    .await;
+}

@@ -1,0 +1,555 @@
+//! The flashsocket transport and the Flash socket policy responder over real TCP (spec §5.2,
+//! §8 #10, #11, #21, #24, §9 C50–C51): draft 76 on `/socket.io/1/flashsocket/{sid}`, offered
+//! only when enabled, and the policy on its own port and inline on the main port.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ferrio_hub::{DisconnectReason, Origins};
+use ferrio_protocol::{HandshakeBody, TransportKind};
+use ferrio_server::apps::conformance::Observation;
+use ferrio_server::{Cli, ServerConfig};
+use ferrio_testkit::{
+    HixieMessage, TestServer, any_disconnect_of, assert_c51_reply, disconnected, flashsocket_path,
+    hixie_sample_headers, hixie_text, hixie_upgrade, read_for, read_until_closed, short_timers,
+    xhr_path,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+const WAIT: Duration = Duration::from_secs(2);
+
+/// What Flash sends to ask for the policy: `<policy-file-request/>` and a NUL.
+const POLICY_REQUEST: &[u8; 23] = b"<policy-file-request/>\0";
+
+/// The policy for the default origins `*:*`: the reference's 206 bytes plus the NUL.
+const OPEN_POLICY: &str = concat!(
+    r#"<?xml version="1.0"?><!DOCTYPE cross-domain-policy SYSTEM "http://www.macromedia.com/xml/dtds/cross-domain-policy.dtd">"#,
+    r#"<cross-domain-policy><allow-access-from domain="*" to-ports="*"/></cross-domain-policy>"#,
+    "\0"
+);
+
+/// The default configuration with flashsocket enabled, announced second.
+fn flash_config() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.hub.transports = vec![
+        TransportKind::Websocket,
+        TransportKind::Flashsocket,
+        TransportKind::XhrPolling,
+    ];
+    config
+}
+
+/// Connects to `addr`, writes `chunks` (waiting `gap` between them), and returns everything
+/// read until the server closes; fails if it does not close within two seconds.
+async fn send_and_read_to_close(
+    addr: std::net::SocketAddr,
+    chunks: &[&[u8]],
+    gap: Duration,
+) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+    for (i, chunk) in chunks.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(gap).await;
+        }
+        stream.write_all(chunk).await.expect("write");
+    }
+    read_until_closed(&mut stream, WAIT)
+        .await
+        .expect("the server closes the connection")
+}
+
+/// The status line of a raw HTTP/1.1 response.
+fn http_status_line(response: &[u8]) -> String {
+    let text = String::from_utf8_lossy(response);
+    text.split("\r\n").next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c50_policy_port_answers_the_policy_and_closes() {
+    let server = TestServer::start(flash_config()).await;
+    let reply = send_and_read_to_close(server.policy_addr, &[POLICY_REQUEST], Duration::ZERO).await;
+    let text = String::from_utf8(reply).expect("the policy is UTF-8");
+    assert!(text.contains("<cross-domain-policy>"), "{text:?}");
+    assert!(
+        text.contains(r#"<allow-access-from domain="*" to-ports="*"/>"#),
+        "{text:?}"
+    );
+    assert!(text.ends_with('\0'), "no trailing NUL: {text:?}");
+    assert_eq!(text, OPEN_POLICY);
+    // The policy port answers at once, whatever is sent (as the reference does).
+    let unasked = send_and_read_to_close(server.policy_addr, &[], Duration::ZERO).await;
+    assert_eq!(unasked, OPEN_POLICY.as_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c50_policy_inline_on_the_main_port() {
+    let server = TestServer::start(flash_config()).await;
+    let reply = send_and_read_to_close(server.addr, &[POLICY_REQUEST], Duration::ZERO).await;
+    assert_eq!(String::from_utf8_lossy(&reply), OPEN_POLICY);
+    // Also when the request arrives in two writes.
+    let (head, tail) = POLICY_REQUEST.split_at(10);
+    let split =
+        send_and_read_to_close(server.addr, &[head, tail], Duration::from_millis(150)).await;
+    assert_eq!(String::from_utf8_lossy(&split), OPEN_POLICY);
+    // The main port still serves HTTP.
+    let sid = server.handshake().await;
+    assert_eq!(server.poll(&sid).await, "1::");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c50_policy_lists_each_allowed_origin() {
+    let mut config = flash_config();
+    config.hub.origins = "good.example:80,*.example.org:*"
+        .parse::<Origins>()
+        .expect("origins");
+    let server = TestServer::start(config).await;
+    for addr in [server.policy_addr, server.addr] {
+        let reply = send_and_read_to_close(addr, &[POLICY_REQUEST], Duration::ZERO).await;
+        let text = String::from_utf8(reply).expect("the policy is UTF-8");
+        assert!(text.contains("<cross-domain-policy>"), "{text:?}");
+        assert!(
+            text.contains(r#"<allow-access-from domain="good.example" to-ports="80"/>"#),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(r#"<allow-access-from domain="*.example.org" to-ports="*"/>"#),
+            "{text:?}"
+        );
+        assert_eq!(text.matches("<allow-access-from ").count(), 2, "{text:?}");
+        assert!(!text.contains(r#"domain="*" to-ports="*""#), "{text:?}");
+        assert!(text.ends_with("</cross-domain-policy>\0"), "{text:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c50_no_policy_while_flashsocket_is_disabled() {
+    let server = TestServer::start_default().await;
+    let reply = send_and_read_to_close(server.addr, &[POLICY_REQUEST], Duration::ZERO).await;
+    assert_eq!(
+        http_status_line(&reply),
+        "HTTP/1.1 400 Bad Request",
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(
+        !String::from_utf8_lossy(&reply).contains("cross-domain-policy"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    // Nothing answers on the policy port either (refused, or silent).
+    let policy_port_reply = match TcpStream::connect(server.policy_addr).await {
+        Err(_) => Vec::new(),
+        Ok(mut stream) => {
+            let _ = stream.write_all(POLICY_REQUEST).await;
+            read_for(&mut stream, Duration::from_millis(300)).await
+        }
+    };
+    assert!(
+        policy_port_reply.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&policy_port_reply)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_requests_starting_with_lt_get_http_answers() {
+    let server = TestServer::start(flash_config()).await;
+    let cases: [&[u8]; 3] = [
+        b"<html>\r\n\r\n",
+        b"<policy-file-requesX\r\n\r\n",
+        b"<policy-file-request/>X\r\n\r\n",
+    ];
+    for request in cases {
+        let reply = send_and_read_to_close(server.addr, &[request], Duration::ZERO).await;
+        let what = String::from_utf8_lossy(request);
+        assert!(
+            http_status_line(&reply).starts_with("HTTP/1.1 4"),
+            "{what:?} → {:?}",
+            String::from_utf8_lossy(&reply)
+        );
+        assert!(
+            !String::from_utf8_lossy(&reply).contains("cross-domain-policy"),
+            "{what:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_announces_flashsocket_second_only_when_enabled() {
+    let enabled = TestServer::start(flash_config()).await;
+    let body = enabled.get("/socket.io/1/?t=1").await.text();
+    let parsed = HandshakeBody::parse(&body).expect("handshake body");
+    assert_eq!(
+        parsed.transports.join(","),
+        "websocket,flashsocket,xhr-polling",
+        "{body}"
+    );
+    assert!(
+        body.ends_with(":websocket,flashsocket,xhr-polling"),
+        "{body}"
+    );
+
+    // Off by default: the default list does not have it.
+    let disabled = TestServer::start_default().await;
+    let body = disabled.get("/socket.io/1/?t=1").await.text();
+    let parsed = HandshakeBody::parse(&body).expect("handshake body");
+    assert_eq!(
+        parsed.transports.first().map(String::as_str),
+        Some("websocket")
+    );
+    assert!(
+        !parsed.transports.iter().any(|t| t == "flashsocket"),
+        "{body}"
+    );
+}
+
+/// The configuration the `ferrio` command line builds from `flags`.
+fn config_from_flags(flags: &[&str]) -> ServerConfig {
+    let args = [
+        "ferrio",
+        "--app",
+        "conformance",
+        "--transports",
+        "websocket,xhr-polling",
+    ];
+    Cli::try_parse_from(args.iter().chain(flags))
+        .expect("flags parse")
+        .server_config()
+        .expect("valid configuration")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_flag_offers_it_second_and_starts_the_policy_responder() {
+    let off = config_from_flags(&[]);
+    assert!(!off.hub.transports.contains(&TransportKind::Flashsocket));
+    assert_eq!(off.flash_policy_port, Some(10843));
+    assert_eq!(
+        config_from_flags(&["--flashsocket", "--flash-policy-port", "0"]).flash_policy_port,
+        None
+    );
+
+    let server = TestServer::start(config_from_flags(&["--flashsocket"])).await;
+    let body = server.get("/socket.io/1/?t=1").await.text();
+    assert!(
+        body.ends_with(":websocket,flashsocket,xhr-polling"),
+        "{body}"
+    );
+    let policy =
+        send_and_read_to_close(server.policy_addr, &[POLICY_REQUEST], Duration::ZERO).await;
+    assert_eq!(String::from_utf8_lossy(&policy), OPEN_POLICY);
+    let (_sid, mut ws) = server.connected_hixie("flashsocket").await;
+    let echo = r#"5:::{"name":"echo","args":["flag"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_upgrade_while_disabled_is_400_and_leaves_the_session() {
+    let server = TestServer::start_default().await;
+    let sid = server.handshake().await;
+    let path = flashsocket_path(&sid);
+    let refused = hixie_upgrade(server.addr, &path, &hixie_sample_headers(), None).await;
+    assert_eq!(refused.status, 400, "{}", refused.head);
+    assert!(
+        !server
+            .log
+            .entries()
+            .iter()
+            .any(|o| matches!(o, Observation::Connection { .. })),
+        "{:?}",
+        server.log.entries()
+    );
+    assert_eq!(server.hub.session_count(), 1);
+    // The session is untouched: its first poll connects it.
+    assert_eq!(server.get(&xhr_path(&sid)).await.text(), "1::");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c51_hixie76_handshake_vector_on_the_flashsocket_path() {
+    let server = TestServer::start(flash_config()).await;
+    let sid = server.handshake().await;
+    let path = flashsocket_path(&sid);
+    let upgrade = hixie_upgrade(server.addr, &path, &hixie_sample_headers(), None).await;
+    let mut ws = assert_c51_reply(upgrade, &path).await;
+    assert!(
+        server
+            .log
+            .wait_for(
+                WAIT,
+                |o| matches!(o, Observation::Connection { sid: s, .. } if *s == sid)
+            )
+            .await
+            .is_some()
+    );
+    let echo = r#"5:::{"name":"echo","args":["flash"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c51_key3_in_a_later_write() {
+    let server = TestServer::start(flash_config()).await;
+    let sid = server.handshake().await;
+    let path = flashsocket_path(&sid);
+    let started = Instant::now();
+    let upgrade = hixie_upgrade(
+        server.addr,
+        &path,
+        &hixie_sample_headers(),
+        Some(Duration::from_millis(200)),
+    )
+    .await;
+    let mut ws = assert_c51_reply(upgrade, &path).await;
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    let echo = r#"5:::{"name":"echo","args":["late key3"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subprotocol_is_echoed_only_when_requested() {
+    let server = TestServer::start(flash_config()).await;
+    let sid = server.handshake().await;
+    let mut headers = hixie_sample_headers();
+    headers.push(("Sec-WebSocket-Protocol", "sample"));
+    let upgrade = hixie_upgrade(server.addr, &flashsocket_path(&sid), &headers, None).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    assert_eq!(upgrade.header("sec-websocket-protocol"), Some("sample"));
+    let mut ws = upgrade.ws;
+    ws.expect_sample_digest().await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("1::"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_sid_over_flashsocket_gets_error_then_close() {
+    let server = TestServer::start(flash_config()).await;
+    let upgrade = hixie_upgrade(
+        server.addr,
+        &flashsocket_path("nosuchsession"),
+        &hixie_sample_headers(),
+        None,
+    )
+    .await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    ws.expect_sample_digest().await;
+    assert_eq!(
+        ws.read_bytes(9, WAIT).await,
+        Some(hixie_text(b"7:::1+0")),
+        "00 \"7:::1+0\" FF"
+    );
+    let rest = ws
+        .messages_until_closed(WAIT)
+        .await
+        .expect("the server closes the connection");
+    assert!(rest.iter().all(|m| *m == HixieMessage::Close), "{rest:?}");
+    assert_eq!(server.hub.session_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_round_trips_events_and_acks() {
+    let server = TestServer::start(flash_config()).await;
+    let (sid, mut ws) = server.connected_hixie("flashsocket").await;
+    // U+FFFD inside a message does not end it (spec §8 #21).
+    let echo = "5:::{\"name\":\"echo\",\"args\":[\"a\u{FFFD}b\"]}";
+    ws.send_text(echo).await;
+    assert_eq!(
+        ws.read_bytes(echo.len() + 2, WAIT).await,
+        Some(hixie_text(echo.as_bytes()))
+    );
+    ws.send_text(r#"5:::{"name":"multi"}"#).await;
+    for expected in [
+        r#"5:::{"name":"a","args":[1]}"#,
+        r#"5:::{"name":"b","args":["é€😀"]}"#,
+        "3:::x",
+    ] {
+        assert_eq!(
+            ws.read_message(WAIT).await,
+            Some(HixieMessage::Text(expected.as_bytes().to_vec()))
+        );
+    }
+    ws.send_text(r#"5:4+::{"name":"echo","args":["x",2]}"#)
+        .await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"6:::4+["x",2]"#)
+    );
+    // Two messages in one write are two packets.
+    let mut both = hixie_text(br#"5:::{"name":"echo","args":[1]}"#);
+    both.extend(hixie_text(br#"5:::{"name":"echo","args":[2]}"#));
+    ws.write_raw(&both).await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"5:::{"name":"echo","args":[1]}"#)
+    );
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"5:::{"name":"echo","args":[2]}"#)
+    );
+    assert!(!any_disconnect_of(&server.log, &sid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_unanswered_heartbeat_closes_the_connection() {
+    let server = TestServer::start(short_timers(flash_config())).await;
+    let (sid, mut ws) = server.connected_hixie("flashsocket").await;
+    let opened = Instant::now();
+    assert_eq!(
+        ws.next_text(Duration::from_secs(5)).await.as_deref(),
+        Some("2::")
+    );
+    let heartbeat_at = opened.elapsed();
+    assert!(
+        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
+        "heartbeat after {heartbeat_at:?}, interval 3 s"
+    );
+    let rest = ws
+        .messages_until_closed(Duration::from_secs(7))
+        .await
+        .expect("closed after the heartbeat timeout");
+    let closed_at = opened.elapsed();
+    assert!(
+        closed_at >= Duration::from_millis(7500) && closed_at <= Duration::from_millis(9500),
+        "closed after {closed_at:?}, interval + timeout = 8 s"
+    );
+    assert!(rest.iter().all(|m| *m == HixieMessage::Close), "{rest:?}");
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_answered_heartbeats_keep_the_connection() {
+    let server = TestServer::start(short_timers(flash_config())).await;
+    let (sid, mut ws) = server.connected_hixie("flashsocket").await;
+    let opened = Instant::now();
+    // Heartbeats at about 3, 6 and 9 s, each answered; the last comes after the 8 s an
+    // unanswered first heartbeat would have allowed.
+    for _ in 0..3 {
+        assert_eq!(
+            ws.read_message(Duration::from_secs(5)).await,
+            Some(HixieMessage::Text(b"2::".to_vec()))
+        );
+        ws.send_text("2::").await;
+    }
+    assert!(
+        opened.elapsed() > Duration::from_secs(8),
+        "{:?}",
+        opened.elapsed()
+    );
+    let echo = r#"5:::{"name":"echo","args":["alive"]}"#;
+    ws.send_text(echo).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
+    assert!(!any_disconnect_of(&server.log, &sid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_upgrade_from_bad_origin_is_refused() {
+    let mut config = flash_config();
+    config.hub.origins = "good.example:80".parse::<Origins>().expect("origins");
+    let server = TestServer::start(config).await;
+    let sid = server.handshake_from_origin("http://good.example").await;
+    let path = flashsocket_path(&sid);
+    let headers_from = |origin: &'static str| -> Vec<(&'static str, &'static str)> {
+        hixie_sample_headers()
+            .into_iter()
+            .map(|(name, value)| {
+                if name == "Origin" {
+                    (name, origin)
+                } else {
+                    (name, value)
+                }
+            })
+            .collect()
+    };
+    let evil = hixie_upgrade(
+        server.addr,
+        &path,
+        &headers_from("http://evil.example"),
+        None,
+    )
+    .await;
+    assert_eq!(evil.status, 403, "{}", evil.head);
+    let good = hixie_upgrade(
+        server.addr,
+        &path,
+        &headers_from("http://good.example"),
+        None,
+    )
+    .await;
+    assert_eq!(good.status, 101, "{}", good.head);
+    assert_eq!(
+        good.header("sec-websocket-origin"),
+        Some("http://good.example")
+    );
+    let mut ws = good.ws;
+    ws.expect_sample_digest().await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("1::"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_kick_sends_disconnect_then_closes() {
+    let server = TestServer::start(flash_config()).await;
+    let (sid, mut ws) = server.connected_hixie("flashsocket").await;
+    ws.send_text(r#"5:::{"name":"kick"}"#).await;
+    let messages = ws
+        .messages_until_closed(WAIT)
+        .await
+        .expect("the server closes after a kick");
+    let (first, rest) = messages.split_first().expect("a 0:: message");
+    assert_eq!(first.text().as_deref(), Some("0::"));
+    assert!(rest.iter().all(|m| *m == HixieMessage::Close), "{rest:?}");
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_closing_handshake_is_answered_and_ends_the_session() {
+    let server = TestServer::start(flash_config()).await;
+    let (sid, mut ws) = server.connected_hixie("flashsocket").await;
+    ws.write_raw(&[0xFF, 0x00]).await;
+    let rest = ws
+        .messages_until_closed(WAIT)
+        .await
+        .expect("the server closes TCP");
+    assert_eq!(rest, [HixieMessage::Close], "FF 00 answered, then FIN");
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketClose))
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+    assert_eq!(server.hub.session_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flashsocket_tcp_close_ends_the_session() {
+    let server = TestServer::start(flash_config()).await;
+    let (sid, ws) = server.connected_hixie("flashsocket").await;
+    drop(ws);
+    assert!(
+        server
+            .log
+            .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketEnd))
+            .await
+            .is_some(),
+        "{:?}",
+        server.log.entries()
+    );
+    assert_eq!(server.poll(&sid).await, "7:::1+0");
+}
