@@ -156,11 +156,11 @@ impl HubMetrics {
         let slot = transport_slot(Some(transport));
         let mut bytes = 0;
         for packet in packets {
-            let text = packet.as_str();
-            bytes += text.len() as u64;
-            let type_code = text
-                .bytes()
-                .next()
+            // Bytes, not text: counting must not re-validate every outgoing packet.
+            let raw = packet.bytes();
+            bytes += raw.len() as u64;
+            let type_code = raw
+                .first()
                 .map_or(usize::MAX, |b| usize::from(b.wrapping_sub(b'0')));
             if let Some(counter) = self.packets_out[slot].get(type_code) {
                 bump(counter, 1);
