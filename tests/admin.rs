@@ -297,13 +297,9 @@ async fn websocket_session_is_counted_by_transport_and_its_close_by_reason() {
         );
         assert!(metrics.value("ferrio_bytes_out_total", &[("transport", "websocket")]) >= 3.0);
         ws.close(None).await.expect("close frame");
-        assert!(
-            server
-                .log
-                .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketClose))
-                .await
-                .is_some()
-        );
+        server
+            .assert_observed(WAIT, disconnected(&sid, DisconnectReason::SocketClose))
+            .await;
         server
             .metrics_until("the close counted", WAIT, |m| {
                 m.value("ferrio_disconnects_total", &[("reason", "socket close")]) == 1.0
@@ -780,13 +776,9 @@ async fn api_disconnect_kicks_polling_and_websocket_sessions() {
             .expect("the open poll is answered")
             .expect("poll task");
         assert_eq!(answer.text(), "0::");
-        assert!(
-            server
-                .log
-                .wait_for(WAIT, disconnected(&polling, DisconnectReason::Booted))
-                .await
-                .is_some()
-        );
+        server
+            .assert_observed(WAIT, disconnected(&polling, DisconnectReason::Booted))
+            .await;
 
         let response = server
             .api(

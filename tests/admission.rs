@@ -120,13 +120,9 @@ async fn max_sessions_refuses_with_503_until_a_slot_is_freed() {
         assert_ws_echo(&mut ws).await;
         // The websocket session leaves; its slot admits a new session.
         ws.close(None).await.expect("close");
-        assert!(
-            server
-                .log
-                .wait_for(WAIT, disconnected(&ws_sid, DisconnectReason::SocketClose))
-                .await
-                .is_some()
-        );
+        server
+            .assert_observed(WAIT, disconnected(&ws_sid, DisconnectReason::SocketClose))
+            .await;
         let deadline = tokio::time::Instant::now() + WAIT;
         let admitted = loop {
             let response = server.get(HANDSHAKE).await;
@@ -338,16 +334,7 @@ async fn websocket_message_over_the_limit_ends_only_that_session() {
     assert_eq!(ws_next(&mut big).await.as_deref(), Some(at_limit.as_str()));
     send_text(&mut big, &echo_of_length(4096)).await;
     assert_eq!(ws_next(&mut big).await, None, "the connection ends");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, |o| matches!(
-                o,
-                ferrio_server::apps::conformance::Observation::Disconnect { sid, .. } if *sid == big_sid
-            ))
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, |o| matches!( o, ferrio_server::apps::conformance::Observation::Disconnect { sid, .. } if *sid == big_sid )).await;
     assert_ws_echo(&mut other).await;
     assert_polling_echo(&server, &polling).await;
     })

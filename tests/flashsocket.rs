@@ -10,9 +10,9 @@ use ferrio_protocol::{HandshakeBody, TransportKind};
 use ferrio_server::apps::conformance::Observation;
 use ferrio_server::{Cli, ServerConfig};
 use ferrio_testkit::{
-    HixieMessage, TestServer, any_disconnect_of, assert_c51_reply, disconnected, flashsocket_path,
-    hixie_sample_headers, hixie_text, hixie_upgrade, read_for, read_until_closed, short_timers,
-    xhr_path,
+    HixieMessage, TestServer, any_connection, any_disconnect_of, assert_c51_reply,
+    assert_unanswered_heartbeat_timeline, disconnected, flashsocket_path, hixie_sample_headers,
+    hixie_text, hixie_upgrade, read_for, read_until_closed, short_timers, xhr_path,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -272,16 +272,7 @@ async fn c51_hixie76_handshake_vector_on_the_flashsocket_path() {
     let path = flashsocket_path(&sid);
     let upgrade = hixie_upgrade(server.addr, &path, &hixie_sample_headers(), None).await;
     let mut ws = assert_c51_reply(upgrade, &path).await;
-    assert!(
-        server
-            .log
-            .wait_for(
-                WAIT,
-                |o| matches!(o, Observation::Connection { sid: s, .. } if *s == sid)
-            )
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, any_connection(&sid)).await;
     let echo = r#"5:::{"name":"echo","args":["flash"]}"#;
     ws.send_text(echo).await;
     assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
@@ -394,35 +385,20 @@ async fn flashsocket_round_trips_events_and_acks() {
 async fn flashsocket_unanswered_heartbeat_closes_the_connection() {
     let server = TestServer::start(short_timers(flash_config())).await;
     let (sid, mut ws) = server.connected_hixie("flashsocket").await;
-    let opened = Instant::now();
-    assert_eq!(
-        ws.next_text(Duration::from_secs(5)).await.as_deref(),
-        Some("2::")
-    );
-    let heartbeat_at = opened.elapsed();
-    assert!(
-        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
-        "heartbeat after {heartbeat_at:?}, interval 3 s"
-    );
-    let rest = ws
-        .messages_until_closed(Duration::from_secs(7))
-        .await
-        .expect("closed after the heartbeat timeout");
-    let closed_at = opened.elapsed();
-    assert!(
-        closed_at >= Duration::from_millis(7500) && closed_at <= Duration::from_millis(9500),
-        "closed after {closed_at:?}, interval + timeout = 8 s"
-    );
+    let rest = assert_unanswered_heartbeat_timeline(
+        &mut ws,
+        async |ws, timeout| assert_eq!(ws.next_text(timeout).await.as_deref(), Some("2::")),
+        async |ws, timeout| {
+            ws.messages_until_closed(timeout)
+                .await
+                .expect("closed after the heartbeat timeout")
+        },
+    )
+    .await;
     assert!(rest.iter().all(|m| *m == HixieMessage::Close), "{rest:?}");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,13 +482,9 @@ async fn flashsocket_kick_sends_disconnect_then_closes() {
     let (first, rest) = messages.split_first().expect("a 0:: message");
     assert_eq!(first.text().as_deref(), Some("0::"));
     assert!(rest.iter().all(|m| *m == HixieMessage::Close), "{rest:?}");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::Booted))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -525,15 +497,9 @@ async fn flashsocket_closing_handshake_is_answered_and_ends_the_session() {
         .await
         .expect("the server closes TCP");
     assert_eq!(rest, [HixieMessage::Close], "FF 00 answered, then FIN");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketClose))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::SocketClose))
+        .await;
     assert_eq!(server.hub.session_count(), 0);
 }
 
@@ -542,14 +508,8 @@ async fn flashsocket_tcp_close_ends_the_session() {
     let server = TestServer::start(flash_config()).await;
     let (sid, ws) = server.connected_hixie("flashsocket").await;
     drop(ws);
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::SocketEnd))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::SocketEnd))
+        .await;
     assert_eq!(server.poll(&sid).await, "7:::1+0");
 }

@@ -294,16 +294,12 @@ async fn c09_handshake_query_and_xdomain_reach_the_application() {
     let server = TestServer::start_default().await;
     let response = server.get("/socket.io/1/?t=1&token=abc").await;
     let sid = sid_of(&response.text()).to_owned();
-    assert!(
-        server
-            .log
-            .wait_for(
-                WAIT,
-                |o| matches!(o, Observation::Authorized { token: Some(t) } if t == "abc")
-            )
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(
+            WAIT,
+            |o| matches!(o, Observation::Authorized { token: Some(t) } if t == "abc"),
+        )
+        .await;
     assert_eq!(server.poll(&sid).await, "1::");
     let connection = server
         .log

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use ferrio_hub::DisconnectReason;
 use ferrio_server::ServerConfig;
 use ferrio_testkit::{
-    StreamEvent, StreamingResponse, TestServer, any_disconnect_of, disconnected,
-    es3_string_literals, htmlfile_path, htmlfile_payload, packets_of, short_timers,
+    StreamEvent, StreamingResponse, TestServer, any_disconnect_of,
+    assert_unanswered_heartbeat_timeline, disconnected, es3_string_literals, htmlfile_path,
+    htmlfile_payload, packets_of, short_timers,
 };
 
 /// How long answers that should come at once may take.
@@ -131,73 +132,40 @@ async fn c38_heartbeats_answered_keep_the_stream_open_unanswered_end_it() {
 
 async fn unanswered_heartbeat_ends_the_stream(server: &TestServer) {
     let (sid, mut stream) = server.connected_htmlfile().await;
-    let opened = Instant::now();
-    assert_eq!(
-        next_payload(&mut stream, Duration::from_secs(5))
-            .await
-            .as_deref(),
-        Some("2::")
-    );
-    let heartbeat_at = opened.elapsed();
-    assert!(
-        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
-        "heartbeat after {heartbeat_at:?}, interval is 3 s"
-    );
-    assert_ends(&mut stream, Duration::from_secs(7)).await;
-    let ended_at = opened.elapsed();
-    assert!(
-        ended_at >= Duration::from_millis(7500) && ended_at <= Duration::from_millis(9500),
-        "stream ended after {ended_at:?}, interval + timeout is 8 s"
-    );
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    assert_unanswered_heartbeat_timeline(
+        &mut stream,
+        async |stream, timeout| {
+            assert_eq!(next_payload(stream, timeout).await.as_deref(), Some("2::"));
+        },
+        assert_ends,
+    )
+    .await;
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
+        .await;
 }
 
 async fn answered_heartbeats_keep_the_stream_open(server: &TestServer) {
     let (sid, mut stream) = server.connected_htmlfile().await;
-    let opened = Instant::now();
-    // Past interval + timeout (8 s), which would have ended an unanswered stream.
-    let until = opened + Duration::from_secs(9);
-    let mut heartbeats = 0;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match stream.next_event(left).await {
-            StreamEvent::Chunk(bytes) => {
-                let chunk = String::from_utf8(bytes).expect("UTF-8");
-                assert_eq!(chunk, r#"<script>_("2::");</script>"#);
-                heartbeats += 1;
-                server.post_packets_to(&htmlfile_path(&sid), "2::").await;
-            }
-            StreamEvent::TimedOut => break,
-            other => panic!("stream ended after {:?}: {other:?}", opened.elapsed()),
-        }
-    }
-    assert!(heartbeats >= 2, "only {heartbeats} heartbeats in 9 s");
-    server.post_packets_to(&htmlfile_path(&sid), ECHO).await;
-    loop {
-        let payload = next_payload(&mut stream, WAIT).await.expect("echo");
-        if payload == "2::" {
-            server.post_packets_to(&htmlfile_path(&sid), "2::").await;
-            continue;
-        }
-        assert_eq!(payload, ECHO);
-        break;
-    }
-    assert!(
-        !any_disconnect_of(&server.log, &sid),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_answered_heartbeats_keep_stream_open(
+            &sid,
+            &htmlfile_path(&sid),
+            &mut stream,
+            ECHO,
+            WAIT,
+            async |stream, left| match stream.next_event(left).await {
+                StreamEvent::Chunk(bytes) => {
+                    let chunk = String::from_utf8(bytes).expect("UTF-8");
+                    assert_eq!(chunk, r#"<script>_("2::");</script>"#);
+                    true
+                }
+                StreamEvent::TimedOut => false,
+                other => panic!("stream ended: {other:?}"),
+            },
+            async |stream, timeout| next_payload(stream, timeout).await.expect("echo"),
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,13 +301,9 @@ async fn s4_8_kick_sends_disconnect_then_ends_the_stream() {
         Some("0::")
     );
     assert_ends(&mut stream, WAIT).await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::Booted))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

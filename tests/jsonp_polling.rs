@@ -110,13 +110,7 @@ async fn c39_first_get_calls_the_indexed_callback() {
     assert_script_headers(&first);
     assert_eq!(first.header("content-length"), Some("15"));
     assert_eq!(first.text(), r#"io.j[5]("1::");"#);
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace.is_empty()))
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace.is_empty())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

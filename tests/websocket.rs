@@ -7,10 +7,11 @@ use ferrio_hub::{DisconnectReason, Origins};
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    Frame, HixieMessage, HixieWs, LengthForm, RawWs, SAMPLE_MASK, TestServer, any_disconnect_of,
-    assert_c51_reply, disconnected, echo_of_length, encode_frame, encode_frame_with,
-    hixie_sample_headers, hixie_text, hixie_upgrade, next_text_within, opcode, raw_upgrade,
-    raw_upgrade_version, send_text, short_timers, ws_path, xhr_path,
+    Frame, HixieMessage, HixieWs, LengthForm, RawWs, SAMPLE_MASK, TestServer, any_connection,
+    any_disconnect, any_disconnect_of, assert_c51_reply, assert_unanswered_heartbeat_timeline,
+    disconnected, echo_of_length, encode_frame, encode_frame_with, hixie_sample_headers,
+    hixie_text, hixie_upgrade, next_text_within, opcode, raw_upgrade, raw_upgrade_version,
+    send_text, short_timers, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -107,35 +108,20 @@ async fn c45_unknown_sid_gets_error_frame_then_close() {
 async fn c46_unanswered_heartbeat_closes_the_connection_a() {
     let server = TestServer::start(short_timers(ServerConfig::default())).await;
     let (sid, mut ws) = server.connected_raw_websocket().await;
-    let opened = Instant::now();
-    assert_eq!(
-        ws.next_text(Duration::from_secs(5)).await.as_deref(),
-        Some("2::")
-    );
-    let heartbeat_at = opened.elapsed();
-    assert!(
-        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
-        "heartbeat after {heartbeat_at:?}, interval 3 s"
-    );
-    let frames = ws
-        .frames_until_closed(Duration::from_secs(7))
-        .await
-        .expect("closed after the heartbeat timeout");
-    let closed_at = opened.elapsed();
-    assert!(
-        closed_at >= Duration::from_millis(7500) && closed_at <= Duration::from_millis(9500),
-        "closed after {closed_at:?}, interval + timeout = 8 s"
-    );
+    let frames = assert_unanswered_heartbeat_timeline(
+        &mut ws,
+        async |ws, timeout| assert_eq!(ws.next_text(timeout).await.as_deref(), Some("2::")),
+        async |ws, timeout| {
+            ws.frames_until_closed(timeout)
+                .await
+                .expect("closed after the heartbeat timeout")
+        },
+    )
+    .await;
     assert_only_close_frames(&frames);
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,13 +161,7 @@ async fn c46_answered_heartbeats_keep_the_connection_b() {
     let echo = r#"5:::{"name":"echo","args":["alive"]}"#;
     ws.send_text(echo).await;
     assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
-    assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid))
-    );
+    assert!(!server.log.entries().iter().any(any_disconnect(&sid)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,18 +216,12 @@ async fn c48_client_close_frame_is_answered_and_ends_the_session() {
     assert!(!frames.is_empty(), "no close frame before the TCP close");
     assert_only_close_frames(&frames);
     assert!(!frames[0].masked);
-    assert!(
-        server
-            .log
-            .wait_for(
-                Duration::from_secs(1),
-                disconnected(&sid, DisconnectReason::SocketClose)
-            )
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(
+            Duration::from_secs(1),
+            disconnected(&sid, DisconnectReason::SocketClose),
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,13 +317,9 @@ async fn s4_8_kick_sends_disconnect_frame_then_closes() {
     let (first, rest) = frames.split_first().expect("a 0:: frame");
     assert_server_text(first, "0::");
     assert_only_close_frames(rest);
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::Booted))
+        .await;
     assert_eq!(server.hub.session_count(), 0);
 }
 
@@ -374,15 +344,9 @@ async fn s8_12_oversized_message_closes_only_that_connection() {
         frames.iter().all(|f| f.opcode != opcode::TEXT),
         "{frames:?}"
     );
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&big_sid, DisconnectReason::SocketError))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&big_sid, DisconnectReason::SocketError))
+        .await;
     let echo = r#"5:::{"name":"echo","args":["still here"]}"#;
     other.send_text(echo).await;
     assert_eq!(other.next_text(WAIT).await.as_deref(), Some(echo));
@@ -441,18 +405,12 @@ async fn s4_6_tcp_close_ends_the_session_at_once() {
     let server = TestServer::start_default().await;
     let (sid, ws) = server.connected_raw_websocket().await;
     drop(ws);
-    assert!(
-        server
-            .log
-            .wait_for(
-                Duration::from_secs(1),
-                disconnected(&sid, DisconnectReason::SocketEnd)
-            )
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(
+            Duration::from_secs(1),
+            disconnected(&sid, DisconnectReason::SocketEnd),
+        )
+        .await;
     assert_eq!(
         server.poll(&sid).await,
         "7:::1+0",
@@ -491,13 +449,7 @@ async fn s5_1_fragments_are_reassembled_and_binary_ignored() {
         .await
         .expect("echo of the reassembled message");
     assert_server_text(&frame, echo);
-    assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid))
-    );
+    assert!(!server.log.entries().iter().any(any_disconnect(&sid)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -516,16 +468,7 @@ async fn s5_1_reserved_bits_end_the_connection() {
         .await
         .expect("the server ends the connection");
     assert_only_close_frames(&frames);
-    assert!(
-        server
-            .log
-            .wait_for(
-                WAIT,
-                |o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid)
-            )
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, any_disconnect(&sid)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,13 +486,9 @@ async fn s4_7_forced_disconnect_reaches_an_open_websocket() {
     let (first, rest) = frames.split_first().expect("a 0:: frame");
     assert_server_text(first, "0::");
     assert_only_close_frames(rest);
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::Booted))
+        .await;
 }
 
 #[tokio::test]
@@ -593,16 +532,7 @@ async fn c51_hixie76_handshake_vector_on_the_websocket_path() {
     let echo = r#"5:::{"name":"echo","args":["hixie"]}"#;
     ws.send_text(echo).await;
     assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(echo));
-    assert!(
-        server
-            .log
-            .wait_for(
-                WAIT,
-                |o| matches!(o, Observation::Connection { sid: s, .. } if *s == sid)
-            )
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, any_connection(&sid)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -815,15 +745,9 @@ async fn hixie76_message_limit_closes_only_that_connection() {
     open_ended.write_raw(&endless).await;
     assert_hixie_closed(&mut open_ended).await;
     for sid in [&big_sid, &open_sid] {
-        assert!(
-            server
-                .log
-                .wait_for(WAIT, disconnected(sid, DisconnectReason::SocketError))
-                .await
-                .is_some(),
-            "{:?}",
-            server.log.entries()
-        );
+        server
+            .assert_observed(WAIT, disconnected(sid, DisconnectReason::SocketError))
+            .await;
     }
 
     let echo = r#"5:::{"name":"echo","args":["still here"]}"#;

@@ -8,7 +8,8 @@ use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
     MultipartEvent, MultipartStream, StreamingResponse, TestServer, any_disconnect_of,
-    disconnected, form_urlencode, multipart_path, packets_of, short_timers,
+    assert_preflight_allows, assert_unanswered_heartbeat_timeline, disconnected, form_urlencode,
+    multipart_path, packets_of, short_timers,
 };
 use http::Method;
 
@@ -180,18 +181,12 @@ async fn s5_6_close_timeout_after_the_stream_closes() {
     let (sid, stream) = server.connected_multipart().await;
     let closed = Instant::now();
     drop(stream);
-    assert!(
-        server
-            .log
-            .wait_for(
-                Duration::from_secs(7),
-                disconnected(&sid, DisconnectReason::CloseTimeout)
-            )
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(
+            Duration::from_secs(7),
+            disconnected(&sid, DisconnectReason::CloseTimeout),
+        )
+        .await;
     let elapsed = closed.elapsed();
     assert!(
         elapsed >= Duration::from_millis(3500) && elapsed <= Duration::from_millis(5500),
@@ -240,13 +235,9 @@ async fn s4_8_kick_sends_disconnect_then_completes_the_stream() {
         .await;
     assert_eq!(stream.next_part(WAIT).await, MultipartEvent::part("0::"));
     assert_completed(&mut stream, WAIT).await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::Booted))
+        .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,71 +255,42 @@ async fn s5_6_heartbeats_answered_keep_the_stream_open_unanswered_end_it() {
 
 async fn unanswered_heartbeat_ends_the_stream(server: &TestServer) {
     let (sid, mut stream) = server.connected_multipart().await;
-    let opened = Instant::now();
-    assert_eq!(
-        stream.next_part(Duration::from_secs(5)).await,
-        MultipartEvent::part("2::")
-    );
-    let heartbeat_at = opened.elapsed();
-    assert!(
-        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
-        "heartbeat after {heartbeat_at:?}, interval is 3 s"
-    );
-    assert_completed(&mut stream, Duration::from_secs(7)).await;
-    let ended_at = opened.elapsed();
-    assert!(
-        ended_at >= Duration::from_millis(7500) && ended_at <= Duration::from_millis(9500),
-        "stream ended after {ended_at:?}, interval + timeout is 8 s"
-    );
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    assert_unanswered_heartbeat_timeline(
+        &mut stream,
+        async |stream, timeout| {
+            assert_eq!(stream.next_part(timeout).await, MultipartEvent::part("2::"));
+        },
+        assert_completed,
+    )
+    .await;
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::HeartbeatTimeout))
+        .await;
 }
 
 async fn answered_heartbeats_keep_the_stream_open(server: &TestServer) {
     let (sid, mut stream) = server.connected_multipart().await;
-    let opened = Instant::now();
-    // Past interval + timeout (8 s), which would have ended an unanswered stream.
-    let until = opened + Duration::from_secs(9);
-    let mut heartbeats = 0;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match stream.next_part(left).await {
-            MultipartEvent::TimedOut => break,
-            part if part == MultipartEvent::part("2::") => {
-                heartbeats += 1;
-                server.post_packets_to(&multipart_path(&sid), "2::").await;
-            }
-            other => panic!("after {:?}: {other:?}", opened.elapsed()),
-        }
-    }
-    assert!(heartbeats >= 2, "only {heartbeats} heartbeats in 9 s");
-    server.post_packets_to(&multipart_path(&sid), ECHO).await;
-    loop {
-        match stream.next_part(WAIT).await {
-            part if part == MultipartEvent::part("2::") => {
-                server.post_packets_to(&multipart_path(&sid), "2::").await;
-            }
-            part => {
-                assert_eq!(part, MultipartEvent::part(ECHO));
-                break;
-            }
-        }
-    }
-    assert!(
-        !any_disconnect_of(&server.log, &sid),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_answered_heartbeats_keep_stream_open(
+            &sid,
+            &multipart_path(&sid),
+            &mut stream,
+            ECHO,
+            WAIT,
+            async |stream, left| match stream.next_part(left).await {
+                MultipartEvent::TimedOut => false,
+                part if part == MultipartEvent::part("2::") => true,
+                other => panic!("not a heartbeat: {other:?}"),
+            },
+            async |stream, timeout| match stream.next_part(timeout).await {
+                part if part == MultipartEvent::part("2::") => "2::".to_owned(),
+                part => {
+                    assert_eq!(part, MultipartEvent::part(ECHO));
+                    ECHO.to_owned()
+                }
+            },
+        )
+        .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,28 +339,8 @@ async fn s5_6_options_preflight_gets_204_with_cors() {
     let server = start().await;
     let sid = server.handshake().await;
     let origin = "http://a.example:8080";
-    let preflight = server
-        .request(
-            Method::OPTIONS,
-            &multipart_path(&sid),
-            &[
-                ("origin", origin),
-                ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "content-type"),
-            ],
-            "",
-        )
-        .await;
-    assert_eq!(preflight.status, 204);
-    assert!(preflight.body.is_empty());
-    assert_eq!(
-        preflight.header("access-control-allow-origin"),
-        Some(origin)
-    );
-    assert_eq!(
-        preflight.header("access-control-allow-credentials"),
-        Some("true")
-    );
+    let preflight = server.post_preflight(&multipart_path(&sid), origin).await;
+    assert_preflight_allows(&preflight, origin);
     let methods = preflight
         .header("access-control-allow-methods")
         .unwrap_or_default();
@@ -486,13 +428,9 @@ async fn s4_8_kick_between_streams_is_delivered_on_the_next_get() {
     server
         .post_packets_to(&multipart_path(&sid), r#"5:::{"name":"kick"}"#)
         .await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(WAIT, disconnected(&sid, DisconnectReason::Booted))
+        .await;
     let mut next = open(&server, &sid).await;
     assert_eq!(next.next_part(WAIT).await, MultipartEvent::part("0::"));
     assert_completed(&mut next, WAIT).await;

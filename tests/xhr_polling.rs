@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use ferrio_hub::DisconnectReason;
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
-use ferrio_testkit::{TestServer, read_for, short_timers, xhr_path};
+use ferrio_testkit::{
+    TestServer, any_disconnect, assert_preflight_allows, await_answer, disconnected_from, read_for,
+    short_timers, xhr_path,
+};
 use http::Method;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -30,20 +33,6 @@ async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let mut config = short_timers(ServerConfig::default());
     configure(&mut config);
     TestServer::start(config).await
-}
-
-fn disconnected(
-    sid: &str,
-    namespace: &str,
-    reason: DisconnectReason,
-) -> impl Fn(&Observation) -> bool {
-    let (sid, namespace) = (sid.to_owned(), namespace.to_owned());
-    move |o| matches!(o, Observation::Disconnect { sid: s, namespace: n, reason: r } if *s == sid && *n == namespace && *r == reason)
-}
-
-fn any_disconnect(sid: &str) -> impl Fn(&Observation) -> bool {
-    let sid = sid.to_owned();
-    move |o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid)
 }
 
 /// Joins `/chat` and checks the confirmation and the `hi` emit of its connection handler.
@@ -72,13 +61,7 @@ async fn c11_first_get_delivers_connect() {
     );
     assert_eq!(first.header("content-length"), Some("3"));
     assert_eq!(first.text(), "1::");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace.is_empty()))
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace.is_empty())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,7 +255,7 @@ async fn c19_close_timeout_ends_session() {
         .log
         .wait_for(
             Duration::from_secs(7),
-            disconnected(&sid, "", DisconnectReason::CloseTimeout),
+            disconnected_from(&sid, "", DisconnectReason::CloseTimeout),
         )
         .await;
     let elapsed = last_get.elapsed();
@@ -299,18 +282,11 @@ async fn c20_forced_disconnect_with_get_open_a() {
         .await;
     assert_eq!(forced.status, 200);
     assert!(forced.body.is_empty());
-    let answered = tokio::time::timeout(WAIT, open)
-        .await
-        .expect("open GET answered")
-        .expect("GET task");
+    let answered = await_answer(open, WAIT).await;
     assert_eq!(answered.text(), "0::");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, "", DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_disconnected(WAIT, &sid, "", DisconnectReason::Booted)
+        .await;
     assert_eq!(server.poll(&sid).await, "7:::1+0");
 }
 
@@ -321,18 +297,11 @@ async fn c20_posted_disconnect_with_get_open_b() {
     let open = server.spawn_get(&xhr_path(&sid));
     tokio::time::sleep(SETTLE).await;
     server.post_packets(&sid, "0::").await;
-    let answered = tokio::time::timeout(WAIT, open)
-        .await
-        .expect("open GET answered")
-        .expect("GET task");
+    let answered = await_answer(open, WAIT).await;
     assert_eq!(answered.text(), "0::");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, "", DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_disconnected(WAIT, &sid, "", DisconnectReason::Booted)
+        .await;
     assert_eq!(server.poll(&sid).await, "7:::1+0");
 }
 
@@ -345,13 +314,9 @@ async fn c20_forced_disconnect_between_polls_c() {
         .await;
     assert_eq!(forced.status, 200);
     assert!(forced.body.is_empty());
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, "", DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_disconnected(WAIT, &sid, "", DisconnectReason::Booted)
+        .await;
     assert_eq!(server.poll(&sid).await, "7:::1+0");
     // Unknown sids get the same empty 200.
     let unknown = server
@@ -612,13 +577,7 @@ async fn c29_namespace_connect_a() {
     let server = start().await;
     let sid = server.connected_polling_session().await;
     join_chat(&server, &sid).await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace == "/chat"))
-            .await
-            .is_some()
-    );
+    server.assert_observed(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace == "/chat")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -664,13 +623,12 @@ async fn c31_leaving_a_namespace() {
     let sid = server.connected_polling_session().await;
     join_chat(&server, &sid).await;
     server.post_packets(&sid, "0::/chat").await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, "/chat", DisconnectReason::Packet))
-            .await
-            .is_some()
-    );
+    server
+        .assert_observed(
+            WAIT,
+            disconnected_from(&sid, "/chat", DisconnectReason::Packet),
+        )
+        .await;
     // `/chat` no longer answers; the default namespace does.
     server
         .post_packets(
@@ -682,13 +640,11 @@ async fn c31_leaving_a_namespace() {
         )
         .await;
     assert_eq!(server.poll(&sid).await, r#"5:::{"name":"echo","args":[1]}"#);
-    assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(disconnected(&sid, "", DisconnectReason::Packet))
-    );
+    assert!(!server.log.entries().iter().any(disconnected_from(
+        &sid,
+        "",
+        DisconnectReason::Packet
+    )));
     assert_eq!(
         server
             .log
@@ -763,13 +719,9 @@ async fn c34_broadcast_and_rooms() {
     );
     // A session that ends leaves its rooms.
     server.post_packets(&a, "0::").await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&a, "", DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_disconnected(WAIT, &a, "", DisconnectReason::Booted)
+        .await;
     assert_eq!(server.hub.sockets().clients(Some("r")), [b.as_str()]);
     server
         .post_packets(&c, r#"5:::{"name":"toroom","args":["r",2]}"#)
@@ -807,10 +759,7 @@ async fn c35_volatile_emit_with_open_get_is_written_b() {
     server
         .post_packets(&sid, r#"5:::{"name":"volatile","args":[7]}"#)
         .await;
-    let answered = tokio::time::timeout(WAIT, open)
-        .await
-        .expect("open GET answered")
-        .expect("GET task");
+    let answered = await_answer(open, WAIT).await;
     assert_eq!(answered.text(), r#"5:::{"name":"vol","args":[7]}"#);
     assert_eq!(
         server.poll(&sid).await,
@@ -826,28 +775,8 @@ async fn s1_5_options_preflight_gets_204_and_leaves_the_session_alone() {
     let server = start().await;
     let sid = server.handshake().await;
     let origin = "http://a.example:8080";
-    let preflight = server
-        .request(
-            Method::OPTIONS,
-            &xhr_path(&sid),
-            &[
-                ("origin", origin),
-                ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "content-type"),
-            ],
-            "",
-        )
-        .await;
-    assert_eq!(preflight.status, 204);
-    assert!(preflight.body.is_empty());
-    assert_eq!(
-        preflight.header("access-control-allow-origin"),
-        Some(origin)
-    );
-    assert_eq!(
-        preflight.header("access-control-allow-credentials"),
-        Some("true")
-    );
+    let preflight = server.post_preflight(&xhr_path(&sid), origin).await;
+    assert_preflight_allows(&preflight, origin);
     assert_eq!(
         preflight.header("access-control-allow-methods"),
         Some("POST")
@@ -943,18 +872,12 @@ async fn s4_4_outbox_overflow_ends_the_session() {
         "3 packets fit"
     );
     server.post_packets(&sid, r#"5:::{"name":"multi"}"#).await;
-    assert!(
-        server
-            .log
-            .wait_for(
-                WAIT,
-                disconnected(&sid, "", DisconnectReason::BufferOverflow)
-            )
-            .await
-            .is_some(),
-        "{:?}",
-        server.log.entries()
-    );
+    server
+        .assert_observed(
+            WAIT,
+            disconnected_from(&sid, "", DisconnectReason::BufferOverflow),
+        )
+        .await;
     assert_eq!(server.poll(&sid).await, "7:::1+0");
     // Other sessions are unaffected.
     let other = server.connected_polling_session().await;
@@ -967,13 +890,9 @@ async fn s4_8_kick_between_polls_is_delivered_on_the_next_get() {
     let server = start().await;
     let sid = server.connected_polling_session().await;
     server.post_packets(&sid, r#"5:::{"name":"kick"}"#).await;
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&sid, "", DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_disconnected(WAIT, &sid, "", DisconnectReason::Booted)
+        .await;
     assert_eq!(server.poll(&sid).await, "0::");
     assert_eq!(server.poll(&sid).await, "7:::1+0");
 }
@@ -985,17 +904,10 @@ async fn s4_8_kick_with_get_open_answers_it() {
     let open = server.spawn_get(&xhr_path(&a));
     tokio::time::sleep(SETTLE).await;
     server.post_packets(&a, r#"5:::{"name":"kick"}"#).await;
-    let answered = tokio::time::timeout(WAIT, open)
-        .await
-        .expect("open GET answered")
-        .expect("GET task");
+    let answered = await_answer(open, WAIT).await;
     assert_eq!(answered.text(), "0::");
-    assert!(
-        server
-            .log
-            .wait_for(WAIT, disconnected(&a, "", DisconnectReason::Booted))
-            .await
-            .is_some()
-    );
+    server
+        .assert_disconnected(WAIT, &a, "", DisconnectReason::Booted)
+        .await;
     assert_eq!(server.poll(&a).await, "7:::1+0");
 }

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -228,11 +228,33 @@ pub fn flashsocket_path(sid: &str) -> String {
 
 /// Matches the application's record of `sid` leaving the default namespace for `reason`.
 pub fn disconnected(sid: &str, reason: DisconnectReason) -> impl Fn(&Observation) -> bool {
-    let sid = sid.to_owned();
+    disconnected_from(sid, "", reason)
+}
+
+/// Matches the application's record of `sid` leaving `namespace` (`""` for the default one)
+/// for `reason`.
+pub fn disconnected_from(
+    sid: &str,
+    namespace: &str,
+    reason: DisconnectReason,
+) -> impl Fn(&Observation) -> bool {
+    let (sid, namespace) = (sid.to_owned(), namespace.to_owned());
     move |o| {
-        matches!(o, Observation::Disconnect { sid: s, namespace, reason: r }
-            if *s == sid && namespace.is_empty() && *r == reason)
+        matches!(o, Observation::Disconnect { sid: s, namespace: n, reason: r }
+            if *s == sid && *n == namespace && *r == reason)
     }
+}
+
+/// Matches the application's record of any disconnect of `sid`, from any namespace.
+pub fn any_disconnect(sid: &str) -> impl Fn(&Observation) -> bool {
+    let sid = sid.to_owned();
+    move |o| matches!(o, Observation::Disconnect { sid: s, .. } if *s == sid)
+}
+
+/// Matches the application's record of `sid` connecting to any namespace.
+pub fn any_connection(sid: &str) -> impl Fn(&Observation) -> bool {
+    let sid = sid.to_owned();
+    move |o| matches!(o, Observation::Connection { sid: s, .. } if *s == sid)
 }
 
 /// Whether the application recorded any disconnect of `sid`.
@@ -288,30 +310,37 @@ pub async fn request(
     body: impl Into<Bytes>,
 ) -> HttpResponse {
     let stream = TcpStream::connect(addr).await.expect("tcp connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    exchange(stream, &addr.to_string(), method, path, headers, body).await
+}
+
+/// Sends one request over an already connected `io` and reads the whole response, with no
+/// time limit of its own.
+pub(crate) async fn exchange<I>(
+    io: I,
+    host: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> HttpResponse
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .expect("http handshake");
     tokio::spawn(connection);
     let mut builder = Request::builder()
         .method(method)
         .uri(path)
-        .header("host", addr.to_string());
+        .header("host", host);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
     let request = builder.body(Full::new(body.into())).expect("request");
     let response = sender.send_request(request).await.expect("response");
     let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(response.headers());
     let body = response
         .into_body()
         .collect()
@@ -323,6 +352,19 @@ pub async fn request(
         headers,
         body,
     }
+}
+
+/// Every header as a `(name, value)` pair of strings, values decoded lossily.
+pub(crate) fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Reads the next text message, skipping pings and pongs; `None` when the connection ends.
@@ -412,6 +454,104 @@ impl TestServer {
         tokio::spawn(async move { request(addr, Method::GET, &path, &[], Bytes::new()).await })
     }
 
+    /// Asserts that the application records an observation matching `predicate` within
+    /// `timeout`, and returns it; the failure shows the whole log.
+    pub async fn assert_observed(
+        &self,
+        timeout: Duration,
+        predicate: impl Fn(&Observation) -> bool,
+    ) -> Observation {
+        match self.log.wait_for(timeout, predicate).await {
+            Some(found) => found,
+            None => panic!(
+                "no matching observation within {timeout:?}: {:?}",
+                self.log.entries()
+            ),
+        }
+    }
+
+    /// Asserts that the application records `sid` leaving `namespace` (`""` for the default
+    /// one) for `reason` within `timeout`.
+    pub async fn assert_disconnected(
+        &self,
+        timeout: Duration,
+        sid: &str,
+        namespace: &str,
+        reason: DisconnectReason,
+    ) {
+        self.assert_observed(timeout, disconnected_from(sid, namespace, reason))
+            .await;
+    }
+}
+
+impl TestServer {
+    /// Sends the CORS preflight (`OPTIONS`) a browser sends from `origin` before a `POST`
+    /// with a `content-type` header to `path`.
+    pub async fn post_preflight(&self, path: &str, origin: &str) -> HttpResponse {
+        self.request(
+            Method::OPTIONS,
+            path,
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            "",
+        )
+        .await
+    }
+}
+
+/// Asserts that `preflight` is a `204` with no body that allows `origin` with credentials.
+pub fn assert_preflight_allows(preflight: &HttpResponse, origin: &str) {
+    assert_eq!(preflight.status, 204);
+    assert!(preflight.body.is_empty());
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(origin)
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-credentials"),
+        Some("true")
+    );
+}
+
+/// Awaits the answer to a GET started by [`TestServer::spawn_get`]; panics when it does not
+/// come within `timeout` or the task failed.
+pub async fn await_answer(open: JoinHandle<HttpResponse>, timeout: Duration) -> HttpResponse {
+    tokio::time::timeout(timeout, open)
+        .await
+        .expect("open GET answered")
+        .expect("GET task")
+}
+
+/// The unanswered-heartbeat timeline under [`short_timers`] (interval 3 s, timeout 5 s),
+/// timed from the call: `expect_heartbeat` must check that a heartbeat (`2::`) comes within
+/// the timeout it is given (5 s), and it must come 2.5–4 s in; `expect_end` must wait for the
+/// end of the connection within the timeout it is given (7 s), and the end must come
+/// 7.5–9.5 s in. Returns what `expect_end` returned.
+pub async fn assert_unanswered_heartbeat_timeline<S, T>(
+    stream: &mut S,
+    expect_heartbeat: impl AsyncFnOnce(&mut S, Duration),
+    expect_end: impl AsyncFnOnce(&mut S, Duration) -> T,
+) -> T {
+    let opened = std::time::Instant::now();
+    expect_heartbeat(stream, Duration::from_secs(5)).await;
+    let heartbeat_at = opened.elapsed();
+    assert!(
+        heartbeat_at >= Duration::from_millis(2500) && heartbeat_at <= Duration::from_secs(4),
+        "heartbeat after {heartbeat_at:?}, interval is 3 s"
+    );
+    let end = expect_end(stream, Duration::from_secs(7)).await;
+    let ended_at = opened.elapsed();
+    assert!(
+        ended_at >= Duration::from_millis(7500) && ended_at <= Duration::from_millis(9500),
+        "ended after {ended_at:?}, interval + timeout is 8 s"
+    );
+    end
+}
+
+impl TestServer {
     /// POSTs `body` (one packet or a framed payload) to the xhr-polling URL of `sid` and
     /// checks the answer is `200` with body `1`.
     pub async fn post_packets(&self, sid: &str, body: &str) {

@@ -28,7 +28,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::{HttpResponse, TestServer, request};
+use crate::{HttpResponse, TestServer, exchange, header_pairs, request};
 
 /// How long one admin or TLS request may take before the test fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -504,16 +504,7 @@ async fn record(request: Request<hyper::body::Incoming>) -> BackendCall {
         .path_and_query()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let headers = request
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(request.headers());
     let bytes = request
         .into_body()
         .collect()
@@ -633,43 +624,7 @@ pub async fn request_on<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let exchange = async {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-            .await
-            .expect("http handshake");
-        tokio::spawn(connection);
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", host);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let request = builder.body(Full::new(body.into())).expect("request");
-        let response = sender.send_request(request).await.expect("response");
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
-        HttpResponse {
-            status,
-            headers,
-            body,
-        }
-    };
+    let exchange = exchange(io, host, method, path, headers, body);
     tokio::time::timeout(REQUEST_TIMEOUT, exchange)
         .await
         .unwrap_or_else(|_| panic!("request {path} timed out"))

@@ -355,6 +355,54 @@ impl TestServer {
         );
     }
 
+    /// The answered-heartbeats scenario of a streaming transport under
+    /// [`short_timers`](crate::short_timers): for 9 s (past interval + timeout, which would end
+    /// an unanswered stream) every heartbeat is answered by POSTing `2::` to `path`, and there
+    /// must be at least two; then `echo` is POSTed and must come back (heartbeats met on the
+    /// way are answered), and `sid` must not have been disconnected.
+    ///
+    /// `next_heartbeat` checks what comes next within its timeout: `true` for a heartbeat,
+    /// `false` when nothing came, and a panic for anything else. `next_packet` returns the
+    /// next packet within its timeout and panics when there is none.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn assert_answered_heartbeats_keep_stream_open<S>(
+        &self,
+        sid: &str,
+        path: &str,
+        stream: &mut S,
+        echo: &str,
+        wait: Duration,
+        mut next_heartbeat: impl AsyncFnMut(&mut S, Duration) -> bool,
+        mut next_packet: impl AsyncFnMut(&mut S, Duration) -> String,
+    ) {
+        let until = Instant::now() + Duration::from_secs(9);
+        let mut heartbeats = 0;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || !next_heartbeat(stream, left).await {
+                break;
+            }
+            heartbeats += 1;
+            self.post_packets_to(path, "2::").await;
+        }
+        assert!(heartbeats >= 2, "only {heartbeats} heartbeats in 9 s");
+        self.post_packets_to(path, echo).await;
+        loop {
+            let packet = next_packet(stream, wait).await;
+            if packet == "2::" {
+                self.post_packets_to(path, "2::").await;
+                continue;
+            }
+            assert_eq!(packet, echo);
+            break;
+        }
+        assert!(
+            !crate::any_disconnect_of(&self.log, sid),
+            "{:?}",
+            self.log.entries()
+        );
+    }
+
     /// POSTs `payload` to the jsonp-polling URL of `sid` as the 0.9 client does (a form field
     /// `d` holding the payload as a JSON string) and checks the answer is `200` / `1`.
     pub async fn post_jsonp(&self, sid: &str, payload: &str) {
