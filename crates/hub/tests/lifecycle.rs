@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrio_hub::{
-    AttachError, AttachMode, Authorization, ConnectInfo, DisconnectReason, Hub, HubConfig, Refusal,
+    AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason, Hub,
+    HubConfig, Refusal,
 };
 use ferrio_protocol::{TransportKind, decode};
 use parking_lot::Mutex;
@@ -47,6 +48,12 @@ fn reasons(hub: &Hub) -> Arc<Mutex<Vec<(String, DisconnectReason)>>> {
 fn ingest(hub: &Hub, sid: &str, texts: &[&str]) {
     hub.ingest(sid, texts.iter().map(|t| decode(t).unwrap()).collect())
         .unwrap();
+}
+
+/// The packet texts of the attachment's next batch, which must come.
+async fn next_texts(attachment: &mut Attachment) -> Vec<String> {
+    let batch = attachment.next_batch().await.expect("a batch");
+    batch.texts().map(str::to_owned).collect()
 }
 
 async fn poll(hub: &Hub, sid: &str) -> Vec<String> {
@@ -120,37 +127,13 @@ async fn streams_get_heartbeats_and_die_without_answers() {
     let mut stream = hub
         .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
         .unwrap();
-    assert_eq!(
-        stream
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
-        ["1::"]
-    );
+    assert_eq!(next_texts(&mut stream).await, ["1::"]);
     let started = tokio::time::Instant::now();
-    assert_eq!(
-        stream
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
-        ["2::"]
-    );
+    assert_eq!(next_texts(&mut stream).await, ["2::"]);
     assert_eq!(started.elapsed(), Duration::from_secs(25));
     // Answered: the next heartbeat comes one interval after the answer.
     ingest(&hub, &sid, &["2::"]);
-    assert_eq!(
-        stream
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
-        ["2::"]
-    );
+    assert_eq!(next_texts(&mut stream).await, ["2::"]);
     assert_eq!(started.elapsed(), Duration::from_secs(50));
     // Not answered: the session ends at interval + timeout, without a farewell packet.
     assert!(stream.next_batch().await.is_none());
@@ -179,24 +162,11 @@ async fn a_newer_poll_completes_the_older_with_a_noop() {
         .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
         .unwrap();
     let started = tokio::time::Instant::now();
-    assert_eq!(
-        older
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
-        ["8::"]
-    );
+    assert_eq!(next_texts(&mut older).await, ["8::"]);
     assert_eq!(started.elapsed(), Duration::ZERO);
     hub.sockets().emit("news", vec![json!(1)]);
     assert_eq!(
-        newer
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
+        next_texts(&mut newer).await,
         [r#"5:::{"name":"news","args":[1]}"#]
     );
 }
@@ -219,12 +189,7 @@ async fn a_waiting_poll_takes_only_the_first_packet() {
         ingest(&hub2, &sid2, &[r#"5:::{"name":"multi"}"#]);
     });
     assert_eq!(
-        waiting
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
+        next_texts(&mut waiting).await,
         [r#"5:::{"name":"a","args":[1]}"#]
     );
     drop(waiting);
@@ -290,12 +255,7 @@ async fn volatile_packets_need_a_ready_transport() {
         .unwrap();
     assert_eq!(hub.sockets().volatile().emit("v", vec![json!(2)]), 1);
     assert_eq!(
-        waiting
-            .next_batch()
-            .await
-            .unwrap()
-            .texts()
-            .collect::<Vec<_>>(),
+        next_texts(&mut waiting).await,
         [r#"5:::{"name":"v","args":[2]}"#]
     );
 }

@@ -912,18 +912,7 @@ impl RawWs {
 
     /// Reads the next frame; `None` when the connection ends or `timeout` passes first.
     pub async fn read_frame(&mut self, timeout: Duration) -> Option<Frame> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            if let Some((frame, used)) = parse_frame(&self.buffer) {
-                self.buffer.drain(..used);
-                return Some(frame);
-            }
-            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Ok(Ok(n)) if n > 0 => self.buffer.extend_from_slice(&chunk[..n]),
-                _ => return None,
-            }
-        }
+        read_parsed(&mut self.stream, &mut self.buffer, timeout, parse_frame).await
     }
 
     /// Reads the next text frame, skipping pings and pongs; `None` on a close frame, the end of
@@ -1116,18 +1105,7 @@ impl HixieWs {
 
     /// Reads the next message; `None` when the connection ends or `timeout` passes first.
     pub async fn read_message(&mut self, timeout: Duration) -> Option<HixieMessage> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            if let Some((message, used)) = parse_hixie(&self.buffer) {
-                self.buffer.drain(..used);
-                return Some(message);
-            }
-            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Ok(Ok(n)) if n > 0 => self.buffer.extend_from_slice(&chunk[..n]),
-                _ => return None,
-            }
-        }
+        read_parsed(&mut self.stream, &mut self.buffer, timeout, parse_hixie).await
     }
 
     /// Reads the next text message as text (lossy); `None` on anything else, the end of the
@@ -1265,3 +1243,28 @@ pub use ops::{
     Backend, BackendCall, BackendReply, Metrics, Sample, SelfSigned, request_on, tls_connect,
     tls_request, within,
 };
+
+/// Reads from `stream` into `buffer` until `parse` finds a complete item (returned with the
+/// bytes it used, which are consumed); `None` when the connection ends or `timeout` passes.
+async fn read_parsed<S, T>(
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+    timeout: Duration,
+    parse: impl Fn(&[u8]) -> Option<(T, usize)>,
+) -> Option<T>
+where
+    S: AsyncReadExt + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        if let Some((item, used)) = parse(buffer) {
+            buffer.drain(..used);
+            return Some(item);
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
+            _ => return None,
+        }
+    }
+}
