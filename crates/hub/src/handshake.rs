@@ -45,8 +45,17 @@ pub struct HandshakeData {
 
 impl HandshakeData {
     /// Builds the data of a new handshake.
-    pub fn new(info: ConnectInfo) -> Self {
+    pub fn new(mut info: ConnectInfo) -> Self {
         let xdomain = info.header("origin").is_some();
+        // The session keeps these for its whole life: give back what building them
+        // over-allocated (a collected query, a formatted URL). A no-op when already exact.
+        info.headers.shrink_to_fit();
+        info.query.shrink_to_fit();
+        for (key, value) in &mut info.query {
+            key.shrink_to_fit();
+            value.shrink_to_fit();
+        }
+        info.url.shrink_to_fit();
         HandshakeData {
             info,
             xdomain,

@@ -579,7 +579,7 @@ impl HubInner {
             );
         }
         if let Some(namespace) = self.namespace(endpoint) {
-            namespace.remove_member(&session.id, &state.rooms);
+            namespace.remove_member(&session.id, state.rooms());
             if let Some(hub) = self.arc() {
                 let socket = Socket::new(hub, Arc::clone(session), namespace);
                 socket.namespace_inner().fire_disconnect(&socket, reason);
@@ -620,7 +620,7 @@ impl HubInner {
         let Some(hub) = self.arc() else { return };
         for (endpoint, state) in endpoints {
             if let Some(namespace) = self.namespace(&endpoint) {
-                namespace.remove_member(&session.id, &state.rooms);
+                namespace.remove_member(&session.id, state.rooms());
                 let socket = Socket::new(Arc::clone(&hub), Arc::clone(session), namespace);
                 socket.namespace_inner().fire_disconnect(&socket, reason);
             }

@@ -10,6 +10,7 @@
 //! - `hub`: the registry (the only code that inserts or removes sessions), the port, packet
 //!   handling, and the per-session timer task.
 //! - `session`: one session's state machine, behind one short-held lock.
+//! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
 //! - `attachment`: how a transport awaits its batches.
 //! - `namespace`, `socket`: the Socket.IO-shaped application API.
 //! - `origin`, `handshake`, `config`, `reason`: plain data.
@@ -21,6 +22,7 @@ mod admission;
 mod attachment;
 mod config;
 mod encoded;
+mod endpoint;
 mod handshake;
 mod hub;
 mod metrics;

@@ -1,6 +1,6 @@
 //! Namespaces (`io.of('/chat')`), their handlers and their rooms (spec §4.10, §4.11).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use ferrio_protocol::{Packet, PacketBody};
@@ -99,7 +99,7 @@ impl NamespaceInner {
     }
 
     /// Removes a session from the namespace and every room it joined there.
-    pub(crate) fn remove_member(&self, sid: &str, rooms: &HashSet<String>) {
+    pub(crate) fn remove_member(&self, sid: &str, rooms: &[Box<str>]) {
         self.leave_room(sid, "");
         for room in rooms {
             self.leave_room(sid, room);

@@ -1,17 +1,17 @@
 //! One session's state: its outbox, which transport is attached, its timers' deadlines and the
 //! namespaces it joined. Plain data behind one short-held lock; no I/O and no awaiting here.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use ferrio_protocol::TransportKind;
 use parking_lot::Mutex;
-use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::config::HubConfig;
 use crate::encoded::{Batch, Encoded};
+use crate::endpoint::{AckCallback, EndpointState, Endpoints};
 use crate::handshake::HandshakeData;
 
 /// How a transport takes packets from its session.
@@ -22,9 +22,6 @@ pub enum AttachMode {
     /// Batches until the session ends, with heartbeats (websocket, htmlfile, xhr-multipart).
     Stream,
 }
-
-/// A callback waiting for the client's ack of a packet the server sent.
-pub(crate) type AckCallback = Box<dyn FnOnce(Vec<Value>) + Send>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -40,25 +37,6 @@ pub(crate) enum Phase {
 struct Attached {
     generation: u64,
     mode: AttachMode,
-}
-
-/// Per joined namespace: the id counter for packets the server sends, their pending acks and
-/// the rooms joined there.
-#[derive(Default)]
-pub(crate) struct EndpointState {
-    next_id: u64,
-    acks: HashMap<u64, AckCallback>,
-    pub(crate) rooms: HashSet<String>,
-}
-
-impl std::fmt::Debug for EndpointState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EndpointState")
-            .field("next_id", &self.next_id)
-            .field("pending_acks", &self.acks.len())
-            .field("rooms", &self.rooms)
-            .finish()
-    }
 }
 
 #[derive(Debug)]
@@ -77,7 +55,7 @@ struct State {
     lingering: bool,
     /// The transport attached now, or last.
     transport: Option<TransportKind>,
-    endpoints: HashMap<String, EndpointState>,
+    endpoints: Endpoints,
 }
 
 /// A session. Shared by the registry, the rooms it joined, its timer task and whatever
@@ -146,6 +124,8 @@ pub(crate) enum Establish {
 const HEARTBEAT: Encoded = Encoded::from_static("2::");
 const CONNECT: Encoded = Encoded::from_static("1::");
 const DISCONNECT: Encoded = Encoded::from_static("0::");
+/// The outbox capacity a drained outbox keeps (`VecDeque`'s first allocation is four).
+const OUTBOX_RETAINED: usize = 8;
 
 impl Session {
     pub(crate) fn new(id: Arc<str>, handshake: HandshakeData) -> Self {
@@ -154,7 +134,8 @@ impl Session {
             handshake,
             state: Mutex::new(State {
                 phase: Phase::Issued,
-                outbox: VecDeque::new(),
+                // Room for `1::` alone: most sessions then rarely hold more than one packet.
+                outbox: VecDeque::with_capacity(1),
                 attached: None,
                 generation: 0,
                 idle_since: Instant::now(),
@@ -162,7 +143,7 @@ impl Session {
                 heartbeat_deadline: None,
                 lingering: false,
                 transport: None,
-                endpoints: HashMap::new(),
+                endpoints: Endpoints::default(),
             }),
             wake: Notify::new(),
             timer: Notify::new(),
@@ -191,9 +172,7 @@ impl Session {
             Phase::Issued => {
                 state.phase = Phase::Connected;
                 state.outbox.push_front(CONNECT);
-                state
-                    .endpoints
-                    .insert(String::new(), EndpointState::default());
+                state.endpoints.insert("");
                 state.idle_since = Instant::now();
                 drop(state);
                 self.timer.notify_one();
@@ -278,6 +257,11 @@ impl Session {
                 state.outbox.len()
             };
             let packets: Vec<Encoded> = state.outbox.drain(..count).collect();
+            if state.outbox.is_empty() && state.outbox.capacity() > OUTBOX_RETAINED {
+                // A backlog (a client away for a while) would otherwise pin its buffer for the
+                // rest of the session; a small one stays so steady traffic does not reallocate.
+                state.outbox.shrink_to(OUTBOX_RETAINED);
+            }
             if mode == AttachMode::Poll {
                 state.attached = None;
                 state.idle_since = Instant::now();
@@ -320,7 +304,7 @@ impl Session {
 
     /// Ends the session. Returns the namespaces it had joined (for their disconnect handlers),
     /// and whether it lingers to hand `0::` to the next poll; `None` if it had already ended.
-    pub(crate) fn close(&self, farewell: bool) -> Option<(HashMap<String, EndpointState>, bool)> {
+    pub(crate) fn close(&self, farewell: bool) -> Option<(Endpoints, bool)> {
         let mut state = self.state.lock();
         if state.phase == Phase::Closed {
             return None;
@@ -403,19 +387,13 @@ impl Session {
 
     /// Whether the session joined `endpoint`.
     pub(crate) fn has_joined(&self, endpoint: &str) -> bool {
-        self.state.lock().endpoints.contains_key(endpoint)
+        self.state.lock().endpoints.contains(endpoint)
     }
 
     /// Joins `endpoint`; `false` if it was joined already or the session ended.
     pub(crate) fn join_endpoint(&self, endpoint: &str) -> bool {
         let mut state = self.state.lock();
-        if state.phase == Phase::Closed || state.endpoints.contains_key(endpoint) {
-            return false;
-        }
-        state
-            .endpoints
-            .insert(endpoint.to_owned(), EndpointState::default());
-        true
+        state.phase != Phase::Closed && state.endpoints.insert(endpoint)
     }
 
     /// Leaves `endpoint`, returning its state (rooms, pending acks).
@@ -427,7 +405,7 @@ impl Session {
     pub(crate) fn add_room(&self, endpoint: &str, room: &str) -> bool {
         match self.state.lock().endpoints.get_mut(endpoint) {
             Some(ep) => {
-                ep.rooms.insert(room.to_owned());
+                ep.add_room(room);
                 true
             }
             None => false,
@@ -437,7 +415,7 @@ impl Session {
     /// Forgets a room membership.
     pub(crate) fn remove_room(&self, endpoint: &str, room: &str) {
         if let Some(ep) = self.state.lock().endpoints.get_mut(endpoint) {
-            ep.rooms.remove(room);
+            ep.remove_room(room);
         }
     }
 
@@ -447,7 +425,7 @@ impl Session {
             .lock()
             .endpoints
             .get(endpoint)
-            .map(|ep| ep.rooms.iter().cloned().collect())
+            .map(|ep| ep.rooms().iter().map(|room| room.to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -459,22 +437,12 @@ impl Session {
     ) -> Option<u64> {
         let mut state = self.state.lock();
         let ep = state.endpoints.get_mut(endpoint)?;
-        ep.next_id += 1;
-        let id = ep.next_id;
-        if let Some(callback) = callback {
-            ep.acks.insert(id, callback);
-        }
-        Some(id)
+        Some(ep.next_message_id(callback))
     }
 
     /// Takes the callback waiting for the ack of `id` in `endpoint`.
     pub(crate) fn take_ack(&self, endpoint: &str, id: u64) -> Option<AckCallback> {
-        self.state
-            .lock()
-            .endpoints
-            .get_mut(endpoint)?
-            .acks
-            .remove(&id)
+        self.state.lock().endpoints.get_mut(endpoint)?.take_ack(id)
     }
 }
 
