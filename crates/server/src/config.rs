@@ -512,7 +512,6 @@ impl Cli {
                 max_message_bytes: raw
                     .get("max_ws_message_bytes", parse_number)?
                     .unwrap_or(defaults.websocket.max_message_bytes),
-                ..defaults.websocket
             },
             resource: raw
                 .get("resource", |text| Ok(text.to_owned()))?

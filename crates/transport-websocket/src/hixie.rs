@@ -5,9 +5,11 @@
 
 use ferrio_hub::Encoded;
 use md5::{Digest, Md5};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::pump::{Incoming, PacketSocket};
+use crate::pump::{Ended, PacketSocket};
+use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
+use crate::rfc6455::KEEP_WRITE_BUFFER_BYTES;
 
 /// The number a `Sec-WebSocket-Key1/2` header stands for: all its decimal digits as one
 /// number, divided by its count of spaces. `None` when the key has no space, the number is
@@ -53,15 +55,6 @@ pub(crate) fn encode_text(text: &[u8], out: &mut Vec<u8>) {
 /// The closing handshake, `0xFF 0x00`.
 pub(crate) const CLOSE_FRAME: [u8; 2] = [0xFF, 0x00];
 
-/// What the decoder found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HixieFrame {
-    /// A complete text message.
-    Text(String),
-    /// The peer's closing handshake.
-    Close,
-}
-
 /// Why a draft-76 byte stream is unusable; the connection is closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum HixieError {
@@ -76,61 +69,59 @@ pub(crate) enum HixieError {
     NotUtf8,
 }
 
-/// Splits a draft-76 byte stream into frames; feed it bytes as they arrive.
-#[derive(Debug, Default)]
-pub(crate) struct HixieDecoder {
-    buffer: Vec<u8>,
+/// Splits a draft-76 byte stream into frames.
+#[derive(Debug)]
+pub(crate) struct HixieParser {
+    max_message_bytes: usize,
     /// How far the current frame has been scanned for its `0xFF`, so no byte is scanned twice.
     scanned: usize,
 }
 
-impl HixieDecoder {
-    /// Adds received bytes.
-    pub(crate) fn extend(&mut self, bytes: &[u8]) {
-        self.buffer.extend_from_slice(bytes);
+impl HixieParser {
+    pub(crate) fn new(max_message_bytes: usize) -> Self {
+        HixieParser {
+            max_message_bytes,
+            scanned: 0,
+        }
     }
 
-    /// The next complete frame, `Ok(None)` when more bytes are needed.
-    pub(crate) fn next_frame(
-        &mut self,
-        max_message_bytes: usize,
-    ) -> Result<Option<HixieFrame>, HixieError> {
-        let Some(&kind) = self.buffer.first() else {
-            return Ok(None);
+    fn fail(error: HixieError) -> Parsed {
+        Parsed::End(Ended::Failed(error.to_string()))
+    }
+}
+
+impl FrameParser for HixieParser {
+    fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+        let Some(&kind) = bytes.first() else {
+            return Parsed::Incomplete;
         };
         match kind {
             0x00 => {
                 let start = 1 + self.scanned;
-                match self.buffer[start..].iter().position(|&b| b == 0xFF) {
-                    Some(offset) => {
-                        let end = start + offset;
-                        if end - 1 > max_message_bytes {
-                            return Err(HixieError::TooLong(max_message_bytes));
-                        }
-                        let text = String::from_utf8(self.buffer[1..end].to_vec())
-                            .map_err(|_| HixieError::NotUtf8)?;
-                        self.buffer.drain(..=end);
-                        self.scanned = 0;
-                        Ok(Some(HixieFrame::Text(text)))
+                let Some(offset) = bytes[start..].iter().position(|&b| b == 0xFF) else {
+                    self.scanned = bytes.len() - 1;
+                    if self.scanned > self.max_message_bytes {
+                        return Self::fail(HixieError::TooLong(self.max_message_bytes));
                     }
-                    None => {
-                        self.scanned = self.buffer.len() - 1;
-                        if self.scanned > max_message_bytes {
-                            return Err(HixieError::TooLong(max_message_bytes));
-                        }
-                        Ok(None)
-                    }
+                    return Parsed::Incomplete;
+                };
+                let end = start + offset;
+                self.scanned = 0;
+                if end - 1 > self.max_message_bytes {
+                    return Self::fail(HixieError::TooLong(self.max_message_bytes));
                 }
+                match std::str::from_utf8(&bytes[1..end]) {
+                    Ok(text) => on_text(text),
+                    Err(_) => return Self::fail(HixieError::NotUtf8),
+                }
+                Parsed::Frame(end + 1)
             }
-            0xFF => match self.buffer.get(1) {
-                None => Ok(None),
-                Some(0x00) => {
-                    self.buffer.drain(..2);
-                    Ok(Some(HixieFrame::Close))
-                }
-                Some(&other) => Err(HixieError::FrameType(other)),
+            0xFF => match bytes.get(1) {
+                None => Parsed::Incomplete,
+                Some(0x00) => Parsed::End(Ended::Close),
+                Some(&other) => Self::fail(HixieError::FrameType(other)),
             },
-            other => Err(HixieError::FrameType(other)),
+            other => Self::fail(HixieError::FrameType(other)),
         }
     }
 }
@@ -156,49 +147,59 @@ mod tests {
         assert_eq!(key_number("9999999999999999999999 "), None);
     }
 
+    /// Parses `bytes` as the reader does: whole frames from the front, until one is
+    /// incomplete or the stream ends. Returns the texts, the bytes used and the end.
+    fn parse_all(parser: &mut HixieParser, bytes: &[u8]) -> (Vec<String>, usize, Option<String>) {
+        let mut bytes = bytes.to_vec();
+        let mut texts = Vec::new();
+        let mut used = 0;
+        loop {
+            let parsed = parser.parse(&mut bytes[used..], &mut |t| texts.push(t.to_owned()));
+            match parsed {
+                Parsed::Frame(length) | Parsed::Pause(length) => used += length,
+                Parsed::Incomplete => return (texts, used, None),
+                Parsed::End(ended) => return (texts, used, Some(format!("{ended:?}"))),
+            }
+        }
+    }
+
     #[test]
     fn frames_split_across_reads() {
-        let mut decoder = HixieDecoder::default();
-        decoder.extend(&[0x00, b'1', b':']);
-        assert_eq!(decoder.next_frame(100), Ok(None));
-        decoder.extend(&[b':', 0xFF, 0x00, b'2', b':', b':', 0xFF, 0xFF]);
-        assert_eq!(
-            decoder.next_frame(100),
-            Ok(Some(HixieFrame::Text("1::".into())))
-        );
-        assert_eq!(
-            decoder.next_frame(100),
-            Ok(Some(HixieFrame::Text("2::".into())))
-        );
-        assert_eq!(decoder.next_frame(100), Ok(None));
-        decoder.extend(&[0x00]);
-        assert_eq!(decoder.next_frame(100), Ok(Some(HixieFrame::Close)));
+        let mut parser = HixieParser::new(100);
+        let (texts, used, end) = parse_all(&mut parser, &[0x00, b'1', b':']);
+        assert_eq!((texts.len(), used, end), (0, 0, None));
+        let mut stream = vec![0x00, b'1', b':'];
+        stream.extend_from_slice(&[b':', 0xFF, 0x00, b'2', b':', b':', 0xFF, 0xFF]);
+        let (texts, used, end) = parse_all(&mut parser, &stream);
+        assert_eq!(texts, ["1::", "2::"]);
+        assert_eq!(used, 10);
+        assert_eq!(end, None);
+        let (texts, _, end) = parse_all(&mut parser, &[0xFF, 0x00]);
+        assert!(texts.is_empty());
+        assert_eq!(end.as_deref(), Some("Close"));
     }
 
     #[test]
     fn replacement_characters_inside_text_do_not_end_a_frame() {
-        let mut decoder = HixieDecoder::default();
+        let mut parser = HixieParser::new(100);
         let mut bytes = Vec::new();
         encode_text("a\u{FFFD}b".as_bytes(), &mut bytes);
-        decoder.extend(&bytes);
-        assert_eq!(
-            decoder.next_frame(100),
-            Ok(Some(HixieFrame::Text("a\u{FFFD}b".into())))
-        );
+        let (texts, used, _) = parse_all(&mut parser, &bytes);
+        assert_eq!(texts, ["a\u{FFFD}b"]);
+        assert_eq!(used, bytes.len());
     }
 
     #[test]
     fn bad_bytes_and_long_messages_are_errors() {
-        let mut decoder = HixieDecoder::default();
-        decoder.extend(&[0x80, 0x01]);
-        assert_eq!(decoder.next_frame(100), Err(HixieError::FrameType(0x80)));
-        let mut decoder = HixieDecoder::default();
-        decoder.extend(&[0x00]);
-        decoder.extend(&[b'x'; 20]);
-        assert_eq!(decoder.next_frame(10), Err(HixieError::TooLong(10)));
-        let mut decoder = HixieDecoder::default();
-        decoder.extend(&[0x00, 0xC3, 0xFF]);
-        assert_eq!(decoder.next_frame(10), Err(HixieError::NotUtf8));
+        let failed = |error: HixieError| Some(format!("{:?}", Ended::Failed(error.to_string())));
+        let (_, _, end) = parse_all(&mut HixieParser::new(100), &[0x80, 0x01]);
+        assert_eq!(end, failed(HixieError::FrameType(0x80)));
+        let mut long = vec![0x00];
+        long.extend_from_slice(&[b'x'; 20]);
+        let (_, _, end) = parse_all(&mut HixieParser::new(10), &long);
+        assert_eq!(end, failed(HixieError::TooLong(10)));
+        let (_, _, end) = parse_all(&mut HixieParser::new(10), &[0x00, 0xC3, 0xFF]);
+        assert_eq!(end, failed(HixieError::NotUtf8));
     }
 }
 
@@ -206,8 +207,8 @@ mod tests {
 #[derive(Debug)]
 pub(crate) struct Hixie76<S> {
     io: S,
-    decoder: HixieDecoder,
-    max_message_bytes: usize,
+    reader: FrameReader,
+    parser: HixieParser,
     write_buffer: Vec<u8>,
 }
 
@@ -215,41 +216,35 @@ impl<S> Hixie76<S> {
     pub(crate) fn new(io: S, max_message_bytes: usize) -> Self {
         Hixie76 {
             io,
-            decoder: HixieDecoder::default(),
-            max_message_bytes,
+            reader: FrameReader::default(),
+            parser: HixieParser::new(max_message_bytes),
             write_buffer: Vec::new(),
         }
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> PacketSocket for Hixie76<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Hixie76<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_buffer.clear();
         for packet in packets {
             encode_text(packet.bytes(), &mut self.write_buffer);
         }
         self.io.write_all(&self.write_buffer).await?;
-        // Keep no large buffer around on idle connections.
-        if self.write_buffer.capacity() > 16 * 1024 {
+        if self.write_buffer.capacity() > KEEP_WRITE_BUFFER_BYTES {
             self.write_buffer = Vec::new();
         }
         self.io.flush().await
     }
 
-    async fn receive(&mut self) -> Incoming {
-        let mut chunk = [0u8; 2048];
+    async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {
         loop {
-            match self.decoder.next_frame(self.max_message_bytes) {
-                Ok(Some(HixieFrame::Text(text))) => return Incoming::Text(text),
-                Ok(Some(HixieFrame::Close)) => return Incoming::Close,
-                Ok(None) => {}
-                Err(error) => return Incoming::Failed(error.to_string()),
-            }
-            // Cancel-safe: bytes are moved into the decoder only once a read completes.
-            match self.io.read(&mut chunk).await {
-                Ok(0) => return Incoming::End,
-                Ok(n) => self.decoder.extend(&chunk[..n]),
-                Err(error) => return Incoming::Failed(error.to_string()),
+            // Draft 76 has no control frames to answer, so a pause only resumes reading.
+            if let Stop::Ended(ended) = self
+                .reader
+                .read(&mut self.io, &mut self.parser, on_text)
+                .await
+            {
+                return ended;
             }
         }
     }

@@ -9,11 +9,13 @@
 //! Layout:
 //! - `upgrade`: the handshake checks, protocol choice and the `101` response.
 //! - `pump`: the one loop that moves packets between a connection and the hub.
-//! - `rfc6455`: RFC 6455 on tokio-tungstenite with small buffers.
+//! - `reader`: reads a connection through a per-thread buffer, so idle ones hold none.
+//! - `rfc6455`: RFC 6455 framing (headers by tungstenite, buffering ours).
 //! - `hixie`: draft 76, parsed as bytes.
 
 mod hixie;
 mod pump;
+mod reader;
 mod rfc6455;
 mod upgrade;
 

@@ -15,9 +15,7 @@ use http::header::{
 use http::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
 use tracing::{debug, info};
 
 use crate::hixie::{Hixie76, challenge_response, key_number};
@@ -101,13 +99,7 @@ where
         };
         match protocol {
             Protocol::Rfc6455 { .. } => {
-                let socket = WebSocketStream::from_raw_socket(
-                    upgraded,
-                    Role::Server,
-                    Some(limits.tungstenite()),
-                )
-                .await;
-                run(Rfc6455(socket), &hub, attachment, &sid).await;
+                spawn_pump(Rfc6455::new(upgraded, limits), hub, attachment, sid);
             }
             Protocol::Hixie76 { key1, key2, .. } => {
                 let mut io = upgraded;
@@ -126,23 +118,23 @@ where
                 if io.write_all(&digest).await.is_err() {
                     return;
                 }
-                run(
-                    Hixie76::new(io, limits.max_message_bytes),
-                    &hub,
-                    attachment,
-                    &sid,
-                )
-                .await;
+                let socket = Hixie76::new(io, limits.max_message_bytes);
+                spawn_pump(socket, hub, attachment, sid);
             }
         }
     });
     response
 }
 
-async fn run<S: PacketSocket>(socket: S, hub: &Hub, attachment: Option<Attachment>, sid: &str) {
+/// Starts the connection's long-lived task. It is a new task rather than the rest of the
+/// upgrade's, so it holds only the pump's state, not what the upgrade needed.
+fn spawn_pump<S>(socket: S, hub: Hub, attachment: Option<Attachment>, sid: String)
+where
+    S: PacketSocket + Send + 'static,
+{
     match attachment {
-        Some(attachment) => pump(socket, hub, attachment).await,
-        None => refuse_unknown_session(socket, sid).await,
+        Some(attachment) => drop(tokio::spawn(pump(socket, hub, attachment))),
+        None => drop(tokio::spawn(refuse_unknown_session(socket, sid))),
     }
 }
 

@@ -1,0 +1,316 @@
+//! Reading a WebSocket connection without a read buffer per connection: whatever the socket
+//! has is read into one scratch buffer per worker thread and parsed there, in place; a
+//! connection keeps bytes only while a frame is split across reads. An idle connection so
+//! holds no read buffer at all, and a text message that arrived whole is handed to the hub
+//! straight from the scratch buffer, without a copy or an allocation.
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::pump::Ended;
+
+/// How many bytes one read takes at most: enough for a burst of small frames, small enough
+/// that the per-thread buffer costs nothing.
+const SCRATCH_BYTES: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_BYTES]);
+}
+
+/// Where a parser hands each completed text message.
+pub(crate) type OnText<'a> = dyn FnMut(&str) + Send + 'a;
+
+/// What a protocol parser made of the bytes at the front of what was received.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// One whole frame of this many bytes was taken: a text message went to the hub, a
+    /// control frame was handled or an ignored frame skipped.
+    Frame(usize),
+    /// One whole frame of this many bytes was taken, and the caller must act on it before
+    /// reading on (RFC 6455 owes the peer a pong).
+    Pause(usize),
+    /// The bytes do not hold a whole frame yet.
+    Incomplete,
+    /// The connection ends: the peer's closing handshake, or bytes that break the protocol.
+    End(Ended),
+}
+
+/// Why reading stopped.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The connection ends.
+    Ended(Ended),
+    /// A parser asked to act before reading on; reading again resumes where it paused.
+    Paused,
+}
+
+/// One WebSocket protocol's framing of what the client sends.
+pub(crate) trait FrameParser {
+    /// Parses the frame at the front of `bytes`, handing a completed text message to
+    /// `on_text`. `bytes` always starts at a frame boundary; a parser may rewrite the bytes
+    /// of a whole frame (RFC 6455 unmasks in place).
+    fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed;
+}
+
+/// The bytes of a frame split across reads; empty, with no allocation, between frames.
+#[derive(Debug, Default)]
+pub(crate) struct FrameReader {
+    tail: Vec<u8>,
+    /// The tail may hold whole frames: parsing paused before them.
+    paused: bool,
+}
+
+impl FrameReader {
+    /// Reads and parses until the connection ends or a parser pauses, handing each text
+    /// message to `on_text`. Cancel-safe: every byte read is parsed or kept before the future
+    /// can be dropped.
+    pub(crate) async fn read<S, P>(
+        &mut self,
+        io: &mut S,
+        parser: &mut P,
+        on_text: &mut OnText<'_>,
+    ) -> Stop
+    where
+        S: AsyncRead + Unpin,
+        P: FrameParser,
+    {
+        poll_fn(|cx| self.poll_read(cx, io, parser, on_text)).await
+    }
+
+    fn poll_read<S, P>(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut S,
+        parser: &mut P,
+        on_text: &mut OnText<'_>,
+    ) -> Poll<Stop>
+    where
+        S: AsyncRead + Unpin,
+        P: FrameParser,
+    {
+        if std::mem::take(&mut self.paused) {
+            let tail = std::mem::take(&mut self.tail);
+            if let Some(stop) = self.keep_rest(tail, parser, on_text) {
+                return Poll::Ready(stop);
+            }
+        }
+        // Reads until the socket has nothing more; tokio's cooperative budget makes a read
+        // return `Pending` after a while, so a flooding client cannot starve the others.
+        loop {
+            let step = with_scratch(|scratch| {
+                let mut read = ReadBuf::new(scratch);
+                if let Err(error) = ready!(Pin::new(&mut *io).poll_read(cx, &mut read)) {
+                    return Poll::Ready(Some(Stop::Ended(Ended::Failed(error.to_string()))));
+                }
+                let filled = read.filled().len();
+                if filled == 0 {
+                    return Poll::Ready(Some(Stop::Ended(Ended::Eof)));
+                }
+                Poll::Ready(self.take(&mut scratch[..filled], parser, on_text))
+            });
+            if let Some(stop) = ready!(step) {
+                return Poll::Ready(stop);
+            }
+        }
+    }
+
+    /// Parses freshly read bytes after whatever was kept from before; keeps what is left.
+    fn take<P: FrameParser>(
+        &mut self,
+        fresh: &mut [u8],
+        parser: &mut P,
+        on_text: &mut OnText<'_>,
+    ) -> Option<Stop> {
+        if self.tail.is_empty() {
+            let (used, stop) = parse_frames(fresh, parser, on_text);
+            if !matches!(stop, Some(Stop::Ended(_))) && used < fresh.len() {
+                self.tail.extend_from_slice(&fresh[used..]);
+                self.paused = stop.is_some();
+            }
+            return stop;
+        }
+        let mut tail = std::mem::take(&mut self.tail);
+        tail.extend_from_slice(fresh);
+        self.keep_rest(tail, parser, on_text)
+    }
+
+    /// Parses `bytes` and keeps what is left of them as the tail.
+    fn keep_rest<P: FrameParser>(
+        &mut self,
+        mut bytes: Vec<u8>,
+        parser: &mut P,
+        on_text: &mut OnText<'_>,
+    ) -> Option<Stop> {
+        let (used, stop) = parse_frames(&mut bytes, parser, on_text);
+        if matches!(stop, Some(Stop::Ended(_))) || used == bytes.len() {
+            // Gives the memory back: the connection may now stay idle for hours.
+            self.tail = Vec::new();
+        } else {
+            bytes.drain(..used);
+            self.tail = bytes;
+            self.paused = stop.is_some();
+        }
+        stop
+    }
+}
+
+/// Parses every whole frame in `bytes`; returns how many bytes they took and why parsing
+/// stopped early, if it did.
+fn parse_frames<P: FrameParser>(
+    bytes: &mut [u8],
+    parser: &mut P,
+    on_text: &mut OnText<'_>,
+) -> (usize, Option<Stop>) {
+    let mut used = 0;
+    while used < bytes.len() {
+        match parser.parse(&mut bytes[used..], on_text) {
+            Parsed::Frame(length) => used += length,
+            Parsed::Pause(length) => return (used + length, Some(Stop::Paused)),
+            Parsed::Incomplete => break,
+            Parsed::End(ended) => return (used, Some(Stop::Ended(ended))),
+        }
+    }
+    (used, None)
+}
+
+/// Runs `f` on this thread's scratch buffer, or on a fresh one should `f` ever be re-entered.
+fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut vec![0; SCRATCH_BYTES]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames of the form `len text` (one length byte), ended by a zero length.
+    #[derive(Default)]
+    struct LengthPrefixed;
+
+    impl FrameParser for LengthPrefixed {
+        fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+            let Some(&length) = bytes.first() else {
+                return Parsed::Incomplete;
+            };
+            if length == 0 {
+                return Parsed::End(Ended::Close);
+            }
+            let end = 1 + usize::from(length);
+            let Some(body) = bytes.get(1..end) else {
+                return Parsed::Incomplete;
+            };
+            match std::str::from_utf8(body) {
+                Ok(text) => on_text(text),
+                Err(_) => return Parsed::End(Ended::Failed("not UTF-8".into())),
+            }
+            Parsed::Frame(end)
+        }
+    }
+
+    fn feed(reader: &mut FrameReader, chunks: &[&[u8]]) -> (Vec<String>, Option<Stop>) {
+        let mut texts = Vec::new();
+        let mut on_text = |text: &str| texts.push(text.to_owned());
+        let mut ended = None;
+        for chunk in chunks {
+            let mut chunk = chunk.to_vec();
+            ended = reader.take(&mut chunk, &mut LengthPrefixed, &mut on_text);
+            if ended.is_some() {
+                break;
+            }
+        }
+        (texts, ended)
+    }
+
+    #[test]
+    fn whole_frames_leave_nothing_behind() {
+        let mut reader = FrameReader::default();
+        let (texts, ended) = feed(&mut reader, &[b"\x02ab\x01c"]);
+        assert_eq!(texts, ["ab", "c"]);
+        assert!(ended.is_none());
+        assert_eq!(reader.tail.capacity(), 0);
+    }
+
+    #[test]
+    fn a_frame_split_across_reads_is_kept_then_released() {
+        let mut reader = FrameReader::default();
+        let (texts, _) = feed(&mut reader, &[b"\x05he", b"l", b"lo\x02x"]);
+        assert_eq!(texts, ["hello"]);
+        assert_eq!(reader.tail, b"\x02x");
+        let (texts, _) = feed(&mut reader, &[b"y"]);
+        assert_eq!(texts, ["xy"]);
+        assert_eq!(reader.tail.capacity(), 0, "the tail's memory is given back");
+    }
+
+    #[test]
+    fn the_end_stops_parsing() {
+        let mut reader = FrameReader::default();
+        let (texts, ended) = feed(&mut reader, &[b"\x01a\x00\x01b"]);
+        assert_eq!(texts, ["a"]);
+        assert!(matches!(ended, Some(Stop::Ended(Ended::Close))));
+    }
+
+    /// Like [`LengthPrefixed`], but pauses after every frame whose text is `p`.
+    struct PausingOnP;
+
+    impl FrameParser for PausingOnP {
+        fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+            let mut paused = false;
+            let parsed = LengthPrefixed.parse(bytes, &mut |text| {
+                paused = text == "p";
+                on_text(text);
+            });
+            match parsed {
+                Parsed::Frame(length) if paused => Parsed::Pause(length),
+                other => other,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pause_resumes_with_the_frames_read_behind_it() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        use tokio::io::AsyncWriteExt;
+        client.write_all(b"\x01p\x01a\x01b").await.ok();
+        drop(client);
+        let mut reader = FrameReader::default();
+        let mut texts = Vec::new();
+        let mut on_text = |text: &str| texts.push(text.to_owned());
+        let first = reader
+            .read(&mut server, &mut PausingOnP, &mut on_text)
+            .await;
+        assert!(matches!(first, Stop::Paused));
+        let second = reader
+            .read(&mut server, &mut PausingOnP, &mut on_text)
+            .await;
+        assert!(matches!(second, Stop::Ended(Ended::Eof)));
+        assert_eq!(texts, ["p", "a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn reads_from_a_stream_until_it_ends() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            for chunk in [&b"\x03ab"[..], b"c\x02", b"de"] {
+                client.write_all(chunk).await.ok();
+                tokio::task::yield_now().await;
+            }
+        });
+        let mut reader = FrameReader::default();
+        let mut texts = Vec::new();
+        let stop = reader
+            .read(&mut server, &mut LengthPrefixed, &mut |text| {
+                texts.push(text.to_owned())
+            })
+            .await;
+        writer.await.ok();
+        assert_eq!(texts, ["abc", "de"]);
+        assert!(matches!(stop, Stop::Ended(Ended::Eof)));
+    }
+}
