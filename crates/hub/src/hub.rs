@@ -1,13 +1,12 @@
 //! The hub: the session registry, the namespaces, and the port transports call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
 use ferrio_protocol::{ErrorReason, HandshakeBody, MessageId, Packet, PacketBody, TransportKind};
 use parking_lot::RwLock;
-use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
 
 use crate::admission::{Admission, Denied};
@@ -18,8 +17,9 @@ use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
 use crate::metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, tally_sessions};
 use crate::namespace::{Message, Namespace, NamespaceInner};
 use crate::reason::DisconnectReason;
-use crate::session::{AttachMode, Establish, Expiry, Pushed, Session, TimerStep};
+use crate::session::{AttachMode, Establish, Expiry, Pushed, Session};
 use crate::socket::{AckReply, Socket};
+use crate::timers::Timers;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
 
@@ -66,6 +66,9 @@ pub(crate) struct HubInner {
     draining: AtomicBool,
     admission: Admission,
     pub(crate) metrics: Arc<HubMetrics>,
+    timers: Arc<Timers>,
+    /// Sessions removed so far, to shrink the registry now and then.
+    forgotten: AtomicUsize,
     weak_self: Weak<HubInner>,
 }
 
@@ -121,6 +124,8 @@ impl Hub {
             shutting_down: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             metrics: Arc::new(HubMetrics::default()),
+            timers: Arc::default(),
+            forgotten: AtomicUsize::new(0),
             weak_self: weak_self.clone(),
         });
         Ok(Hub { inner })
@@ -156,6 +161,12 @@ impl Hub {
         hook: impl Fn(&mut HandshakeData) -> Authorization + Send + Sync + 'static,
     ) {
         *self.inner.authorization.write() = Some(Arc::new(hook));
+    }
+
+    /// The timer queue, for the timers' own tests.
+    #[cfg(test)]
+    pub(crate) fn inner_timers(&self) -> &Timers {
+        &self.inner.timers
     }
 
     /// How many sessions exist (issued, connected, or lingering to say goodbye).
@@ -342,7 +353,7 @@ impl HubInner {
             }
         }
         let sid: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
-        let session = Arc::new(Session::new(Arc::clone(&sid), data));
+        let session = Session::new(Arc::clone(&sid), data, Arc::clone(&self.timers));
         self.insert(Arc::clone(&session));
         debug!(%sid, "session issued");
         Ok(HandshakeBody {
@@ -358,19 +369,27 @@ impl HubInner {
         })
     }
 
-    /// The one place sessions enter the registry; it also starts their timer task.
+    /// The one place sessions enter the registry; it also files their first deadline.
     fn insert(&self, session: Arc<Session>) {
+        self.timers.start(self.weak_self.clone());
         self.sessions
             .insert(Arc::clone(&session.id), Arc::clone(&session));
-        let hub = self.weak_self.clone();
-        tokio::spawn(run_timers(hub, session));
+        session.deadlines_moved();
     }
 
     /// The one place sessions leave the registry.
     pub(crate) fn forget(&self, session: &Session) {
-        self.sessions.remove_if(&session.id, |_, stored| {
+        let removed = self.sessions.remove_if(&session.id, |_, stored| {
             std::ptr::eq(Arc::as_ptr(stored), session)
         });
+        // Now and then, give back the room a burst of sessions left in the registry; looking
+        // at every removal would lock every shard each time.
+        if removed.is_some() && self.forgotten.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            let len = self.sessions.len();
+            if self.sessions.capacity() > 4 * len.max(256) {
+                self.sessions.shrink_to_fit();
+            }
+        }
     }
 
     fn attach(
@@ -627,7 +646,8 @@ impl HubInner {
         }
     }
 
-    fn expire(&self, session: &Arc<Session>, expiry: Expiry) {
+    /// Acts on a deadline that passed.
+    pub(crate) fn expire(&self, session: &Arc<Session>, expiry: Expiry) {
         match expiry {
             Expiry::Handshake => {
                 debug!(sid = %session.id, "unused handshake expired");
@@ -646,28 +666,4 @@ impl HubInner {
 enum Delivery {
     Message(Message),
     Event(String, Vec<serde_json::Value>),
-}
-
-/// One task per session: heartbeats, heartbeat timeout, close timeout and handshake expiry.
-/// It sleeps until the session's next deadline and is woken when a deadline moves.
-async fn run_timers(hub: Weak<HubInner>, session: Arc<Session>) {
-    loop {
-        let Some(inner) = hub.upgrade() else { return };
-        let step = session.timer_step(Instant::now(), &inner.config);
-        match step {
-            TimerStep::Exit => return,
-            TimerStep::Expire(expiry) => inner.expire(&session, expiry),
-            TimerStep::Sleep(at) => {
-                drop(inner);
-                tokio::select! {
-                    () = sleep_until(at) => {}
-                    () = session.timer.notified() => {}
-                }
-            }
-            TimerStep::Wait => {
-                drop(inner);
-                session.timer.notified().await;
-            }
-        }
-    }
 }

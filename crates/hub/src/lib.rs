@@ -8,7 +8,8 @@
 //!
 //! Layout:
 //! - `hub`: the registry (the only code that inserts or removes sessions), the port, packet
-//!   handling, and the per-session timer task.
+//!   handling.
+//! - `timers`: every session's deadlines, on one task per hub.
 //! - `session`: one session's state machine, behind one short-held lock.
 //! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
 //! - `attachment`: how a transport awaits its batches.
@@ -31,6 +32,7 @@ mod origin;
 mod reason;
 mod session;
 mod socket;
+mod timers;
 
 pub use admission::Rate;
 pub use attachment::Attachment;

@@ -2,7 +2,8 @@
 //! namespaces it joined. Plain data behind one short-held lock; no I/O and no awaiting here.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 use ferrio_protocol::TransportKind;
 use parking_lot::Mutex;
@@ -13,6 +14,7 @@ use crate::config::HubConfig;
 use crate::encoded::{Batch, Encoded};
 use crate::endpoint::{AckCallback, EndpointState, Endpoints};
 use crate::handshake::HandshakeData;
+use crate::timers::{TimerKey, Timers};
 
 /// How a transport takes packets from its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +58,11 @@ struct State {
     /// The transport attached now, or last.
     transport: Option<TransportKind>,
     endpoints: Endpoints,
+    /// Where the timer task filed this session's next deadline.
+    timer_key: Option<TimerKey>,
 }
 
-/// A session. Shared by the registry, the rooms it joined, its timer task and whatever
+/// A session. Shared by the registry, the rooms it joined, the timer queue and whatever
 /// transport is attached.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -67,8 +71,12 @@ pub(crate) struct Session {
     state: Mutex<State>,
     /// Wakes the attached transport: packets queued, superseded, or ended.
     pub(crate) wake: Notify,
-    /// Wakes the timer task when a deadline may have moved.
-    pub(crate) timer: Notify,
+    /// The hub's timer queue, told when a deadline may have moved.
+    timers: Arc<Timers>,
+    /// This session, for queueing itself with the timers.
+    me: Weak<Session>,
+    /// Queued with the timers and not yet looked at: moves meanwhile need no second entry.
+    timer_queued: AtomicBool,
 }
 
 /// What pushing a packet did.
@@ -94,7 +102,7 @@ pub(crate) enum Take {
     },
 }
 
-/// What the timer task does next.
+/// What the timer task does next with this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimerStep {
     Sleep(Instant),
@@ -128,8 +136,8 @@ const DISCONNECT: Encoded = Encoded::from_static("0::");
 const OUTBOX_RETAINED: usize = 8;
 
 impl Session {
-    pub(crate) fn new(id: Arc<str>, handshake: HandshakeData) -> Self {
-        Session {
+    pub(crate) fn new(id: Arc<str>, handshake: HandshakeData, timers: Arc<Timers>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Session {
             id,
             handshake,
             state: Mutex::new(State {
@@ -144,10 +152,32 @@ impl Session {
                 lingering: false,
                 transport: None,
                 endpoints: Endpoints::default(),
+                timer_key: None,
             }),
             wake: Notify::new(),
-            timer: Notify::new(),
+            timers,
+            me: me.clone(),
+            timer_queued: AtomicBool::new(false),
+        })
+    }
+
+    /// Tells the timer task that a deadline may have moved.
+    pub(crate) fn deadlines_moved(&self) {
+        if !self.timer_queued.swap(true, Ordering::AcqRel)
+            && let Some(me) = self.me.upgrade()
+        {
+            self.timers.moved(me);
         }
+    }
+
+    /// The timer task is looking at this session now.
+    pub(crate) fn timer_reviewed(&self) {
+        self.timer_queued.store(false, Ordering::Release);
+    }
+
+    /// Records where the timer task filed this session, returning the previous place.
+    pub(crate) fn replace_timer_key(&self, key: Option<TimerKey>) -> Option<TimerKey> {
+        std::mem::replace(&mut self.state.lock().timer_key, key)
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -175,7 +205,7 @@ impl Session {
                 state.endpoints.insert("");
                 state.idle_since = Instant::now();
                 drop(state);
-                self.timer.notify_one();
+                self.deadlines_moved();
                 Establish::Connected
             }
             Phase::Connected => Establish::Already,
@@ -210,7 +240,7 @@ impl Session {
         if superseded {
             self.wake.notify_waiters();
         }
-        self.timer.notify_one();
+        self.deadlines_moved();
         Some(generation)
     }
 
@@ -223,7 +253,7 @@ impl Session {
             state.heartbeat_due = None;
             state.heartbeat_deadline = None;
             drop(state);
-            self.timer.notify_one();
+            self.deadlines_moved();
         }
     }
 
@@ -265,7 +295,7 @@ impl Session {
             if mode == AttachMode::Poll {
                 state.attached = None;
                 state.idle_since = Instant::now();
-                self.timer.notify_one();
+                self.deadlines_moved();
             }
             let finished_lingering = state.phase == Phase::Closed
                 && state.outbox.is_empty()
@@ -324,7 +354,7 @@ impl Session {
         let lingering = state.lingering;
         drop(state);
         self.wake.notify_waiters();
-        self.timer.notify_one();
+        self.deadlines_moved();
         Some((endpoints, lingering))
     }
 
@@ -335,7 +365,7 @@ impl Session {
             state.heartbeat_deadline = None;
             state.heartbeat_due = Some(Instant::now() + interval);
             drop(state);
-            self.timer.notify_one();
+            self.deadlines_moved();
         }
     }
 
