@@ -155,6 +155,23 @@ async fn metrics_expose_every_family_in_prometheus_text() {
             None,
             "no webhook metrics without webhooks"
         );
+        // The allocator's figures: the gateway holds memory, and RAM holds at least that.
+        assert_eq!(metrics.kind("ferrio_allocator_bytes"), Some("gauge"));
+        let allocated = metrics.value("ferrio_allocator_bytes", &[("kind", "allocated")]);
+        let resident = metrics.value("ferrio_allocator_bytes", &[("kind", "resident")]);
+        assert!(allocated > 0.0, "allocated {allocated}");
+        assert!(
+            resident >= allocated,
+            "resident {resident} < allocated {allocated}"
+        );
+        for kind in ["active", "metadata", "retained"] {
+            assert!(
+                metrics
+                    .get("ferrio_allocator_bytes", &[("kind", kind)])
+                    .is_some(),
+                "allocator {kind}"
+            );
+        }
         // HEAD answers without a body.
         let head = server
             .admin(Method::HEAD, "/metrics", &[], bytes::Bytes::new())

@@ -9,7 +9,9 @@
 //! - `serve`: the accept loop, connections (plain or TLS), the admin listener, webhooks, and
 //!   the drain-then-shutdown sequence.
 //! - `tls`, `flash_policy`: certificate loading; the Flash socket policy.
+//! - `allocator`: jemalloc as the global allocator, and its figures.
 
+mod allocator;
 pub mod apps;
 mod config;
 mod flash_policy;

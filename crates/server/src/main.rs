@@ -8,9 +8,6 @@ use ferrio_server::Cli;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

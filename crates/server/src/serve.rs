@@ -142,7 +142,8 @@ impl Server {
             let mut admin = ferrio_admin::Admin::new(
                 hub.clone(),
                 config.admin.as_ref().and_then(|a| a.api_token.clone()),
-            );
+            )
+            .with_metrics(crate::allocator::render_metrics);
             if let Some(webhooks) = webhooks.clone() {
                 admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
             }
