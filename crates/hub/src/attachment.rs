@@ -55,7 +55,7 @@ impl Attachment {
         }
     }
 
-    /// [`Attachment::next_batch`] for a `Stream` attachment, in a future a third the size:
+    /// [`Attachment::next_batch`] for a `Stream` attachment, in a smaller future, since
     /// there is no polling deadline to sleep on. A transport that holds thousands of idle
     /// connections awaits this one; on a `Poll` attachment it waits without a deadline.
     pub async fn next_stream_batch(&mut self) -> Option<Batch> {

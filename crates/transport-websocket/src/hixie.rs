@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::pump::{Ended, PacketSocket};
 use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
-use crate::rfc6455::KEEP_WRITE_BUFFER_BYTES;
+use crate::writer::FrameWriter;
 
 /// The number a `Sec-WebSocket-Key1/2` header stands for: all its decimal digits as one
 /// number, divided by its count of spaces. `None` when the key has no space, the number is
@@ -209,7 +209,7 @@ pub(crate) struct Hixie76<S> {
     io: S,
     reader: FrameReader,
     parser: HixieParser,
-    write_buffer: Vec<u8>,
+    writer: FrameWriter,
 }
 
 impl<S> Hixie76<S> {
@@ -218,22 +218,14 @@ impl<S> Hixie76<S> {
             io,
             reader: FrameReader::default(),
             parser: HixieParser::new(max_message_bytes),
-            write_buffer: Vec::new(),
+            writer: FrameWriter::default(),
         }
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Hixie76<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
-        self.write_buffer.clear();
-        for packet in packets {
-            encode_text(packet.bytes(), &mut self.write_buffer);
-        }
-        self.io.write_all(&self.write_buffer).await?;
-        if self.write_buffer.capacity() > KEEP_WRITE_BUFFER_BYTES {
-            self.write_buffer = Vec::new();
-        }
-        self.io.flush().await
+        self.writer.write(&mut self.io, packets, encode_text).await
     }
 
     async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {

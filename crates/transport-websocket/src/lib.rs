@@ -9,7 +9,8 @@
 //! Layout:
 //! - `upgrade`: the handshake checks, protocol choice and the `101` response.
 //! - `pump`: the one loop that moves packets between a connection and the hub.
-//! - `reader`: reads a connection through a per-thread buffer, so idle ones hold none.
+//! - `reader`, `writer`: read a connection through a per-thread buffer, so idle ones hold
+//!   none; write each batch in one go.
 //! - `rfc6455`: RFC 6455 framing (headers by tungstenite, buffering ours).
 //! - `hixie`: draft 76, parsed as bytes.
 
@@ -18,6 +19,7 @@ mod pump;
 mod reader;
 mod rfc6455;
 mod upgrade;
+mod writer;
 
 pub use rfc6455::WsLimits;
 pub use upgrade::{is_websocket_upgrade, upgrade};

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpC
 
 use crate::pump::{Ended, PacketSocket};
 use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
+use crate::writer::FrameWriter;
 
 /// Per-connection WebSocket limits.
 #[derive(Debug, Clone, Copy)]
@@ -28,10 +29,6 @@ impl Default for WsLimits {
     }
 }
 
-/// A write buffer larger than this is given back after its batch is written, so a burst
-/// does not pin memory on a connection that then stays idle.
-pub(crate) const KEEP_WRITE_BUFFER_BYTES: usize = 1024;
-
 /// The longest control frame payload (RFC 6455 §5.5).
 const MAX_CONTROL_PAYLOAD: u64 = 125;
 
@@ -41,8 +38,7 @@ pub(crate) struct Rfc6455<S> {
     io: S,
     reader: FrameReader,
     parser: Rfc6455Parser,
-    /// Frames of the batch being written.
-    out: Vec<u8>,
+    writer: FrameWriter,
 }
 
 impl<S> Rfc6455<S> {
@@ -51,7 +47,7 @@ impl<S> Rfc6455<S> {
             io,
             reader: FrameReader::default(),
             parser: Rfc6455Parser::new(limits.max_message_bytes),
-            out: Vec::new(),
+            writer: FrameWriter::default(),
         }
     }
 }
@@ -86,15 +82,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_replies().await?;
-        self.out.clear();
-        for packet in packets {
-            server_frame(OpCode::Data(Data::Text), packet.bytes(), &mut self.out);
-        }
-        self.io.write_all(&self.out).await?;
-        if self.out.capacity() > KEEP_WRITE_BUFFER_BYTES {
-            self.out = Vec::new();
-        }
-        self.io.flush().await
+        self.writer.write(&mut self.io, packets, text_frame).await
     }
 
     async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {
@@ -122,6 +110,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
         let payload = std::mem::take(&mut self.parser.close_code);
         self.write_close(&payload).await;
     }
+}
+
+/// Appends one server text frame.
+fn text_frame(payload: &[u8], out: &mut Vec<u8>) {
+    server_frame(OpCode::Data(Data::Text), payload, out);
 }
 
 /// Appends one unmasked, final server frame.
