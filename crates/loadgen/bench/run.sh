@@ -14,7 +14,8 @@
 #
 # Environment: REPS (default 3), QUICK (0/1), SCENARIOS (space-separated case names, default
 # all), RESULTS_DIR, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION
-# (seconds; the same settings for both servers), IDLE_HOLD (seconds), NODE (node binary).
+# (seconds; the same settings for both servers), IDLE_HOLD (seconds), MOST_SESSIONS (the
+# idle-ws-most case: 100 000, or what the open-files limit allows), NODE (node binary).
 # Exits non-zero if any run failed (the table says which).
 set -euo pipefail
 
@@ -44,17 +45,24 @@ else
   IDLE_HOLD="${IDLE_HOLD:-25}"
 fi
 
+# The most sessions one process can hold here: one descriptor each, under the hard limit on
+# open files (which an unprivileged process cannot raise), less some for the server itself.
+hard_files="$(ulimit -Hn)"
+if [[ "$hard_files" == unlimited ]]; then hard_files=1048576; fi
+MOST_SESSIONS="${MOST_SESSIONS:-$(( hard_files > 100500 ? 100000 : hard_files - 500 ))}"
+
 # case name | full-size arguments | QUICK=1 arguments
 CASES=(
-  "idle-ws|idle --transport websocket --sessions 5000 --hold $IDLE_HOLD|idle --transport websocket --sessions 50 --hold $IDLE_HOLD"
+  "idle-ws|idle --transport websocket --sessions 10000 --hold $IDLE_HOLD|idle --transport websocket --sessions 50 --hold $IDLE_HOLD"
+  "idle-ws-most|idle --transport websocket --sessions $MOST_SESSIONS --hold $IDLE_HOLD|idle --transport websocket --sessions 100 --hold $IDLE_HOLD"
   "idle-xhr|idle --transport xhr-polling --sessions 1000 --hold $IDLE_HOLD|idle --transport xhr-polling --sessions 20 --hold $IDLE_HOLD"
-  "fanout-ws|fanout --transport websocket --receivers 200 --messages 2000 --window 16|fanout --transport websocket --receivers 10 --messages 50"
+  "fanout-ws|fanout --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --transport websocket --receivers 10 --messages 50"
   "fanout-xhr|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 5 --messages 20"
-  "echo-ws|echo --transport websocket --clients 50 --round-trips 500|echo --transport websocket --clients 5 --round-trips 20"
-  "echo-xhr|echo --transport xhr-polling --clients 50 --round-trips 300|echo --transport xhr-polling --clients 5 --round-trips 20"
-  "handshake|handshake --workers 8 --count 10000|handshake --workers 2 --count 100"
-  "handshake-ws|handshake --websocket --workers 8 --count 3000|handshake --websocket --workers 2 --count 50"
-  "churn|churn --sessions 2000 --concurrency 32|churn --sessions 50 --concurrency 8"
+  "echo-ws|echo --transport websocket --clients 50 --round-trips 1000|echo --transport websocket --clients 5 --round-trips 20"
+  "echo-xhr|echo --transport xhr-polling --clients 50 --round-trips 400|echo --transport xhr-polling --clients 5 --round-trips 20"
+  "handshake|handshake --workers 16 --count 20000|handshake --workers 2 --count 100"
+  "handshake-ws|handshake --websocket --workers 16 --count 4000|handshake --websocket --workers 2 --count 50"
+  "churn|churn --sessions 10000 --concurrency 32|churn --sessions 50 --concurrency 8"
 )
 
 selected=()
