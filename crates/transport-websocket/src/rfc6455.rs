@@ -195,9 +195,14 @@ impl FrameParser for Rfc6455Parser {
             Err(error) => return Self::fail(error.to_string()),
         };
         let start = cursor.position() as usize;
-        // Checked before the payload arrives, so a huge announced length costs nothing.
-        let so_far = self.fragmented.as_ref().map_or(0, |(_, bytes)| bytes.len());
-        if length.saturating_add(so_far as u64) > self.max_message_bytes as u64 {
+        // Checked before the payload arrives, so a huge announced length costs nothing. A
+        // continuation counts with the fragments before it; a control frame between them
+        // does not.
+        let so_far = match (&header.opcode, &self.fragmented) {
+            (OpCode::Data(Data::Continue), Some((_, bytes))) => bytes.len() as u64,
+            _ => 0,
+        };
+        if length.saturating_add(so_far) > self.max_message_bytes as u64 {
             return self.too_long();
         }
         let end = start + length as usize;
@@ -398,6 +403,17 @@ mod tests {
                 "{why}: {steps:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_ping_inside_a_message_near_the_limit_is_not_counted_with_it() {
+        let mut parser = Rfc6455Parser::new(10);
+        let mut stream = client_frame(0x01, b"12345678");
+        stream.extend(client_frame(0x89, b"ping"));
+        stream.extend(client_frame(0x80, b"90"));
+        let (texts, steps) = parse_all(&mut parser, &stream);
+        assert_eq!(texts, ["1234567890"]);
+        assert_eq!(steps, ["pause"]);
     }
 
     #[test]
