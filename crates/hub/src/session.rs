@@ -132,7 +132,7 @@ pub(crate) enum Establish {
 const HEARTBEAT: Encoded = Encoded::from_static("2::");
 const CONNECT: Encoded = Encoded::from_static("1::");
 const DISCONNECT: Encoded = Encoded::from_static("0::");
-/// The outbox capacity a drained outbox keeps (`VecDeque`'s first allocation is four).
+/// The most capacity a drained outbox keeps.
 const OUTBOX_RETAINED: usize = 8;
 
 impl Session {
