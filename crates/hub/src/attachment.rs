@@ -3,7 +3,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, timeout_at};
 
 use ferrio_protocol::TransportKind;
 
@@ -74,27 +74,16 @@ impl Attachment {
         }
     }
 
+    /// The same wait, given up at the polling deadline with `8::`.
     async fn next_poll_batch(&mut self) -> Option<Batch> {
         let deadline = Instant::now() + self.polling_duration;
-        // Its own handle, so the wake-up can be armed while `settle` borrows `self`.
-        let session = Arc::clone(&self.session);
-        let mut waited = false;
-        loop {
-            let notified = session.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(result) = self.settle(waited) {
-                return result;
+        match timeout_at(deadline, self.next_stream_batch()).await {
+            Ok(batch) => batch,
+            Err(_deadline_passed) => {
+                self.finished = true;
+                self.session.detach(self.generation);
+                Some(Batch::noop())
             }
-            tokio::select! {
-                () = &mut notified => {}
-                () = sleep_until(deadline) => {
-                    self.finished = true;
-                    self.session.detach(self.generation);
-                    return Some(Batch::noop());
-                }
-            }
-            waited = true;
         }
     }
 

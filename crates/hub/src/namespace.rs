@@ -404,7 +404,7 @@ impl Broadcast {
 
 /// Gives back a map's memory once it holds under a quarter of what it has room for, as after
 /// a burst of sessions has gone: amortised, since halving again takes as many removals.
-pub(crate) fn shrink_when_sparse<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+fn shrink_when_sparse<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
     const SMALL: usize = 64;
     if map.capacity() > SMALL && map.len() * 4 < map.capacity() {
         map.shrink_to(map.len() * 2);
