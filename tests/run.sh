@@ -23,6 +23,10 @@ apt_install() {
 
 step "checking tools"
 need cargo || { echo "error: cargo (Rust toolchain) is required" >&2; exit 1; }
+# jemalloc, the gateway's allocator, is C built with make.
+if ! need make || ! need cc; then
+  apt_install make gcc
+fi
 if ! need node || ! need npm; then
   apt_install nodejs npm
 fi
