@@ -15,27 +15,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
 
 /// Starts ferrio (chat app, short timers but `close_timeout`) on a thread of its own; returns
-/// its address and, when asked for, its admin listener's.
+/// its address and, when asked for, its admin listener's. Every listener is bound before this
+/// returns, so the loadgen never races the gateway's start.
 fn ferrio(with_admin: bool, close_timeout: &str) -> (SocketAddr, Option<SocketAddr>) {
-    let admin_port = if with_admin {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("an address").port()
-    } else {
-        0
-    };
-    let admin_port = admin_port.to_string();
     let cli = ferrio_server::Cli::try_parse_from([
         "ferrio",
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        "0",
         "--app",
         "chat",
-        "--admin-bind",
-        "127.0.0.1",
-        "--admin-port",
-        &admin_port,
         "--transports",
         "websocket,xhr-polling",
         "--heartbeat-interval",
@@ -49,23 +35,31 @@ fn ferrio(with_admin: bool, close_timeout: &str) -> (SocketAddr, Option<SocketAd
     ])
     .expect("valid flags");
     let config = cli.server_config().expect("a valid configuration");
-    let admin = config.admin.as_ref().map(|admin| admin.addr);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("a listener");
-    let addr = listener.local_addr().expect("an address");
+    let bind = || {
+        runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("a listener")
+    };
+    let listeners = ferrio_server::Listeners {
+        public: bind(),
+        flash_policy: None,
+        admin: with_admin.then(bind),
+    };
+    let addr = listeners.public.local_addr().expect("an address");
+    let admin = listeners
+        .admin
+        .as_ref()
+        .map(|admin| admin.local_addr().expect("an address"));
+    let server = ferrio_server::Server::new(config).expect("a valid configuration");
+    ferrio_server::apps::install(ferrio_server::AppKind::Chat, server.hub());
     std::thread::spawn(move || {
         runtime
-            .block_on(ferrio_server::run(
-                listener,
-                config,
-                std::future::pending::<()>(),
-            ))
+            .block_on(server.serve_with(listeners, std::future::pending::<()>()))
             .expect("ferrio runs");
     });
     (addr, admin)
