@@ -1,5 +1,5 @@
-//! The flashsocket transport and the Flash socket policy responder over real TCP (spec §5.2,
-//! §8 #10, #11, #21, #24, §9 C50–C51): draft 76 on `/socket.io/1/flashsocket/{sid}`, offered
+//! The flashsocket transport and the Flash socket policy responder over real TCP (docs/protocol.md
+//! §5.2, §8 #10, #11, #21, #24, §9 C50–C51): draft 76 on `/socket.io/1/flashsocket/{sid}`, offered
 //! only when enabled, and the policy on its own port and inline on the main port.
 
 use std::time::{Duration, Instant};
@@ -342,7 +342,7 @@ async fn unknown_sid_over_flashsocket_gets_error_then_close() {
 async fn flashsocket_round_trips_events_and_acks() {
     let server = TestServer::start(flash_config()).await;
     let (sid, mut ws) = server.connected_hixie("flashsocket").await;
-    // U+FFFD inside a message does not end it (spec §8 #21).
+    // U+FFFD inside a message does not end it (docs/protocol.md §8 #21).
     let echo = "5:::{\"name\":\"echo\",\"args\":[\"a\u{FFFD}b\"]}";
     ws.send_text(echo).await;
     assert_eq!(

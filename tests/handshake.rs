@@ -1,4 +1,4 @@
-//! Handshake, routing and static files over real TCP (spec §1, §2, §9 C01–C10, C52).
+//! Handshake, routing and static files over real TCP (docs/protocol.md §1, §2, §9 C01–C10, C52).
 
 use std::time::Duration;
 
@@ -180,8 +180,9 @@ async fn c06_authorization_refusal_plain_and_jsonp() {
         0,
         "a refused handshake issues no session"
     );
-    // A hook that fails is a 500 (spec §2.5).
-    // The refusal carries the CORS headers, so a cross-domain page can read it (spec §2.3).
+    // A hook that fails is a 500 (docs/protocol.md §2.5).
+    // The refusal carries the CORS headers, so a cross-domain page can read it (docs/protocol.md
+    // §2.3).
     let cross = server
         .request(
             Method::GET,
@@ -262,7 +263,7 @@ async fn c08_welcome_and_host_application() {
         assert_eq!(welcome.text(), "Welcome to socket.io.", "{path}");
     }
     assert_eq!(server.hub.session_count(), 0);
-    // A transport segment without a sid is still a handshake (spec §1.2 step 6).
+    // A transport segment without a sid is still a handshake (docs/protocol.md §1.2 step 6).
     let handshake = server.get("/socket.io/1/xhr-polling/").await;
     assert!(
         is_handshake_body(&handshake.text()),
@@ -285,7 +286,7 @@ async fn c08_welcome_and_host_application() {
     let missing = server.get("/no/such/page").await;
     assert_eq!(missing.status, 404);
     assert_ne!(missing.text(), "Welcome to socket.io.");
-    // `/socket.iox` is not under the resource (this project's routing, spec §1.2 note).
+    // `/socket.iox` is not under the resource (this project's routing, docs/protocol.md §1.2 note).
     assert_eq!(server.get("/socket.iox").await.status, 404);
 }
 

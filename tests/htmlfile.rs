@@ -1,5 +1,5 @@
-//! The htmlfile transport over real TCP, read chunk by chunk as it streams (spec §4.3, §5.3;
-//! §9 C36–C38, the server side of C60).
+//! The htmlfile transport over real TCP, read chunk by chunk as it streams (docs/protocol.md §4.3,
+//! §5.3; §9 C36–C38, the server side of C60).
 
 use std::time::{Duration, Instant};
 
@@ -201,7 +201,7 @@ async fn c38_closing_the_connection_ends_the_session_at_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Streaming behaviour (spec §3.10, §4.4, §4.8, §5.0, §5.3)
+// Streaming behaviour (docs/protocol.md §3.10, §4.4, §4.8, §5.0, §5.3)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_3_each_write_is_its_own_chunk_flushed_at_once() {
@@ -245,7 +245,8 @@ async fn c15_multi_arrives_in_order_framed_or_one_per_chunk() {
             .unwrap_or_else(|| panic!("stalled after {packets:?}"));
         let parts = packets_of(&payload);
         if parts.len() > 1 {
-            // Several packets in one write are framed exactly (UTF-16 lengths, spec §3.9).
+            // Several packets in one write are framed exactly (UTF-16 lengths, docs/protocol.md
+            // §3.9).
             assert_eq!(payload, ferrio_protocol::frame(&parts));
         }
         packets.extend(parts);

@@ -1,4 +1,4 @@
-//! The jsonp-polling transport over real TCP (spec §2.4, §5.5, §8 #4/#5; §9 C04, C06,
+//! The jsonp-polling transport over real TCP (docs/protocol.md §2.4, §5.5, §8 #4/#5; §9 C04, C06,
 //! C39–C42), and the server half of C59 on jsonp-polling, htmlfile and xhr-multipart.
 
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ async fn start() -> TestServer {
     TestServer::start(short_timers(ServerConfig::default())).await
 }
 
-/// Checks the headers every jsonp-polling GET answer carries (spec §5.0, §5.5).
+/// Checks the headers every jsonp-polling GET answer carries (docs/protocol.md §5.0, §5.5).
 fn assert_script_headers(response: &HttpResponse) {
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(

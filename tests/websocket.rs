@@ -1,5 +1,5 @@
-//! The websocket transport over real TCP, byte by byte where the spec is (spec §5.1, §9
-//! C43–C49), in every protocol it speaks: RFC 6455, hybi-07/08 and hixie-76 (C51).
+//! The websocket transport over real TCP, byte by byte where docs/protocol.md is (docs/protocol.md
+//! §5.1, §9 C43–C49), in every protocol it speaks: RFC 6455, hybi-07/08 and hixie-76 (C51).
 
 use std::time::{Duration, Instant};
 
@@ -129,7 +129,7 @@ async fn c46_answered_heartbeats_keep_the_connection_b() {
     let server = TestServer::start(short_timers(ServerConfig::default())).await;
     let (sid, mut ws) = server.connected_raw_websocket().await;
     let opened = Instant::now();
-    // Other traffic does not move the heartbeat (spec §4.3).
+    // Other traffic does not move the heartbeat (docs/protocol.md §4.3).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let echo = r#"5:::{"name":"echo","args":["early"]}"#;
     ws.send_text(echo).await;
@@ -520,7 +520,7 @@ async fn s8_09_options_and_put_on_the_websocket_url_are_answered() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The other protocols on the websocket path: hybi-07/08 and hixie-76 (spec §5.1, §5.2).
+// The other protocols on the websocket path: hybi-07/08 and hixie-76 (docs/protocol.md §5.1, §5.2).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c51_hixie76_handshake_vector_on_the_websocket_path() {

@@ -1,5 +1,5 @@
-//! The xhr-multipart transport over real TCP, read part by part as it streams (spec §5.6
-//! "Extension definition", with §3.9, §4.3 and §4.4 as it refers to them).
+//! The xhr-multipart transport over real TCP, read part by part as it streams (docs/protocol.md
+//! §5.6 "Extension definition", with §3.9, §4.3 and §4.4 as it refers to them).
 
 use std::time::{Duration, Instant};
 
@@ -417,7 +417,7 @@ async fn s5_6_text_containing_the_boundary_moves_to_the_next_stream() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Session semantics on the stream (spec §4.8, §4.11) and HTTP/1.0
+// Session semantics on the stream (docs/protocol.md §4.8, §4.11) and HTTP/1.0
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_8_kick_between_streams_is_delivered_on_the_next_get() {

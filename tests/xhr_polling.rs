@@ -1,5 +1,5 @@
 //! The xhr-polling transport over real TCP, and the packet, ack, namespace and room cases
-//! driven through it (spec §4, §5.4, §9 C11–C35).
+//! driven through it (docs/protocol.md §4, §5.4, §9 C11–C35).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -468,7 +468,8 @@ async fn c26_event_acks() {
         .post_packets(&sid, r#"5:3+::{"name":"echo","args":["z"]}"#)
         .await;
     assert_eq!(server.poll(&sid).await, r#"6:::3+["z"]"#);
-    // An id without `+` is acked by the library, before the application answers (spec §3.3).
+    // An id without `+` is acked by the library, before the application answers (docs/protocol.md
+    // §3.3).
     server
         .post_packets(&sid, r#"5:7::{"name":"echo","args":[1]}"#)
         .await;
@@ -768,7 +769,7 @@ async fn c35_volatile_emit_with_open_get_is_written_b() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// This project's requirements beyond §9 (spec §1.5, §3.9, §4.4, §4.8, §8)
+// This project's requirements beyond §9 (docs/protocol.md §1.5, §3.9, §4.4, §4.8, §8)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_5_options_preflight_gets_204_and_leaves_the_session_alone() {

@@ -3,7 +3,7 @@
 // Cross-compatibility, both ways:
 // - our client (static/socket.io.js, read from disk) against the reference server, socket.io
 //   0.9.19 (reference-server.js), in the same per-transport flow as against ferrio;
-// - the real socket.io-client 0.9.17 browser build against ferrio: spec §9 C55 (websocket emit +
+// - the real socket.io-client 0.9.17 browser build against ferrio: docs/protocol.md §9 C55 (websocket emit +
 //   ack), C56 (io.transports = ['xhr-polling'] before io.connect, same origin and from a page on
 //   another port), C57 (WebSocket upgrades refused → connecting('websocket'), then after the
 //   connect timeout connecting('xhr-polling') with the same sid, then connect).

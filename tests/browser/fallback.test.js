@@ -1,6 +1,6 @@
 'use strict';
 
-// Transport fallback of our client (spec §6.4, §6.5 and the client's design note 2):
+// Transport fallback of our client (docs/protocol.md §6.4, §6.5 and the client's design note 2):
 // no WebSocket in the browser; WebSocket upgrades refused by a proxy (TCP destroyed, 403) or
 // left hanging (connect timeout); the `transports` option replacing the list (§8 #17); a 403
 // handshake resetting the state (§8 #20); a refused namespace (§3.5).

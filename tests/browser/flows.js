@@ -12,7 +12,7 @@ const { TEXT, connectAndWait, delay, emit, emitAck, entries, lifecycle, state, w
 /**
  * Options that force `transport` for the client kind: our client takes the `transports`
  * option (it replaces the list); the real 0.9.17 client needs io.transports assigned before
- * io.connect (its option merges into the global list, spec §6.4 / §8 #17).
+ * io.connect (its option merges into the global list, docs/protocol.md §6.4 / §8 #17).
  */
 function forceTransport(transport, { realClient = false, options = {} } = {}) {
   const base = { 'force new connection': true, ...options };

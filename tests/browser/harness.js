@@ -323,7 +323,7 @@ function testPageHtml(clientSrc) {
   ].join('\n');
 }
 
-/** A real page of every Socket.IO server (spec §1.2: "Welcome to socket.io."). */
+/** A real page of every Socket.IO server (docs/protocol.md §1.2: "Welcome to socket.io."). */
 const WELCOME_PATH = '/socket.io/';
 
 /**

@@ -1,6 +1,6 @@
 'use strict';
 
-// Liveness (spec §4.3, §4.5): with short server timers an idle connection stays up — the
+// Liveness (docs/protocol.md §4.3, §4.5): with short server timers an idle connection stays up — the
 // client answers every `2::` on websocket at once, and keeps polling on xhr-polling — and a
 // half-open WebSocket (a proxy that stops moving data while both TCP connections stay open)
 // is noticed through the heartbeat timeout and replaced by a new session.

@@ -1,6 +1,6 @@
 'use strict';
 
-// The legacy transports in headless Chromium (spec §5.3 htmlfile, §5.5 jsonp-polling, §5.6
+// The legacy transports in headless Chromium (docs/protocol.md §5.3 htmlfile, §5.5 jsonp-polling, §5.6
 // xhr-multipart, §6.4 selection, §9 C56, C59, C60):
 // - our client (static/socket.io.js, as compiled into ferrio) with each one forced: the shared
 //   flow (two pages, acked emit, broadcast, 100 messages in order) and C59's awkward text both
@@ -276,7 +276,7 @@ describe('legacy transports against ferrio', () => {
     const { sessionid } = await connectOver(page, 'A', server.url, 'xhr-multipart');
     assert.equal(gets.length, 1);
     // A second GET for the session makes ferrio complete the page's stream with the closing
-    // delimiter (spec 5.6); the page's next GET then completes this one in turn.
+    // delimiter (docs/protocol.md §5.6); the page's next GET then completes this one in turn.
     const intruder = await withTimeout(fetch(`${server.url}/socket.io/1/xhr-multipart/${sessionid}?t=1`), 5000, 'the second GET');
     const boundary = /boundary="([^"]+)"/.exec(intruder.headers.get('content-type'))[1];
     const body = await withTimeout(intruder.text(), 5000, 'the page to take its stream back');

@@ -45,7 +45,7 @@
     /**
      * io.connect(url, options) as socket `id`, recording its lifecycle and custom events.
      * `globalTransports` assigns io.transports first (the only way to force a transport on
-     * the real 0.9.17 client, spec 6.4). `handlers` names custom events whose last argument,
+     * the real 0.9.17 client, docs/protocol.md §6.4). `handlers` names custom events whose last argument,
      * if a function, is called with `ackWith` (the ack with data of a `5:N+` packet).
      */
     connect(id, url, options, { globalTransports = null, ackWith = null } = {}) {

@@ -1,7 +1,7 @@
 'use strict';
 
 // The reference server for the cross-compatibility tests: socket.io 0.9.19 running the parts
-// of the spec §9 conformance app the browser flows use (echo, bcast, message, multi, kick,
+// of the docs/protocol.md §9 conformance app the browser flows use (echo, bcast, message, multi, kick,
 // namespace /chat), and serving a test page that loads OUR client from static/socket.io.js.
 //
 //   node reference-server.js [--port N] [--transports a,b,...]
@@ -9,7 +9,7 @@
 // prints `reference listening on http://127.0.0.1:PORT` once it accepts connections.
 //   GET /client/socket.io.js  our client, read from disk on every request
 //   GET /page.html            a page loading it plus the test helpers (page-helpers.js)
-// Short timers as in the spec's §9 (heartbeat 3 s / 5 s, close timeout 4 s, polling 2 s).
+// Short timers as in docs/protocol.md §9 (heartbeat 3 s / 5 s, close timeout 4 s, polling 2 s).
 
 const fs = require('node:fs');
 const http = require('node:http');

@@ -1,7 +1,7 @@
 'use strict';
 
 // Our client (static/socket.io.js, as compiled into ferrio) in headless Chromium against
-// `ferrio --app conformance`, once per transport (spec §9 C53/C59 for our own client):
+// `ferrio --app conformance`, once per transport (docs/protocol.md §9 C53/C59 for our own client):
 // connect, acked emit, broadcast between two pages, 100 messages in order; then the wire-level
 // details of acks (§3.3, §6.8), namespaces (§3.6), a server kick (§4.8) and a cross-origin page
 // (CORS with credentials, §2.3).

@@ -1,7 +1,7 @@
 'use strict';
 
 // Parts of static/socket.io.js that need no browser, run in a Node `vm` context: the io
-// object, the packet and payload codec against the spec's own examples (§3, §6.8), the JSON
+// object, the packet and payload codec against the examples of docs/protocol.md (§3, §6.8), the JSON
 // fallback (used when window.JSON is missing) against the native JSON, namespace ack rules
 // (§3.3 and the fix of §8 #18), io.connect's URL handling (§6.2) and the reconnection jitter.
 
@@ -90,11 +90,11 @@ describe('the io object', () => {
   });
 });
 
-describe('packet codec (spec §3)', () => {
+describe('packet codec (docs/protocol.md §3)', () => {
   const { io } = load();
   const { encodePacket, decodePacket, encodePayload, decodePayload } = io.parser;
 
-  test('encodes as the spec writes it', () => {
+  test('encodes as docs/protocol.md writes it', () => {
     const cases = [
       [{ type: 'disconnect', endpoint: '' }, '0::'],
       [{ type: 'disconnect', endpoint: '/chat' }, '0::/chat'],
@@ -118,7 +118,7 @@ describe('packet codec (spec §3)', () => {
     for (const [packet, text] of cases) assert.equal(encodePacket(packet), text, JSON.stringify(packet));
   });
 
-  test('decodes the spec examples', () => {
+  test('decodes the examples of docs/protocol.md', () => {
     const d = (text) => plain(decodePacket(text));
     assert.deepEqual(d('3::'), { type: 'message', endpoint: '', data: '' });
     assert.deepEqual(d('3:::'), { type: 'message', endpoint: '', data: '' });
@@ -222,7 +222,7 @@ describe('JSON fallback (no window.JSON)', () => {
   });
 });
 
-describe('xhr-multipart stream reader (spec 5.6)', () => {
+describe('xhr-multipart stream reader (docs/protocol.md §5.6)', () => {
   const { io } = load();
   const Reader = io.Transport['xhr-multipart'].Reader;
   const B = 'socketio-0123456789abcdef';

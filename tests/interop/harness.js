@@ -1,13 +1,13 @@
 'use strict';
 
 // Test harness for the interop suite: runs the real `ferrio` binary and drives it with the real
-// `socket.io-client@0.9.17` (spec §6, §9 C53/C54).
+// `socket.io-client@0.9.17` (docs/protocol.md §6, §9 C53/C54).
 //
 // - Servers: `startServer()` spawns `ferrio --bind 127.0.0.1 --port 0 --app conformance …`,
 //   reads the port from the one stdout line, and `server.stop()` sends SIGTERM and waits for the
 //   exit. `restartServer()` starts a new process on the same port.
 // - Clients: `connectClient()` forces a transport the only way that works with the real client
-//   (a new global `io.transports` array assigned before `io.connect`, spec §6.4) and records the
+//   (a new global `io.transports` array assigned before `io.connect`, docs/protocol.md §6.4) and records the
 //   socket-level events; `closeClient()` tears one down without leaving timers behind.
 // - Waiting: everything that waits has a timeout, so a hang becomes a failure.
 
@@ -24,7 +24,7 @@ const TIMEOUT = 10_000;
 /** The tests/ folder. */
 const TESTS_DIR = path.resolve(__dirname, '..');
 
-/** The client's own transport list, captured before any test replaces it (spec §6.4). */
+/** The client's own transport list, captured before any test replaces it (docs/protocol.md §6.4). */
 const DEFAULT_TRANSPORTS = io.transports.slice();
 
 // ---------------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ async function restartServer(server) {
 // ---------------------------------------------------------------------------------------------
 // Events
 
-/** The socket-level events of the client (spec §6.6). */
+/** The socket-level events of the client (docs/protocol.md §6.6). */
 const LIFECYCLE_EVENTS = [
   'connecting',
   'connect',
@@ -288,7 +288,7 @@ const liveClients = new Set();
 /**
  * Opens a real 0.9.17 client on `url` (always with 'force new connection'). `transport` forces
  * one transport by assigning a new global `io.transports` before `io.connect` (the `transports`
- * option would merge into the global list instead, spec §6.4); `null` uses the client's default
+ * option would merge into the global list instead, docs/protocol.md §6.4); `null` uses the client's default
  * list. Returns `{ socket, events, connected }`: the namespace object `io.connect` returns, an
  * EventLog of the lifecycle events, and a promise for the first `connect` (rejected on
  * `connect_failed` or after the timeout).

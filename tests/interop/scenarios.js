@@ -2,7 +2,7 @@
 
 // The interop scenarios, run once per transport by websocket.test.js and xhr_polling.test.js:
 // the real socket.io-client@0.9.17, forced onto one transport, against `ferrio --app
-// conformance` (spec §9: C53, C54 and the conformance app's echo / bcast / kick events).
+// conformance` (docs/protocol.md §9: C53, C54 and the conformance app's echo / bcast / kick events).
 
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
@@ -166,7 +166,7 @@ function defineScenarios(transport) {
         const stopped = Date.now();
         await own.stop();
         const disconnect = await events.waitFor('disconnect', { from: mark });
-        assert.equal(disconnect.args[0], undefined, 'a lost server is not a kick (no reason, spec §6.6)');
+        assert.equal(disconnect.args[0], undefined, 'a lost server is not a kick (no reason, docs/protocol.md §6.6)');
         await delay(Math.max(0, 2000 - (Date.now() - stopped)));
         own = await restartServer(own);
 
@@ -190,7 +190,7 @@ function defineScenarios(transport) {
         assert.deepEqual(seen[1], ['reconnecting', 1000, 1], 'first attempt with the default 500 ms delay');
 
         assertTransport(socket, transport);
-        assert.notEqual(socket.socket.sessionid, firstSid, 'a reconnection is a new session (spec §4.9)');
+        assert.notEqual(socket.socket.sessionid, firstSid, 'a reconnection is a new session (docs/protocol.md §4.9)');
         const args = await emitWithAck(socket, 'echo', ['after restart', 2]);
         assert.deepEqual(args, ['after restart', 2]);
       } finally {

@@ -1,6 +1,6 @@
 'use strict';
 
-// The real socket.io-client@0.9.17 forced onto XHR polling against ferrio (spec §9 C53, C54),
+// The real socket.io-client@0.9.17 forced onto XHR polling against ferrio (docs/protocol.md §9 C53, C54),
 // and C53's second half: a server announcing only xhr-polling, a client with its default list.
 
 const assert = require('node:assert/strict');

@@ -14,8 +14,8 @@ use crate::reason::DisconnectReason;
 use crate::session::{AttachMode, Session, Take};
 
 /// A transport attached to a session. At most one is current per session; attaching another
-/// supersedes this one (spec §8 #6). Dropping it detaches the transport: the close timeout
-/// starts and packets wait in the session's outbox for the next one.
+/// supersedes this one (docs/protocol.md §8 #6). Dropping it detaches the transport: the close
+/// timeout starts and packets wait in the session's outbox for the next one.
 #[derive(Debug)]
 pub struct Attachment {
     pub(crate) hub: Weak<HubInner>,

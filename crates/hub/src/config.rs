@@ -1,4 +1,4 @@
-//! Settings of the hub, with the reference server's defaults (spec §4.3).
+//! Settings of the hub, with the reference server's defaults (docs/protocol.md §4.3).
 
 use std::time::Duration;
 

@@ -61,7 +61,7 @@ impl Batch {
     }
 
     /// The body an HTTP transport carries for this batch: the packet bare, or a framed
-    /// payload when there are several (spec §3.10).
+    /// payload when there are several (docs/protocol.md §3.10).
     pub fn payload(&self) -> String {
         let texts: Vec<&str> = self.texts().collect();
         ferrio_protocol::frame(&texts)

@@ -1,4 +1,5 @@
-//! What the hub learns about a client at its handshake (spec §2.7, §2.8), as plain data.
+//! What the hub learns about a client at its handshake (docs/protocol.md §2.7, §2.8), as plain
+//! data.
 
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -91,7 +92,7 @@ impl HandshakeData {
     }
 }
 
-/// What an authorization hook decides (spec §2.7).
+/// What an authorization hook decides (docs/protocol.md §2.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authorization {
     /// Let the client in.

@@ -24,7 +24,7 @@ use crate::timers::Timers;
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
 
 /// Event names the hub never delivers to the application nor lets it emit, because the client
-/// would take them for its own lifecycle events (spec §3.8).
+/// would take them for its own lifecycle events (docs/protocol.md §3.8).
 pub const RESERVED_EVENTS: [&str; 13] = [
     "message",
     "connect",
@@ -44,7 +44,7 @@ pub const RESERVED_EVENTS: [&str; 13] = [
 /// Why a transport cannot attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AttachError {
-    /// No live session has this id: the client gets `7:::1+0` (spec §5.0).
+    /// No live session has this id: the client gets `7:::1+0` (docs/protocol.md §5.0).
     #[error("client not handshaken")]
     UnknownSession,
     /// The transport is not enabled on this server.
@@ -154,8 +154,8 @@ impl Hub {
         Namespace::new(Arc::clone(&self.inner), inner)
     }
 
-    /// Sets the server-wide handshake authorization hook (spec §2.7). It sees, and may add
-    /// to, the handshake data that later becomes `socket.handshake()`.
+    /// Sets the server-wide handshake authorization hook (docs/protocol.md §2.7). It sees, and may
+    /// add to, the handshake data that later becomes `socket.handshake()`.
     pub fn authorize(
         &self,
         hook: impl Fn(&mut HandshakeData) -> Authorization + Send + Sync + 'static,
@@ -205,13 +205,13 @@ impl Hub {
     }
 
     /// Port: packets the client sent. Processed against the session whatever transport, if
-    /// any, is attached (spec §4.2, §4.4).
+    /// any, is attached (docs/protocol.md §4.2, §4.4).
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
         self.inner.ingest(sid, packets)
     }
 
     /// Port: a forced disconnect (`?disconnect`). Ends the session whether or not a transport
-    /// is open (spec §4.7, §8 #22); an open transport gets `0::` first.
+    /// is open (docs/protocol.md §4.7, §8 #22); an open transport gets `0::` first.
     pub fn disconnect(&self, sid: &str) {
         if let Some(session) = self.inner.session(sid) {
             let farewell = session.is_attached();
@@ -504,7 +504,7 @@ impl HubInner {
         };
         if let Some(MessageId { value, data: false }) = id {
             // The library acks an id without `+` itself, before the application sees the
-            // packet (spec §3.3).
+            // packet (docs/protocol.md §3.3).
             let ack = Packet::on(
                 endpoint.clone(),
                 PacketBody::Ack {
@@ -626,7 +626,7 @@ impl HubInner {
 
     /// Ends a session: every joined namespace's disconnect handler runs once. With
     /// `farewell`, the client gets `0::` — at once on an open transport, or on its next poll
-    /// within the close timeout (spec §8 #15).
+    /// within the close timeout (docs/protocol.md §8 #15).
     pub(crate) fn end(&self, session: &Arc<Session>, reason: DisconnectReason, farewell: bool) {
         let Some((endpoints, lingering)) = session.close(farewell) else {
             return;

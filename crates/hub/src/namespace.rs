@@ -1,4 +1,4 @@
-//! Namespaces (`io.of('/chat')`), their handlers and their rooms (spec §4.10, §4.11).
+//! Namespaces (`io.of('/chat')`), their handlers and their rooms (docs/protocol.md §4.10, §4.11).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -172,8 +172,8 @@ impl Namespace {
         &self.inner.name
     }
 
-    /// Decides whether a session may join this namespace (`1::/ns`, spec §2.7). The hook gets
-    /// the session's handshake data and the connect packet's query (`1::/ns:?a=b`).
+    /// Decides whether a session may join this namespace (`1::/ns`, docs/protocol.md §2.7). The
+    /// hook gets the session's handshake data and the connect packet's query (`1::/ns:?a=b`).
     pub fn authorize(
         &self,
         hook: impl Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync + 'static,
@@ -364,7 +364,7 @@ impl Broadcast {
     }
 
     /// Emits `event` with `args`; returns how many sessions took it. Reserved names are
-    /// refused (spec §3.8).
+    /// refused (docs/protocol.md §3.8).
     pub fn emit(self, event: &str, args: Vec<Value>) -> usize {
         if RESERVED_EVENTS.contains(&event) {
             tracing::warn!(event, "refusing to emit a reserved event name");

@@ -1,4 +1,5 @@
-//! The `origins` allow-list (spec §2.6): `host:port` patterns where either side may be `*`.
+//! The `origins` allow-list (docs/protocol.md §2.6): `host:port` patterns where either side may be
+//! `*`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! Why a session or a namespace socket ended (spec §4.6). Lifecycle, not errors.
+//! Why a session or a namespace socket ended (docs/protocol.md §4.6). Lifecycle, not errors.
 
 use std::fmt;
 

@@ -194,8 +194,8 @@ impl Session {
         self.state.lock().attached.is_some()
     }
 
-    /// Connects an issued session: `1::` goes first in the outbox (spec §4.2), whatever the
-    /// first request is, and the default namespace is joined.
+    /// Connects an issued session: `1::` goes first in the outbox (docs/protocol.md §4.2), whatever
+    /// the first request is, and the default namespace is joined.
     pub(crate) fn establish(&self) -> Establish {
         let mut state = self.state.lock();
         match state.phase {
@@ -266,8 +266,8 @@ impl Session {
     }
 
     /// Takes what the transport of `generation` should write now. A poll that already waited
-    /// takes only the first packet, as the reference does (spec §4.4, C17); the rest waits
-    /// for the next poll. A poll that gets its batch is detached at once, so volatile packets
+    /// takes only the first packet, as the reference does (docs/protocol.md §4.4, C17); the rest
+    /// waits for the next poll. A poll that gets its batch is detached at once, so volatile packets
     /// are not queued for a poll that is already answering.
     pub(crate) fn take(&self, generation: u64, mode: AttachMode, waited: bool) -> Take {
         let mut state = self.state.lock();
@@ -310,7 +310,7 @@ impl Session {
     }
 
     /// Queues a packet. A volatile packet is queued only when a transport is attached and not
-    /// backed up (spec §4.11); otherwise it is dropped by design.
+    /// backed up (docs/protocol.md §4.11); otherwise it is dropped by design.
     pub(crate) fn push(&self, packet: Encoded, volatile: bool, max_buffered: usize) -> Pushed {
         let mut state = self.state.lock();
         if state.phase == Phase::Closed {

@@ -48,7 +48,7 @@ impl Socket {
         &self.namespace.name
     }
 
-    /// What the handshake carried: headers, query, peer address (spec §2.8).
+    /// What the handshake carried: headers, query, peer address (docs/protocol.md §2.8).
     pub fn handshake(&self) -> &HandshakeData {
         &self.session.handshake
     }

@@ -1,5 +1,5 @@
-//! The `jsonp-polling` transport (spec §5.5), for browsers with neither WebSocket nor a usable
-//! cross-origin XHR: each GET is a `<script>` whose answer calls `io.j[k]("…")`, each POST a
+//! The `jsonp-polling` transport (docs/protocol.md §5.5), for browsers with neither WebSocket nor a
+//! usable cross-origin XHR: each GET is a `<script>` whose answer calls `io.j[k]("…")`, each POST a
 //! form with the payload as a JSON string literal in field `d`. Everything but this framing
 //! lives in `ferrio-transport`.
 //!

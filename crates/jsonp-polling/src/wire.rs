@@ -53,7 +53,7 @@ impl Wire for JsonpWire {
 
     fn headers(&self, headers: &mut HeaderMap) {
         // IE's XSS filter would mangle answers that echo request text; old IE would also
-        // sniff a directly opened answer as HTML (spec §5.5).
+        // sniff a directly opened answer as HTML (docs/protocol.md §5.5).
         headers.insert("x-xss-protection", HeaderValue::from_static("0"));
         headers.insert(
             "x-content-type-options",

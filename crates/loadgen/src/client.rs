@@ -1,5 +1,5 @@
-//! Socket.IO 0.9 client sessions over websocket and xhr-polling: the handshake (spec §2), the
-//! connect packet, heartbeats answered (spec §4.3), and packets in and out.
+//! Socket.IO 0.9 client sessions over websocket and xhr-polling: the handshake (docs/protocol.md
+//! §2), the connect packet, heartbeats answered (docs/protocol.md §4.3), and packets in and out.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,9 +30,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The transports the loadgen speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Transport {
-    /// RFC 6455 WebSocket, one packet per message (spec §5.1).
+    /// RFC 6455 WebSocket, one packet per message (docs/protocol.md §5.1).
     Websocket,
-    /// Long-polling GETs and POSTs (spec §5.4).
+    /// Long-polling GETs and POSTs (docs/protocol.md §5.4).
     XhrPolling,
 }
 
@@ -107,7 +107,7 @@ impl Ctx {
         .await
     }
 
-    /// Asks for a session on `http` (spec §2.1).
+    /// Asks for a session on `http` (docs/protocol.md §2.1).
     pub(crate) async fn handshake(&self, http: &mut HttpConn) -> Result<HandshakeBody> {
         let path = format!("{}/1/?t={}", self.resource, self.micros());
         let response = self.within("a handshake", http.get(&path)).await?;
@@ -179,7 +179,7 @@ impl Drop for Xhr {
 }
 
 impl Session {
-    /// Handshakes on `http`, opens `transport` and waits for `1::` (spec §4.2).
+    /// Handshakes on `http`, opens `transport` and waits for `1::` (docs/protocol.md §4.2).
     pub(crate) async fn open(
         ctx: &Arc<Ctx>,
         transport: Transport,
@@ -353,8 +353,8 @@ impl Xhr {
     }
 }
 
-/// One GET at a time (spec §4.4) until the session reader goes away, the session ends, an
-/// error occurs or the scenario's deadline passes.
+/// One GET at a time (docs/protocol.md §4.4) until the session reader goes away, the session ends,
+/// an error occurs or the scenario's deadline passes.
 async fn poll_loop(
     ctx: Arc<Ctx>,
     mut conn: HttpConn,

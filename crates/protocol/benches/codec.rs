@@ -1,5 +1,5 @@
-//! The codec on realistic packets: decode and encode one packet (spec §3.1–§3.8), frame and
-//! unframe a polling payload (spec §3.9).
+//! The codec on realistic packets: decode and encode one packet (docs/protocol.md §3.1–§3.8), frame
+//! and unframe a polling payload (docs/protocol.md §3.9).
 //!
 //! `cargo bench -p ferrio-protocol` (add `-- --quick` for a fast pass).
 

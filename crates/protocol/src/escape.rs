@@ -1,8 +1,8 @@
 //! JavaScript string literals for code that browsers execute: jsonp-polling answers
 //! (`io.j[k]("…");`) and htmlfile chunks (`<script>_("…");</script>`).
 //!
-//! The literal is JSON with more escapes (spec §5.3, §5.5): `/` as `\/` so `</script>` never
-//! appears; `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026` so neither an HTML tokenizer nor an
+//! The literal is JSON with more escapes (docs/protocol.md §5.3, §5.5): `/` as `\/` so `</script>`
+//! never appears; `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026` so neither an HTML tokenizer nor an
 //! old IE content sniffer finds markup (`<!--` would otherwise switch the tokenizer into its
 //! script-escaped states); U+2028 and U+2029 as `\u2028`, `\u2029` because engines before
 //! ES2019 end a string literal at them. Every escape is undone by the JavaScript engine, so

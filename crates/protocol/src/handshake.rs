@@ -1,4 +1,4 @@
-//! The handshake body `sid:heartbeat-timeout:close-timeout:transports` (spec §2.2).
+//! The handshake body `sid:heartbeat-timeout:close-timeout:transports` (docs/protocol.md §2.2).
 
 use std::fmt;
 

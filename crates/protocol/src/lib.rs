@@ -2,16 +2,17 @@
 //!
 //! Text in, packets out, and back: this crate has no async code, no sockets and no HTTP types,
 //! so every rule of the protocol can be unit-tested against the byte-exact examples of the
-//! specification (`socketio-0.9.md`) and fuzzed without a runtime.
+//! specification (`docs/protocol.md`) and fuzzed without a runtime.
 //!
 //! Layout:
-//! - [`packet`]: the nine packet types, [`decode`] and [`Packet::encode`] (spec §3.1–§3.8).
+//! - [`packet`]: the nine packet types, [`decode`] and [`Packet::encode`] (docs/protocol.md
+//!   §3.1–§3.8).
 //! - [`payload`]: the `U+FFFD length U+FFFD` framing of several packets in one body, with
-//!   lengths counted in UTF-16 code units (spec §3.9).
-//! - [`handshake`]: the `sid:heartbeat:close:transports` handshake body (spec §2.2).
-//! - [`route`]: what a request path and query ask for (spec §1.2).
+//!   lengths counted in UTF-16 code units (docs/protocol.md §3.9).
+//! - [`handshake`]: the `sid:heartbeat:close:transports` handshake body (docs/protocol.md §2.2).
+//! - [`route`]: what a request path and query ask for (docs/protocol.md §1.2).
 //! - [`escape`]: JavaScript string literals that are safe in ES3 engines and inside HTML,
-//!   used by the jsonp-polling and htmlfile transports (spec §5.3, §5.5).
+//!   used by the jsonp-polling and htmlfile transports (docs/protocol.md §5.3, §5.5).
 //! - [`transport`]: the transport names of the wire.
 
 pub mod escape;

@@ -1,10 +1,10 @@
-//! Packets: `type ":" [id ["+"]] ":" [endpoint] [":" data]` (spec §3).
+//! Packets: `type ":" [id ["+"]] ":" [endpoint] [":" data]` (docs/protocol.md §3).
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-/// A message id asking the receiver for an acknowledgement (spec §3.3).
+/// A message id asking the receiver for an acknowledgement (docs/protocol.md §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MessageId {
     /// The decimal id, counted per sending socket per namespace.
@@ -17,7 +17,7 @@ pub struct MessageId {
 /// The id an acknowledgement refers to (it travels in the data field of a type-6 packet).
 pub type AckId = u64;
 
-/// Why the server sent an error packet (spec §3.5). Only the codes of the table exist.
+/// Why the server sent an error packet (docs/protocol.md §3.5). Only the codes of the table exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorReason {
     /// Code 0, `transport not supported`.
@@ -57,7 +57,7 @@ impl ErrorReason {
     }
 }
 
-/// What the server advises the client to do after an error (spec §3.5).
+/// What the server advises the client to do after an error (docs/protocol.md §3.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorAdvice {
     /// Code 0, `reconnect`: the transport is dead, start over with a new handshake.
@@ -76,13 +76,13 @@ impl ErrorAdvice {
     }
 }
 
-/// What a packet carries, by type (spec §3.2).
+/// What a packet carries, by type (docs/protocol.md §3.2).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PacketBody {
     /// Type 0: close the session (empty endpoint) or leave one namespace.
     Disconnect,
     /// Type 1: "you are connected" (server) or "let me join this namespace" (client). The
-    /// optional query travels in the data field (`1::/chat:?a=b`, spec §3.6).
+    /// optional query travels in the data field (`1::/chat:?a=b`, docs/protocol.md §3.6).
     Connect {
         /// The raw data field, such as `?a=b`, when present and non-empty.
         query: Option<String>,
@@ -258,7 +258,7 @@ fn push_json_array(out: &mut String, values: &[Value]) {
     out.push(']');
 }
 
-/// Why a text is not a usable packet. Receivers log it and ignore the text (spec §3.1).
+/// Why a text is not a usable packet. Receivers log it and ignore the text (docs/protocol.md §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The text has no `type:` prefix.
@@ -374,7 +374,7 @@ fn decode_ack(data: &str) -> Result<PacketBody, DecodeError> {
     let acked = data[..digits_end]
         .parse()
         .map_err(|_| DecodeError::InvalidAck)?;
-    // The reference falls back to no arguments when the JSON is unusable (spec §3.4).
+    // The reference falls back to no arguments when the JSON is unusable (docs/protocol.md §3.4).
     let args = data[digits_end..]
         .strip_prefix('+')
         .map(|json| match serde_json::from_str(json) {

@@ -1,4 +1,4 @@
-//! Several packets in one HTTP body: `1*( U+FFFD length U+FFFD packet )` (spec §3.9).
+//! Several packets in one HTTP body: `1*( U+FFFD length U+FFFD packet )` (docs/protocol.md §3.9).
 //!
 //! Lengths count UTF-16 code units (JavaScript's `String.length`), so a character outside the
 //! Basic Multilingual Plane counts as two. A body with exactly one packet is sent bare.
@@ -50,8 +50,8 @@ pub fn frame_into<S: AsRef<str>>(packets: &[S], out: &mut String) {
     }
 }
 
-/// Why a framed body cannot be split. The whole body is then rejected (spec §3.9: a wrong
-/// length would desynchronise everything after it).
+/// Why a framed body cannot be split. The whole body is then rejected (docs/protocol.md §3.9: a
+/// wrong length would desynchronise everything after it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     /// A length is missing, not decimal, or not closed by U+FFFD.
@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn utf16_len_differs_from_bytes_and_code_points() {
-        // The spec (§3.9) says "36 bytes of UTF-8"; the packet is 37 bytes (28 ASCII + 2 + 3 + 4).
+        // docs/protocol.md §3.9: 28 ASCII bytes + 2 + 3 + 4 = 37 bytes of UTF-8.
         let packet = C15_PACKETS[1];
         assert_eq!(utf16_len(packet), 32);
         assert_eq!(packet.len(), 37);

@@ -1,6 +1,6 @@
-//! What a request asks for, from its path and query alone (spec §1.2).
+//! What a request asks for, from its path and query alone (docs/protocol.md §1.2).
 
-/// A file the server serves under the resource (spec §1.6).
+/// A file the server serves under the resource (docs/protocol.md §1.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StaticAsset {
     /// `/socket.io.js` (and the versioned `/socket.io.v{x.y.z}.js`): the browser client.
@@ -24,7 +24,7 @@ pub enum Route<'a> {
     UnsupportedProtocol,
     /// A handshake (any transport segment, no session id).
     Handshake,
-    /// `…/{transport-or-empty}/{sid}/?disconnect`: end the session (spec §4.7).
+    /// `…/{transport-or-empty}/{sid}/?disconnect`: end the session (docs/protocol.md §4.7).
     ForcedDisconnect {
         /// The session to end.
         sid: &'a str,
@@ -123,8 +123,8 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
 }
 
 /// The JSONP callback index of a `jsonp=` or `i=` parameter: only a run of ASCII digits that
-/// fits in a `u32` counts (spec §1.3, §5.5). Everything else is `None`; the index is reflected
-/// into script, so nothing but digits may ever pass.
+/// fits in a `u32` counts (docs/protocol.md §1.3, §5.5). Everything else is `None`; the index is
+/// reflected into script, so nothing but digits may ever pass.
 ///
 /// ```
 /// use ferrio_protocol::route::callback_index;

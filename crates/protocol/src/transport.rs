@@ -1,4 +1,4 @@
-//! Transport names as they appear on the wire (spec §1.1).
+//! Transport names as they appear on the wire (docs/protocol.md §1.1).
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,7 +12,7 @@ pub enum TransportKind {
     Flashsocket,
     /// XHR long polling, path segment `xhr-polling`.
     XhrPolling,
-    /// `multipart/x-mixed-replace` streaming, ferrio's extension (spec §5.6).
+    /// `multipart/x-mixed-replace` streaming, ferrio's extension (docs/protocol.md §5.6).
     XhrMultipart,
     /// The forever iframe, path segment `htmlfile`.
     Htmlfile,
@@ -44,7 +44,7 @@ impl TransportKind {
     }
 
     /// Whether the transport holds one long-lived channel (and so gets heartbeats) rather
-    /// than answering one poll at a time (spec §4.3).
+    /// than answering one poll at a time (docs/protocol.md §4.3).
     pub const fn is_streaming(self) -> bool {
         !matches!(
             self,
@@ -88,7 +88,7 @@ mod tests {
     }
 
     #[test]
-    fn wire_names_match_the_spec() {
+    fn wire_names_match_the_protocol_document() {
         let names: Vec<&str> = TransportKind::ALL.iter().map(|kind| kind.name()).collect();
         assert_eq!(
             names,

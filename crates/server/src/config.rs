@@ -19,7 +19,7 @@ use ferrio_websocket::WsLimits;
 pub enum AppKind {
     /// The chat of the tutorial: `toServer` → `toClient` to the sender and everyone else.
     Chat,
-    /// The test application of the protocol specification's conformance cases (§9).
+    /// The test application of the conformance cases of docs/protocol.md (§9).
     Conformance,
     /// No application: a backend drives the gateway through webhooks and the publish API.
     None,

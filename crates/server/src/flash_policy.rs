@@ -1,6 +1,7 @@
-//! The Flash socket policy (spec §5.2): Flash refuses raw TCP until it has read a policy
-//! naming the origins and ports it may reach. Answered on its own port and inline on the main
-//! port, where the 23-byte request is recognised before any HTTP parsing (spec §8 #10).
+//! The Flash socket policy (docs/protocol.md §5.2): Flash refuses raw TCP until it has read a
+//! policy naming the origins and ports it may reach. Answered on its own port and inline on the
+//! main port, where the 23-byte request is recognised before any HTTP parsing (docs/protocol.md §8
+//! #10).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,8 @@ pub(crate) const POLICY_REQUEST: &[u8; 23] = b"<policy-file-request/>\0";
 /// How long a connection that starts with `<` may take to finish the request.
 const SNIFF_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The policy document for `origins`, with the trailing NUL Adobe asks for (spec §8 #11).
+/// The policy document for `origins`, with the trailing NUL Adobe asks for (docs/protocol.md §8
+/// #11).
 pub(crate) fn policy_document(origins: &Origins) -> Arc<[u8]> {
     let mut document = String::from(
         "<?xml version=\"1.0\"?><!DOCTYPE cross-domain-policy SYSTEM \

@@ -1,4 +1,5 @@
-//! The handshake endpoint (spec §2): plain text, or JSONP for cross-domain pages without CORS.
+//! The handshake endpoint (docs/protocol.md §2): plain text, or JSONP for cross-domain pages
+//! without CORS.
 
 use std::net::SocketAddr;
 
@@ -9,7 +10,7 @@ use ferrio_transport::{Body, allow_origin, full, refusal_status};
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
 
-/// Issues a session, or explains the refusal with the status and text of spec §2.5.
+/// Issues a session, or explains the refusal with the status and text of docs/protocol.md §2.5.
 pub(crate) fn serve<B>(
     hub: &Hub,
     request: &Request<B>,

@@ -1,4 +1,4 @@
-//! Routing of every request (spec §1.2) to the handshake, a transport, or a file.
+//! Routing of every request (docs/protocol.md §1.2) to the handshake, a transport, or a file.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 /// A WebSocket client connection.
 pub type WsClient = WebSocketStream<TcpStream>;
 
-/// Short timers for timer-dependent cases (spec §9): heartbeat interval 3 s, heartbeat
+/// Short timers for timer-dependent cases (docs/protocol.md §9): heartbeat interval 3 s, heartbeat
 /// timeout 5 s, close timeout 4 s, polling duration 2 s.
 pub fn short_timers(mut config: ServerConfig) -> ServerConfig {
     config.hub.heartbeat_interval = Duration::from_secs(3);
@@ -951,7 +951,7 @@ impl RawWs {
 }
 
 // ---------------------------------------------------------------------------------------------
-// WebSocket draft 76 ("hixie-76"), spoken by the Flash WebSocket polyfill (spec §5.2).
+// WebSocket draft 76 ("hixie-76"), spoken by the Flash WebSocket polyfill (docs/protocol.md §5.2).
 
 /// `Sec-WebSocket-Key1` of draft 76's own test vector (C51).
 pub const HIXIE_KEY1: &str = "4 @1  46546xW%0l 1 5";

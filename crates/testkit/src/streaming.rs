@@ -1,5 +1,5 @@
-//! Helpers for the script-shaped and streaming HTTP transports (spec §5.3, §5.5, §5.6): a raw
-//! HTTP/1.1 response read chunk by chunk as it arrives ([`StreamingResponse`]), a
+//! Helpers for the script-shaped and streaming HTTP transports (docs/protocol.md §5.3, §5.5, §5.6):
+//! a raw HTTP/1.1 response read chunk by chunk as it arrives ([`StreamingResponse`]), a
 //! `multipart/x-mixed-replace` reader on top of it ([`MultipartStream`]), decoders for
 //! htmlfile chunks and jsonp-polling answers, the form encoding of jsonp-polling POSTs, and an
 //! ES3 parse of JavaScript by acorn under Node ([`es3_string_literals`]).
@@ -563,7 +563,7 @@ impl MultipartEvent {
     }
 }
 
-/// An xhr-multipart stream (spec §5.6) read part by part with the boundary of its
+/// An xhr-multipart stream (docs/protocol.md §5.6) read part by part with the boundary of its
 /// `Content-Type`. Strict about ferrio's layout: the opening delimiter `--{b}\r\n`, then parts
 /// `headers\r\n\r\nbody\r\n--{b}\r\n`, and possibly the closing `--{b}--\r\n`.
 #[derive(Debug)]

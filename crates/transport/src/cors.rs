@@ -1,5 +1,5 @@
-//! CORS for cross-domain pages (spec §2.3, §5.0). The 0.9 client sends credentials, so the
-//! origin is always echoed, never `*`.
+//! CORS for cross-domain pages (docs/protocol.md §2.3, §5.0). The 0.9 client sends credentials, so
+//! the origin is always echoed, never `*`.
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -23,7 +23,7 @@ pub fn allow_origin(request: &HeaderMap, response: &mut HeaderMap) {
 }
 
 /// The answer to a CORS preflight: `204` echoing the requested method and headers. It never
-/// touches session state (spec §1.5).
+/// touches session state (docs/protocol.md §1.5).
 pub fn preflight(request: &HeaderMap) -> Response<Body> {
     let mut response = Response::new(empty());
     *response.status_mut() = StatusCode::NO_CONTENT;

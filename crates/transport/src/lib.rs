@@ -30,5 +30,5 @@ pub use serve::{TransportRequest, serve, serve_stream};
 pub use wire::{StreamWire, Wire};
 
 /// The packet a poll or stream gets for a session that does not exist: `client not
-/// handshaken`, advice `reconnect` (spec §5.0).
+/// handshaken`, advice `reconnect` (docs/protocol.md §5.0).
 pub const NOT_HANDSHAKEN: &str = "7:::1+0";

@@ -1,4 +1,5 @@
-//! The GET driver of the polling transports: attach, await one batch, answer (spec §4.4).
+//! The GET driver of the polling transports: attach, await one batch, answer (docs/protocol.md
+//! §4.4).
 
 use ferrio_hub::{AttachError, AttachMode, Hub};
 use ferrio_protocol::TransportKind;
@@ -12,7 +13,7 @@ use crate::response::TransportError;
 /// While the server shuts down, polls — the ones waiting when it began, and any that still
 /// reach it on a kept-alive connection — are refused with `503` instead: the 0.9 client takes
 /// a failed poll for a lost transport (`disconnect` without a reason, then reconnection, as on
-/// WebSocket, spec §6.6), whereas `7:::1+0` would look like a kick to it
+/// WebSocket, docs/protocol.md §6.6), whereas `7:::1+0` would look like a kick to it
 /// (`disconnect('booted')`, an `error` event and a `0::` POSTed back) before it reconnects.
 pub(crate) async fn next_payload(
     hub: &Hub,

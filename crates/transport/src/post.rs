@@ -1,5 +1,5 @@
-//! The POST path shared by every HTTP transport (spec §4.4): read the body within a limit,
-//! decode it as a whole, unframe, decode each packet, hand them to the hub, answer `1`.
+//! The POST path shared by every HTTP transport (docs/protocol.md §4.4): read the body within a
+//! limit, decode it as a whole, unframe, decode each packet, hand them to the hub, answer `1`.
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -14,7 +14,7 @@ use crate::response::TransportError;
 #[derive(Debug, Clone, Copy)]
 pub struct PostLimits {
     /// The largest body accepted, in bytes; larger ones get `413`. Counted as the body
-    /// arrives, never re-measured (spec §8 #23).
+    /// arrives, never re-measured (docs/protocol.md §8 #23).
     pub max_body_bytes: usize,
 }
 
@@ -58,8 +58,8 @@ where
 }
 
 /// Splits payload text into packets. A body whose framing does not add up is rejected whole
-/// (spec §3.9); single packets that do not decode are logged and skipped, as the reference
-/// ignores them (C33).
+/// (docs/protocol.md §3.9); single packets that do not decode are logged and skipped, as the
+/// reference ignores them (C33).
 pub(crate) fn decode_payload(
     sid: &str,
     text: &str,

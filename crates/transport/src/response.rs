@@ -12,14 +12,15 @@ pub enum TransportError {
     /// The transport segment names no transport ferrio has.
     #[error("unknown transport")]
     UnknownTransport,
-    /// The transport exists but this server does not offer it (spec §8 #8: answered, not a
-    /// bare TCP close).
+    /// The transport exists but this server does not offer it (docs/protocol.md §8 #8: answered,
+    /// not a bare TCP close).
     #[error("transport not enabled")]
     TransportDisabled,
-    /// A method other than GET, POST or OPTIONS (spec §8 #9: answered, not left hanging).
+    /// A method other than GET, POST or OPTIONS (docs/protocol.md §8 #9: answered, not left
+    /// hanging).
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// The body is larger than the configured limit (spec §8 #23).
+    /// The body is larger than the configured limit (docs/protocol.md §8 #23).
     #[error("request body too large")]
     PayloadTooLarge,
     /// The body could not be read or is not a usable payload; the reason is logged.
@@ -76,8 +77,9 @@ impl TransportError {
     }
 }
 
-/// The HTTP status of a refused handshake (spec §2.5): bad origin and refusal `403`, a failed
-/// authorization hook `500`; a draining, full or rate-limited node `503` (with `Retry-After`).
+/// The HTTP status of a refused handshake (docs/protocol.md §2.5): bad origin and refusal `403`, a
+/// failed authorization hook `500`; a draining, full or rate-limited node `503` (with
+/// `Retry-After`).
 pub fn refusal_status(refusal: &ferrio_hub::Refusal) -> StatusCode {
     match refusal {
         ferrio_hub::Refusal::BadOrigin | ferrio_hub::Refusal::Unauthorized => StatusCode::FORBIDDEN,

@@ -72,7 +72,7 @@ where
 }
 
 /// The answer: GETs with the transport's content type and headers, POSTs with `1` as plain
-/// text, both with CORS for cross-domain pages (spec §5.0).
+/// text, both with CORS for cross-domain pages (docs/protocol.md §5.0).
 fn respond<W: Wire>(
     parts: &http::request::Parts,
     wire: &W,
@@ -119,8 +119,8 @@ where
 {
     let bytes = read_body(parts, body, ctx.limits.max_body_bytes).await?;
     ctx.hub.counters().bytes_in(ctx.kind, bytes.len());
-    // Dropped bodies are logged where operators see them (spec §5.5, §8 #4): sid, reason
-    // and the start of the body.
+    // Dropped bodies are logged where operators see them (docs/protocol.md §5.5, §8 #4): sid,
+    // reason and the start of the body.
     let preview = bytes.slice(..bytes.len().min(64));
     let text = wire.unwrap_post(bytes).map_err(|why| {
         info!(sid = ctx.sid, why, body = %String::from_utf8_lossy(&preview), "unusable POST body dropped");
@@ -128,7 +128,8 @@ where
     })?;
     let packets = decode_payload(ctx.sid, &text)?;
     if ctx.hub.ingest(ctx.sid, packets).is_err() {
-        // An unknown session's POST is answered like any other and has no effect (spec §5.0).
+        // An unknown session's POST is answered like any other and has no effect (docs/protocol.md
+        // §5.0).
         debug!(sid = ctx.sid, "POST for an unknown session discarded");
     }
     Ok(full(Bytes::from_static(b"1")))

@@ -1,5 +1,5 @@
 //! The GET driver of the streaming transports: one response that carries every batch as a
-//! chunk the moment it is queued (spec §5.3, §5.6).
+//! chunk the moment it is queued (docs/protocol.md §5.3, §5.6).
 
 use std::convert::Infallible;
 
@@ -42,7 +42,7 @@ struct State<W> {
 }
 
 /// Opens the stream of session `sid`. An unknown session gets the prelude, `7:::1+0` and the
-/// end of the stream (spec §5.0).
+/// end of the stream (docs/protocol.md §5.0).
 pub(crate) fn open<W: StreamWire>(
     hub: &Hub,
     sid: &str,

@@ -9,7 +9,7 @@ pub trait Wire: Send + 'static {
     fn content_type(&self) -> HeaderValue;
 
     /// What one write carries for `payload` — one packet, or a framed payload of several
-    /// (spec §3.10): a whole poll answer, or one chunk of a stream.
+    /// (docs/protocol.md §3.10): a whole poll answer, or one chunk of a stream.
     fn wrap(&self, payload: String) -> Bytes;
 
     /// The payload text of a POST body. Most transports carry it raw; jsonp-polling wraps it

@@ -1,7 +1,7 @@
 //! WebSocket draft 76 ("hixie-76"), spoken by old Safari and iOS 4–5, early Chrome and Opera,
-//! and the Flash WebSocket polyfill (spec §5.2). Pure functions over bytes: the handshake
-//! digest and the `0x00 text 0xFF` framing, parsed as bytes (never as decoded text, which the
-//! reference got wrong, spec §8 #21).
+//! and the Flash WebSocket polyfill (docs/protocol.md §5.2). Pure functions over bytes: the
+//! handshake digest and the `0x00 text 0xFF` framing, parsed as bytes (never as decoded text, which
+//! the reference got wrong, docs/protocol.md §8 #21).
 
 use ferrio_hub::Encoded;
 use md5::{Digest, Md5};

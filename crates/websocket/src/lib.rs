@@ -1,6 +1,6 @@
-//! The `websocket` and `flashsocket` transports (spec §5.1, §5.2): validates upgrades, answers
-//! `101`, and pumps packets both ways on the upgraded connection — one packet per text
-//! message, never framed (spec §3.10).
+//! The `websocket` and `flashsocket` transports (docs/protocol.md §5.1, §5.2): validates upgrades,
+//! answers `101`, and pumps packets both ways on the upgraded connection — one packet per text
+//! message, never framed (docs/protocol.md §3.10).
 //!
 //! Three protocols are served, picked per request: RFC 6455, the hybi-07/08 drafts (same
 //! framing, origin in `Sec-WebSocket-Origin`), and draft 76 ("hixie-76"), which old Safari,

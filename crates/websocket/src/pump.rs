@@ -25,8 +25,8 @@ pub(crate) trait PacketSocket: Send {
     /// Writes every packet as its own text message, in one write where possible.
     fn send(&mut self, packets: &[Encoded]) -> impl Future<Output = std::io::Result<()>> + Send;
 
-    /// Reads until the peer's side ends, handing each text message (one packet, spec §3.10)
-    /// to `on_text` as it completes. Must be cancel-safe: it is raced against outgoing
+    /// Reads until the peer's side ends, handing each text message (one packet, docs/protocol.md
+    /// §3.10) to `on_text` as it completes. Must be cancel-safe: it is raced against outgoing
     /// packets.
     fn receive(&mut self, on_text: &mut OnText<'_>) -> impl Future<Output = Ended> + Send;
 
@@ -123,7 +123,7 @@ fn ingest(hub: &Hub, kind: TransportKind, sid: &str, text: &str) {
     }
 }
 
-/// Tells a client whose session does not exist to start over, then closes (spec §5.0).
+/// Tells a client whose session does not exist to start over, then closes (docs/protocol.md §5.0).
 pub(crate) async fn refuse_unknown_session<S: PacketSocket>(mut socket: S, sid: String) {
     debug!(sid, "websocket for an unknown session");
     if socket

@@ -17,7 +17,7 @@ use crate::writer::FrameWriter;
 #[derive(Debug, Clone, Copy)]
 pub struct WsLimits {
     /// The largest message a client may send, in bytes (per message, not per connection,
-    /// spec §8 #12). Default 1 MiB.
+    /// docs/protocol.md §8 #12). Default 1 MiB.
     pub max_message_bytes: usize,
 }
 

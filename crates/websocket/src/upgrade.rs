@@ -1,5 +1,5 @@
 //! WebSocket upgrades of `/socket.io/1/websocket/{sid}` and `/socket.io/1/flashsocket/{sid}`.
-//! The protocol is picked per request as the reference does (spec §5.1): a
+//! The protocol is picked per request as the reference does (docs/protocol.md §5.1): a
 //! `Sec-WebSocket-Version` of 13, 8 or 7 means RFC 6455 framing; no version but
 //! `Sec-WebSocket-Key1/Key2` means draft 76.
 
@@ -42,9 +42,9 @@ enum Protocol {
 
 /// Answers a WebSocket upgrade for session `sid` with `101` and spawns the pump on the
 /// upgraded connection. An unknown session still gets its `101`, then `7:::1+0` and a close
-/// (spec §5.0). A request that is not a valid upgrade, or comes from a refused origin, gets
-/// `400`/`403` instead of the reference's bare TCP close (spec §8 #8). `secure` says whether
-/// the connection is TLS (draft 76 names the scheme in its `Location`).
+/// (docs/protocol.md §5.0). A request that is not a valid upgrade, or comes from a refused origin,
+/// gets `400`/`403` instead of the reference's bare TCP close (docs/protocol.md §8 #8). `secure`
+/// says whether the connection is TLS (draft 76 names the scheme in its `Location`).
 pub fn upgrade<B>(
     hub: &Hub,
     sid: &str,

@@ -1,5 +1,5 @@
 //! `echo`: N clients each doing sequential data-ack round trips: `3:ID+::TEXT` out,
-//! `6:::ID+["TEXT"]` back (spec §3.3, §3.4), over websocket or xhr-polling.
+//! `6:::ID+["TEXT"]` back (docs/protocol.md §3.3, §3.4), over websocket or xhr-polling.
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! `handshake`: W workers, each on one keep-alive connection, asking for sessions one after the
-//! other (spec §2.1); with `--websocket`, each handshake is followed by a WebSocket that is
-//! opened, waits for `1::` and is closed.
+//! other (docs/protocol.md §2.1); with `--websocket`, each handshake is followed by a WebSocket
+//! that is opened, waits for `1::` and is closed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,4 +1,4 @@
-//! The test application of the protocol specification (§9), which the end-to-end tests and
+//! The test application of docs/protocol.md (§9), which the end-to-end tests and
 //! the interop suites run against:
 //!
 //! - default namespace: `echo` (ack with the same arguments when asked, else emit `echo`
