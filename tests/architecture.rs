@@ -1,6 +1,43 @@
-//! Architecture rules checked on the real dependency graph.
+//! Architecture rules checked on the real dependency graph: the protocol crate is pure, the
+//! hub knows nothing of HTTP, transports do not lean on each other, and every crate lives in
+//! the folder its package is named after.
 
+use std::path::Path;
 use std::process::Command;
+
+/// The transport crates: one per transport family of docs/protocol.md §5, each standing on
+/// `ferrio-transport` and the hub alone.
+const TRANSPORT_CRATES: [&str; 5] = [
+    "ferrio-websocket",
+    "ferrio-xhr-polling",
+    "ferrio-xhr-multipart",
+    "ferrio-htmlfile",
+    "ferrio-jsonp-polling",
+];
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// What `cargo` prints for `args` in the workspace; the test fails if it fails.
+fn cargo(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("cargo prints UTF-8")
+}
+
+/// The normal (not dev, not build) dependency tree of `package`, one line a crate.
+fn normal_tree(package: &str) -> String {
+    cargo(&["tree", "-p", package, "-e", "normal", "--prefix", "none"])
+}
 
 /// The crate names at the start of `cargo tree --prefix none` lines (`name vX.Y.Z …`).
 fn crate_names(tree: &str) -> Vec<&str> {
@@ -11,26 +48,7 @@ fn crate_names(tree: &str) -> Vec<&str> {
 
 #[test]
 fn hub_depends_on_no_http_or_websocket_crate() {
-    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "-p",
-            "ferrio-hub",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
-        .current_dir(workspace)
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        output.status.success(),
-        "cargo tree failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tree = String::from_utf8(output.stdout).expect("cargo tree prints UTF-8");
+    let tree = normal_tree("ferrio-hub");
     let names = crate_names(&tree);
     assert!(names.contains(&"ferrio-hub"), "{tree}");
     assert!(
@@ -49,6 +67,82 @@ fn hub_depends_on_no_http_or_websocket_crate() {
             "ferrio-hub must not depend on `{forbidden}` (it knows nothing of HTTP):\n{tree}"
         );
     }
+}
+
+#[test]
+fn protocol_depends_on_no_async_runtime_nor_io_crate() {
+    let tree = normal_tree("ferrio-protocol");
+    let names = crate_names(&tree);
+    assert!(names.contains(&"ferrio-protocol"), "{tree}");
+    for forbidden in [
+        "tokio",
+        "mio",
+        "async-std",
+        "smol",
+        "futures",
+        "futures-util",
+        "futures-core",
+        "hyper",
+        "http",
+        "ferrio-hub",
+    ] {
+        assert!(
+            !names.contains(&forbidden),
+            "ferrio-protocol is text in, packets out: it must not depend on `{forbidden}`:\n{tree}"
+        );
+    }
+}
+
+#[test]
+fn no_transport_crate_depends_on_another() {
+    for transport in TRANSPORT_CRATES {
+        let tree = normal_tree(transport);
+        let names = crate_names(&tree);
+        assert!(names.contains(&transport), "{tree}");
+        for other in TRANSPORT_CRATES.iter().filter(|other| **other != transport) {
+            assert!(
+                !names.contains(other),
+                "{transport} must not depend on {other}: what transports share lives in \
+                 ferrio-transport:\n{tree}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_crate_lives_in_the_folder_named_after_its_package() {
+    let metadata: serde_json::Value =
+        serde_json::from_str(&cargo(&["metadata", "--format-version", "1", "--no-deps"]))
+            .expect("cargo metadata is JSON");
+    let packages = metadata["packages"].as_array().expect("packages");
+    let mut crates_seen = 0;
+    for package in packages {
+        let name = package["name"].as_str().expect("name");
+        let manifest = Path::new(package["manifest_path"].as_str().expect("manifest path"));
+        let folder = manifest
+            .parent()
+            .expect("manifest folder")
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("folder name");
+        if name == "ferrio-tests" {
+            assert_eq!(folder, "tests", "the end-to-end tests live in tests/");
+            continue;
+        }
+        crates_seen += 1;
+        assert_eq!(
+            format!("ferrio-{folder}"),
+            name,
+            "crates/{folder} must hold the package ferrio-{folder}"
+        );
+    }
+    for transport in TRANSPORT_CRATES {
+        assert!(
+            packages.iter().any(|p| p["name"] == transport),
+            "{transport} is a workspace member"
+        );
+    }
+    assert!(crates_seen >= 10, "{crates_seen} crates under crates/");
 }
 
 #[test]
