@@ -12,7 +12,7 @@
  *    and is intersected with the handshake's list keeping THIS order; names the client does
  *    not know, and transports whose check fails in this browser (design note 6), are
  *    skipped. The `transports` option REPLACES the list (the reference merged it into the
- *    global array, docs/protocol.md §8 #17).
+ *    global array, docs/protocol.md section 8 #17).
  *
  * 2. Fallback on refusal. A transport that fails before the session is connected (WebSocket
  *    error/close before `1::`, an XHR poll or multipart stream that errors or answers non-200
@@ -30,7 +30,7 @@
  *    reconnections start with the transport that worked; the final all-transports try of
  *    the reconnection algorithm starts over with the full list.
  *
- * 3. Reconnection with jitter. The algorithm is the reference's (docs/protocol.md §6.7): the nominal
+ * 3. Reconnection with jitter. The algorithm is the reference's (docs/protocol.md section 6.7): the nominal
  *    delay starts at `reconnection delay`, doubles per attempt and is capped at
  *    `reconnection limit`; after `max reconnection attempts` one final try with all
  *    transports, then `reconnect_failed`. Every WAIT is the nominal delay multiplied by a
@@ -62,7 +62,7 @@
  *    WebSocket also gets `0::` first, so the server ends the session as `booted` whichever
  *    arrives first.
  *
- * 6. Legacy transports (docs/protocol.md §5.3, 5.5, 5.6), each a section below sharing the Polling base:
+ * 6. Legacy transports (docs/protocol.md sections 5.3, 5.5, 5.6), each a section below sharing the Polling base:
  *    - jsonp-polling: <script> GETs calling io.j[k], form POSTs into hidden iframes. Needs
  *      nothing but a document and works across origins without CORS.
  *    - htmlfile: the server's document calls `parent.s._(p, document)`, a name fixed by the
@@ -79,7 +79,7 @@
  *      browser has an XMLHttpRequest with progress events (XHR level 2), never through
  *      XDomainRequest or ActiveX, which cannot read a response before it ends. A stream that
  *      ends with its closing delimiter is followed by a new GET on the same session.
- *    The handshake uses JSONP (docs/protocol.md §2.4) not only across origins without CORS but also when
+ *    The handshake uses JSONP (docs/protocol.md section 2.4) not only across origins without CORS but also when
  *    no XHR can be opened at all (IE with ActiveX disabled), so jsonp-polling is reachable.
  */
 
@@ -820,7 +820,7 @@
   };
 
   // =========================================================================================
-  // Packet and payload codec (docs/protocol.md §3)
+  // Packet and payload codec (docs/protocol.md section 3)
   // =========================================================================================
 
   var parser = io.parser = {};
@@ -1358,7 +1358,7 @@
 
   Socket.prototype.cancelHandshake = noop;
 
-  /** The JSONP handshake (docs/protocol.md §2.4); returns a function that cancels it. */
+  /** The JSONP handshake (docs/protocol.md section 2.4); returns a function that cancels it. */
   Socket.prototype.jsonpHandshake = function (url, finish) {
     var doc = global.document;
     if (!doc) {
@@ -1797,7 +1797,7 @@
     return Math.round(delay * (1 - j * Math.random()));
   };
 
-  /** Starts the reconnection loop (docs/protocol.md §6.7, with jitter). */
+  /** Starts the reconnection loop (docs/protocol.md section 6.7, with jitter). */
   Socket.prototype.reconnect = function () {
     var self = this;
     this.reconnecting = true;
@@ -2418,7 +2418,7 @@
   io.Transport['xhr-polling'] = XHRPolling;
 
   // =========================================================================================
-  // Transport 'xhr-multipart' (ferrio's extension of protocol 1, docs/protocol.md §5.6): one XHR GET
+  // Transport 'xhr-multipart' (ferrio's extension of protocol 1, docs/protocol.md section 5.6): one XHR GET
   // answered with multipart/x-mixed-replace, read while it loads; POSTs as xhr-polling.
   // =========================================================================================
 
@@ -2675,7 +2675,7 @@
   io.Transport['xhr-multipart'] = XHRMultipart;
 
   // =========================================================================================
-  // Transport 'htmlfile' (forever iframe, docs/protocol.md §5.3): the server streams a document of
+  // Transport 'htmlfile' (forever iframe, docs/protocol.md section 5.3): the server streams a document of
   // <script>_("...")</script> calls into an iframe; POSTs as xhr-polling.
   // =========================================================================================
 
@@ -2904,7 +2904,7 @@
   io.Transport.htmlfile = HTMLFile;
 
   // =========================================================================================
-  // Transport 'jsonp-polling' (docs/protocol.md §5.5): <script> GETs that call io.j[k](data), POSTs as
+  // Transport 'jsonp-polling' (docs/protocol.md section 5.5): <script> GETs that call io.j[k](data), POSTs as
   // forms into hidden iframes. Needs no XHR and no CORS.
   // =========================================================================================
 
@@ -2990,7 +2990,7 @@
   /**
    * A POST: the hidden form (made once, accept-charset utf-8, one textarea `d`) is submitted
    * into a fresh hidden iframe with `d` = the payload as a JSON string literal (browsers turn
-   * line breaks in form fields into CRLF, docs/protocol.md §5.5); done(null) when that iframe has loaded.
+   * line breaks in form fields into CRLF, docs/protocol.md section 5.5); done(null) when that iframe has loaded.
    * Each iframe is removed once loaded; the form goes with the transport.
    */
   JSONPPolling.prototype.postRequest = function (data, done) {
