@@ -18,17 +18,11 @@
 
   HTMLFile.prototype.name = 'htmlfile';
 
-  HTMLFile.prototype.heartbeats = function () {
-    return true;
-  };
+  /** A streaming transport: the server sends heartbeats, the client answers them. */
+  HTMLFile.prototype.heartbeats = Transport.prototype.heartbeats;
 
   /** Starts after the page's load event (a streaming iframe would hold it back forever). */
-  HTMLFile.prototype.ready = function (socket, fn) {
-    var self = this;
-    util.load(function () {
-      fn.call(self);
-    });
-  };
+  HTMLFile.prototype.ready = Transport.prototype.readyAfterLoad;
 
   /** Whether an XHR POST can be opened here (nothing is sent). */
   HTMLFile.prototype.canPost = function () {
@@ -46,11 +40,7 @@
   /** Refuses at once when it could never answer a heartbeat (design note 6). */
   HTMLFile.prototype.open = function () {
     if (!this.canPost()) {
-      var self = this;
-      setTimeout(function () {
-        self.onClose('refused');
-      }, 0);
-      return this;
+      return this.refuseLater();
     }
     return Polling.prototype.open.call(this);
   };

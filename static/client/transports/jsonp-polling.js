@@ -26,12 +26,7 @@
   JSONPPolling.prototype.name = 'jsonp-polling';
 
   /** Starts after the page's load event (a pending script would hold it back). */
-  JSONPPolling.prototype.ready = function (socket, fn) {
-    var self = this;
-    util.load(function () {
-      fn.call(self);
-    });
-  };
+  JSONPPolling.prototype.ready = Transport.prototype.readyAfterLoad;
 
   /** io.j[index](data), called by the script of a GET. */
   JSONPPolling.prototype.onCallback = function (data) {

@@ -32,6 +32,14 @@
     fn.call(this);
   };
 
+  /** A `ready` that waits for the page's load event, which a pending request would hold back. */
+  Transport.prototype.readyAfterLoad = function (socket, fn) {
+    var self = this;
+    util.load(function () {
+      fn.call(self);
+    });
+  };
+
   /** scheme://host:port/resource/1/name/sid */
   Transport.prototype.prepareUrl = function () {
     return this.socket.baseUrl(this.scheme()) + '/' + this.name + '/' + this.sessid;
@@ -68,6 +76,18 @@
     if (data !== '' && data !== undefined && data !== null) {
       socket.onTransportData(this, data);
     }
+  };
+
+  /**
+   * Ends like a refused connection, but only after open() has returned: the socket must not
+   * hear of the failure before it knows the transport. Returns the transport, as open() does.
+   */
+  Transport.prototype.refuseLater = function () {
+    var self = this;
+    setTimeout(function () {
+      self.onClose('refused');
+    }, 0);
+    return this;
   };
 
   /** The connection reached the server. */

@@ -29,11 +29,7 @@
     try {
       ws = new Ctor(this.prepareUrl() + util.query(this.socket.options.query));
     } catch (e) {
-      // e.g. a blocked port: fail like a refused connection, but asynchronously
-      setTimeout(function () {
-        self.onClose('refused');
-      }, 0);
-      return this;
+      return this.refuseLater(); // e.g. a blocked port
     }
     this.websocket = ws;
     ws.onopen = function () {

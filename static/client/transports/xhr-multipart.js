@@ -121,9 +121,7 @@
   XHRMultipart.prototype.name = 'xhr-multipart';
 
   /** A streaming transport: the server sends heartbeats, the client answers them. */
-  XHRMultipart.prototype.heartbeats = function () {
-    return true;
-  };
+  XHRMultipart.prototype.heartbeats = Transport.prototype.heartbeats;
 
   /**
    * One stream: every part is handed to onData as it completes; done(null) when the stream
