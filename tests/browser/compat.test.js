@@ -1,8 +1,8 @@
 'use strict';
 
 // Cross-compatibility, both ways:
-// - our client (static/socket.io.js, read from disk) against the reference server, socket.io
-//   0.9.19 (reference-server.js), in the same per-transport flow as against ferrio;
+// - our client (as ferrio serves it) on pages of the reference server, socket.io 0.9.19
+//   (reference-server.js), in the same per-transport flow as against ferrio;
 // - the real socket.io-client 0.9.17 browser build against ferrio: docs/protocol.md §9 C55 (websocket emit +
 //   ack), C56 (io.transports = ['xhr-polling'] before io.connect, same origin and from a page on
 //   another port), C57 (WebSocket upgrades refused → connecting('websocket'), then after the
@@ -32,6 +32,7 @@ const {
   waitForEntry,
 } = require('./harness');
 const { connectOver, runFlow } = require('./flows');
+const { clientUrl, servedClient } = require('./served-client');
 
 const TEST_TIMEOUT = 30_000;
 
@@ -55,22 +56,31 @@ async function open(origin, opts) {
 
 describe('our client against the reference server (socket.io 0.9.19)', () => {
   let reference;
+  let scriptHost; // a ferrio serving our client to the reference server's pages
 
   before(async () => {
     reference = await startReferenceServer();
     closers.push(() => reference.stop());
+    scriptHost = await startFerrio();
+    closers.push(() => scriptHost.stop());
+    await servedClient(scriptHost);
   });
+
+  /** A page of the reference server with our client on it. */
+  function openOnReference() {
+    return open(reference.url, { clientSrc: clientUrl(scriptHost) });
+  }
 
   for (const transport of ['websocket', 'xhr-polling']) {
     test(`over ${transport}: connect, emit with ack, broadcast, 100 messages in order`, { timeout: TEST_TIMEOUT }, async () => {
-      const a = await open(reference.url, { pagePath: '/page.html' });
-      const b = await open(reference.url, { pagePath: '/page.html' });
+      const a = await openOnReference();
+      const b = await openOnReference();
       assert.equal(await a.evaluate(() => io.client), 'ferrio 0.1.0', 'our client is on the page');
       await runFlow({ a, b, url: reference.url, transport });
     });
 
     test(`over ${transport}: namespace, send with ack, several packets at once`, { timeout: TEST_TIMEOUT }, async () => {
-      const page = await open(reference.url, { pagePath: '/page.html' });
+      const page = await openOnReference();
       await connectOver(page, 'A', reference.url, transport);
       await page.evaluate(() => T.of('A', '/chat', 'AC'));
       const [hi] = await waitForEntries(page, 'AC', 'hi');
@@ -86,7 +96,7 @@ describe('our client against the reference server (socket.io 0.9.19)', () => {
   }
 
   test('server kick: disconnect("booted"), no reconnection', { timeout: TEST_TIMEOUT }, async () => {
-    const page = await open(reference.url, { pagePath: '/page.html' });
+    const page = await openOnReference();
     await connectOver(page, 'A', reference.url, 'websocket');
     await emit(page, 'A', 'kick', []);
     const disconnect = await waitForEntry(page, 'A', 'disconnect');

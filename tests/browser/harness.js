@@ -1,7 +1,7 @@
 'use strict';
 
 // Helpers of the browser suite (tests/browser/*.test.js): headless Chromium through
-// playwright-core, test pages that load a client (ours from ferrio, ours from disk, or the real
+// playwright-core, test pages that load a client (ours from ferrio, or the real
 // socket.io-client 0.9.17 build), an HTTP proxy that can refuse WebSocket upgrades, a static
 // server for cross-origin pages, and the reference socket.io 0.9.19 server.
 //
@@ -25,7 +25,6 @@ const { TIMEOUT, delay, withTimeout, ferrioBinary, startServer, restartServer } 
 
 const TESTS_DIR = path.resolve(__dirname, '..');
 const ROOT_DIR = path.resolve(TESTS_DIR, '..');
-const CLIENT_PATH = path.join(ROOT_DIR, 'static', 'socket.io.js');
 const REAL_CLIENT_PATH = path.join(TESTS_DIR, 'node_modules', 'socket.io-client', 'dist', 'socket.io.js');
 const OUTPUT_DIR = path.join(TESTS_DIR, 'output');
 const PAGE_HELPERS = fs.readFileSync(path.join(__dirname, 'page-helpers.js'), 'utf8');
@@ -476,7 +475,6 @@ async function until(predicate, what, { timeout = TIMEOUT, interval = 20 } = {})
 }
 
 module.exports = {
-  CLIENT_PATH,
   OUTPUT_DIR,
   REAL_CLIENT_PATH,
   WELCOME_PATH,

@@ -2,7 +2,7 @@
 
 // The legacy transports in headless Chromium (docs/protocol.md §5.3 htmlfile, §5.5 jsonp-polling, §5.6
 // xhr-multipart, §6.4 selection, §9 C56, C59, C60):
-// - our client (static/socket.io.js, as compiled into ferrio) with each one forced: the shared
+// - our client (the parts of static/client, as joined into ferrio) with each one forced: the shared
 //   flow (two pages, acked emit, broadcast, 100 messages in order) and C59's awkward text both
 //   ways, plus what is particular to each transport (cross-origin without CORS for JSONP;
 //   several htmlfile connections on one page, script removal, cleanup; a multipart stream
@@ -44,6 +44,7 @@ const {
   withTimeout,
 } = require('./harness');
 const { connectOver, runFlow } = require('./flows');
+const { clientUrl, servedClient } = require('./served-client');
 
 const TEST_TIMEOUT = 30_000;
 
@@ -120,9 +121,8 @@ describe('legacy transports against ferrio', () => {
     return { page, site };
   }
 
-  test('ferrio serves the current static/socket.io.js and announces the legacy transports', async () => {
-    const served = Buffer.from(await (await fetch(`${server.url}/socket.io/socket.io.js`)).arrayBuffer());
-    assert.ok(served.equals(fs.readFileSync(`${__dirname}/../../static/socket.io.js`)), 'rebuild with `cargo build -p ferrio-server`');
+  test('ferrio serves the client joined from the current static/client and announces the legacy transports', async () => {
+    await servedClient(server);
     const handshake = await (await fetch(`${server.url}/socket.io/1/?t=1`)).text();
     assert.match(handshake, /:websocket,xhr-polling,xhr-multipart,htmlfile,jsonp-polling$/);
   });
@@ -444,22 +444,26 @@ describe('legacy transports against ferrio', () => {
 describe('our client over the legacy transports against the reference server (socket.io 0.9.19)', () => {
   let browser;
   let reference;
+  let scriptHost; // a ferrio serving our client to the reference server's pages
   const closers = [];
 
   before(async () => {
     reference = await startReferenceServer({ transports: ['websocket', 'htmlfile', 'xhr-polling', 'jsonp-polling'] });
+    scriptHost = await startFerrio();
+    await servedClient(scriptHost);
     browser = await launchBrowser();
   });
 
   after(async () => {
     for (const close of closers.reverse()) await close();
     if (browser) await browser.close();
+    if (scriptHost) await scriptHost.stop();
     if (reference) await reference.stop();
   });
 
   for (const transport of ['jsonp-polling', 'htmlfile']) {
     test(`over ${transport}: emit with ack, several packets at once, awkward text`, { timeout: TEST_TIMEOUT }, async () => {
-      const p = await openTestPage(browser, reference.url, { pagePath: '/page.html' });
+      const p = await openTestPage(browser, reference.url, { clientSrc: clientUrl(scriptHost) });
       closers.push(p.close);
       const { page } = p;
       assert.equal(await page.evaluate(() => io.client), 'ferrio 0.1.0');

@@ -1,5 +1,5 @@
 // Injected into every test page after the client script (ours or the real 0.9.17 build).
-// Runs in Chromium, so modern JavaScript is fine here; only static/socket.io.js must be ES3.
+// Runs in Chromium, so modern JavaScript is fine here; only our client (static/client) must be ES3.
 //
 // window.T keeps a log of everything the page's sockets saw, so the Node side can wait for
 // entries and read them (see harness.js).

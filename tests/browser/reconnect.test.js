@@ -1,6 +1,6 @@
 'use strict';
 
-// Reconnection of our client (docs/protocol.md §6.7 plus jitter, design note 3 of static/socket.io.js):
+// Reconnection of our client (docs/protocol.md §6.7 plus jitter, design note 3 in static/client/head.js):
 // the server restarts on the same port → disconnect, reconnecting(delay, attempt) with jittered
 // delays, reconnect(transport, attempts) before connect, buffered emits flushed in order,
 // namespaces re-joined; the server gone for good → the configured attempts, one final

@@ -2,45 +2,27 @@
 
 // The reference server for the cross-compatibility tests: socket.io 0.9.19 running the parts
 // of the docs/protocol.md §9 conformance app the browser flows use (echo, bcast, message, multi, kick,
-// namespace /chat), and serving a test page that loads OUR client from static/socket.io.js.
+// namespace /chat). Test pages are its /socket.io/ welcome document with the content replaced
+// (harness.js openTestPage) that load our client from a ferrio: the script browsers get.
 //
 //   node reference-server.js [--port N] [--transports a,b,...]
 //
 // prints `reference listening on http://127.0.0.1:PORT` once it accepts connections.
-//   GET /client/socket.io.js  our client, read from disk on every request
-//   GET /page.html            a page loading it plus the test helpers (page-helpers.js)
 // Short timers as in docs/protocol.md §9 (heartbeat 3 s / 5 s, close timeout 4 s, polling 2 s).
 
-const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
 
 const sio = require('socket.io');
-
-const CLIENT_PATH = path.resolve(__dirname, '..', '..', 'static', 'socket.io.js');
-const HELPERS_PATH = path.join(__dirname, 'page-helpers.js');
 
 const portArg = process.argv.indexOf('--port');
 const port = portArg >= 0 ? Number(process.argv[portArg + 1]) : 0;
 const transportsArg = process.argv.indexOf('--transports');
 const transports = transportsArg >= 0 ? process.argv[transportsArg + 1].split(',') : ['websocket', 'xhr-polling'];
 
+// socket.io answers everything under /socket.io/; nothing else is served.
 const server = http.createServer((req, res) => {
-  const url = req.url.split('?')[0];
-  if (url === '/client/socket.io.js') {
-    res.writeHead(200, { 'Content-Type': 'application/javascript', 'Cache-Control': 'no-store' });
-    res.end(fs.readFileSync(CLIENT_PATH));
-  } else if (url === '/page.html') {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end(
-      '<!DOCTYPE html><html><head><meta charset="utf-8"><title>reference</title></head><body>\n' +
-        '<script src="/client/socket.io.js"></script>\n' +
-        `<script>${fs.readFileSync(HELPERS_PATH, 'utf8')}</script>\n</body></html>`,
-    );
-  } else {
-    res.writeHead(404, { 'Content-Type': 'text/plain' });
-    res.end('not found');
-  }
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  res.end('not found');
 });
 
 const io = sio.listen(server, { log: false });

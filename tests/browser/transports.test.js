@@ -1,17 +1,15 @@
 'use strict';
 
-// Our client (static/socket.io.js, as compiled into ferrio) in headless Chromium against
+// Our client (the parts of static/client, as joined into ferrio) in headless Chromium against
 // `ferrio --app conformance`, once per transport (docs/protocol.md §9 C53/C59 for our own client):
 // connect, acked emit, broadcast between two pages, 100 messages in order; then the wire-level
 // details of acks (§3.3, §6.8), namespaces (§3.6), a server kick (§4.8) and a cross-origin page
 // (CORS with credentials, §2.3).
 
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const { after, before, describe, test } = require('node:test');
 
 const {
-  CLIENT_PATH,
   TEXT,
   connectAndWait,
   delay,
@@ -32,6 +30,7 @@ const {
   waitForEntry,
 } = require('./harness');
 const { connectOver, runFlow } = require('./flows');
+const { servedClient } = require('./served-client');
 
 const TEST_TIMEOUT = 30_000;
 
@@ -57,9 +56,8 @@ describe('our client against ferrio', () => {
     return p.page;
   }
 
-  test('ferrio serves the current static/socket.io.js (rebuild with `cargo build -p ferrio-server` if not)', async () => {
-    const served = Buffer.from(await (await fetch(`${server.url}/socket.io/socket.io.js`)).arrayBuffer());
-    assert.ok(served.equals(fs.readFileSync(CLIENT_PATH)), 'the client compiled into ferrio differs from static/socket.io.js');
+  test('ferrio serves the client joined from the current static/client (rebuild with `cargo build -p ferrio-server` if not)', async () => {
+    await servedClient(server);
   });
 
   for (const transport of ['websocket', 'xhr-polling']) {

@@ -1,4 +1,5 @@
-//! The chat page and the browser client, compiled into the binary so a container needs no
+//! The chat page and the browser client (its parts in `static/client`, joined by `build.rs` in
+//! the order of `static/client/parts.txt`), compiled into the binary so a container needs no
 //! files beside it. Served with `Content-Length`, an `ETag`, `304` revalidation and `HEAD`.
 
 use bytes::Bytes;
@@ -78,7 +79,7 @@ impl Assets {
                 "text/html; charset=UTF-8",
             ),
             client: Asset::new(
-                include_bytes!("../../../static/socket.io.js"),
+                include_bytes!(concat!(env!("OUT_DIR"), "/socket.io.js")),
                 "application/javascript",
             ),
         }

@@ -1,0 +1,134 @@
+//! Joins the browser client's parts (`static/client`) into the one script the gateway serves
+//! at `/socket.io/socket.io.js`, written to `OUT_DIR/socket.io.js` for `static_files.rs`.
+//!
+//! The order is declared once, in `static/client/parts.txt`, which the browser suite reads too
+//! to check that a binary serves the current sources; so the parts are concatenated byte for
+//! byte, with nothing in between. Every `.js` file under `static/client` must be listed exactly
+//! once: a part left out of the list would otherwise vanish from the script without a word.
+
+use std::collections::BTreeSet;
+use std::env;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The client's sources, relative to this crate.
+const CLIENT_DIR: &str = "../../static/client";
+
+/// The declared order of the parts, in `CLIENT_DIR`.
+const PARTS_LIST: &str = "parts.txt";
+
+/// The joined script, in `OUT_DIR`.
+const JOINED: &str = "socket.io.js";
+
+/// Why the client could not be joined; printed as it is (the `Debug` of `main`'s error).
+struct BuildError(String);
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for BuildError {
+    fn from(message: String) -> Self {
+        BuildError(message)
+    }
+}
+
+impl From<&str> for BuildError {
+    fn from(message: &str) -> Self {
+        BuildError(message.to_owned())
+    }
+}
+
+fn main() -> Result<(), BuildError> {
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?;
+    let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?;
+    let client_dir = Path::new(&manifest_dir).join(CLIENT_DIR);
+    let client_dir = fs::canonicalize(&client_dir).map_err(|e| at(&client_dir, e))?;
+    let list_path = client_dir.join(PARTS_LIST);
+
+    // The directory as well as each file: a part added to the tree reruns the check below.
+    rerun_if_changed(&client_dir);
+    rerun_if_changed(&list_path);
+    let list = fs::read_to_string(&list_path).map_err(|e| at(&list_path, e))?;
+    let parts = declared_parts(&list).map_err(|e| format!("{}: {e}", list_path.display()))?;
+
+    let mut found = BTreeSet::new();
+    collect_scripts(&client_dir, "", &mut found)?;
+    let declared: BTreeSet<&str> = parts.iter().copied().collect();
+    let unlisted: Vec<&String> = found
+        .iter()
+        .filter(|path| !declared.contains(path.as_str()))
+        .collect();
+    if !unlisted.is_empty() {
+        return Err(format!(
+            "{}: parts missing from the list: {unlisted:?}",
+            list_path.display()
+        )
+        .into());
+    }
+
+    let mut joined = Vec::new();
+    for part in &parts {
+        let path = client_dir.join(part);
+        rerun_if_changed(&path);
+        joined.extend(fs::read(&path).map_err(|e| at(&path, e))?);
+    }
+    let joined_path = PathBuf::from(out_dir).join(JOINED);
+    fs::write(&joined_path, joined).map_err(|e| at(&joined_path, e).into())
+}
+
+/// The paths of the list in their order: one per line, `#` comments and blank lines skipped.
+/// Refuses a path listed twice and anything that is not a `.js` file name.
+fn declared_parts(list: &str) -> Result<Vec<&str>, String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in list.lines() {
+        let part = line.split('#').next().unwrap_or_default().trim();
+        if part.is_empty() {
+            continue;
+        }
+        if !part.ends_with(".js") {
+            return Err(format!("`{part}` is not a .js file"));
+        }
+        if parts.contains(&part) {
+            return Err(format!("`{part}` is listed twice"));
+        }
+        parts.push(part);
+    }
+    if parts.is_empty() {
+        return Err("no part is listed".to_owned());
+    }
+    Ok(parts)
+}
+
+/// Adds the `.js` files under `dir` to `found`, as `/`-separated paths below the client's
+/// directory (`prefix` is `dir`'s own such path).
+fn collect_scripts(dir: &Path, prefix: &str, found: &mut BTreeSet<String>) -> Result<(), String> {
+    let entries = fs::read_dir(dir).map_err(|e| at(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| at(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name
+            .to_str()
+            .ok_or_else(|| format!("{}: a file name that is not UTF-8", path.display()))?;
+        let relative = format!("{prefix}{name}");
+        if path.is_dir() {
+            collect_scripts(&path, &format!("{relative}/"), found)?;
+        } else if name.ends_with(".js") {
+            found.insert(relative);
+        }
+    }
+    Ok(())
+}
+
+fn rerun_if_changed(path: &Path) {
+    println!("cargo:rerun-if-changed={}", path.display());
+}
+
+/// An I/O error with the path it happened on.
+fn at(path: &Path, error: std::io::Error) -> String {
+    format!("{}: {error}", path.display())
+}
