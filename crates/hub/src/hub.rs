@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
-use ferrio_protocol::{ErrorReason, HandshakeBody, MessageId, Packet, PacketBody, TransportKind};
+use ferrio_protocol::{
+    ErrorReason, HandshakeBody, MessageId, Packet, PacketBody, TransportKind, is_reserved_event,
+};
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
@@ -22,24 +24,6 @@ use crate::socket::{AckReply, Socket};
 use crate::timers::Timers;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
-
-/// Event names the hub never delivers to the application nor lets it emit, because the client
-/// would take them for its own lifecycle events (docs/protocol.md §3.8).
-pub const RESERVED_EVENTS: [&str; 13] = [
-    "message",
-    "connect",
-    "disconnect",
-    "open",
-    "close",
-    "error",
-    "retry",
-    "reconnect",
-    "reconnecting",
-    "reconnect_failed",
-    "connect_failed",
-    "connecting",
-    "newListener",
-];
 
 /// Why a transport cannot attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -515,7 +499,7 @@ impl HubInner {
             self.push(session, Encoded::new(&ack), false);
         }
         if let Delivery::Event(name, _) = &delivery
-            && RESERVED_EVENTS.contains(&name.as_str())
+            && is_reserved_event(name)
         {
             info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
             return;

@@ -13,7 +13,7 @@
 //! - `session`: one session's state machine, behind one short-held lock.
 //! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
 //! - `attachment`: how a transport awaits its batches.
-//! - `namespace`, `socket`: the Socket.IO-shaped application API.
+//! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
 //! - `origin`, `handshake`, `config`, `reason`: plain data.
 //!
 //! Application handlers run on the task of the request that carried the packet; they must not
@@ -21,6 +21,7 @@
 
 mod admission;
 mod attachment;
+mod broadcast;
 mod config;
 mod encoded;
 mod endpoint;
@@ -36,12 +37,14 @@ mod timers;
 
 pub use admission::Rate;
 pub use attachment::Attachment;
+pub use broadcast::Broadcast;
 pub use config::{ConfigError, HubConfig};
 pub use encoded::{Batch, Encoded};
+pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
 pub use handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
-pub use hub::{AttachError, Hub, RESERVED_EVENTS, UnknownSession};
+pub use hub::{AttachError, Hub, UnknownSession};
 pub use metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, NO_TRANSPORT};
-pub use namespace::{Broadcast, Message, Namespace};
+pub use namespace::{Message, Namespace};
 pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;
 pub use session::AttachMode;
