@@ -1,26 +1,23 @@
-//! The hub: the session registry, the namespaces, and the port transports call.
+//! The hub: the session registry, the namespaces, and the port transports call. What the
+//! client's packets mean is decided in `dispatch`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
-use ferrio_protocol::{
-    ErrorReason, HandshakeBody, MessageId, Packet, PacketBody, TransportKind, is_reserved_event,
-};
+use ferrio_protocol::{HandshakeBody, Packet, TransportKind};
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
 use crate::admission::{Admission, Denied};
 use crate::attachment::Attachment;
 use crate::config::{ConfigError, HubConfig};
-use crate::encoded::Encoded;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
 use crate::metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, tally_sessions};
-use crate::namespace::{Message, Namespace, NamespaceInner};
+use crate::namespace::{Namespace, NamespaceInner};
 use crate::reason::DisconnectReason;
-use crate::session::{AttachMode, Establish, Expiry, Pushed, Session};
-use crate::socket::{AckReply, Socket};
+use crate::session::{AttachMode, Expiry, Session};
 use crate::timers::Timers;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
@@ -191,7 +188,9 @@ impl Hub {
     /// Port: packets the client sent. Processed against the session whatever transport, if
     /// any, is attached (docs/protocol.md §4.2, §4.4).
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
-        self.inner.ingest(sid, packets)
+        let session = self.inner.session(sid).ok_or(UnknownSession)?;
+        self.inner.ingest(&session, packets);
+        Ok(())
     }
 
     /// Port: a forced disconnect (`?disconnect`). Ends the session whether or not a transport
@@ -276,7 +275,7 @@ impl Hub {
 }
 
 impl HubInner {
-    fn arc(&self) -> Option<Arc<HubInner>> {
+    pub(crate) fn arc(&self) -> Option<Arc<HubInner>> {
         self.weak_self.upgrade()
     }
 
@@ -403,211 +402,6 @@ impl HubInner {
         })
     }
 
-    /// Connects the session on its first transport request and runs the default namespace's
-    /// connection handler.
-    fn establish(&self, session: &Arc<Session>) {
-        if session.establish() != Establish::Connected {
-            return;
-        }
-        debug!(sid = %session.id, "session connected");
-        let (Some(hub), Some(namespace)) = (self.arc(), self.namespace("")) else {
-            return;
-        };
-        namespace.add_member(session);
-        let socket = Socket::new(hub, Arc::clone(session), namespace);
-        socket.namespace_inner().fire_connection(&socket);
-    }
-
-    fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
-        let session = self.session(sid).ok_or(UnknownSession)?;
-        self.establish(&session);
-        for packet in packets {
-            if session.phase() == crate::session::Phase::Closed {
-                debug!(sid, "packets after the session ended are ignored");
-                break;
-            }
-            self.handle(&session, packet);
-        }
-        Ok(())
-    }
-
-    fn handle(&self, session: &Arc<Session>, packet: Packet) {
-        self.metrics
-            .packet_in(session.transport_and_backlog().0, packet.body.type_code());
-        let Packet { endpoint, id, body } = packet;
-        match body {
-            PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
-            PacketBody::Disconnect if endpoint.is_empty() => {
-                let farewell = session.is_attached();
-                self.end(session, DisconnectReason::Booted, farewell);
-            }
-            PacketBody::Disconnect => {
-                self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false)
-            }
-            PacketBody::Connect { query } if !endpoint.is_empty() => {
-                self.connect_namespace(session, &endpoint, query.as_deref());
-            }
-            PacketBody::Message(text) => self.deliver(
-                session,
-                endpoint,
-                id,
-                Delivery::Message(Message::Text(text)),
-            ),
-            PacketBody::Json(value) => self.deliver(
-                session,
-                endpoint,
-                id,
-                Delivery::Message(Message::Json(value)),
-            ),
-            PacketBody::Event { name, args } => {
-                self.deliver(session, endpoint, id, Delivery::Event(name, args))
-            }
-            PacketBody::Ack { acked, args } => match session.take_ack(&endpoint, acked) {
-                Some(callback) => callback(args.unwrap_or_default()),
-                None => {
-                    debug!(sid = %session.id, endpoint, acked, "ack for an unknown message id ignored")
-                }
-            },
-            PacketBody::Connect { .. } | PacketBody::Error { .. } | PacketBody::Noop => {}
-        }
-    }
-
-    fn deliver(
-        &self,
-        session: &Arc<Session>,
-        endpoint: String,
-        id: Option<MessageId>,
-        delivery: Delivery,
-    ) {
-        let Some(namespace) = self
-            .namespace(&endpoint)
-            .filter(|_| session.has_joined(&endpoint))
-        else {
-            debug!(sid = %session.id, endpoint, "packet for a namespace the session has not joined ignored");
-            return;
-        };
-        if let Some(MessageId { value, data: false }) = id {
-            // The library acks an id without `+` itself, before the application sees the
-            // packet (docs/protocol.md §3.3).
-            let ack = Packet::on(
-                endpoint.clone(),
-                PacketBody::Ack {
-                    acked: value,
-                    args: None,
-                },
-            );
-            self.push(session, Encoded::new(&ack), false);
-        }
-        if let Delivery::Event(name, _) = &delivery
-            && is_reserved_event(name)
-        {
-            info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
-            return;
-        }
-        let Some(hub) = self.arc() else { return };
-        let ack = match id {
-            Some(MessageId { value, data: true }) => Some(AckReply::new(
-                Arc::clone(&hub),
-                Arc::clone(session),
-                endpoint,
-                value,
-            )),
-            _ => None,
-        };
-        let socket = Socket::new(hub, Arc::clone(session), namespace);
-        match delivery {
-            Delivery::Message(message) => {
-                socket.namespace_inner().fire_message(&socket, message, ack)
-            }
-            Delivery::Event(name, args) => socket
-                .namespace_inner()
-                .fire_event(&socket, &name, args, ack),
-        }
-    }
-
-    fn connect_namespace(&self, session: &Arc<Session>, endpoint: &str, query: Option<&str>) {
-        let Some(namespace) = self.namespace(endpoint) else {
-            debug!(sid = %session.id, endpoint, "connect to an undeclared namespace ignored");
-            return;
-        };
-        let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
-        if session.has_joined(endpoint) {
-            self.push(session, Encoded::new(&confirm), false);
-            return;
-        }
-        match namespace.authorize(&session.handshake, query) {
-            Authorization::Accept => {}
-            decision => {
-                if let Authorization::Error(why) = decision {
-                    warn!(sid = %session.id, endpoint, error = %why, "namespace authorization failed");
-                }
-                let refusal = Packet::on(
-                    endpoint,
-                    PacketBody::Error {
-                        reason: Some(ErrorReason::Unauthorized),
-                        advice: None,
-                    },
-                );
-                self.push(session, Encoded::new(&refusal), false);
-                return;
-            }
-        }
-        if !session.join_endpoint(endpoint) {
-            return;
-        }
-        namespace.add_member(session);
-        self.push(session, Encoded::new(&confirm), false);
-        let Some(hub) = self.arc() else { return };
-        let socket = Socket::new(hub, Arc::clone(session), namespace);
-        socket.namespace_inner().fire_connection(&socket);
-    }
-
-    /// Leaves one namespace (client `0::/ns`, or the application's `socket.disconnect()` on a
-    /// namespace socket, which also tells the client).
-    pub(crate) fn leave_namespace(
-        &self,
-        session: &Arc<Session>,
-        endpoint: &str,
-        reason: DisconnectReason,
-        tell_client: bool,
-    ) {
-        let Some(state) = session.leave_endpoint(endpoint) else {
-            return;
-        };
-        if tell_client {
-            self.push(
-                session,
-                Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)),
-                false,
-            );
-        }
-        if let Some(namespace) = self.namespace(endpoint) {
-            namespace.remove_member(&session.id, state.rooms());
-            if let Some(hub) = self.arc() {
-                let socket = Socket::new(hub, Arc::clone(session), namespace);
-                socket.namespace_inner().fire_disconnect(&socket, reason);
-            }
-        }
-    }
-
-    /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends
-    /// the session.
-    pub(crate) fn push(&self, session: &Arc<Session>, packet: Encoded, volatile: bool) -> bool {
-        match session.push(packet, volatile, self.config.max_buffered_packets) {
-            Pushed::Queued => true,
-            Pushed::Dropped => false,
-            Pushed::Overflow => {
-                warn!(
-                    sid = %session.id,
-                    limit = self.config.max_buffered_packets,
-                    "outbox full with no transport draining it; ending the session"
-                );
-                self.end(session, DisconnectReason::BufferOverflow, false);
-                false
-            }
-        }
-    }
-
     /// Ends a session: every joined namespace's disconnect handler runs once. With
     /// `farewell`, the client gets `0::` — at once on an open transport, or on its next poll
     /// within the close timeout (docs/protocol.md §8 #15).
@@ -620,12 +414,12 @@ impl HubInner {
         }
         self.metrics.disconnect(reason);
         debug!(sid = %session.id, %reason, "session ended");
-        let Some(hub) = self.arc() else { return };
         for (endpoint, state) in endpoints {
             if let Some(namespace) = self.namespace(&endpoint) {
                 namespace.remove_member(&session.id, state.rooms());
-                let socket = Socket::new(Arc::clone(&hub), Arc::clone(session), namespace);
-                socket.namespace_inner().fire_disconnect(&socket, reason);
+                self.fire(session, namespace, |handlers, socket| {
+                    handlers.fire_disconnect(socket, reason);
+                });
             }
         }
     }
@@ -645,9 +439,4 @@ impl HubInner {
             }
         }
     }
-}
-
-enum Delivery {
-    Message(Message),
-    Event(String, Vec<serde_json::Value>),
 }

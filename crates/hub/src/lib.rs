@@ -7,14 +7,23 @@
 //! [`Attachment`]. What a packet *means* is decided here alone.
 //!
 //! Layout:
-//! - `hub`: the registry (the only code that inserts or removes sessions), the port, packet
-//!   handling.
+//! - `hub`: the registry (the only code that inserts or removes sessions and ends them) and
+//!   the port.
+//! - `dispatch`: what the client's packets mean (heartbeats, namespaces joined and left, acks,
+//!   the application's handlers) and the queueing of every packet for a client.
 //! - `timers`: every session's deadlines, on one task per hub.
 //! - `session`: one session's state machine, behind one short-held lock.
 //! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
 //! - `attachment`: how a transport awaits its batches.
 //! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
-//! - `origin`, `handshake`, `config`, `reason`: plain data.
+//! - `admission`, `metrics`: handshake rate limits and counters.
+//! - `origin`, `handshake`, `config`, `reason`, `encoded`: plain data.
+//!
+//! One circle of calls is intended: `dispatch` runs the application's handlers through a
+//! `socket`, whose emits and `disconnect` come back to `dispatch` (queueing) and `hub` (ending
+//! a session), and ending a session runs the disconnect handlers through `dispatch` again.
+//! Handlers may emit and disconnect from inside a handler, as in Socket.IO, so the circle is
+//! the API itself; everything else depends one way, on `session` and plain data.
 //!
 //! Application handlers run on the task of the request that carried the packet; they must not
 //! block (spawn a task for slow work).
@@ -23,6 +32,7 @@ mod admission;
 mod attachment;
 mod broadcast;
 mod config;
+mod dispatch;
 mod encoded;
 mod endpoint;
 mod handshake;
