@@ -22,7 +22,9 @@ enum Delivery {
 }
 
 impl HubInner {
-    /// Handles packets the client of `session` sent ([`crate::Hub::ingest`]).
+    /// Handles packets the client of `session` sent, whichever way they came: looked up by
+    /// session id ([`crate::Hub::ingest`]) or from the connection that holds the session
+    /// ([`crate::Attachment::ingest`]).
     pub(crate) fn ingest(&self, session: &Arc<Session>, packets: Vec<Packet>) {
         self.establish(session);
         for packet in packets {

@@ -187,6 +187,8 @@ impl Hub {
 
     /// Port: packets the client sent. Processed against the session whatever transport, if
     /// any, is attached (docs/protocol.md §4.2, §4.4).
+    /// A connection that holds its [`Attachment`] hands them over with [`Attachment::ingest`]
+    /// instead, which needs no lookup.
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
         let session = self.inner.session(sid).ok_or(UnknownSession)?;
         self.inner.ingest(&session, packets);
@@ -398,7 +400,7 @@ impl HubInner {
             kind,
             metrics: Arc::clone(&self.metrics),
             polling_duration: self.config.polling_duration,
-            finished: false,
+            finished: AtomicBool::new(false),
         })
     }
 

@@ -14,7 +14,8 @@
 //! - `timers`: every session's deadlines, on one task per hub.
 //! - `session`: one session's state machine, behind one short-held lock.
 //! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
-//! - `attachment`: how a transport awaits its batches.
+//! - `attachment`: how a transport awaits its batches and hands over what its connection
+//!   received.
 //! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
 //! - `admission`, `metrics`: handshake rate limits and counters.
 //! - `origin`, `handshake`, `config`, `reason`, `encoded`: plain data.
