@@ -10,10 +10,10 @@ use ferrio_protocol::{HandshakeBody, Packet, TransportKind};
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
-use crate::admission::{Admission, Denied};
+use crate::admission::Admission;
 use crate::attachment::Attachment;
 use crate::config::{ConfigError, HubConfig};
-use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal, Refused};
 use crate::metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, tally_sessions};
 use crate::namespace::{Namespace, NamespaceInner};
 use crate::reason::DisconnectReason;
@@ -162,16 +162,13 @@ impl Hub {
 
     /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
     pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        match self.inner.handshake(info) {
-            Ok(body) => {
-                self.inner.metrics.handshake(HandshakeOutcome::Accepted);
-                Ok(body)
-            }
-            Err((refusal, outcome)) => {
-                self.inner.metrics.handshake(outcome);
-                Err(refusal)
-            }
-        }
+        let issued = self.inner.handshake(info);
+        self.inner.metrics.handshake(
+            issued
+                .as_ref()
+                .map_or_else(HandshakeOutcome::from, |_| HandshakeOutcome::Accepted),
+        );
+        issued.map_err(|refused| refused.refusal)
     }
 
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
@@ -291,9 +288,9 @@ impl HubInner {
         self.namespaces.read().get(name).cloned()
     }
 
-    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, (Refusal, HandshakeOutcome)> {
+    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refused> {
         if self.shutting_down.load(Ordering::Acquire) || self.draining.load(Ordering::Acquire) {
-            return Err((Refusal::Unavailable, HandshakeOutcome::Unavailable));
+            return Err(Refusal::Unavailable.into());
         }
         if !self
             .config
@@ -301,7 +298,7 @@ impl HubInner {
             .allows(info.header("origin"), info.header("referer"))
         {
             info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
-            return Err((Refusal::BadOrigin, HandshakeOutcome::BadOrigin));
+            return Err(Refusal::BadOrigin.into());
         }
         if self
             .config
@@ -309,15 +306,11 @@ impl HubInner {
             .is_some_and(|max| self.sessions.len() >= max)
         {
             info!(peer = %info.address, "handshake refused: node full");
-            return Err((Refusal::Full, HandshakeOutcome::Full));
+            return Err(Refusal::Full.into());
         }
         if let Err(denied) = self.admission.admit(info.address.ip()) {
             info!(peer = %info.address, ?denied, "handshake refused: rate limit");
-            let outcome = match denied {
-                Denied::Node => HandshakeOutcome::RateLimited,
-                Denied::Address => HandshakeOutcome::RateLimitedAddress,
-            };
-            return Err((Refusal::RateLimited, outcome));
+            return Err(denied.into());
         }
         let mut data = HandshakeData::new(info);
         let hook = self.authorization.read().clone();
@@ -326,14 +319,11 @@ impl HubInner {
                 Authorization::Accept => {}
                 Authorization::Refuse => {
                     info!(peer = %data.info.address, "handshake refused by authorization");
-                    return Err((Refusal::Unauthorized, HandshakeOutcome::Unauthorized));
+                    return Err(Refusal::Unauthorized.into());
                 }
                 Authorization::Error(why) => {
                     warn!(peer = %data.info.address, error = %why, "handshake authorization failed");
-                    return Err((
-                        Refusal::AuthorizationError(why),
-                        HandshakeOutcome::AuthorizationError,
-                    ));
+                    return Err(Refusal::AuthorizationError(why).into());
                 }
             }
         }
