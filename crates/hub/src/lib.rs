@@ -20,11 +20,13 @@
 //! - `admission`, `metrics`: handshake rate limits and counters.
 //! - `origin`, `handshake`, `config`, `reason`, `encoded`: plain data.
 //!
-//! One circle of calls is intended: `dispatch` runs the application's handlers through a
-//! `socket`, whose emits and `disconnect` come back to `dispatch` (queueing) and `hub` (ending
-//! a session), and ending a session runs the disconnect handlers through `dispatch` again.
-//! Handlers may emit and disconnect from inside a handler, as in Socket.IO, so the circle is
-//! the API itself; everything else depends one way, on `session` and plain data.
+//! One circle of calls is intended, among `hub`, `dispatch`, `socket`, `namespace` and
+//! `broadcast`: `dispatch` hands the application's handlers a `Socket`, and a handler may emit,
+//! broadcast or disconnect from inside, as in Socket.IO; those calls come back to `dispatch`
+//! (queueing) and `hub` (ending a session), which runs the disconnect handlers through
+//! `dispatch` again. Outside it, `attachment` and `timers` call into the hub only to hand over
+//! packets, end or forget a session; `session` and `endpoint` call none of them (a session
+//! only tells the timer queue that its deadlines moved).
 //!
 //! Application handlers run on the task of the request that carried the packet; they must not
 //! block (spawn a task for slow work).

@@ -12,7 +12,7 @@
 //! - [`handshake`]: the `sid:heartbeat:close:transports` handshake body (docs/protocol.md §2.2).
 //! - [`reserved`]: the event names the client keeps for its own lifecycle (docs/protocol.md
 //!   §3.8).
-//! - [`route`]: what a request path and query ask for (docs/protocol.md §1.2).
+//! - [`route`](mod@route): what a request path and query ask for (docs/protocol.md §1.2).
 //! - [`escape`]: JavaScript string literals that are safe in ES3 engines and inside HTML,
 //!   used by the jsonp-polling and htmlfile transports (docs/protocol.md §5.3, §5.5).
 //! - [`transport`]: the transport names of the wire.
