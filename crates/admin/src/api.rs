@@ -2,7 +2,7 @@
 //! session, or reads statistics. Every call needs `Authorization: Bearer <token>`.
 
 use bytes::Bytes;
-use ferrio_hub::RESERVED_EVENTS;
+use ferrio_hub::is_reserved_event;
 use ferrio_transport::Body;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
@@ -138,7 +138,7 @@ where
 }
 
 fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
-    if body.event.is_empty() || RESERVED_EVENTS.contains(&body.event.as_str()) {
+    if body.event.is_empty() || is_reserved_event(&body.event) {
         return bad_request(format!(
             "`{}` cannot be emitted (empty or reserved name)",
             body.event

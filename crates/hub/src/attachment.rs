@@ -1,11 +1,13 @@
-//! The hub's side of an attached transport: where it awaits the packets to write.
+//! The hub's side of an attached transport: where it awaits the packets to write, and where a
+//! connection that holds its session hands over what the client sent.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::time::{Instant, timeout_at};
 
-use ferrio_protocol::TransportKind;
+use ferrio_protocol::{Packet, TransportKind};
 
 use crate::encoded::Batch;
 use crate::hub::HubInner;
@@ -25,7 +27,8 @@ pub struct Attachment {
     pub(crate) kind: TransportKind,
     pub(crate) metrics: Arc<HubMetrics>,
     pub(crate) polling_duration: Duration,
-    pub(crate) finished: bool,
+    /// Nothing more comes: an atomic only so that the stream wait can take `&self`.
+    pub(crate) finished: AtomicBool,
 }
 
 impl Attachment {
@@ -58,12 +61,13 @@ impl Attachment {
     /// [`Attachment::next_batch`] for a `Stream` attachment, in a smaller future, since
     /// there is no polling deadline to sleep on. A transport that holds thousands of idle
     /// connections awaits this one; on a `Poll` attachment it waits without a deadline.
-    pub async fn next_stream_batch(&mut self) -> Option<Batch> {
-        // Its own handle, so the wake-up can be armed while `settle` borrows `self`.
-        let session = Arc::clone(&self.session);
+    ///
+    /// It borrows the attachment shared, so a connection can hand what the client sends to
+    /// [`Attachment::ingest`] while it waits.
+    pub async fn next_stream_batch(&self) -> Option<Batch> {
         let mut waited = false;
         loop {
-            let notified = session.wake.notified();
+            let notified = self.session.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if let Some(result) = self.settle(waited) {
@@ -75,12 +79,12 @@ impl Attachment {
     }
 
     /// The same wait, given up at the polling deadline with `8::`.
-    async fn next_poll_batch(&mut self) -> Option<Batch> {
+    async fn next_poll_batch(&self) -> Option<Batch> {
         let deadline = Instant::now() + self.polling_duration;
         match timeout_at(deadline, self.next_stream_batch()).await {
             Ok(batch) => batch,
             Err(_deadline_passed) => {
-                self.finished = true;
+                self.finish();
                 self.session.detach(self.generation);
                 Some(Batch::noop())
             }
@@ -88,8 +92,8 @@ impl Attachment {
     }
 
     /// What the transport gets now, if anything: `None` to keep waiting.
-    fn settle(&mut self, waited: bool) -> Option<Option<Batch>> {
-        if self.finished {
+    fn settle(&self, waited: bool) -> Option<Option<Batch>> {
+        if self.finished.load(Ordering::Relaxed) {
             return Some(None);
         }
         match self.session.take(self.generation, self.mode, waited) {
@@ -99,22 +103,37 @@ impl Attachment {
                     self.forget_session();
                 }
                 if self.mode == AttachMode::Poll {
-                    self.finished = true;
+                    self.finish();
                 }
                 Some(Some(batch))
             }
             Take::Superseded => {
-                self.finished = true;
+                self.finish();
                 Some((self.mode == AttachMode::Poll).then(Batch::noop))
             }
             Take::Closed { finished_lingering } => {
                 if finished_lingering {
                     self.forget_session();
                 }
-                self.finished = true;
+                self.finish();
                 Some(None)
             }
             Take::Empty => None,
+        }
+    }
+
+    fn finish(&self) {
+        // Only this attachment's own waits read the flag; it orders nothing else.
+        self.finished.store(true, Ordering::Relaxed);
+    }
+
+    /// Handles packets the client sent over this transport's connection, as [`Hub::ingest`]
+    /// does, but with the session this attachment already holds rather than a lookup by id.
+    ///
+    /// [`Hub::ingest`]: crate::Hub::ingest
+    pub fn ingest(&self, packets: Vec<Packet>) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.ingest(&self.session, packets);
         }
     }
 

@@ -6,6 +6,8 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
+use crate::admission::Denied;
+
 /// The request data of a handshake, built by the server: the hub never sees a request.
 #[derive(Debug, Clone)]
 pub struct ConnectInfo {
@@ -125,4 +127,30 @@ pub enum Refusal {
     /// Too many handshakes from the node's clients or from this address: `503`.
     #[error("too many handshakes")]
     RateLimited,
+}
+
+/// A refused handshake as the hub decided it: the [`Refusal`] the client gets and, for a rate
+/// limit, which limit refused. The client is not told; the metrics count the two apart.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) refusal: Refusal,
+    pub(crate) limit: Option<Denied>,
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        Refused {
+            refusal,
+            limit: None,
+        }
+    }
+}
+
+impl From<Denied> for Refused {
+    fn from(limit: Denied) -> Self {
+        Refused {
+            refusal: Refusal::RateLimited,
+            limit: Some(limit),
+        }
+    }
 }

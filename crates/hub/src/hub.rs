@@ -1,45 +1,26 @@
-//! The hub: the session registry, the namespaces, and the port transports call.
+//! The hub: the session registry, the namespaces, and the port transports call. What the
+//! client's packets mean is decided in `dispatch`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
-use ferrio_protocol::{ErrorReason, HandshakeBody, MessageId, Packet, PacketBody, TransportKind};
+use ferrio_protocol::{HandshakeBody, Packet, TransportKind};
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
-use crate::admission::{Admission, Denied};
+use crate::admission::Admission;
 use crate::attachment::Attachment;
 use crate::config::{ConfigError, HubConfig};
-use crate::encoded::Encoded;
-use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal, Refused};
 use crate::metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, tally_sessions};
-use crate::namespace::{Message, Namespace, NamespaceInner};
+use crate::namespace::{Namespace, NamespaceInner};
 use crate::reason::DisconnectReason;
-use crate::session::{AttachMode, Establish, Expiry, Pushed, Session};
-use crate::socket::{AckReply, Socket};
+use crate::session::{AttachMode, Expiry, Session};
 use crate::timers::Timers;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
-
-/// Event names the hub never delivers to the application nor lets it emit, because the client
-/// would take them for its own lifecycle events (docs/protocol.md §3.8).
-pub const RESERVED_EVENTS: [&str; 13] = [
-    "message",
-    "connect",
-    "disconnect",
-    "open",
-    "close",
-    "error",
-    "retry",
-    "reconnect",
-    "reconnecting",
-    "reconnect_failed",
-    "connect_failed",
-    "connecting",
-    "newListener",
-];
 
 /// Why a transport cannot attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -181,16 +162,13 @@ impl Hub {
 
     /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
     pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        match self.inner.handshake(info) {
-            Ok(body) => {
-                self.inner.metrics.handshake(HandshakeOutcome::Accepted);
-                Ok(body)
-            }
-            Err((refusal, outcome)) => {
-                self.inner.metrics.handshake(outcome);
-                Err(refusal)
-            }
-        }
+        let issued = self.inner.handshake(info);
+        self.inner.metrics.handshake(
+            issued
+                .as_ref()
+                .map_or_else(HandshakeOutcome::from, |_| HandshakeOutcome::Accepted),
+        );
+        issued.map_err(|refused| refused.refusal)
     }
 
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
@@ -206,8 +184,12 @@ impl Hub {
 
     /// Port: packets the client sent. Processed against the session whatever transport, if
     /// any, is attached (docs/protocol.md §4.2, §4.4).
+    /// A connection that holds its [`Attachment`] hands them over with [`Attachment::ingest`]
+    /// instead, which needs no lookup.
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
-        self.inner.ingest(sid, packets)
+        let session = self.inner.session(sid).ok_or(UnknownSession)?;
+        self.inner.ingest(&session, packets);
+        Ok(())
     }
 
     /// Port: a forced disconnect (`?disconnect`). Ends the session whether or not a transport
@@ -292,7 +274,7 @@ impl Hub {
 }
 
 impl HubInner {
-    fn arc(&self) -> Option<Arc<HubInner>> {
+    pub(crate) fn arc(&self) -> Option<Arc<HubInner>> {
         self.weak_self.upgrade()
     }
 
@@ -306,9 +288,9 @@ impl HubInner {
         self.namespaces.read().get(name).cloned()
     }
 
-    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, (Refusal, HandshakeOutcome)> {
+    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refused> {
         if self.shutting_down.load(Ordering::Acquire) || self.draining.load(Ordering::Acquire) {
-            return Err((Refusal::Unavailable, HandshakeOutcome::Unavailable));
+            return Err(Refusal::Unavailable.into());
         }
         if !self
             .config
@@ -316,7 +298,7 @@ impl HubInner {
             .allows(info.header("origin"), info.header("referer"))
         {
             info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
-            return Err((Refusal::BadOrigin, HandshakeOutcome::BadOrigin));
+            return Err(Refusal::BadOrigin.into());
         }
         if self
             .config
@@ -324,15 +306,11 @@ impl HubInner {
             .is_some_and(|max| self.sessions.len() >= max)
         {
             info!(peer = %info.address, "handshake refused: node full");
-            return Err((Refusal::Full, HandshakeOutcome::Full));
+            return Err(Refusal::Full.into());
         }
         if let Err(denied) = self.admission.admit(info.address.ip()) {
             info!(peer = %info.address, ?denied, "handshake refused: rate limit");
-            let outcome = match denied {
-                Denied::Node => HandshakeOutcome::RateLimited,
-                Denied::Address => HandshakeOutcome::RateLimitedAddress,
-            };
-            return Err((Refusal::RateLimited, outcome));
+            return Err(denied.into());
         }
         let mut data = HandshakeData::new(info);
         let hook = self.authorization.read().clone();
@@ -341,14 +319,11 @@ impl HubInner {
                 Authorization::Accept => {}
                 Authorization::Refuse => {
                     info!(peer = %data.info.address, "handshake refused by authorization");
-                    return Err((Refusal::Unauthorized, HandshakeOutcome::Unauthorized));
+                    return Err(Refusal::Unauthorized.into());
                 }
                 Authorization::Error(why) => {
                     warn!(peer = %data.info.address, error = %why, "handshake authorization failed");
-                    return Err((
-                        Refusal::AuthorizationError(why),
-                        HandshakeOutcome::AuthorizationError,
-                    ));
+                    return Err(Refusal::AuthorizationError(why).into());
                 }
             }
         }
@@ -415,213 +390,8 @@ impl HubInner {
             kind,
             metrics: Arc::clone(&self.metrics),
             polling_duration: self.config.polling_duration,
-            finished: false,
+            finished: AtomicBool::new(false),
         })
-    }
-
-    /// Connects the session on its first transport request and runs the default namespace's
-    /// connection handler.
-    fn establish(&self, session: &Arc<Session>) {
-        if session.establish() != Establish::Connected {
-            return;
-        }
-        debug!(sid = %session.id, "session connected");
-        let (Some(hub), Some(namespace)) = (self.arc(), self.namespace("")) else {
-            return;
-        };
-        namespace.add_member(session);
-        let socket = Socket::new(hub, Arc::clone(session), namespace);
-        socket.namespace_inner().fire_connection(&socket);
-    }
-
-    fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
-        let session = self.session(sid).ok_or(UnknownSession)?;
-        self.establish(&session);
-        for packet in packets {
-            if session.phase() == crate::session::Phase::Closed {
-                debug!(sid, "packets after the session ended are ignored");
-                break;
-            }
-            self.handle(&session, packet);
-        }
-        Ok(())
-    }
-
-    fn handle(&self, session: &Arc<Session>, packet: Packet) {
-        self.metrics
-            .packet_in(session.transport_and_backlog().0, packet.body.type_code());
-        let Packet { endpoint, id, body } = packet;
-        match body {
-            PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
-            PacketBody::Disconnect if endpoint.is_empty() => {
-                let farewell = session.is_attached();
-                self.end(session, DisconnectReason::Booted, farewell);
-            }
-            PacketBody::Disconnect => {
-                self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false)
-            }
-            PacketBody::Connect { query } if !endpoint.is_empty() => {
-                self.connect_namespace(session, &endpoint, query.as_deref());
-            }
-            PacketBody::Message(text) => self.deliver(
-                session,
-                endpoint,
-                id,
-                Delivery::Message(Message::Text(text)),
-            ),
-            PacketBody::Json(value) => self.deliver(
-                session,
-                endpoint,
-                id,
-                Delivery::Message(Message::Json(value)),
-            ),
-            PacketBody::Event { name, args } => {
-                self.deliver(session, endpoint, id, Delivery::Event(name, args))
-            }
-            PacketBody::Ack { acked, args } => match session.take_ack(&endpoint, acked) {
-                Some(callback) => callback(args.unwrap_or_default()),
-                None => {
-                    debug!(sid = %session.id, endpoint, acked, "ack for an unknown message id ignored")
-                }
-            },
-            PacketBody::Connect { .. } | PacketBody::Error { .. } | PacketBody::Noop => {}
-        }
-    }
-
-    fn deliver(
-        &self,
-        session: &Arc<Session>,
-        endpoint: String,
-        id: Option<MessageId>,
-        delivery: Delivery,
-    ) {
-        let Some(namespace) = self
-            .namespace(&endpoint)
-            .filter(|_| session.has_joined(&endpoint))
-        else {
-            debug!(sid = %session.id, endpoint, "packet for a namespace the session has not joined ignored");
-            return;
-        };
-        if let Some(MessageId { value, data: false }) = id {
-            // The library acks an id without `+` itself, before the application sees the
-            // packet (docs/protocol.md §3.3).
-            let ack = Packet::on(
-                endpoint.clone(),
-                PacketBody::Ack {
-                    acked: value,
-                    args: None,
-                },
-            );
-            self.push(session, Encoded::new(&ack), false);
-        }
-        if let Delivery::Event(name, _) = &delivery
-            && RESERVED_EVENTS.contains(&name.as_str())
-        {
-            info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
-            return;
-        }
-        let Some(hub) = self.arc() else { return };
-        let ack = match id {
-            Some(MessageId { value, data: true }) => Some(AckReply::new(
-                Arc::clone(&hub),
-                Arc::clone(session),
-                endpoint,
-                value,
-            )),
-            _ => None,
-        };
-        let socket = Socket::new(hub, Arc::clone(session), namespace);
-        match delivery {
-            Delivery::Message(message) => {
-                socket.namespace_inner().fire_message(&socket, message, ack)
-            }
-            Delivery::Event(name, args) => socket
-                .namespace_inner()
-                .fire_event(&socket, &name, args, ack),
-        }
-    }
-
-    fn connect_namespace(&self, session: &Arc<Session>, endpoint: &str, query: Option<&str>) {
-        let Some(namespace) = self.namespace(endpoint) else {
-            debug!(sid = %session.id, endpoint, "connect to an undeclared namespace ignored");
-            return;
-        };
-        let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
-        if session.has_joined(endpoint) {
-            self.push(session, Encoded::new(&confirm), false);
-            return;
-        }
-        match namespace.authorize(&session.handshake, query) {
-            Authorization::Accept => {}
-            decision => {
-                if let Authorization::Error(why) = decision {
-                    warn!(sid = %session.id, endpoint, error = %why, "namespace authorization failed");
-                }
-                let refusal = Packet::on(
-                    endpoint,
-                    PacketBody::Error {
-                        reason: Some(ErrorReason::Unauthorized),
-                        advice: None,
-                    },
-                );
-                self.push(session, Encoded::new(&refusal), false);
-                return;
-            }
-        }
-        if !session.join_endpoint(endpoint) {
-            return;
-        }
-        namespace.add_member(session);
-        self.push(session, Encoded::new(&confirm), false);
-        let Some(hub) = self.arc() else { return };
-        let socket = Socket::new(hub, Arc::clone(session), namespace);
-        socket.namespace_inner().fire_connection(&socket);
-    }
-
-    /// Leaves one namespace (client `0::/ns`, or the application's `socket.disconnect()` on a
-    /// namespace socket, which also tells the client).
-    pub(crate) fn leave_namespace(
-        &self,
-        session: &Arc<Session>,
-        endpoint: &str,
-        reason: DisconnectReason,
-        tell_client: bool,
-    ) {
-        let Some(state) = session.leave_endpoint(endpoint) else {
-            return;
-        };
-        if tell_client {
-            self.push(
-                session,
-                Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)),
-                false,
-            );
-        }
-        if let Some(namespace) = self.namespace(endpoint) {
-            namespace.remove_member(&session.id, state.rooms());
-            if let Some(hub) = self.arc() {
-                let socket = Socket::new(hub, Arc::clone(session), namespace);
-                socket.namespace_inner().fire_disconnect(&socket, reason);
-            }
-        }
-    }
-
-    /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends
-    /// the session.
-    pub(crate) fn push(&self, session: &Arc<Session>, packet: Encoded, volatile: bool) -> bool {
-        match session.push(packet, volatile, self.config.max_buffered_packets) {
-            Pushed::Queued => true,
-            Pushed::Dropped => false,
-            Pushed::Overflow => {
-                warn!(
-                    sid = %session.id,
-                    limit = self.config.max_buffered_packets,
-                    "outbox full with no transport draining it; ending the session"
-                );
-                self.end(session, DisconnectReason::BufferOverflow, false);
-                false
-            }
-        }
     }
 
     /// Ends a session: every joined namespace's disconnect handler runs once. With
@@ -636,12 +406,12 @@ impl HubInner {
         }
         self.metrics.disconnect(reason);
         debug!(sid = %session.id, %reason, "session ended");
-        let Some(hub) = self.arc() else { return };
         for (endpoint, state) in endpoints {
             if let Some(namespace) = self.namespace(&endpoint) {
                 namespace.remove_member(&session.id, state.rooms());
-                let socket = Socket::new(Arc::clone(&hub), Arc::clone(session), namespace);
-                socket.namespace_inner().fire_disconnect(&socket, reason);
+                self.fire(session, namespace, |handlers, socket| {
+                    handlers.fire_disconnect(socket, reason);
+                });
             }
         }
     }
@@ -661,9 +431,4 @@ impl HubInner {
             }
         }
     }
-}
-
-enum Delivery {
-    Message(Message),
-    Event(String, Vec<serde_json::Value>),
 }

@@ -7,21 +7,35 @@
 //! [`Attachment`]. What a packet *means* is decided here alone.
 //!
 //! Layout:
-//! - `hub`: the registry (the only code that inserts or removes sessions), the port, packet
-//!   handling.
+//! - `hub`: the registry (the only code that inserts or removes sessions and ends them) and
+//!   the port.
+//! - `dispatch`: what the client's packets mean (heartbeats, namespaces joined and left, acks,
+//!   the application's handlers) and the queueing of every packet for a client.
 //! - `timers`: every session's deadlines, on one task per hub.
 //! - `session`: one session's state machine, behind one short-held lock.
 //! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
-//! - `attachment`: how a transport awaits its batches.
-//! - `namespace`, `socket`: the Socket.IO-shaped application API.
-//! - `origin`, `handshake`, `config`, `reason`: plain data.
+//! - `attachment`: how a transport awaits its batches and hands over what its connection
+//!   received.
+//! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
+//! - `admission`, `metrics`: handshake rate limits and counters.
+//! - `origin`, `handshake`, `config`, `reason`, `encoded`: plain data.
+//!
+//! One circle of calls is intended, among `hub`, `dispatch`, `socket`, `namespace` and
+//! `broadcast`: `dispatch` hands the application's handlers a `Socket`, and a handler may emit,
+//! broadcast or disconnect from inside, as in Socket.IO; those calls come back to `dispatch`
+//! (queueing) and `hub` (ending a session), which runs the disconnect handlers through
+//! `dispatch` again. Outside it, `attachment` and `timers` call into the hub only to hand over
+//! packets, end or forget a session; `session` and `endpoint` call none of them (a session
+//! only tells the timer queue that its deadlines moved).
 //!
 //! Application handlers run on the task of the request that carried the packet; they must not
 //! block (spawn a task for slow work).
 
 mod admission;
 mod attachment;
+mod broadcast;
 mod config;
+mod dispatch;
 mod encoded;
 mod endpoint;
 mod handshake;
@@ -36,12 +50,14 @@ mod timers;
 
 pub use admission::Rate;
 pub use attachment::Attachment;
+pub use broadcast::Broadcast;
 pub use config::{ConfigError, HubConfig};
 pub use encoded::{Batch, Encoded};
+pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
 pub use handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
-pub use hub::{AttachError, Hub, RESERVED_EVENTS, UnknownSession};
+pub use hub::{AttachError, Hub, UnknownSession};
 pub use metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, NO_TRANSPORT};
-pub use namespace::{Broadcast, Message, Namespace};
+pub use namespace::{Message, Namespace};
 pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;
 pub use session::AttachMode;

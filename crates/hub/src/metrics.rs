@@ -5,10 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferrio_protocol::TransportKind;
 
+use crate::admission::Denied;
 use crate::encoded::Encoded;
+use crate::handshake::{Refusal, Refused};
 use crate::reason::DisconnectReason;
 
-/// How a handshake ended.
+/// How a handshake ended, as the metrics label it: accepted, or the [`Refusal`], with a rate
+/// limit told apart by which limit refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandshakeOutcome {
     /// A session was issued.
@@ -58,6 +61,22 @@ impl HandshakeOutcome {
 
     fn index(self) -> usize {
         self as usize
+    }
+}
+
+impl From<&Refused> for HandshakeOutcome {
+    fn from(refused: &Refused) -> Self {
+        match refused.refusal {
+            Refusal::BadOrigin => HandshakeOutcome::BadOrigin,
+            Refusal::Unauthorized => HandshakeOutcome::Unauthorized,
+            Refusal::AuthorizationError(_) => HandshakeOutcome::AuthorizationError,
+            Refusal::Unavailable => HandshakeOutcome::Unavailable,
+            Refusal::Full => HandshakeOutcome::Full,
+            Refusal::RateLimited => match refused.limit {
+                Some(Denied::Address) => HandshakeOutcome::RateLimitedAddress,
+                Some(Denied::Node) | None => HandshakeOutcome::RateLimited,
+            },
+        }
     }
 }
 
@@ -257,4 +276,30 @@ pub(crate) fn tally_sessions(
         .enumerate()
         .map(|(slot, count)| (transport_label(slot), *count))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_its_label_and_rate_limits_are_told_apart() {
+        let label = |refused: Refused| HandshakeOutcome::from(&refused).label();
+        assert_eq!(label(Refusal::BadOrigin.into()), "bad_origin");
+        assert_eq!(label(Refusal::Unauthorized.into()), "unauthorized");
+        assert_eq!(
+            label(Refusal::AuthorizationError("down".into()).into()),
+            "authorization_error"
+        );
+        assert_eq!(label(Refusal::Unavailable.into()), "unavailable");
+        assert_eq!(label(Refusal::Full.into()), "full");
+        assert_eq!(label(Denied::Node.into()), "rate_limited");
+        assert_eq!(label(Denied::Address.into()), "rate_limited_address");
+        let refused: Refused = Denied::Address.into();
+        assert_eq!(
+            refused.refusal,
+            Refusal::RateLimited,
+            "the client is not told which"
+        );
+    }
 }

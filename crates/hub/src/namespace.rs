@@ -3,14 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ferrio_protocol::{Packet, PacketBody};
 use parking_lot::RwLock;
 use serde_json::Value;
 use tracing::debug;
 
-use crate::encoded::Encoded;
+use crate::broadcast::Broadcast;
 use crate::handshake::{Authorization, HandshakeData};
-use crate::hub::{HubInner, RESERVED_EVENTS};
+use crate::hub::HubInner;
 use crate::reason::DisconnectReason;
 use crate::session::Session;
 use crate::socket::{AckReply, Socket};
@@ -254,13 +253,7 @@ impl Namespace {
     }
 
     fn broadcast(&self) -> Broadcast {
-        Broadcast {
-            hub: Arc::clone(&self.hub),
-            namespace: Arc::clone(&self.inner),
-            room: String::new(),
-            except: None,
-            volatile: false,
-        }
+        Broadcast::new(Arc::clone(&self.hub), Arc::clone(&self.inner), None)
     }
 
     /// Emits `event` to every member of the namespace; returns how many sessions took it.
@@ -324,81 +317,6 @@ impl Namespace {
             session,
             Arc::clone(&self.inner),
         ))
-    }
-}
-
-/// An emit to many sessions, built like Socket.IO's `broadcast.to(room)`. The packet is
-/// encoded once and its bytes shared by every outbox.
-#[derive(Debug, Clone)]
-#[must_use = "a broadcast does nothing until emit, send or json is called"]
-pub struct Broadcast {
-    pub(crate) hub: Arc<HubInner>,
-    pub(crate) namespace: Arc<NamespaceInner>,
-    pub(crate) room: String,
-    pub(crate) except: Option<Arc<str>>,
-    pub(crate) volatile: bool,
-}
-
-impl Broadcast {
-    /// Only the members of `room`.
-    pub fn to(mut self, room: &str) -> Self {
-        self.room = room.to_owned();
-        self
-    }
-
-    /// Alias of [`Broadcast::to`] (`in` is a Rust keyword).
-    pub fn in_room(self, room: &str) -> Self {
-        self.to(room)
-    }
-
-    /// Everyone targeted except the session `sid`.
-    pub fn except(mut self, sid: &str) -> Self {
-        self.except = Some(sid.into());
-        self
-    }
-
-    /// Drop the packet for targets without a ready transport instead of buffering it.
-    pub fn volatile(mut self) -> Self {
-        self.volatile = true;
-        self
-    }
-
-    /// Emits `event` with `args`; returns how many sessions took it. Reserved names are
-    /// refused (docs/protocol.md §3.8).
-    pub fn emit(self, event: &str, args: Vec<Value>) -> usize {
-        if RESERVED_EVENTS.contains(&event) {
-            tracing::warn!(event, "refusing to emit a reserved event name");
-            return 0;
-        }
-        let body = PacketBody::Event {
-            name: event.to_owned(),
-            args,
-        };
-        self.deliver(body)
-    }
-
-    /// Sends a text message (type 3).
-    pub fn send(self, text: &str) -> usize {
-        self.deliver(PacketBody::Message(text.to_owned()))
-    }
-
-    /// Sends a JSON message (type 4).
-    pub fn json(self, value: Value) -> usize {
-        self.deliver(PacketBody::Json(value))
-    }
-
-    fn deliver(self, body: PacketBody) -> usize {
-        let encoded = Encoded::new(&Packet::on(self.namespace.name.clone(), body));
-        let mut delivered = 0;
-        for session in self.namespace.members(&self.room) {
-            if self.except.as_deref() == Some(&*session.id) {
-                continue;
-            }
-            if self.hub.push(&session, encoded.clone(), self.volatile) {
-                delivered += 1;
-            }
-        }
-        delivered
     }
 }
 

@@ -500,3 +500,229 @@ impl Session {
         state.outbox.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::handshake::ConnectInfo;
+
+    const LIMIT: usize = 4;
+    const INTERVAL: Duration = Duration::from_secs(25);
+
+    fn session() -> Arc<Session> {
+        let info = ConnectInfo {
+            headers: vec![],
+            address: ([127, 0, 0, 1], 1).into(),
+            query: vec![],
+            url: "/socket.io/1/".into(),
+            secure: false,
+        };
+        Session::new(
+            "sid".into(),
+            HandshakeData::new(info),
+            Arc::new(Timers::default()),
+        )
+    }
+
+    /// A session whose first request connected it, with `1::` already taken by a stream.
+    fn streaming() -> (Arc<Session>, u64) {
+        let session = session();
+        assert_eq!(session.establish(), Establish::Connected);
+        let generation = session
+            .attach(TransportKind::Websocket, AttachMode::Stream, INTERVAL)
+            .expect("attach");
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Stream, false)),
+            ["1::"]
+        );
+        (session, generation)
+    }
+
+    fn packet(text: &'static str) -> Encoded {
+        Encoded::from_static(text)
+    }
+
+    fn texts(take: Take) -> Vec<String> {
+        match take {
+            Take::Batch(batch, _) => batch.texts().map(str::to_owned).collect(),
+            other => panic!("expected a batch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn packets_come_out_in_the_order_they_were_pushed() {
+        let (session, generation) = streaming();
+        for text in ["3:::a", "3:::b", "3:::c"] {
+            assert_eq!(session.push(packet(text), false, LIMIT), Pushed::Queued);
+        }
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Stream, false)),
+            ["3:::a", "3:::b", "3:::c"]
+        );
+        assert!(matches!(
+            session.take(generation, AttachMode::Stream, false),
+            Take::Empty
+        ));
+    }
+
+    #[test]
+    fn a_poll_that_waited_takes_one_packet_and_leaves_the_rest_in_order() {
+        let session = session();
+        session.establish();
+        assert_eq!(session.push(packet("3:::a"), false, LIMIT), Pushed::Queued);
+        let generation = session
+            .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+            .expect("attach");
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Poll, true)),
+            ["1::"]
+        );
+        let generation = session
+            .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+            .expect("attach");
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Poll, false)),
+            ["3:::a"]
+        );
+    }
+
+    #[test]
+    fn volatile_packets_are_dropped_without_a_ready_transport() {
+        let session = session();
+        session.establish();
+        assert_eq!(
+            session.push(packet("5:::{}"), true, LIMIT),
+            Pushed::Dropped,
+            "no transport"
+        );
+        let generation = session
+            .attach(TransportKind::Websocket, AttachMode::Stream, INTERVAL)
+            .expect("attach");
+        assert_eq!(
+            session.push(packet("5:::{}"), true, LIMIT),
+            Pushed::Dropped,
+            "`1::` still waits: the transport is backed up"
+        );
+        texts(session.take(generation, AttachMode::Stream, false));
+        assert_eq!(session.push(packet("5:::{}"), true, LIMIT), Pushed::Queued);
+        session.detach(generation);
+        assert_eq!(
+            session.push(packet("5:::{}"), true, LIMIT),
+            Pushed::Dropped,
+            "detached"
+        );
+    }
+
+    #[test]
+    fn the_outbox_overflows_at_the_limit_and_keeps_what_it_holds() {
+        let session = session();
+        session.establish();
+        for text in ["3:::a", "3:::b", "3:::c"] {
+            assert_eq!(session.push(packet(text), false, LIMIT), Pushed::Queued);
+        }
+        assert_eq!(
+            session.push(packet("3:::d"), false, LIMIT),
+            Pushed::Overflow,
+            "`1::` and three packets fill a limit of four"
+        );
+        let generation = session
+            .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+            .expect("attach");
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Poll, false)),
+            ["1::", "3:::a", "3:::b", "3:::c"]
+        );
+    }
+
+    #[test]
+    fn take_after_close_reports_the_end_and_pushes_are_dropped() {
+        let (session, generation) = streaming();
+        assert_eq!(session.push(packet("3:::a"), false, LIMIT), Pushed::Queued);
+        let (endpoints, lingering) = session.close(false).expect("first close");
+        assert!(endpoints.contains(""), "the default namespace was joined");
+        assert!(!lingering);
+        assert!(
+            matches!(
+                session.take(generation, AttachMode::Stream, false),
+                Take::Closed {
+                    finished_lingering: false
+                }
+            ),
+            "what was queued is discarded without a farewell"
+        );
+        assert_eq!(session.push(packet("3:::b"), false, LIMIT), Pushed::Dropped);
+        assert!(session.close(true).is_none(), "a session ends once");
+        assert_eq!(session.phase(), Phase::Closed);
+    }
+
+    #[test]
+    fn close_with_farewell_hands_disconnect_to_the_open_transport() {
+        let (session, generation) = streaming();
+        let (_, lingering) = session.close(true).expect("first close");
+        assert!(!lingering, "the open transport takes the farewell at once");
+        match session.take(generation, AttachMode::Stream, false) {
+            Take::Batch(batch, finished_lingering) => {
+                assert_eq!(batch.texts().collect::<Vec<_>>(), ["0::"]);
+                assert!(!finished_lingering);
+            }
+            other => panic!("expected the farewell, got {other:?}"),
+        }
+        assert!(matches!(
+            session.take(generation, AttachMode::Stream, false),
+            Take::Closed {
+                finished_lingering: false
+            }
+        ));
+    }
+
+    #[test]
+    fn an_unconnected_session_gets_no_farewell() {
+        let session = session();
+        let (_, lingering) = session.close(true).expect("first close");
+        assert!(!lingering);
+        assert!(
+            session
+                .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_session_closed_between_polls_lingers_until_a_poll_takes_the_farewell() {
+        let session = session();
+        session.establish();
+        let (_, lingering) = session.close(true).expect("first close");
+        assert!(lingering, "no transport is attached to take `0::`");
+        let generation = session
+            .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+            .expect("a lingering session takes one more poll");
+        match session.take(generation, AttachMode::Poll, false) {
+            Take::Batch(batch, finished_lingering) => {
+                assert_eq!(batch.texts().collect::<Vec<_>>(), ["1::", "0::"]);
+                assert!(finished_lingering, "the registry may forget it now");
+            }
+            other => panic!("expected the farewell, got {other:?}"),
+        }
+        assert!(
+            session
+                .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+                .is_none(),
+            "the farewell was handed out"
+        );
+    }
+
+    #[test]
+    fn a_lingering_farewell_nobody_took_is_given_up() {
+        let session = session();
+        session.establish();
+        session.close(true).expect("first close");
+        session.stop_lingering();
+        assert!(
+            session
+                .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+                .is_none()
+        );
+    }
+}

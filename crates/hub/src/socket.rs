@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use ferrio_protocol::{MessageId, Packet, PacketBody};
 use serde_json::Value;
-use tracing::warn;
 
+use crate::broadcast::{Broadcast, emitted_event};
 use crate::encoded::Encoded;
 use crate::handshake::HandshakeData;
-use crate::hub::{HubInner, RESERVED_EVENTS};
-use crate::namespace::{Broadcast, NamespaceInner};
+use crate::hub::HubInner;
+use crate::namespace::NamespaceInner;
 use crate::reason::DisconnectReason;
 use crate::session::{Phase, Session};
 
@@ -67,14 +67,7 @@ impl Socket {
     }
 
     fn event(&self, event: &str, args: Vec<Value>, volatile: bool) -> bool {
-        if refuse_reserved(event) {
-            return false;
-        }
-        let body = PacketBody::Event {
-            name: event.to_owned(),
-            args,
-        };
-        self.push(&self.packet(body), volatile)
+        emitted_event(event, args).is_some_and(|body| self.push(&self.packet(body), volatile))
     }
 
     /// Emits `event` to this client; `false` when the session is gone or the name reserved.
@@ -90,24 +83,19 @@ impl Socket {
         args: Vec<Value>,
         callback: impl FnOnce(Vec<Value>) + Send + 'static,
     ) -> bool {
-        if refuse_reserved(event) {
+        let Some(body) = emitted_event(event, args) else {
             return false;
-        }
+        };
         let Some(id) = self
             .session
             .register_ack(&self.namespace.name, Some(Box::new(callback)))
         else {
             return false;
         };
-        let packet = self
-            .packet(PacketBody::Event {
-                name: event.to_owned(),
-                args,
-            })
-            .with_id(MessageId {
-                value: id,
-                data: true,
-            });
+        let packet = self.packet(body).with_id(MessageId {
+            value: id,
+            data: true,
+        });
         self.push(&packet, false)
     }
 
@@ -146,13 +134,11 @@ impl Socket {
 
     /// Everyone in the namespace but this socket (`socket.broadcast`).
     pub fn broadcast(&self) -> Broadcast {
-        Broadcast {
-            hub: Arc::clone(&self.hub),
-            namespace: Arc::clone(&self.namespace),
-            room: String::new(),
-            except: Some(Arc::clone(&self.session.id)),
-            volatile: false,
-        }
+        Broadcast::new(
+            Arc::clone(&self.hub),
+            Arc::clone(&self.namespace),
+            Some(Arc::clone(&self.session.id)),
+        )
     }
 
     /// Everyone in `room` but this socket (`socket.broadcast.to(room)`). Unlike 0.9, where
@@ -200,14 +186,6 @@ impl Socket {
             );
         }
     }
-}
-
-fn refuse_reserved(event: &str) -> bool {
-    let reserved = RESERVED_EVENTS.contains(&event);
-    if reserved {
-        warn!(event, "refusing to emit a reserved event name");
-    }
-    reserved
 }
 
 /// The application's answer to a client message that asked for an ack with data (`+`).

@@ -486,3 +486,45 @@ async fn a_dropped_stream_is_closed_only_while_it_is_current() {
     newer.close(DisconnectReason::SocketEnd);
     assert_eq!(*seen.lock(), [(sid, DisconnectReason::SocketEnd)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_hands_packets_over_through_its_attachment_while_it_waits() {
+    let hub = hub();
+    hub.sockets().on("ping", |socket, args, _ack| {
+        socket.emit("pong", args);
+    });
+    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let stream = hub
+        .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
+    assert_eq!(
+        stream
+            .next_stream_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        ["1::"]
+    );
+    // The wait borrows the attachment shared, as a connection reading and writing at once
+    // does.
+    let waiting = stream.next_stream_batch();
+    stream.ingest(vec![decode(r#"5:::{"name":"ping","args":[1]}"#).unwrap()]);
+    assert_eq!(
+        waiting.await.unwrap().texts().collect::<Vec<_>>(),
+        [r#"5:::{"name":"pong","args":[1]}"#]
+    );
+    hub.kick(&sid);
+    stream.ingest(vec![decode(r#"5:::{"name":"ping","args":[2]}"#).unwrap()]);
+    assert_eq!(
+        stream
+            .next_stream_batch()
+            .await
+            .unwrap()
+            .texts()
+            .collect::<Vec<_>>(),
+        ["0::"],
+        "packets after the session ended are ignored"
+    );
+    assert!(stream.next_stream_batch().await.is_none());
+}

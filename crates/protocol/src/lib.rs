@@ -10,7 +10,9 @@
 //! - [`payload`]: the `U+FFFD length U+FFFD` framing of several packets in one body, with
 //!   lengths counted in UTF-16 code units (docs/protocol.md §3.9).
 //! - [`handshake`]: the `sid:heartbeat:close:transports` handshake body (docs/protocol.md §2.2).
-//! - [`route`]: what a request path and query ask for (docs/protocol.md §1.2).
+//! - [`reserved`]: the event names the client keeps for its own lifecycle (docs/protocol.md
+//!   §3.8).
+//! - [`route`](mod@route): what a request path and query ask for (docs/protocol.md §1.2).
 //! - [`escape`]: JavaScript string literals that are safe in ES3 engines and inside HTML,
 //!   used by the jsonp-polling and htmlfile transports (docs/protocol.md §5.3, §5.5).
 //! - [`transport`]: the transport names of the wire.
@@ -19,6 +21,7 @@ pub mod escape;
 pub mod handshake;
 pub mod packet;
 pub mod payload;
+pub mod reserved;
 pub mod route;
 pub mod transport;
 
@@ -28,5 +31,6 @@ pub use packet::{
     AckId, DecodeError, ErrorAdvice, ErrorReason, MessageId, Packet, PacketBody, decode,
 };
 pub use payload::{FrameError, frame, unframe};
+pub use reserved::{RESERVED_EVENTS, is_reserved_event};
 pub use route::{Route, StaticAsset, parse_query, route};
 pub use transport::TransportKind;

@@ -55,13 +55,13 @@ enum Turn {
 pub(crate) fn pump<S: PacketSocket>(
     mut socket: S,
     hub: Hub,
-    mut attachment: Attachment,
+    attachment: Attachment,
 ) -> impl Future<Output = ()> + Send {
     async move {
         let kind = attachment.kind();
         let sid: Box<str> = attachment.session_id().into();
         loop {
-            match next_turn(&mut socket, &mut attachment, &hub, kind, &sid).await {
+            match next_turn(&mut socket, &attachment, &hub, kind, &sid).await {
                 Turn::Outgoing(Some(batch)) => {
                     if let Err(error) = socket.send(batch.packets()).await {
                         debug!(%sid, %error, "websocket write failed");
@@ -96,16 +96,17 @@ pub(crate) fn pump<S: PacketSocket>(
 }
 
 /// Waits for whichever comes first: packets to write, or the end of the peer's side; the
-/// messages that arrive meanwhile go to the hub. A function of its own so that its state and
-/// that of the writes after it share memory in the pump's future.
+/// messages that arrive meanwhile go to the hub through the attachment, which holds the
+/// session. A function of its own so that its state and that of the writes after it share
+/// memory in the pump's future.
 async fn next_turn<S: PacketSocket>(
     socket: &mut S,
-    attachment: &mut Attachment,
+    attachment: &Attachment,
     hub: &Hub,
     kind: TransportKind,
     sid: &str,
 ) -> Turn {
-    let mut on_text = |text: &str| ingest(hub, kind, sid, text);
+    let mut on_text = |text: &str| ingest(attachment, hub, kind, sid, text);
     tokio::select! {
         batch = attachment.next_stream_batch() => Turn::Outgoing(batch),
         ended = socket.receive(&mut on_text) => Turn::Incoming(ended),
@@ -113,12 +114,10 @@ async fn next_turn<S: PacketSocket>(
 }
 
 /// Hands one received message to the hub, straight from the bytes it arrived in.
-fn ingest(hub: &Hub, kind: TransportKind, sid: &str, text: &str) {
+fn ingest(attachment: &Attachment, hub: &Hub, kind: TransportKind, sid: &str, text: &str) {
     hub.counters().bytes_in(kind, text.len());
     match ferrio_protocol::decode(text) {
-        Ok(packet) => {
-            let _ = hub.ingest(sid, vec![packet]);
-        }
+        Ok(packet) => attachment.ingest(vec![packet]),
         Err(error) => debug!(sid, %error, "undecodable websocket message ignored"),
     }
 }

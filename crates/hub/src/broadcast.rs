@@ -1,0 +1,109 @@
+//! Emits to many sessions of a namespace (docs/protocol.md §4.11), and the one check every
+//! emit of the application passes.
+
+use std::sync::Arc;
+
+use ferrio_protocol::{Packet, PacketBody, is_reserved_event};
+use serde_json::Value;
+use tracing::warn;
+
+use crate::encoded::Encoded;
+use crate::hub::HubInner;
+use crate::namespace::NamespaceInner;
+
+/// The packet body of an event the application emits, to one socket or to many; `None`, and
+/// a warning, for a reserved name, which the client would take for one of its own lifecycle
+/// events (docs/protocol.md §3.8).
+pub(crate) fn emitted_event(event: &str, args: Vec<Value>) -> Option<PacketBody> {
+    if is_reserved_event(event) {
+        warn!(event, "refusing to emit a reserved event name");
+        return None;
+    }
+    Some(PacketBody::Event {
+        name: event.to_owned(),
+        args,
+    })
+}
+
+/// An emit to many sessions, built like Socket.IO's `broadcast.to(room)`. The packet is
+/// encoded once and its bytes shared by every outbox.
+#[derive(Debug, Clone)]
+#[must_use = "a broadcast does nothing until emit, send or json is called"]
+pub struct Broadcast {
+    hub: Arc<HubInner>,
+    namespace: Arc<NamespaceInner>,
+    room: String,
+    except: Option<Arc<str>>,
+    volatile: bool,
+}
+
+impl Broadcast {
+    /// Every member of `namespace` but the session `except`, buffered for those without a
+    /// ready transport.
+    pub(crate) fn new(
+        hub: Arc<HubInner>,
+        namespace: Arc<NamespaceInner>,
+        except: Option<Arc<str>>,
+    ) -> Self {
+        Broadcast {
+            hub,
+            namespace,
+            room: String::new(),
+            except,
+            volatile: false,
+        }
+    }
+
+    /// Only the members of `room`.
+    pub fn to(mut self, room: &str) -> Self {
+        self.room = room.to_owned();
+        self
+    }
+
+    /// Alias of [`Broadcast::to`] (`in` is a Rust keyword).
+    pub fn in_room(self, room: &str) -> Self {
+        self.to(room)
+    }
+
+    /// Everyone targeted except the session `sid`.
+    pub fn except(mut self, sid: &str) -> Self {
+        self.except = Some(sid.into());
+        self
+    }
+
+    /// Drop the packet for targets without a ready transport instead of buffering it.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Emits `event` with `args`; returns how many sessions took it. Reserved names are
+    /// refused (docs/protocol.md §3.8).
+    pub fn emit(self, event: &str, args: Vec<Value>) -> usize {
+        emitted_event(event, args).map_or(0, |body| self.deliver(body))
+    }
+
+    /// Sends a text message (type 3).
+    pub fn send(self, text: &str) -> usize {
+        self.deliver(PacketBody::Message(text.to_owned()))
+    }
+
+    /// Sends a JSON message (type 4).
+    pub fn json(self, value: Value) -> usize {
+        self.deliver(PacketBody::Json(value))
+    }
+
+    fn deliver(self, body: PacketBody) -> usize {
+        let encoded = Encoded::new(&Packet::on(self.namespace.name.clone(), body));
+        let mut delivered = 0;
+        for session in self.namespace.members(&self.room) {
+            if self.except.as_deref() == Some(&*session.id) {
+                continue;
+            }
+            if self.hub.push(&session, encoded.clone(), self.volatile) {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+}

@@ -1,0 +1,231 @@
+//! What the client's packets mean, and where the server's go: each decoded packet becomes a
+//! heartbeat, a namespace joined or left, an ack, or a call of the application's handlers
+//! (docs/protocol.md §3, §4); every packet for a client is queued here.
+
+use std::sync::Arc;
+
+use ferrio_protocol::{ErrorReason, MessageId, Packet, PacketBody, is_reserved_event};
+use tracing::{debug, info, warn};
+
+use crate::encoded::Encoded;
+use crate::handshake::Authorization;
+use crate::hub::HubInner;
+use crate::namespace::{Message, NamespaceInner};
+use crate::reason::DisconnectReason;
+use crate::session::{Establish, Phase, Pushed, Session};
+use crate::socket::{AckReply, Socket};
+
+/// What a `message` or event packet hands to the application.
+enum Delivery {
+    Message(Message),
+    Event(String, Vec<serde_json::Value>),
+}
+
+impl HubInner {
+    /// Handles packets the client of `session` sent, whichever way they came: looked up by
+    /// session id ([`crate::Hub::ingest`]) or from the connection that holds the session
+    /// ([`crate::Attachment::ingest`]).
+    pub(crate) fn ingest(&self, session: &Arc<Session>, packets: Vec<Packet>) {
+        self.establish(session);
+        for packet in packets {
+            if session.phase() == Phase::Closed {
+                debug!(sid = %session.id, "packets after the session ended are ignored");
+                break;
+            }
+            self.handle(session, packet);
+        }
+    }
+
+    /// Connects the session on its first transport request and runs the default namespace's
+    /// connection handler.
+    pub(crate) fn establish(&self, session: &Arc<Session>) {
+        if session.establish() != Establish::Connected {
+            return;
+        }
+        debug!(sid = %session.id, "session connected");
+        let Some(namespace) = self.namespace("") else {
+            return;
+        };
+        namespace.add_member(session);
+        self.fire(session, namespace, NamespaceInner::fire_connection);
+    }
+
+    fn handle(&self, session: &Arc<Session>, packet: Packet) {
+        self.metrics
+            .packet_in(session.transport_and_backlog().0, packet.body.type_code());
+        let Packet { endpoint, id, body } = packet;
+        match body {
+            PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
+            PacketBody::Disconnect if endpoint.is_empty() => {
+                let farewell = session.is_attached();
+                self.end(session, DisconnectReason::Booted, farewell);
+            }
+            PacketBody::Disconnect => {
+                self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false)
+            }
+            PacketBody::Connect { query } if !endpoint.is_empty() => {
+                self.connect_namespace(session, &endpoint, query.as_deref());
+            }
+            PacketBody::Message(text) => self.deliver(
+                session,
+                endpoint,
+                id,
+                Delivery::Message(Message::Text(text)),
+            ),
+            PacketBody::Json(value) => self.deliver(
+                session,
+                endpoint,
+                id,
+                Delivery::Message(Message::Json(value)),
+            ),
+            PacketBody::Event { name, args } => {
+                self.deliver(session, endpoint, id, Delivery::Event(name, args))
+            }
+            PacketBody::Ack { acked, args } => match session.take_ack(&endpoint, acked) {
+                Some(callback) => callback(args.unwrap_or_default()),
+                None => {
+                    debug!(sid = %session.id, endpoint, acked, "ack for an unknown message id ignored")
+                }
+            },
+            PacketBody::Connect { .. } | PacketBody::Error { .. } | PacketBody::Noop => {}
+        }
+    }
+
+    fn deliver(
+        &self,
+        session: &Arc<Session>,
+        endpoint: String,
+        id: Option<MessageId>,
+        delivery: Delivery,
+    ) {
+        let Some(namespace) = self
+            .namespace(&endpoint)
+            .filter(|_| session.has_joined(&endpoint))
+        else {
+            debug!(sid = %session.id, endpoint, "packet for a namespace the session has not joined ignored");
+            return;
+        };
+        if let Some(MessageId { value, data: false }) = id {
+            // The library acks an id without `+` itself, before the application sees the
+            // packet (docs/protocol.md §3.3).
+            let ack = Packet::on(
+                endpoint.clone(),
+                PacketBody::Ack {
+                    acked: value,
+                    args: None,
+                },
+            );
+            self.push(session, Encoded::new(&ack), false);
+        }
+        if let Delivery::Event(name, _) = &delivery
+            && is_reserved_event(name)
+        {
+            info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
+            return;
+        }
+        let Some(hub) = self.arc() else { return };
+        let ack = match id {
+            Some(MessageId { value, data: true }) => {
+                Some(AckReply::new(hub, Arc::clone(session), endpoint, value))
+            }
+            _ => None,
+        };
+        self.fire(session, namespace, |handlers, socket| match delivery {
+            Delivery::Message(message) => handlers.fire_message(socket, message, ack),
+            Delivery::Event(name, args) => handlers.fire_event(socket, &name, args, ack),
+        });
+    }
+
+    fn connect_namespace(&self, session: &Arc<Session>, endpoint: &str, query: Option<&str>) {
+        let Some(namespace) = self.namespace(endpoint) else {
+            debug!(sid = %session.id, endpoint, "connect to an undeclared namespace ignored");
+            return;
+        };
+        let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
+        if session.has_joined(endpoint) {
+            self.push(session, Encoded::new(&confirm), false);
+            return;
+        }
+        match namespace.authorize(&session.handshake, query) {
+            Authorization::Accept => {}
+            decision => {
+                if let Authorization::Error(why) = decision {
+                    warn!(sid = %session.id, endpoint, error = %why, "namespace authorization failed");
+                }
+                let refusal = Packet::on(
+                    endpoint,
+                    PacketBody::Error {
+                        reason: Some(ErrorReason::Unauthorized),
+                        advice: None,
+                    },
+                );
+                self.push(session, Encoded::new(&refusal), false);
+                return;
+            }
+        }
+        if !session.join_endpoint(endpoint) {
+            return;
+        }
+        namespace.add_member(session);
+        self.push(session, Encoded::new(&confirm), false);
+        self.fire(session, namespace, NamespaceInner::fire_connection);
+    }
+
+    /// Leaves one namespace (client `0::/ns`, or the application's `socket.disconnect()` on a
+    /// namespace socket, which also tells the client).
+    pub(crate) fn leave_namespace(
+        &self,
+        session: &Arc<Session>,
+        endpoint: &str,
+        reason: DisconnectReason,
+        tell_client: bool,
+    ) {
+        let Some(state) = session.leave_endpoint(endpoint) else {
+            return;
+        };
+        if tell_client {
+            self.push(
+                session,
+                Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)),
+                false,
+            );
+        }
+        if let Some(namespace) = self.namespace(endpoint) {
+            namespace.remove_member(&session.id, state.rooms());
+            self.fire(session, namespace, |handlers, socket| {
+                handlers.fire_disconnect(socket, reason);
+            });
+        }
+    }
+
+    /// Hands the socket of `session` in `namespace` to one of the namespace's handlers, which
+    /// `fire` picks.
+    pub(crate) fn fire(
+        &self,
+        session: &Arc<Session>,
+        namespace: Arc<NamespaceInner>,
+        fire: impl FnOnce(&NamespaceInner, &Socket),
+    ) {
+        let Some(hub) = self.arc() else { return };
+        let socket = Socket::new(hub, Arc::clone(session), namespace);
+        fire(socket.namespace_inner(), &socket);
+    }
+
+    /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends
+    /// the session.
+    pub(crate) fn push(&self, session: &Arc<Session>, packet: Encoded, volatile: bool) -> bool {
+        match session.push(packet, volatile, self.config.max_buffered_packets) {
+            Pushed::Queued => true,
+            Pushed::Dropped => false,
+            Pushed::Overflow => {
+                warn!(
+                    sid = %session.id,
+                    limit = self.config.max_buffered_packets,
+                    "outbox full with no transport draining it; ending the session"
+                );
+                self.end(session, DisconnectReason::BufferOverflow, false);
+                false
+            }
+        }
+    }
+}
