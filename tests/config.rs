@@ -1,72 +1,26 @@
-//! The real `ferrio` binary (issue #6): `--help`, invalid settings refused at start with exit
-//! code 2 and a message naming the setting (from flags, `FERRIO_*` variables or the TOML
-//! file), the file < environment < flag precedence seen in the handshake, and SIGTERM's drain
-//! (`/readyz` 503, handshakes refused, sessions served) then a clean exit.
+//! The real `ferrio` binary: `--help`, invalid settings refused at start with exit code 2 and
+//! a message naming the setting (from flags, `FERRIO_*` variables or the TOML file), the
+//! file < environment < flag precedence seen in the handshake, and SIGTERM's drain (`/readyz`
+//! 503, handshakes refused, sessions served) then a clean exit.
 
-use std::io::{BufRead, BufReader, Read};
+mod ferrio_binary;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ferrio_binary::{Gateway, START, collect, command};
 use ferrio_testkit::{HttpResponse, request, within};
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
 use tokio_tungstenite::tungstenite::Message;
 
-/// How long the binary may take to start listening, or to exit when it must.
-const START: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(3);
 /// The most one test may take, whatever hangs.
 const TEST_LIMIT: Duration = Duration::from_secs(15);
-
-/// The `ferrio` binary, built once for this test process.
-fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .to_path_buf();
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "-p", "ferrio-server", "--bin", "ferrio"])
-            .current_dir(&workspace)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "cargo build of the ferrio binary failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        let path = target.join("debug").join("ferrio");
-        assert!(path.exists(), "{path:?} was not built");
-        path
-    })
-}
-
-/// The binary with `args`, with no `FERRIO_*` variable inherited, then `env` set.
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(binary());
-    command.args(args);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("FERRIO_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("FERRIO_LOG", "info");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command
-}
 
 /// A scratch directory for configuration files, removed on drop.
 struct Scratch(PathBuf);
@@ -110,24 +64,6 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// Collects a pipe into a shared string on a thread.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .expect("lock")
-                .push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-    });
-    text
-}
-
 /// A run of the binary that must fail at start: its exit status, stdout and stderr.
 fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
     let mut child = command(args, env)
@@ -151,53 +87,8 @@ fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, Stri
     (status, stdout, stderr)
 }
 
-/// A running gateway process; killed on drop if still running.
-struct Gateway {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
-}
-
+/// What the tests ask of a running gateway.
 impl Gateway {
-    /// Starts the binary with `args` (which should include `--port 0`) and waits for its
-    /// `ferrio listening on http://…` line.
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = command(args, env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ferrio");
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let Ok(line) = rx.recv_timeout(START) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{args:?} never said it listens: {}",
-                stderr.lock().expect("lock")
-            );
-        };
-        let addr = line
-            .strip_prefix("ferrio listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .expect("listening address");
-        Gateway {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
     async fn get(&self, path: &str) -> HttpResponse {
         get(self.addr, path).await
     }
@@ -223,19 +114,6 @@ impl Gateway {
         assert_eq!(response.status, 200, "{}", response.text());
         response.text().split(':').map(str::to_owned).collect()
     }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("lock").clone()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
@@ -245,15 +123,6 @@ async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     )
     .await
     .unwrap_or_else(|_| panic!("GET {path} answered in time"))
-}
-
-/// A port free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,8 +364,6 @@ fn invalid_settings_exit_2_naming_the_setting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_then_environment_then_flags() {
-    // Built (or found fresh) outside the time limit: cargo may wait for its lock.
-    binary();
     within(TEST_LIMIT, async {
         let scratch = Scratch::new();
         let config = scratch.file(
@@ -579,18 +446,13 @@ async fn file_then_environment_then_flags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_then_exits_cleanly() {
-    // Built (or found fresh) outside the time limit: cargo may wait for its lock.
-    binary();
     within(TEST_LIMIT, async {
-        let admin_port = free_port().to_string();
-        let mut gateway = Gateway::start(
+        let (mut gateway, admin) = Gateway::start_with_admin(
             &[
                 "--bind",
                 "127.0.0.1",
                 "--port",
                 "0",
-                "--admin-port",
-                &admin_port,
                 "--app",
                 "conformance",
                 "--drain-seconds",
@@ -602,22 +464,8 @@ async fn sigterm_drains_then_exits_cleanly() {
             ],
             &[],
         );
-        let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("address");
-        // The admin listener comes up right after the public one.
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let ready = tokio::net::TcpStream::connect(admin).await.is_ok()
-                && get(admin, "/readyz").await.status == 200;
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "readyz never 200: {}",
-                gateway.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let ready = get(admin, "/readyz").await;
+        assert_eq!(ready.status, 200, "{}", gateway.stderr());
         // A polling session and a websocket session, before the signal.
         let polling = gateway.handshake().await[0].clone();
         let poll_path = format!("/socket.io/1/xhr-polling/{polling}");
