@@ -1,18 +1,21 @@
-//! The real `ferrio` binary: `--help`, invalid settings refused at start with exit code 2 and
-//! a message naming the setting (from flags, `FERRIO_*` variables or the TOML file), the
-//! file < environment < flag precedence seen in the handshake, and SIGTERM's drain (`/readyz`
-//! 503, handshakes refused, sessions served) then a clean exit.
+//! The real `ferrio` binary: `--help` listing every declared setting with its variable and
+//! default, and README.md's configuration table agreeing with it; invalid settings refused at
+//! start with exit code 2 and a message naming the setting (from flags, `FERRIO_*` variables
+//! or the TOML file); the file < environment < flag precedence seen in the handshake; and
+//! SIGTERM's drain (`/readyz` 503, handshakes refused, sessions served) then a clean exit.
 
 mod ferrio_binary;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrio_binary::{Gateway, START, collect, command};
+use ferrio_server::{Setting, Settings};
 use ferrio_testkit::{HttpResponse, request, within};
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
@@ -127,62 +130,146 @@ async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
 
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn help_lists_every_flag_with_its_variable() {
-    let output = command(&["--help"], &[]).output().expect("run --help");
+/// What `--help` or the README says of one flag: its variable and its default, each `None`
+/// when none is shown.
+#[derive(Debug, PartialEq, Eq)]
+struct Documented {
+    variable: Option<String>,
+    default: Option<String>,
+}
+
+/// `ferrio --help`, run with `env`.
+fn help_text(env: &[(&str, &str)]) -> String {
+    let output = command(&["--help"], env).output().expect("run --help");
     assert!(output.status.success(), "{:?}", output.status);
-    let help = String::from_utf8_lossy(&output.stdout);
-    for flag in [
-        "config",
-        "bind",
-        "port",
-        "app",
-        "heartbeat-interval",
-        "heartbeat-timeout",
-        "close-timeout",
-        "polling-duration",
-        "transports",
-        "origins",
-        "max-body-bytes",
-        "max-ws-message-bytes",
-        "max-sessions",
-        "handshake-rate",
-        "handshake-burst",
-        "handshake-rate-per-ip",
-        "handshake-burst-per-ip",
-        "drain-seconds",
-        "shutdown-grace",
-        "admin-bind",
-        "admin-port",
-        "api-token",
-        "webhook-url",
-        "webhook-events",
-        "webhook-connect",
-        "webhook-disconnect",
-        "webhook-timeout",
-        "webhook-retries",
-        "tls-cert",
-        "tls-key",
-    ] {
-        // The flag's entry runs from its line to the next flag's.
-        let start = help
-            .find(&format!("--{flag} "))
-            .or_else(|| help.find(&format!("--{flag}\n")))
-            .unwrap_or_else(|| panic!("--{flag} is not in --help:\n{help}"));
-        let rest = &help[start + 2..];
-        let entry = &rest[..rest.find("\n      --").unwrap_or(rest.len())];
-        let variable = format!("[env: FERRIO_{}", flag.to_uppercase().replace('-', "_"));
-        assert!(
-            entry.contains(&variable),
-            "--{flag} lacks {variable}: {entry}"
+    String::from_utf8(output.stdout).expect("UTF-8 help")
+}
+
+/// The text inside `[label: …]` in `entry`, up to `=` or `]`.
+fn bracketed(entry: &str, label: &str, stop: &[char]) -> Option<String> {
+    let start = entry.find(&format!("[{label}: "))? + label.len() + 3;
+    let rest = &entry[start..];
+    Some(rest[..rest.find(stop)?].to_owned())
+}
+
+/// Every flag of `--help` but `--help` and `--version`, by name without dashes. An entry
+/// runs from the flag's line to the next line that starts with a dash.
+fn help_entries(help: &str) -> BTreeMap<String, Documented> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match (trimmed.find("--"), entries.last_mut()) {
+            (Some(dashes), _) if trimmed.starts_with('-') && indent < 8 => {
+                let flag: String = trimmed[dashes + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                entries.push((flag, String::new()));
+            }
+            (_, Some((_, text))) if !trimmed.is_empty() => {
+                text.push(' ');
+                text.push_str(trimmed);
+            }
+            _ => {}
+        }
+    }
+    entries
+        .into_iter()
+        .filter(|(flag, _)| flag != "help" && flag != "version")
+        .map(|(flag, text)| {
+            let documented = Documented {
+                variable: bracketed(&text, "env", &['=', ']']),
+                default: bracketed(&text, "default", &[']']),
+            };
+            (flag, documented)
+        })
+        .collect()
+}
+
+/// The rows of the table in README.md's "## Configuration" section, by flag without dashes:
+/// `| `--flag` | `VARIABLE` | default | meaning |`, with `—` for nothing and the backticks of
+/// a literal value dropped.
+fn readme_rows() -> BTreeMap<String, Documented> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let section = &readme[readme
+        .find("\n## Configuration\n")
+        .expect("a Configuration section")..];
+    let section = &section[..section[1..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 1)];
+    let cell = |text: &str| {
+        let text = text.trim().trim_matches('`');
+        (text != "—").then(|| text.to_owned())
+    };
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `--"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+            assert!(cells.len() >= 4, "not a row of four cells: {line}");
+            let flag = cells[0].trim().trim_matches('`').trim_start_matches("--");
+            let documented = Documented {
+                variable: cell(cells[1]),
+                default: cell(cells[2]),
+            };
+            (flag.to_owned(), documented)
+        })
+        .collect()
+}
+
+#[test]
+fn help_lists_every_setting_with_its_variable_and_default() {
+    let entries = help_entries(&help_text(&[]));
+    let defaults = Settings::default();
+    for setting in Setting::ALL {
+        let flag = setting.flag();
+        let entry = entries
+            .get(&flag)
+            .unwrap_or_else(|| panic!("--{flag} is not in --help: {entries:?}"));
+        assert_eq!(entry.variable, Some(setting.env()), "--{flag}");
+        assert_eq!(
+            entry.default,
+            Some(setting.shown_default(&defaults)),
+            "--{flag}"
         );
     }
-    assert!(help.contains("admin-port") && help.contains("3001"));
+    assert_eq!(entries.len(), Setting::ALL.len() + 2, "{entries:?}");
+    assert_eq!(entries["config"].variable.as_deref(), Some("FERRIO_CONFIG"));
+    assert_eq!(entries["healthcheck"].variable, None);
+    assert_eq!(entries["admin-port"].default.as_deref(), Some("3001"));
+    assert_eq!(entries["heartbeat-interval"].default.as_deref(), Some("25"));
+    // A secret from the environment is not echoed.
+    let help = help_text(&[("FERRIO_API_TOKEN", "s3cret-token")]);
+    assert!(help.contains("[env: FERRIO_API_TOKEN]"), "{help}");
+    assert!(!help.contains("s3cret-token"), "{help}");
     let version = command(&["--version"], &[])
         .output()
         .expect("run --version");
     assert!(version.status.success());
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("ferrio "));
+}
+
+#[test]
+fn readme_table_documents_what_help_lists() {
+    let readme = readme_rows();
+    let help = help_entries(&help_text(&[]));
+    for (flag, entry) in &help {
+        assert_eq!(
+            readme.get(flag),
+            Some(entry),
+            "README.md's configuration table says otherwise of --{flag} than --help"
+        );
+    }
+    let not_in_help: Vec<&String> = readme
+        .keys()
+        .filter(|flag| !help.contains_key(*flag))
+        .collect();
+    assert!(
+        not_in_help.is_empty(),
+        "README.md's configuration table lists flags --help does not: {not_in_help:?}"
+    );
 }
 
 /// Flags, environment variables, and what the refusal message must contain.
