@@ -95,8 +95,9 @@ impl Setting {
 /// key: Type = default $(=> "shown when the default holds no value")?, parser;
 /// ```
 ///
-/// The parser turns the trimmed text into the field's type; its error completes the sentence
-/// "`text` …".
+/// The parser turns the text (trimmed, unless the type is a secret) into the field's type; its
+/// error completes the sentence "`text` …". The value type says how its default is shown and
+/// whether a bare flag means `true`.
 macro_rules! declare_settings {
     (@absent) => {
         "none"
