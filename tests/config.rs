@@ -1,72 +1,29 @@
-//! The real `ferrio` binary (issue #6): `--help`, invalid settings refused at start with exit
-//! code 2 and a message naming the setting (from flags, `FERRIO_*` variables or the TOML
-//! file), the file < environment < flag precedence seen in the handshake, and SIGTERM's drain
-//! (`/readyz` 503, handshakes refused, sessions served) then a clean exit.
+//! The real `ferrio` binary: `--help` listing every declared setting with its variable and
+//! default, and README.md's configuration table agreeing with it; invalid settings refused at
+//! start with exit code 2 and a message naming the setting (from flags, `FERRIO_*` variables
+//! or the TOML file); the file < environment < flag precedence seen in the handshake; and
+//! SIGTERM's drain (`/readyz` 503, handshakes refused, sessions served) then a clean exit.
 
-use std::io::{BufRead, BufReader, Read};
+mod ferrio_binary;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ferrio_binary::{Gateway, START, collect, command};
+use ferrio_server::{Setting, Settings};
 use ferrio_testkit::{HttpResponse, request, within};
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
 use tokio_tungstenite::tungstenite::Message;
 
-/// How long the binary may take to start listening, or to exit when it must.
-const START: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(3);
 /// The most one test may take, whatever hangs.
 const TEST_LIMIT: Duration = Duration::from_secs(15);
-
-/// The `ferrio` binary, built once for this test process.
-fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .to_path_buf();
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "-p", "ferrio-server", "--bin", "ferrio"])
-            .current_dir(&workspace)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "cargo build of the ferrio binary failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        let path = target.join("debug").join("ferrio");
-        assert!(path.exists(), "{path:?} was not built");
-        path
-    })
-}
-
-/// The binary with `args`, with no `FERRIO_*` variable inherited, then `env` set.
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(binary());
-    command.args(args);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("FERRIO_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("FERRIO_LOG", "info");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command
-}
 
 /// A scratch directory for configuration files, removed on drop.
 struct Scratch(PathBuf);
@@ -110,24 +67,6 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// Collects a pipe into a shared string on a thread.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .expect("lock")
-                .push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-    });
-    text
-}
-
 /// A run of the binary that must fail at start: its exit status, stdout and stderr.
 fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
     let mut child = command(args, env)
@@ -151,53 +90,8 @@ fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, Stri
     (status, stdout, stderr)
 }
 
-/// A running gateway process; killed on drop if still running.
-struct Gateway {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
-}
-
+/// What the tests ask of a running gateway.
 impl Gateway {
-    /// Starts the binary with `args` (which should include `--port 0`) and waits for its
-    /// `ferrio listening on http://…` line.
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = command(args, env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ferrio");
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let Ok(line) = rx.recv_timeout(START) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{args:?} never said it listens: {}",
-                stderr.lock().expect("lock")
-            );
-        };
-        let addr = line
-            .strip_prefix("ferrio listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .expect("listening address");
-        Gateway {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
     async fn get(&self, path: &str) -> HttpResponse {
         get(self.addr, path).await
     }
@@ -223,19 +117,6 @@ impl Gateway {
         assert_eq!(response.status, 200, "{}", response.text());
         response.text().split(':').map(str::to_owned).collect()
     }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("lock").clone()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
@@ -247,73 +128,148 @@ async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     .unwrap_or_else(|_| panic!("GET {path} answered in time"))
 }
 
-/// A port free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn help_lists_every_flag_with_its_variable() {
-    let output = command(&["--help"], &[]).output().expect("run --help");
+/// What `--help` or the README says of one flag: its variable and its default, each `None`
+/// when none is shown.
+#[derive(Debug, PartialEq, Eq)]
+struct Documented {
+    variable: Option<String>,
+    default: Option<String>,
+}
+
+/// `ferrio --help`, run with `env`.
+fn help_text(env: &[(&str, &str)]) -> String {
+    let output = command(&["--help"], env).output().expect("run --help");
     assert!(output.status.success(), "{:?}", output.status);
-    let help = String::from_utf8_lossy(&output.stdout);
-    for flag in [
-        "config",
-        "bind",
-        "port",
-        "app",
-        "heartbeat-interval",
-        "heartbeat-timeout",
-        "close-timeout",
-        "polling-duration",
-        "transports",
-        "origins",
-        "max-body-bytes",
-        "max-ws-message-bytes",
-        "max-sessions",
-        "handshake-rate",
-        "handshake-burst",
-        "handshake-rate-per-ip",
-        "handshake-burst-per-ip",
-        "drain-seconds",
-        "shutdown-grace",
-        "admin-bind",
-        "admin-port",
-        "api-token",
-        "webhook-url",
-        "webhook-events",
-        "webhook-connect",
-        "webhook-disconnect",
-        "webhook-timeout",
-        "webhook-retries",
-        "tls-cert",
-        "tls-key",
-    ] {
-        // The flag's entry runs from its line to the next flag's.
-        let start = help
-            .find(&format!("--{flag} "))
-            .or_else(|| help.find(&format!("--{flag}\n")))
-            .unwrap_or_else(|| panic!("--{flag} is not in --help:\n{help}"));
-        let rest = &help[start + 2..];
-        let entry = &rest[..rest.find("\n      --").unwrap_or(rest.len())];
-        let variable = format!("[env: FERRIO_{}", flag.to_uppercase().replace('-', "_"));
-        assert!(
-            entry.contains(&variable),
-            "--{flag} lacks {variable}: {entry}"
+    String::from_utf8(output.stdout).expect("UTF-8 help")
+}
+
+/// The text inside `[label: …]` in `entry`, up to `=` or `]`.
+fn bracketed(entry: &str, label: &str, stop: &[char]) -> Option<String> {
+    let start = entry.find(&format!("[{label}: "))? + label.len() + 3;
+    let rest = &entry[start..];
+    Some(rest[..rest.find(stop)?].to_owned())
+}
+
+/// Every flag of `--help` but `--help` and `--version`, by name without dashes. An entry
+/// runs from the flag's line to the next line that starts with a dash.
+fn help_entries(help: &str) -> BTreeMap<String, Documented> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match (trimmed.find("--"), entries.last_mut()) {
+            (Some(dashes), _) if trimmed.starts_with('-') && indent < 8 => {
+                let flag: String = trimmed[dashes + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                entries.push((flag, String::new()));
+            }
+            (_, Some((_, text))) if !trimmed.is_empty() => {
+                text.push(' ');
+                text.push_str(trimmed);
+            }
+            _ => {}
+        }
+    }
+    entries
+        .into_iter()
+        .filter(|(flag, _)| flag != "help" && flag != "version")
+        .map(|(flag, text)| {
+            let documented = Documented {
+                variable: bracketed(&text, "env", &['=', ']']),
+                default: bracketed(&text, "default", &[']']),
+            };
+            (flag, documented)
+        })
+        .collect()
+}
+
+/// The rows of the table in README.md's "## Configuration" section, by flag without dashes:
+/// `| `--flag` | `VARIABLE` | default | meaning |`, with `—` for nothing and the backticks of
+/// a literal value dropped.
+fn readme_rows() -> BTreeMap<String, Documented> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let section = &readme[readme
+        .find("\n## Configuration\n")
+        .expect("a Configuration section")..];
+    let section = &section[..section[1..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 1)];
+    let cell = |text: &str| {
+        let text = text.trim().trim_matches('`');
+        (text != "—").then(|| text.to_owned())
+    };
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `--"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+            assert!(cells.len() >= 4, "not a row of four cells: {line}");
+            let flag = cells[0].trim().trim_matches('`').trim_start_matches("--");
+            let documented = Documented {
+                variable: cell(cells[1]),
+                default: cell(cells[2]),
+            };
+            (flag.to_owned(), documented)
+        })
+        .collect()
+}
+
+#[test]
+fn help_lists_every_setting_with_its_variable_and_default() {
+    let entries = help_entries(&help_text(&[]));
+    let defaults = Settings::default();
+    for setting in Setting::ALL {
+        let flag = setting.flag();
+        let entry = entries
+            .get(&flag)
+            .unwrap_or_else(|| panic!("--{flag} is not in --help: {entries:?}"));
+        assert_eq!(entry.variable, Some(setting.env()), "--{flag}");
+        assert_eq!(
+            entry.default,
+            Some(setting.shown_default(&defaults)),
+            "--{flag}"
         );
     }
-    assert!(help.contains("admin-port") && help.contains("3001"));
+    assert_eq!(entries.len(), Setting::ALL.len() + 2, "{entries:?}");
+    assert_eq!(entries["config"].variable.as_deref(), Some("FERRIO_CONFIG"));
+    assert_eq!(entries["healthcheck"].variable, None);
+    assert_eq!(entries["admin-port"].default.as_deref(), Some("3001"));
+    assert_eq!(entries["heartbeat-interval"].default.as_deref(), Some("25"));
+    // A secret from the environment is not echoed.
+    let help = help_text(&[("FERRIO_API_TOKEN", "s3cret-token")]);
+    assert!(help.contains("[env: FERRIO_API_TOKEN]"), "{help}");
+    assert!(!help.contains("s3cret-token"), "{help}");
     let version = command(&["--version"], &[])
         .output()
         .expect("run --version");
     assert!(version.status.success());
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("ferrio "));
+}
+
+#[test]
+fn readme_table_documents_what_help_lists() {
+    let readme = readme_rows();
+    let help = help_entries(&help_text(&[]));
+    for (flag, entry) in &help {
+        assert_eq!(
+            readme.get(flag),
+            Some(entry),
+            "README.md's configuration table says otherwise of --{flag} than --help"
+        );
+    }
+    let not_in_help: Vec<&String> = readme
+        .keys()
+        .filter(|flag| !help.contains_key(*flag))
+        .collect();
+    assert!(
+        not_in_help.is_empty(),
+        "README.md's configuration table lists flags --help does not: {not_in_help:?}"
+    );
 }
 
 /// Flags, environment variables, and what the refusal message must contain.
@@ -495,8 +451,6 @@ fn invalid_settings_exit_2_naming_the_setting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_then_environment_then_flags() {
-    // Built (or found fresh) outside the time limit: cargo may wait for its lock.
-    binary();
     within(TEST_LIMIT, async {
         let scratch = Scratch::new();
         let config = scratch.file(
@@ -579,18 +533,13 @@ async fn file_then_environment_then_flags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_then_exits_cleanly() {
-    // Built (or found fresh) outside the time limit: cargo may wait for its lock.
-    binary();
     within(TEST_LIMIT, async {
-        let admin_port = free_port().to_string();
-        let mut gateway = Gateway::start(
+        let (mut gateway, admin) = Gateway::start_with_admin(
             &[
                 "--bind",
                 "127.0.0.1",
                 "--port",
                 "0",
-                "--admin-port",
-                &admin_port,
                 "--app",
                 "conformance",
                 "--drain-seconds",
@@ -602,22 +551,8 @@ async fn sigterm_drains_then_exits_cleanly() {
             ],
             &[],
         );
-        let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("address");
-        // The admin listener comes up right after the public one.
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let ready = tokio::net::TcpStream::connect(admin).await.is_ok()
-                && get(admin, "/readyz").await.status == 200;
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "readyz never 200: {}",
-                gateway.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let ready = get(admin, "/readyz").await;
+        assert_eq!(ready.status, 200, "{}", gateway.stderr());
         // A polling session and a websocket session, before the signal.
         let polling = gateway.handshake().await[0].clone();
         let poll_path = format!("/socket.io/1/xhr-polling/{polling}");

@@ -2,13 +2,17 @@
 //! and checked for what the image needs, and the binary's own health check — the image's
 //! HEALTHCHECK, since the runtime image has no curl — is run against a real gateway.
 
-use std::io::{BufRead, BufReader};
+mod ferrio_binary;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use ferrio_binary::{Gateway, command};
+
+/// The repository root (this test belongs to crates/server).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn dockerfile() -> String {
@@ -112,67 +116,39 @@ fn compose_runs_one_node_and_nothing_it_does_not_use() {
     );
 }
 
-fn ferrio_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "ferrio-server", "--bin", "ferrio"])
-        .current_dir(root())
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the ferrio binary failed");
-    root().join("target/debug/ferrio")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
-}
-
 #[test]
 fn healthcheck_flag_asks_the_running_gateway() {
-    let binary = ferrio_binary();
-    let admin_port = free_port().to_string();
+    let (gateway, admin) = Gateway::start_with_admin(
+        &["--bind", "127.0.0.1", "--port", "0", "--app", "none"],
+        &[],
+    );
+    assert!(gateway.addr.ip().is_loopback(), "{}", gateway.addr);
+    let port = admin.port().to_string();
     let healthcheck = || {
-        Command::new(&binary)
-            .args([
+        command(
+            &[
                 "--healthcheck",
                 "--admin-bind",
                 "127.0.0.1",
                 "--admin-port",
-                &admin_port,
-            ])
-            .env_remove("FERRIO_CONFIG")
-            .status()
-            .expect("run the health check")
+                &port,
+            ],
+            &[],
+        )
+        .status()
+        .expect("run the health check")
     };
-    assert_eq!(healthcheck().code(), Some(1), "nothing listens yet");
-    let mut server = Command::new(&binary)
-        .args(["--bind", "127.0.0.1", "--port", "0", "--app", "none"])
-        .args(["--admin-bind", "127.0.0.1", "--admin-port", &admin_port])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferrio");
-    let stdout = server.stdout.take().expect("stdout");
-    let mut first_line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first_line)
-        .expect("read the listening line");
-    assert!(
-        first_line.starts_with("ferrio listening on http://127.0.0.1:"),
-        "{first_line}"
-    );
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut healthy = healthcheck().success();
     while !healthy && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
         healthy = healthcheck().success();
     }
-    let _ = server.kill();
-    let _ = server.wait();
     assert!(
         healthy,
-        "the health check must pass against a running gateway"
+        "the health check must pass against a running gateway: {}",
+        gateway.stderr()
     );
+    drop(gateway);
+    assert_eq!(healthcheck().code(), Some(1), "nothing listens any more");
 }

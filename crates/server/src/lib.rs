@@ -22,4 +22,5 @@ mod static_files;
 mod tls;
 
 pub use config::{AdminConfig, AppKind, Cli, Listen, ServerConfig, ServerConfigError, TlsFiles};
+pub use config::{Namespaces, Secret, Setting, Settings};
 pub use serve::{Listeners, Server, run};

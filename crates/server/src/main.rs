@@ -19,33 +19,25 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let config = match cli.server_config() {
+    let settings = match cli.settings() {
+        Ok(settings) => settings,
+        Err(error) => return invalid_configuration(error),
+    };
+    let config = match settings.server_config() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("ferrio: invalid configuration: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return invalid_configuration(error),
     };
     if cli.healthcheck {
         return healthcheck(&config).await;
     }
-    let listen = match cli.listen() {
-        Ok(listen) => listen,
-        Err(error) => {
-            eprintln!("ferrio: invalid configuration: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    let listen = settings.listen();
     // Built before binding: certificate and key files are read here, so a bad one is refused
     // as a configuration error before the gateway says it listens.
     let app = config.app;
     let tls = config.tls.is_some();
     let server = match ferrio_server::Server::new(config) {
         Ok(server) => server,
-        Err(error) => {
-            eprintln!("ferrio: invalid configuration: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return invalid_configuration(error),
     };
     ferrio_server::apps::install(app, server.hub());
     let listener = match TcpListener::bind((listen.bind, listen.port)).await {
@@ -74,6 +66,13 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Refuses to start: the message names the setting at fault, and exit code 2 tells a
+/// supervisor that retrying will not help.
+fn invalid_configuration(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ferrio: invalid configuration: {error}");
+    ExitCode::from(2)
 }
 
 /// Asks the admin listener for `/healthz`; the image has no curl, so the binary checks itself.

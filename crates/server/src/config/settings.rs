@@ -1,0 +1,387 @@
+//! The settings table: every setting declared once, with its type, default and parser. The
+//! `--config` key is the name, and the flag and the `FERRIO_*` variable derive from it; the
+//! `--help` text is the doc comment and the shown default comes from [`Settings::default`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferrio_hub::{HubConfig, Origins, Rate};
+use ferrio_protocol::TransportKind;
+use ferrio_transport::PostLimits;
+use ferrio_webhooks::WebhookConfig;
+use ferrio_websocket::WsLimits;
+use http::Uri;
+
+use super::values::{
+    Namespaces, Secret, SettingValue, parse_app, parse_bool, parse_ip, parse_list,
+    parse_namespaces, parse_number, parse_origins, parse_path, parse_positive, parse_seconds,
+    parse_seconds_or_zero, parse_secret, parse_text, parse_transports, parse_uri, some,
+};
+use super::{AdminConfig, AppKind, ServerConfig, ServerConfigError, TlsFiles, invalid};
+
+/// One setting as the `--config` file, the environment and the command line know it.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    key: &'static str,
+    help: &'static str,
+    /// What `--help` shows when the default holds no value.
+    absent: &'static str,
+    switch: bool,
+    secret: bool,
+    shown_default: fn(&Settings) -> Option<String>,
+    store: fn(&mut Settings, &str) -> Result<(), String>,
+}
+
+impl Setting {
+    /// The key in the `--config` file, in `snake_case`; errors name the setting by it.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// The command-line flag, without its dashes: the key in kebab-case.
+    pub fn flag(&self) -> String {
+        self.key.replace('_', "-")
+    }
+
+    /// The environment variable: `FERRIO_` and the key in upper case.
+    pub fn env(&self) -> String {
+        format!("FERRIO_{}", self.key.to_ascii_uppercase())
+    }
+
+    /// What the setting does, as `--help` says it.
+    pub fn help(&self) -> &'static str {
+        self.help.trim().trim_end_matches('.')
+    }
+
+    /// Whether a bare flag, with no value, means `true`.
+    pub fn is_switch(&self) -> bool {
+        self.switch
+    }
+
+    /// Whether the value is a secret: `--help` does not echo it from the environment, and it
+    /// is taken exactly as written.
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+
+    /// The default as `--help` shows it, read from `defaults`.
+    pub fn shown_default(&self, defaults: &Settings) -> String {
+        (self.shown_default)(defaults).unwrap_or_else(|| self.absent.to_owned())
+    }
+
+    /// Reads `text` into this setting of `settings`; the error names the setting and quotes
+    /// the text.
+    pub fn apply(&self, settings: &mut Settings, text: &str) -> Result<(), ServerConfigError> {
+        let value = if self.secret { text } else { text.trim() };
+        (self.store)(settings, value).map_err(|why| ServerConfigError::Invalid {
+            setting: self.key.to_owned(),
+            why: format!("`{text}` {why}"),
+        })
+    }
+
+    /// The setting by its key.
+    pub fn named(key: &str) -> Option<&'static Setting> {
+        Setting::ALL.iter().find(|setting| setting.key == key)
+    }
+}
+
+/// Declares [`Settings`] (a typed field per setting, and its `Default`) and [`Setting::ALL`]
+/// (what the file, the environment and the flags need to read each one) from one entry per
+/// setting:
+///
+/// ```text
+/// /// Help text (the field's doc and the flag's --help).
+/// key: Type = default $(=> "shown when the default holds no value")?, parser;
+/// ```
+///
+/// The parser turns the text (trimmed, unless the type is a secret) into the field's type; its
+/// error completes the sentence "`text` …". The value type says how its default is shown and
+/// whether a bare flag means `true`.
+macro_rules! declare_settings {
+    (@absent) => {
+        "none"
+    };
+    (@absent $absent:literal) => {
+        $absent
+    };
+    ($(
+        $(#[doc = $doc:literal])+
+        $key:ident: $ty:ty = $default:expr $(=> $absent:literal)?, $parse:expr;
+    )+) => {
+        /// Every setting of the gateway, typed. [`Setting::ALL`] reads them from text;
+        /// [`Settings::server_config`] turns them into the gateway's configuration.
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $(
+                $(#[doc = $doc])+
+                pub $key: $ty,
+            )+
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings {
+                    $($key: $default,)+
+                }
+            }
+        }
+
+        impl Setting {
+            /// Every setting, in the order `--help` lists them.
+            pub const ALL: &'static [Setting] = &[$(
+                Setting {
+                    key: stringify!($key),
+                    help: concat!($($doc),+),
+                    absent: declare_settings!(@absent $($absent)?),
+                    switch: <$ty as SettingValue>::SWITCH,
+                    secret: <$ty as SettingValue>::SECRET,
+                    shown_default: |defaults| defaults.$key.shown(),
+                    store: |settings, text| {
+                        settings.$key = ($parse)(text)?;
+                        Ok(())
+                    },
+                },
+            )+];
+        }
+    };
+}
+
+/// The hub's own defaults, which the hub's settings start from.
+fn hub() -> HubConfig {
+    HubConfig::default()
+}
+
+/// The webhook client's own defaults, which the webhook settings start from.
+fn webhook() -> WebhookConfig {
+    WebhookConfig::new(Uri::default(), Vec::new())
+}
+
+declare_settings! {
+    /// Address of the public listener.
+    bind: IpAddr = IpAddr::from([0, 0, 0, 0]), parse_ip;
+    /// Port of the public listener; 0 picks a free one.
+    port: u16 = 3000, parse_number;
+    /// Built-in application: chat, conformance or none.
+    app: AppKind = AppKind::Chat, parse_app;
+    /// Seconds between server heartbeats on streaming transports.
+    heartbeat_interval: Duration = hub().heartbeat_interval, parse_seconds;
+    /// Seconds a client may take to answer a heartbeat; announced.
+    heartbeat_timeout: Duration = hub().heartbeat_timeout, parse_seconds;
+    /// Seconds a session lives without a transport; announced.
+    close_timeout: Duration = hub().close_timeout, parse_seconds;
+    /// Seconds a poll waits before it is answered with a noop.
+    polling_duration: Duration = hub().polling_duration, parse_seconds;
+    /// Enabled transports, comma-separated, in announced order.
+    transports: Vec<TransportKind> = hub().transports, parse_transports;
+    /// Offer the Flash socket transport (announced second) and answer Flash policy requests.
+    flashsocket: bool = false, parse_bool;
+    /// Port of the Flash policy responder when flashsocket is on; 0 = off.
+    flash_policy_port: u16 = 10843, parse_number;
+    /// Allowed page origins as host:port patterns, `*` for either part, comma-separated.
+    origins: Origins = hub().origins, parse_origins;
+    /// Largest POST body in bytes; larger ones get 413.
+    max_body_bytes: usize = PostLimits::default().max_body_bytes, parse_number;
+    /// Largest WebSocket message a client may send, in bytes.
+    max_ws_message_bytes: usize = WsLimits::default().max_message_bytes, parse_number;
+    /// Packets buffered per session with no transport; reaching it ends the session.
+    max_buffered_packets: usize = hub().max_buffered_packets, parse_number;
+    /// Most sessions this node holds; more handshakes get 503.
+    max_sessions: Option<usize> = hub().max_sessions => "no limit", some(parse_number);
+    /// Handshakes per second the node accepts; more get 503.
+    handshake_rate: Option<f64> = hub().handshake_rate.map(|rate| rate.per_second)
+        => "no limit", some(parse_positive);
+    /// Burst allowed above the node's handshake rate.
+    handshake_burst: Option<u32> = hub().handshake_rate.map(|rate| rate.burst)
+        => "the rate, at least 1", some(parse_number);
+    /// Handshakes per second one client address may make.
+    handshake_rate_per_ip: Option<f64> =
+        hub().handshake_rate_per_address.map(|rate| rate.per_second)
+        => "no limit", some(parse_positive);
+    /// Burst allowed above the per-address rate.
+    handshake_burst_per_ip: Option<u32> =
+        hub().handshake_rate_per_address.map(|rate| rate.burst)
+        => "the rate, at least 1", some(parse_number);
+    /// Path prefix of Socket.IO requests.
+    resource: String = "/socket.io".to_owned(), parse_text;
+    /// Seconds a shutdown keeps serving with readiness off before ending sessions.
+    drain_seconds: Duration = Duration::ZERO, parse_seconds_or_zero;
+    /// Seconds a shutdown waits for open requests.
+    shutdown_grace: Duration = Duration::from_secs(5), parse_seconds;
+    /// Address of the admin listener.
+    admin_bind: IpAddr = IpAddr::from([127, 0, 0, 1]), parse_ip;
+    /// Port of the admin listener (metrics, health, API); 0 = off.
+    admin_port: u16 = 3001, parse_number;
+    /// Bearer token that turns on the publish API.
+    api_token: Option<Secret> = None, parse_secret;
+    /// Backend URL (http://…) that client events are POSTed to.
+    webhook_url: Option<Uri> = None, some(parse_uri);
+    /// Client events forwarded to the webhook, comma-separated.
+    webhook_events: Vec<String> = Vec::new(), parse_list;
+    /// Namespaces whose events are forwarded, comma-separated, `/` for the default.
+    webhook_namespaces: Namespaces = Namespaces(webhook().namespaces), parse_namespaces;
+    /// Also notify the webhook of connects.
+    webhook_connect: bool = webhook().connect, parse_bool;
+    /// Also notify the webhook of disconnects, with the reason.
+    webhook_disconnect: bool = webhook().disconnect, parse_bool;
+    /// Seconds one webhook attempt may take.
+    webhook_timeout: Duration = webhook().timeout, parse_seconds;
+    /// Further attempts after a failed webhook call (connection error, timeout, 5xx).
+    webhook_retries: u32 = webhook().retries, parse_number;
+    /// PEM certificate chain: serve HTTPS/WSS on the public port.
+    tls_cert: Option<PathBuf> = None, some(parse_path);
+    /// PEM private key for --tls-cert.
+    tls_key: Option<PathBuf> = None, some(parse_path);
+}
+
+/// Where the public listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// Address.
+    pub bind: IpAddr,
+    /// Port.
+    pub port: u16,
+}
+
+impl Settings {
+    /// Where the public listener binds.
+    pub fn listen(&self) -> Listen {
+        Listen {
+            bind: self.bind,
+            port: self.port,
+        }
+    }
+
+    /// The gateway's configuration these settings describe, checked.
+    pub fn server_config(&self) -> Result<ServerConfig, ServerConfigError> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => return invalid("tls_key", "is required with tls_cert"),
+            (None, Some(_)) => return invalid("tls_cert", "is required with tls_key"),
+        };
+        let config = self.assemble(tls);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration, unchecked, with `tls` already paired up.
+    pub(super) fn assemble(&self, tls: Option<TlsFiles>) -> ServerConfig {
+        let mut transports = self.transports.clone();
+        if self.flashsocket && !transports.contains(&TransportKind::Flashsocket) {
+            // Announced second, right after websocket.
+            let after_websocket = transports
+                .iter()
+                .position(|kind| *kind == TransportKind::Websocket)
+                .map_or(0, |index| index + 1);
+            transports.insert(after_websocket, TransportKind::Flashsocket);
+        }
+        let admin = (self.admin_port != 0).then(|| AdminConfig {
+            addr: SocketAddr::new(self.admin_bind, self.admin_port),
+            api_token: self
+                .api_token
+                .as_ref()
+                .map(|token| token.expose().to_owned()),
+        });
+        let webhooks = self.webhook_url.clone().map(|url| WebhookConfig {
+            url,
+            events: self.webhook_events.clone(),
+            namespaces: self.webhook_namespaces.0.clone(),
+            connect: self.webhook_connect,
+            disconnect: self.webhook_disconnect,
+            timeout: self.webhook_timeout,
+            retries: self.webhook_retries,
+        });
+        ServerConfig {
+            hub: HubConfig {
+                heartbeat_interval: self.heartbeat_interval,
+                heartbeat_timeout: self.heartbeat_timeout,
+                close_timeout: self.close_timeout,
+                polling_duration: self.polling_duration,
+                transports,
+                origins: self.origins.clone(),
+                max_buffered_packets: self.max_buffered_packets,
+                max_sessions: self.max_sessions,
+                handshake_rate: rate(self.handshake_rate, self.handshake_burst),
+                handshake_rate_per_address: rate(
+                    self.handshake_rate_per_ip,
+                    self.handshake_burst_per_ip,
+                ),
+                ..hub()
+            },
+            post: PostLimits {
+                max_body_bytes: self.max_body_bytes,
+            },
+            websocket: WsLimits {
+                max_message_bytes: self.max_ws_message_bytes,
+            },
+            resource: self.resource.clone(),
+            app: self.app,
+            shutdown_grace: self.shutdown_grace,
+            drain: self.drain_seconds,
+            flash_policy_port: (self.flash_policy_port != 0).then_some(self.flash_policy_port),
+            admin,
+            webhooks,
+            tls,
+        }
+    }
+}
+
+/// A handshake rate and its burst, which defaults to the rate rounded up (at least 1).
+fn rate(per_second: Option<f64>, burst: Option<u32>) -> Option<Rate> {
+    let per_second = per_second?;
+    let burst = burst.unwrap_or_else(|| per_second.ceil().clamp(1.0, f64::from(u32::MAX)) as u32);
+    Some(Rate::new(per_second, burst))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shown_default_reads_back_as_the_default() {
+        let defaults = Settings::default();
+        for setting in Setting::ALL {
+            if (setting.shown_default)(&defaults).is_none() {
+                continue;
+            }
+            let shown = setting.shown_default(&defaults);
+            let mut read = Settings::default();
+            setting
+                .apply(&mut read, &shown)
+                .unwrap_or_else(|error| panic!("{}: {shown:?}: {error}", setting.key()));
+            assert_eq!(
+                format!("{read:?}"),
+                format!("{defaults:?}"),
+                "{}: {shown:?}",
+                setting.key()
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_snake_case_and_documented() {
+        for setting in Setting::ALL {
+            let key = setting.key();
+            assert!(
+                key.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{key}"
+            );
+            assert!(!setting.help().is_empty(), "{key} has no help");
+            assert!(
+                !setting.help().contains("[default"),
+                "{key}: the default comes from Settings::default, not the help text"
+            );
+        }
+        assert_eq!(
+            Setting::named("heartbeat_interval")
+                .map(Setting::env)
+                .as_deref(),
+            Some("FERRIO_HEARTBEAT_INTERVAL")
+        );
+    }
+}
