@@ -28,5 +28,5 @@ pub use packet::{
     AckId, DecodeError, ErrorAdvice, ErrorReason, MessageId, Packet, PacketBody, decode,
 };
 pub use payload::{FrameError, frame, unframe};
-pub use route::{Route, StaticAsset, parse_query, route};
+pub use route::{Route, StaticAsset, parse_query};
 pub use transport::TransportKind;

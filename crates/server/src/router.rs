@@ -7,7 +7,7 @@ use bytes::Bytes;
 use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
 use ferrio_jsonp_polling::JsonpWire;
-use ferrio_protocol::{Route, StaticAsset, TransportKind, route};
+use ferrio_protocol::{Route, StaticAsset, TransportKind};
 use ferrio_transport::{Body, TransportError, TransportRequest, empty, full};
 use ferrio_xhr_multipart::MultipartWire;
 use ferrio_xhr_polling::XhrWire;
@@ -41,7 +41,7 @@ impl Router {
     {
         let path = request.uri().path().to_owned();
         let query = request.uri().query().map(str::to_owned);
-        let response = match route(&self.config.resource, &path, query.as_deref()) {
+        let response = match Route::parse(&self.config.resource, &path, query.as_deref()) {
             Route::Foreign => self.page(&request),
             Route::Welcome => text(StatusCode::OK, "Welcome to socket.io.", None),
             Route::Static(StaticAsset::ClientScript) => self.file(&request, &self.assets.client),
@@ -61,15 +61,16 @@ impl Router {
                 self.hub.disconnect(sid);
                 Response::new(empty())
             }
+            Route::UnknownTransport { name, sid } => {
+                debug!(transport = name, sid, "unknown transport requested");
+                TransportError::UnknownTransport.into_response()
+            }
+            Route::Transport { transport, .. } if !self.config.hub.enables(transport) => {
+                TransportError::TransportDisabled.into_response()
+            }
             Route::Transport { transport, sid } => {
                 let sid = sid.to_owned();
-                match transport.parse::<TransportKind>() {
-                    Ok(kind) if self.config.hub.enables(kind) => {
-                        self.transport(kind, &sid, request, secure).await
-                    }
-                    Ok(_) => TransportError::TransportDisabled.into_response(),
-                    Err(_) => TransportError::UnknownTransport.into_response(),
-                }
+                self.transport(transport, &sid, request, secure).await
             }
         };
         debug!(%peer, path, status = response.status().as_u16(), "request served");
@@ -108,11 +109,7 @@ impl Router {
             }
             TransportKind::XhrPolling => ferrio_transport::serve(ctx, request, XhrWire).await,
             TransportKind::JsonpPolling => {
-                let index = ferrio_protocol::parse_query(request.uri().query().unwrap_or_default())
-                    .into_iter()
-                    .find(|(key, _)| key == "i")
-                    .map(|(_, value)| value);
-                let wire = JsonpWire::for_index(index.as_deref());
+                let wire = JsonpWire::for_request(&request);
                 ferrio_transport::serve(ctx, request, wire).await
             }
             TransportKind::Htmlfile => {
