@@ -1,7 +1,7 @@
-//! The accept loop, per-connection HTTP/1.1 service (plain or TLS), the Flash policy
-//! responder, the admin listener, webhooks, and the drain-then-shutdown sequence.
+//! [`Server`]: the gateway on its own listeners. The accept loop and each connection's
+//! HTTP/1.1 service (plain or TLS), the Flash policy responder, the admin listener, webhooks,
+//! and the drain-then-shutdown sequence.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use ferrio_hub::Hub;
 use ferrio_protocol::TransportKind;
+use http::Request;
+use hyper::body::Incoming;
 use hyper::rt::{Read, Write};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -21,8 +23,7 @@ use tracing::{debug, info, warn};
 use crate::apps;
 use crate::config::{ServerConfig, ServerConfigError};
 use crate::flash_policy;
-use crate::router::Router;
-use crate::static_files::Assets;
+use crate::gateway::{ConnectionInfo, Gateway};
 use crate::tls;
 
 /// How long a client may take over its TLS handshake.
@@ -40,17 +41,18 @@ pub struct Listeners {
     pub admin: Option<TcpListener>,
 }
 
-/// A gateway ready to serve: its hub is reachable so an embedding program can install its own
-/// handlers before [`Server::serve`].
+/// A gateway ready to serve on its own listeners: its hub is reachable so an embedding program
+/// can install its own handlers before [`Server::serve`], and its [`Gateway`] can be mounted
+/// in another HTTP server too.
 pub struct Server {
-    router: Arc<Router>,
+    gateway: Gateway,
     tls: Option<TlsAcceptor>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("router", &self.router)
+            .field("gateway", &self.gateway)
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -62,24 +64,27 @@ impl Server {
     pub fn new(config: ServerConfig) -> Result<Self, ServerConfigError> {
         config.validate()?;
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
-        let hub = Hub::new(config.hub.clone())?;
-        Ok(Server {
-            router: Arc::new(Router {
-                hub,
-                config: Arc::new(config),
-                assets: Assets::embedded(),
-            }),
-            tls,
-        })
+        let gateway = Gateway::from_validated(config)?;
+        Ok(Server { gateway, tls })
     }
 
     /// The hub, to register namespaces and handlers.
     pub fn hub(&self) -> &Hub {
-        &self.router.hub
+        self.gateway.hub()
+    }
+
+    /// The gateway every connection of this server is served by. A clone serves the same
+    /// hub, so the gateway can also be mounted in another HTTP server of the program.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    fn config(&self) -> &ServerConfig {
+        self.gateway.config()
     }
 
     fn flash_enabled(&self) -> bool {
-        self.router.config.hub.enables(TransportKind::Flashsocket)
+        self.config().hub.enables(TransportKind::Flashsocket)
     }
 
     /// Serves `listener` and binds the other configured listeners (the Flash policy port on
@@ -91,7 +96,7 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let mut flash_policy = None;
-        if let (true, Some(port)) = (self.flash_enabled(), self.router.config.flash_policy_port) {
+        if let (true, Some(port)) = (self.flash_enabled(), self.config().flash_policy_port) {
             let ip = listener.local_addr()?.ip();
             match TcpListener::bind((ip, port)).await {
                 Ok(bound) => flash_policy = Some(bound),
@@ -99,7 +104,7 @@ impl Server {
                 Err(error) => warn!(%ip, port, %error, "flash policy port unavailable"),
             }
         }
-        let admin = match &self.router.config.admin {
+        let admin = match &self.config().admin {
             Some(admin) => Some(TcpListener::bind(admin.addr).await.map_err(|error| {
                 std::io::Error::new(
                     error.kind(),
@@ -131,8 +136,8 @@ impl Server {
             flash_policy: policy_listener,
             admin: admin_listener,
         } = listeners;
-        let config = Arc::clone(&self.router.config);
-        let hub = self.router.hub.clone();
+        let config = self.config();
+        let hub = self.hub().clone();
         let webhooks = config
             .webhooks
             .clone()
@@ -183,7 +188,7 @@ impl Server {
                 accepted = public.accept(), if accepting => match accepted {
                     Ok((stream, peer)) => {
                         let connection = Connection {
-                            router: Arc::clone(&self.router),
+                            gateway: self.gateway.clone(),
                             builder: builder.clone(),
                             stopped: stopped.clone(),
                             policy: policy.clone(),
@@ -229,7 +234,7 @@ impl Server {
 
 /// One accepted TCP connection.
 struct Connection {
-    router: Arc<Router>,
+    gateway: Gateway,
     builder: http1::Builder,
     stopped: watch::Receiver<bool>,
     policy: Option<Arc<[u8]>>,
@@ -261,10 +266,11 @@ impl Connection {
     where
         I: Read + Write + Unpin + Send + 'static,
     {
-        let router = Arc::clone(&self.router);
-        let service = service_fn(move |request| {
-            let router = Arc::clone(&router);
-            async move { Ok::<_, Infallible>(router.handle(request, peer, secure).await) }
+        let gateway = self.gateway.clone();
+        let info = ConnectionInfo { peer, secure };
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(info);
+            hyper::service::Service::call(&gateway, request)
         });
         let connection = self.builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(connection);
