@@ -16,7 +16,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
@@ -56,6 +57,12 @@ impl std::fmt::Debug for Server {
             .field("tls", &self.tls.is_some())
             .finish()
     }
+}
+
+/// The admin listener's task and the way to stop it.
+struct AdminServer {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
 }
 
 impl Server {
@@ -133,41 +140,61 @@ impl Server {
     ) -> std::io::Result<()> {
         let Listeners {
             public,
-            flash_policy: policy_listener,
-            admin: admin_listener,
+            flash_policy,
+            admin,
         } = listeners;
-        let config = self.config();
-        let hub = self.hub().clone();
-        let webhooks = config
+        let webhooks = self
+            .config()
             .webhooks
             .clone()
-            .map(|webhooks| ferrio_webhooks::install(&hub, webhooks));
-        let (stop_admin, admin_stopped) = watch::channel(false);
-        let admin_task = admin_listener.map(|listener| {
-            let mut admin = ferrio_admin::Admin::new(
-                hub.clone(),
-                config.admin.as_ref().and_then(|a| a.api_token.clone()),
-            )
-            .with_metrics(crate::allocator::render_metrics);
-            if let Some(webhooks) = webhooks.clone() {
-                admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
-            }
-            let mut stopped = admin_stopped.clone();
-            tokio::spawn(ferrio_admin::serve(listener, admin, async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            }))
-        });
+            .map(|webhooks| ferrio_webhooks::install(self.hub(), webhooks));
+        let admin = admin.map(|listener| self.start_admin(listener, webhooks));
         let policy = self
             .flash_enabled()
-            .then(|| flash_policy::policy_document(&config.hub.origins));
-        let policy_task = match (&policy, policy_listener) {
-            (Some(policy), Some(policy_listener)) => Some(tokio::spawn(
-                flash_policy::serve_policy_port(policy_listener, Arc::clone(policy)),
-            )),
-            _ => None,
-        };
+            .then(|| flash_policy::policy_document(&self.config().hub.origins));
+        let policy_server = flash_policy
+            .zip(policy.clone())
+            .map(|(listener, policy)| start_policy_server(listener, policy));
+        let connections = self.accept_until_drained(public, policy, shutdown).await;
+        self.shut_down(connections, policy_server, admin).await;
+        Ok(())
+    }
+
+    /// Spawns the admin listener: metrics (the hub's, the allocator's, the webhooks'), health
+    /// and the publish API.
+    fn start_admin(
+        &self,
+        listener: TcpListener,
+        webhooks: Option<Arc<ferrio_webhooks::Webhooks>>,
+    ) -> AdminServer {
+        let api_token = self
+            .config()
+            .admin
+            .as_ref()
+            .and_then(|admin| admin.api_token.clone());
+        let mut admin = ferrio_admin::Admin::new(self.hub().clone(), api_token)
+            .with_metrics(crate::allocator::render_metrics);
+        if let Some(webhooks) = webhooks {
+            admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
+        }
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ferrio_admin::serve(listener, admin, async move {
+            let _ = stopped.await;
+        }));
+        AdminServer { stop, task }
+    }
+
+    /// Accepts connections on `public` until the drain period after `shutdown` is over. Gives
+    /// back the signal that stops the connections, which also learns when all have ended.
+    async fn accept_until_drained(
+        &self,
+        public: TcpListener,
+        policy: Option<Arc<[u8]>>,
+        shutdown: impl Future<Output = ()>,
+    ) -> watch::Sender<bool> {
+        let config = self.config();
         // Every connection task holds a receiver: the sender learns when all are gone.
-        let (stop, stopped) = watch::channel(false);
+        let (stop, _) = watch::channel(false);
         let mut builder = http1::Builder::new();
         // Title-Case header names, as old browsers and the Flash WebSocket client expect them.
         builder
@@ -190,7 +217,7 @@ impl Server {
                         let connection = Connection {
                             gateway: self.gateway.clone(),
                             builder: builder.clone(),
-                            stopped: stopped.clone(),
+                            stopped: stop.subscribe(),
                             policy: policy.clone(),
                             tls: self.tls.clone(),
                         };
@@ -204,7 +231,7 @@ impl Server {
                 },
                 () = &mut shutdown, if drain_until.is_none() => {
                     info!(drain = ?config.drain, "draining: readiness off, new handshakes refused");
-                    hub.drain();
+                    self.hub().drain();
                     drain_until = Some(tokio::time::Instant::now() + config.drain);
                     // Keep accepting while draining: clients still poll and send.
                     accepting = !config.drain.is_zero();
@@ -212,24 +239,37 @@ impl Server {
                 () = drained => break,
             }
         }
-        drop(public);
-        if let Some(task) = policy_task {
+        stop
+    }
+
+    /// Ends every session, stops the connections (each finishes the request in flight) within
+    /// the grace period, then stops the policy and admin listeners.
+    async fn shut_down(
+        &self,
+        connections: watch::Sender<bool>,
+        policy_server: Option<JoinHandle<()>>,
+        admin: Option<AdminServer>,
+    ) {
+        if let Some(task) = policy_server {
             task.abort();
         }
         info!("shutting down: ending sessions");
-        hub.shutdown();
-        let _ = stop.send(true);
-        drop(stopped);
+        self.hub().shutdown();
+        connections.send_replace(true);
         tokio::select! {
-            () = stop.closed() => info!("all connections closed"),
-            () = tokio::time::sleep(config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
+            () = connections.closed() => info!("all connections closed"),
+            () = tokio::time::sleep(self.config().shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
         }
-        let _ = stop_admin.send(true);
-        if let Some(task) = admin_task {
+        if let Some(AdminServer { stop, task }) = admin {
+            let _ = stop.send(());
             let _ = task.await;
         }
-        Ok(())
     }
+}
+
+/// Spawns the Flash policy responder on its own port.
+fn start_policy_server(listener: TcpListener, policy: Arc<[u8]>) -> JoinHandle<()> {
+    tokio::spawn(flash_policy::serve_policy_port(listener, policy))
 }
 
 /// One accepted TCP connection.
