@@ -20,6 +20,7 @@
 //! - [`apps`]: the built-in applications (`chat`, `conformance`).
 //! - `serve`: [`Server`]: the accept loop, connections (plain or TLS), the admin listener,
 //!   webhooks, and the drain-then-shutdown sequence.
+//! - `signal`: [`shutdown_signal`], Ctrl-C or SIGTERM.
 //! - `tls`, `flash_policy`: certificate loading; the Flash socket policy.
 //! - `allocator`: jemalloc as the global allocator, and its figures.
 
@@ -31,6 +32,7 @@ mod gateway;
 mod handshake;
 mod pages;
 mod serve;
+mod signal;
 mod static_files;
 mod tls;
 
@@ -38,3 +40,4 @@ pub use config::{AdminConfig, AppKind, Cli, Listen, ServerConfig, ServerConfigEr
 pub use gateway::{ConnectionInfo, Gateway};
 pub use pages::DefaultPages;
 pub use serve::{Listeners, Server, run};
+pub use signal::shutdown_signal;
