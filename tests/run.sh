@@ -52,6 +52,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "building the gateway"
 cargo build --workspace --locked
+cargo build -p ferrio-server --examples --locked
 
 step "Rust tests (unit, doc, end-to-end)"
 cargo test --workspace --locked
