@@ -116,8 +116,8 @@ impl<'a> Route<'a> {
         }
     }
 
-    /// Whether the request is under the resource, so the gateway answers it rather than the
-    /// host application.
+    /// Whether the path is outside the resource: the host application's to answer, not the
+    /// gateway's.
     pub fn is_foreign(&self) -> bool {
         matches!(self, Route::Foreign)
     }

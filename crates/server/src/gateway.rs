@@ -148,7 +148,7 @@ impl<F> Gateway<F> {
 
     /// Whether the gateway answers `path` itself rather than handing it to its fallback.
     pub fn owns(&self, path: &str) -> bool {
-        !matches!(Route::parse(self.resource(), path, None), Route::Foreign)
+        !Route::parse(self.resource(), path, None).is_foreign()
     }
 
     /// The same gateway, handing the requests it does not own to `fallback`: the host
