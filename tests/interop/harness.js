@@ -121,9 +121,11 @@ class Server {
   }
 }
 
-function spawnOnce(port, extraArgs) {
-  const bin = ferrioBinary();
-  const args = ['--bind', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--app', 'conformance', ...extraArgs];
+function spawnOnce(port, extraArgs, program) {
+  const bin = program ? program.bin : ferrioBinary();
+  const args = program
+    ? program.args
+    : ['--bind', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--app', 'conformance', ...extraArgs];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';
@@ -163,13 +165,15 @@ function spawnOnce(port, extraArgs) {
 /**
  * Starts `ferrio --bind 127.0.0.1 --port <port> --app conformance <args…>` and resolves with a
  * Server once it prints its port. `port` 0 (the default) lets the system pick one. Binding a
- * fixed port is retried for a while (the previous process may still hold it).
+ * fixed port is retried for a while (the previous process may still hold it). `program`
+ * (`{ bin, args }`) runs another executable instead, with exactly those arguments; it must
+ * print the same `ferrio listening on http://ADDR` line and exit cleanly on SIGTERM.
  */
-async function startServer({ args = [], port = 0 } = {}) {
+async function startServer({ args = [], port = 0, program = null } = {}) {
   const deadline = Date.now() + TIMEOUT;
   for (;;) {
     try {
-      return await spawnOnce(port, args);
+      return await spawnOnce(port, args, program);
     } catch (error) {
       if (port === 0 || !/cannot listen/.test(error.message) || Date.now() > deadline) {
         throw error;

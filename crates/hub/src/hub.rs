@@ -28,9 +28,6 @@ pub enum AttachError {
     /// No live session has this id: the client gets `7:::1+0` (docs/protocol.md §5.0).
     #[error("client not handshaken")]
     UnknownSession,
-    /// The transport is not enabled on this server.
-    #[error("transport not enabled")]
-    TransportDisabled,
 }
 
 /// The packets were for a session that does not exist (any more).
@@ -172,7 +169,8 @@ impl Hub {
     }
 
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
-    /// session connects it and queues `1::`.
+    /// session connects it and queues `1::`. Whether `kind` is enabled is the caller's check,
+    /// made once per request before any of its methods reaches the hub.
     pub fn attach(
         &self,
         sid: &str,
@@ -373,9 +371,6 @@ impl HubInner {
         kind: TransportKind,
         mode: AttachMode,
     ) -> Result<Attachment, AttachError> {
-        if !self.config.enables(kind) {
-            return Err(AttachError::TransportDisabled);
-        }
         let session = self.session(sid).ok_or(AttachError::UnknownSession)?;
         let generation = session
             .attach(kind, mode, self.config.heartbeat_interval)

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use ferrio_protocol::js_string_literal;
 use ferrio_protocol::route::callback_index;
 use ferrio_transport::Wire;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Request};
 
 /// jsonp-polling answers: `io.j[index]("payload");`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -13,9 +13,19 @@ pub struct JsonpWire {
 }
 
 impl JsonpWire {
-    /// The wire of a request whose `i` query parameter is `index`: only digits count,
-    /// anything else (missing, `alert(1)`, too large) is index 0, as the reference does.
-    pub fn for_index(index: Option<&str>) -> Self {
+    /// The wire of `request`: its `i` query parameter names the callback the answers call.
+    /// Only digits count; anything else (missing, `alert(1)`, too large) is index 0, as the
+    /// reference does.
+    pub fn for_request<B>(request: &Request<B>) -> Self {
+        let index = request.uri().query().and_then(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == "i")
+                .map(|(_, value)| value)
+        });
+        Self::for_index(index.as_deref())
+    }
+
+    fn for_index(index: Option<&str>) -> Self {
         JsonpWire {
             index: index.and_then(callback_index).unwrap_or(0),
         }
@@ -65,6 +75,23 @@ impl Wire for JsonpWire {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wire_of(uri: &str) -> JsonpWire {
+        JsonpWire::for_request(&Request::get(uri).body(()).unwrap())
+    }
+
+    #[test]
+    fn index_comes_from_the_i_parameter() {
+        assert_eq!(wire_of("/socket.io/1/jsonp-polling/S?t=1&i=3").index(), 3);
+        assert_eq!(wire_of("/socket.io/1/jsonp-polling/S?i=%37").index(), 7);
+        assert_eq!(wire_of("/socket.io/1/jsonp-polling/S?i=2&i=9").index(), 2);
+        assert_eq!(wire_of("/socket.io/1/jsonp-polling/S?t=1").index(), 0);
+        assert_eq!(wire_of("/socket.io/1/jsonp-polling/S").index(), 0);
+        assert_eq!(
+            wire_of("/socket.io/1/jsonp-polling/S?i=alert(1)").index(),
+            0
+        );
+    }
 
     #[test]
     fn index_is_digits_only() {

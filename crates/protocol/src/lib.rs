@@ -32,5 +32,5 @@ pub use packet::{
 };
 pub use payload::{FrameError, frame, unframe};
 pub use reserved::{RESERVED_EVENTS, is_reserved_event};
-pub use route::{Route, StaticAsset, parse_query, route};
+pub use route::{Route, StaticAsset, parse_query};
 pub use transport::TransportKind;

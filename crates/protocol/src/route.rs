@@ -1,5 +1,7 @@
 //! What a request asks for, from its path and query alone (docs/protocol.md §1.2).
 
+use crate::transport::TransportKind;
+
 /// A file the server serves under the resource (docs/protocol.md §1.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StaticAsset {
@@ -31,69 +33,94 @@ pub enum Route<'a> {
     },
     /// A transport request for a session.
     Transport {
-        /// The transport segment as written (it may name no known transport).
-        transport: &'a str,
+        /// The transport the path names.
+        transport: TransportKind,
+        /// The session id.
+        sid: &'a str,
+    },
+    /// A request for a session over a transport segment that names none of the six (including
+    /// the empty one): refused as a bad request (docs/protocol.md §8 #8).
+    UnknownTransport {
+        /// The transport segment as written.
+        name: &'a str,
         /// The session id.
         sid: &'a str,
     },
 }
 
-/// Routes a request. `resource` is the prefix with its leading slash (`/socket.io`); `query`
-/// is the raw query string without `?`.
-///
-/// Unlike the reference, `/socket.iox` is not under the resource `/socket.io`: the prefix must
-/// end the path or be followed by `/`.
-///
-/// ```
-/// use ferrio_protocol::{route, Route};
-/// assert_eq!(route("/socket.io", "/socket.io/1/", None), Route::Handshake);
-/// assert_eq!(
-///     route("/socket.io", "/socket.io/1/xhr-polling/abc", Some("t=2")),
-///     Route::Transport { transport: "xhr-polling", sid: "abc" }
-/// );
-/// assert_eq!(route("/socket.io", "/socket.io/1//abc/", Some("disconnect=1")), Route::ForcedDisconnect { sid: "abc" });
-/// ```
-pub fn route<'a>(resource: &str, path: &'a str, query: Option<&str>) -> Route<'a> {
-    let Some(rest) = path.strip_prefix(resource) else {
-        return Route::Foreign;
-    };
-    if !(rest.is_empty() || rest.starts_with('/')) {
-        return Route::Foreign;
-    }
-    if let Some(asset) = static_asset(rest) {
-        return Route::Static(asset);
-    }
-    let trimmed = rest.strip_prefix('/').unwrap_or(rest);
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    if trimmed.is_empty() {
-        return Route::Welcome;
-    }
-    let segments: Vec<&str> = trimmed.split('/').collect();
-    let (protocol, transport, sid) = match segments.as_slice() {
-        [protocol] => (*protocol, "", ""),
-        [protocol, transport] => (*protocol, *transport, ""),
-        [protocol, transport, sid] => (*protocol, *transport, *sid),
-        _ => return Route::Welcome,
-    };
-    if protocol.is_empty() {
-        return Route::Welcome;
-    }
-    if protocol != "1" {
-        // As the reference: a protocol that is not a positive number with no transport is
-        // a welcome, anything else with the wrong number is refused.
-        return if transport.is_empty() && !leading_number_is_positive(protocol) {
-            Route::Welcome
-        } else {
-            Route::UnsupportedProtocol
+impl<'a> Route<'a> {
+    /// Routes a request. `resource` is the prefix with its leading slash (`/socket.io`);
+    /// `query` is the raw query string without `?`.
+    ///
+    /// Unlike the reference, `/socket.iox` is not under the resource `/socket.io`: the prefix
+    /// must end the path or be followed by `/`.
+    ///
+    /// ```
+    /// use ferrio_protocol::{Route, TransportKind};
+    /// assert_eq!(Route::parse("/socket.io", "/socket.io/1/", None), Route::Handshake);
+    /// assert_eq!(
+    ///     Route::parse("/socket.io", "/socket.io/1/xhr-polling/abc", Some("t=2")),
+    ///     Route::Transport { transport: TransportKind::XhrPolling, sid: "abc" }
+    /// );
+    /// assert_eq!(
+    ///     Route::parse("/socket.io", "/socket.io/1//abc/", Some("disconnect=1")),
+    ///     Route::ForcedDisconnect { sid: "abc" }
+    /// );
+    /// ```
+    pub fn parse(resource: &str, path: &'a str, query: Option<&str>) -> Route<'a> {
+        let Some(rest) = path.strip_prefix(resource) else {
+            return Route::Foreign;
         };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return Route::Foreign;
+        }
+        if let Some(asset) = static_asset(rest) {
+            return Route::Static(asset);
+        }
+        let trimmed = rest.strip_prefix('/').unwrap_or(rest);
+        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+        if trimmed.is_empty() {
+            return Route::Welcome;
+        }
+        let segments: Vec<&str> = trimmed.split('/').collect();
+        let (protocol, transport, sid) = match segments.as_slice() {
+            [protocol] => (*protocol, "", ""),
+            [protocol, transport] => (*protocol, *transport, ""),
+            [protocol, transport, sid] => (*protocol, *transport, *sid),
+            _ => return Route::Welcome,
+        };
+        if protocol.is_empty() {
+            return Route::Welcome;
+        }
+        if protocol != "1" {
+            // As the reference: a protocol that is not a positive number with no transport is
+            // a welcome, anything else with the wrong number is refused.
+            return if transport.is_empty() && !leading_number_is_positive(protocol) {
+                Route::Welcome
+            } else {
+                Route::UnsupportedProtocol
+            };
+        }
+        if sid.is_empty() {
+            return Route::Handshake;
+        }
+        if query.is_some_and(|q| parse_query(q).iter().any(|(key, _)| key == "disconnect")) {
+            return Route::ForcedDisconnect { sid };
+        }
+        match transport.parse::<TransportKind>() {
+            Ok(transport) => Route::Transport { transport, sid },
+            Err(_) => Route::UnknownTransport {
+                name: transport,
+                sid,
+            },
+        }
     }
-    if sid.is_empty() {
-        return Route::Handshake;
+
+    /// Whether the path is outside the resource: the host application's to answer, not the
+    /// gateway's.
+    pub fn is_foreign(&self) -> bool {
+        matches!(self, Route::Foreign)
     }
-    if query.is_some_and(|q| parse_query(q).iter().any(|(key, _)| key == "disconnect")) {
-        return Route::ForcedDisconnect { sid };
-    }
-    Route::Transport { transport, sid }
 }
 
 fn static_asset(rest: &str) -> Option<StaticAsset> {
@@ -144,6 +171,10 @@ mod tests {
     use super::*;
 
     const RESOURCE: &str = "/socket.io";
+
+    fn route<'a>(resource: &str, path: &'a str, query: Option<&str>) -> Route<'a> {
+        Route::parse(resource, path, query)
+    }
 
     fn at(path: &str) -> Route<'_> {
         route(RESOURCE, path, None)
@@ -230,35 +261,56 @@ mod tests {
         assert_eq!(
             at("/socket.io/1/xhr-polling/SID"),
             Route::Transport {
-                transport: "xhr-polling",
+                transport: TransportKind::XhrPolling,
                 sid: "SID"
             }
         );
         assert_eq!(
             route(RESOURCE, "/socket.io/1/jsonp-polling/SID/", Some("t=1&i=5")),
             Route::Transport {
-                transport: "jsonp-polling",
+                transport: TransportKind::JsonpPolling,
                 sid: "SID"
             }
         );
     }
 
     #[test]
-    fn unknown_or_empty_transport_segment_is_passed_through() {
+    fn unknown_or_empty_transport_segment_is_an_unknown_transport() {
         assert_eq!(
             at("/socket.io/1/bogus/SID"),
-            Route::Transport {
-                transport: "bogus",
+            Route::UnknownTransport {
+                name: "bogus",
                 sid: "SID"
             }
         );
         assert_eq!(
             at("/socket.io/1//SID"),
-            Route::Transport {
-                transport: "",
+            Route::UnknownTransport {
+                name: "",
                 sid: "SID"
             }
         );
+        assert_eq!(
+            at("/socket.io/1/WebSocket/SID"),
+            Route::UnknownTransport {
+                name: "WebSocket",
+                sid: "SID"
+            }
+        );
+    }
+
+    #[test]
+    fn every_transport_name_is_typed() {
+        for kind in TransportKind::ALL {
+            let path = format!("/socket.io/1/{kind}/SID");
+            assert_eq!(
+                at(&path),
+                Route::Transport {
+                    transport: kind,
+                    sid: "SID"
+                }
+            );
+        }
     }
 
     #[test]
@@ -291,9 +343,9 @@ mod tests {
     }
 
     #[test]
-    fn query_without_the_disconnect_key_is_a_transport_request() {
-        let transport = Route::Transport {
-            transport: "",
+    fn query_without_the_disconnect_key_is_no_forced_disconnect() {
+        let transport = Route::UnknownTransport {
+            name: "",
             sid: "SID",
         };
         assert_eq!(route(RESOURCE, "/socket.io/1//SID/", Some("")), transport);
@@ -344,6 +396,13 @@ mod tests {
     }
 
     #[test]
+    fn only_paths_outside_the_resource_are_foreign() {
+        assert!(at("/").is_foreign());
+        assert!(!at("/socket.io").is_foreign());
+        assert!(!at("/socket.io/1/bogus/SID").is_foreign());
+    }
+
+    #[test]
     fn paths_outside_the_resource_are_foreign() {
         assert_eq!(at("/other"), Route::Foreign);
         assert_eq!(at("/"), Route::Foreign);
@@ -362,7 +421,7 @@ mod tests {
         assert_eq!(
             route("/rt", "/rt/1/websocket/S", None),
             Route::Transport {
-                transport: "websocket",
+                transport: TransportKind::Websocket,
                 sid: "S"
             }
         );

@@ -52,9 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     let listener = TcpListener::bind("127.0.0.1:3000").await?;
     server
-        .serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve(listener, ferrio_server::shutdown_signal())
         .await?;
     Ok(())
 }

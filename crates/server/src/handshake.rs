@@ -1,8 +1,6 @@
 //! The handshake endpoint (docs/protocol.md §2): plain text, or JSONP for cross-domain pages
 //! without CORS.
 
-use std::net::SocketAddr;
-
 use ferrio_hub::{ConnectInfo, Hub, Refusal};
 use ferrio_protocol::js_string_literal;
 use ferrio_protocol::route::callback_index;
@@ -10,12 +8,13 @@ use ferrio_transport::{Body, allow_origin, full, refusal_status};
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
 
+use crate::gateway::ConnectionInfo;
+
 /// Issues a session, or explains the refusal with the status and text of docs/protocol.md §2.5.
 pub(crate) fn serve<B>(
     hub: &Hub,
     request: &Request<B>,
-    peer: SocketAddr,
-    secure: bool,
+    connection: ConnectionInfo,
 ) -> Response<Body> {
     let query = ferrio_protocol::parse_query(request.uri().query().unwrap_or_default());
     let jsonp = query
@@ -33,14 +32,14 @@ pub(crate) fn serve<B>(
                 )
             })
             .collect(),
-        address: peer,
+        address: connection.peer,
         query,
         url: request
             .uri()
             .path_and_query()
             .map(ToString::to_string)
             .unwrap_or_default(),
-        secure,
+        secure: connection.secure,
     };
     let outcome = hub.handshake(info);
     if let Some(index) = jsonp {

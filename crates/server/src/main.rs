@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
         }
         Err(error) => eprintln!("ferrio: {error}"),
     }
-    match server.serve(listener, shutdown_signal()).await {
+    match server.serve(listener, ferrio_server::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("ferrio: {error}");
@@ -109,27 +109,5 @@ async fn healthcheck(config: &ferrio_server::ServerConfig) -> ExitCode {
             eprintln!("ferrio: {addr}/healthz timed out");
             ExitCode::from(1)
         }
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -1,7 +1,7 @@
-//! The accept loop, per-connection HTTP/1.1 service (plain or TLS), the Flash policy
-//! responder, the admin listener, webhooks, and the drain-then-shutdown sequence.
+//! [`Server`]: the gateway on its own listeners. The accept loop and each connection's
+//! HTTP/1.1 service (plain or TLS), the Flash policy responder, the admin listener, webhooks,
+//! and the drain-then-shutdown sequence.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,20 +9,22 @@ use std::time::Duration;
 
 use ferrio_hub::Hub;
 use ferrio_protocol::TransportKind;
+use http::Request;
+use hyper::body::Incoming;
 use hyper::rt::{Read, Write};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::apps;
 use crate::config::{ServerConfig, ServerConfigError};
 use crate::flash_policy;
-use crate::router::Router;
-use crate::static_files::Assets;
+use crate::gateway::{ConnectionInfo, Gateway};
 use crate::tls;
 
 /// How long a client may take over its TLS handshake.
@@ -40,20 +42,27 @@ pub struct Listeners {
     pub admin: Option<TcpListener>,
 }
 
-/// A gateway ready to serve: its hub is reachable so an embedding program can install its own
-/// handlers before [`Server::serve`].
+/// A gateway ready to serve on its own listeners: its hub is reachable so an embedding program
+/// can install its own handlers before [`Server::serve`], and its [`Gateway`] can be mounted
+/// in another HTTP server too.
 pub struct Server {
-    router: Arc<Router>,
+    gateway: Gateway,
     tls: Option<TlsAcceptor>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("router", &self.router)
+            .field("gateway", &self.gateway)
             .field("tls", &self.tls.is_some())
             .finish()
     }
+}
+
+/// The admin listener's task and the way to stop it.
+struct AdminServer {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
 }
 
 impl Server {
@@ -62,24 +71,27 @@ impl Server {
     pub fn new(config: ServerConfig) -> Result<Self, ServerConfigError> {
         config.validate()?;
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
-        let hub = Hub::new(config.hub.clone())?;
-        Ok(Server {
-            router: Arc::new(Router {
-                hub,
-                config: Arc::new(config),
-                assets: Assets::embedded(),
-            }),
-            tls,
-        })
+        let gateway = Gateway::from_validated(config)?;
+        Ok(Server { gateway, tls })
     }
 
     /// The hub, to register namespaces and handlers.
     pub fn hub(&self) -> &Hub {
-        &self.router.hub
+        self.gateway.hub()
+    }
+
+    /// The gateway every connection of this server is served by. A clone serves the same
+    /// hub, so the gateway can also be mounted in another HTTP server of the program.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    fn config(&self) -> &ServerConfig {
+        self.gateway.config()
     }
 
     fn flash_enabled(&self) -> bool {
-        self.router.config.hub.enables(TransportKind::Flashsocket)
+        self.config().hub.enables(TransportKind::Flashsocket)
     }
 
     /// Serves `listener` and binds the other configured listeners (the Flash policy port on
@@ -91,7 +103,7 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let mut flash_policy = None;
-        if let (true, Some(port)) = (self.flash_enabled(), self.router.config.flash_policy_port) {
+        if let (true, Some(port)) = (self.flash_enabled(), self.config().flash_policy_port) {
             let ip = listener.local_addr()?.ip();
             match TcpListener::bind((ip, port)).await {
                 Ok(bound) => flash_policy = Some(bound),
@@ -99,7 +111,7 @@ impl Server {
                 Err(error) => warn!(%ip, port, %error, "flash policy port unavailable"),
             }
         }
-        let admin = match &self.router.config.admin {
+        let admin = match &self.config().admin {
             Some(admin) => Some(TcpListener::bind(admin.addr).await.map_err(|error| {
                 std::io::Error::new(
                     error.kind(),
@@ -128,41 +140,61 @@ impl Server {
     ) -> std::io::Result<()> {
         let Listeners {
             public,
-            flash_policy: policy_listener,
-            admin: admin_listener,
+            flash_policy,
+            admin,
         } = listeners;
-        let config = Arc::clone(&self.router.config);
-        let hub = self.router.hub.clone();
-        let webhooks = config
+        let webhooks = self
+            .config()
             .webhooks
             .clone()
-            .map(|webhooks| ferrio_webhooks::install(&hub, webhooks));
-        let (stop_admin, admin_stopped) = watch::channel(false);
-        let admin_task = admin_listener.map(|listener| {
-            let mut admin = ferrio_admin::Admin::new(
-                hub.clone(),
-                config.admin.as_ref().and_then(|a| a.api_token.clone()),
-            )
-            .with_metrics(crate::allocator::render_metrics);
-            if let Some(webhooks) = webhooks.clone() {
-                admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
-            }
-            let mut stopped = admin_stopped.clone();
-            tokio::spawn(ferrio_admin::serve(listener, admin, async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            }))
-        });
+            .map(|webhooks| ferrio_webhooks::install(self.hub(), webhooks));
+        let admin = admin.map(|listener| self.start_admin(listener, webhooks));
         let policy = self
             .flash_enabled()
-            .then(|| flash_policy::policy_document(&config.hub.origins));
-        let policy_task = match (&policy, policy_listener) {
-            (Some(policy), Some(policy_listener)) => Some(tokio::spawn(
-                flash_policy::serve_policy_port(policy_listener, Arc::clone(policy)),
-            )),
-            _ => None,
-        };
+            .then(|| flash_policy::policy_document(&self.config().hub.origins));
+        let policy_server = flash_policy
+            .zip(policy.clone())
+            .map(|(listener, policy)| start_policy_server(listener, policy));
+        let connections = self.accept_until_drained(public, policy, shutdown).await;
+        self.shut_down(connections, policy_server, admin).await;
+        Ok(())
+    }
+
+    /// Spawns the admin listener: metrics (the hub's, the allocator's, the webhooks'), health
+    /// and the publish API.
+    fn start_admin(
+        &self,
+        listener: TcpListener,
+        webhooks: Option<Arc<ferrio_webhooks::Webhooks>>,
+    ) -> AdminServer {
+        let api_token = self
+            .config()
+            .admin
+            .as_ref()
+            .and_then(|admin| admin.api_token.clone());
+        let mut admin = ferrio_admin::Admin::new(self.hub().clone(), api_token)
+            .with_metrics(crate::allocator::render_metrics);
+        if let Some(webhooks) = webhooks {
+            admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
+        }
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ferrio_admin::serve(listener, admin, async move {
+            let _ = stopped.await;
+        }));
+        AdminServer { stop, task }
+    }
+
+    /// Accepts connections on `public` until the drain period after `shutdown` is over. Gives
+    /// back the signal that stops the connections, which also learns when all have ended.
+    async fn accept_until_drained(
+        &self,
+        public: TcpListener,
+        policy: Option<Arc<[u8]>>,
+        shutdown: impl Future<Output = ()>,
+    ) -> watch::Sender<bool> {
+        let config = self.config();
         // Every connection task holds a receiver: the sender learns when all are gone.
-        let (stop, stopped) = watch::channel(false);
+        let (stop, _) = watch::channel(false);
         let mut builder = http1::Builder::new();
         // Title-Case header names, as old browsers and the Flash WebSocket client expect them.
         builder
@@ -183,9 +215,9 @@ impl Server {
                 accepted = public.accept(), if accepting => match accepted {
                     Ok((stream, peer)) => {
                         let connection = Connection {
-                            router: Arc::clone(&self.router),
+                            gateway: self.gateway.clone(),
                             builder: builder.clone(),
-                            stopped: stopped.clone(),
+                            stopped: stop.subscribe(),
                             policy: policy.clone(),
                             tls: self.tls.clone(),
                         };
@@ -199,7 +231,7 @@ impl Server {
                 },
                 () = &mut shutdown, if drain_until.is_none() => {
                     info!(drain = ?config.drain, "draining: readiness off, new handshakes refused");
-                    hub.drain();
+                    self.hub().drain();
                     drain_until = Some(tokio::time::Instant::now() + config.drain);
                     // Keep accepting while draining: clients still poll and send.
                     accepting = !config.drain.is_zero();
@@ -207,29 +239,42 @@ impl Server {
                 () = drained => break,
             }
         }
-        drop(public);
-        if let Some(task) = policy_task {
+        stop
+    }
+
+    /// Ends every session, stops the connections (each finishes the request in flight) within
+    /// the grace period, then stops the policy and admin listeners.
+    async fn shut_down(
+        &self,
+        connections: watch::Sender<bool>,
+        policy_server: Option<JoinHandle<()>>,
+        admin: Option<AdminServer>,
+    ) {
+        if let Some(task) = policy_server {
             task.abort();
         }
         info!("shutting down: ending sessions");
-        hub.shutdown();
-        let _ = stop.send(true);
-        drop(stopped);
+        self.hub().shutdown();
+        connections.send_replace(true);
         tokio::select! {
-            () = stop.closed() => info!("all connections closed"),
-            () = tokio::time::sleep(config.shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
+            () = connections.closed() => info!("all connections closed"),
+            () = tokio::time::sleep(self.config().shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
         }
-        let _ = stop_admin.send(true);
-        if let Some(task) = admin_task {
+        if let Some(AdminServer { stop, task }) = admin {
+            let _ = stop.send(());
             let _ = task.await;
         }
-        Ok(())
     }
+}
+
+/// Spawns the Flash policy responder on its own port.
+fn start_policy_server(listener: TcpListener, policy: Arc<[u8]>) -> JoinHandle<()> {
+    tokio::spawn(flash_policy::serve_policy_port(listener, policy))
 }
 
 /// One accepted TCP connection.
 struct Connection {
-    router: Arc<Router>,
+    gateway: Gateway,
     builder: http1::Builder,
     stopped: watch::Receiver<bool>,
     policy: Option<Arc<[u8]>>,
@@ -261,10 +306,11 @@ impl Connection {
     where
         I: Read + Write + Unpin + Send + 'static,
     {
-        let router = Arc::clone(&self.router);
-        let service = service_fn(move |request| {
-            let router = Arc::clone(&router);
-            async move { Ok::<_, Infallible>(router.handle(request, peer, secure).await) }
+        let gateway = self.gateway.clone();
+        let info = ConnectionInfo { peer, secure };
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(info);
+            hyper::service::Service::call(&gateway, request)
         });
         let connection = self.builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(connection);

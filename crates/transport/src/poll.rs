@@ -29,7 +29,6 @@ pub(crate) async fn next_payload(
             return Err(TransportError::ShuttingDown);
         }
         Err(AttachError::UnknownSession) => return Ok(NOT_HANDSHAKEN.to_owned()),
-        Err(AttachError::TransportDisabled) => return Err(TransportError::TransportDisabled),
     };
     // If the client goes away meanwhile, hyper drops this future and with it the attachment,
     // which detaches the session: the close timeout starts and packets stay buffered.

@@ -23,7 +23,8 @@ pub struct TransportRequest<'a> {
     pub hub: &'a Hub,
     /// The session id from the path.
     pub sid: &'a str,
-    /// Which transport the path names.
+    /// Which transport the path names; the caller has refused it already if it is not
+    /// enabled.
     pub kind: TransportKind,
     /// POST limits.
     pub limits: PostLimits,

@@ -61,7 +61,6 @@ pub(crate) fn open<W: StreamWire>(
             whole.extend_from_slice(&wire.epilogue());
             return Ok(full(whole.freeze()));
         }
-        Err(AttachError::TransportDisabled) => return Err(TransportError::TransportDisabled),
     };
     let state = State {
         guard: Guard {

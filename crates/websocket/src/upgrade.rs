@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ferrio_hub::{AttachError, AttachMode, Attachment, Hub};
+use ferrio_hub::{AttachMode, Attachment, Hub};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{Body, TransportError, empty};
 use http::header::{
@@ -78,13 +78,8 @@ where
         info!(sid, origin, "websocket upgrade refused: bad origin");
         return TransportError::BadOrigin.into_response();
     }
-    let attachment = match hub.attach(sid, kind, AttachMode::Stream) {
-        Ok(attachment) => Some(attachment),
-        Err(AttachError::UnknownSession) => None,
-        Err(AttachError::TransportDisabled) => {
-            return TransportError::TransportDisabled.into_response();
-        }
-    };
+    // The only refusal is an unknown session, which still gets its `101`, then `7:::1+0`.
+    let attachment = hub.attach(sid, kind, AttachMode::Stream).ok();
     let response = switching_protocols(&protocol);
     let on_upgrade = hyper::upgrade::on(&mut request);
     let hub = hub.clone();

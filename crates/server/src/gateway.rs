@@ -1,0 +1,528 @@
+//! The gateway as a service: every request under the resource (docs/protocol.md §1.2) goes to
+//! the handshake, a transport or the client script; every other request goes to the host
+//! application's service.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use ferrio_htmlfile::HtmlfileWire;
+use ferrio_hub::Hub;
+use ferrio_jsonp_polling::JsonpWire;
+use ferrio_protocol::{Route, StaticAsset, TransportKind};
+use ferrio_transport::{Body, TransportError, TransportRequest, empty};
+use ferrio_xhr_multipart::MultipartWire;
+use ferrio_xhr_polling::XhrWire;
+use http::{Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use http_body_util::{BodyExt, Either};
+use tracing::{debug, warn};
+
+use crate::config::{ServerConfig, ServerConfigError};
+use crate::handshake;
+use crate::pages::{ASSETS, DefaultPages, not_found, serve_file, text};
+
+/// How a client reached the gateway: the request extension the gateway reads the client's
+/// address and the connection's security from.
+///
+/// [`Server`](crate::Server) inserts it into every request it serves. A program that runs its
+/// own HTTP server inserts it itself, from its accept loop (`hyper`) or from axum's
+/// `ConnectInfo<SocketAddr>` (see `examples/axum.rs`); behind a proxy it may put the address
+/// the proxy reports instead. A request without it is served as coming from `0.0.0.0:0` over
+/// plain HTTP, and the gateway logs one warning: handshakes then see no address, and a
+/// per-address handshake limit counts every such client as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The client's address: the handshake data's `address` and the key of per-address
+    /// handshake limits.
+    pub peer: SocketAddr,
+    /// Whether the client's connection is TLS, as the client sees it: draft-76 WebSocket
+    /// answers name `wss:` or `ws:`, and the handshake data records it.
+    pub secure: bool,
+}
+
+impl ConnectionInfo {
+    /// What a request without the extension is taken for.
+    const UNKNOWN: ConnectionInfo = ConnectionInfo {
+        peer: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        secure: false,
+    };
+}
+
+/// The future of a gateway's response.
+type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
+
+/// The Socket.IO 0.9 gateway as an HTTP service: a `hyper` [`Service`](hyper::service::Service)
+/// and a [`tower::Service`], for any request body of `Bytes` whose error is a
+/// `std::error::Error`.
+///
+/// It answers every path under its resource (`/socket.io` by default): handshakes, the six
+/// transports (WebSocket upgrades included, through hyper's `OnUpgrade` request extension),
+/// the client script, `?disconnect`, and the welcome and unsupported-protocol answers. Every
+/// other request goes to its fallback `F`: [`DefaultPages`] (the chat page and `404`s, as
+/// the `ferrio` binary answers) unless [`Gateway::fallback`] gives another. Responses are
+/// `Either::Left` with the gateway's own body or `Either::Right` with the fallback's.
+///
+/// The gateway reads the whole request path, so it must see it unstripped: mount it on the
+/// resource's paths (axum's `route_service`), not under a prefix that is cut off (axum's
+/// `nest_service`). It reads the client's address from the [`ConnectionInfo`] extension.
+///
+/// Cloning is cheap: clones share the hub and the configuration. The `Gateway` alone serves
+/// requests; [`Server`](crate::Server) adds what belongs to a process (TLS, the admin
+/// listener, the Flash policy port, webhooks, the drain and shutdown sequence). A program that
+/// serves a gateway itself ends its sessions on shutdown with
+/// [`Hub::shutdown`](ferrio_hub::Hub::shutdown), which also answers waiting polls.
+///
+/// ```
+/// use ferrio_server::{AppKind, Gateway, ServerConfig, apps};
+/// use http_body_util::Full;
+/// use hyper::body::Bytes;
+/// use hyper::service::service_fn;
+/// use hyper::{Request, Response};
+///
+/// # fn main() -> Result<(), ferrio_server::ServerConfigError> {
+/// // The host application answers everything outside /socket.io.
+/// let host = service_fn(|_request: Request<hyper::body::Incoming>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("hello"))))
+/// });
+/// let gateway = Gateway::new(ServerConfig::default())?.fallback(host);
+/// apps::install(AppKind::Chat, gateway.hub());
+/// assert!(gateway.owns("/socket.io/1/"));
+/// assert!(!gateway.owns("/api/hello"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Gateway<F = DefaultPages> {
+    shared: Arc<Shared>,
+    fallback: F,
+}
+
+/// What every clone of a gateway shares.
+#[derive(Debug)]
+struct Shared {
+    hub: Hub,
+    config: ServerConfig,
+    /// Whether the missing [`ConnectionInfo`] has been reported: once is enough to find the
+    /// cause, every request would flood the log.
+    reported_unknown_peer: AtomicBool,
+}
+
+impl Gateway {
+    /// Builds a gateway and its hub, with no application installed and [`DefaultPages`] as
+    /// its fallback. Of `config` it uses the hub settings, the resource, and the POST and
+    /// WebSocket limits; the rest is [`Server`](crate::Server)'s.
+    pub fn new(config: ServerConfig) -> Result<Self, ServerConfigError> {
+        config.validate()?;
+        Self::from_validated(config)
+    }
+
+    /// [`Gateway::new`] for a configuration already validated.
+    pub(crate) fn from_validated(config: ServerConfig) -> Result<Self, ServerConfigError> {
+        let hub = Hub::new(config.hub.clone())?;
+        Ok(Gateway {
+            shared: Arc::new(Shared {
+                hub,
+                config,
+                reported_unknown_peer: AtomicBool::new(false),
+            }),
+            fallback: DefaultPages,
+        })
+    }
+}
+
+impl<F> Gateway<F> {
+    /// The hub, to register namespaces and handlers.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// The resource the gateway answers under, like `/socket.io`.
+    pub fn resource(&self) -> &str {
+        &self.shared.config.resource
+    }
+
+    /// Whether the gateway answers `path` itself rather than handing it to its fallback.
+    pub fn owns(&self, path: &str) -> bool {
+        !Route::parse(self.resource(), path, None).is_foreign()
+    }
+
+    /// The same gateway, handing the requests it does not own to `fallback`: the host
+    /// application's own service.
+    pub fn fallback<G>(self, fallback: G) -> Gateway<G> {
+        Gateway {
+            shared: self.shared,
+            fallback,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// The gateway's own answer to a request `route` took, boxed as both services return it.
+    fn own_response<B, FB, E>(
+        &self,
+        answer: Answer,
+        request: Request<B>,
+    ) -> ResponseFuture<Response<Either<Body, FB>>, E>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move { Ok(shared.respond(answer, request).await.map(Either::Left)) })
+    }
+}
+
+/// What a request under the resource gets: an answer at once, or a transport's.
+enum Answer {
+    Now(Response<Body>),
+    Transport { kind: TransportKind, sid: String },
+}
+
+impl Shared {
+    /// What the gateway answers `request`, or `None` when the path is not under the resource.
+    /// Everything but the transports is answered here and now.
+    fn route<B>(&self, request: &Request<B>) -> Option<Answer> {
+        let route = Route::parse(
+            &self.config.resource,
+            request.uri().path(),
+            request.uri().query(),
+        );
+        let answer = match route {
+            Route::Foreign => {
+                debug!(path = request.uri().path(), "request for the fallback");
+                return None;
+            }
+            Route::Welcome => Answer::Now(text(StatusCode::OK, "Welcome to socket.io.", None)),
+            Route::Static(StaticAsset::ClientScript) => {
+                Answer::Now(serve_file(request, &ASSETS.client))
+            }
+            Route::Static(StaticAsset::FlashMain | StaticAsset::FlashInsecure) => {
+                Answer::Now(not_found())
+            }
+            Route::UnsupportedProtocol => Answer::Now(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Protocol version not supported.",
+                None,
+            )),
+            Route::Handshake => Answer::Now(handshake::serve(
+                &self.hub,
+                request,
+                self.connection_info(request),
+            )),
+            Route::ForcedDisconnect { sid } => {
+                debug!(sid, "forced disconnect requested");
+                self.hub.disconnect(sid);
+                Answer::Now(Response::new(empty()))
+            }
+            Route::UnknownTransport { name, sid } => {
+                debug!(transport = name, sid, "unknown transport requested");
+                Answer::Now(TransportError::UnknownTransport.into_response())
+            }
+            // The one check of whether a transport is enabled: before any method of the
+            // request, POSTs and preflights included, reaches the hub.
+            Route::Transport { transport, .. } if !self.hub.config().enables(transport) => {
+                Answer::Now(TransportError::TransportDisabled.into_response())
+            }
+            Route::Transport { transport, sid } => Answer::Transport {
+                kind: transport,
+                sid: sid.to_owned(),
+            },
+        };
+        Some(answer)
+    }
+
+    /// Completes `answer`: a transport's is awaited.
+    async fn respond<B>(&self, answer: Answer, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let connection = self.connection_info(&request);
+        let path = request.uri().path().to_owned();
+        let response = match answer {
+            Answer::Now(response) => response,
+            Answer::Transport { kind, sid } => {
+                self.transport(kind, &sid, request, connection.secure).await
+            }
+        };
+        debug!(peer = %connection.peer, path, status = response.status().as_u16(), "request served");
+        response
+    }
+
+    fn connection_info<B>(&self, request: &Request<B>) -> ConnectionInfo {
+        if let Some(info) = request.extensions().get::<ConnectionInfo>() {
+            return *info;
+        }
+        if !self.reported_unknown_peer.swap(true, Ordering::Relaxed) {
+            warn!(
+                "requests reach the gateway without a ConnectionInfo extension: they are served \
+                 as coming from 0.0.0.0:0 over plain HTTP"
+            );
+        }
+        ConnectionInfo::UNKNOWN
+    }
+
+    async fn transport<B>(
+        &self,
+        kind: TransportKind,
+        sid: &str,
+        request: Request<B>,
+        secure: bool,
+    ) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let ctx = TransportRequest {
+            hub: &self.hub,
+            sid,
+            kind,
+            limits: self.config.post,
+        };
+        match kind {
+            TransportKind::Websocket | TransportKind::Flashsocket => {
+                // Drain nothing: an upgrade request has no body worth reading.
+                let request = request.map(|body| body.boxed_unsync());
+                ferrio_websocket::upgrade(
+                    &self.hub,
+                    sid,
+                    request,
+                    kind,
+                    self.config.websocket,
+                    secure,
+                )
+            }
+            TransportKind::XhrPolling => ferrio_transport::serve(ctx, request, XhrWire).await,
+            TransportKind::JsonpPolling => {
+                let wire = JsonpWire::for_request(&request);
+                ferrio_transport::serve(ctx, request, wire).await
+            }
+            TransportKind::Htmlfile => {
+                ferrio_transport::serve_stream(ctx, request, HtmlfileWire).await
+            }
+            TransportKind::XhrMultipart => {
+                ferrio_transport::serve_stream(ctx, request, MultipartWire::new()).await
+            }
+        }
+    }
+}
+
+impl<B, F, FB> hyper::service::Service<Request<B>> for Gateway<F>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    F: hyper::service::Service<Request<B>, Response = Response<FB>>,
+    F::Future: Send + 'static,
+{
+    type Response = Response<Either<Body, FB>>;
+    type Error = F::Error;
+    type Future = ResponseFuture<Self::Response, Self::Error>;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        match self.shared.route(&request) {
+            Some(answer) => self.own_response(answer, request),
+            None => {
+                let forwarded = hyper::service::Service::call(&self.fallback, request);
+                Box::pin(async move { Ok(forwarded.await?.map(Either::Right)) })
+            }
+        }
+    }
+}
+
+/// The gateway is always ready. The fallback's readiness is awaited inside the response
+/// future of the requests it gets, on a clone (as axum does with its routes), so a busy host
+/// application never holds up Socket.IO traffic.
+impl<B, F, FB> tower::Service<Request<B>> for Gateway<F>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    F: tower::Service<Request<B>, Response = Response<FB>> + Clone + Send + 'static,
+    F::Future: Send,
+{
+    type Response = Response<Either<Body, FB>>;
+    type Error = F::Error;
+    type Future = ResponseFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self.shared.route(&request) {
+            Some(answer) => self.own_response(answer, request),
+            None => {
+                let mut fallback = self.fallback.clone();
+                Box::pin(async move {
+                    std::future::poll_fn(|cx| fallback.poll_ready(cx)).await?;
+                    Ok(fallback.call(request).await?.map(Either::Right))
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::Method;
+    use http_body_util::Full;
+    use parking_lot::Mutex;
+
+    use super::*;
+
+    fn request(method: Method, uri: &str) -> Request<Full<Bytes>> {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    }
+
+    async fn status_and_text<B>(response: Response<B>) -> (StatusCode, String)
+    where
+        B: HttpBody<Data = Bytes>,
+        B::Error: std::fmt::Debug,
+    {
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    async fn tower_call<F, FB>(
+        gateway: &mut Gateway<F>,
+        request: Request<Full<Bytes>>,
+    ) -> Response<Either<Body, FB>>
+    where
+        F: tower::Service<Request<Full<Bytes>>, Response = Response<FB>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        F::Future: Send,
+    {
+        std::future::poll_fn(|cx| tower::Service::poll_ready(gateway, cx))
+            .await
+            .unwrap();
+        tower::Service::call(gateway, request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn default_pages_answer_outside_the_resource_through_tower() {
+        let mut gateway = Gateway::new(ServerConfig::default()).unwrap();
+        let page = tower_call(&mut gateway, request(Method::GET, "/")).await;
+        assert!(matches!(page.body(), Either::Right(_)));
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(
+            page.headers()[http::header::CONTENT_TYPE],
+            "text/html; charset=UTF-8"
+        );
+        let missing = tower_call(&mut gateway, request(Method::GET, "/nothing")).await;
+        assert_eq!(
+            status_and_text(missing).await,
+            (StatusCode::NOT_FOUND, "Not Found".to_owned())
+        );
+        let welcome = tower_call(&mut gateway, request(Method::GET, "/socket.io")).await;
+        assert!(matches!(welcome.body(), Either::Left(_)));
+        assert_eq!(
+            status_and_text(welcome).await,
+            (StatusCode::OK, "Welcome to socket.io.".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fallback_gets_every_path_outside_the_resource_through_hyper() {
+        let host = hyper::service::service_fn(|request: Request<Full<Bytes>>| async move {
+            let answer = format!("host: {}", request.uri().path());
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(answer))))
+        });
+        let gateway = Gateway::new(ServerConfig::default())
+            .unwrap()
+            .fallback(host);
+        let call = |uri: &str| hyper::service::Service::call(&gateway, request(Method::GET, uri));
+        for path in ["/", "/api/hello", "/socket.iox/1/", "/x/socket.io/1/"] {
+            let response = call(path).await.unwrap();
+            assert!(matches!(response.body(), Either::Right(_)), "{path}");
+            assert_eq!(status_and_text(response).await.1, format!("host: {path}"));
+        }
+        let handshake = call("/socket.io/1/?t=1").await.unwrap();
+        assert!(matches!(handshake.body(), Either::Left(_)));
+        let (status, body) = status_and_text(handshake).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(gateway.hub().session_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_handshake_sees_the_connection_info_extension_or_an_unknown_peer() {
+        let mut gateway = Gateway::new(ServerConfig::default()).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        gateway.hub().authorize({
+            let seen = Arc::clone(&seen);
+            move |handshake| {
+                seen.lock()
+                    .push((handshake.info.address, handshake.info.secure));
+                ferrio_hub::Authorization::Accept
+            }
+        });
+        let info = ConnectionInfo {
+            peer: "192.0.2.7:4242".parse().unwrap(),
+            secure: true,
+        };
+        let mut with_info = request(Method::GET, "/socket.io/1/?t=1");
+        with_info.extensions_mut().insert(info);
+        tower_call(&mut gateway, with_info).await;
+        tower_call(&mut gateway, request(Method::GET, "/socket.io/1/?t=2")).await;
+        assert_eq!(
+            *seen.lock(),
+            [(info.peer, true), (ConnectionInfo::UNKNOWN.peer, false)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disabled_transport_is_refused_for_every_method_before_the_hub() {
+        let mut config = ServerConfig::default();
+        config.hub.transports = vec![TransportKind::XhrPolling];
+        let mut gateway = Gateway::new(config).unwrap();
+        let handshake = tower_call(&mut gateway, request(Method::GET, "/socket.io/1/")).await;
+        let body = status_and_text(handshake).await.1;
+        let sid = body.split(':').next().unwrap().to_owned();
+        for method in [Method::GET, Method::POST, Method::OPTIONS] {
+            let refused = tower_call(
+                &mut gateway,
+                request(method.clone(), &format!("/socket.io/1/htmlfile/{sid}")),
+            )
+            .await;
+            assert_eq!(
+                status_and_text(refused).await,
+                (StatusCode::BAD_REQUEST, "transport not enabled".to_owned()),
+                "{method}"
+            );
+            let unknown = tower_call(
+                &mut gateway,
+                request(method.clone(), &format!("/socket.io/1/bogus/{sid}")),
+            )
+            .await;
+            assert_eq!(
+                status_and_text(unknown).await,
+                (StatusCode::BAD_REQUEST, "unknown transport".to_owned()),
+                "{method}"
+            );
+        }
+        // Nothing reached the session: its first poll still connects it.
+        let poll = tower_call(
+            &mut gateway,
+            request(Method::GET, &format!("/socket.io/1/xhr-polling/{sid}")),
+        )
+        .await;
+        assert_eq!(
+            status_and_text(poll).await,
+            (StatusCode::OK, "1::".to_owned())
+        );
+    }
+}
