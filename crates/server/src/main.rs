@@ -59,7 +59,10 @@ async fn main() -> ExitCode {
         }
         Err(error) => eprintln!("ferrio: {error}"),
     }
-    match server.serve(listener, ferrio_server::shutdown_signal()).await {
+    match server
+        .serve(listener, ferrio_server::shutdown_signal())
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("ferrio: {error}");
