@@ -8,6 +8,8 @@ use dashmap::DashMap;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
+use crate::handshake::RateLimit;
+
 /// A sustained rate with a burst allowance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
@@ -56,13 +58,6 @@ impl Bucket {
     }
 }
 
-/// Why admission said no.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Denied {
-    Node,
-    Address,
-}
-
 /// The handshake rate limits of one node.
 #[derive(Debug)]
 pub(crate) struct Admission {
@@ -86,7 +81,7 @@ impl Admission {
     }
 
     /// Takes a token for a handshake from `address`.
-    pub(crate) fn admit(&self, address: IpAddr) -> Result<(), Denied> {
+    pub(crate) fn admit(&self, address: IpAddr) -> Result<(), RateLimit> {
         let now = Instant::now();
         if let Some(rate) = self.address_rate {
             if self.addresses.len() >= PRUNE_AT {
@@ -98,7 +93,7 @@ impl Admission {
                 .entry(address)
                 .or_insert_with(|| Bucket::full(rate, now));
             if !bucket.take(rate, now) {
-                return Err(Denied::Address);
+                return Err(RateLimit::Address);
             }
         }
         if let Some(rate) = self.node_rate {
@@ -107,7 +102,7 @@ impl Admission {
                 .get_or_insert_with(|| Bucket::full(rate, now))
                 .take(rate, now)
             {
-                return Err(Denied::Node);
+                return Err(RateLimit::Node);
             }
         }
         Ok(())
@@ -127,10 +122,10 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(admission.admit(address), Ok(()));
         }
-        assert_eq!(admission.admit(address), Err(Denied::Node));
+        assert_eq!(admission.admit(address), Err(RateLimit::Node));
         tokio::time::advance(Duration::from_millis(100)).await;
         assert_eq!(admission.admit(address), Ok(()));
-        assert_eq!(admission.admit(address), Err(Denied::Node));
+        assert_eq!(admission.admit(address), Err(RateLimit::Node));
     }
 
     #[tokio::test(start_paused = true)]
@@ -140,7 +135,7 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         assert_eq!(admission.admit(a), Ok(()));
         assert_eq!(admission.admit(a), Ok(()));
-        assert_eq!(admission.admit(a), Err(Denied::Address));
+        assert_eq!(admission.admit(a), Err(RateLimit::Address));
         assert_eq!(admission.admit(b), Ok(()));
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(admission.admit(a), Ok(()));

@@ -6,8 +6,6 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::admission::Denied;
-
 /// The request data of a handshake, built by the server: the hub never sees a request.
 #[derive(Debug, Clone)]
 pub struct ConnectInfo {
@@ -124,33 +122,17 @@ pub enum Refusal {
     /// The node holds its maximum number of sessions: `503`.
     #[error("server full")]
     Full,
-    /// Too many handshakes from the node's clients or from this address: `503`.
+    /// Too many handshakes from the node's clients or from this address: `503`. The client
+    /// is not told which limit refused; the metrics count the two apart.
     #[error("too many handshakes")]
-    RateLimited,
+    RateLimited(RateLimit),
 }
 
-/// A refused handshake as the hub decided it: the [`Refusal`] the client gets and, for a rate
-/// limit, which limit refused. The client is not told; the metrics count the two apart.
-#[derive(Debug)]
-pub(crate) struct Refused {
-    pub(crate) refusal: Refusal,
-    pub(crate) limit: Option<Denied>,
-}
-
-impl From<Refusal> for Refused {
-    fn from(refusal: Refusal) -> Self {
-        Refused {
-            refusal,
-            limit: None,
-        }
-    }
-}
-
-impl From<Denied> for Refused {
-    fn from(limit: Denied) -> Self {
-        Refused {
-            refusal: Refusal::RateLimited,
-            limit: Some(limit),
-        }
-    }
+/// Which handshake rate limit refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// The node-wide rate (`handshake_rate`).
+    Node,
+    /// The rate of one client address (`handshake_rate_per_ip`).
+    Address,
 }

@@ -13,8 +13,8 @@ use tracing::{debug, info, warn};
 use crate::admission::Admission;
 use crate::attachment::Attachment;
 use crate::config::{ConfigError, HubConfig};
-use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal, Refused};
-use crate::metrics::{HandshakeOutcome, HubMetrics, MetricsSnapshot, tally_sessions};
+use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+use crate::metrics::{HubMetrics, MetricsSnapshot, tally_sessions};
 use crate::namespace::{Namespace, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{AttachMode, Expiry, Session};
@@ -160,12 +160,8 @@ impl Hub {
     /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
     pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
         let issued = self.inner.handshake(info);
-        self.inner.metrics.handshake(
-            issued
-                .as_ref()
-                .map_or_else(HandshakeOutcome::from, |_| HandshakeOutcome::Accepted),
-        );
-        issued.map_err(|refused| refused.refusal)
+        self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
+        issued
     }
 
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
@@ -286,9 +282,9 @@ impl HubInner {
         self.namespaces.read().get(name).cloned()
     }
 
-    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refused> {
+    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
         if self.shutting_down.load(Ordering::Acquire) || self.draining.load(Ordering::Acquire) {
-            return Err(Refusal::Unavailable.into());
+            return Err(Refusal::Unavailable);
         }
         if !self
             .config
@@ -296,7 +292,7 @@ impl HubInner {
             .allows(info.header("origin"), info.header("referer"))
         {
             info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
-            return Err(Refusal::BadOrigin.into());
+            return Err(Refusal::BadOrigin);
         }
         if self
             .config
@@ -304,11 +300,11 @@ impl HubInner {
             .is_some_and(|max| self.sessions.len() >= max)
         {
             info!(peer = %info.address, "handshake refused: node full");
-            return Err(Refusal::Full.into());
+            return Err(Refusal::Full);
         }
-        if let Err(denied) = self.admission.admit(info.address.ip()) {
-            info!(peer = %info.address, ?denied, "handshake refused: rate limit");
-            return Err(denied.into());
+        if let Err(limit) = self.admission.admit(info.address.ip()) {
+            info!(peer = %info.address, ?limit, "handshake refused: rate limit");
+            return Err(Refusal::RateLimited(limit));
         }
         let mut data = HandshakeData::new(info);
         let hook = self.authorization.read().clone();
@@ -317,11 +313,11 @@ impl HubInner {
                 Authorization::Accept => {}
                 Authorization::Refuse => {
                     info!(peer = %data.info.address, "handshake refused by authorization");
-                    return Err(Refusal::Unauthorized.into());
+                    return Err(Refusal::Unauthorized);
                 }
                 Authorization::Error(why) => {
                     warn!(peer = %data.info.address, error = %why, "handshake authorization failed");
-                    return Err(Refusal::AuthorizationError(why).into());
+                    return Err(Refusal::AuthorizationError(why));
                 }
             }
         }

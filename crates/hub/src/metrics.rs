@@ -5,78 +5,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferrio_protocol::TransportKind;
 
-use crate::admission::Denied;
 use crate::encoded::Encoded;
-use crate::handshake::{Refusal, Refused};
+use crate::handshake::{RateLimit, Refusal};
 use crate::reason::DisconnectReason;
 
-/// How a handshake ended, as the metrics label it: accepted, or the [`Refusal`], with a rate
-/// limit told apart by which limit refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandshakeOutcome {
-    /// A session was issued.
-    Accepted,
-    /// The origin is not allowed.
-    BadOrigin,
-    /// The authorization hook refused.
-    Unauthorized,
-    /// The authorization hook failed.
-    AuthorizationError,
-    /// The node is shutting down or draining.
-    Unavailable,
-    /// The node holds its maximum number of sessions.
-    Full,
-    /// The node-wide handshake rate limit was hit.
-    RateLimited,
-    /// The per-address handshake rate limit was hit.
-    RateLimitedAddress,
-}
+/// The label values of handshake outcomes: accepted, then every [`Refusal`], a rate limit told
+/// apart by which limit refused. [`handshake_slot`] is the one place a refusal finds its label.
+const HANDSHAKE_LABELS: [&str; 8] = [
+    "accepted",
+    "bad_origin",
+    "unauthorized",
+    "authorization_error",
+    "unavailable",
+    "full",
+    "rate_limited",
+    "rate_limited_address",
+];
 
-impl HandshakeOutcome {
-    /// Every outcome, in label order.
-    pub const ALL: [HandshakeOutcome; 8] = [
-        HandshakeOutcome::Accepted,
-        HandshakeOutcome::BadOrigin,
-        HandshakeOutcome::Unauthorized,
-        HandshakeOutcome::AuthorizationError,
-        HandshakeOutcome::Unavailable,
-        HandshakeOutcome::Full,
-        HandshakeOutcome::RateLimited,
-        HandshakeOutcome::RateLimitedAddress,
-    ];
-
-    /// The label value.
-    pub const fn label(self) -> &'static str {
-        match self {
-            HandshakeOutcome::Accepted => "accepted",
-            HandshakeOutcome::BadOrigin => "bad_origin",
-            HandshakeOutcome::Unauthorized => "unauthorized",
-            HandshakeOutcome::AuthorizationError => "authorization_error",
-            HandshakeOutcome::Unavailable => "unavailable",
-            HandshakeOutcome::Full => "full",
-            HandshakeOutcome::RateLimited => "rate_limited",
-            HandshakeOutcome::RateLimitedAddress => "rate_limited_address",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl From<&Refused> for HandshakeOutcome {
-    fn from(refused: &Refused) -> Self {
-        match refused.refusal {
-            Refusal::BadOrigin => HandshakeOutcome::BadOrigin,
-            Refusal::Unauthorized => HandshakeOutcome::Unauthorized,
-            Refusal::AuthorizationError(_) => HandshakeOutcome::AuthorizationError,
-            Refusal::Unavailable => HandshakeOutcome::Unavailable,
-            Refusal::Full => HandshakeOutcome::Full,
-            Refusal::RateLimited => match refused.limit {
-                Some(Denied::Address) => HandshakeOutcome::RateLimitedAddress,
-                Some(Denied::Node) | None => HandshakeOutcome::RateLimited,
-            },
-        }
+/// The slot of a handshake's outcome in [`HANDSHAKE_LABELS`].
+fn handshake_slot(outcome: Result<(), &Refusal>) -> usize {
+    match outcome {
+        Ok(()) => 0,
+        Err(Refusal::BadOrigin) => 1,
+        Err(Refusal::Unauthorized) => 2,
+        Err(Refusal::AuthorizationError(_)) => 3,
+        Err(Refusal::Unavailable) => 4,
+        Err(Refusal::Full) => 5,
+        Err(Refusal::RateLimited(RateLimit::Node)) => 6,
+        Err(Refusal::RateLimited(RateLimit::Address)) => 7,
     }
 }
 
@@ -132,7 +88,7 @@ fn counters<const N: usize>() -> [AtomicU64; N] {
 /// The hub's counters.
 #[derive(Debug)]
 pub struct HubMetrics {
-    handshakes: [AtomicU64; 8],
+    handshakes: [AtomicU64; HANDSHAKE_LABELS.len()],
     packets_in: [[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS],
     packets_out: [[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS],
     bytes_in: [AtomicU64; TRANSPORT_SLOTS],
@@ -159,8 +115,9 @@ fn bump(counter: &AtomicU64, by: u64) {
 }
 
 impl HubMetrics {
-    pub(crate) fn handshake(&self, outcome: HandshakeOutcome) {
-        bump(&self.handshakes[outcome.index()], 1);
+    /// Counts a handshake: issued, or refused for the given reason.
+    pub(crate) fn handshake(&self, outcome: Result<(), &Refusal>) {
+        bump(&self.handshakes[handshake_slot(outcome)], 1);
     }
 
     pub(crate) fn packet_in(&self, transport: Option<TransportKind>, type_code: u8) {
@@ -225,9 +182,10 @@ impl HubMetrics {
         MetricsSnapshot {
             sessions,
             buffered_packets,
-            handshakes: HandshakeOutcome::ALL
+            handshakes: HANDSHAKE_LABELS
                 .iter()
-                .map(|outcome| (outcome.label(), load(&self.handshakes[outcome.index()])))
+                .zip(&self.handshakes)
+                .map(|(label, count)| (*label, load(count)))
                 .collect(),
             packets_in,
             packets_out,
@@ -284,22 +242,25 @@ mod tests {
 
     #[test]
     fn every_refusal_has_its_label_and_rate_limits_are_told_apart() {
-        let label = |refused: Refused| HandshakeOutcome::from(&refused).label();
-        assert_eq!(label(Refusal::BadOrigin.into()), "bad_origin");
-        assert_eq!(label(Refusal::Unauthorized.into()), "unauthorized");
+        let label = |refusal: Refusal| HANDSHAKE_LABELS[handshake_slot(Err(&refusal))];
+        assert_eq!(HANDSHAKE_LABELS[handshake_slot(Ok(()))], "accepted");
+        assert_eq!(label(Refusal::BadOrigin), "bad_origin");
+        assert_eq!(label(Refusal::Unauthorized), "unauthorized");
         assert_eq!(
-            label(Refusal::AuthorizationError("down".into()).into()),
+            label(Refusal::AuthorizationError("down".into())),
             "authorization_error"
         );
-        assert_eq!(label(Refusal::Unavailable.into()), "unavailable");
-        assert_eq!(label(Refusal::Full.into()), "full");
-        assert_eq!(label(Denied::Node.into()), "rate_limited");
-        assert_eq!(label(Denied::Address.into()), "rate_limited_address");
-        let refused: Refused = Denied::Address.into();
+        assert_eq!(label(Refusal::Unavailable), "unavailable");
+        assert_eq!(label(Refusal::Full), "full");
+        assert_eq!(label(Refusal::RateLimited(RateLimit::Node)), "rate_limited");
         assert_eq!(
-            refused.refusal,
-            Refusal::RateLimited,
-            "the client is not told which"
+            label(Refusal::RateLimited(RateLimit::Address)),
+            "rate_limited_address"
+        );
+        assert_eq!(
+            Refusal::RateLimited(RateLimit::Address).to_string(),
+            Refusal::RateLimited(RateLimit::Node).to_string(),
+            "the client is not told which limit refused"
         );
     }
 }

@@ -69,7 +69,7 @@ pub(crate) fn serve<B>(
     match outcome {
         // A bad origin gets no CORS headers, so the page cannot even read the refusal.
         Err(Refusal::BadOrigin) => {}
-        Err(Refusal::Unavailable | Refusal::Full | Refusal::RateLimited) => {
+        Err(Refusal::Unavailable | Refusal::Full | Refusal::RateLimited(_)) => {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
             allow_origin(request.headers(), headers);
         }

@@ -86,6 +86,6 @@ pub fn refusal_status(refusal: &ferrio_hub::Refusal) -> StatusCode {
         ferrio_hub::Refusal::AuthorizationError(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ferrio_hub::Refusal::Unavailable
         | ferrio_hub::Refusal::Full
-        | ferrio_hub::Refusal::RateLimited => StatusCode::SERVICE_UNAVAILABLE,
+        | ferrio_hub::Refusal::RateLimited(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
