@@ -155,3 +155,63 @@ fn crate_names_match_whole_names_only() {
     assert!(!names.contains(&"hyper"));
     assert!(crate_names("http v1.3.1\n").contains(&"http"));
 }
+
+/// Every `` `path:line` `name` `` stop in ARCHITECTURE.md, as (path, line, name).
+fn architecture_stops(text: &str) -> Vec<(String, usize, String)> {
+    let mut stops = Vec::new();
+    for (index, _) in text.match_indices("` `") {
+        let before = &text[..index];
+        let Some(open) = before.rfind('`') else {
+            continue;
+        };
+        let Some((path, line)) = before[open + 1..].rsplit_once(':') else {
+            continue;
+        };
+        let Ok(line) = line.parse::<usize>() else {
+            continue;
+        };
+        let after = &text[index + 3..];
+        let Some(close) = after.find('`') else {
+            continue;
+        };
+        stops.push((path.to_owned(), line, after[..close].to_owned()));
+    }
+    stops
+}
+
+#[test]
+fn architecture_stops_still_name_their_functions() {
+    let map = std::fs::read_to_string(workspace().join("ARCHITECTURE.md"))
+        .expect("ARCHITECTURE.md at the workspace root");
+    let stops = architecture_stops(&map);
+    assert!(stops.len() >= 20, "{} stops found", stops.len());
+    let mut stale = Vec::new();
+    for (path, line, name) in &stops {
+        let source = std::fs::read_to_string(workspace().join(path))
+            .unwrap_or_else(|error| panic!("{path}: {error}"));
+        let found = source.lines().nth(line - 1).unwrap_or_default();
+        if !(found.contains(&format!("{name}(")) || found.contains(&format!("{name}<"))) {
+            stale.push(format!(
+                "{path}:{line} should name `{name}`, has `{}`",
+                found.trim()
+            ));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "ARCHITECTURE.md points at moved code; update its stops:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn architecture_stops_are_read_from_the_text() {
+    let stops = architecture_stops("see `a/b.rs:12` `run`: and `c.rs:3` `x`, not `d.rs` `y`");
+    assert_eq!(
+        stops,
+        [
+            ("a/b.rs".to_owned(), 12, "run".to_owned()),
+            ("c.rs".to_owned(), 3, "x".to_owned())
+        ]
+    );
+}
