@@ -327,22 +327,30 @@ where
     }
 }
 
-/// A response head read off a raw connection.
-#[derive(Debug)]
-pub(crate) struct ResponseHead {
+/// A response head read off a raw connection ([`read_response_head`]).
+#[derive(Debug, Clone)]
+pub struct ResponseHead {
     /// The status code; 0 when the status line has none.
-    pub(crate) status: u16,
+    pub status: u16,
     /// The head as text (status line and headers, without the blank line).
-    pub(crate) head: String,
+    pub head: String,
     /// Headers, names lower-case, values trimmed, in order.
-    pub(crate) headers: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
     /// The bytes read past the head.
-    pub(crate) rest: Vec<u8>,
+    pub rest: Vec<u8>,
 }
 
-/// Reads a response head (up to the blank line) off `stream`; `Err` with what was read when
-/// the connection ended or `timeout` passed before a complete head.
-pub(crate) async fn read_response_head<S>(
+impl ResponseHead {
+    /// The first header named `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header_value(&self.headers, name)
+    }
+}
+
+/// Reads a response head (up to the blank line) off `stream`, a raw connection of any kind
+/// (TCP, TLS); `Err` with what was read when the connection ended or `timeout` passed before
+/// a complete head.
+pub async fn read_response_head<S>(
     stream: &mut S,
     timeout: Duration,
 ) -> Result<ResponseHead, Vec<u8>>

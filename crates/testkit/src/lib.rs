@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `server` | [`TestServer`]: the gateway with the conformance app on `127.0.0.1:0`, its observation log and hub; [`short_timers`]; handshakes; the URL of every transport ([`xhr_path`], [`ws_path`]…) |
 //! | `observation` | predicates over what the app observed ([`disconnected`], [`any_connection`], [`is_connection`]…) and [`TestServer::assert_observed`] |
-//! | `http` | one request per connection ([`request`], [`HttpResponse`]), hand-written heads and chunked bodies ([`request_head`], [`chunk`]), reads of raw connections with a deadline ([`read_for`], [`read_until_closed`], [`read_at_least`]), preflights |
+//! | `http` | one request per connection ([`request`], [`HttpResponse`]), hand-written heads and chunked bodies ([`request_head`], [`chunk`]), reads of raw connections with a deadline ([`read_for`], [`read_until_closed`], [`read_at_least`], [`read_response_head`]), preflights |
 //! | `polling` | packets POSTed on the HTTP transports, xhr-polling sessions and polls, [`TestServer::assert_polling_echo`] |
 //! | `packets` | packet texts: [`ECHO_PING`], [`echo_of_length`], [`packets_of`] |
 //! | `websocket` | WebSocket sessions through tungstenite ([`WsClient`], [`next_packet_within`], [`assert_websocket_echo`]) |
@@ -47,9 +47,9 @@ pub use hixie::{
     parse_hixie,
 };
 pub use http::{
-    HttpResponse, LAST_CHUNK, assert_preflight_allows, await_answer, chunk, raw_exchange,
-    read_at_least, read_for, read_until_closed, request, request_head, request_on, status_code,
-    status_line,
+    HttpResponse, LAST_CHUNK, ResponseHead, assert_preflight_allows, await_answer, chunk,
+    raw_exchange, read_at_least, read_for, read_response_head, read_until_closed, request,
+    request_head, request_on, status_code, status_line,
 };
 pub use observation::{
     any_connection, any_disconnect, any_disconnect_of, connected_to, disconnected,
