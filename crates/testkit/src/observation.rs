@@ -38,7 +38,10 @@ pub fn any_disconnect(sid: &str) -> impl Fn(&Observation) -> bool {
 /// one).
 pub fn connected_to(sid: &str, namespace: &str) -> impl Fn(&Observation) -> bool {
     let (sid, namespace) = (sid.to_owned(), namespace.to_owned());
-    move |o| matches!(o, Observation::Connection { sid: s, namespace: n, .. } if *s == sid && *n == namespace)
+    move |o| {
+        matches!(o, Observation::Connection { sid: s, namespace: n, .. }
+            if *s == sid && *n == namespace)
+    }
 }
 
 /// Matches the application's record of `sid` connecting to any namespace.

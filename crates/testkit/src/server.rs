@@ -166,7 +166,7 @@ impl Drop for TestServer {
 // ---------------------------------------------------------------------------------------------
 // URLs.
 
-/// The handshake URL as the 0.9 client asks for it.
+/// A handshake URL, with the cache-busting `t` query the 0.9 client adds.
 pub const HANDSHAKE_PATH: &str = "/socket.io/1/?t=1";
 
 /// The xhr-polling URL of `sid`.
