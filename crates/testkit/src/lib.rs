@@ -18,7 +18,7 @@
 //! | `backend` | a webhook [`Backend`] recording every call |
 //! | `tls` | a [`SelfSigned`] certificate and TLS clients |
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
-//! | `process` | the real `ferrio` binary as a process: [`ferrio_binary`], [`GatewayProcess`], [`free_port`] |
+//! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
 
 mod admin;
 mod backend;
@@ -57,7 +57,7 @@ pub use observation::{
 };
 pub use packets::{ECHO_PING, echo_of_length, packets_of};
 pub use process::{
-    GatewayProcess, LISTENING_PREFIX, PipeText, ferrio_binary, ferrio_command, free_port, wait_exit,
+    GatewayProcess, LISTENING_PREFIX, PipeText, START_TIMEOUT, ferrio_command, free_port, wait_exit,
 };
 pub use rfc6455::{
     Frame, LengthForm, RawUpgrade, RawWs, SAMPLE_MASK, SAMPLE_WS_KEY, encode_frame,

@@ -1,14 +1,15 @@
 //! The real `ferrio` binary as a child process, for the cases only the command line shows
-//! (flags, environment, configuration files, signals): the binary built once per test process
-//! ([`ferrio_binary`]), a command that inherits no `FERRIO_*` setting ([`ferrio_command`]), a
-//! running gateway found through its `ferrio listening on http://ADDR` line
-//! ([`GatewayProcess`]), and free ports for the listeners a test must name.
+//! (flags, environment, configuration files, signals). The caller names the binary — in a test
+//! of the package that builds it, `env!("CARGO_BIN_EXE_ferrio")` — and gets a command that
+//! inherits no `FERRIO_*` setting ([`ferrio_command`]), a running gateway found through its
+//! `ferrio listening on http://ADDR` line ([`GatewayProcess`]), possibly with its admin
+//! listener on a port of its own ([`GatewayProcess::start_with_admin`]), and free ports.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,46 +22,16 @@ use crate::{HttpResponse, request};
 /// What a gateway prints on stdout, followed by its address, once it listens.
 pub const LISTENING_PREFIX: &str = "ferrio listening on http://";
 
-/// How long a process may take to print its listening line.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a process may take to print its listening line (or to exit when it must).
+pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The root of this workspace.
-fn workspace_root() -> &'static Path {
-    // This crate lives in `crates/testkit`.
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+/// Ports tried for an admin listener before giving up.
+const ADMIN_PORT_ATTEMPTS: usize = 5;
 
-/// The `ferrio` binary of this workspace, built (`cargo build -p ferrio-server --bin ferrio`)
-/// once per test process, under `$CARGO_TARGET_DIR` when that is set. Panics with cargo's
-/// output when the build fails.
-pub fn ferrio_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "-p", "ferrio-server", "--bin", "ferrio"])
-            .current_dir(workspace_root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "cargo build of the ferrio binary failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        let path = target.join("debug").join("ferrio");
-        assert!(path.exists(), "{path:?} was not built");
-        path
-    })
-}
-
-/// [`ferrio_binary`] with `args`, with no `FERRIO_*` variable inherited (the test's own
+/// The `ferrio` binary `bin` with `args`, with no `FERRIO_*` variable inherited (the test's own
 /// environment must not leak into the settings), `FERRIO_LOG=info`, then `env` set.
-pub fn ferrio_command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(ferrio_binary());
+pub fn ferrio_command(bin: impl AsRef<OsStr>, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin);
     command.args(args);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("FERRIO_") {
@@ -139,10 +110,53 @@ pub struct GatewayProcess {
 }
 
 impl GatewayProcess {
-    /// Starts [`ferrio_command`]`(args, env)` (`args` should include `--port 0`) and waits for
-    /// its listening line.
-    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        Self::spawn(ferrio_command(args, env))
+    /// Starts [`ferrio_command`]`(bin, args, env)` (`args` should include `--port 0`) and waits
+    /// for its listening line.
+    pub fn start(bin: impl AsRef<OsStr>, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(ferrio_command(bin, args, env))
+    }
+
+    /// [`GatewayProcess::start`] with an admin listener on a free port of 127.0.0.1; waits
+    /// until the binary says that listener is ready, and returns the gateway and the admin
+    /// address. The admin port cannot be 0 (that turns the listener off), so a port free a
+    /// moment ago is picked, and another process may take it before the binary binds it: then
+    /// the binary exits saying the address is in use, and another port is tried. Only the
+    /// binary's own "ready" line proves the port is its own, not some other listener's.
+    pub fn start_with_admin(
+        bin: impl AsRef<OsStr>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Self, SocketAddr) {
+        let mut taken = Vec::new();
+        for _ in 0..ADMIN_PORT_ATTEMPTS {
+            let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let port = admin.port().to_string();
+            let mut all = args.to_vec();
+            all.extend(["--admin-bind", "127.0.0.1", "--admin-port", &port]);
+            let mut gateway = Self::start(bin.as_ref(), &all, env);
+            let ready = format!("admin listener ready addr={admin}");
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                let stderr = gateway.stderr();
+                if stderr.contains(&ready) {
+                    return (gateway, admin);
+                }
+                if gateway.child.try_wait().expect("try_wait").is_some() {
+                    assert!(
+                        stderr.contains("Address already in use"),
+                        "{all:?} exited: {stderr}"
+                    );
+                    taken.push(admin.port());
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{all:?}: the admin listener never became ready: {stderr}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("every admin port tried was taken before the binary bound it: {taken:?}");
     }
 
     /// Spawns `command` with stdout and stderr piped, and waits up to ten seconds for its
@@ -165,16 +179,21 @@ impl GatewayProcess {
                 let _ = tx.send(line);
             }
         });
-        let Ok(line) = rx.recv_timeout(START_TIMEOUT) else {
+        let listening = rx
+            .recv_timeout(START_TIMEOUT)
+            .map_err(|_| format!("{what} never said it listens: {}", stderr.text()))
+            .and_then(|line| {
+                line.strip_prefix(LISTENING_PREFIX)
+                    .ok_or_else(|| format!("unexpected first line {line:?} of {what}"))?
+                    .parse::<SocketAddr>()
+                    .map_err(|error| format!("listening address in {line:?}: {error}"))
+            });
+        let addr = listening.unwrap_or_else(|failure| {
+            // Not left running behind the failed test.
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{what} never said it listens: {}", stderr.text());
-        };
-        let addr = line
-            .strip_prefix(LISTENING_PREFIX)
-            .unwrap_or_else(|| panic!("unexpected first line {line:?} of {what}"))
-            .parse()
-            .unwrap_or_else(|error| panic!("listening address in {line:?}: {error}"));
+            panic!("{failure}");
+        });
         GatewayProcess {
             child,
             addr,
