@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use ferrio_hub::{DisconnectReason, Origins};
-use ferrio_server::apps::conformance::Observation;
 use ferrio_server::{AdminConfig, ServerConfig};
 use ferrio_testkit::{
-    Backend, BackendReply, TestServer, WsClient, disconnected, next_text_within, send_text,
-    short_timers, within, xhr_path,
+    Backend, BackendReply, ECHO_PING, TestServer, WsClient, any_disconnect, assert_websocket_echo,
+    disconnected, next_packet_within, retry_until, send_text, within, xhr_path,
 };
 use ferrio_webhooks::WebhookConfig;
 use http::Method;
@@ -22,39 +21,23 @@ const TEST_LIMIT: Duration = Duration::from_secs(15);
 /// Longer than a poll stays open with the short timers (2 s).
 const POLL_WAIT: Duration = Duration::from_secs(5);
 const TOKEN: &str = "s3cret-token";
-const ECHO: &str = r#"5:::{"name":"echo","args":["ping"]}"#;
-const ECHOED: &str = r#"5:::{"name":"echo","args":["ping"]}"#;
+/// The pause between two reads of `/api/stats` while waiting for it to change.
+const STATS_PAUSE: Duration = Duration::from_millis(20);
 
 /// A gateway with the short timers, the publish API on with [`TOKEN`], and `configure`.
 async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
-    let mut config = short_timers(ServerConfig::default());
-    config.admin = Some(AdminConfig {
-        addr: "127.0.0.1:0".parse().expect("address"),
-        api_token: Some(TOKEN.to_owned()),
-    });
-    configure(&mut config);
-    TestServer::start(config).await
+    TestServer::start_short_timers_with(|config| {
+        config.admin = Some(AdminConfig {
+            addr: "127.0.0.1:0".parse().expect("address"),
+            api_token: Some(TOKEN.to_owned()),
+        });
+        configure(config);
+    })
+    .await
 }
 
 async fn start() -> TestServer {
     start_with(|_| {}).await
-}
-
-/// One xhr-polling GET, bounded.
-async fn poll(server: &TestServer, sid: &str) -> Vec<String> {
-    tokio::time::timeout(POLL_WAIT, server.poll_packets(sid))
-        .await
-        .expect("poll answered")
-}
-
-/// The next websocket packet that is not a heartbeat.
-async fn ws_next(ws: &mut WsClient) -> Option<String> {
-    loop {
-        let text = next_text_within(ws, WAIT).await?;
-        if text != "2::" {
-            return Some(text);
-        }
-    }
 }
 
 /// A session on the websocket transport, checked to get `1::`.
@@ -70,21 +53,20 @@ async fn emit(server: &TestServer, body: Value) -> ferrio_testkit::HttpResponse 
         .await
 }
 
-fn json_of(response: &ferrio_testkit::HttpResponse) -> Value {
-    serde_json::from_slice(&response.body)
-        .unwrap_or_else(|_| panic!("not JSON: {:?}", response.text()))
+/// `GET /api/stats` with the right token, as JSON.
+async fn stats(server: &TestServer) -> Value {
+    server
+        .api(Method::GET, "/api/stats", Some(TOKEN), "")
+        .await
+        .json()
 }
 
-/// Checks the session still echoes over xhr-polling.
-async fn assert_polling_echo(server: &TestServer, sid: &str) {
-    server.post_packets(sid, ECHO).await;
-    assert_eq!(poll(server, sid).await, [ECHOED], "session {sid} echoes");
-}
-
-/// Checks the session still echoes over its websocket.
-async fn assert_ws_echo(ws: &mut WsClient) {
-    send_text(ws, ECHO).await;
-    assert_eq!(ws_next(ws).await.as_deref(), Some(ECHOED));
+/// Reads `/api/stats` until `check` holds; panics with `what` and the last stats after
+/// [`WAIT`].
+async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> bool) {
+    if let Err(last) = retry_until(WAIT, STATS_PAUSE, async || stats(server).await, check).await {
+        panic!("{what}: {last}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,7 +181,7 @@ async fn handshake_and_polling_traffic_move_the_counters() {
             1.0,
             "a session without a transport yet"
         );
-        assert_eq!(poll(&server, &sid).await, ["1::"]);
+        assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["1::"]);
         let metrics = server
             .metrics_until("the session on xhr-polling", WAIT, |m| {
                 m.value("ferrio_sessions", &[("transport", "xhr-polling")]) == 1.0
@@ -222,7 +204,7 @@ async fn handshake_and_polling_traffic_move_the_counters() {
             "`1::` is 3 bytes"
         );
         // An event in: counted by type and transport, with its bytes.
-        server.post_packets(&sid, ECHO).await;
+        server.post_packets(&sid, ECHO_PING).await;
         server
             .metrics_until("the event in", WAIT, |m| {
                 m.value(
@@ -230,7 +212,7 @@ async fn handshake_and_polling_traffic_move_the_counters() {
                     &[("transport", "xhr-polling"), ("type", "event")],
                 ) == 1.0
                     && m.value("ferrio_bytes_in_total", &[("transport", "xhr-polling")])
-                        == ECHO.len() as f64
+                        == ECHO_PING.len() as f64
             })
             .await;
         // A message in, counted under its own type.
@@ -244,11 +226,11 @@ async fn handshake_and_polling_traffic_move_the_counters() {
         // The echo and the message come back out.
         let mut out = Vec::new();
         while out.len() < 2 {
-            let packets = poll(&server, &sid).await;
+            let packets = server.poll_packets_within(&sid, POLL_WAIT).await;
             assert!(!packets.is_empty());
             out.extend(packets);
         }
-        assert_eq!(out, [ECHOED, "3:::hello"]);
+        assert_eq!(out, [ECHO_PING, "3:::hello"]);
         let metrics = server
             .metrics_until("the packets out", WAIT, |m| {
                 m.value(
@@ -274,7 +256,7 @@ async fn handshake_and_polling_traffic_move_the_counters() {
         );
         assert_eq!(
             metrics.value("ferrio_bytes_out_total", &[("transport", "xhr-polling")]),
-            (3 + ECHOED.len() + "3:::hello".len()) as f64
+            (3 + ECHO_PING.len() + "3:::hello".len()) as f64
         );
         assert_eq!(
             metrics.sum("ferrio_packets_in_total", &[("transport", "websocket")]),
@@ -295,7 +277,7 @@ async fn websocket_session_is_counted_by_transport_and_its_close_by_reason() {
                 m.value("ferrio_sessions", &[("transport", "websocket")]) == 1.0
             })
             .await;
-        assert_ws_echo(&mut ws).await;
+        assert_websocket_echo(&mut ws).await;
         let metrics = server
             .metrics_until("websocket packets", WAIT, |m| {
                 m.value(
@@ -310,7 +292,7 @@ async fn websocket_session_is_counted_by_transport_and_its_close_by_reason() {
             .await;
         assert_eq!(
             metrics.value("ferrio_bytes_in_total", &[("transport", "websocket")]),
-            ECHO.len() as f64
+            ECHO_PING.len() as f64
         );
         assert!(metrics.value("ferrio_bytes_out_total", &[("transport", "websocket")]) >= 3.0);
         ws.close(None).await.expect("close frame");
@@ -367,7 +349,10 @@ async fn disconnects_are_counted_by_reason() {
         // The application kicking a socket is booted too; a websocket close is socket close.
         let (_, mut ws) = websocket_session(&server).await;
         send_text(&mut ws, r#"5:::{"name":"kick","args":[]}"#).await;
-        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("0::"));
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some("0::")
+        );
         let (_, mut closer) = websocket_session(&server).await;
         closer.close(None).await.expect("close frame");
         server
@@ -454,8 +439,8 @@ async fn readyz_turns_503_on_drain_while_sessions_keep_working() {
         let refused = server.get("/socket.io/1/?t=1").await;
         assert_eq!(refused.status, 503, "{}", refused.text());
         assert!(refused.header("retry-after").is_some());
-        assert_polling_echo(&server, &polling).await;
-        assert_ws_echo(&mut ws).await;
+        server.assert_polling_echo(&polling).await;
+        assert_websocket_echo(&mut ws).await;
         let metrics = server
             .metrics_until("the refused handshake", WAIT, |m| {
                 m.value("ferrio_handshakes_total", &[("outcome", "unavailable")]) == 1.0
@@ -465,7 +450,7 @@ async fn readyz_turns_503_on_drain_while_sessions_keep_working() {
             metrics.value("ferrio_sessions", &[("transport", "xhr-polling")]),
             1.0
         );
-        let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
+        let stats = stats(&server).await;
         assert_eq!(stats["ready"], json!(false));
     })
     .await;
@@ -501,11 +486,11 @@ async fn api_refuses_missing_and_wrong_tokens_with_401() {
                     Some("Bearer"),
                     "{path} with {headers:?}"
                 );
-                assert!(json_of(&response)["error"].is_string());
+                assert!(response.json()["error"].is_string());
             }
         }
         // Nothing of that reached the session; it still works; the right token works.
-        assert_polling_echo(&server, &sid).await;
+        server.assert_polling_echo(&sid).await;
         let stats = server.api(Method::GET, "/api/stats", Some(TOKEN), "").await;
         assert_eq!(stats.status, 200, "{}", stats.text());
         assert_eq!(stats.header("content-type"), Some("application/json"));
@@ -558,9 +543,12 @@ async fn emit_to_the_namespace_reaches_polling_and_websocket_clients() {
         let second = server.connected_polling_session().await;
         let (chatter, mut ws) = websocket_session(&server).await;
         send_text(&mut ws, "1::/chat").await;
-        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("1::/chat"));
         assert_eq!(
-            ws_next(&mut ws).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some("1::/chat")
+        );
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"5::/chat:{"name":"hi","args":["chat"]}"#)
         );
 
@@ -571,11 +559,14 @@ async fn emit_to_the_namespace_reaches_polling_and_websocket_clients() {
         .await;
         assert_eq!(response.status, 200, "{}", response.text());
         assert_eq!(response.header("content-type"), Some("application/json"));
-        assert_eq!(json_of(&response), json!({"sessions": 3}));
+        assert_eq!(response.json(), json!({"sessions": 3}));
         let news = r#"5:::{"name":"news","args":[1,"é",{"a":null}]}"#;
-        assert_eq!(poll(&server, &first).await, [news]);
-        assert_eq!(poll(&server, &second).await, [news]);
-        assert_eq!(ws_next(&mut ws).await.as_deref(), Some(news));
+        assert_eq!(server.poll_packets_within(&first, POLL_WAIT).await, [news]);
+        assert_eq!(server.poll_packets_within(&second, POLL_WAIT).await, [news]);
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some(news)
+        );
 
         // `/chat`, spelled with or without the slash of the default namespace.
         let response = emit(
@@ -583,19 +574,22 @@ async fn emit_to_the_namespace_reaches_polling_and_websocket_clients() {
             json!({"event": "news", "args": ["chat only"], "namespace": "/chat"}),
         )
         .await;
-        assert_eq!(json_of(&response), json!({"sessions": 1}), "{chatter}");
+        assert_eq!(response.json(), json!({"sessions": 1}), "{chatter}");
         assert_eq!(
-            ws_next(&mut ws).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"5::/chat:{"name":"news","args":["chat only"]}"#)
         );
         let response = emit(&server, json!({"event": "plain", "namespace": "/"})).await;
-        assert_eq!(json_of(&response), json!({"sessions": 3}));
+        assert_eq!(response.json(), json!({"sessions": 3}));
         assert_eq!(
-            ws_next(&mut ws).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"5:::{"name":"plain"}"#)
         );
         // The polling sessions got nothing from /chat: only `plain` waits for them.
-        assert_eq!(poll(&server, &first).await, [r#"5:::{"name":"plain"}"#]);
+        assert_eq!(
+            server.poll_packets_within(&first, POLL_WAIT).await,
+            [r#"5:::{"name":"plain"}"#]
+        );
     })
     .await;
 }
@@ -612,34 +606,32 @@ async fn emit_to_a_room_and_to_one_session() {
             .await;
         send_text(&mut ws, r#"5:::{"name":"join","args":["r1"]}"#).await;
         // The joins are processed before the stats show them.
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
-            if stats["namespaces"][0]["rooms"]["r1"] == json!(2) {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "joins: {stats}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        stats_until(&server, "joins", |stats| {
+            stats["namespaces"][0]["rooms"]["r1"] == json!(2)
+        })
+        .await;
 
         let response = emit(
             &server,
             json!({"event": "roomy", "args": ["r"], "room": "r1"}),
         )
         .await;
-        assert_eq!(json_of(&response), json!({"sessions": 2}));
+        assert_eq!(response.json(), json!({"sessions": 2}));
         assert_eq!(
-            poll(&server, &member).await,
+            server.poll_packets_within(&member, POLL_WAIT).await,
             [r#"5:::{"name":"roomy","args":["r"]}"#]
         );
         assert_eq!(
-            ws_next(&mut ws).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"5:::{"name":"roomy","args":["r"]}"#)
         );
         // The outsider's poll ends with a noop after the polling duration: nothing came.
-        assert_eq!(poll(&server, &outsider).await, ["8::"]);
+        assert_eq!(
+            server.poll_packets_within(&outsider, POLL_WAIT).await,
+            ["8::"]
+        );
         let response = emit(&server, json!({"event": "roomy", "room": "empty-room"})).await;
-        assert_eq!(json_of(&response), json!({"sessions": 0}));
+        assert_eq!(response.json(), json!({"sessions": 0}));
 
         // One session, by id.
         let response = emit(
@@ -647,9 +639,9 @@ async fn emit_to_a_room_and_to_one_session() {
             json!({"event": "direct", "args": [7], "sid": outsider}),
         )
         .await;
-        assert_eq!(json_of(&response), json!({"sessions": 1}));
+        assert_eq!(response.json(), json!({"sessions": 1}));
         assert_eq!(
-            poll(&server, &outsider).await,
+            server.poll_packets_within(&outsider, POLL_WAIT).await,
             [r#"5:::{"name":"direct","args":[7]}"#]
         );
         let response = emit(
@@ -657,21 +649,25 @@ async fn emit_to_a_room_and_to_one_session() {
             json!({"event": "direct", "args": [8], "sid": ws_member}),
         )
         .await;
-        assert_eq!(json_of(&response), json!({"sessions": 1}));
+        assert_eq!(response.json(), json!({"sessions": 1}));
         assert_eq!(
-            ws_next(&mut ws).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"5:::{"name":"direct","args":[8]}"#)
         );
         // A session that does not exist, or one that never joined the namespace.
         let response = emit(&server, json!({"event": "direct", "sid": "nobody"})).await;
-        assert_eq!(json_of(&response), json!({"sessions": 0}));
+        assert_eq!(response.json(), json!({"sessions": 0}));
         let response = emit(
             &server,
             json!({"event": "direct", "sid": member, "namespace": "/chat"}),
         )
         .await;
-        assert_eq!(json_of(&response), json!({"sessions": 0}));
-        assert_eq!(poll(&server, &member).await, ["8::"], "nothing for /chat");
+        assert_eq!(response.json(), json!({"sessions": 0}));
+        assert_eq!(
+            server.poll_packets_within(&member, POLL_WAIT).await,
+            ["8::"],
+            "nothing for /chat"
+        );
     })
     .await;
 }
@@ -715,7 +711,7 @@ async fn bad_emit_bodies_get_400_with_a_reason_and_harm_nobody() {
                 )
                 .await;
             assert_eq!(response.status, 400, "{body}: {}", response.text());
-            let error = json_of(&response)["error"]
+            let error = response.json()["error"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{body}: no error text"))
                 .to_owned();
@@ -724,7 +720,7 @@ async fn bad_emit_bodies_get_400_with_a_reason_and_harm_nobody() {
         let both = emit(&server, json!({"event": "x", "sid": sid, "room": "r"})).await;
         assert_eq!(both.status, 400);
         assert!(
-            json_of(&both)["error"]
+            both.json()["error"]
                 .as_str()
                 .is_some_and(|e| e.contains("not both"))
         );
@@ -749,8 +745,8 @@ async fn bad_emit_bodies_get_400_with_a_reason_and_harm_nobody() {
             .await;
         assert_eq!(response.status, 400, "{}", response.text());
         // Nothing was emitted; both sessions still work.
-        assert_polling_echo(&server, &sid).await;
-        assert_ws_echo(&mut ws).await;
+        server.assert_polling_echo(&sid).await;
+        assert_websocket_echo(&mut ws).await;
         let bad_disconnect = server
             .api(
                 Method::POST,
@@ -760,7 +756,7 @@ async fn bad_emit_bodies_get_400_with_a_reason_and_harm_nobody() {
             )
             .await;
         assert_eq!(bad_disconnect.status, 400);
-        assert!(json_of(&bad_disconnect)["error"].is_string());
+        assert!(bad_disconnect.json()["error"].is_string());
     })
     .await;
 }
@@ -787,7 +783,7 @@ async fn api_disconnect_kicks_polling_and_websocket_sessions() {
             )
             .await;
         assert_eq!(response.status, 200, "{}", response.text());
-        assert_eq!(json_of(&response), json!({"disconnected": true}));
+        assert_eq!(response.json(), json!({"disconnected": true}));
         let answer = tokio::time::timeout(WAIT, waiting)
             .await
             .expect("the open poll is answered")
@@ -805,10 +801,13 @@ async fn api_disconnect_kicks_polling_and_websocket_sessions() {
                 &json!({"sid": ws_sid}).to_string(),
             )
             .await;
-        assert_eq!(json_of(&response), json!({"disconnected": true}));
-        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("0::"));
+        assert_eq!(response.json(), json!({"disconnected": true}));
         assert_eq!(
-            ws_next(&mut ws).await,
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some("0::")
+        );
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await,
             None,
             "the websocket closes after `0::`"
         );
@@ -823,21 +822,15 @@ async fn api_disconnect_kicks_polling_and_websocket_sessions() {
                     &json!({"sid": sid}).to_string(),
                 )
                 .await;
-            assert_eq!(json_of(&response), json!({"disconnected": false}), "{sid}");
+            assert_eq!(response.json(), json!({"disconnected": false}), "{sid}");
         }
         server
             .metrics_until("two kicks", WAIT, |m| {
                 m.value("ferrio_disconnects_total", &[("reason", "booted")]) == 2.0
             })
             .await;
-        assert_polling_echo(&server, &bystander).await;
-        assert!(
-            !server
-                .log
-                .entries()
-                .iter()
-                .any(|o| matches!(o, Observation::Disconnect { sid, .. } if *sid == bystander))
-        );
+        server.assert_polling_echo(&bystander).await;
+        assert!(!server.log.entries().iter().any(any_disconnect(&bystander)));
     })
     .await;
 }
@@ -846,9 +839,8 @@ async fn api_disconnect_kicks_polling_and_websocket_sessions() {
 async fn api_stats_show_sessions_namespaces_and_room_sizes() {
     within(TEST_LIMIT, async {
         let server = start().await;
-        let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
         assert_eq!(
-            stats,
+            stats(&server).await,
             json!({
                 "sessions": 0,
                 "ready": true,
@@ -873,7 +865,10 @@ async fn api_stats_show_sessions_namespaces_and_room_sizes() {
             .await;
         server.post_packets(&a, "1::/chat").await;
         send_text(&mut ws, "1::/chat").await;
-        assert_eq!(ws_next(&mut ws).await.as_deref(), Some("1::/chat"));
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some("1::/chat")
+        );
         let expected = json!({
             "sessions": 4,
             "ready": true,
@@ -882,32 +877,16 @@ async fn api_stats_show_sessions_namespaces_and_room_sizes() {
                 {"name": "/chat", "sockets": 2, "rooms": {}},
             ],
         });
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
-            if stats == expected {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "stats {stats} never became {expected}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        stats_until(&server, &format!("never became {expected}"), |stats| {
+            *stats == expected
+        })
+        .await;
         // Leaving shows too.
         server.post_packets(&b, "0::").await;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let stats = json_of(&server.api(Method::GET, "/api/stats", Some(TOKEN), "").await);
-            if stats["namespaces"][0] == json!({"name": "/", "sockets": 2, "rooms": {"red": 1}}) {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "after leaving: {stats}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        stats_until(&server, "after leaving", |stats| {
+            stats["namespaces"][0] == json!({"name": "/", "sockets": 2, "rooms": {"red": 1}})
+        })
+        .await;
     })
     .await;
 }

@@ -8,52 +8,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_hub::{DisconnectReason, Origins, Rate};
-use ferrio_server::ServerConfig;
 use ferrio_testkit::{
-    HttpResponse, TestServer, WsClient, disconnected, echo_of_length, next_text_within, read_for,
-    request_on, send_text, short_timers, within, xhr_path,
+    HANDSHAKE_PATH, HttpResponse, TestServer, any_disconnect, assert_websocket_echo, disconnected,
+    echo_of_length, next_packet_within, request_on, retry_until, send_text, status_code,
+    status_line, within, xhr_path,
 };
 use http::Method;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 
 const WAIT: Duration = Duration::from_secs(3);
 /// The most one test may take, whatever hangs.
 const TEST_LIMIT: Duration = Duration::from_secs(15);
 const POLL_WAIT: Duration = Duration::from_secs(5);
-const ECHO: &str = r#"5:::{"name":"echo","args":["ping"]}"#;
-const HANDSHAKE: &str = "/socket.io/1/?t=1";
-
-async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
-    let mut config = short_timers(ServerConfig::default());
-    configure(&mut config);
-    TestServer::start(config).await
-}
-
-async fn poll(server: &TestServer, sid: &str) -> Vec<String> {
-    tokio::time::timeout(POLL_WAIT, server.poll_packets(sid))
-        .await
-        .expect("poll answered")
-}
-
-async fn assert_polling_echo(server: &TestServer, sid: &str) {
-    server.post_packets(sid, ECHO).await;
-    assert_eq!(poll(server, sid).await, [ECHO], "session {sid} echoes");
-}
-
-async fn ws_next(ws: &mut WsClient) -> Option<String> {
-    loop {
-        let text = next_text_within(ws, WAIT).await?;
-        if text != "2::" {
-            return Some(text);
-        }
-    }
-}
-
-async fn assert_ws_echo(ws: &mut WsClient) {
-    send_text(ws, ECHO).await;
-    assert_eq!(ws_next(ws).await.as_deref(), Some(ECHO));
-}
 
 /// A handshake request sent from the local address `from` (any of 127.0.0.0/8).
 async fn handshake_from(server: &TestServer, from: IpAddr) -> HttpResponse {
@@ -66,7 +32,7 @@ async fn handshake_from(server: &TestServer, from: IpAddr) -> HttpResponse {
         stream,
         &server.addr.to_string(),
         Method::GET,
-        HANDSHAKE,
+        HANDSHAKE_PATH,
         &[],
         Bytes::new(),
     )
@@ -91,11 +57,12 @@ fn assert_unavailable(response: &HttpResponse, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_sessions_refuses_with_503_until_a_slot_is_freed() {
     within(TEST_LIMIT, async {
-        let server = start_with(|config| config.hub.max_sessions = Some(2)).await;
+        let server =
+            TestServer::start_short_timers_with(|config| config.hub.max_sessions = Some(2)).await;
         let polling = server.connected_polling_session().await;
         let (ws_sid, mut ws) = server.connected_websocket().await;
         for _ in 0..5 {
-            let refused = server.get(HANDSHAKE).await;
+            let refused = server.get(HANDSHAKE_PATH).await;
             assert_unavailable(&refused, "third session");
         }
         // JSONP handshakes are refused too, as a script error.
@@ -116,29 +83,29 @@ async fn max_sessions_refuses_with_503_until_a_slot_is_freed() {
             2.0
         );
         // The sessions there keep working.
-        assert_polling_echo(&server, &polling).await;
-        assert_ws_echo(&mut ws).await;
+        server.assert_polling_echo(&polling).await;
+        assert_websocket_echo(&mut ws).await;
         // The websocket session leaves; its slot admits a new session.
         ws.close(None).await.expect("close");
         server
             .assert_observed(WAIT, disconnected(&ws_sid, DisconnectReason::SocketClose))
             .await;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let admitted = loop {
-            let response = server.get(HANDSHAKE).await;
-            if response.status == 200 || tokio::time::Instant::now() >= deadline {
-                break response;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let admitted = retry_until(
+            WAIT,
+            Duration::from_millis(50),
+            async || server.get(HANDSHAKE_PATH).await,
+            |response| response.status == 200,
+        )
+        .await
+        .unwrap_or_else(|last| last);
         assert_eq!(admitted.status, 200, "{}", admitted.text());
-        assert_unavailable(&server.get(HANDSHAKE).await, "full again");
+        assert_unavailable(&server.get(HANDSHAKE_PATH).await, "full again");
         // A forced disconnect frees a slot at once.
         let forced = server
             .get(&format!("/socket.io/1/xhr-polling/{polling}?disconnect"))
             .await;
         assert_eq!(forced.status, 200);
-        assert_eq!(server.get(HANDSHAKE).await.status, 200);
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
     })
     .await;
 }
@@ -149,17 +116,17 @@ async fn max_sessions_refuses_with_503_until_a_slot_is_freed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_rate_limit_refuses_the_flood_and_counts_it() {
     within(TEST_LIMIT, async {
-        let server = start_with(|config| {
+        let server = TestServer::start_short_timers_with(|config| {
             // A burst of 3, then one every 10 s.
             config.hub.handshake_rate = Some(Rate::new(0.1, 3));
         })
         .await;
         let sid = server.handshake().await;
-        assert_eq!(poll(&server, &sid).await, ["1::"]);
-        assert_eq!(server.get(HANDSHAKE).await.status, 200);
-        assert_eq!(server.get(HANDSHAKE).await.status, 200);
+        assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["1::"]);
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
         for _ in 0..20 {
-            assert_unavailable(&server.get(HANDSHAKE).await, "over the node rate");
+            assert_unavailable(&server.get(HANDSHAKE_PATH).await, "over the node rate");
         }
         // Other addresses share the node's budget.
         let other = handshake_from(&server, "127.0.0.2".parse().expect("ip")).await;
@@ -181,7 +148,7 @@ async fn node_rate_limit_refuses_the_flood_and_counts_it() {
             0.0
         );
         // The flood harmed no session.
-        assert_polling_echo(&server, &sid).await;
+        server.assert_polling_echo(&sid).await;
     })
     .await;
 }
@@ -189,15 +156,15 @@ async fn node_rate_limit_refuses_the_flood_and_counts_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_rate_limit_refills_over_time() {
     within(TEST_LIMIT, async {
-        let server = start_with(|config| {
+        let server = TestServer::start_short_timers_with(|config| {
             config.hub.handshake_rate = Some(Rate::new(4.0, 1));
         })
         .await;
-        assert_eq!(server.get(HANDSHAKE).await.status, 200);
-        assert_unavailable(&server.get(HANDSHAKE).await, "burst of one used");
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
+        assert_unavailable(&server.get(HANDSHAKE_PATH).await, "burst of one used");
         // One token every 250 ms.
         tokio::time::sleep(Duration::from_millis(350)).await;
-        assert_eq!(server.get(HANDSHAKE).await.status, 200);
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
     })
     .await;
 }
@@ -205,14 +172,14 @@ async fn node_rate_limit_refills_over_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_address_rate_limit_refuses_one_address_not_others() {
     within(TEST_LIMIT, async {
-        let server = start_with(|config| {
+        let server = TestServer::start_short_timers_with(|config| {
             config.hub.handshake_rate_per_address = Some(Rate::new(0.1, 2));
         })
         .await;
         let sid = server.connected_polling_session().await;
-        assert_eq!(server.get(HANDSHAKE).await.status, 200);
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
         for _ in 0..10 {
-            assert_unavailable(&server.get(HANDSHAKE).await, "over the address rate");
+            assert_unavailable(&server.get(HANDSHAKE_PATH).await, "over the address rate");
         }
         // Another address has its own budget.
         let other: IpAddr = "127.0.0.3".parse().expect("ip");
@@ -238,7 +205,7 @@ async fn per_address_rate_limit_refuses_one_address_not_others() {
             metrics.value("ferrio_handshakes_total", &[("outcome", "accepted")]),
             4.0
         );
-        assert_polling_echo(&server, &sid).await;
+        server.assert_polling_echo(&sid).await;
     })
     .await;
 }
@@ -246,34 +213,21 @@ async fn per_address_rate_limit_refuses_one_address_not_others() {
 // ---------------------------------------------------------------------------------------------
 // Body and message limits
 
-/// A POST over raw TCP whose body is sent chunked (no `Content-Length`), so the limit can
-/// only be found while it streams in; returns the status of the answer (0 when none came).
+/// A POST over raw TCP whose body is sent chunked in chunks of 512 bytes (no
+/// `Content-Length`), so the limit can only be found while it streams in; returns the status
+/// of the answer (0 when none came).
 async fn chunked_post(server: &TestServer, path: &str, body: &[u8]) -> u16 {
-    let mut stream = server.tcp().await;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(head.as_bytes()).await.expect("write head");
-    for chunk in body.chunks(512) {
-        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
-        if stream.write_all(&framed).await.is_err() {
-            break;
-        }
-    }
-    let _ = stream.write_all(b"0\r\n\r\n").await;
-    let answer = read_for(&mut stream, Duration::from_secs(2)).await;
-    let text = String::from_utf8_lossy(&answer);
-    text.split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
+    let answer = server
+        .post_chunked(path, body.chunks(512), Duration::from_secs(2))
+        .await;
+    status_code(&status_line(&answer))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_flood_over_the_body_limit_gets_413_while_others_keep_working() {
     within(TEST_LIMIT, async {
-        let server = start_with(|config| config.post.max_body_bytes = 1024).await;
+        let server =
+            TestServer::start_short_timers_with(|config| config.post.max_body_bytes = 1024).await;
         let flooder = server.connected_polling_session().await;
         let bystander = server.connected_polling_session().await;
         let (_, mut ws) = server.connected_websocket().await;
@@ -296,8 +250,8 @@ async fn post_flood_over_the_body_limit_gets_413_while_others_keep_working() {
         });
         let flood: Vec<_> = flood.collect();
         // While the flood goes on, the others are served.
-        assert_polling_echo(&server, &bystander).await;
-        assert_ws_echo(&mut ws).await;
+        server.assert_polling_echo(&bystander).await;
+        assert_websocket_echo(&mut ws).await;
         for request in flood {
             let status = tokio::time::timeout(WAIT, request)
                 .await
@@ -315,9 +269,12 @@ async fn post_flood_over_the_body_limit_gets_413_while_others_keep_working() {
         // Exactly at the limit is fine, and the flooder's session was not harmed.
         let at_limit = echo_of_length(1024);
         server.post_packets(&flooder, &at_limit).await;
-        assert_eq!(poll(&server, &flooder).await, [at_limit]);
-        assert_polling_echo(&server, &bystander).await;
-        assert_ws_echo(&mut ws).await;
+        assert_eq!(
+            server.poll_packets_within(&flooder, POLL_WAIT).await,
+            [at_limit]
+        );
+        server.assert_polling_echo(&bystander).await;
+        assert_websocket_echo(&mut ws).await;
     })
     .await;
 }
@@ -325,18 +282,27 @@ async fn post_flood_over_the_body_limit_gets_413_while_others_keep_working() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_message_over_the_limit_ends_only_that_session() {
     within(TEST_LIMIT, async {
-    let server = start_with(|config| config.websocket.max_message_bytes = 1024).await;
-    let (big_sid, mut big) = server.connected_websocket().await;
-    let (_, mut other) = server.connected_websocket().await;
-    let polling = server.connected_polling_session().await;
-    let at_limit = echo_of_length(1024);
-    send_text(&mut big, &at_limit).await;
-    assert_eq!(ws_next(&mut big).await.as_deref(), Some(at_limit.as_str()));
-    send_text(&mut big, &echo_of_length(4096)).await;
-    assert_eq!(ws_next(&mut big).await, None, "the connection ends");
-    server.assert_observed(WAIT, |o| matches!( o, ferrio_server::apps::conformance::Observation::Disconnect { sid, .. } if *sid == big_sid )).await;
-    assert_ws_echo(&mut other).await;
-    assert_polling_echo(&server, &polling).await;
+        let server =
+            TestServer::start_short_timers_with(|config| config.websocket.max_message_bytes = 1024)
+                .await;
+        let (big_sid, mut big) = server.connected_websocket().await;
+        let (_, mut other) = server.connected_websocket().await;
+        let polling = server.connected_polling_session().await;
+        let at_limit = echo_of_length(1024);
+        send_text(&mut big, &at_limit).await;
+        assert_eq!(
+            next_packet_within(&mut big, WAIT).await.as_deref(),
+            Some(at_limit.as_str())
+        );
+        send_text(&mut big, &echo_of_length(4096)).await;
+        assert_eq!(
+            next_packet_within(&mut big, WAIT).await,
+            None,
+            "the connection ends"
+        );
+        server.assert_observed(WAIT, any_disconnect(&big_sid)).await;
+        assert_websocket_echo(&mut other).await;
+        server.assert_polling_echo(&polling).await;
     })
     .await;
 }
@@ -347,7 +313,7 @@ async fn websocket_message_over_the_limit_ends_only_that_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn origins_allow_list_refuses_with_403() {
     within(TEST_LIMIT, async {
-        let server = start_with(|config| {
+        let server = TestServer::start_short_timers_with(|config| {
             config.hub.origins = "good.example:*,*:8443".parse::<Origins>().expect("origins");
         })
         .await;
@@ -366,7 +332,7 @@ async fn origins_allow_list_refuses_with_403() {
                 headers.push(("referer", referer));
             }
             let refused = server
-                .request(Method::GET, HANDSHAKE, &headers, Bytes::new())
+                .request(Method::GET, HANDSHAKE_PATH, &headers, Bytes::new())
                 .await;
             assert_eq!(refused.status, 403, "{headers:?}: {}", refused.text());
             assert_eq!(
@@ -381,7 +347,12 @@ async fn origins_allow_list_refuses_with_403() {
             "http://any.example:8443",
         ] {
             let accepted = server
-                .request(Method::GET, HANDSHAKE, &[("origin", origin)], Bytes::new())
+                .request(
+                    Method::GET,
+                    HANDSHAKE_PATH,
+                    &[("origin", origin)],
+                    Bytes::new(),
+                )
                 .await;
             assert_eq!(accepted.status, 200, "{origin}: {}", accepted.text());
             assert_eq!(accepted.header("access-control-allow-origin"), Some(origin));
@@ -389,7 +360,7 @@ async fn origins_allow_list_refuses_with_403() {
         let by_referer = server
             .request(
                 Method::GET,
-                HANDSHAKE,
+                HANDSHAKE_PATH,
                 &[("referer", "http://good.example/chat.html")],
                 Bytes::new(),
             )

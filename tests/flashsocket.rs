@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use ferrio_hub::{DisconnectReason, Origins};
 use ferrio_protocol::{HandshakeBody, TransportKind};
-use ferrio_server::apps::conformance::Observation;
 use ferrio_server::{Cli, ServerConfig};
 use ferrio_testkit::{
     HixieMessage, TestServer, any_connection, any_disconnect_of, assert_c51_reply,
-    assert_unanswered_heartbeat_timeline, disconnected, flashsocket_path, hixie_sample_headers,
-    hixie_text, hixie_upgrade, read_for, read_until_closed, short_timers, xhr_path,
+    assert_unanswered_heartbeat_timeline, disconnected, flashsocket_path, hixie_headers_with,
+    hixie_sample_headers, hixie_text, hixie_upgrade, is_connection, read_for, read_until_closed,
+    short_timers, status_line, xhr_path,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -57,12 +57,6 @@ async fn send_and_read_to_close(
     read_until_closed(&mut stream, WAIT)
         .await
         .expect("the server closes the connection")
-}
-
-/// The status line of a raw HTTP/1.1 response.
-fn http_status_line(response: &[u8]) -> String {
-    let text = String::from_utf8_lossy(response);
-    text.split("\r\n").next().unwrap_or_default().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +121,7 @@ async fn c50_no_policy_while_flashsocket_is_disabled() {
     let server = TestServer::start_default().await;
     let reply = send_and_read_to_close(server.addr, &[POLICY_REQUEST], Duration::ZERO).await;
     assert_eq!(
-        http_status_line(&reply),
+        status_line(&reply),
         "HTTP/1.1 400 Bad Request",
         "{:?}",
         String::from_utf8_lossy(&reply)
@@ -164,7 +158,7 @@ async fn http_requests_starting_with_lt_get_http_answers() {
         let reply = send_and_read_to_close(server.addr, &[request], Duration::ZERO).await;
         let what = String::from_utf8_lossy(request);
         assert!(
-            http_status_line(&reply).starts_with("HTTP/1.1 4"),
+            status_line(&reply).starts_with("HTTP/1.1 4"),
             "{what:?} → {:?}",
             String::from_utf8_lossy(&reply)
         );
@@ -252,11 +246,7 @@ async fn flashsocket_upgrade_while_disabled_is_400_and_leaves_the_session() {
     let refused = hixie_upgrade(server.addr, &path, &hixie_sample_headers(), None).await;
     assert_eq!(refused.status, 400, "{}", refused.head);
     assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. })),
+        !server.log.entries().iter().any(is_connection),
         "{:?}",
         server.log.entries()
     );
@@ -433,22 +423,10 @@ async fn flashsocket_upgrade_from_bad_origin_is_refused() {
     let server = TestServer::start(config).await;
     let sid = server.handshake_from_origin("http://good.example").await;
     let path = flashsocket_path(&sid);
-    let headers_from = |origin: &'static str| -> Vec<(&'static str, &'static str)> {
-        hixie_sample_headers()
-            .into_iter()
-            .map(|(name, value)| {
-                if name == "Origin" {
-                    (name, origin)
-                } else {
-                    (name, value)
-                }
-            })
-            .collect()
-    };
     let evil = hixie_upgrade(
         server.addr,
         &path,
-        &headers_from("http://evil.example"),
+        &hixie_headers_with("Origin", Some("http://evil.example")),
         None,
     )
     .await;
@@ -456,7 +434,7 @@ async fn flashsocket_upgrade_from_bad_origin_is_refused() {
     let good = hixie_upgrade(
         server.addr,
         &path,
-        &headers_from("http://good.example"),
+        &hixie_headers_with("Origin", Some("http://good.example")),
         None,
     )
     .await;

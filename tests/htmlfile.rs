@@ -4,22 +4,16 @@
 use std::time::{Duration, Instant};
 
 use ferrio_hub::DisconnectReason;
-use ferrio_server::ServerConfig;
 use ferrio_testkit::{
     StreamEvent, StreamingResponse, TestServer, any_disconnect_of,
     assert_unanswered_heartbeat_timeline, disconnected, es3_string_literals, htmlfile_path,
-    htmlfile_payload, packets_of, short_timers,
+    htmlfile_payload, packets_of,
 };
 
 /// How long answers that should come at once may take.
 const WAIT: Duration = Duration::from_secs(2);
 
 const ECHO: &str = r#"5:::{"name":"echo","args":["hi"]}"#;
-
-/// A gateway with the short timers of §9 (heartbeat interval 3 s, timeout 5 s).
-async fn start() -> TestServer {
-    TestServer::start(short_timers(ServerConfig::default())).await
-}
 
 /// The payload of the next chunk, which must be exactly one `<script>_("…");</script>`
 /// element.
@@ -43,7 +37,7 @@ async fn assert_ends(stream: &mut StreamingResponse, timeout: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c36_prelude_then_connect() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let mut stream = server.open_stream(&htmlfile_path(&sid)).await;
     assert_eq!(stream.status, 200, "{}", stream.head);
@@ -88,7 +82,7 @@ async fn c36_prelude_then_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c37_echoed_text_is_escaped_and_decodes_back() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_htmlfile().await;
     for text in ["a/b</script>", "x\u{2028}y\u{2029}z <!--<script>"] {
         let packet = format!(
@@ -122,7 +116,7 @@ async fn c37_echoed_text_is_escaped_and_decodes_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c38_heartbeats_answered_keep_the_stream_open_unanswered_end_it() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     // Two sessions at once on one gateway: both cases need 8 s and more of heartbeat timers.
     tokio::join!(
         unanswered_heartbeat_ends_the_stream(&server),
@@ -170,7 +164,7 @@ async fn answered_heartbeats_keep_the_stream_open(server: &TestServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c38_closing_the_connection_ends_the_session_at_once() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, stream) = server.connected_htmlfile().await;
     let closed = Instant::now();
     drop(stream);
@@ -205,7 +199,7 @@ async fn c38_closing_the_connection_ends_the_session_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_3_each_write_is_its_own_chunk_flushed_at_once() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_htmlfile().await;
     for round in 0..3 {
         let packet = format!(r#"5:::{{"name":"echo","args":[{round}]}}"#);
@@ -228,7 +222,7 @@ async fn s5_3_each_write_is_its_own_chunk_flushed_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c15_multi_arrives_in_order_framed_or_one_per_chunk() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_htmlfile().await;
     server
         .post_packets_to(&htmlfile_path(&sid), r#"5:::{"name":"multi"}"#)
@@ -256,7 +250,7 @@ async fn c15_multi_arrives_in_order_framed_or_one_per_chunk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_2_post_before_the_first_get_follows_connect() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     server.post_packets_to(&htmlfile_path(&sid), ECHO).await;
     let mut stream = server.open_stream(&htmlfile_path(&sid)).await;
@@ -274,7 +268,7 @@ async fn s4_2_post_before_the_first_get_follows_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_0_unknown_sid_gets_prelude_error_and_end() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let mut stream = server.open_stream(&htmlfile_path("nosuchsession")).await;
     assert_eq!(stream.status, 200, "{}", stream.head);
     assert_eq!(
@@ -292,7 +286,7 @@ async fn s5_0_unknown_sid_gets_prelude_error_and_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_8_kick_sends_disconnect_then_ends_the_stream() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_htmlfile().await;
     server
         .post_packets_to(&htmlfile_path(&sid), r#"5:::{"name":"kick"}"#)
@@ -309,7 +303,7 @@ async fn s4_8_kick_sends_disconnect_then_ends_the_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_4_second_stream_ends_the_first_and_takes_over() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut first) = server.connected_htmlfile().await;
     let mut second = server.open_stream(&htmlfile_path(&sid)).await;
     assert_eq!(second.status, 200, "{}", second.head);
@@ -327,7 +321,7 @@ async fn s4_4_second_stream_ends_the_first_and_takes_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_11_volatile_is_written_on_an_open_stream() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_htmlfile().await;
     server
         .post_packets_to(

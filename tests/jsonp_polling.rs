@@ -4,12 +4,10 @@
 use std::time::{Duration, Instant};
 
 use ferrio_protocol::TransportKind;
-use ferrio_server::ServerConfig;
-use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    HttpResponse, MultipartEvent, TestServer, any_disconnect_of, es3_string_literals,
-    form_urlencode, htmlfile_path, htmlfile_payload, jsonp_form, jsonp_path, jsonp_payload,
-    multipart_path, short_timers,
+    HttpResponse, MultipartEvent, TestServer, any_disconnect_of, connected_to, es3_string_literals,
+    form_urlencode, htmlfile_path, htmlfile_payload, is_connection, jsonp_form, jsonp_path,
+    jsonp_payload, multipart_path,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -27,11 +25,6 @@ const FRAMED_FORM: &str = "d=%22%EF%BF%BD3%EF%BF%BD2%3A%3A%EF%BF%BD7%EF%BF%BD3%3
 const ECHO_PACKET: &str = r#"5:::{"name":"echo","args":["x"]}"#;
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
-
-/// A gateway with the short timers of §9 (polling duration 2 s, close timeout 4 s).
-async fn start() -> TestServer {
-    TestServer::start(short_timers(ServerConfig::default())).await
-}
 
 /// Checks the headers every jsonp-polling GET answer carries (docs/protocol.md §5.0, §5.5).
 fn assert_script_headers(response: &HttpResponse) {
@@ -104,18 +97,18 @@ fn echo_args(packet: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c39_first_get_calls_the_indexed_callback() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let first = server.get(&jsonp_path(&sid, "5")).await;
     assert_script_headers(&first);
     assert_eq!(first.header("content-length"), Some("15"));
     assert_eq!(first.text(), r#"io.j[5]("1::");"#);
-    server.assert_observed(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace.is_empty())).await;
+    server.assert_observed(WAIT, connected_to(&sid, "")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c39_hostile_callback_indices_become_zero() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let hostile = [
         "alert(1)",
         "1);alert(2)//",
@@ -145,7 +138,7 @@ async fn c39_hostile_callback_indices_become_zero() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_5_idle_get_gets_noop_after_polling_duration() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = connected(&server, "4").await;
     let started = Instant::now();
     let answer = server.get(&jsonp_path(&sid, "4")).await;
@@ -163,7 +156,7 @@ async fn s5_5_idle_get_gets_noop_after_polling_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c40_form_post_is_decoded_and_echoed() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = connected(&server, "5").await;
     let post = post_form(&server, &sid, C40_FORM).await;
     assert_eq!(post.status, 200);
@@ -189,7 +182,7 @@ async fn c40_form_post_is_decoded_and_echoed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_5_framed_form_post_carries_both_packets() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = connected(&server, "1").await;
     let post = post_form(&server, &sid, FRAMED_FORM).await;
     assert_eq!((post.status, post.text().as_str()), (200, "1"));
@@ -205,7 +198,7 @@ async fn s5_5_framed_form_post_carries_both_packets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_5_post_with_origin_gets_cors_and_xss_headers() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = connected(&server, "1").await;
     let origin = "http://a.example:8080";
     let post = server
@@ -230,7 +223,7 @@ async fn s5_5_post_with_origin_gets_cors_and_xss_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c41_unusable_d_gets_a_clear_answer_and_nothing_breaks() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = connected(&server, "1").await;
     let bad_bodies = [
         // Not JSON at all: the reference's process dies on this one.
@@ -272,9 +265,8 @@ async fn c41_unusable_d_gets_a_clear_answer_and_nothing_breaks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c41_oversized_post_gets_413() {
-    let mut config = short_timers(ServerConfig::default());
-    config.post.max_body_bytes = 16 * 1024;
-    let server = TestServer::start(config).await;
+    let server =
+        TestServer::start_short_timers_with(|config| config.post.max_body_bytes = 16 * 1024).await;
     let sid = connected(&server, "1").await;
     let big = format!(
         r#"5:::{{"name":"echo","args":["{}"]}}"#,
@@ -297,7 +289,7 @@ async fn c41_oversized_post_gets_413() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c42_hostile_payload_parses_as_es3_and_hides_markup() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = connected(&server, "6").await;
     let text = "a\u{2028}b\u{2029}c</script><!--<script>\"quoted\" 'single' \\ & >";
     for packet in [
@@ -342,7 +334,7 @@ fn c42_the_es3_check_rejects_raw_line_separators() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c04_jsonp_handshake_and_its_session() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let answer = server.get("/socket.io/1/?t=1&jsonp=3").await;
     assert_eq!(answer.status, 200);
     assert!(
@@ -395,7 +387,7 @@ async fn c04_jsonp_handshake_and_its_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c06_jsonp_handshake_refusal_is_an_error_call() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     for index in ["0", "7"] {
         let answer = server
             .get(&format!("/socket.io/1/?t=1&auth=deny&jsonp={index}"))
@@ -420,7 +412,7 @@ async fn c06_jsonp_handshake_refusal_is_an_error_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_0_unknown_sid_get_and_post() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let get = server.get(&jsonp_path("nosuchsession", "4")).await;
     assert_script_headers(&get);
     assert_eq!(get.text(), r#"io.j[4]("7:::1+0");"#);
@@ -432,9 +424,10 @@ async fn s5_0_unknown_sid_get_and_post() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_0_disabled_transports_are_refused_without_touching_the_session() {
-    let mut config = short_timers(ServerConfig::default());
-    config.hub.transports = vec![TransportKind::Websocket, TransportKind::XhrPolling];
-    let server = TestServer::start(config).await;
+    let server = TestServer::start_short_timers_with(|config| {
+        config.hub.transports = vec![TransportKind::Websocket, TransportKind::XhrPolling];
+    })
+    .await;
     let sid = server.handshake().await;
     for path in [
         jsonp_path(&sid, "1"),
@@ -447,11 +440,7 @@ async fn s5_0_disabled_transports_are_refused_without_touching_the_session() {
         assert_eq!(post.status, 400, "POST {path}: {}", post.text());
     }
     assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. })),
+        !server.log.entries().iter().any(is_connection),
         "a refused request connected the session"
     );
     assert_eq!(server.poll(&sid).await, "1::");
@@ -466,7 +455,7 @@ const C59_TEXT: &str = "line\u{2028}sep </script> <!-- a\\/b \"dq\" 'sq' 😀";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c59_hostile_message_round_trips_on_jsonp_htmlfile_and_multipart() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let echo = format!("5:::{}", json!({"name": "echo", "args": [C59_TEXT]}));
     let message = format!("3:::{C59_TEXT}");
 

@@ -8,17 +8,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio_server::{Server, ServerConfig, TlsFiles};
 use ferrio_testkit::{
-    HIXIE_DIGEST, HIXIE_KEY3, HttpResponse, SelfSigned, TestServer, hixie_request_head,
-    hixie_sample_headers, read_until_closed, short_timers, tls_connect, tls_request, within,
-    ws_path, xhr_path,
+    HANDSHAKE_PATH, HIXIE_DIGEST, HIXIE_KEY3, HttpResponse, SelfSigned, TestServer,
+    connector_trusting, hixie_request_head, hixie_sample_headers, next_packet_within,
+    read_at_least, read_response_head, read_until_closed, send_text, tls_connect, tls_request,
+    within, ws_path, xhr_path,
 };
-use futures_util::{SinkExt, StreamExt};
 use http::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_rustls::TlsConnector;
+use tokio::io::AsyncWriteExt;
+use tokio_rustls::rustls::RootCertStore;
 use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
-use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(3);
 /// The most one test may take, whatever hangs.
@@ -26,9 +24,7 @@ const TEST_LIMIT: Duration = Duration::from_secs(15);
 const ECHO: &str = r#"5:::{"name":"echo","args":["over tls"]}"#;
 
 async fn start(cert: &SelfSigned) -> TestServer {
-    let mut config = short_timers(ServerConfig::default());
-    config.tls = Some(cert.files());
-    TestServer::start(config).await
+    TestServer::start_short_timers_with(|config| config.tls = Some(cert.files())).await
 }
 
 async fn get(server: &TestServer, cert: &SelfSigned, path: &str) -> HttpResponse {
@@ -43,9 +39,22 @@ async fn get(server: &TestServer, cert: &SelfSigned, path: &str) -> HttpResponse
     .await
 }
 
+/// A POST of `body` as `text/plain` over HTTPS.
+async fn post(server: &TestServer, cert: &SelfSigned, path: &str, body: &str) -> HttpResponse {
+    tls_request(
+        server.addr,
+        &cert.connector(),
+        Method::POST,
+        path,
+        &[("content-type", "text/plain;charset=UTF-8")],
+        body.to_owned(),
+    )
+    .await
+}
+
 /// A handshake over HTTPS; the session id.
 async fn tls_handshake(server: &TestServer, cert: &SelfSigned) -> String {
-    let response = get(server, cert, "/socket.io/1/?t=1").await;
+    let response = get(server, cert, HANDSHAKE_PATH).await;
     assert_eq!(response.status, 200, "{}", response.text());
     ferrio_protocol::HandshakeBody::parse(&response.text())
         .expect("handshake body")
@@ -57,7 +66,7 @@ async fn handshake_and_polling_over_https() {
     within(TEST_LIMIT, async {
         let cert = SelfSigned::generate();
         let server = start(&cert).await;
-        let response = get(&server, &cert, "/socket.io/1/?t=1").await;
+        let response = get(&server, &cert, HANDSHAKE_PATH).await;
         assert_eq!(response.status, 200);
         let body = ferrio_protocol::HandshakeBody::parse(&response.text()).expect("handshake body");
         assert_eq!(body.heartbeat_timeout_secs, 5);
@@ -69,15 +78,7 @@ async fn handshake_and_polling_over_https() {
         // The session knows it came over TLS.
         let socket = server.hub.sockets().socket(&sid).expect("connected socket");
         assert!(socket.handshake().info.secure);
-        let posted = tls_request(
-            server.addr,
-            &cert.connector(),
-            Method::POST,
-            &xhr_path(&sid),
-            &[("content-type", "text/plain;charset=UTF-8")],
-            ECHO,
-        )
-        .await;
+        let posted = post(&server, &cert, &xhr_path(&sid), ECHO).await;
         assert_eq!((posted.status, posted.text().as_str()), (200, "1"));
         assert_eq!(get(&server, &cert, &xhr_path(&sid)).await.text(), ECHO);
         // The welcome page and the client script too.
@@ -113,21 +114,6 @@ async fn handshake_and_polling_over_https() {
     .await;
 }
 
-/// The next text message that is not a heartbeat; `None` on anything else or after [`WAIT`].
-async fn wss_next<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> Option<String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    loop {
-        match tokio::time::timeout(WAIT, ws.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) if text.as_str() == "2::" => {}
-            Ok(Some(Ok(Message::Text(text)))) => return Some(text.as_str().to_owned()),
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-            _ => return None,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_over_wss() {
     within(TEST_LIMIT, async {
@@ -142,9 +128,15 @@ async fn websocket_over_wss() {
                 .expect("upgrade in time")
                 .expect("wss upgrade");
         assert_eq!(response.status(), 101);
-        assert_eq!(wss_next(&mut ws).await.as_deref(), Some("1::"));
-        ws.send(Message::Text(ECHO.into())).await.expect("send");
-        assert_eq!(wss_next(&mut ws).await.as_deref(), Some(ECHO));
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some("1::")
+        );
+        send_text(&mut ws, ECHO).await;
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some(ECHO)
+        );
         let metrics = server
             .metrics_until("the wss session", WAIT, |m| {
                 m.value("ferrio_sessions", &[("transport", "websocket")]) == 1.0
@@ -176,42 +168,29 @@ async fn draft76_location_says_wss_over_tls() {
         // The head, the 16 digest bytes, then `1::` framed as draft 76.
         let mut expected_tail = HIXIE_DIGEST.to_vec();
         expected_tail.extend_from_slice(b"\x001::\xff");
-        let mut buffer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let head_end = loop {
-            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n")
-                && buffer.len() >= at + 4 + expected_tail.len()
-            {
-                break at;
-            }
-            let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
-                .await
-                .expect("upgrade answered in time")
-                .expect("read");
-            assert!(
-                n > 0,
-                "closed early: {:?}",
-                String::from_utf8_lossy(&buffer)
-            );
-            buffer.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+        let answer = read_response_head(&mut stream, WAIT)
+            .await
+            .unwrap_or_else(|partial| {
+                panic!("no complete head: {:?}", String::from_utf8_lossy(&partial))
+            });
+        let head = &answer.head;
         assert!(
             head.starts_with("HTTP/1.1 101 WebSocket Protocol Handshake\r\n"),
             "{head}"
         );
         let location = format!("wss://example.com{path}");
-        let found = head
-            .lines()
-            .filter_map(|line| line.split_once(": "))
-            .find(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-location"))
-            .map(|(_, value)| value);
-        assert_eq!(found, Some(location.as_str()), "{head}");
         assert_eq!(
-            &buffer[head_end + 4..head_end + 4 + expected_tail.len()],
-            &expected_tail[..]
+            answer.header("sec-websocket-location"),
+            Some(location.as_str()),
+            "{head}"
         );
+        let mut tail = answer.rest.clone();
+        assert!(
+            read_at_least(&mut stream, &mut tail, expected_tail.len(), WAIT).await,
+            "closed early after {:?}",
+            String::from_utf8_lossy(&tail)
+        );
+        assert_eq!(&tail[..expected_tail.len()], &expected_tail[..]);
     })
     .await;
 }
@@ -250,13 +229,7 @@ async fn plain_http_and_untrusting_clients_fail_cleanly_while_tls_goes_on() {
         assert!(read_until_closed(&mut garbage, WAIT).await.is_some());
         drop(server.tcp().await);
         // A client that does not trust the certificate gives up; the server is unharmed.
-        let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let untrusting = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(RootCertStore::empty())
-            .with_no_client_auth();
-        let connector = TlsConnector::from(std::sync::Arc::new(untrusting));
+        let connector = connector_trusting(RootCertStore::empty());
         let tcp = server.tcp().await;
         let refused = tokio::time::timeout(
             WAIT,
@@ -266,15 +239,7 @@ async fn plain_http_and_untrusting_clients_fail_cleanly_while_tls_goes_on() {
         .expect("handshake ends in time");
         assert!(refused.is_err(), "an untrusted certificate is refused");
         // TLS still works, for the session there and for new ones.
-        let posted = tls_request(
-            server.addr,
-            &cert.connector(),
-            Method::POST,
-            &xhr_path(&sid),
-            &[("content-type", "text/plain;charset=UTF-8")],
-            ECHO,
-        )
-        .await;
+        let posted = post(&server, &cert, &xhr_path(&sid), ECHO).await;
         assert_eq!(posted.status, 200);
         assert_eq!(get(&server, &cert, &xhr_path(&sid)).await.text(), ECHO);
         tls_handshake(&server, &cert).await;

@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_hub::DisconnectReason;
-use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    Backend, BackendCall, BackendReply, TestServer, WsClient, disconnected, next_text_within,
-    send_text, short_timers, within,
+    Backend, BackendCall, BackendReply, TestServer, assert_websocket_echo, disconnected, free_port,
+    next_packet_within, retry_until, send_text, within,
 };
 use ferrio_webhooks::WebhookConfig;
 use http::Method;
@@ -25,7 +24,6 @@ const TEST_LIMIT: Duration = Duration::from_secs(15);
 const POLL_WAIT: Duration = Duration::from_secs(5);
 /// How long the tests watch for a call that must not come.
 const QUIET: Duration = Duration::from_millis(700);
-const ECHO: &str = r#"5:::{"name":"echo","args":["ping"]}"#;
 
 /// A gateway (short timers) whose webhooks go to `backend` for the event `order`, with a
 /// 1 s timeout and `configure` applied.
@@ -33,37 +31,19 @@ async fn start(backend: &Backend, configure: impl FnOnce(&mut WebhookConfig)) ->
     let mut webhooks = WebhookConfig::new(backend.url("/hook"), vec!["order".to_owned()]);
     webhooks.timeout = Duration::from_secs(1);
     configure(&mut webhooks);
-    let mut config = short_timers(ServerConfig::default());
-    config.webhooks = Some(webhooks);
-    TestServer::start(config).await
-}
-
-async fn poll(server: &TestServer, sid: &str) -> Vec<String> {
-    tokio::time::timeout(POLL_WAIT, server.poll_packets(sid))
-        .await
-        .expect("poll answered")
+    TestServer::start_short_timers_with(|config| config.webhooks = Some(webhooks)).await
 }
 
 /// Polls until a packet comes (skipping noops) or `within` passes; the packets of that poll.
 async fn poll_until_packets(server: &TestServer, sid: &str, within: Duration) -> Vec<String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let packets = poll(server, sid).await;
-        if packets != ["8::"] || Instant::now() >= deadline {
-            return packets;
-        }
-    }
-}
-
-async fn ws_next(ws: &mut WsClient, within: Duration) -> Option<String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let text = next_text_within(ws, left).await?;
-        if text != "2::" {
-            return Some(text);
-        }
-    }
+    retry_until(
+        within,
+        Duration::ZERO,
+        async || server.poll_packets_within(sid, POLL_WAIT).await,
+        |packets| packets != &["8::"],
+    )
+    .await
+    .unwrap_or_else(|last| last)
 }
 
 fn events(call: &BackendCall) -> bool {
@@ -87,7 +67,7 @@ async fn named_event_is_posted_as_json_with_the_handshake_data() {
             .await;
         assert_eq!(handshake.status, 200);
         let sid = handshake.text().split(':').next().expect("sid").to_owned();
-        assert_eq!(poll(&server, &sid).await, ["1::"]);
+        assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["1::"]);
         server
             .post_packets(&sid, r#"5:::{"name":"order","args":[{"id":7},"two",null]}"#)
             .await;
@@ -119,7 +99,7 @@ async fn named_event_is_posted_as_json_with_the_handshake_data() {
                 .is_some_and(|t| t > 1_600_000_000_000)
         );
         // No ack was asked for, so none is sent; the poll ends with a noop.
-        assert_eq!(poll(&server, &sid).await, ["8::"]);
+        assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["8::"]);
     })
     .await;
 }
@@ -131,8 +111,7 @@ async fn events_not_named_are_not_sent() {
         let server = start(&backend, |_| {}).await;
         let sid = server.connected_polling_session().await;
         // The application's own `echo` still answers, and nothing goes to the backend.
-        server.post_packets(&sid, ECHO).await;
-        assert_eq!(poll(&server, &sid).await, [ECHO]);
+        server.assert_polling_echo(&sid).await;
         server
             .post_packets(&sid, r#"5:::{"name":"unlisted","args":[1]}"#)
             .await;
@@ -179,14 +158,17 @@ async fn backend_array_becomes_the_ack_on_polling_and_websocket() {
         let (ws_sid, mut ws) = server.connected_websocket().await;
         send_text(&mut ws, r#"5:3+::{"name":"order","args":[{"k":"é"}]}"#).await;
         assert_eq!(
-            ws_next(&mut ws, WAIT).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"6:::3+["ok",{"echoed":[{"k":"é"}]}]"#)
         );
         let calls = backend.wait_for(2, WAIT, events).await;
         assert_eq!(calls[1].body["sid"], json!(ws_sid));
         // An id without `+`: the library acks at once, the backend is still told.
         send_text(&mut ws, r#"5:4::{"name":"order","args":[]}"#).await;
-        assert_eq!(ws_next(&mut ws, WAIT).await.as_deref(), Some("6:::4"));
+        assert_eq!(
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
+            Some("6:::4")
+        );
         let calls = backend.wait_for(3, WAIT, events).await;
         assert_eq!(calls.len(), 3);
         assert_eq!(calls[2].body["ack"], json!(false));
@@ -208,7 +190,7 @@ async fn non_array_replies_ack_without_data() {
             )
             .await;
             assert_eq!(
-                ws_next(&mut ws, WAIT).await,
+                next_packet_within(&mut ws, WAIT).await,
                 Some(format!("6:::{id}")),
                 "reply {:?}",
                 replies[id - 1]
@@ -231,7 +213,7 @@ async fn connect_and_disconnect_are_notified_with_the_reason() {
         // Issued but not connected: no call yet.
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(backend.calls().is_empty(), "{:#?}", backend.calls());
-        assert_eq!(poll(&server, &sid).await, ["1::"]);
+        assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["1::"]);
         let connects = backend.wait_for(1, WAIT, |c| c.kind() == "connect").await;
         assert_eq!(connects.len(), 1);
         assert_eq!(connects[0].body["sid"], json!(sid));
@@ -331,7 +313,7 @@ async fn server_errors_are_retried_then_no_ack_is_sent() {
         assert!(calls[1].at - calls[0].at >= Duration::from_millis(90));
         assert!(calls[2].at - calls[1].at >= Duration::from_millis(190));
         // No ack (the poll ends with a noop), and no fourth attempt.
-        assert_eq!(poll(&server, &sid).await, ["8::"]);
+        assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["8::"]);
         assert_eq!(backend.calls().len(), 3);
         server
             .metrics_until("three failed attempts", WAIT, |m| {
@@ -342,8 +324,7 @@ async fn server_errors_are_retried_then_no_ack_is_sent() {
             })
             .await;
         // The session goes on.
-        server.post_packets(&sid, ECHO).await;
-        assert_eq!(poll(&server, &sid).await, [ECHO]);
+        server.assert_polling_echo(&sid).await;
     })
     .await;
 }
@@ -363,7 +344,7 @@ async fn a_retry_that_succeeds_acks_with_its_reply() {
         let (_, mut ws) = server.connected_websocket().await;
         send_text(&mut ws, r#"5:1+::{"name":"order","args":[]}"#).await;
         assert_eq!(
-            ws_next(&mut ws, WAIT).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"6:::1+["third time"]"#)
         );
         assert_eq!(backend.calls().len(), 3);
@@ -391,7 +372,7 @@ async fn a_backend_too_slow_times_out_and_is_retried() {
         let started = Instant::now();
         send_text(&mut ws, r#"5:1+::{"name":"order","args":[]}"#).await;
         assert_eq!(
-            ws_next(&mut ws, WAIT).await.as_deref(),
+            next_packet_within(&mut ws, WAIT).await.as_deref(),
             Some(r#"6:::1+["in time"]"#)
         );
         let took = started.elapsed();
@@ -416,7 +397,10 @@ async fn a_backend_too_slow_times_out_and_is_retried() {
             1.0
         );
         // The late answer of the first attempt acks nothing more.
-        assert_eq!(ws_next(&mut ws, Duration::from_millis(2200)).await, None);
+        assert_eq!(
+            next_packet_within(&mut ws, Duration::from_millis(2200)).await,
+            None
+        );
     })
     .await;
 }
@@ -442,7 +426,7 @@ async fn every_attempt_timing_out_sends_no_ack() {
                 ) == 3.0
             })
             .await;
-        assert_eq!(ws_next(&mut ws, QUIET).await, None, "no ack");
+        assert_eq!(next_packet_within(&mut ws, QUIET).await, None, "no ack");
         assert_eq!(backend.calls().len(), 3);
     })
     .await;
@@ -457,7 +441,11 @@ async fn client_errors_are_not_retried() {
             let (_, mut ws) = server.connected_websocket().await;
             send_text(&mut ws, r#"5:1+::{"name":"order","args":[]}"#).await;
             assert_eq!(backend.wait_for(1, WAIT, events).await.len(), 1);
-            assert_eq!(ws_next(&mut ws, QUIET).await, None, "no ack after {status}");
+            assert_eq!(
+                next_packet_within(&mut ws, QUIET).await,
+                None,
+                "no ack after {status}"
+            );
             assert_eq!(backend.calls().len(), 1, "{status} is not retried");
             let metrics = server.metrics().await;
             assert_eq!(
@@ -468,8 +456,7 @@ async fn client_errors_are_not_retried() {
                 1.0
             );
             // The session still works.
-            send_text(&mut ws, ECHO).await;
-            assert_eq!(ws_next(&mut ws, WAIT).await.as_deref(), Some(ECHO));
+            assert_websocket_echo(&mut ws).await;
         }
     })
     .await;
@@ -479,11 +466,7 @@ async fn client_errors_are_not_retried() {
 async fn refused_connections_are_retried() {
     within(TEST_LIMIT, async {
         // A port nobody listens on.
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = closed.local_addr().expect("address").port();
-        drop(closed);
+        let port = free_port();
         let mut webhooks = WebhookConfig::new(
             format!("http://127.0.0.1:{port}/hook")
                 .parse()
@@ -491,9 +474,8 @@ async fn refused_connections_are_retried() {
             vec!["order".to_owned()],
         );
         webhooks.retries = 1;
-        let mut config = short_timers(ServerConfig::default());
-        config.webhooks = Some(webhooks);
-        let server = TestServer::start(config).await;
+        let server =
+            TestServer::start_short_timers_with(|config| config.webhooks = Some(webhooks)).await;
         let (_, mut ws) = server.connected_websocket().await;
         send_text(&mut ws, r#"5:1+::{"name":"order","args":[]}"#).await;
         server
@@ -504,9 +486,8 @@ async fn refused_connections_are_retried() {
                 ) == 2.0
             })
             .await;
-        assert_eq!(ws_next(&mut ws, QUIET).await, None, "no ack");
-        send_text(&mut ws, ECHO).await;
-        assert_eq!(ws_next(&mut ws, WAIT).await.as_deref(), Some(ECHO));
+        assert_eq!(next_packet_within(&mut ws, QUIET).await, None, "no ack");
+        assert_websocket_echo(&mut ws).await;
     })
     .await;
 }
@@ -536,12 +517,9 @@ async fn a_slow_backend_holds_up_no_other_session_or_packet() {
         }
         assert_eq!(backend.wait_for(3, WAIT, events).await.len(), 3);
         // While three calls wait on the backend, the same session and others answer at once.
-        send_text(&mut slow, ECHO).await;
-        assert_eq!(ws_next(&mut slow, WAIT).await.as_deref(), Some(ECHO));
-        send_text(&mut other, ECHO).await;
-        assert_eq!(ws_next(&mut other, WAIT).await.as_deref(), Some(ECHO));
-        server.post_packets(&polling, ECHO).await;
-        assert_eq!(poll(&server, &polling).await, [ECHO]);
+        assert_websocket_echo(&mut slow).await;
+        assert_websocket_echo(&mut other).await;
+        server.assert_polling_echo(&polling).await;
         assert!(
             started.elapsed() < Duration::from_millis(1200),
             "{:?}",
@@ -550,7 +528,7 @@ async fn a_slow_backend_holds_up_no_other_session_or_packet() {
         // Then the three acks come, in any order, after the backend's delay.
         let mut acks = Vec::new();
         for _ in 0..3 {
-            acks.push(ws_next(&mut slow, WAIT).await.expect("ack"));
+            acks.push(next_packet_within(&mut slow, WAIT).await.expect("ack"));
         }
         acks.sort();
         assert_eq!(

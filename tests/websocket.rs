@@ -9,9 +9,9 @@ use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
     Frame, HixieMessage, HixieWs, LengthForm, RawWs, SAMPLE_MASK, TestServer, any_connection,
     any_disconnect, any_disconnect_of, assert_c51_reply, assert_unanswered_heartbeat_timeline,
-    disconnected, echo_of_length, encode_frame, encode_frame_with, hixie_sample_headers,
-    hixie_text, hixie_upgrade, next_text_within, opcode, raw_upgrade, raw_upgrade_version,
-    send_text, short_timers, ws_path, xhr_path,
+    disconnected, echo_of_length, encode_frame, encode_frame_with, forced_disconnect_path,
+    hixie_headers_with, hixie_sample_headers, hixie_text, hixie_upgrade, is_connection,
+    next_text_within, opcode, raw_upgrade, raw_upgrade_version, send_text, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -106,7 +106,7 @@ async fn c45_unknown_sid_gets_error_frame_then_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c46_unanswered_heartbeat_closes_the_connection_a() {
-    let server = TestServer::start(short_timers(ServerConfig::default())).await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut ws) = server.connected_raw_websocket().await;
     let frames = assert_unanswered_heartbeat_timeline(
         &mut ws,
@@ -126,7 +126,7 @@ async fn c46_unanswered_heartbeat_closes_the_connection_a() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c46_answered_heartbeats_keep_the_connection_b() {
-    let server = TestServer::start(short_timers(ServerConfig::default())).await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut ws) = server.connected_raw_websocket().await;
     let opened = Instant::now();
     // Other traffic does not move the heartbeat (docs/protocol.md §4.3).
@@ -238,13 +238,7 @@ async fn c49_upgrade_from_bad_origin_is_refused() {
     )
     .await;
     assert_ne!(evil.status, 101, "{}", evil.head);
-    assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. }))
-    );
+    assert!(!server.log.entries().iter().any(is_connection));
 
     // The refused attempt did not use the session up; the right origin connects it.
     let good = raw_upgrade(
@@ -475,9 +469,7 @@ async fn s5_1_reserved_bits_end_the_connection() {
 async fn s4_7_forced_disconnect_reaches_an_open_websocket() {
     let server = TestServer::start_default().await;
     let (sid, mut ws) = server.connected_raw_websocket().await;
-    let forced = server
-        .get(&format!("/socket.io/1//{sid}/?disconnect=1"))
-        .await;
+    let forced = server.get(&forced_disconnect_path(&sid)).await;
     assert_eq!(forced.status, 200);
     let frames = ws
         .frames_until_closed(WAIT)
@@ -826,48 +818,36 @@ async fn hixie_and_rfc6455_clients_share_a_room() {
 async fn malformed_hixie76_handshakes_are_refused() {
     let server = TestServer::start_default().await;
     let sid = server.handshake().await;
-    let sample = hixie_sample_headers();
-    let with = |name: &str, value: Option<&'static str>| -> Vec<(&'static str, &'static str)> {
-        sample
-            .iter()
-            .filter_map(|&(n, v)| match (n == name, value) {
-                (false, _) => Some((n, v)),
-                (true, Some(replacement)) => Some((n, replacement)),
-                (true, None) => None,
-            })
-            .collect()
-    };
     let cases = [
         (
             "key without spaces",
-            with("Sec-WebSocket-Key1", Some("1868545188")),
+            hixie_headers_with("Sec-WebSocket-Key1", Some("1868545188")),
         ),
         (
             "key not divisible",
-            with("Sec-WebSocket-Key2", Some("1 0 1")),
+            hixie_headers_with("Sec-WebSocket-Key2", Some("1 0 1")),
         ),
         (
             "key over 32 bits",
-            with("Sec-WebSocket-Key1", Some("99999999999 ")),
+            hixie_headers_with("Sec-WebSocket-Key1", Some("99999999999 ")),
         ),
-        ("missing Key2", with("Sec-WebSocket-Key2", None)),
-        ("missing Origin", with("Origin", None)),
-        ("missing Host", with("Host", None)),
+        (
+            "missing Key2",
+            hixie_headers_with("Sec-WebSocket-Key2", None),
+        ),
+        ("missing Origin", hixie_headers_with("Origin", None)),
+        ("missing Host", hixie_headers_with("Host", None)),
     ];
     for (what, headers) in cases {
         let refused = hixie_upgrade(server.addr, &ws_path(&sid), &headers, None).await;
         assert_eq!(refused.status, 400, "{what}: {}", refused.head);
     }
     assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. })),
+        !server.log.entries().iter().any(is_connection),
         "a refused upgrade connected the session"
     );
     // The same session still connects, and so does a fresh one.
-    let upgrade = hixie_upgrade(server.addr, &ws_path(&sid), &sample, None).await;
+    let upgrade = hixie_upgrade(server.addr, &ws_path(&sid), &hixie_sample_headers(), None).await;
     assert_eq!(upgrade.status, 101, "{}", upgrade.head);
     let mut ws = upgrade.ws;
     ws.expect_sample_digest().await;

@@ -4,12 +4,10 @@
 use std::time::{Duration, Instant};
 
 use ferrio_hub::DisconnectReason;
-use ferrio_server::ServerConfig;
-use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
     MultipartEvent, MultipartStream, StreamingResponse, TestServer, any_disconnect_of,
     assert_preflight_allows, assert_unanswered_heartbeat_timeline, disconnected, form_urlencode,
-    multipart_path, packets_of, short_timers,
+    is_connection, multipart_path, packets_of,
 };
 use http::Method;
 
@@ -22,12 +20,6 @@ const ECHO: &str = r#"5:::{"name":"echo","args":["hi"]}"#;
 
 /// The framed payload of C15.
 const C15_MULTI: &str = "\u{FFFD}27\u{FFFD}5:::{\"name\":\"a\",\"args\":[1]}\u{FFFD}32\u{FFFD}5:::{\"name\":\"b\",\"args\":[\"é€😀\"]}\u{FFFD}5\u{FFFD}3:::x";
-
-/// A gateway with the short timers of §9 (heartbeat interval 3 s, timeout 5 s, close timeout
-/// 4 s).
-async fn start() -> TestServer {
-    TestServer::start(short_timers(ServerConfig::default())).await
-}
 
 async fn open(server: &TestServer, sid: &str) -> MultipartStream {
     let response = server.open_stream(&multipart_path(sid)).await;
@@ -59,7 +51,7 @@ fn is_fresh_boundary(boundary: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_get_headers_and_first_part() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let origin = "http://a.example:8080";
     let mut stream = server
@@ -104,7 +96,7 @@ async fn s5_6_get_headers_and_first_part() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_every_stream_gets_a_fresh_boundary() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (_, first) = server.connected_multipart().await;
     let (_, second) = server.connected_multipart().await;
     assert!(is_fresh_boundary(&first.boundary), "{}", first.boundary);
@@ -114,7 +106,7 @@ async fn s5_6_every_stream_gets_a_fresh_boundary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_each_write_is_one_part_flushed_at_once() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_multipart().await;
     for round in 0..3 {
         let packet = format!(r#"5:::{{"name":"echo","args":[{round}]}}"#);
@@ -152,7 +144,7 @@ async fn s5_6_each_write_is_one_part_flushed_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c15_closed_stream_buffers_and_the_next_get_gets_one_framed_part() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, stream) = server.connected_multipart().await;
     drop(stream);
     tokio::time::sleep(SETTLE).await;
@@ -177,7 +169,7 @@ async fn c15_closed_stream_buffers_and_the_next_get_gets_one_framed_part() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_close_timeout_after_the_stream_closes() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, stream) = server.connected_multipart().await;
     let closed = Instant::now();
     drop(stream);
@@ -200,7 +192,7 @@ async fn s5_6_close_timeout_after_the_stream_closes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_second_get_completes_the_older_stream_and_takes_over() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut first) = server.connected_multipart().await;
     let mut second = open(&server, &sid).await;
     assert_ne!(first.boundary, second.boundary);
@@ -216,7 +208,7 @@ async fn s5_6_second_get_completes_the_older_stream_and_takes_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_0_unknown_sid_gets_the_error_part_and_the_end() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let mut stream = open(&server, "nosuchsession").await;
     assert_eq!(
         stream.next_part(WAIT).await,
@@ -228,7 +220,7 @@ async fn s5_0_unknown_sid_gets_the_error_part_and_the_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_8_kick_sends_disconnect_then_completes_the_stream() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_multipart().await;
     server
         .post_packets_to(&multipart_path(&sid), r#"5:::{"name":"kick"}"#)
@@ -245,7 +237,7 @@ async fn s4_8_kick_sends_disconnect_then_completes_the_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_heartbeats_answered_keep_the_stream_open_unanswered_end_it() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     // Two sessions at once on one gateway: both cases need 8 s and more of heartbeat timers.
     tokio::join!(
         unanswered_heartbeat_ends_the_stream(&server),
@@ -298,7 +290,7 @@ async fn answered_heartbeats_keep_the_stream_open(server: &TestServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_posts_raw_and_as_a_data_form() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_multipart().await;
     let origin = "http://a.example:8080";
     let raw = server
@@ -336,7 +328,7 @@ async fn s5_6_posts_raw_and_as_a_data_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_options_preflight_gets_204_with_cors() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let origin = "http://a.example:8080";
     let preflight = server.post_preflight(&multipart_path(&sid), origin).await;
@@ -368,11 +360,7 @@ async fn s5_6_options_preflight_gets_204_with_cors() {
     );
     // A preflight does not touch the session: the first GET still connects it.
     assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. })),
+        !server.log.entries().iter().any(is_connection),
         "a preflight connected the session"
     );
     let mut stream = open(&server, &sid).await;
@@ -384,7 +372,7 @@ async fn s5_6_options_preflight_gets_204_with_cors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_delimiter_lookalike_is_delivered_intact_in_one_part() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_multipart().await;
     let message =
         "3:::before\r\n--socketio-0000000000000000\r\nafter\n--socketio-0000000000000000--";
@@ -397,7 +385,7 @@ async fn s5_6_delimiter_lookalike_is_delivered_intact_in_one_part() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_text_containing_the_boundary_moves_to_the_next_stream() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_multipart().await;
     // A client reads the boundary of its own stream from the header, so it can send it.
     let message = format!("3:::x\r\n--{}\r\ny", stream.boundary);
@@ -421,7 +409,7 @@ async fn s5_6_text_containing_the_boundary_moves_to_the_next_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_8_kick_between_streams_is_delivered_on_the_next_get() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, stream) = server.connected_multipart().await;
     drop(stream);
     tokio::time::sleep(SETTLE).await;
@@ -441,7 +429,7 @@ async fn s4_8_kick_between_streams_is_delivered_on_the_next_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_11_volatile_is_written_on_an_open_stream_and_dropped_between_streams() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let (sid, mut stream) = server.connected_multipart().await;
     server
         .post_packets_to(
@@ -480,7 +468,7 @@ async fn s4_11_volatile_is_written_on_an_open_stream_and_dropped_between_streams
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_6_http_1_0_stream_is_close_delimited() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let request = format!(
         "GET {} HTTP/1.0\r\nHost: {}\r\n\r\n",

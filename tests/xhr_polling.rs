@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferrio_hub::DisconnectReason;
-use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    TestServer, any_disconnect, assert_preflight_allows, await_answer, disconnected_from, read_for,
-    short_timers, xhr_path,
+    TestServer, any_disconnect, assert_preflight_allows, await_answer, connected_to,
+    disconnected_from, forced_disconnect_path, is_connection, read_for, request_head, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -23,17 +22,6 @@ const WAIT: Duration = Duration::from_secs(2);
 const SETTLE: Duration = Duration::from_millis(300);
 
 const ECHO: &str = r#"5:::{"name":"echo","args":[1,"two"]}"#;
-
-/// A gateway with the short timers of §9 (polling duration 2 s, close timeout 4 s).
-async fn start() -> TestServer {
-    TestServer::start(short_timers(ServerConfig::default())).await
-}
-
-async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
-    let mut config = short_timers(ServerConfig::default());
-    configure(&mut config);
-    TestServer::start(config).await
-}
 
 /// Joins `/chat` and checks the confirmation and the `hi` emit of its connection handler.
 async fn join_chat(server: &TestServer, sid: &str) {
@@ -49,11 +37,9 @@ async fn join_chat(server: &TestServer, sid: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c11_first_get_delivers_connect() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
-    let first = server
-        .get(&format!("/socket.io/1/xhr-polling/{sid}?t=2"))
-        .await;
+    let first = server.get(&xhr_path(&sid)).await;
     assert_eq!(first.status, 200);
     assert_eq!(
         first.header("content-type"),
@@ -61,12 +47,12 @@ async fn c11_first_get_delivers_connect() {
     );
     assert_eq!(first.header("content-length"), Some("3"));
     assert_eq!(first.text(), "1::");
-    server.assert_observed(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace.is_empty())).await;
+    server.assert_observed(WAIT, connected_to(&sid, "")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c12_idle_poll_gets_noop_after_polling_duration() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let started = Instant::now();
     let body = server.poll(&sid).await;
@@ -83,7 +69,7 @@ async fn c12_idle_poll_gets_noop_after_polling_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c13_posted_echo_comes_back_on_next_get() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let post = server.post(&xhr_path(&sid), ECHO).await;
     assert_eq!(post.status, 200);
@@ -98,7 +84,7 @@ async fn c13_posted_echo_comes_back_on_next_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c14_cors_on_get_and_post() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let origin = "http://a.example:8080";
     let sid = server.handshake().await;
     let get = server
@@ -126,7 +112,7 @@ async fn c14_cors_on_get_and_post() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c15_buffered_packets_are_framed() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server.post_packets(&sid, r#"5:::{"name":"multi"}"#).await;
     let body = server.poll(&sid).await;
@@ -150,7 +136,7 @@ async fn c15_buffered_packets_are_framed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c16_framed_post_is_unframed_and_replies_keep_order() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server
         .post_packets(
@@ -166,18 +152,22 @@ async fn c16_framed_post_is_unframed_and_replies_keep_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c16_utf8_split_across_tcp_writes_survives() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let packet = r#"5:::{"name":"echo","args":["é😀"]}"#;
     let body = packet.as_bytes();
     // Cut inside the two-byte `é`, and write the halves separately.
     let cut = packet.find('é').expect("é") + 1;
     let mut stream = server.tcp().await;
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        xhr_path(&sid),
-        server.addr,
-        body.len()
+    let head = request_head(
+        "POST",
+        &xhr_path(&sid),
+        &[
+            ("Host", &server.addr.to_string()),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("Content-Length", &body.len().to_string()),
+            ("Connection", "close"),
+        ],
     );
     stream.write_all(head.as_bytes()).await.expect("write head");
     stream
@@ -198,7 +188,7 @@ async fn c16_utf8_split_across_tcp_writes_survives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_4_concurrent_posts_are_accepted() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let first = r#"5:::{"name":"echo","args":["first"]}"#;
     let second = r#"5:::{"name":"echo","args":["second"]}"#;
@@ -213,15 +203,12 @@ async fn s4_4_concurrent_posts_are_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c17_waiting_poll_returns_only_the_first_packet() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let open = server.spawn_get(&xhr_path(&sid));
     tokio::time::sleep(SETTLE).await;
     server.post_packets(&sid, r#"5:::{"name":"multi"}"#).await;
-    let answered = tokio::time::timeout(WAIT, open)
-        .await
-        .expect("the open GET is answered")
-        .expect("GET task");
+    let answered = await_answer(open, WAIT).await;
     assert_eq!(answered.text(), r#"5:::{"name":"a","args":[1]}"#);
     assert_eq!(
         server.poll(&sid).await,
@@ -231,7 +218,7 @@ async fn c17_waiting_poll_returns_only_the_first_packet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c18_unknown_sid_get_and_post() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let get = server.get(&xhr_path("nosuchsession")).await;
     assert_eq!(get.status, 200);
     assert_eq!(get.text(), "7:::1+0");
@@ -248,7 +235,7 @@ async fn c18_unknown_sid_get_and_post() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c19_close_timeout_ends_session() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let last_get = Instant::now();
     let ended = server
@@ -273,13 +260,11 @@ async fn c19_close_timeout_ends_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c20_forced_disconnect_with_get_open_a() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let open = server.spawn_get(&xhr_path(&sid));
     tokio::time::sleep(SETTLE).await;
-    let forced = server
-        .get(&format!("/socket.io/1//{sid}/?disconnect=1"))
-        .await;
+    let forced = server.get(&forced_disconnect_path(&sid)).await;
     assert_eq!(forced.status, 200);
     assert!(forced.body.is_empty());
     let answered = await_answer(open, WAIT).await;
@@ -292,7 +277,7 @@ async fn c20_forced_disconnect_with_get_open_a() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c20_posted_disconnect_with_get_open_b() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let open = server.spawn_get(&xhr_path(&sid));
     tokio::time::sleep(SETTLE).await;
@@ -307,11 +292,9 @@ async fn c20_posted_disconnect_with_get_open_b() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c20_forced_disconnect_between_polls_c() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
-    let forced = server
-        .get(&format!("/socket.io/1//{sid}/?disconnect=1"))
-        .await;
+    let forced = server.get(&forced_disconnect_path(&sid)).await;
     assert_eq!(forced.status, 200);
     assert!(forced.body.is_empty());
     server
@@ -328,30 +311,24 @@ async fn c20_forced_disconnect_between_polls_c() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c21_second_get_answers_the_older_one() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let older = server.spawn_get(&xhr_path(&sid));
     tokio::time::sleep(SETTLE).await;
     let newer = server.spawn_get(&xhr_path(&sid));
-    let older = tokio::time::timeout(Duration::from_secs(1), older)
-        .await
-        .expect("the older GET is answered within 1 s")
-        .expect("GET task");
+    let older = await_answer(older, Duration::from_secs(1)).await;
     assert_eq!(older.status, 200);
     assert_eq!(older.text(), "8::");
     // The newer GET is the live poll: it carries what comes next.
     tokio::time::sleep(SETTLE).await;
     server.post_packets(&sid, ECHO).await;
-    let newer = tokio::time::timeout(WAIT, newer)
-        .await
-        .expect("newer GET answered")
-        .expect("GET task");
+    let newer = await_answer(newer, WAIT).await;
     assert_eq!(newer.text(), ECHO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c22_post_before_first_get() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     server.post_packets(&sid, ECHO).await;
     assert_eq!(server.poll_packets(&sid).await, ["1::", ECHO]);
@@ -359,7 +336,7 @@ async fn c22_post_before_first_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c23_unknown_transport_is_refused() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let get = server.get(&format!("/socket.io/1/bogus/{sid}")).await;
     assert_eq!(get.status, 400);
@@ -381,11 +358,7 @@ async fn c23_unknown_transport_is_refused() {
         "only the handshake made a session"
     );
     assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. })),
+        !server.log.entries().iter().any(is_connection),
         "the bogus requests connected nothing"
     );
     // The session was not used by them: its first real poll is the first connection.
@@ -394,7 +367,8 @@ async fn c23_unknown_transport_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c24_oversized_post_body_is_refused_a() {
-    let server = start_with(|config| config.post.max_body_bytes = 1024).await;
+    let server =
+        TestServer::start_short_timers_with(|config| config.post.max_body_bytes = 1024).await;
     let sid = server.connected_polling_session().await;
     let big = format!("3:::{}", "a".repeat(4096));
     let refused = server.post(&xhr_path(&sid), &big).await;
@@ -414,23 +388,13 @@ async fn c24_oversized_post_body_is_refused_a() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c24_oversized_chunked_post_body_is_refused_b() {
-    let server = start_with(|config| config.post.max_body_bytes = 1024).await;
+    let server =
+        TestServer::start_short_timers_with(|config| config.post.max_body_bytes = 1024).await;
     let sid = server.connected_polling_session().await;
     // No Content-Length: the limit must hold while the body streams in.
-    let mut stream = server.tcp().await;
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
-        xhr_path(&sid),
-        server.addr
-    );
-    stream.write_all(head.as_bytes()).await.expect("write head");
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("4\r\n3:::\r\n{:x}\r\n{}\r\n", 3000, "a".repeat(3000)).as_bytes(),
-    );
-    body.extend_from_slice(b"0\r\n\r\n");
-    let _ = stream.write_all(&body).await;
-    let answer = String::from_utf8_lossy(&read_for(&mut stream, WAIT).await).into_owned();
+    let chunks: [&[u8]; 2] = [b"3:::", &[b'a'; 3000]];
+    let answer = server.post_chunked(&xhr_path(&sid), chunks, WAIT).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
     let started = Instant::now();
     let fresh = server.handshake().await;
@@ -449,7 +413,7 @@ async fn c24_oversized_chunked_post_body_is_refused_b() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c25_message_acks() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server.post_packets(&sid, "3:1::hi").await;
     assert_eq!(server.poll_packets(&sid).await, ["6:::1", "3:::hi"]);
@@ -462,7 +426,7 @@ async fn c25_message_acks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c26_event_acks() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server
         .post_packets(&sid, r#"5:3+::{"name":"echo","args":["z"]}"#)
@@ -489,7 +453,7 @@ async fn c26_event_acks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c27_server_asks_for_acks() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server.post_packets(&sid, r#"5:::{"name":"askack"}"#).await;
     let packets = server.poll_packets(&sid).await;
@@ -540,7 +504,7 @@ async fn c27_server_asks_for_acks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c28_reserved_event_names_are_dropped() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let reached = Arc::new(AtomicUsize::new(0));
     let names = ["disconnect", "connect", "message", "error", "reconnect"];
     for name in names {
@@ -575,15 +539,17 @@ async fn c28_reserved_event_names_are_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c29_namespace_connect_a() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     join_chat(&server, &sid).await;
-    server.assert_observed(WAIT, |o| matches!(o, Observation::Connection { sid: s, namespace, .. } if *s == sid && namespace == "/chat")).await;
+    server
+        .assert_observed(WAIT, connected_to(&sid, "/chat"))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c29_namespace_connect_query_goes_in_data_b() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     // An undeclared namespace, and a query inside the endpoint, are silently dropped.
     server.post_packets(&sid, "1::/nosuch").await;
@@ -604,7 +570,7 @@ async fn c29_namespace_connect_query_goes_in_data_b() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c30_namespace_authorization_refused() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake_with_query("chat_auth=deny").await;
     assert_eq!(server.poll(&sid).await, "1::");
     server.post_packets(&sid, "1::/chat").await;
@@ -620,7 +586,7 @@ async fn c30_namespace_authorization_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c31_leaving_a_namespace() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     join_chat(&server, &sid).await;
     server.post_packets(&sid, "0::/chat").await;
@@ -660,7 +626,7 @@ async fn c31_leaving_a_namespace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c32_namespace_event_ack() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     join_chat(&server, &sid).await;
     server
@@ -671,7 +637,7 @@ async fn c32_namespace_event_ack() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c33_garbage_packets_are_ignored() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     for garbage in ["hello", "9:::x", "5:::{bad json", "0"] {
         server.post_packets(&sid, garbage).await;
@@ -686,7 +652,7 @@ async fn c33_garbage_packets_are_ignored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c34_broadcast_and_rooms() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let a = server.connected_polling_session().await;
     let b = server.connected_polling_session().await;
     let c = server.connected_polling_session().await;
@@ -740,7 +706,7 @@ fn sorted(mut items: Vec<String>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c35_volatile_emit_without_open_get_is_dropped_a() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server
         .post_packets(&sid, r#"5:::{"name":"volatile","args":[7]}"#)
@@ -753,7 +719,7 @@ async fn c35_volatile_emit_without_open_get_is_dropped_a() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c35_volatile_emit_with_open_get_is_written_b() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     let open = server.spawn_get(&xhr_path(&sid));
     tokio::time::sleep(SETTLE).await;
@@ -773,7 +739,7 @@ async fn c35_volatile_emit_with_open_get_is_written_b() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_5_options_preflight_gets_204_and_leaves_the_session_alone() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let origin = "http://a.example:8080";
     let preflight = server.post_preflight(&xhr_path(&sid), origin).await;
@@ -787,11 +753,7 @@ async fn s1_5_options_preflight_gets_204_and_leaves_the_session_alone() {
         Some("content-type")
     );
     assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. })),
+        !server.log.entries().iter().any(is_connection),
         "a preflight connected the session"
     );
     let unknown = server
@@ -813,7 +775,7 @@ async fn s1_5_options_preflight_gets_204_and_leaves_the_session_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s8_09_put_gets_405() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.handshake().await;
     let put = server
         .request(Method::PUT, &xhr_path(&sid), &[], ECHO)
@@ -823,13 +785,7 @@ async fn s8_09_put_gets_405() {
         put.header("allow")
             .is_some_and(|allow| allow.contains("GET") && allow.contains("POST"))
     );
-    assert!(
-        !server
-            .log
-            .entries()
-            .iter()
-            .any(|o| matches!(o, Observation::Connection { .. }))
-    );
+    assert!(!server.log.entries().iter().any(is_connection));
     assert_eq!(
         server.poll_packets(&sid).await,
         ["1::"],
@@ -839,7 +795,7 @@ async fn s8_09_put_gets_405() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_9_broken_framing_gets_400_and_the_session_survives() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     // The first frame is fine, the second announces more than there is: nothing is delivered.
     let broken = server
@@ -860,7 +816,8 @@ async fn s3_9_broken_framing_gets_400_and_the_session_survives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_4_outbox_overflow_ends_the_session() {
-    let server = start_with(|config| config.hub.max_buffered_packets = 5).await;
+    let server =
+        TestServer::start_short_timers_with(|config| config.hub.max_buffered_packets = 5).await;
     let sid = server.connected_polling_session().await;
     // Each `multi` queues three packets; nobody polls.
     server.post_packets(&sid, r#"5:::{"name":"multi"}"#).await;
@@ -888,7 +845,7 @@ async fn s4_4_outbox_overflow_ends_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_8_kick_between_polls_is_delivered_on_the_next_get() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let sid = server.connected_polling_session().await;
     server.post_packets(&sid, r#"5:::{"name":"kick"}"#).await;
     server
@@ -900,7 +857,7 @@ async fn s4_8_kick_between_polls_is_delivered_on_the_next_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_8_kick_with_get_open_answers_it() {
-    let server = start().await;
+    let server = TestServer::start_short_timers().await;
     let a = server.connected_polling_session().await;
     let open = server.spawn_get(&xhr_path(&a));
     tokio::time::sleep(SETTLE).await;

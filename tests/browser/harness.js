@@ -5,23 +5,23 @@
 // socket.io-client 0.9.17 build), an HTTP proxy that can refuse WebSocket upgrades, a static
 // server for cross-origin pages, and the reference socket.io 0.9.19 server.
 //
-// ferrio itself is started through tests/interop/harness.js (reused, not copied). That harness
-// always passes `--app conformance`, and ferrio refuses `--app` twice, so the chat app is
-// started by startChatServer() below, which reuses the interop harness's binary lookup.
+// Every server process (ferrio with the conformance app through tests/interop/harness.js,
+// ferrio with the chat app, the reference server) is started by tests/shared/gateway.js, the one
+// spawner of the JS suites.
 //
 // Everything that waits has a timeout; everything started is stopped by the `close` functions,
 // and server processes are also killed when the test process exits.
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const interop = require('../interop/harness');
+const { ferrioArgs, spawnGateway } = require('../shared/gateway');
+const { TIMEOUT, delay, withTimeout } = require('../shared/timing');
 
-const { TIMEOUT, delay, withTimeout, ferrioBinary, startServer, restartServer } = interop;
+const { startServer, restartServer } = interop;
 
 const TESTS_DIR = path.resolve(__dirname, '..');
 const ROOT_DIR = path.resolve(TESTS_DIR, '..');
@@ -33,99 +33,19 @@ const PAGE_HELPERS = fs.readFileSync(path.join(__dirname, 'page-helpers.js'), 'u
 const TEXT = 'é€😀';
 
 // ---------------------------------------------------------------------------------------------
-// Processes started here (besides the interop harness's own bookkeeping)
-
-const liveChildren = new Set();
-process.on('exit', () => {
-  for (const child of liveChildren) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
-
-/**
- * Spawns `command args…`, waits for a stdout line matching `pattern` (whose first group is the
- * port) and resolves with { child, port, url, stderr(), stop() }.
- */
-function spawnListening(command, args, pattern, { env = process.env, what = command } = {}) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  liveChildren.add(child);
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-256 * 1024);
-  });
-  const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      liveChildren.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  const started = new Promise((resolve, reject) => {
-    child.once('error', (error) => reject(new Error(`cannot run ${what}: ${error.message}`)));
-    exited.then(({ code, signal }) =>
-      reject(new Error(`${what} exited before listening (code ${code}, signal ${signal}): ${stderr.trim()}`)),
-    );
-    lines.on('line', (line) => {
-      const match = pattern.exec(line.trim());
-      if (match) resolve(Number(match[1]));
-    });
-  });
-  return withTimeout(started, TIMEOUT, `${what} to print its port`).then(
-    (port) => ({
-      child,
-      port,
-      url: `http://127.0.0.1:${port}`,
-      stderr: () => stderr,
-      async stop() {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          try {
-            await withTimeout(exited, TIMEOUT, `${what} to exit`);
-          } catch (error) {
-            child.kill('SIGKILL');
-            await exited;
-            throw error;
-          }
-        }
-      },
-    }),
-    (error) => {
-      child.kill('SIGKILL');
-      throw error;
-    },
-  );
-}
+// Server processes
 
 /** `ferrio --app chat` (the chat page's application) on a free port. */
 function startChatServer({ args = [] } = {}) {
-  return spawnListening(
-    ferrioBinary(),
-    ['--bind', '127.0.0.1', '--port', '0', '--admin-port', '0', '--app', 'chat', ...args],
-    /^ferrio listening on http:\/\/[^\s]*:(\d+)$/,
-    { what: 'ferrio --app chat' },
-  );
+  return spawnGateway({ args: ferrioArgs('chat', args), what: 'ferrio --app chat' });
 }
 
 /**
- * ferrio with the conformance app, through the interop harness. `log` sets FERRIO_LOG for this
- * process only (e.g. to see "session ended … reason=booted" at debug level).
+ * ferrio with the conformance app, through the interop harness. `log` sets FERRIO_LOG for that
+ * process (e.g. to see "session ended … reason=booted" at debug level).
  */
-async function startFerrio({ args = [], port = 0, log = null } = {}) {
-  const saved = process.env.FERRIO_LOG;
-  if (log) process.env.FERRIO_LOG = log;
-  try {
-    return await startServer({ args, port });
-  } finally {
-    if (log) {
-      if (saved === undefined) delete process.env.FERRIO_LOG;
-      else process.env.FERRIO_LOG = saved;
-    }
-  }
+function startFerrio({ args = [], port = 0, log = null } = {}) {
+  return startServer({ args, port, env: log ? { FERRIO_LOG: log } : {} });
 }
 
 /**
@@ -133,12 +53,17 @@ async function startFerrio({ args = [], port = 0, log = null } = {}) {
  * replaces its enabled list (default websocket, xhr-polling).
  */
 function startReferenceServer({ transports = null } = {}) {
-  return spawnListening(
-    process.execPath,
-    [path.join(__dirname, 'reference-server.js'), '--port', '0', ...(transports ? ['--transports', transports.join(',')] : [])],
-    /^reference listening on http:\/\/[^\s]*:(\d+)$/,
-    { what: 'socket.io 0.9.19 reference server' },
-  );
+  return spawnGateway({
+    bin: process.execPath,
+    args: (port) => [
+      path.join(__dirname, 'reference-server.js'),
+      '--port',
+      String(port),
+      ...(transports ? ['--transports', transports.join(',')] : []),
+    ],
+    listening: /^reference listening on http:\/\/[^\s]*:(\d+)$/,
+    what: 'socket.io 0.9.19 reference server',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,25 +6,13 @@
 // and the chat page.
 
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 
-const { closeAllClients, ferrioBinary, openClient, startServer, waitForEvent } = require('./harness');
+const { closeAllClients, ferrioExample, openClient, startServer, waitForEvent } = require('./harness');
 const { assertTransport } = require('./scenarios');
 
 /** Per-test backstop; every wait inside has its own, shorter timeout. */
 const TEST_TIMEOUT = 30_000;
-
-/** An example built beside the binary under test by `cargo build -p ferrio-server --examples`. */
-function exampleBinary(name) {
-  const exe = process.platform === 'win32' ? `${name}.exe` : name;
-  const bin = path.join(path.dirname(ferrioBinary()), 'examples', exe);
-  if (!fs.existsSync(bin)) {
-    throw new Error(`example \`${name}\` not found at ${bin}; build it with \`cargo build -p ferrio-server --examples\``);
-  }
-  return bin;
-}
 
 const EXAMPLES = [
   { name: 'axum', hello: 'hello from axum' },
@@ -36,7 +24,7 @@ for (const example of EXAMPLES) {
     let server;
 
     before(async () => {
-      server = await startServer({ program: { bin: exampleBinary(example.name), args: ['0'] } });
+      server = await startServer({ program: { bin: ferrioExample(example.name), args: ['0'] } });
     });
 
     after(async () => {

@@ -3,190 +3,50 @@
 // Test harness for the interop suite: runs the real `ferrio` binary and drives it with the real
 // `socket.io-client@0.9.17` (docs/protocol.md §6, §9 C53/C54).
 //
-// - Servers: `startServer()` spawns `ferrio --bind 127.0.0.1 --port 0 --app conformance …`,
-//   reads the port from the one stdout line, and `server.stop()` sends SIGTERM and waits for the
-//   exit. `restartServer()` starts a new process on the same port.
+// - Servers: `startServer()` spawns `ferrio --bind 127.0.0.1 --port 0 --app conformance …`
+//   through tests/shared/gateway.js, which reads the port from the listening line;
+//   `server.stop()` sends SIGTERM and requires a clean exit. `restartServer()` starts a new
+//   process on the same port.
 // - Clients: `connectClient()` forces a transport the only way that works with the real client
 //   (a new global `io.transports` array assigned before `io.connect`, docs/protocol.md §6.4) and records the
 //   socket-level events; `closeClient()` tears one down without leaving timers behind.
 // - Waiting: everything that waits has a timeout, so a hang becomes a failure.
 
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const io = require('socket.io-client');
 
-/** The default timeout of every wait, in milliseconds. */
-const TIMEOUT = 10_000;
-
-/** The tests/ folder. */
-const TESTS_DIR = path.resolve(__dirname, '..');
+const { ferrioArgs, ferrioBinary, ferrioExample, spawnGateway } = require('../shared/gateway');
+const { TIMEOUT, delay, withTimeout } = require('../shared/timing');
 
 /** The client's own transport list, captured before any test replaces it (docs/protocol.md §6.4). */
 const DEFAULT_TRANSPORTS = io.transports.slice();
 
 // ---------------------------------------------------------------------------------------------
-// Small utilities
-
-function delay(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Rejects after `ms` with `what` in the message unless `promise` settles first. */
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// ---------------------------------------------------------------------------------------------
 // The server
 
-/** The binary under test: $FERRIO_BIN, else ../target/debug/ferrio relative to tests/. Throws if missing. */
-function ferrioBinary() {
-  const fromEnv = process.env.FERRIO_BIN;
-  const exe = process.platform === 'win32' ? 'ferrio.exe' : 'ferrio';
-  const bin = fromEnv ? path.resolve(fromEnv) : path.resolve(TESTS_DIR, '..', 'target', 'debug', exe);
-  if (!fs.existsSync(bin)) {
-    throw new Error(
-      `ferrio binary not found at ${bin} ` +
-        (fromEnv ? '(from $FERRIO_BIN)' : '(set FERRIO_BIN to use another one)') +
-        '; build it first with `cargo build -p ferrio-server`',
-    );
-  }
-  return bin;
-}
-
-/** Every server process started and not yet seen exiting; killed if node exits first. */
-const liveProcesses = new Set();
-process.on('exit', () => {
-  for (const child of liveProcesses) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-class Server {
-  constructor(child, exited, port, args) {
-    this.process = child;
-    this.exited = exited;
-    this.port = port;
-    this.args = args;
-    this.url = `http://127.0.0.1:${port}`;
-    this.stderr = '';
-  }
-
-  /** The last part of what the server logged, for failure messages. */
-  logTail(chars = 4000) {
-    return this.stderr.slice(-chars);
-  }
-
-  /**
-   * SIGTERM (graceful shutdown), then waits for the exit, which must be a clean one (code 0);
-   * SIGKILL if it takes too long. Does nothing more for a server that already stopped.
-   */
-  async stop({ timeout = TIMEOUT } = {}) {
-    if (this.stopping) {
-      return this.stopping;
-    }
-    const alreadyExited = this.process.exitCode !== null || this.process.signalCode !== null;
-    this.stopping = (async () => {
-      if (!alreadyExited) {
-        this.process.kill('SIGTERM');
-      }
-      let status;
-      try {
-        status = await withTimeout(this.exited, timeout, `ferrio (pid ${this.process.pid}) to exit after SIGTERM`);
-      } catch (error) {
-        this.process.kill('SIGKILL');
-        await this.exited;
-        throw error;
-      }
-      if (alreadyExited || status.code !== 0) {
-        throw new Error(
-          `ferrio on port ${this.port} ${alreadyExited ? 'had exited by itself' : 'did not exit cleanly on SIGTERM'} ` +
-            `(code ${status.code}, signal ${status.signal}); its log ends with:\n${this.logTail()}`,
-        );
-      }
-      return status;
-    })();
-    return this.stopping;
-  }
-}
-
-function spawnOnce(port, extraArgs, program) {
-  const bin = program ? program.bin : ferrioBinary();
-  const args = program
-    ? program.args
-    : ['--bind', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--app', 'conformance', ...extraArgs];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  let stderr = '';
-  let server = null;
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    // Keep reading so the pipe never fills up; keep only a bounded tail.
-    if (server) {
-      server.stderr = (server.stderr + chunk).slice(-64 * 1024);
-    } else {
-      stderr = (stderr + chunk).slice(-64 * 1024);
-    }
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  const started = new Promise((resolve, reject) => {
-    child.once('error', (error) => reject(new Error(`cannot run ${bin}: ${error.message}`)));
-    child.once('exit', (code, signal) => {
-      reject(new Error(`ferrio exited before listening (code ${code}, signal ${signal}): ${stderr.trim()}`));
-    });
-    lines.on('line', (line) => {
-      const match = /^ferrio listening on http:\/\/[^\s]*:(\d+)$/.exec(line.trim());
-      if (match && !server) {
-        server = new Server(child, exited, Number(match[1]), extraArgs);
-        server.stderr = stderr;
-        resolve(server);
-      }
-    });
-  });
-  liveProcesses.add(child);
-  child.once('exit', () => liveProcesses.delete(child));
-  return withTimeout(started, TIMEOUT, `\`ferrio ${args.join(' ')}\` to print its port`).catch((error) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-}
-
 /**
- * Starts `ferrio --bind 127.0.0.1 --port <port> --app conformance <args…>` and resolves with a
- * Server once it prints its port. `port` 0 (the default) lets the system pick one. Binding a
- * fixed port is retried for a while (the previous process may still hold it). `program`
+ * Starts `ferrio --bind 127.0.0.1 --port <port> --app conformance <args…>` and resolves with
+ * its GatewayProcess (`url`, `port`, `stderr`, `stop()`) once it prints its port. `port` 0 (the
+ * default) lets the system pick one; binding a fixed port is retried for a while (the previous
+ * process may still hold it). `env` adds variables to the process's environment. `program`
  * (`{ bin, args }`) runs another executable instead, with exactly those arguments; it must
  * print the same `ferrio listening on http://ADDR` line and exit cleanly on SIGTERM.
  */
-async function startServer({ args = [], port = 0, program = null } = {}) {
-  const deadline = Date.now() + TIMEOUT;
-  for (;;) {
-    try {
-      return await spawnOnce(port, args, program);
-    } catch (error) {
-      if (port === 0 || !/cannot listen/.test(error.message) || Date.now() > deadline) {
-        throw error;
-      }
-      await delay(100);
-    }
-  }
+async function startServer({ args = [], port = 0, env = {}, program = null } = {}) {
+  return spawnGateway({
+    bin: program ? program.bin : ferrioBinary(),
+    args: program ? () => program.args : ferrioArgs('conformance', args),
+    port,
+    env: { ...process.env, ...env },
+    cleanExit: true,
+    what: program ? path.basename(program.bin) : 'ferrio',
+  });
 }
 
 /** Stops `server` (if still running) and starts a new one with the same flags on the same port. */
-async function restartServer(server) {
-  await server.stop();
-  return startServer({ args: server.args, port: server.port });
+function restartServer(server) {
+  return server.restart();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,6 +221,7 @@ module.exports = {
   emitWithAck,
   expectNoEvent,
   ferrioBinary,
+  ferrioExample,
   io,
   openClient,
   restartServer,

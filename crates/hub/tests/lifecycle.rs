@@ -56,15 +56,14 @@ async fn next_texts(attachment: &mut Attachment) -> Vec<String> {
     batch.texts().map(str::to_owned).collect()
 }
 
+/// An xhr-polling GET of `sid` held open: the attachment a poll makes.
+fn open_poll(hub: &Hub, sid: &str) -> Result<Attachment, AttachError> {
+    hub.attach(sid, TransportKind::XhrPolling, AttachMode::Poll)
+}
+
+/// The packet texts one poll of `sid` gets (a poll always gets a batch).
 async fn poll(hub: &Hub, sid: &str) -> Vec<String> {
-    let mut attachment = hub
-        .attach(sid, TransportKind::XhrPolling, AttachMode::Poll)
-        .unwrap();
-    let batch = attachment
-        .next_batch()
-        .await
-        .expect("a poll always gets a batch");
-    batch.texts().map(str::to_owned).collect()
+    next_texts(&mut open_poll(hub, sid).unwrap()).await
 }
 
 async fn connected(hub: &Hub) -> String {
@@ -96,8 +95,7 @@ async fn close_timeout_ends_a_session_without_transport() {
         [(sid.clone(), DisconnectReason::CloseTimeout)]
     );
     assert_eq!(
-        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-            .err(),
+        open_poll(&hub, &sid).err(),
         Some(AttachError::UnknownSession)
     );
 }
@@ -109,10 +107,7 @@ async fn an_unused_handshake_expires_after_thirty_seconds() {
     let sid = hub.handshake(info(&[], None)).unwrap().sid;
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(hub.session_count(), 0);
-    assert!(
-        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-            .is_err()
-    );
+    assert!(open_poll(&hub, &sid).is_err());
     assert!(
         seen.lock().is_empty(),
         "a session that never connected fires no disconnect"
@@ -155,12 +150,8 @@ async fn polls_get_no_heartbeats() {
 async fn a_newer_poll_completes_the_older_with_a_noop() {
     let hub = hub();
     let sid = connected(&hub).await;
-    let mut older = hub
-        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-        .unwrap();
-    let mut newer = hub
-        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-        .unwrap();
+    let mut older = open_poll(&hub, &sid).unwrap();
+    let mut newer = open_poll(&hub, &sid).unwrap();
     let started = tokio::time::Instant::now();
     assert_eq!(next_texts(&mut older).await, ["8::"]);
     assert_eq!(started.elapsed(), Duration::ZERO);
@@ -179,9 +170,7 @@ async fn a_waiting_poll_takes_only_the_first_packet() {
         socket.send("x");
     });
     let sid = connected(&hub).await;
-    let mut waiting = hub
-        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-        .unwrap();
+    let mut waiting = open_poll(&hub, &sid).unwrap();
     let hub2 = hub.clone();
     let sid2 = sid.clone();
     tokio::spawn(async move {
@@ -206,8 +195,7 @@ async fn a_kick_between_polls_reaches_the_next_poll() {
     assert_eq!(poll(&hub, &sid).await, ["0::"]);
     assert_eq!(hub.session_count(), 0);
     assert_eq!(
-        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-            .err(),
+        open_poll(&hub, &sid).err(),
         Some(AttachError::UnknownSession)
     );
 }
@@ -239,10 +227,7 @@ async fn a_full_outbox_ends_the_session() {
         *seen.lock(),
         [(sid.clone(), DisconnectReason::BufferOverflow)]
     );
-    assert!(
-        hub.attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-            .is_err()
-    );
+    assert!(open_poll(&hub, &sid).is_err());
 }
 
 #[tokio::test(start_paused = true)]
@@ -250,9 +235,7 @@ async fn volatile_packets_need_a_ready_transport() {
     let hub = hub();
     let sid = connected(&hub).await;
     assert_eq!(hub.sockets().volatile().emit("v", vec![json!(1)]), 0);
-    let mut waiting = hub
-        .attach(&sid, TransportKind::XhrPolling, AttachMode::Poll)
-        .unwrap();
+    let mut waiting = open_poll(&hub, &sid).unwrap();
     assert_eq!(hub.sockets().volatile().emit("v", vec![json!(2)]), 1);
     assert_eq!(
         next_texts(&mut waiting).await,

@@ -1,35 +1,22 @@
-//! Helpers for the script-shaped and streaming HTTP transports (docs/protocol.md §5.3, §5.5, §5.6):
-//! a raw HTTP/1.1 response read chunk by chunk as it arrives ([`StreamingResponse`]), a
+//! The script-shaped and streaming HTTP transports (docs/protocol.md §5.3, §5.5, §5.6): a raw
+//! HTTP/1.1 response read chunk by chunk as it arrives ([`StreamingResponse`]), a
 //! `multipart/x-mixed-replace` reader on top of it ([`MultipartStream`]), decoders for
-//! htmlfile chunks and jsonp-polling answers, the form encoding of jsonp-polling POSTs, and an
-//! ES3 parse of JavaScript by acorn under Node ([`es3_string_literals`]).
+//! htmlfile chunks and jsonp-polling answers, and the form encoding of jsonp-polling POSTs.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::TestServer;
+use crate::http::{ReadOutcome, find, header_value, read_response_head, read_some};
+use crate::{
+    TestServer, htmlfile_path, jsonp_path, multipart_path, read_until_closed, request_head,
+};
 
 /// How long the response head of a streaming GET may take.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The htmlfile URL of `sid`.
-pub fn htmlfile_path(sid: &str) -> String {
-    format!("/socket.io/1/htmlfile/{sid}?t=3")
-}
-
-/// The xhr-multipart URL of `sid`.
-pub fn multipart_path(sid: &str) -> String {
-    format!("/socket.io/1/xhr-multipart/{sid}?t=4")
-}
-
-/// The jsonp-polling URL of `sid` with the callback index query `i={index}`.
-pub fn jsonp_path(sid: &str, index: &str) -> String {
-    format!("/socket.io/1/jsonp-polling/{sid}?t=5&i={index}")
-}
 
 /// What came next on a [`StreamingResponse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,17 +60,10 @@ pub struct StreamingResponse {
 impl StreamingResponse {
     /// Sends `GET {path}` with `headers` on a fresh connection and reads the response head.
     pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Self {
-        let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("write request");
-        Self::read_head(stream).await
+        let host = addr.to_string();
+        let mut all = vec![("Host", host.as_str())];
+        all.extend_from_slice(headers);
+        Self::send_raw(addr, request_head("GET", path, &all).as_bytes()).await
     }
 
     /// Writes `request` exactly as given (a whole request: head, and body if any) on a fresh
@@ -96,47 +76,21 @@ impl StreamingResponse {
     }
 
     async fn read_head(mut stream: TcpStream) -> Self {
-        let deadline = Instant::now() + HEAD_TIMEOUT;
-        let mut buffer = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            if let Some(at) = find(&buffer, b"\r\n\r\n") {
-                break Some(at);
+        let head = match read_response_head(&mut stream, HEAD_TIMEOUT).await {
+            Ok(head) => head,
+            Err(partial) => {
+                return StreamingResponse {
+                    status: 0,
+                    head: String::from_utf8_lossy(&partial).into_owned(),
+                    headers: Vec::new(),
+                    stream,
+                    buffer: Vec::new(),
+                    framing: Framing::UntilClose,
+                    finished: true,
+                };
             }
-            match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-                Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
-                _ => break None,
-            }
         };
-        let Some(head_end) = head_end else {
-            return StreamingResponse {
-                status: 0,
-                head: String::from_utf8_lossy(&buffer).into_owned(),
-                headers: Vec::new(),
-                stream,
-                buffer: Vec::new(),
-                framing: Framing::UntilClose,
-                finished: true,
-            };
-        };
-        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-        let rest = buffer.split_off(head_end + 4);
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        let value = |name: &str| {
-            headers
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-        };
+        let value = |name: &str| header_value(&head.headers, name);
         let framing = if value("transfer-encoding")
             .is_some_and(|coding| coding.eq_ignore_ascii_case("chunked"))
         {
@@ -147,22 +101,18 @@ impl StreamingResponse {
             Framing::UntilClose
         };
         StreamingResponse {
-            status,
-            head,
-            headers,
+            status: head.status,
+            head: head.head,
+            headers: head.headers,
             stream,
-            buffer: rest,
+            buffer: head.rest,
             framing,
             finished: false,
         }
     }
-
     /// The first header named `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        header_value(&self.headers, name)
     }
 
     /// Whether the body uses chunked transfer coding.
@@ -181,14 +131,14 @@ impl StreamingResponse {
             if let Some(event) = self.parse() {
                 return event;
             }
-            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Ok(Ok(n)) if n > 0 => self.buffer.extend_from_slice(&chunk[..n]),
-                Ok(_) if self.framing == Framing::UntilClose => {
+            match read_some(&mut self.stream, &mut chunk, deadline).await {
+                ReadOutcome::Bytes(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                ReadOutcome::Closed if self.framing == Framing::UntilClose => {
                     self.finished = true;
                     return StreamEvent::End;
                 }
-                Ok(_) => return StreamEvent::Closed,
-                Err(_) => return StreamEvent::TimedOut,
+                ReadOutcome::Closed => return StreamEvent::Closed,
+                ReadOutcome::TimedOut => return StreamEvent::TimedOut,
             }
         }
     }
@@ -225,7 +175,7 @@ impl StreamingResponse {
     /// or arriving meanwhile is discarded).
     pub async fn closed_within(&mut self, timeout: Duration) -> bool {
         self.buffer.clear();
-        read_until_eof(&mut self.stream, timeout).await
+        read_until_closed(&mut self.stream, timeout).await.is_some()
     }
 
     /// Parses one event out of the buffer, if a complete one is there.
@@ -278,24 +228,6 @@ impl StreamingResponse {
     }
 }
 
-async fn read_until_eof(stream: &mut TcpStream, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut chunk = [0u8; 8192];
-    loop {
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Ok(Ok(0) | Err(_)) => return true,
-            Ok(Ok(_)) => {}
-            Err(_) => return false,
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
 impl TestServer {
     /// Opens a streaming GET of `path` on a fresh connection.
     pub async fn open_stream(&self, path: &str) -> StreamingResponse {
@@ -344,65 +276,6 @@ impl TestServer {
         (sid, stream)
     }
 
-    /// POSTs `body` raw (one packet or a framed payload, as xhr-polling does) to `path` and
-    /// checks the answer is `200` / `1`.
-    pub async fn post_packets_to(&self, path: &str, body: &str) {
-        let response = self.post(path, body).await;
-        assert_eq!(
-            (response.status, response.text().as_str()),
-            (200, "1"),
-            "POST {body:?} to {path}"
-        );
-    }
-
-    /// The answered-heartbeats scenario of a streaming transport under
-    /// [`short_timers`](crate::short_timers): for 9 s (past interval + timeout, which would end
-    /// an unanswered stream) every heartbeat is answered by POSTing `2::` to `path`, and there
-    /// must be at least two; then `echo` is POSTed and must come back (heartbeats met on the
-    /// way are answered), and `sid` must not have been disconnected.
-    ///
-    /// `next_heartbeat` checks what comes next within its timeout: `true` for a heartbeat,
-    /// `false` when nothing came, and a panic for anything else. `next_packet` returns the
-    /// next packet within its timeout and panics when there is none.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn assert_answered_heartbeats_keep_stream_open<S>(
-        &self,
-        sid: &str,
-        path: &str,
-        stream: &mut S,
-        echo: &str,
-        wait: Duration,
-        mut next_heartbeat: impl AsyncFnMut(&mut S, Duration) -> bool,
-        mut next_packet: impl AsyncFnMut(&mut S, Duration) -> String,
-    ) {
-        let until = Instant::now() + Duration::from_secs(9);
-        let mut heartbeats = 0;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() || !next_heartbeat(stream, left).await {
-                break;
-            }
-            heartbeats += 1;
-            self.post_packets_to(path, "2::").await;
-        }
-        assert!(heartbeats >= 2, "only {heartbeats} heartbeats in 9 s");
-        self.post_packets_to(path, echo).await;
-        loop {
-            let packet = next_packet(stream, wait).await;
-            if packet == "2::" {
-                self.post_packets_to(path, "2::").await;
-                continue;
-            }
-            assert_eq!(packet, echo);
-            break;
-        }
-        assert!(
-            !crate::any_disconnect_of(&self.log, sid),
-            "{:?}",
-            self.log.entries()
-        );
-    }
-
     /// POSTs `payload` to the jsonp-polling URL of `sid` as the 0.9 client does (a form field
     /// `d` holding the payload as a JSON string) and checks the answer is `200` / `1`.
     pub async fn post_jsonp(&self, sid: &str, payload: &str) {
@@ -446,89 +319,10 @@ pub fn jsonp_form(payload: &str) -> String {
     format!("d={}", form_urlencode(&json))
 }
 
-/// `application/x-www-form-urlencoded` encoding of one value: space as `+`, every byte but
-/// `*-._` and ASCII alphanumerics as `%XX`.
+/// `application/x-www-form-urlencoded` encoding of one value as browsers write it: space as
+/// `+`, every byte but `*-._` and ASCII alphanumerics as `%XX`.
 pub fn form_urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for byte in value.bytes() {
-        match byte {
-            b' ' => out.push('+'),
-            b'*' | b'-' | b'.' | b'_' => out.push(byte as char),
-            _ if byte.is_ascii_alphanumeric() => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-/// Where acorn lives: `tests/node_modules/acorn` of this workspace.
-fn acorn_path() -> String {
-    format!(
-        "{}/../../tests/node_modules/acorn",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
-const ES3_PARSE: &str = r#"
-const acorn = require(process.env.ACORN);
-const source = require('fs').readFileSync(0, 'utf8');
-let ast;
-try {
-  ast = acorn.parse(source, { ecmaVersion: 3 });
-} catch (error) {
-  process.stdout.write(JSON.stringify({ error: String(error.message) }));
-  process.exit(0);
-}
-const strings = [];
-(function walk(node) {
-  if (Array.isArray(node)) { node.forEach(walk); return; }
-  if (!node || typeof node !== 'object') return;
-  if (node.type === 'Literal' && typeof node.value === 'string') strings.push(node.value);
-  for (const key of Object.keys(node)) if (key !== 'loc') walk(node[key]);
-})(ast);
-process.stdout.write(JSON.stringify({ strings }));
-"#;
-
-/// Parses `source` as ES3 JavaScript with acorn under Node and returns the values of its
-/// string literals in source order, as the JavaScript engine decodes them; `Err` with acorn's
-/// message when it is not valid ES3. Panics — failing the test — when Node or acorn cannot
-/// be run: the check must not be skipped silently.
-pub fn es3_string_literals(source: &str) -> Result<Vec<String>, String> {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("node")
-        .arg("-e")
-        .arg(ES3_PARSE)
-        .env("ACORN", acorn_path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot run `node` for the ES3 check: {error}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(source.as_bytes())
-        .expect("write to node");
-    let output = child.wait_with_output().expect("node output");
-    assert!(
-        output.status.success(),
-        "node/acorn failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let reply: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("node printed JSON");
-    if let Some(error) = reply.get("error") {
-        return Err(error.as_str().unwrap_or_default().to_owned());
-    }
-    Ok(reply["strings"]
-        .as_array()
-        .expect("strings")
-        .iter()
-        .map(|value| value.as_str().expect("string").to_owned())
-        .collect())
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// What came next on a [`MultipartStream`].
