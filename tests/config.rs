@@ -4,22 +4,25 @@
 //! or the TOML file); the file < environment < flag precedence seen in the handshake; and
 //! SIGTERM's drain (`/readyz` 503, handshakes refused, sessions served) then a clean exit.
 
-mod ferrio_binary;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferrio_binary::{Gateway, START, collect, command};
 use ferrio_server::{Setting, Settings};
-use ferrio_testkit::{HttpResponse, request, within};
+use ferrio_testkit::{
+    GatewayProcess, HttpResponse, PipeText, START_TIMEOUT, ferrio_command, request, wait_exit,
+    within,
+};
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
 use tokio_tungstenite::tungstenite::Message;
+
+/// The binary under test.
+const FERRIO: &str = env!("CARGO_BIN_EXE_ferrio");
 
 const WAIT: Duration = Duration::from_secs(3);
 /// The most one test may take, whatever hangs.
@@ -53,20 +56,6 @@ impl Drop for Scratch {
     }
 }
 
-/// Waits up to `timeout` for `child` to exit.
-fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A run of the binary that must fail at start: its exit status, stdout and stderr.
 fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
     let mut child = command(args, env)
@@ -74,49 +63,32 @@ fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, Stri
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ferrio");
-    let stdout = collect(child.stdout.take().expect("stdout"));
-    let stderr = collect(child.stderr.take().expect("stderr"));
-    let status = wait_exit(&mut child, START);
+    let stdout = PipeText::collect(child.stdout.take().expect("stdout"));
+    let stderr = PipeText::collect(child.stderr.take().expect("stderr"));
+    let status = wait_exit(&mut child, START_TIMEOUT);
     if status.is_none() {
         let _ = child.kill();
         let _ = child.wait();
     }
     // Let the reader threads see the end of the pipes.
     std::thread::sleep(Duration::from_millis(50));
-    let stdout = stdout.lock().expect("lock").clone();
-    let stderr = stderr.lock().expect("lock").clone();
+    let stdout = stdout.text();
+    let stderr = stderr.text();
     let status =
         status.unwrap_or_else(|| panic!("{args:?} {env:?} was not refused; it ran: {stderr}"));
     (status, stdout, stderr)
 }
 
-/// What the tests ask of a running gateway.
-impl Gateway {
-    async fn get(&self, path: &str) -> HttpResponse {
-        get(self.addr, path).await
-    }
+/// The ferrio binary cargo built for this test, with `args` and a clean environment.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    ferrio_command(FERRIO, args, env)
+}
 
-    async fn post(&self, path: &str, body: &str) -> HttpResponse {
-        tokio::time::timeout(
-            WAIT,
-            request(
-                self.addr,
-                Method::POST,
-                path,
-                &[("content-type", "text/plain;charset=UTF-8")],
-                body.to_owned(),
-            ),
-        )
-        .await
-        .expect("POST answered")
-    }
-
-    /// A handshake; the body's fields.
-    async fn handshake(&self) -> Vec<String> {
-        let response = self.get("/socket.io/1/?t=1").await;
-        assert_eq!(response.status, 200, "{}", response.text());
-        response.text().split(':').map(str::to_owned).collect()
-    }
+/// A handshake on the running binary; the body's fields.
+async fn handshake(gateway: &GatewayProcess) -> Vec<String> {
+    let response = gateway.get("/socket.io/1/?t=1").await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.text().split(':').map(str::to_owned).collect()
 }
 
 async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
@@ -463,8 +435,8 @@ async fn file_then_environment_then_flags() {
         // The file alone.
         let mut args = base.to_vec();
         args.extend(["--config", config.as_str()]);
-        let file_only = Gateway::start(&args, &[]);
-        let fields = file_only.handshake().await;
+        let file_only = GatewayProcess::start(FERRIO, &args, &[]);
+        let fields = handshake(&file_only).await;
         assert_eq!(fields[1..], ["41", "11", "xhr-polling,websocket"]);
         drop(file_only);
 
@@ -475,8 +447,8 @@ async fn file_then_environment_then_flags() {
             ("FERRIO_POLLING_DURATION", "1"),
             ("FERRIO_TRANSPORTS", "websocket"),
         ];
-        let env_over_file = Gateway::start(&base, &env);
-        let fields = env_over_file.handshake().await;
+        let env_over_file = GatewayProcess::start(FERRIO, &base, &env);
+        let fields = handshake(&env_over_file).await;
         assert_eq!(fields[1..], ["41", "22", "websocket"]);
         drop(env_over_file);
 
@@ -490,8 +462,8 @@ async fn file_then_environment_then_flags() {
             "--transports",
             "xhr-polling",
         ]);
-        let flags = Gateway::start(&args, &env);
-        let fields = flags.handshake().await;
+        let flags = GatewayProcess::start(FERRIO, &args, &env);
+        let fields = handshake(&flags).await;
         assert_eq!(fields[1..], ["43", "33", "xhr-polling"]);
         // polling_duration from the environment (1 s) beats the file's 30 s: an idle poll is
         // answered with a noop after about a second.
@@ -534,7 +506,8 @@ async fn file_then_environment_then_flags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_then_exits_cleanly() {
     within(TEST_LIMIT, async {
-        let (mut gateway, admin) = Gateway::start_with_admin(
+        let (mut gateway, admin) = GatewayProcess::start_with_admin(
+            FERRIO,
             &[
                 "--bind",
                 "127.0.0.1",
@@ -554,10 +527,10 @@ async fn sigterm_drains_then_exits_cleanly() {
         let ready = get(admin, "/readyz").await;
         assert_eq!(ready.status, 200, "{}", gateway.stderr());
         // A polling session and a websocket session, before the signal.
-        let polling = gateway.handshake().await[0].clone();
+        let polling = handshake(&gateway).await[0].clone();
         let poll_path = format!("/socket.io/1/xhr-polling/{polling}");
         assert_eq!(gateway.get(&poll_path).await.text(), "1::");
-        let ws_sid = gateway.handshake().await[0].clone();
+        let ws_sid = handshake(&gateway).await[0].clone();
         let stream = tokio::net::TcpStream::connect(gateway.addr)
             .await
             .expect("connect");

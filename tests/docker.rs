@@ -2,13 +2,11 @@
 //! and checked for what the image needs, and the binary's own health check — the image's
 //! HEALTHCHECK, since the runtime image has no curl — is run against a real gateway.
 
-mod ferrio_binary;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferrio_binary::{Gateway, command};
+use ferrio_testkit::{GatewayProcess, ferrio_command};
 
 /// The repository root (this test belongs to crates/server).
 fn root() -> PathBuf {
@@ -118,14 +116,16 @@ fn compose_runs_one_node_and_nothing_it_does_not_use() {
 
 #[test]
 fn healthcheck_flag_asks_the_running_gateway() {
-    let (gateway, admin) = Gateway::start_with_admin(
+    let (gateway, admin) = GatewayProcess::start_with_admin(
+        env!("CARGO_BIN_EXE_ferrio"),
         &["--bind", "127.0.0.1", "--port", "0", "--app", "none"],
         &[],
     );
     assert!(gateway.addr.ip().is_loopback(), "{}", gateway.addr);
     let port = admin.port().to_string();
     let healthcheck = || {
-        command(
+        ferrio_command(
+            env!("CARGO_BIN_EXE_ferrio"),
             &[
                 "--healthcheck",
                 "--admin-bind",
