@@ -70,10 +70,8 @@ fn run_refused(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, Stri
         let _ = child.kill();
         let _ = child.wait();
     }
-    // Let the reader threads see the end of the pipes.
-    std::thread::sleep(Duration::from_millis(50));
-    let stdout = stdout.text();
-    let stderr = stderr.text();
+    let stdout = stdout.text_when_ended(WAIT);
+    let stderr = stderr.text_when_ended(WAIT);
     let status =
         status.unwrap_or_else(|| panic!("{args:?} {env:?} was not refused; it ran: {stderr}"));
     (status, stdout, stderr)
@@ -623,7 +621,7 @@ async fn sigterm_drains_then_exits_cleanly() {
             tokio::net::TcpStream::connect(admin).await.is_err(),
             "the admin port is closed"
         );
-        let log = gateway.stderr();
+        let log = gateway.stderr_when_ended(WAIT);
         assert!(log.contains("draining"), "{log}");
     })
     .await;

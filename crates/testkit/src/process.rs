@@ -9,6 +9,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -71,7 +72,11 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 /// Everything a child's pipe has given so far, read on a thread of its own so the pipe never
 /// fills up and blocks the child.
 #[derive(Debug, Clone, Default)]
-pub struct PipeText(Arc<Mutex<String>>);
+pub struct PipeText {
+    text: Arc<Mutex<String>>,
+    /// Set once the pipe has ended: nothing more will be read.
+    ended: Arc<AtomicBool>,
+}
 
 impl PipeText {
     /// Starts reading `pipe` until it ends.
@@ -84,17 +89,29 @@ impl PipeText {
                 if n == 0 {
                     break;
                 }
-                sink.0
+                sink.text
                     .lock()
                     .push_str(&String::from_utf8_lossy(&buffer[..n]));
             }
+            sink.ended.store(true, Ordering::Release);
         });
         text
     }
 
     /// What was read so far (lossy UTF-8).
     pub fn text(&self) -> String {
-        self.0.lock().clone()
+        self.text.lock().clone()
+    }
+
+    /// Everything the pipe gave, once it has ended (the child exited and closed it), waiting
+    /// up to `timeout` for the reader to get there: a child's exit does not mean its last
+    /// words have been read yet.
+    pub fn text_when_ended(&self, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        while !self.ended.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.text()
     }
 }
 
@@ -204,6 +221,12 @@ impl GatewayProcess {
     /// What the process wrote to stderr so far (its log).
     pub fn stderr(&self) -> String {
         self.stderr.text()
+    }
+
+    /// Everything the process wrote to stderr, once it has exited and its last words have
+    /// been read (up to `timeout`).
+    pub fn stderr_when_ended(&self, timeout: Duration) -> String {
+        self.stderr.text_when_ended(timeout)
     }
 
     /// A GET on a fresh connection; fails the test after five seconds.
