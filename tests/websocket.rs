@@ -7,6 +7,7 @@ use ferrio_hub::{DisconnectReason, Origins};
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
+    SAMPLE_WS_KEY, read_response_head, request_head,
     Frame, HixieMessage, HixieWs, LengthForm, RawWs, SAMPLE_MASK, TestServer, any_connection,
     any_disconnect, any_disconnect_of, assert_c51_reply, assert_unanswered_heartbeat_timeline,
     disconnected, echo_of_length, encode_frame, encode_frame_with, forced_disconnect_path,
@@ -15,6 +16,7 @@ use ferrio_testkit::{
 };
 use http::Method;
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(2);
 
@@ -897,4 +899,69 @@ async fn malformed_hixie76_frames_close_only_that_connection() {
         rfc.send_text(echo).await;
         assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(echo), "{what}");
     }
+}
+
+/// Bytes the gateway's allocator holds for the application now.
+async fn allocated(server: &TestServer) -> f64 {
+    server
+        .metrics()
+        .await
+        .value("ferrio_allocator_bytes", &[("kind", "allocated")])
+}
+
+/// A WebSocket of a fresh session that never reads past the upgrade answer, with a receive
+/// buffer as small as the system allows, so the server's writes to it stall at once.
+async fn stalled_websocket(server: &TestServer) -> (String, tokio::net::TcpStream) {
+    let sid = server.handshake().await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    let mut stream = socket.connect(server.addr).await.expect("connect");
+    let host = server.addr.to_string();
+    let head = request_head(
+        "GET",
+        &ws_path(&sid),
+        &[
+            ("Host", host.as_str()),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", SAMPLE_WS_KEY),
+            ("Sec-WebSocket-Version", "13"),
+        ],
+    );
+    stream.write_all(head.as_bytes()).await.expect("upgrade request");
+    let answer = read_response_head(&mut stream, WAIT).await.expect("answer");
+    assert_eq!(answer.status, 101, "{}", answer.head);
+    (sid, stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
+    const READERS: usize = 30;
+    const BROADCAST: usize = 10 * 1024 * 1024;
+    let server = TestServer::start_default().await;
+    let mut readers = Vec::new();
+    for _ in 0..READERS {
+        readers.push(stalled_websocket(&server).await);
+    }
+    let before = allocated(&server).await;
+    let text = "x".repeat(BROADCAST);
+    assert_eq!(server.hub.sockets().emit("big", vec![json!(text)]), READERS);
+    drop(text);
+    // Every pump takes the packet and writes until its reader's buffers are full.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = allocated(&server).await;
+    let held = during - before;
+    eprintln!(
+        "10 MB broadcast to {READERS} stalled readers: allocated {:.1} MB before, {:.1} MB \
+         while stalled, +{:.1} MB",
+        before / 1e6,
+        during / 1e6,
+        held / 1e6
+    );
+    assert!(
+        held < 3.0 * BROADCAST as f64,
+        "the stalled writers hold {:.1} MB",
+        held / 1e6
+    );
+    drop(readers);
 }
