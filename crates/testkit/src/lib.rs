@@ -16,12 +16,14 @@
 //! | `es3` | the ES3 parse of script answers by acorn under Node ([`es3_string_literals`]) |
 //! | `admin` | the admin listener and its Prometheus metrics ([`Metrics`], [`TestServer::metrics_until`]) |
 //! | `backend` | a webhook [`Backend`] recording every call |
+//! | `crowd` | a [`Crowd`] of healthy xhr-polling and WebSocket clients chatting beside an attack, [`Crowd::finish`] proving nothing was lost and nobody disconnected |
 //! | `tls` | a [`SelfSigned`] certificate and TLS clients |
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
 
 mod admin;
 mod backend;
+mod crowd;
 mod es3;
 mod heartbeats;
 mod hixie;
@@ -39,6 +41,7 @@ mod websocket;
 
 pub use admin::{Metrics, Sample};
 pub use backend::{Backend, BackendCall, BackendReply};
+pub use crowd::{Crowd, CrowdReport};
 pub use es3::es3_string_literals;
 pub use heartbeats::assert_unanswered_heartbeat_timeline;
 pub use hixie::{
