@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio_server::ServerConfig;
 use ferrio_testkit::{
-    HANDSHAKE_PATH, HttpResponse, TestServer, htmlfile_path, read_response_head,
-    read_until_closed, request_head, request_on, retry_until, within, xhr_path,
+    HANDSHAKE_PATH, HttpResponse, TestServer, htmlfile_path, read_response_head, read_until_closed,
+    request_head, request_on, retry_until, within, xhr_path,
 };
 use http::Method;
 use tokio::io::AsyncWriteExt;
@@ -55,10 +55,7 @@ async fn handshake_on(stream: TcpStream, server: SocketAddr) -> HttpResponse {
 
 /// How many connections `/metrics` says are open.
 async fn open_connections(server: &TestServer) -> f64 {
-    server
-        .metrics()
-        .await
-        .value("ferrio_connections_open", &[])
+    server.metrics().await.value("ferrio_connections_open", &[])
 }
 
 /// Whether `elapsed` is the one-second timeout of these tests, give or take the scheduling.
@@ -104,9 +101,13 @@ async fn headers_sent_too_slowly_are_cut_off_at_the_header_read_timeout() {
             assert!(about_a_second(closed), "closed after {closed:?}");
         }
         server
-            .metrics_until("header timeouts counted", Duration::from_secs(2), |metrics| {
-                metrics.value("ferrio_connection_timeouts_total", &[("kind", "header")]) >= 20.0
-            })
+            .metrics_until(
+                "header timeouts counted",
+                Duration::from_secs(2),
+                |metrics| {
+                    metrics.value("ferrio_connection_timeouts_total", &[("kind", "header")]) >= 20.0
+                },
+            )
             .await;
         // A fresh handshake is served.
         server.handshake().await;
@@ -202,9 +203,7 @@ async fn one_address_is_capped_without_touching_the_others() {
         let other = handshake_on(connect_from(server.addr, "127.0.0.3").await, server.addr).await;
         assert_eq!(other.status, 200, "{}", other.text());
         let metrics = server.metrics().await;
-        assert!(
-            metrics.value("ferrio_connections_refused_total", &[("limit", "address")]) >= 1.0
-        );
+        assert!(metrics.value("ferrio_connections_refused_total", &[("limit", "address")]) >= 1.0);
         // Letting go frees the address's places.
         drop(held);
         let served = retry_until(

@@ -904,7 +904,10 @@ async fn malformed_hixie76_frames_close_only_that_connection() {
 /// The close code of the frames' last close frame, if any.
 fn close_code(frames: &[Frame]) -> Option<u16> {
     let close = frames.iter().rev().find(|f| f.opcode == opcode::CLOSE)?;
-    Some(u16::from_be_bytes([*close.payload.first()?, *close.payload.get(1)?]))
+    Some(u16::from_be_bytes([
+        *close.payload.first()?,
+        *close.payload.get(1)?,
+    ]))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -936,7 +939,11 @@ async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
     let before = server.allocated_bytes().await;
     let text = "x".repeat(BROADCAST);
     assert_eq!(
-        server.hub.sockets().to("slow").emit("big", vec![json!(text)]),
+        server
+            .hub
+            .sockets()
+            .to("slow")
+            .emit("big", vec![json!(text)]),
         READERS
     );
     drop(text);
@@ -968,7 +975,11 @@ async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
     let crowd = server.crowd(1, 1).await;
     let (sid, mut stalled) = server.stalled_websocket().await;
     // More than the connection's buffers hold.
-    let socket = server.hub.sockets().socket(&sid).expect("the session's socket");
+    let socket = server
+        .hub
+        .sockets()
+        .socket(&sid)
+        .expect("the session's socket");
     assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
     server
         .assert_observed(

@@ -9,9 +9,9 @@ use ferrio_hub::DisconnectReason;
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    TestServer, any_disconnect, assert_preflight_allows, await_answer, connected_to,
-    chunk, disconnected_from, forced_disconnect_path, is_connection, read_for,
-    read_response_head, read_until_closed, request_head, weighing_memory, xhr_path,
+    TestServer, any_disconnect, assert_preflight_allows, await_answer, chunk, connected_to,
+    disconnected_from, forced_disconnect_path, is_connection, read_for, read_response_head,
+    read_until_closed, request_head, weighing_memory, xhr_path,
 };
 use http::Method;
 use serde_json::json;

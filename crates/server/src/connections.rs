@@ -117,9 +117,7 @@ impl Limit {
 /// usual allocation), an IPv4-mapped one as IPv4.
 fn address_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(
-            u128::from(v6) & !u128::from(u64::MAX),
-        )),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
         v4 => v4,
     }
 }
@@ -328,7 +326,11 @@ impl<S> ConnectionIo<S> {
     }
 
     /// What a write gave: progress ends a stall, waiting starts or continues one.
-    fn written(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+    fn written(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         match polled {
             Poll::Ready(Ok(0)) => Poll::Ready(Ok(0)),
             Poll::Ready(result) => {
@@ -426,7 +428,10 @@ mod tests {
         let _third = admission.admit(other).unwrap();
         assert_eq!(admission.admit(other).unwrap_err(), Limit::Node);
         drop(first);
-        assert!(admission.admit(one).is_ok(), "a closed connection frees its place");
+        assert!(
+            admission.admit(one).is_ok(),
+            "a closed connection frees its place"
+        );
         let mut text = String::new();
         admission.render_metrics(&mut text);
         assert!(text.contains("ferrio_connections_refused_total{limit=\"address\"} 1"));

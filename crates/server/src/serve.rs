@@ -298,7 +298,10 @@ impl Server {
         tokio::spawn(async move {
             let _permit = permit;
             let refusal = answer_refusal(stream, tls);
-            if tokio::time::timeout(REFUSAL_TIMEOUT, refusal).await.is_err() {
+            if tokio::time::timeout(REFUSAL_TIMEOUT, refusal)
+                .await
+                .is_err()
+            {
                 debug!(%peer, "refused connection closed unanswered");
             }
         });

@@ -91,7 +91,9 @@ impl Shared {
             return;
         };
         let prefix = format!("{}:", self.room());
-        let Some((from, number)) = arg.strip_prefix(&prefix).and_then(|rest| rest.split_once(':'))
+        let Some((from, number)) = arg
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once(':'))
         else {
             return;
         };
@@ -307,7 +309,12 @@ impl KeptAlive {
     }
 
     /// One request; the status and body, or why not.
-    async fn exchange(&mut self, method: Method, path: &str, body: String) -> Result<(u16, String), String> {
+    async fn exchange(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: String,
+    ) -> Result<(u16, String), String> {
         let exchange = async {
             let mut sender = match self.sender.take() {
                 Some(sender) if !sender.is_closed() => sender,

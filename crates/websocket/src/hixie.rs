@@ -233,7 +233,9 @@ impl<S> Hixie76<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Hixie76<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
-        self.writer.write(&mut self.io, packets, &TEXT_FRAMING).await
+        self.writer
+            .write(&mut self.io, packets, &TEXT_FRAMING)
+            .await
     }
 
     async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {

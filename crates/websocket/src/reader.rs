@@ -416,7 +416,10 @@ mod tests {
             }
         });
         let (stop, _, elapsed) = read_to_stop(&mut server).await;
-        assert!(matches!(stop, Stop::Ended(Ended::Failed(Failure::Stalled(_)))));
+        assert!(matches!(
+            stop,
+            Stop::Ended(Ended::Failed(Failure::Stalled(_)))
+        ));
         assert_eq!(elapsed, TIMEOUT);
         trickle.abort();
     }

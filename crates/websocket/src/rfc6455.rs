@@ -89,7 +89,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_replies().await?;
-        self.writer.write(&mut self.io, packets, &TEXT_FRAMING).await
+        self.writer
+            .write(&mut self.io, packets, &TEXT_FRAMING)
+            .await
     }
 
     async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {
@@ -485,7 +487,18 @@ mod tests {
 
     #[test]
     fn close_codes_a_client_may_not_send_are_protocol_errors() {
-        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, u16::MAX] {
+        for code in [
+            0u16,
+            999,
+            1004,
+            1005,
+            1006,
+            1015,
+            1016,
+            2999,
+            5000,
+            u16::MAX,
+        ] {
             let mut parser = Rfc6455Parser::new(1024);
             let (_, steps) = parse_all(&mut parser, &client_frame(0x88, &code.to_be_bytes()));
             assert_eq!(

@@ -186,7 +186,10 @@ mod tests {
             bufs: &[IoSlice<'_>],
         ) -> std::task::Poll<io::Result<usize>> {
             if !self.vectored {
-                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+                let first = bufs
+                    .iter()
+                    .find(|b| !b.is_empty())
+                    .map_or(&[][..], |b| &**b);
                 return self.poll_write(cx, first);
             }
             let this = self.get_mut();
