@@ -11,7 +11,7 @@ use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
     TestServer, any_disconnect, assert_preflight_allows, await_answer, chunk, connected_to,
     disconnected_from, forced_disconnect_path, is_connection, read_for, read_response_head,
-    read_until_closed, request_head, weighing_memory, xhr_path,
+    read_until_closed, request_head, stalled_request, weighing_memory, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -932,5 +932,39 @@ async fn stalled_post_bodies_get_408_and_their_memory_back() {
     );
     // The session the bodies were for goes on.
     server.assert_polling_echo(&sid).await;
+    crowd.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_answer_the_client_does_not_read_is_given_up_at_the_write_timeout() {
+    let mut config = ServerConfig::default();
+    config.connections.write_timeout = Duration::from_secs(1);
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let sid = server.connected_polling_session().await;
+    let socket = server
+        .hub
+        .sockets()
+        .socket(&sid)
+        .expect("the session's socket");
+    // More than the connection's buffers hold, waiting for the next poll.
+    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    let host = server.addr.to_string();
+    let poll = request_head("GET", &xhr_path(&sid), &[("Host", host.as_str())]);
+    let started = Instant::now();
+    let mut stalled = stalled_request(server.addr, &poll).await;
+    server
+        .metrics_until("the write timeout", Duration::from_secs(5), |metrics| {
+            metrics.value("ferrio_connection_timeouts_total", &[("kind", "write")]) == 1.0
+        })
+        .await;
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // The connection is gone: what the buffers held, then the end.
+    assert!(
+        read_until_closed(&mut stalled, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the stalled connection is closed"
+    );
     crowd.finish().await;
 }
