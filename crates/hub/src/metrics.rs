@@ -69,7 +69,7 @@ fn transport_label(slot: usize) -> &'static str {
 }
 
 /// Every reason a session can end, in label order.
-pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 9] = [
+pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 11] = [
     DisconnectReason::Booted,
     DisconnectReason::Packet,
     DisconnectReason::HeartbeatTimeout,
@@ -79,6 +79,8 @@ pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 9] = [
     DisconnectReason::SocketError,
     DisconnectReason::BufferOverflow,
     DisconnectReason::ServerShutdown,
+    DisconnectReason::WriteTimeout,
+    DisconnectReason::ReadTimeout,
 ];
 
 fn counters<const N: usize>() -> [AtomicU64; N] {
@@ -93,7 +95,7 @@ pub struct HubMetrics {
     packets_out: [[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS],
     bytes_in: [AtomicU64; TRANSPORT_SLOTS],
     bytes_out: [AtomicU64; TRANSPORT_SLOTS],
-    disconnects: [AtomicU64; 9],
+    disconnects: [AtomicU64; DISCONNECT_REASONS.len()],
 }
 
 impl Default for HubMetrics {

@@ -24,6 +24,11 @@ pub enum DisconnectReason {
     BufferOverflow,
     /// The server is shutting down.
     ServerShutdown,
+    /// The client stopped taking what the server wrote: no write to its connection made
+    /// progress for the write timeout.
+    WriteTimeout,
+    /// A WebSocket client began a message and did not finish it within the message timeout.
+    ReadTimeout,
 }
 
 impl DisconnectReason {
@@ -39,6 +44,8 @@ impl DisconnectReason {
             DisconnectReason::SocketError => "socket error",
             DisconnectReason::BufferOverflow => "buffer overflow",
             DisconnectReason::ServerShutdown => "server shutdown",
+            DisconnectReason::WriteTimeout => "write timeout",
+            DisconnectReason::ReadTimeout => "read timeout",
         }
     }
 }

@@ -136,8 +136,9 @@ start_server() {
       admin_port="$("$loadgen" free-port)"
       admin_addr="127.0.0.1:$admin_port"
     fi
+    # Every loadgen client comes from 127.0.0.1: no per-address connection cap.
     FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
-      --admin-port "$admin_port" --admin-bind 127.0.0.1 \
+      --admin-port "$admin_port" --admin-bind 127.0.0.1 --max-connections-per-ip 0 \
       --transports websocket,xhr-polling \
       --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
       --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \

@@ -1,14 +1,17 @@
 //! The POST path shared by every HTTP transport (docs/protocol.md §4.4): read the body within a
 //! limit, decode it as a whole, unframe, decode each packet, hand them to the hub, answer `1`.
 
-use bytes::Bytes;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
 use http::request::Parts;
 use http_body::Body as HttpBody;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use tracing::{debug, info};
 
 use crate::response::TransportError;
+use crate::throttle::LogThrottle;
 
 /// Limits of a POST body.
 #[derive(Debug, Clone, Copy)]
@@ -16,23 +19,37 @@ pub struct PostLimits {
     /// The largest body accepted, in bytes; larger ones get `413`. Counted as the body
     /// arrives, never re-measured (docs/protocol.md §8 #23).
     pub max_body_bytes: usize,
+    /// How long a body may go without a byte arriving; a stalled one gets `408` and what it
+    /// had sent is let go. Default 20 s.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for PostLimits {
     fn default() -> Self {
         PostLimits {
             max_body_bytes: 1024 * 1024,
+            body_read_timeout: Duration::from_secs(20),
         }
     }
 }
 
+/// Bodies given up because they stalled, logged a line a second at most: a client can stall
+/// as many as it can open.
+static STALLED: LogThrottle = LogThrottle::new();
+
 /// Reads a whole request body, refusing it with [`TransportError::PayloadTooLarge`] as soon
-/// as it is known to exceed `limit` (from `Content-Length`, or while it streams in).
-pub async fn read_body<B>(parts: &Parts, body: B, limit: usize) -> Result<Bytes, TransportError>
+/// as it is known to exceed the limit (from `Content-Length`, or while it streams in), and
+/// with [`TransportError::BodyTimeout`] when no byte of it arrives for the body read timeout.
+pub async fn read_body<B>(
+    parts: &Parts,
+    body: B,
+    limits: PostLimits,
+) -> Result<Bytes, TransportError>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let limit = limits.max_body_bytes;
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
@@ -42,19 +59,48 @@ where
         info!(uri = %parts.uri, declared, limit, "request body over the limit refused");
         return Err(TransportError::PayloadTooLarge);
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+    let mut body = std::pin::pin!(body);
+    // One chunk, the usual body, is kept as it came; only several are joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut received = 0usize;
+    loop {
+        let frame = match tokio::time::timeout(limits.body_read_timeout, body.frame()).await {
+            Err(_stalled) => {
+                if let Some(events) = STALLED.admit() {
+                    info!(uri = %parts.uri, received, timeout = ?limits.body_read_timeout, events, "stalled request body given up");
+                }
+                return Err(TransportError::BodyTimeout);
+            }
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(error))) => {
+                debug!(uri = %parts.uri, %error, "request body could not be read");
+                return Err(TransportError::BadRequest(
+                    "body could not be read".to_owned(),
+                ));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            // Trailers carry nothing for a payload.
+            continue;
+        };
+        received += data.len();
+        if received > limit {
             info!(uri = %parts.uri, limit, "request body over the limit refused");
-            Err(TransportError::PayloadTooLarge)
+            return Err(TransportError::PayloadTooLarge);
         }
-        Err(error) => {
-            debug!(uri = %parts.uri, %error, "request body could not be read");
-            Err(TransportError::BadRequest(
-                "body could not be read".to_owned(),
-            ))
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            None => joined.extend_from_slice(&data),
+            Some(earlier) => {
+                joined.reserve(earlier.len() + data.len());
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&data);
+            }
         }
     }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 /// Splits payload text into packets. A body whose framing does not add up is rejected whole

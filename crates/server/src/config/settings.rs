@@ -19,6 +19,7 @@ use super::values::{
     parse_seconds_or_zero, parse_secret, parse_text, parse_transports, parse_uri, some,
 };
 use super::{AdminConfig, AppKind, ServerConfig, ServerConfigError, TlsFiles, invalid};
+use crate::connections::ConnectionLimits;
 
 /// One setting as the `--config` file, the environment and the command line know it.
 #[derive(Debug, Clone, Copy)]
@@ -152,6 +153,11 @@ fn hub() -> HubConfig {
     HubConfig::default()
 }
 
+/// The connection limits' own defaults, which the connection settings start from.
+fn connections() -> ConnectionLimits {
+    ConnectionLimits::default()
+}
+
 /// The webhook client's own defaults, which the webhook settings start from.
 fn webhook() -> WebhookConfig {
     WebhookConfig::new(Uri::default(), Vec::new())
@@ -184,6 +190,21 @@ declare_settings! {
     max_body_bytes: usize = PostLimits::default().max_body_bytes, parse_number;
     /// Largest WebSocket message a client may send, in bytes.
     max_ws_message_bytes: usize = WsLimits::default().max_message_bytes, parse_number;
+    /// Seconds a client may take to send a request's headers, counted from when the
+    /// connection is ready for a request (so also the most a kept-alive connection waits idle).
+    header_read_timeout: Duration = connections().header_read_timeout, parse_seconds;
+    /// Seconds a POST body may go without a byte arriving; a stalled one gets 408.
+    body_read_timeout: Duration = PostLimits::default().body_read_timeout, parse_seconds;
+    /// Seconds a WebSocket client may take to finish a message it has begun sending.
+    ws_message_timeout: Duration = WsLimits::default().message_timeout, parse_seconds;
+    /// Seconds a write to a client may make no progress before its connection and session end.
+    write_timeout: Duration = connections().write_timeout, parse_seconds;
+    /// Most connections open at once on the public port; more get 503.
+    max_connections: Option<usize> = connections().max_connections
+        => "the open-files limit less a reserve", some(parse_number);
+    /// Most connections one client address (an IPv6 one by its /64) may hold open; 0 = no limit.
+    max_connections_per_ip: usize =
+        connections().max_connections_per_address.unwrap_or(0), parse_number;
     /// Packets buffered per session with no transport; reaching it ends the session.
     max_buffered_packets: usize = hub().max_buffered_packets, parse_number;
     /// Most sessions this node holds; more handshakes get 503.
@@ -314,9 +335,18 @@ impl Settings {
             },
             post: PostLimits {
                 max_body_bytes: self.max_body_bytes,
+                body_read_timeout: self.body_read_timeout,
             },
             websocket: WsLimits {
                 max_message_bytes: self.max_ws_message_bytes,
+                message_timeout: self.ws_message_timeout,
+            },
+            connections: ConnectionLimits {
+                header_read_timeout: self.header_read_timeout,
+                write_timeout: self.write_timeout,
+                max_connections: self.max_connections,
+                max_connections_per_address: (self.max_connections_per_ip != 0)
+                    .then_some(self.max_connections_per_ip),
             },
             resource: self.resource.clone(),
             app: self.app,
