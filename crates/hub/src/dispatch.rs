@@ -121,8 +121,7 @@ impl HubInner {
             self.occupancy.release_connected();
             return true;
         }
-        self.occupancy
-            .remove_unconnected(session.handshake.info.address.ip());
+        self.occupancy.remove_unconnected(session.counted_as);
         debug!(sid = %session.id, "session connected");
         if let Some(namespace) = self.namespace("") {
             namespace.add_member(session);

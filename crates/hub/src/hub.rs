@@ -410,7 +410,13 @@ impl HubInner {
             self.config.inbound_bytes,
             tokio::time::Instant::now(),
         );
-        let session = Session::new(Arc::clone(&sid), data, Arc::clone(&self.timers), budget);
+        let session = Session::new(
+            Arc::clone(&sid),
+            data,
+            peer.ip(),
+            Arc::clone(&self.timers),
+            budget,
+        );
         self.insert(Arc::clone(&session));
         debug!(%sid, "session issued");
         Ok(HandshakeBody {
@@ -483,9 +489,7 @@ impl HubInner {
             return;
         };
         match closed.was {
-            Phase::Issued => self
-                .occupancy
-                .remove_unconnected(session.handshake.info.address.ip()),
+            Phase::Issued => self.occupancy.remove_unconnected(session.counted_as),
             Phase::Connected => self.occupancy.release_connected(),
             Phase::Closed => {}
         }

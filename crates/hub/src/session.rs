@@ -2,6 +2,7 @@
 //! namespaces it joined. Plain data behind one short-held lock; no I/O and no awaiting here.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -123,6 +124,9 @@ pub(crate) enum Bound {
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
     pub(crate) handshake: HandshakeData,
+    /// The client address its handshake was counted under while unconnected: the peer's, as
+    /// the authorization hook may rewrite the address in the handshake data.
+    pub(crate) counted_as: IpAddr,
     state: Mutex<State>,
     /// Wakes the attached transport: packets queued, superseded, or ended.
     pub(crate) wake: Notify,
@@ -205,12 +209,14 @@ impl Session {
     pub(crate) fn new(
         id: Arc<str>,
         handshake: HandshakeData,
+        counted_as: IpAddr,
         timers: Arc<Timers>,
         budget: Budget,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Session {
             id,
             handshake,
+            counted_as,
             state: Mutex::new(State {
                 phase: Phase::Issued,
                 // Room for `1::` alone: most sessions then rarely hold more than one packet.
@@ -637,9 +643,11 @@ mod tests {
             secure: false,
         };
         let config = HubConfig::default();
+        let address = info.address.ip();
         Session::new(
             "sid".into(),
             HandshakeData::new(info),
+            address,
             Arc::new(Timers::default()),
             Budget::full(config.inbound_packets, config.inbound_bytes, Instant::now()),
         )

@@ -789,3 +789,26 @@ async fn unconnected_handshakes_have_their_own_caps_and_do_not_fill_the_node() {
         seen.lock()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_address_rewritten_by_the_authorization_hook_is_uncounted_where_it_was_counted() {
+    let hub = Hub::new(HubConfig {
+        max_unconnected_per_address: 1,
+        ..HubConfig::default()
+    })
+    .unwrap();
+    // As behind a proxy: the application takes the client's address from a header.
+    hub.authorize(|data| {
+        data.info.address = "192.0.2.1:1".parse().unwrap();
+        Authorization::Accept
+    });
+    hub.handshake(info_from("10.0.0.1:1")).unwrap();
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    let sid = hub.handshake(info_from("10.0.0.1:1")).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, ["1::"]);
+    assert_eq!(
+        hub.handshake(info_from("10.0.0.1:1")).map(|_| ()),
+        Ok(()),
+        "its connection gave the address's slot back"
+    );
+}
