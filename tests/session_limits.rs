@@ -37,6 +37,8 @@ const TEST_LIMIT: Duration = Duration::from_secs(40);
 /// How long the crowd has to exchange all its lines.
 const CROWD_LIMIT: Duration = Duration::from_secs(15);
 const WAIT: Duration = Duration::from_secs(5);
+/// The round trip of the polling chatters' slow link.
+const POLL_ROUND_TRIP: Duration = Duration::from_millis(1500);
 const MIB: f64 = 1024.0 * 1024.0;
 
 // ---------------------------------------------------------------------------------------------
@@ -213,6 +215,9 @@ impl Talk {
                     return self.chatter(lines, Some(format!("poll got {packet}")));
                 }
             }
+            // A client on a slow link: its next poll comes a round trip later, and what
+            // others send meanwhile waits in its outbox.
+            tokio::time::sleep(POLL_ROUND_TRIP).await;
         }
         let lost = sender.await.expect("sender task");
         self.chatter(lines, lost)
@@ -339,26 +344,26 @@ fn disconnects(server: &TestServer, reason: DisconnectReason) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // Floods (inbound budgets, packets per POST)
 
-/// Sends `count` chat lines as fast as the connection takes them; how many went out before
-/// the gateway closed it.
-async fn flood(mut socket: WsClient, count: usize) -> usize {
+/// Sends `count` chat lines as fast as the connection takes them, reading (and dropping)
+/// whatever comes back so that its own outbox never fills; how many went out before the
+/// gateway closed the connection.
+async fn flood(socket: WsClient, count: usize) -> usize {
+    let (mut sink, mut stream) = socket.split();
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
     let text = to_server("flooder", 0);
     let mut sent = 0;
-    while sent < count {
+    'flood: while sent < count {
         for _ in 0..500 {
-            if socket
-                .feed(Message::Text(text.clone().into()))
-                .await
-                .is_err()
-            {
-                return sent;
+            if sink.feed(Message::Text(text.clone().into())).await.is_err() {
+                break 'flood;
             }
             sent += 1;
         }
-        if socket.flush().await.is_err() {
-            return sent;
+        if sink.flush().await.is_err() {
+            break;
         }
     }
+    reader.abort();
     sent
 }
 
