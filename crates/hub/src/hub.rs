@@ -191,7 +191,9 @@ impl Hub {
         self.inner.shutting_down.load(Ordering::Acquire)
     }
 
-    /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
+    /// Port: a handshake. Checks the sizes of what a session would keep, the origin, the node's
+    /// limits (connected sessions, rates, unconnected handshakes) and the authorization hook,
+    /// then issues a session.
     pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
         let issued = self.inner.handshake(info);
         self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
@@ -211,7 +213,8 @@ impl Hub {
     }
 
     /// Port: packets the client sent. Processed against the session whatever transport, if
-    /// any, is attached (docs/protocol.md §4.2, §4.4).
+    /// any, is attached (docs/protocol.md §4.2, §4.4), each spent from the session's inbound
+    /// budget first.
     /// A connection that holds its [`Attachment`] hands them over with [`Attachment::ingest`]
     /// instead, which needs no lookup.
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
