@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrio_hub::LogGate;
 use http::header::CONTENT_LENGTH;
 use http::request::Parts;
 use http_body::Body as HttpBody;
@@ -22,6 +23,10 @@ pub struct PostLimits {
     /// How long a body may go without a byte arriving; a stalled one gets `408` and what it
     /// had sent is let go. Default 20 s.
     pub body_read_timeout: Duration,
+    /// The most packets one body may frame; more get `413` and none is processed. The 0.9
+    /// client sends what it queued during its previous POST in one body, a handful of packets
+    /// at human speed, so only a script reaches it.
+    pub max_packets: usize,
 }
 
 impl Default for PostLimits {
@@ -29,6 +34,7 @@ impl Default for PostLimits {
         PostLimits {
             max_body_bytes: 1024 * 1024,
             body_read_timeout: Duration::from_secs(20),
+            max_packets: 1000,
         }
     }
 }
@@ -104,16 +110,35 @@ where
 }
 
 /// Splits payload text into packets. A body whose framing does not add up is rejected whole
-/// (docs/protocol.md §3.9); single packets that do not decode are logged and skipped, as the
-/// reference ignores them (C33).
+/// (docs/protocol.md §3.9), as is one that frames more than `max_packets`, before any is
+/// decoded; single packets that do not decode are logged and skipped, as the reference ignores
+/// them (C33).
 pub(crate) fn decode_payload(
     sid: &str,
     text: &str,
+    max_packets: usize,
 ) -> Result<Vec<ferrio_protocol::Packet>, TransportError> {
+    // A client decides how many such bodies it sends: their lines are sampled.
+    static BROKEN: LogGate = LogGate::new();
+    static TOO_MANY: LogGate = LogGate::new();
     let parts = ferrio_protocol::unframe(text).map_err(|error| {
-        info!(sid, %error, "POST body with broken framing dropped");
+        if let Some(suppressed) = BROKEN.admit() {
+            info!(sid, %error, suppressed, "POST body with broken framing dropped");
+        }
         TransportError::BadRequest(format!("broken payload framing: {error}"))
     })?;
+    if parts.len() > max_packets {
+        if let Some(suppressed) = TOO_MANY.admit() {
+            info!(
+                sid,
+                packets = parts.len(),
+                limit = max_packets,
+                suppressed,
+                "POST body with too many packets refused"
+            );
+        }
+        return Err(TransportError::TooManyPackets);
+    }
     Ok(parts
         .into_iter()
         .filter_map(|part| match ferrio_protocol::decode(part) {
@@ -124,4 +149,23 @@ pub(crate) fn decode_payload(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_framing_more_packets_than_allowed_is_refused_whole() {
+        let body = ferrio_protocol::frame(&["2::", "2::", "2::"]);
+        assert_eq!(decode_payload("s", &body, 3).map(|p| p.len()), Ok(3));
+        assert_eq!(
+            decode_payload("s", &body, 2),
+            Err(TransportError::TooManyPackets)
+        );
+        assert_eq!(
+            TransportError::TooManyPackets.status(),
+            http::StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
 }

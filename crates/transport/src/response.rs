@@ -27,6 +27,9 @@ pub enum TransportError {
     /// the connection closed.
     #[error("request body timed out")]
     BodyTimeout,
+    /// The body frames more packets than one POST may carry (`max_packets_per_post`).
+    #[error("too many packets in one request")]
+    TooManyPackets,
     /// The body could not be read or is not a usable payload; the reason is logged.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -58,7 +61,9 @@ impl TransportError {
             | TransportError::UpgradeRequired
             | TransportError::UnsupportedWebSocketVersion => StatusCode::BAD_REQUEST,
             TransportError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            TransportError::PayloadTooLarge | TransportError::TooManyPackets => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             TransportError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             TransportError::BadOrigin => StatusCode::FORBIDDEN,
             TransportError::ShuttingDown | TransportError::TooManyConnections => {
@@ -102,14 +107,18 @@ impl TransportError {
 }
 
 /// The HTTP status of a refused handshake (docs/protocol.md §2.5): bad origin and refusal `403`, a
-/// failed authorization hook `500`; a draining, full or rate-limited node `503` (with
-/// `Retry-After`).
+/// failed authorization hook `500`; a draining, full or rate-limited node, or one with too many
+/// unconnected handshakes, `503` (with `Retry-After`); a query or headers over the bounds of
+/// what a session keeps `414` and `431`.
 pub fn refusal_status(refusal: &ferrio_hub::Refusal) -> StatusCode {
     match refusal {
         ferrio_hub::Refusal::BadOrigin | ferrio_hub::Refusal::Unauthorized => StatusCode::FORBIDDEN,
         ferrio_hub::Refusal::AuthorizationError(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ferrio_hub::Refusal::Unavailable
         | ferrio_hub::Refusal::Full
-        | ferrio_hub::Refusal::RateLimited(_) => StatusCode::SERVICE_UNAVAILABLE,
+        | ferrio_hub::Refusal::RateLimited(_)
+        | ferrio_hub::Refusal::TooManyUnconnected(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ferrio_hub::Refusal::QueryTooLong => StatusCode::URI_TOO_LONG,
+        ferrio_hub::Refusal::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
     }
 }

@@ -131,7 +131,7 @@ where
         info!(sid = ctx.sid, why, body = %String::from_utf8_lossy(&preview), "unusable POST body dropped");
         TransportError::BadRequest(why)
     })?;
-    let packets = decode_payload(ctx.sid, &text)?;
+    let packets = decode_payload(ctx.sid, &text, ctx.limits.max_packets)?;
     if ctx.hub.ingest(ctx.sid, packets).is_err() {
         // An unknown session's POST is answered like any other and has no effect (docs/protocol.md
         // §5.0).

@@ -136,6 +136,9 @@ impl ServerConfig {
         if self.post.max_body_bytes == 0 {
             return Err(ServerConfigError::ZeroLimit("max_body_bytes"));
         }
+        if self.post.max_packets == 0 {
+            return Err(ServerConfigError::ZeroLimit("max_packets_per_post"));
+        }
         if self.websocket.max_message_bytes == 0 {
             return Err(ServerConfigError::ZeroLimit("max_ws_message_bytes"));
         }

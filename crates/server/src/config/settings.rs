@@ -188,6 +188,8 @@ declare_settings! {
     origins: Origins = hub().origins, parse_origins;
     /// Largest POST body in bytes; larger ones get 413.
     max_body_bytes: usize = PostLimits::default().max_body_bytes, parse_number;
+    /// Most packets one POST body may frame; more get 413.
+    max_packets_per_post: usize = PostLimits::default().max_packets, parse_number;
     /// Largest WebSocket message a client may send, in bytes.
     max_ws_message_bytes: usize = WsLimits::default().max_message_bytes, parse_number;
     /// Seconds a client may take to send a request's headers, counted from when the
@@ -205,10 +207,28 @@ declare_settings! {
     /// Most connections one client address (an IPv6 one by its /64) may hold open; 0 = no limit.
     max_connections_per_ip: usize =
         connections().max_connections_per_address.unwrap_or(0), parse_number;
-    /// Packets buffered per session with no transport; reaching it ends the session.
+    /// Packets one session may have queued; one more ends the session.
     max_buffered_packets: usize = hub().max_buffered_packets, parse_number;
-    /// Most sessions this node holds; more handshakes get 503.
+    /// Bytes one session may have queued or being written; one more packet ends the session.
+    max_buffer_bytes: usize = hub().max_buffer_bytes, parse_number;
+    /// Packets per second one session may send; more are refused.
+    inbound_packet_rate: f64 = hub().inbound_packets.per_second, parse_positive;
+    /// Burst of packets one session may send above its rate.
+    inbound_packet_burst: u32 = hub().inbound_packets.burst, parse_number;
+    /// Bytes per second one session may send; more are refused.
+    inbound_byte_rate: f64 = hub().inbound_bytes.per_second, parse_positive;
+    /// Burst of bytes one session may send above its rate.
+    inbound_byte_burst: u32 = hub().inbound_bytes.burst, parse_number;
+    /// Most connected sessions this node holds; more handshakes get 503.
     max_sessions: Option<usize> = hub().max_sessions => "no limit", some(parse_number);
+    /// Most handshakes not yet followed by a transport request; more get 503.
+    max_unconnected: usize = hub().max_unconnected, parse_number;
+    /// Most unconnected handshakes of one client address (IPv6: one /64).
+    max_unconnected_per_ip: usize = hub().max_unconnected_per_address, parse_number;
+    /// Largest handshake query in bytes; larger ones get 414.
+    max_handshake_query_bytes: usize = hub().max_handshake_query_bytes, parse_number;
+    /// Largest handshake header section in bytes; larger ones get 431.
+    max_handshake_header_bytes: usize = hub().max_handshake_header_bytes, parse_number;
     /// Handshakes per second the node accepts; more get 503.
     handshake_rate: Option<f64> = hub().handshake_rate.map(|rate| rate.per_second)
         => "no limit", some(parse_positive);
@@ -325,7 +345,14 @@ impl Settings {
                 transports,
                 origins: self.origins.clone(),
                 max_buffered_packets: self.max_buffered_packets,
+                max_buffer_bytes: self.max_buffer_bytes,
+                inbound_packets: Rate::new(self.inbound_packet_rate, self.inbound_packet_burst),
+                inbound_bytes: Rate::new(self.inbound_byte_rate, self.inbound_byte_burst),
                 max_sessions: self.max_sessions,
+                max_unconnected: self.max_unconnected,
+                max_unconnected_per_address: self.max_unconnected_per_ip,
+                max_handshake_query_bytes: self.max_handshake_query_bytes,
+                max_handshake_header_bytes: self.max_handshake_header_bytes,
                 handshake_rate: rate(self.handshake_rate, self.handshake_burst),
                 handshake_rate_per_address: rate(
                     self.handshake_rate_per_ip,
@@ -336,6 +363,7 @@ impl Settings {
             post: PostLimits {
                 max_body_bytes: self.max_body_bytes,
                 body_read_timeout: self.body_read_timeout,
+                max_packets: self.max_packets_per_post,
             },
             websocket: WsLimits {
                 max_message_bytes: self.max_ws_message_bytes,
