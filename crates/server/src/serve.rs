@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_hub::Hub;
+use ferrio_hub::{Hub, LogGate};
 use ferrio_protocol::TransportKind;
-use ferrio_transport::{LogThrottle, StallSignal, TransportError};
+use ferrio_transport::{StallSignal, TransportError};
 use http::Request;
 use hyper::body::Incoming;
 use hyper::rt::{Read, Write};
@@ -38,9 +38,9 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Failed accepts (out of descriptors…) repeat as fast as the loop runs: a line a second.
-static ACCEPT_ERRORS: LogThrottle = LogThrottle::new();
+static ACCEPT_ERRORS: LogGate = LogGate::new();
 /// A client can open connections as fast as it likes: a line a second for the refused ones.
-static REFUSED: LogThrottle = LogThrottle::new();
+static REFUSED: LogGate = LogGate::new();
 
 /// The sockets a gateway serves. [`Server::serve`] binds the configured ones; tests and
 /// embedding programs can bind their own (port 0) and pass them to [`Server::serve_with`].
@@ -265,8 +265,8 @@ impl Server {
                     Err(error) => {
                         // Out of descriptors or similar: back off briefly instead of spinning.
                         self.admission.accept_failed();
-                        if let Some(events) = ACCEPT_ERRORS.admit() {
-                            warn!(%error, events, "accept failed");
+                        if let Some(suppressed) = ACCEPT_ERRORS.admit() {
+                            warn!(%error, suppressed, "accept failed");
                         }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
@@ -288,8 +288,8 @@ impl Server {
     /// more refusals than [`crate::connections::REFUSALS_IN_FLIGHT`] are under way, closes it
     /// at once.
     fn refuse(&self, stream: TcpStream, peer: SocketAddr, limit: Limit) {
-        if let Some(events) = REFUSED.admit() {
-            info!(%peer, limit = limit.label(), events, "connection refused: too many connections");
+        if let Some(suppressed) = REFUSED.admit() {
+            info!(%peer, limit = limit.label(), suppressed, "connection refused: too many connections");
         }
         let Some(permit) = self.admission.refusal() else {
             return;

@@ -13,7 +13,6 @@
 //! - `poll`, `stream`, `post`: the GET drivers of polling and streaming transports and the
 //!   POST path; `serve` dispatches by method.
 //! - `stall`: the error and the signal of a write given up by the connection's write timeout.
-//! - `throttle`: [`LogThrottle`], one log line a second for events a client can repeat.
 
 mod body;
 mod cors;
@@ -23,7 +22,6 @@ mod response;
 mod serve;
 mod stall;
 mod stream;
-mod throttle;
 mod wire;
 
 pub use body::{Body, empty, full};
@@ -32,7 +30,6 @@ pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};
 pub use stall::{StallSignal, WriteStalled, is_write_stall};
-pub use throttle::LogThrottle;
 pub use wire::{StreamWire, Wire};
 
 /// The packet a poll or stream gets for a session that does not exist: `client not

@@ -12,7 +12,6 @@ use http_body_util::BodyExt;
 use tracing::{debug, info};
 
 use crate::response::TransportError;
-use crate::throttle::LogThrottle;
 
 /// Limits of a POST body.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +40,7 @@ impl Default for PostLimits {
 
 /// Bodies given up because they stalled, logged a line a second at most: a client can stall
 /// as many as it can open.
-static STALLED: LogThrottle = LogThrottle::new();
+static STALLED: LogGate = LogGate::new();
 
 /// Reads a whole request body, refusing it with [`TransportError::PayloadTooLarge`] as soon
 /// as it is known to exceed the limit (from `Content-Length`, or while it streams in), and
@@ -73,8 +72,8 @@ where
     loop {
         let frame = match tokio::time::timeout(limits.body_read_timeout, body.frame()).await {
             Err(_stalled) => {
-                if let Some(events) = STALLED.admit() {
-                    info!(uri = %parts.uri, received, timeout = ?limits.body_read_timeout, events, "stalled request body given up");
+                if let Some(suppressed) = STALLED.admit() {
+                    info!(uri = %parts.uri, received, timeout = ?limits.body_read_timeout, suppressed, "stalled request body given up");
                 }
                 return Err(TransportError::BodyTimeout);
             }

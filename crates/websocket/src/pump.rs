@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use ferrio_hub::{Attachment, Batch, DisconnectReason, Encoded, Hub};
+use ferrio_hub::{Attachment, Batch, DisconnectReason, Encoded, Hub, LogGate};
 use ferrio_protocol::TransportKind;
-use ferrio_transport::{LogThrottle, NOT_HANDSHAKEN, is_write_stall};
+use ferrio_transport::{NOT_HANDSHAKEN, is_write_stall};
 use tracing::{debug, info};
 
 use crate::reader::OnText;
@@ -39,10 +39,10 @@ pub(crate) enum Failure {
 
 /// Connections closed for what the client sent or failed to send, logged a line a second at
 /// most: a client can open as many as it likes.
-static PROTOCOL_ERRORS: LogThrottle = LogThrottle::new();
-static TOO_BIG: LogThrottle = LogThrottle::new();
-static STALLED_MESSAGES: LogThrottle = LogThrottle::new();
-static STALLED_WRITES: LogThrottle = LogThrottle::new();
+static PROTOCOL_ERRORS: LogGate = LogGate::new();
+static TOO_BIG: LogGate = LogGate::new();
+static STALLED_MESSAGES: LogGate = LogGate::new();
+static STALLED_WRITES: LogGate = LogGate::new();
 
 impl Failure {
     /// The close code the server's close frame carries; `None` when the connection is beyond
@@ -70,24 +70,24 @@ impl Failure {
         let code = self.close_code();
         match self {
             Failure::Io(error) if is_write_stall(error) => {
-                if let Some(events) = STALLED_WRITES.admit() {
-                    info!(sid, %error, events, "websocket client stopped reading; connection closed");
+                if let Some(suppressed) = STALLED_WRITES.admit() {
+                    info!(sid, %error, suppressed, "websocket client stopped reading; connection closed");
                 }
             }
             Failure::Io(error) => debug!(sid, %error, "websocket connection failed"),
             Failure::Protocol(_) | Failure::NotUtf8 => {
-                if let Some(events) = PROTOCOL_ERRORS.admit() {
-                    info!(sid, why = %self, code, events, "websocket protocol error; connection closed");
+                if let Some(suppressed) = PROTOCOL_ERRORS.admit() {
+                    info!(sid, why = %self, code, suppressed, "websocket protocol error; connection closed");
                 }
             }
             Failure::TooBig(_) => {
-                if let Some(events) = TOO_BIG.admit() {
-                    info!(sid, why = %self, code, events, "websocket message too big; connection closed");
+                if let Some(suppressed) = TOO_BIG.admit() {
+                    info!(sid, why = %self, code, suppressed, "websocket message too big; connection closed");
                 }
             }
             Failure::Stalled(_) => {
-                if let Some(events) = STALLED_MESSAGES.admit() {
-                    info!(sid, why = %self, code, events, "websocket message stalled; connection closed");
+                if let Some(suppressed) = STALLED_MESSAGES.admit() {
+                    info!(sid, why = %self, code, suppressed, "websocket message stalled; connection closed");
                 }
             }
         }
