@@ -915,7 +915,11 @@ async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
     const READERS: usize = 30;
     const BROADCAST: usize = 10 * 1024 * 1024;
     let _alone = weighing_memory().await;
-    let server = TestServer::start_default().await;
+    let mut config = ServerConfig::default();
+    // Each reader must hold the broadcast in its outbox: this measures what the writers copy,
+    // not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
+    let server = TestServer::start(config).await;
     let crowd = server.crowd(1, 1).await;
     let join = encode_frame(
         opcode::TEXT,
@@ -971,6 +975,8 @@ async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
 async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
     let mut config = ServerConfig::default();
     config.connections.write_timeout = Duration::from_secs(1);
+    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
     let server = TestServer::start(config).await;
     let crowd = server.crowd(1, 1).await;
     let (sid, mut stalled) = server.stalled_websocket().await;

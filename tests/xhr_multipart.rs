@@ -500,6 +500,8 @@ async fn s5_6_http_1_0_stream_is_close_delimited() {
 async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
     let mut config = ServerConfig::default();
     config.connections.write_timeout = Duration::from_secs(1);
+    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
     let server = TestServer::start(config).await;
     let crowd = server.crowd(1, 1).await;
     let (sid, mut stalled) = server.stalled_get(PATH).await;

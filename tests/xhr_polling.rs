@@ -939,6 +939,8 @@ async fn stalled_post_bodies_get_408_and_their_memory_back() {
 async fn a_poll_answer_the_client_does_not_read_is_given_up_at_the_write_timeout() {
     let mut config = ServerConfig::default();
     config.connections.write_timeout = Duration::from_secs(1);
+    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
     let server = TestServer::start(config).await;
     let crowd = server.crowd(1, 1).await;
     let sid = server.connected_polling_session().await;
