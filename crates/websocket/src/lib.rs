@@ -13,7 +13,11 @@
 //!   none; write each batch in one go.
 //! - `rfc6455`: RFC 6455 framing (headers by tungstenite, buffering ours).
 //! - `hixie`: draft 76, parsed as bytes.
+//! - `echo`: the same RFC 6455 reader and writer driven by an echo instead of the pump, for
+//!   the Autobahn conformance run (`tests/autobahn.rs`); hidden, not part of the gateway.
 
+#[doc(hidden)]
+pub mod echo;
 mod hixie;
 mod pump;
 mod reader;
