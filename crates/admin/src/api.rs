@@ -1,10 +1,10 @@
 //! The publish API: a backend emits to a namespace, a room or one session, disconnects a
 //! session, or reads statistics. Every call needs `Authorization: Bearer <token>`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use ferrio_hub::{LogGate, is_reserved_event};
+use ferrio_hub::is_reserved_event;
 use ferrio_transport::Body;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
@@ -18,18 +18,6 @@ use crate::serve::{Admin, plain};
 
 /// API request bodies are small JSON documents.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// Calls refused for a missing or wrong token, in this process (the metrics are rendered from
-/// the hub's snapshot, which knows nothing of the admin listener).
-static AUTH_FAILURES: AtomicU64 = AtomicU64::new(0);
-
-/// Whoever guesses tokens decides how often they fail: the log keeps a sample.
-static AUTH_FAILURE_LOG: LogGate = LogGate::new();
-
-/// How many publish API calls this process refused for a missing or wrong token.
-pub(crate) fn auth_failures() -> u64 {
-    AUTH_FAILURES.load(Ordering::Relaxed)
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,8 +83,8 @@ where
         );
     }
     if !authorized(admin, request.headers().get(AUTHORIZATION)) {
-        AUTH_FAILURES.fetch_add(1, Ordering::Relaxed);
-        if let Some(suppressed) = AUTH_FAILURE_LOG.admit() {
+        admin.auth_failures.fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = admin.auth_failure_log.admit() {
             warn!(
                 path = request.uri().path(),
                 suppressed, "publish API call without a valid token"

@@ -165,24 +165,23 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
         "counter",
         "Requests on a session refused with 403 for naming a page origin outside the origins list, by transport (none for ?disconnect).",
     );
-    for (transport, count) in ferrio_transport::origin_refusals() {
+    for (transport, count) in &snapshot.origin_refusals {
         sample(
             out,
             "ferrio_origin_refusals_total",
             &[("transport", transport)],
-            count,
+            *count,
         );
     }
+}
+
+/// Renders the admin listener's own counters.
+pub(crate) fn render_admin(auth_failures: u64, out: &mut String) {
     family(
         out,
         "ferrio_admin_auth_failures_total",
         "counter",
         "Publish API calls refused with 401 for a missing or wrong bearer token.",
     );
-    sample(
-        out,
-        "ferrio_admin_auth_failures_total",
-        &[],
-        crate::api::auth_failures(),
-    );
+    sample(out, "ferrio_admin_auth_failures_total", &[], auth_failures);
 }

@@ -257,6 +257,7 @@ impl Shared {
     ) -> Option<Response<Body>> {
         ferrio_transport::refuse_foreign_origin(
             &self.hub.config().origins,
+            self.hub.counters(),
             transport,
             self.connection_info(request).peer,
             request.headers(),

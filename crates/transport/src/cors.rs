@@ -4,9 +4,8 @@
 //! all, so the page cannot even read the refusal.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use ferrio_hub::{LogGate, Origins};
+use ferrio_hub::{HubMetrics, LogGate, Origins};
 use ferrio_protocol::TransportKind;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -30,15 +29,6 @@ const ALLOWED_HEADERS: &str = "Content-Type";
 
 /// How much of a refused origin a log line shows: the header is the client's, of any length.
 const LOGGED_ORIGIN_BYTES: usize = 128;
-
-/// The label of refusals of a request that names no transport (`?disconnect`).
-const NO_TRANSPORT: &str = "none";
-
-/// Refused requests of this process by transport: index 0 for [`NO_TRANSPORT`], then
-/// [`TransportKind::ALL`] in order. Counted process-wide, as the allocator's figures are, so
-/// the admin listener can show them without a handle on the gateway.
-static REFUSED: [AtomicU64; 1 + TransportKind::ALL.len()] =
-    [const { AtomicU64::new(0) }; 1 + TransportKind::ALL.len()];
 
 /// A client decides how often it is refused: the log keeps a sample.
 static REFUSED_LOG: LogGate = LogGate::new();
@@ -89,6 +79,7 @@ pub fn preflight(request: &HeaderMap) -> Response<Body> {
 /// let through ([`Origins::refuses`]); a header that is not text names an origin no list has.
 pub fn refuse_foreign_origin(
     origins: &Origins,
+    counters: &HubMetrics,
     transport: Option<TransportKind>,
     peer: SocketAddr,
     request: &HeaderMap,
@@ -101,16 +92,12 @@ pub fn refuse_foreign_origin(
     if !origins.refuses(named, None) {
         return None;
     }
-    let slot = transport
-        .and_then(|kind| TransportKind::ALL.iter().position(|k| *k == kind))
-        .map_or(0, |index| index + 1);
-    // Counters order nothing else.
-    REFUSED[slot].fetch_add(1, Ordering::Relaxed);
+    counters.origin_refused(transport);
     if let Some(suppressed) = REFUSED_LOG.admit() {
         let origin = named.map(|named| shortened(named, LOGGED_ORIGIN_BYTES));
         info!(
             %peer,
-            transport = transport_label(slot),
+            transport = transport.map_or(ferrio_hub::NO_TRANSPORT, TransportKind::name),
             origin,
             suppressed,
             "request refused: origin not allowed"
@@ -119,21 +106,6 @@ pub fn refuse_foreign_origin(
     let mut response = TransportError::BadOrigin.into_response();
     common_headers(response.headers_mut());
     Some(response)
-}
-
-/// How many requests [`refuse_foreign_origin`] refused in this process, by transport label
-/// (`none` for `?disconnect`, then every transport's name).
-pub fn origin_refusals() -> impl Iterator<Item = (&'static str, u64)> {
-    REFUSED
-        .iter()
-        .enumerate()
-        .map(|(slot, count)| (transport_label(slot), count.load(Ordering::Relaxed)))
-}
-
-fn transport_label(slot: usize) -> &'static str {
-    slot.checked_sub(1)
-        .and_then(|index| TransportKind::ALL.get(index))
-        .map_or(NO_TRANSPORT, |kind| kind.name())
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
@@ -183,20 +155,21 @@ mod tests {
     #[test]
     fn a_foreign_origin_is_refused_with_403_and_no_cors_and_counted() {
         let origins: Origins = "good.example:*".parse().unwrap();
-        let slot = 1 + TransportKind::ALL
-            .iter()
-            .position(|k| *k == TransportKind::Htmlfile)
-            .unwrap();
-        let before = REFUSED[slot].load(Ordering::Relaxed);
+        let hub = ferrio_hub::Hub::new(ferrio_hub::HubConfig::default()).unwrap();
         for request in [
             headers(&[("origin", "http://evil.example")]),
             headers(&[("sec-websocket-origin", "http://evil.example")]),
             headers(&[("referer", "http://evil.example/page")]),
             headers(&[("origin", "null"), ("referer", "http://good.example/")]),
         ] {
-            let refusal =
-                refuse_foreign_origin(&origins, Some(TransportKind::Htmlfile), PEER, &request)
-                    .expect("refused");
+            let refusal = refuse_foreign_origin(
+                &origins,
+                hub.counters(),
+                Some(TransportKind::Htmlfile),
+                PEER,
+                &request,
+            )
+            .expect("refused");
             assert_eq!(refusal.status(), StatusCode::FORBIDDEN);
             assert!(
                 !refusal
@@ -207,30 +180,37 @@ mod tests {
             );
             assert_eq!(refusal.headers()["x-content-type-options"], "nosniff");
         }
-        assert!(REFUSED[slot].load(Ordering::Relaxed) >= before + 4);
+        let refused = hub.metrics().origin_refusals;
+        assert!(refused.contains(&("htmlfile", 4)), "{refused:?}");
+        assert!(refused.contains(&("none", 0)), "{refused:?}");
+        assert_eq!(refused.len(), 1 + TransportKind::ALL.len());
         for request in [
             headers(&[]),
             headers(&[("origin", "http://good.example:8080")]),
             headers(&[("referer", "https://good.example/page")]),
         ] {
             assert!(
-                refuse_foreign_origin(&origins, Some(TransportKind::Htmlfile), PEER, &request)
-                    .is_none(),
+                refuse_foreign_origin(
+                    &origins,
+                    &HubMetrics::default(),
+                    Some(TransportKind::Htmlfile),
+                    PEER,
+                    &request
+                )
+                .is_none(),
                 "{request:?}"
             );
         }
         assert!(
-            refuse_foreign_origin(&Origins::any(), None, PEER, &headers(&[("origin", "null")]))
-                .is_none()
+            refuse_foreign_origin(
+                &Origins::any(),
+                &HubMetrics::default(),
+                None,
+                PEER,
+                &headers(&[("origin", "null")])
+            )
+            .is_none()
         );
-    }
-
-    #[test]
-    fn every_transport_and_none_has_a_label() {
-        let labels: Vec<_> = origin_refusals().map(|(label, _)| label).collect();
-        assert_eq!(labels[0], "none");
-        assert_eq!(labels.len(), 1 + TransportKind::ALL.len());
-        assert!(labels.contains(&"xhr-polling"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod stream;
 mod wire;
 
 pub use body::{Body, empty, full};
-pub use cors::{allow_origin, origin_refusals, preflight, refuse_foreign_origin};
+pub use cors::{allow_origin, preflight, refuse_foreign_origin};
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};
