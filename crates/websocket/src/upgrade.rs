@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ferrio_hub::{AttachMode, Attachment, Hub};
+use ferrio_hub::{AttachMode, Attachment, Hub, LogGate};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{Body, TransportError, empty};
 use http::header::{
@@ -72,7 +72,16 @@ where
         Err(error) => return error.into_response(),
     };
     if !hub.config().origins.allows(origin, None) {
-        info!(sid, origin, "websocket upgrade refused: bad origin");
+        // Reached by an upgrade that names no origin under a list (a named foreign origin is
+        // refused by the gateway before): the client decides how often, so the log samples.
+        static REFUSED_LOG: LogGate = LogGate::new();
+        hub.counters().origin_refused(Some(kind));
+        if let Some(suppressed) = REFUSED_LOG.admit() {
+            info!(
+                sid,
+                origin, suppressed, "websocket upgrade refused: bad origin"
+            );
+        }
         return TransportError::BadOrigin.into_response();
     }
     // The only refusal is an unknown session, which still gets its `101`, then `7:::1+0`.
