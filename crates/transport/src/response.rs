@@ -75,12 +75,15 @@ impl TransportError {
     /// The response: the status, and the error text as a short plain-text body. A stalled
     /// body and a refused connection also close the connection (the body's rest is never
     /// read; the connection must not be kept), and a refused connection says when to retry.
+    /// A server shutting down closes the connection too: the client is to go elsewhere.
     pub fn into_response(self) -> Response<Body> {
         let status = self.status();
         let version_hint = self == TransportError::UnsupportedWebSocketVersion;
         let closes = matches!(
             self,
-            TransportError::BodyTimeout | TransportError::TooManyConnections
+            TransportError::BodyTimeout
+                | TransportError::TooManyConnections
+                | TransportError::ShuttingDown
         );
         let retry_after = self == TransportError::TooManyConnections;
         let mut response = Response::new(full(self.to_string()));
