@@ -406,10 +406,12 @@ mod tests {
 
     use super::*;
 
+    /// A request as an HTTP/1.1 client sends it, `Host` included.
     fn request(method: Method, uri: &str) -> Request<Full<Bytes>> {
         Request::builder()
             .method(method)
             .uri(uri)
+            .header(http::header::HOST, "localhost")
             .body(Full::new(Bytes::new()))
             .unwrap()
     }
