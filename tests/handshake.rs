@@ -1,11 +1,12 @@
-//! Handshake, routing and static files over real TCP (docs/protocol.md §1, §2, §9 C01–C10, C52).
+//! Handshake, routing and static files over real TCP (docs/protocol.md §1, §2, §9 C01–C10, C52),
+//! and what a request must be to be a handshake: a GET, with a `Host` on HTTP/1.1.
 
 use std::time::Duration;
 
 use ferrio_hub::Origins;
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
-use ferrio_testkit::{TestServer, xhr_path};
+use ferrio_testkit::{TestServer, raw_exchange, request_head, status_code, status_line, xhr_path};
 use http::Method;
 
 const WAIT: Duration = Duration::from_secs(2);
@@ -79,17 +80,87 @@ async fn c01_handshake_reply_shape_and_fresh_sids() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn c02_handshake_without_trailing_slash_and_by_post() {
+async fn c02_handshake_without_trailing_slash_and_only_by_get() {
     let server = TestServer::start_default().await;
     let bare = server.get("/socket.io/1?t=1").await;
     assert_eq!(bare.status, 200);
     assert!(is_handshake_body(&bare.text()), "{:?}", bare.text());
-    let posted = server.request(Method::POST, "/socket.io/1/", &[], "").await;
-    assert_eq!(posted.status, 200);
-    assert!(is_handshake_body(&posted.text()), "{:?}", posted.text());
-    // Both issued live sessions.
     assert_eq!(server.poll(sid_of(&bare.text())).await, "1::");
-    assert_eq!(server.poll(sid_of(&posted.text())).await, "1::");
+    // [R≠] The reference issues a session whatever the method; no client handshakes but by
+    // GET, so every other method is answered 405 and issues nothing.
+    for method in [
+        Method::POST,
+        Method::PUT,
+        Method::TRACE,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+    ] {
+        for path in ["/socket.io/1/?t=1", "/socket.io/1/?t=1&jsonp=0"] {
+            let refused = server.request(method.clone(), path, &[], "").await;
+            assert_eq!(refused.status, 405, "{method} {path}");
+            assert_eq!(refused.header("allow"), Some("GET"), "{method} {path}");
+            if method != Method::HEAD {
+                assert_eq!(refused.text(), "handshake method not allowed");
+            }
+        }
+    }
+    assert_eq!(
+        server.hub.session_count(),
+        1,
+        "only the GET issued a session"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_needs_a_host_on_http_1_1_and_one_at_most() {
+    let server = TestServer::start_default().await;
+    let host = server.addr.to_string();
+    let exchange = |head: String| {
+        let server = &server;
+        async move {
+            let mut stream = server.tcp().await;
+            let answer = raw_exchange(&mut stream, head.as_bytes(), WAIT).await;
+            (
+                status_code(&status_line(&answer)),
+                String::from_utf8_lossy(&answer).into_owned(),
+            )
+        }
+    };
+    let (status, answer) = exchange(request_head(
+        "GET",
+        "/socket.io/1/?t=1",
+        &[("Connection", "close")],
+    ))
+    .await;
+    assert_eq!(status, 400, "HTTP/1.1 without Host: {answer}");
+    assert!(
+        answer.ends_with("missing or repeated Host header"),
+        "{answer}"
+    );
+    let (status, answer) = exchange(request_head(
+        "GET",
+        "/socket.io/1/?t=1",
+        &[
+            ("Host", &host),
+            ("Host", "elsewhere.example"),
+            ("Connection", "close"),
+        ],
+    ))
+    .await;
+    assert_eq!(status, 400, "two Hosts: {answer}");
+    assert_eq!(server.hub.session_count(), 0);
+    // HTTP/1.0 has no Host; old proxies still speak it.
+    let (status, answer) = exchange("GET /socket.io/1/?t=1 HTTP/1.0\r\n\r\n".to_owned()).await;
+    assert_eq!(status, 200, "HTTP/1.0 without Host: {answer}");
+    let (status, answer) = exchange(request_head(
+        "GET",
+        "/socket.io/1/?t=1",
+        &[("Host", &host), ("Connection", "close")],
+    ))
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(server.hub.session_count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ use crate::hub::HubInner;
 use crate::metrics::HubMetrics;
 use crate::reason::DisconnectReason;
 use crate::session::{AttachMode, Session, Take};
+use crate::shutdown::Shutdown;
 
 /// A transport attached to a session. At most one is current per session; attaching another
 /// supersedes this one (docs/protocol.md §8 #6). Dropping it detaches the transport: the close
@@ -26,6 +27,7 @@ pub struct Attachment {
     pub(crate) mode: AttachMode,
     pub(crate) kind: TransportKind,
     pub(crate) metrics: Arc<HubMetrics>,
+    pub(crate) shutdown: Arc<Shutdown>,
     pub(crate) polling_duration: Duration,
     /// Nothing more comes: an atomic only so that the stream wait can take `&self`.
     pub(crate) finished: AtomicBool,
@@ -50,7 +52,9 @@ impl Attachment {
     /// - `Stream` mode yields batches (heartbeats included) until the session ends or a newer
     ///   transport supersedes this one, then `None`.
     ///
-    /// `None` in either mode before any batch means the session is over.
+    /// `None` in either mode before any batch means the session is over. While the hub shuts
+    /// down, that is also how a transport learns that everything queued for its session has
+    /// been handed to it: the session ended when it came back and found nothing more.
     pub async fn next_batch(&mut self) -> Option<Batch> {
         match self.mode {
             AttachMode::Poll => self.next_poll_batch().await,
@@ -96,7 +100,11 @@ impl Attachment {
         if self.finished.load(Ordering::Relaxed) {
             return Some(None);
         }
-        match self.session.take(self.generation, self.mode, waited) {
+        let flushing = self.shutdown.is_flushing();
+        match self
+            .session
+            .take(self.generation, self.mode, waited, flushing)
+        {
             Take::Batch(batch, finished_lingering) => {
                 self.metrics.packets_out(self.kind, batch.packets());
                 if finished_lingering {
@@ -118,6 +126,13 @@ impl Attachment {
                 self.finish();
                 Some(None)
             }
+            Take::Flushed(closed) => {
+                if let Some(hub) = self.hub.upgrade() {
+                    hub.ended(&self.session, closed, DisconnectReason::ServerShutdown);
+                }
+                self.finish();
+                Some(None)
+            }
             Take::Empty => None,
         }
     }
@@ -129,11 +144,14 @@ impl Attachment {
 
     /// Handles packets the client sent over this transport's connection, as [`Hub::ingest`]
     /// does, but with the session this attachment already holds rather than a lookup by id.
+    /// During a shutdown they are refused, as there; the connection has no answer to give
+    /// them, so they go unacknowledged.
     ///
     /// [`Hub::ingest`]: crate::Hub::ingest
     pub fn ingest(&self, packets: Vec<Packet>) {
         if let Some(hub) = self.hub.upgrade() {
-            hub.ingest(&self.session, packets);
+            // A refusal is logged by the hub; the client sees no ack.
+            let _ = hub.accept(&self.session, packets);
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
-use ferrio_protocol::{HandshakeBody, Packet, TransportKind};
+use ferrio_protocol::{HandshakeBody, Packet, PacketBody, TransportKind};
 use parking_lot::RwLock;
 use tracing::{debug, info, warn};
 
@@ -22,7 +22,8 @@ use crate::metrics::{
 use crate::namespace::{Namespace, NamespaceInner};
 use crate::occupancy::Occupancy;
 use crate::reason::DisconnectReason;
-use crate::session::{AttachMode, Expiry, Phase, Session};
+use crate::session::{AttachMode, Closed, Expiry, Phase, Session};
+use crate::shutdown::{Ingesting, Shutdown};
 use crate::timers::Timers;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
@@ -35,17 +36,35 @@ pub enum AttachError {
     UnknownSession,
 }
 
-/// The packets were for a session that does not exist (any more).
+/// Why the hub did not take the packets a client sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("client not handshaken")]
-pub struct UnknownSession;
+pub enum IngestError {
+    /// No live session has this id (any more).
+    #[error("client not handshaken")]
+    UnknownSession,
+    /// The server is shutting down ([`Hub::shutdown`]) and takes no more packets: none of
+    /// them was handled (heartbeats aside), so nothing they asked for happens.
+    #[error("server shutting down")]
+    ShuttingDown,
+}
+
+/// What a shutdown's grace period left: the sessions [`Hub::abandon`] ended, and the packets
+/// they still held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Undelivered {
+    /// Sessions still open (their clients not told yet), or lingering with a farewell.
+    pub sessions: usize,
+    /// Packets those sessions held, undelivered.
+    pub packets: usize,
+}
 
 pub(crate) struct HubInner {
     pub(crate) config: HubConfig,
     sessions: DashMap<Arc<str>, Arc<Session>>,
     namespaces: RwLock<HashMap<String, Arc<NamespaceInner>>>,
     authorization: RwLock<Option<AuthorizationHook>>,
-    shutting_down: AtomicBool,
+    /// Shared with every attachment, which reads whether the flush has begun on each take.
+    pub(crate) shutdown: Arc<Shutdown>,
     draining: AtomicBool,
     admission: Admission,
     pub(crate) occupancy: Occupancy,
@@ -122,7 +141,7 @@ impl Hub {
                 Arc::new(NamespaceInner::new(String::new())),
             )])),
             authorization: RwLock::new(None),
-            shutting_down: AtomicBool::new(false),
+            shutdown: Arc::default(),
             draining: AtomicBool::new(false),
             metrics: Arc::new(HubMetrics::default()),
             timers: Arc::default(),
@@ -186,9 +205,10 @@ impl Hub {
         self.inner.occupancy.unconnected()
     }
 
-    /// Whether new handshakes are refused because the hub is shutting down.
+    /// Whether the hub is shutting down ([`Hub::shutdown`]): handshakes and client packets
+    /// are refused while sessions deliver what they have queued.
     pub fn is_shutting_down(&self) -> bool {
-        self.inner.shutting_down.load(Ordering::Acquire)
+        self.inner.shutdown.has_begun()
     }
 
     /// Port: a handshake. Checks the sizes of what a session would keep, the origin, the node's
@@ -214,13 +234,17 @@ impl Hub {
 
     /// Port: packets the client sent. Processed against the session whatever transport, if
     /// any, is attached (docs/protocol.md §4.2, §4.4), each spent from the session's inbound
-    /// budget first.
+    /// budget first. Once the hub is shutting down they are refused whole
+    /// ([`IngestError::ShuttingDown`], for a session that no longer exists too), so a client
+    /// is never told that a packet was taken that its session may not live to deliver.
     /// A connection that holds its [`Attachment`] hands them over with [`Attachment::ingest`]
     /// instead, which needs no lookup.
-    pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
-        let session = self.inner.session(sid).ok_or(UnknownSession)?;
-        self.inner.ingest(&session, packets);
-        Ok(())
+    pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), IngestError> {
+        match self.inner.session(sid) {
+            Some(session) => self.inner.accept(&session, packets),
+            None if self.is_shutting_down() => Err(IngestError::ShuttingDown),
+            None => Err(IngestError::UnknownSession),
+        }
     }
 
     /// Port: a forced disconnect (`?disconnect`). Ends the session whether or not a transport
@@ -290,20 +314,67 @@ impl Hub {
         }
     }
 
-    /// Refuses new handshakes and ends every session (reason `server shutdown`): streams
-    /// close and waiting polls are answered, so clients reconnect elsewhere.
+    /// Starts a shutdown that loses nothing the hub accepted. From here on handshakes and
+    /// client packets are refused ([`IngestError::ShuttingDown`]: a POST gets `503`, a
+    /// WebSocket message goes unhandled and unacknowledged); the packets already being handled
+    /// finish and queue what they emit. Then every session hands what it has queued to its
+    /// transport and ends (reason `server shutdown`) when that transport finds nothing more:
+    /// a stream writes its queue and closes, a poll is answered with the queue and the next
+    /// one finds the session over (a transport answers it `503`). Sessions that never
+    /// connected end at once. The application may still emit to a session that has not
+    /// ended: the packet goes out with the queue; once the session has ended, the emit
+    /// returns `false` (a broadcast does not count it).
+    ///
+    /// [`Hub::flushed`] says when every session has ended; [`Hub::abandon`] ends those still
+    /// open when the program stops waiting. No session ends without its client being told,
+    /// so the program keeps answering requests until then. Calling it again does nothing.
     pub fn shutdown(&self) {
-        self.inner.shutting_down.store(true, Ordering::Release);
+        if self.inner.shutdown.begin() {
+            self.inner.start_flushing();
+        }
+    }
+
+    /// Resolves once every session has ended after [`Hub::shutdown`]: each one's queue went to
+    /// its transport, and lingering farewells (`0::` of sessions kicked before) were picked up.
+    /// Before a shutdown it waits for one.
+    pub async fn flushed(&self) {
+        loop {
+            let emptied = self.inner.shutdown.emptied.notified();
+            tokio::pin!(emptied);
+            emptied.as_mut().enable();
+            if self.is_shutting_down() && self.inner.sessions.is_empty() {
+                return;
+            }
+            emptied.await;
+        }
+    }
+
+    /// Ends every session still open, with whatever it still holds: for a shutdown whose
+    /// grace period is over (clients that did not come back for their queue). Streams close
+    /// and waiting polls are answered as at the end of a flush. Returns what was left
+    /// undelivered; the disconnect handlers run as for any end (`server shutdown`).
+    pub fn abandon(&self) -> Undelivered {
         let sessions: Vec<Arc<Session>> = self
             .inner
             .sessions
             .iter()
             .map(|e| Arc::clone(e.value()))
             .collect();
+        let mut undelivered = Undelivered::default();
         for session in sessions {
-            self.inner
-                .end(&session, DisconnectReason::ServerShutdown, false);
+            let (_, packets, _) = session.transport_and_backlog();
+            if session.phase() == Phase::Closed {
+                // A farewell nobody picked up.
+                session.stop_lingering();
+                self.inner.forget(&session);
+            } else {
+                self.inner
+                    .end(&session, DisconnectReason::ServerShutdown, false);
+            }
+            undelivered.sessions += 1;
+            undelivered.packets += packets;
         }
+        undelivered
     }
 }
 
@@ -328,7 +399,7 @@ impl HubInner {
     }
 
     fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        if self.shutting_down.load(Ordering::Acquire) || self.draining.load(Ordering::Acquire) {
+        if self.shutdown.has_begun() || self.draining.load(Ordering::Acquire) {
             return Err(Refusal::Unavailable);
         }
         let peer = info.address;
@@ -456,6 +527,58 @@ impl HubInner {
                 self.sessions.shrink_to_fit();
             }
         }
+        if removed.is_some() && self.shutdown.has_begun() && self.sessions.is_empty() {
+            self.shutdown.emptied.notify_waiters();
+        }
+    }
+
+    /// Client packets for `session`, whichever way they came: handled, or refused whole once
+    /// a shutdown has begun. A refused heartbeat is still heard, so a stream still writing its
+    /// queue is not ended for a heartbeat its client answered.
+    pub(crate) fn accept(
+        &self,
+        session: &Arc<Session>,
+        packets: Vec<Packet>,
+    ) -> Result<(), IngestError> {
+        let ingesting = Ingesting::enter(self);
+        if ingesting.accepted() {
+            self.ingest(session, packets);
+            return Ok(());
+        }
+        drop(ingesting);
+        let mut refused = 0usize;
+        for packet in &packets {
+            if matches!(packet.body, PacketBody::Heartbeat) {
+                session.heartbeat_received(self.config.heartbeat_interval);
+            } else {
+                refused += 1;
+            }
+        }
+        if refused == 0 {
+            return Ok(());
+        }
+        debug!(sid = %session.id, refused, "client packets refused: shutting down");
+        Err(IngestError::ShuttingDown)
+    }
+
+    /// The flush of a shutdown starts: no client packet accepted before is still being
+    /// handled. Sessions that never connected end; every transport waiting for packets is
+    /// woken, to end its session if nothing is queued for it.
+    pub(crate) fn start_flushing(&self) {
+        let sessions: Vec<Arc<Session>> = self
+            .sessions
+            .iter()
+            .map(|e| Arc::clone(e.value()))
+            .collect();
+        for session in sessions {
+            match session.close_unconnected() {
+                Some(closed) => self.ended(&session, closed, DisconnectReason::ServerShutdown),
+                None => session.wake.notify_waiters(),
+            }
+        }
+        if self.sessions.is_empty() {
+            self.shutdown.emptied.notify_waiters();
+        }
     }
 
     fn attach(
@@ -465,6 +588,13 @@ impl HubInner {
         mode: AttachMode,
     ) -> Result<Attachment, AttachError> {
         let session = self.session(sid).ok_or(AttachError::UnknownSession)?;
+        if self.shutdown.has_begun()
+            && let Some(closed) = session.close_unconnected()
+        {
+            // Nothing was queued for it; its client hears of the shutdown at once.
+            self.ended(&session, closed, DisconnectReason::ServerShutdown);
+            return Err(AttachError::UnknownSession);
+        }
         let generation = session
             .attach(kind, mode, self.config.heartbeat_interval)
             .ok_or(AttachError::UnknownSession)?;
@@ -479,6 +609,7 @@ impl HubInner {
             mode,
             kind,
             metrics: Arc::clone(&self.metrics),
+            shutdown: Arc::clone(&self.shutdown),
             polling_duration: self.config.polling_duration,
             finished: AtomicBool::new(false),
         })
@@ -488,9 +619,14 @@ impl HubInner {
     /// `farewell`, the client gets `0::` — at once on an open transport, or on its next poll
     /// within the close timeout (docs/protocol.md §8 #15).
     pub(crate) fn end(&self, session: &Arc<Session>, reason: DisconnectReason, farewell: bool) {
-        let Some(closed) = session.close(farewell) else {
-            return;
-        };
+        if let Some(closed) = session.close(farewell) {
+            self.ended(session, closed, reason);
+        }
+    }
+
+    /// The rest of a session's end, once the session itself has closed (`closed` is what it
+    /// found): the counts, the registry, the metrics and the disconnect handlers.
+    pub(crate) fn ended(&self, session: &Arc<Session>, closed: Closed, reason: DisconnectReason) {
         match closed.was {
             Phase::Issued => self.occupancy.remove_unconnected(session.counted_as),
             Phase::Connected => self.occupancy.release_connected(),

@@ -12,6 +12,8 @@
 //! - `dispatch`: what the client's packets mean (heartbeats, namespaces joined and left, acks,
 //!   the application's handlers) and the queueing of every packet for a client.
 //! - `timers`: every session's deadlines, on one task per hub.
+//! - `shutdown`: where a shutdown stands, and the cut between the client packets accepted
+//!   before it (delivered) and those after (refused).
 //! - `session`: one session's state machine, behind one short-held lock.
 //! - `endpoint`: what a session keeps per joined namespace (message ids, pending acks, rooms).
 //! - `attachment`: how a transport awaits its batches and hands over what its connection
@@ -50,6 +52,7 @@ mod occupancy;
 mod origin;
 mod reason;
 mod session;
+mod shutdown;
 mod socket;
 mod timers;
 
@@ -63,7 +66,7 @@ pub use gate::LogGate;
 pub use handshake::{
     Authorization, ConnectInfo, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
 };
-pub use hub::{AttachError, Hub, UnknownSession};
+pub use hub::{AttachError, Hub, IngestError, Undelivered};
 pub use metrics::{HubMetrics, MetricsSnapshot, NO_TRANSPORT};
 pub use namespace::{Message, Namespace};
 pub use origin::{Origins, OriginsParseError};

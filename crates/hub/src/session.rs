@@ -170,6 +170,9 @@ pub(crate) enum Take {
     Closed {
         finished_lingering: bool,
     },
+    /// The hub is flushing for a shutdown and nothing is left to deliver: this take ended the
+    /// session, and the hub finishes the end with what it found.
+    Flushed(Closed),
 }
 
 /// What the timer task does next with this session.
@@ -368,7 +371,17 @@ impl Session {
     /// takes only the first packet, as the reference does (docs/protocol.md §4.4, C17); the rest
     /// waits for the next poll. A poll that gets its batch is detached at once, so volatile packets
     /// are not queued for a poll that is already answering.
-    pub(crate) fn take(&self, generation: u64, mode: AttachMode, waited: bool) -> Take {
+    ///
+    /// While the hub is `flushing` for a shutdown, a connected session with nothing left to
+    /// write ends here, under the same lock as the look at its outbox, so no packet can be
+    /// queued between the two and lost with the session.
+    pub(crate) fn take(
+        &self,
+        generation: u64,
+        mode: AttachMode,
+        waited: bool,
+        flushing: bool,
+    ) -> Take {
         let mut state = self.state.lock();
         if state.attached.is_none_or(|a| a.generation != generation) {
             return if state.phase == Phase::Closed {
@@ -409,6 +422,12 @@ impl Session {
         if state.phase == Phase::Closed {
             let finished_lingering = std::mem::take(&mut state.lingering);
             return Take::Closed { finished_lingering };
+        }
+        if flushing && state.phase == Phase::Connected {
+            let closed = Self::close_locked(&mut state, false);
+            drop(state);
+            self.deadlines_moved();
+            return Take::Flushed(closed);
         }
         Take::Empty
     }
@@ -452,10 +471,33 @@ impl Session {
     /// `None` if it had already ended.
     pub(crate) fn close(&self, farewell: bool) -> Option<Closed> {
         let mut state = self.state.lock();
-        let was = state.phase;
-        if was == Phase::Closed {
+        if state.phase == Phase::Closed {
             return None;
         }
+        let closed = Self::close_locked(&mut state, farewell);
+        drop(state);
+        self.wake.notify_waiters();
+        self.deadlines_moved();
+        Some(closed)
+    }
+
+    /// Ends the session if no transport request has connected it yet; `None` otherwise. A
+    /// shutdown ends such sessions at once: they have nothing to deliver.
+    pub(crate) fn close_unconnected(&self) -> Option<Closed> {
+        let mut state = self.state.lock();
+        if state.phase != Phase::Issued {
+            return None;
+        }
+        let closed = Self::close_locked(&mut state, false);
+        drop(state);
+        self.wake.notify_waiters();
+        self.deadlines_moved();
+        Some(closed)
+    }
+
+    /// [`Session::close`] of a session not closed yet, under its lock.
+    fn close_locked(state: &mut State, farewell: bool) -> Closed {
+        let was = state.phase;
         state.phase = Phase::Closed;
         if farewell && was == Phase::Connected {
             state.push_back(DISCONNECT);
@@ -466,16 +508,11 @@ impl Session {
         if state.lingering {
             state.idle_since = Instant::now();
         }
-        let endpoints = std::mem::take(&mut state.endpoints);
-        let lingering = state.lingering;
-        drop(state);
-        self.wake.notify_waiters();
-        self.deadlines_moved();
-        Some(Closed {
-            endpoints,
-            lingering,
+        Closed {
+            endpoints: std::mem::take(&mut state.endpoints),
+            lingering: state.lingering,
             was,
-        })
+        }
     }
 
     /// A heartbeat from the client: the next `2::` is due one interval from now.
@@ -661,7 +698,7 @@ mod tests {
             .attach(TransportKind::Websocket, AttachMode::Stream, INTERVAL)
             .expect("attach");
         assert_eq!(
-            texts(session.take(generation, AttachMode::Stream, false)),
+            texts(session.take(generation, AttachMode::Stream, false, false)),
             ["1::"]
         );
         (session, generation)
@@ -685,11 +722,11 @@ mod tests {
             assert_eq!(session.push(packet(text), false, LIMIT), Pushed::Queued);
         }
         assert_eq!(
-            texts(session.take(generation, AttachMode::Stream, false)),
+            texts(session.take(generation, AttachMode::Stream, false, false)),
             ["3:::a", "3:::b", "3:::c"]
         );
         assert!(matches!(
-            session.take(generation, AttachMode::Stream, false),
+            session.take(generation, AttachMode::Stream, false, false),
             Take::Empty
         ));
     }
@@ -703,14 +740,14 @@ mod tests {
             .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
             .expect("attach");
         assert_eq!(
-            texts(session.take(generation, AttachMode::Poll, true)),
+            texts(session.take(generation, AttachMode::Poll, true, false)),
             ["1::"]
         );
         let generation = session
             .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
             .expect("attach");
         assert_eq!(
-            texts(session.take(generation, AttachMode::Poll, false)),
+            texts(session.take(generation, AttachMode::Poll, false, false)),
             ["3:::a"]
         );
     }
@@ -732,7 +769,7 @@ mod tests {
             Pushed::Dropped,
             "`1::` still waits: the transport is backed up"
         );
-        texts(session.take(generation, AttachMode::Stream, false));
+        texts(session.take(generation, AttachMode::Stream, false, false));
         assert_eq!(session.push(packet("5:::{}"), true, LIMIT), Pushed::Queued);
         session.detach(generation);
         assert_eq!(
@@ -758,7 +795,7 @@ mod tests {
             .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
             .expect("attach");
         assert_eq!(
-            texts(session.take(generation, AttachMode::Poll, false)),
+            texts(session.take(generation, AttachMode::Poll, false, false)),
             ["1::", "3:::a", "3:::b", "3:::c"]
         );
     }
@@ -776,7 +813,7 @@ mod tests {
             "`1::` is being written"
         );
         assert!(matches!(
-            session.take(generation, AttachMode::Stream, false),
+            session.take(generation, AttachMode::Stream, false, false),
             Take::Empty
         ));
         for text in ["3:::abcdef", "3:::ghijkl"] {
@@ -788,7 +825,7 @@ mod tests {
             Pushed::Overflow(Bound::Bytes)
         );
         assert_eq!(
-            texts(session.take(generation, AttachMode::Stream, false)),
+            texts(session.take(generation, AttachMode::Stream, false, false)),
             ["3:::abcdef", "3:::ghijkl"]
         );
         assert_eq!(
@@ -797,7 +834,7 @@ mod tests {
             "the batch is not written until the transport comes back for more"
         );
         assert!(matches!(
-            session.take(generation, AttachMode::Stream, false),
+            session.take(generation, AttachMode::Stream, false, false),
             Take::Empty
         ));
         assert_eq!(session.transport_and_backlog().2, 0);
@@ -823,7 +860,8 @@ mod tests {
     fn packets_put_back_count_again() {
         let (session, generation) = streaming();
         session.push(packet("3:::abc"), false, LIMIT);
-        let Take::Batch(batch, _) = session.take(generation, AttachMode::Stream, false) else {
+        let Take::Batch(batch, _) = session.take(generation, AttachMode::Stream, false, false)
+        else {
             panic!("a batch");
         };
         session.requeue(batch);
@@ -846,7 +884,7 @@ mod tests {
         assert_eq!(closed.was, Phase::Connected);
         assert!(
             matches!(
-                session.take(generation, AttachMode::Stream, false),
+                session.take(generation, AttachMode::Stream, false, false),
                 Take::Closed {
                     finished_lingering: false
                 }
@@ -866,7 +904,7 @@ mod tests {
             !closed.lingering,
             "the open transport takes the farewell at once"
         );
-        match session.take(generation, AttachMode::Stream, false) {
+        match session.take(generation, AttachMode::Stream, false, false) {
             Take::Batch(batch, finished_lingering) => {
                 assert_eq!(batch.texts().collect::<Vec<_>>(), ["0::"]);
                 assert!(!finished_lingering);
@@ -874,7 +912,7 @@ mod tests {
             other => panic!("expected the farewell, got {other:?}"),
         }
         assert!(matches!(
-            session.take(generation, AttachMode::Stream, false),
+            session.take(generation, AttachMode::Stream, false, false),
             Take::Closed {
                 finished_lingering: false
             }
@@ -903,7 +941,7 @@ mod tests {
         let generation = session
             .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
             .expect("a lingering session takes one more poll");
-        match session.take(generation, AttachMode::Poll, false) {
+        match session.take(generation, AttachMode::Poll, false, false) {
             Take::Batch(batch, finished_lingering) => {
                 assert_eq!(batch.texts().collect::<Vec<_>>(), ["1::", "0::"]);
                 assert!(finished_lingering, "the registry may forget it now");

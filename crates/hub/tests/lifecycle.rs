@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ferrio_hub::{
     AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason, Hub,
-    HubConfig, Rate, Refusal, UnconnectedLimit,
+    HubConfig, IngestError, Rate, Refusal, UnconnectedLimit, Undelivered,
 };
 use ferrio_protocol::{TransportKind, decode};
 use parking_lot::Mutex;
@@ -491,6 +491,133 @@ async fn shutdown_ends_every_session_and_refuses_handshakes() {
     assert!(stream.next_batch().await.is_none());
     assert_eq!(*seen.lock(), [(sid, DisconnectReason::ServerShutdown)]);
     assert_eq!(hub.handshake(info(&[], None)), Err(Refusal::Unavailable));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_hands_every_queue_to_its_transport_before_the_session_ends() {
+    let hub = hub();
+    let seen = reasons(&hub);
+    let (streaming, mut stream) = connected_stream(&hub).await;
+    let polling = connected(&hub).await;
+    let unconnected = hub.handshake(info(&[], None)).unwrap().sid;
+    assert_eq!(hub.sockets().send("queued"), 2);
+    hub.shutdown();
+    assert_eq!(
+        hub.session_count(),
+        2,
+        "the unconnected session ended at once"
+    );
+    assert!(matches!(
+        open_poll(&hub, &unconnected),
+        Err(AttachError::UnknownSession)
+    ));
+    // The stream writes its queue, then finds nothing more and its session ends.
+    assert_eq!(next_texts(&mut stream).await, ["3:::queued"]);
+    assert!(stream.next_batch().await.is_none());
+    // The poller gets its queue; its next poll ends the session.
+    assert_eq!(poll(&hub, &polling).await, ["3:::queued"]);
+    assert_eq!(hub.session_count(), 1, "the poller has not heard yet");
+    let mut last = open_poll(&hub, &polling).unwrap();
+    assert!(last.next_batch().await.is_none());
+    assert_eq!(hub.session_count(), 0);
+    tokio::time::timeout(Duration::from_millis(1), hub.flushed())
+        .await
+        .expect("flushed once every session ended");
+    assert_eq!(
+        *seen.lock(),
+        [
+            (streaming, DisconnectReason::ServerShutdown),
+            (polling, DisconnectReason::ServerShutdown)
+        ]
+    );
+    assert_eq!(disconnects(&hub, DisconnectReason::ServerShutdown), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_packets_are_refused_once_a_shutdown_has_begun() {
+    let hub = hub();
+    let heard = Arc::new(Mutex::new(0));
+    let sink = Arc::clone(&heard);
+    hub.sockets().on("ping", move |_socket, _args, _ack| {
+        *sink.lock() += 1;
+    });
+    let (sid, stream) = connected_stream(&hub).await;
+    hub.shutdown();
+    let event = || vec![decode(r#"5:1::{"name":"ping"}"#).unwrap()];
+    assert_eq!(
+        hub.ingest(&sid, event()),
+        Err(IngestError::ShuttingDown),
+        "refused whole: a POST gets 503"
+    );
+    assert_eq!(
+        hub.ingest(&sid, vec![decode("2::").unwrap()]),
+        Ok(()),
+        "heartbeats are still heard"
+    );
+    assert_eq!(
+        hub.ingest("nosuchsession", event()),
+        Err(IngestError::ShuttingDown)
+    );
+    stream.ingest(event());
+    assert_eq!(*heard.lock(), 0, "no handler ran, so no ack went out");
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_a_packet_accepted_before_the_cut_emits_is_still_delivered() {
+    let hub = hub();
+    // The shutdown begins while the packet is being handled, as when SIGTERM arrives on
+    // another thread: the broadcast after it must still reach the waiting poll.
+    hub.sockets().on("last", {
+        let hub = hub.clone();
+        move |socket, _args, _ack| {
+            hub.shutdown();
+            assert_eq!(socket.broadcast().emit("after", vec![json!(1)]), 1);
+        }
+    });
+    let (sender, _stream) = connected_stream(&hub).await;
+    let listener = connected(&hub).await;
+    let mut waiting = open_poll(&hub, &listener).unwrap();
+    let receive = tokio::spawn(async move { next_texts(&mut waiting).await });
+    tokio::task::yield_now().await;
+    ingest(&hub, &sender, &[r#"5:::{"name":"last"}"#]);
+    assert_eq!(
+        receive.await.unwrap(),
+        [r#"5:::{"name":"after","args":[1]}"#]
+    );
+    let mut next = open_poll(&hub, &listener).unwrap();
+    assert!(next.next_batch().await.is_none(), "then the session ends");
+}
+
+#[tokio::test(start_paused = true)]
+async fn abandon_ends_what_the_grace_period_left_and_counts_it() {
+    let hub = hub();
+    let seen = reasons(&hub);
+    let away = connected(&hub).await;
+    let quiet = connected(&hub).await;
+    hub.sockets().to("").except(&quiet).send("one");
+    hub.sockets().to("").except(&quiet).send("two");
+    hub.shutdown();
+    let flushed = tokio::time::timeout(Duration::from_secs(5), hub.flushed()).await;
+    assert!(flushed.is_err(), "two pollers have not come back");
+    assert_eq!(
+        hub.abandon(),
+        Undelivered {
+            sessions: 2,
+            packets: 2
+        }
+    );
+    assert_eq!(hub.session_count(), 0);
+    assert_eq!(seen.lock().len(), 2);
+    assert!(
+        seen.lock()
+            .iter()
+            .any(|(sid, reason)| *sid == away && *reason == DisconnectReason::ServerShutdown)
+    );
+    assert_eq!(
+        hub.sockets().send("late"),
+        0,
+        "an emit after its session ended is refused"
+    );
 }
 
 #[tokio::test(start_paused = true)]

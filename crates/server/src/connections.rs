@@ -201,6 +201,11 @@ impl Admission {
         })
     }
 
+    /// How many connections are open now, upgraded ones included.
+    pub(crate) fn open(&self) -> usize {
+        self.open.lock().total
+    }
+
     /// A place to answer a refused connection, if one is free.
     pub(crate) fn refusal(&self) -> Option<OwnedSemaphorePermit> {
         Arc::clone(&self.refusals).try_acquire_owned().ok()

@@ -74,8 +74,10 @@ type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
 /// Cloning is cheap: clones share the hub and the configuration. The `Gateway` alone serves
 /// requests; [`Server`](crate::Server) adds what belongs to a process (TLS, the admin
 /// listener, the Flash policy port, webhooks, the drain and shutdown sequence). A program that
-/// serves a gateway itself ends its sessions on shutdown with
-/// [`Hub::shutdown`](ferrio_hub::Hub::shutdown), which also answers waiting polls.
+/// serves a gateway itself starts its shutdown with
+/// [`Hub::shutdown`](ferrio_hub::Hub::shutdown), which answers waiting polls and has streams
+/// write their queue and close, and keeps serving until
+/// [`Hub::flushed`](ferrio_hub::Hub::flushed) so that pollers get theirs.
 ///
 /// ```
 /// use ferrio_server::{AppKind, Gateway, ServerConfig, apps};
@@ -404,10 +406,12 @@ mod tests {
 
     use super::*;
 
+    /// A request as an HTTP/1.1 client sends it, `Host` included.
     fn request(method: Method, uri: &str) -> Request<Full<Bytes>> {
         Request::builder()
             .method(method)
             .uri(uri)
+            .header(http::header::HOST, "localhost")
             .body(Full::new(Bytes::new()))
             .unwrap()
     }

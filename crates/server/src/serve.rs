@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
@@ -32,6 +33,9 @@ use crate::tls;
 
 /// How long a client may take over its TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a shutdown looks whether every connection has closed.
+const CLOSE_POLL: Duration = Duration::from_millis(20);
 
 /// How long a refused connection is given to get its `503`: TLS handshake, request and
 /// answer together. A client that sends nothing is closed then.
@@ -149,9 +153,18 @@ impl Server {
 
     /// Serves the given listeners until `shutdown` resolves. Webhooks, when configured, are
     /// installed first, over any application handler for the same events. Then the shutdown
-    /// sequence: `/readyz` turns false and handshakes are refused for the drain period while
-    /// sessions go on; then every session ends (streams close, waiting polls are answered, so
-    /// clients reconnect elsewhere); then open requests get up to the grace period.
+    /// sequence, which loses nothing a client was told was accepted:
+    ///
+    /// 1. the drain period: `/readyz` turns false and handshakes are refused while sessions go
+    ///    on as before;
+    /// 2. then [`Hub::shutdown`]: client packets are refused (a POST gets `503`), and every
+    ///    session delivers what it has queued and ends: a stream writes its queue and closes,
+    ///    a poll gets the queue and the next one `503` (so clients reconnect elsewhere). The
+    ///    public port keeps accepting and answering meanwhile, until every session has ended
+    ///    or the grace period is over; sessions still open then are ended with what they hold
+    ///    (counted in a warning);
+    /// 3. then the port closes and open connections finish their request in flight, and
+    ///    WebSockets their closing handshake, within what is left of the grace period.
     pub async fn serve_with(
         self,
         listeners: Listeners,
@@ -174,8 +187,9 @@ impl Server {
         let policy_server = flash_policy
             .zip(policy.clone())
             .map(|(listener, policy)| start_policy_server(listener, policy));
-        let connections = self.accept_until_drained(public, policy, shutdown).await;
-        self.shut_down(connections, policy_server, admin).await;
+        let (connections, deadline) = self.accept_until_flushed(public, policy, shutdown).await;
+        self.shut_down(connections, deadline, policy_server, admin)
+            .await;
         Ok(())
     }
 
@@ -206,14 +220,16 @@ impl Server {
         AdminServer { stop, task }
     }
 
-    /// Accepts connections on `public` until the drain period after `shutdown` is over. Gives
-    /// back the signal that stops the connections, which also learns when all have ended.
-    async fn accept_until_drained(
+    /// Accepts connections on `public` until the shutdown that `shutdown` starts is done with
+    /// the sessions: through the drain period, then while the sessions deliver their queues,
+    /// until every one has ended or the grace period is over. Gives back the signal that
+    /// stops the connections, and the end of the grace period.
+    async fn accept_until_flushed(
         &self,
         public: TcpListener,
         policy: Option<Arc<[u8]>>,
         shutdown: impl Future<Output = ()>,
-    ) -> watch::Sender<bool> {
+    ) -> (watch::Sender<bool>, Instant) {
         let config = self.config();
         let limits = config.connections;
         info!(
@@ -236,17 +252,26 @@ impl Server {
             .max_buf_size(64 * 1024)
             .title_case_headers(true);
         tokio::pin!(shutdown);
-        let mut accepting = true;
-        let mut drain_until = None;
+        let mut stage = Stage::Serving;
         loop {
-            let drained = async {
-                match drain_until {
-                    Some(deadline) => tokio::time::sleep_until(deadline).await,
-                    None => std::future::pending().await,
+            let hub = self.hub();
+            let next = async {
+                match stage {
+                    Stage::Serving => std::future::pending().await,
+                    Stage::Draining { until } => {
+                        tokio::time::sleep_until(until).await;
+                        Next::Flush
+                    }
+                    Stage::Flushing { deadline } => tokio::select! {
+                        () = hub.flushed() => Next::Done { deadline },
+                        () = tokio::time::sleep_until(deadline) => Next::Done { deadline },
+                    },
                 }
             };
             tokio::select! {
-                accepted = public.accept(), if accepting => match accepted {
+                // Accepting goes on through the whole shutdown: a poller's next request must
+                // find the port open to get its queue, and then its `503`, not a reset.
+                accepted = public.accept() => match accepted {
                     Ok((stream, peer)) => match self.admission.admit(peer.ip()) {
                         Ok(slot) => {
                             let connection = Connection {
@@ -271,17 +296,25 @@ impl Server {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                () = &mut shutdown, if drain_until.is_none() => {
+                () = &mut shutdown, if matches!(stage, Stage::Serving) => {
                     info!(drain = ?config.drain, "draining: readiness off, new handshakes refused");
                     self.hub().drain();
-                    drain_until = Some(tokio::time::Instant::now() + config.drain);
-                    // Keep accepting while draining: clients still poll and send.
-                    accepting = !config.drain.is_zero();
+                    stage = Stage::Draining { until: Instant::now() + config.drain };
                 }
-                () = drained => break,
+                next = next => match next {
+                    Next::Flush => {
+                        info!(
+                            sessions = self.hub().session_count(),
+                            grace = ?config.shutdown_grace,
+                            "shutting down: client packets refused; sessions deliver what they have queued, then end"
+                        );
+                        self.hub().shutdown();
+                        stage = Stage::Flushing { deadline: Instant::now() + config.shutdown_grace };
+                    }
+                    Next::Done { deadline } => return (stop, deadline),
+                },
             }
         }
-        stop
     }
 
     /// Answers a connection over a limit with `503` and `Retry-After`, then closes it; when
@@ -307,29 +340,73 @@ impl Server {
         });
     }
 
-    /// Ends every session, stops the connections (each finishes the request in flight) within
-    /// the grace period, then stops the policy and admin listeners.
+    /// Ends the sessions the grace period left open, stops the connections (each finishes the
+    /// request in flight; WebSockets their closing handshake) until every one is closed or the
+    /// grace period is over, then stops the policy and admin listeners.
     async fn shut_down(
         &self,
         connections: watch::Sender<bool>,
+        deadline: Instant,
         policy_server: Option<JoinHandle<()>>,
         admin: Option<AdminServer>,
     ) {
         if let Some(task) = policy_server {
             task.abort();
         }
-        info!("shutting down: ending sessions");
-        self.hub().shutdown();
+        let left = self.hub().abandon();
+        if left.sessions == 0 {
+            info!("every session delivered its queue and ended");
+        } else if left.packets == 0 {
+            info!(
+                sessions = left.sessions,
+                "shutdown grace period over: sessions whose clients did not come back ended, nothing was left queued"
+            );
+        } else {
+            warn!(
+                sessions = left.sessions,
+                packets = left.packets,
+                "shutdown grace period over: sessions ended with packets undelivered"
+            );
+        }
         connections.send_replace(true);
+        // Upgraded WebSockets have left hyper's connections but still hold their slots.
+        let closed = async {
+            while self.admission.open() > 0 {
+                tokio::time::sleep(CLOSE_POLL).await;
+            }
+        };
         tokio::select! {
-            () = connections.closed() => info!("all connections closed"),
-            () = tokio::time::sleep(self.config().shutdown_grace) => warn!("shutdown grace period over; closing remaining connections"),
+            () = closed => info!("all connections closed"),
+            () = tokio::time::sleep_until(deadline) => warn!("shutdown grace period over; closing remaining connections"),
         }
         if let Some(AdminServer { stop, task }) = admin {
             let _ = stop.send(());
             let _ = task.await;
         }
     }
+}
+
+/// Where a server is on its way out.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Serving,
+    /// Handshakes refused, sessions going on, `until` the drain period is over.
+    Draining {
+        until: Instant,
+    },
+    /// Sessions delivering their queues, until every one has ended or the `deadline`.
+    Flushing {
+        deadline: Instant,
+    },
+}
+
+/// What ends a stage of the shutdown.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// The drain period is over: the sessions deliver their queues.
+    Flush,
+    /// Every session has ended, or the grace period (which ends at `deadline`) is over.
+    Done { deadline: Instant },
 }
 
 /// Spawns the Flash policy responder on its own port.

@@ -297,19 +297,20 @@ impl Crowd {
 }
 
 /// One kept-alive connection of a polling member, used for one kind of request after the
-/// other as a browser's connection is; opened again when the server has closed it.
-struct KeptAlive {
+/// other as a browser's connection is; opened again when the server has closed it. The
+/// ledger's polling clients use it too.
+pub(crate) struct KeptAlive {
     addr: SocketAddr,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl KeptAlive {
-    fn new(addr: SocketAddr) -> Self {
+    pub(crate) fn new(addr: SocketAddr) -> Self {
         KeptAlive { addr, sender: None }
     }
 
     /// One request; the status and body, or why not.
-    async fn exchange(
+    pub(crate) async fn exchange(
         &mut self,
         method: Method,
         path: &str,

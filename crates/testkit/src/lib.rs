@@ -18,6 +18,7 @@
 //! | `attack` | clients that never read ([`stalled_request`], [`TestServer::stalled_websocket`]) and the gateway's allocated memory ([`TestServer::allocated_bytes`], [`weighing_memory`]) |
 //! | `backend` | a webhook [`Backend`] recording every call |
 //! | `crowd` | a [`Crowd`] of healthy xhr-polling and WebSocket clients chatting beside an attack, [`Crowd::finish`] proving nothing was lost and nobody disconnected |
+//! | `ledger` | a [`ChatLedger`] of xhr-polling and WebSocket clients chatting through the chat application on any gateway address until their sessions end, [`ChatLedger::finish`] proving every accepted line reached everyone and saying how each session ended |
 //! | `tls` | a [`SelfSigned`] certificate and TLS clients |
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
 //! | `logs` | the test process's log lines ([`captured_logs`], [`numeric_field`]) |
@@ -31,6 +32,7 @@ mod es3;
 mod heartbeats;
 mod hixie;
 mod http;
+mod ledger;
 mod logs;
 mod observation;
 mod packets;
@@ -59,6 +61,7 @@ pub use http::{
     raw_exchange, read_at_least, read_for, read_response_head, read_until_closed, request,
     request_head, request_on, status_code, status_line,
 };
+pub use ledger::{ChatLedger, Ending, LedgerReport};
 pub use logs::{CapturedLogs, captured_logs, numeric_field};
 pub use observation::{
     any_connection, any_disconnect, any_disconnect_of, connected_to, disconnected,

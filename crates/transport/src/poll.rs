@@ -10,19 +10,18 @@ use crate::response::TransportError;
 /// Awaits the payload one poll answers with: the buffer, the first new packet, `8::` at the
 /// polling deadline, or `7:::1+0` for a session that does not exist or just ended.
 ///
-/// While the server shuts down, polls — the ones waiting when it began, and any that still
-/// reach it on a kept-alive connection — are refused with `503` instead: the 0.9 client takes
-/// a failed poll for a lost transport (`disconnect` without a reason, then reconnection, as on
-/// WebSocket, docs/protocol.md §6.6), whereas `7:::1+0` would look like a kick to it
-/// (`disconnect('booted')`, an `error` event and a `0::` POSTed back) before it reconnects.
+/// While the server shuts down, a poll still gets what its session has queued (and a
+/// lingering farewell); the poll that finds nothing more — waiting when the flush began, or
+/// coming back for more — ends the session and is refused with `503`, as is any poll of a
+/// session that no longer exists: the 0.9 client takes a failed poll for a lost transport
+/// (`disconnect` without a reason, then reconnection, as on WebSocket, docs/protocol.md §6.6),
+/// whereas `7:::1+0` would look like a kick to it (`disconnect('booted')`, an `error` event
+/// and a `0::` POSTed back) before it reconnects.
 pub(crate) async fn next_payload(
     hub: &Hub,
     sid: &str,
     kind: TransportKind,
 ) -> Result<String, TransportError> {
-    if hub.is_shutting_down() {
-        return Err(TransportError::ShuttingDown);
-    }
     let mut attachment = match hub.attach(sid, kind, AttachMode::Poll) {
         Ok(attachment) => attachment,
         Err(AttachError::UnknownSession) if hub.is_shutting_down() => {
@@ -87,11 +86,18 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_poll_arriving_during_shutdown_is_refused() {
+    async fn a_poll_arriving_during_shutdown_gets_the_queue_then_503() {
         let hub = Hub::new(HubConfig::default()).unwrap();
         let sid = connected(&hub).await;
+        assert_eq!(hub.sockets().send("queued"), 1);
         hub.shutdown();
+        assert_eq!(
+            poll(&hub, &sid).await.unwrap(),
+            "3:::queued",
+            "what was queued before the shutdown is delivered"
+        );
         assert_eq!(poll(&hub, &sid).await, Err(TransportError::ShuttingDown));
+        assert_eq!(hub.session_count(), 0, "the 503 ended the session");
         assert_eq!(
             poll(&hub, "nosuchsession").await,
             Err(TransportError::ShuttingDown)

@@ -20,6 +20,14 @@ pub enum TransportError {
     /// hanging).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A handshake by any method but GET, the only one a client uses (docs/protocol.md §1.5):
+    /// no session is issued.
+    #[error("handshake method not allowed")]
+    HandshakeMethodNotAllowed,
+    /// An HTTP/1.1 request without a `Host` header, or any request with more than one
+    /// (RFC 9112 §3.2: answered `400`).
+    #[error("missing or repeated Host header")]
+    BadHost,
     /// The body is larger than the configured limit (docs/protocol.md §8 #23).
     #[error("request body too large")]
     PayloadTooLarge,
@@ -59,8 +67,11 @@ impl TransportError {
             | TransportError::TransportDisabled
             | TransportError::BadRequest(_)
             | TransportError::UpgradeRequired
-            | TransportError::UnsupportedWebSocketVersion => StatusCode::BAD_REQUEST,
-            TransportError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            | TransportError::UnsupportedWebSocketVersion
+            | TransportError::BadHost => StatusCode::BAD_REQUEST,
+            TransportError::MethodNotAllowed | TransportError::HandshakeMethodNotAllowed => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
             TransportError::PayloadTooLarge | TransportError::TooManyPackets => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -75,13 +86,22 @@ impl TransportError {
     /// The response: the status, and the error text as a short plain-text body. A stalled
     /// body and a refused connection also close the connection (the body's rest is never
     /// read; the connection must not be kept), and a refused connection says when to retry.
+    /// A server shutting down closes the connection too: the client is to go elsewhere.
+    /// A `405` names the methods allowed.
     pub fn into_response(self) -> Response<Body> {
         let status = self.status();
         let version_hint = self == TransportError::UnsupportedWebSocketVersion;
         let closes = matches!(
             self,
-            TransportError::BodyTimeout | TransportError::TooManyConnections
+            TransportError::BodyTimeout
+                | TransportError::TooManyConnections
+                | TransportError::ShuttingDown
         );
+        let allow = match self {
+            TransportError::MethodNotAllowed => Some("GET, POST, OPTIONS"),
+            TransportError::HandshakeMethodNotAllowed => Some("GET"),
+            _ => None,
+        };
         let retry_after = self == TransportError::TooManyConnections;
         let mut response = Response::new(full(self.to_string()));
         *response.status_mut() = status;
@@ -93,8 +113,8 @@ impl TransportError {
         if version_hint {
             headers.insert("sec-websocket-version", HeaderValue::from_static("13"));
         }
-        if status == StatusCode::METHOD_NOT_ALLOWED {
-            headers.insert(ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
+        if let Some(allow) = allow {
+            headers.insert(ALLOW, HeaderValue::from_static(allow));
         }
         if closes {
             headers.insert(CONNECTION, HeaderValue::from_static("close"));

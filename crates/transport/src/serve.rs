@@ -1,7 +1,7 @@
 //! Method dispatch for HTTP transport requests: GET polls, POST sends, OPTIONS preflights.
 
 use bytes::Bytes;
-use ferrio_hub::Hub;
+use ferrio_hub::{Hub, IngestError};
 use ferrio_protocol::TransportKind;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Request, Response};
@@ -136,10 +136,15 @@ where
         TransportError::BadRequest(why)
     })?;
     let packets = decode_payload(ctx.sid, &text, ctx.limits.max_packets)?;
-    if ctx.hub.ingest(ctx.sid, packets).is_err() {
+    match ctx.hub.ingest(ctx.sid, packets) {
+        Ok(()) => {}
         // An unknown session's POST is answered like any other and has no effect (docs/protocol.md
         // §5.0).
-        debug!(sid = ctx.sid, "POST for an unknown session discarded");
+        Err(IngestError::UnknownSession) => {
+            debug!(sid = ctx.sid, "POST for an unknown session discarded");
+        }
+        // `1` would tell the client its packets were taken; they were not.
+        Err(IngestError::ShuttingDown) => return Err(TransportError::ShuttingDown),
     }
     Ok(full(Bytes::from_static(b"1")))
 }

@@ -51,8 +51,9 @@ struct State<W> {
 }
 
 /// Opens the stream of session `sid`. An unknown session gets the prelude, `7:::1+0` and the
-/// end of the stream (docs/protocol.md §5.0). `stall` is the connection's signal of a write
-/// given up, when the connection has one.
+/// end of the stream (docs/protocol.md §5.0), or `503` while the server shuts down. During a
+/// shutdown a stream writes what its session has queued, then ends with the session.
+/// `stall` is the connection's signal of a write given up, when the connection has one.
 pub(crate) fn open<W: StreamWire>(
     hub: &Hub,
     sid: &str,
@@ -60,11 +61,11 @@ pub(crate) fn open<W: StreamWire>(
     wire: W,
     stall: Option<StallSignal>,
 ) -> Result<Body, TransportError> {
-    if hub.is_shutting_down() {
-        return Err(TransportError::ShuttingDown);
-    }
     let attachment = match hub.attach(sid, kind, AttachMode::Stream) {
         Ok(attachment) => attachment,
+        Err(AttachError::UnknownSession) if hub.is_shutting_down() => {
+            return Err(TransportError::ShuttingDown);
+        }
         Err(AttachError::UnknownSession) => {
             let mut whole = BytesMut::new();
             whole.extend_from_slice(&wire.prelude());

@@ -161,8 +161,10 @@ pub(crate) fn pump<S: PacketSocket>(
                 }
                 Turn::Outgoing(None) => {
                     // The session ended (kick, heartbeat timeout, shutdown) or a newer transport
-                    // took over: close the connection.
+                    // took over: close the connection. Everything queued for it has been written:
+                    // its session ends only when the pump comes back and finds nothing more.
                     socket.close().await;
+                    linger(&mut socket).await;
                     return;
                 }
                 Turn::Incoming(Ended::Close) => {
@@ -217,6 +219,20 @@ fn ingest(attachment: &Attachment, hub: &Hub, kind: TransportKind, sid: &str, te
         Ok(packet) => attachment.ingest(vec![packet]),
         Err(error) => debug!(sid, %error, "undecodable websocket message ignored"),
     }
+}
+
+/// How long a connection the server closed is still read, waiting for the peer to answer the
+/// close.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// Reads, and drops, what the peer still sends after the server closed, until it answers the
+/// close or ends the connection, for [`CLOSE_LINGER`] at most. A socket closed with unread
+/// data sends a reset instead of a clean end, and a reset may throw away the last packets
+/// written before the client has read them: a client that chats on while the server shuts
+/// down would lose the end of its queue.
+async fn linger<S: PacketSocket>(socket: &mut S) {
+    let mut dropped = |_: Message<'_>| {};
+    let _ = tokio::time::timeout(CLOSE_LINGER, socket.receive(&mut dropped)).await;
 }
 
 /// Tells a client whose session does not exist to start over, then closes (docs/protocol.md §5.0).

@@ -73,10 +73,12 @@ pub struct ServerConfig {
     pub resource: String,
     /// The built-in application.
     pub app: AppKind,
-    /// How long a shutdown waits for open connections before it stops anyway.
+    /// How long a shutdown, once the drain is over, gives the sessions to deliver what they
+    /// have queued and the connections to close, before it ends what is left and stops.
     pub shutdown_grace: Duration,
     /// How long a shutdown keeps serving with `/readyz` false and handshakes refused before
-    /// it ends the sessions, so a load balancer can move new clients elsewhere first.
+    /// it refuses client packets and the sessions deliver their queues and end, so a load
+    /// balancer can move new clients elsewhere first.
     pub drain: Duration,
     /// Port of the Flash socket policy responder, started when `flashsocket` is enabled;
     /// `None` turns it off. The policy is also answered inline on the main port.

@@ -245,9 +245,9 @@ declare_settings! {
         => "the rate, at least 1", some(parse_number);
     /// Path prefix of Socket.IO requests.
     resource: String = "/socket.io".to_owned(), parse_text;
-    /// Seconds a shutdown keeps serving with readiness off before ending sessions.
+    /// Seconds a shutdown keeps serving with readiness off before sessions deliver their queues.
     drain_seconds: Duration = Duration::ZERO, parse_seconds_or_zero;
-    /// Seconds a shutdown waits for open requests.
+    /// Seconds a shutdown gives sessions to deliver their queues and connections to close.
     shutdown_grace: Duration = Duration::from_secs(5), parse_seconds;
     /// Address of the admin listener.
     admin_bind: IpAddr = IpAddr::from([127, 0, 0, 1]), parse_ip;
