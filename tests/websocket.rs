@@ -107,6 +107,17 @@ async fn c45_unknown_sid_gets_error_frame_then_close() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_session_during_a_shutdown_gets_503_like_every_transport() {
+    let server = TestServer::start_default().await;
+    let upgrade = raw_upgrade(server.addr, &ws_path("nosuchsession"), &[]).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    server.hub.shutdown();
+    // A client that lost its session reconnects elsewhere, as a poller told `503` does.
+    let upgrade = raw_upgrade(server.addr, &ws_path("nosuchsession"), &[]).await;
+    assert_eq!(upgrade.status, 503, "{}", upgrade.head);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c46_unanswered_heartbeat_closes_the_connection_a() {
     let server = TestServer::start_short_timers().await;
     let (sid, mut ws) = server.connected_raw_websocket().await;

@@ -45,9 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     )
     .with_graceful_shutdown(async move {
         ferrio_server::shutdown_signal().await;
-        // End the sessions first: streams close and waiting polls are answered, so axum's
-        // graceful shutdown has no long poll to wait out.
-        hub.shutdown();
+        // axum keeps serving until this future ends: the sessions' queues go out first.
+        support::end_sessions(&hub).await;
     })
     .await?;
     Ok(())

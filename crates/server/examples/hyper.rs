@@ -26,9 +26,6 @@ use tracing::{debug, info, warn};
 /// Every answer's body: the gateway's streams, the pages' files, the application's text.
 type ResponseBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
-/// How long open connections get to finish once the server stops.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     support::init_logging();
@@ -39,7 +36,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // Every connection task holds a receiver: the sender learns when all are gone.
     let (stop, _) = watch::channel(false);
-    let shutdown = ferrio_server::shutdown_signal();
+    // The accept loop runs on while the sessions' queues go out after the signal.
+    let hub = gateway.hub().clone();
+    let shutdown = async move {
+        ferrio_server::shutdown_signal().await;
+        support::end_sessions(&hub).await;
+    };
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -85,11 +87,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     drop(listener);
-    // End the sessions first: streams close and waiting polls are answered, so no
-    // connection waits out a long poll.
-    gateway.hub().shutdown();
     stop.send_replace(true);
-    if tokio::time::timeout(SHUTDOWN_GRACE, stop.closed())
+    if tokio::time::timeout(support::SHUTDOWN_GRACE, stop.closed())
         .await
         .is_err()
     {

@@ -84,8 +84,13 @@ where
         }
         return TransportError::BadOrigin.into_response();
     }
-    // The only refusal is an unknown session, which still gets its `101`, then `7:::1+0`.
+    // An unknown session still gets its `101`, then `7:::1+0` (docs/protocol.md §5.0) — except
+    // during a shutdown, when it gets the `503` every other transport answers then, so the
+    // client reconnects (elsewhere) instead of handshaking again here.
     let attachment = hub.attach(sid, kind, AttachMode::Stream).ok();
+    if attachment.is_none() && hub.is_shutting_down() {
+        return TransportError::ShuttingDown.into_response();
+    }
     let response = switching_protocols(&protocol);
     let on_upgrade = hyper::upgrade::on(&mut request);
     let hub = hub.clone();

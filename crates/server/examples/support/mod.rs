@@ -2,9 +2,14 @@
 //! the port argument, and the line that says where they listen.
 
 use std::io::Write as _;
+use std::time::Duration;
 
+use ferrio_hub::Hub;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+
+/// How long a shutdown waits for the sessions' queues to go out, then for open connections.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Logs to stderr at `info`, or as `RUST_LOG` says; stdout carries only the listening line.
 pub(crate) fn init_logging() {
@@ -32,4 +37,19 @@ pub(crate) async fn listen(port: u16) -> std::io::Result<TcpListener> {
     println!("ferrio listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
     Ok(listener)
+}
+
+/// Ends the gateway's sessions without losing what was accepted for them: new client packets
+/// are refused at once, then each session ends when its transport has taken its queue (a
+/// poller's next GET gets it, then `503`), within [`SHUTDOWN_GRACE`]; what is left then is
+/// ended and counted. The server must keep accepting and serving until this returns.
+pub(crate) async fn end_sessions(hub: &Hub) {
+    hub.shutdown();
+    if tokio::time::timeout(SHUTDOWN_GRACE, hub.flushed())
+        .await
+        .is_err()
+    {
+        let undelivered = hub.abandon();
+        tracing::warn!(?undelivered, "shutdown grace period over");
+    }
 }
