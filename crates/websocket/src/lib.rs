@@ -13,7 +13,11 @@
 //!   none; write each batch in one go.
 //! - `rfc6455`: RFC 6455 framing (headers by tungstenite, buffering ours).
 //! - `hixie`: draft 76, parsed as bytes.
+//! - `fuzzing` (cargo feature `fuzzing`): the bodies of the fuzz targets in `crates/fuzz`.
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hixie;
 mod pump;
 mod reader;
