@@ -72,9 +72,11 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
-const FAMILIES: [(&str, &str); 8] = [
+const FAMILIES: [(&str, &str); 10] = [
     ("ferrio_sessions", "gauge"),
     ("ferrio_buffered_packets", "gauge"),
+    ("ferrio_buffered_bytes", "gauge"),
+    ("ferrio_packets_refused_total", "counter"),
     ("ferrio_handshakes_total", "counter"),
     ("ferrio_packets_in_total", "counter"),
     ("ferrio_packets_out_total", "counter"),

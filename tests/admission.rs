@@ -99,6 +99,15 @@ async fn max_sessions_refuses_with_503_until_a_slot_is_freed() {
         .await
         .unwrap_or_else(|last| last);
         assert_eq!(admitted.status, 200, "{}", admitted.text());
+        // A handshake holds no slot until its transport connects it.
+        assert_eq!(server.get(HANDSHAKE_PATH).await.status, 200);
+        let sid = admitted
+            .text()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(server.poll(&sid).await, "1::");
         assert_unavailable(&server.get(HANDSHAKE_PATH).await, "full again");
         // A forced disconnect frees a slot at once.
         let forced = server

@@ -379,6 +379,11 @@ async fn c10_unused_handshake_expires() {
         server.poll(&used_late).await,
         r#"5:::{"name":"echo","args":[1]}"#
     );
+    // Counted under a reason of its own, not as a session that lost its transport.
+    let metrics = server.metrics().await;
+    let ended = |reason: &str| metrics.value("ferrio_disconnects_total", &[("reason", reason)]);
+    assert_eq!(ended("handshake expired"), 1.0);
+    assert_eq!(ended("close timeout"), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

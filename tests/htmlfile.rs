@@ -4,11 +4,16 @@
 use std::time::{Duration, Instant};
 
 use ferrio_hub::DisconnectReason;
+use ferrio_server::ServerConfig;
 use ferrio_testkit::{
     StreamEvent, StreamingResponse, TestServer, any_disconnect_of,
     assert_unanswered_heartbeat_timeline, disconnected, es3_string_literals, htmlfile_path,
-    htmlfile_payload, packets_of,
+    htmlfile_payload, packets_of, read_until_closed, retry_until,
 };
+use serde_json::json;
+
+/// The stream's URL, for the stalled client.
+const PATH: fn(&str) -> String = htmlfile_path;
 
 /// How long answers that should come at once may take.
 const WAIT: Duration = Duration::from_secs(2);
@@ -343,4 +348,45 @@ async fn s4_11_volatile_is_written_on_an_open_stream() {
             r#"5:::{"name":"nonvol","args":[1]}"#
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
+    let mut config = ServerConfig::default();
+    config.connections.write_timeout = Duration::from_secs(1);
+    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let (sid, mut stalled) = server.stalled_get(PATH).await;
+    let socket = retry_until(
+        WAIT,
+        Duration::from_millis(20),
+        async || server.hub.sockets().socket(&sid),
+        Option::is_some,
+    )
+    .await
+    .ok()
+    .flatten()
+    .expect("the stream connects its session");
+    // More than the connection's buffers hold.
+    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    server
+        .assert_observed(
+            Duration::from_secs(5),
+            disconnected(&sid, DisconnectReason::WriteTimeout),
+        )
+        .await;
+    assert!(
+        read_until_closed(&mut stalled, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the stalled connection is closed"
+    );
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.value("ferrio_disconnects_total", &[("reason", "write timeout")]),
+        1.0
+    );
+    crowd.finish().await;
 }

@@ -11,10 +11,12 @@ use ferrio_testkit::{
     any_disconnect, any_disconnect_of, assert_c51_reply, assert_unanswered_heartbeat_timeline,
     disconnected, echo_of_length, encode_frame, encode_frame_with, forced_disconnect_path,
     hixie_headers_with, hixie_sample_headers, hixie_text, hixie_upgrade, is_connection,
-    next_text_within, opcode, raw_upgrade, raw_upgrade_version, send_text, ws_path, xhr_path,
+    next_text_within, opcode, raw_upgrade, raw_upgrade_version, read_until_closed, retry_until,
+    send_text, weighing_memory, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(2);
 
@@ -897,4 +899,211 @@ async fn malformed_hixie76_frames_close_only_that_connection() {
         rfc.send_text(echo).await;
         assert_eq!(rfc.next_text(WAIT).await.as_deref(), Some(echo), "{what}");
     }
+}
+
+/// The close code of the frames' last close frame, if any.
+fn close_code(frames: &[Frame]) -> Option<u16> {
+    let close = frames.iter().rev().find(|f| f.opcode == opcode::CLOSE)?;
+    Some(u16::from_be_bytes([
+        *close.payload.first()?,
+        *close.payload.get(1)?,
+    ]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
+    const READERS: usize = 30;
+    const BROADCAST: usize = 10 * 1024 * 1024;
+    let _alone = weighing_memory().await;
+    let mut config = ServerConfig::default();
+    // Each reader must hold the broadcast in its outbox: this measures what the writers copy,
+    // not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let join = encode_frame(
+        opcode::TEXT,
+        br#"5:::{"name":"join","args":["slow"]}"#,
+        Some(SAMPLE_MASK),
+    );
+    let mut readers = Vec::new();
+    for _ in 0..READERS {
+        let (sid, mut stream) = server.stalled_websocket().await;
+        stream.write_all(&join).await.expect("join");
+        readers.push((sid, stream));
+    }
+    let joined = retry_until(
+        WAIT,
+        Duration::from_millis(20),
+        async || server.hub.sockets().clients(Some("slow")).len(),
+        |count| *count == READERS,
+    )
+    .await;
+    assert!(joined.is_ok(), "{joined:?}");
+    let before = server.allocated_bytes().await;
+    let text = "x".repeat(BROADCAST);
+    assert_eq!(
+        server
+            .hub
+            .sockets()
+            .to("slow")
+            .emit("big", vec![json!(text)]),
+        READERS
+    );
+    drop(text);
+    // Every pump takes the packet and writes until its reader's buffers are full.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = server.allocated_bytes().await;
+    let held = during - before;
+    eprintln!(
+        "10 MB broadcast to {READERS} stalled readers: allocated {:.1} MB before, {:.1} MB \
+         while stalled, +{:.1} MB",
+        before / 1e6,
+        during / 1e6,
+        held / 1e6
+    );
+    assert!(
+        held < 3.0 * BROADCAST as f64,
+        "the stalled writers hold {:.1} MB",
+        held / 1e6
+    );
+    crowd.finish().await;
+    drop(readers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
+    let mut config = ServerConfig::default();
+    config.connections.write_timeout = Duration::from_secs(1);
+    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let (sid, mut stalled) = server.stalled_websocket().await;
+    // More than the connection's buffers hold.
+    let socket = server
+        .hub
+        .sockets()
+        .socket(&sid)
+        .expect("the session's socket");
+    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    server
+        .assert_observed(
+            Duration::from_secs(5),
+            disconnected(&sid, DisconnectReason::WriteTimeout),
+        )
+        .await;
+    // The connection is gone: what the buffers held, then the end.
+    assert!(
+        read_until_closed(&mut stalled, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the stalled connection is closed"
+    );
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.value("ferrio_disconnects_total", &[("reason", "write timeout")]),
+        1.0
+    );
+    assert_eq!(
+        metrics.value("ferrio_connection_timeouts_total", &[("kind", "write")]),
+        1.0
+    );
+    crowd.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_messages_are_dropped_at_the_message_timeout_and_their_memory_freed() {
+    const CLIENTS: usize = 30;
+    const SENT: usize = 900 * 1024;
+    let _alone = weighing_memory().await;
+    let mut config = ServerConfig::default();
+    config.websocket.message_timeout = Duration::from_secs(1);
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(server.connected_raw_websocket().await);
+    }
+    let before = server.allocated_bytes().await;
+    // A 1 MB message of which 900 KiB arrive, then nothing.
+    let frame = encode_frame(opcode::TEXT, &vec![b'x'; 1_000_000], Some(SAMPLE_MASK));
+    for (_, ws) in &mut clients {
+        ws.write_raw(&frame[..SENT]).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = server.allocated_bytes().await;
+    for (sid, ws) in &mut clients {
+        let frames = ws
+            .frames_until_closed(Duration::from_secs(3))
+            .await
+            .expect("the stalled sender is closed");
+        assert_eq!(close_code(&frames), Some(1008), "{frames:?}");
+        server
+            .assert_observed(WAIT, disconnected(sid, DisconnectReason::ReadTimeout))
+            .await;
+    }
+    let after = server.allocated_bytes().await;
+    eprintln!(
+        "{CLIENTS} half-sent 1 MB messages: allocated {:.1} MB before, {:.1} MB while pending, \
+         {:.1} MB after the message timeout",
+        before / 1e6,
+        during / 1e6,
+        after / 1e6
+    );
+    assert!(
+        during - before > (CLIENTS * SENT / 2) as f64,
+        "the pending messages were held: {:.1} MB",
+        (during - before) / 1e6
+    );
+    assert!(
+        after - before < 4e6,
+        "the pending messages' memory is freed: +{:.1} MB",
+        (after - before) / 1e6
+    );
+    crowd.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_oversize_messages_and_invalid_close_codes_close_with_their_codes() {
+    let mut config = ServerConfig::default();
+    config.websocket.max_message_bytes = 1024;
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        ("an unmasked frame", vec![0x81, 0x01, b'x'], 1002),
+        (
+            "a message over the limit",
+            encode_frame(opcode::TEXT, &[b'x'; 2048], Some(SAMPLE_MASK)),
+            1009,
+        ),
+        (
+            "close code 999",
+            encode_frame(opcode::CLOSE, &999u16.to_be_bytes(), Some(SAMPLE_MASK)),
+            1002,
+        ),
+        (
+            "close code 1005",
+            encode_frame(opcode::CLOSE, &1005u16.to_be_bytes(), Some(SAMPLE_MASK)),
+            1002,
+        ),
+    ];
+    for (what, bytes, code) in cases {
+        let (sid, mut ws) = server.connected_raw_websocket().await;
+        ws.write_raw(&bytes).await;
+        let frames = ws
+            .frames_until_closed(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("{what}: the connection is closed"));
+        assert_eq!(close_code(&frames), Some(code), "{what}: {frames:?}");
+        server
+            .assert_observed(WAIT, disconnected(&sid, DisconnectReason::SocketError))
+            .await;
+    }
+    // A valid close code is echoed, as before.
+    let (_sid, mut ws) = server.connected_raw_websocket().await;
+    ws.send_frame(opcode::CLOSE, &1000u16.to_be_bytes()).await;
+    let frames = ws.frames_until_closed(WAIT).await.expect("closed");
+    assert_eq!(close_code(&frames), Some(1000));
+    crowd.finish().await;
 }

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferrio_hub::DisconnectReason;
+use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    TestServer, any_disconnect, assert_preflight_allows, await_answer, connected_to,
-    disconnected_from, forced_disconnect_path, is_connection, read_for, request_head, xhr_path,
+    TestServer, any_disconnect, assert_preflight_allows, await_answer, chunk, connected_to,
+    disconnected_from, forced_disconnect_path, is_connection, read_for, read_response_head,
+    read_until_closed, request_head, stalled_request, weighing_memory, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -868,4 +870,103 @@ async fn s4_8_kick_with_get_open_answers_it() {
         .assert_disconnected(WAIT, &a, "", DisconnectReason::Booted)
         .await;
     assert_eq!(server.poll(&a).await, "7:::1+0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_post_bodies_get_408_and_their_memory_back() {
+    const BODIES: usize = 40;
+    const SENT: usize = 900 * 1024;
+    let _alone = weighing_memory().await;
+    let mut config = ServerConfig::default();
+    config.post.body_read_timeout = Duration::from_secs(1);
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let sid = server.connected_polling_session().await;
+    let before = server.allocated_bytes().await;
+    let host = server.addr.to_string();
+    let head = request_head(
+        "POST",
+        &xhr_path(&sid),
+        &[
+            ("Host", host.as_str()),
+            ("Content-Type", "text/plain"),
+            ("Transfer-Encoding", "chunked"),
+        ],
+    );
+    let body = chunk(&vec![b'x'; SENT]);
+    let mut stalled = Vec::new();
+    for _ in 0..BODIES {
+        let mut stream = server.tcp().await;
+        stream.write_all(head.as_bytes()).await.expect("head");
+        stream.write_all(&body).await.expect("body");
+        // No last chunk: the body stalls just under the limit.
+        stalled.push(stream);
+    }
+    tokio::time::sleep(SETTLE).await;
+    let during = server.allocated_bytes().await;
+    for stream in &mut stalled {
+        let answer = read_response_head(stream, Duration::from_secs(3))
+            .await
+            .expect("the stalled body is answered");
+        assert_eq!(answer.status, 408, "{}", answer.head);
+        assert_eq!(answer.header("connection"), Some("close"));
+        assert!(read_until_closed(stream, WAIT).await.is_some());
+    }
+    let after = server.allocated_bytes().await;
+    eprintln!(
+        "{BODIES} chunked POST bodies stalled at 900 KiB: allocated {:.1} MB before, {:.1} MB \
+         while stalled, {:.1} MB after the 408s",
+        before / 1e6,
+        during / 1e6,
+        after / 1e6
+    );
+    assert!(
+        during - before > (BODIES * SENT / 2) as f64,
+        "the stalled bodies were held: +{:.1} MB",
+        (during - before) / 1e6
+    );
+    assert!(
+        after - before < 4e6,
+        "the stalled bodies' memory is freed: +{:.1} MB",
+        (after - before) / 1e6
+    );
+    // The session the bodies were for goes on.
+    server.assert_polling_echo(&sid).await;
+    crowd.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_answer_the_client_does_not_read_is_given_up_at_the_write_timeout() {
+    let mut config = ServerConfig::default();
+    config.connections.write_timeout = Duration::from_secs(1);
+    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
+    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
+    let server = TestServer::start(config).await;
+    let crowd = server.crowd(1, 1).await;
+    let sid = server.connected_polling_session().await;
+    let socket = server
+        .hub
+        .sockets()
+        .socket(&sid)
+        .expect("the session's socket");
+    // More than the connection's buffers hold, waiting for the next poll.
+    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    let host = server.addr.to_string();
+    let poll = request_head("GET", &xhr_path(&sid), &[("Host", host.as_str())]);
+    let started = Instant::now();
+    let mut stalled = stalled_request(server.addr, &poll).await;
+    server
+        .metrics_until("the write timeout", Duration::from_secs(5), |metrics| {
+            metrics.value("ferrio_connection_timeouts_total", &[("kind", "write")]) == 1.0
+        })
+        .await;
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // The connection is gone: what the buffers held, then the end.
+    assert!(
+        read_until_closed(&mut stalled, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the stalled connection is closed"
+    );
+    crowd.finish().await;
 }

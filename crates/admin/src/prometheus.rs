@@ -55,6 +55,13 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
     );
     family(
         out,
+        "ferrio_buffered_bytes",
+        "gauge",
+        "Bytes of the packets waiting in session outboxes or being written, each session counting a shared broadcast whole.",
+    );
+    sample(out, "ferrio_buffered_bytes", &[], snapshot.buffered_bytes);
+    family(
+        out,
         "ferrio_handshakes_total",
         "counter",
         "Handshakes by outcome (accepted or the refusal reason).",
@@ -137,4 +144,16 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
             *count,
         );
     }
+    family(
+        out,
+        "ferrio_packets_refused_total",
+        "counter",
+        "Client packets not processed for being over their session's inbound budget.",
+    );
+    sample(
+        out,
+        "ferrio_packets_refused_total",
+        &[],
+        snapshot.refused_packets,
+    );
 }

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_hub::Hub;
@@ -11,7 +12,7 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
@@ -26,6 +27,7 @@ pub struct Admin {
     /// The bearer token of the publish API; `None` turns the API off.
     pub(crate) api_token: Option<String>,
     extra_metrics: Vec<ExtraMetrics>,
+    header_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Admin {
@@ -43,7 +45,16 @@ impl Admin {
             hub,
             api_token: api_token.filter(|token| !token.is_empty()),
             extra_metrics: Vec::new(),
+            header_read_timeout: Duration::from_secs(20),
         }
+    }
+
+    /// Sets how long a connection may take to send a request's headers, counted from when it
+    /// is ready for one (so also how long a kept-alive connection may wait idle). Default 20 s.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 
     /// Adds metrics rendered by another component (already in the text format).
@@ -114,6 +125,10 @@ pub async fn serve(listener: TcpListener, admin: Admin, shutdown: impl Future<Ou
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, api = admin.api_token.is_some(), "admin listener ready");
     }
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(admin.header_read_timeout);
     let admin = Arc::new(admin);
     tokio::pin!(shutdown);
     loop {
@@ -121,12 +136,13 @@ pub async fn serve(listener: TcpListener, admin: Admin, shutdown: impl Future<Ou
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let admin = Arc::clone(&admin);
+                    let builder = builder.clone();
                     tokio::spawn(async move {
                         let service = service_fn(move |request| {
                             let admin = Arc::clone(&admin);
                             async move { Ok::<_, Infallible>(admin.handle(request).await) }
                         });
-                        if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                        if let Err(error) = builder.serve_connection(TokioIo::new(stream), service).await {
                             debug!(%peer, %error, "admin connection ended with an error");
                         }
                     });

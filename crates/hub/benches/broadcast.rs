@@ -27,7 +27,6 @@ fn info() -> ConnectInfo {
         headers: vec![("host".to_owned(), "localhost".to_owned())],
         address: "127.0.0.1:4000".parse().expect("an address"),
         query: vec![("t".to_owned(), "1".to_owned())],
-        url: "/socket.io/1/?t=1".to_owned(),
         secure: false,
     }
 }

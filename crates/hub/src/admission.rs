@@ -1,6 +1,7 @@
 //! Admission control against reconnect storms: legacy clients reconnect without jitter, so a
 //! restart can bring every client back in the same second. Token buckets bound the handshake
-//! rate of the node and of each address.
+//! rate of the node and of each address; the same buckets bound what one session may send
+//! (`budget`) and how often a line an attacker can provoke is logged (`gate`).
 
 use std::net::IpAddr;
 
@@ -20,29 +21,37 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// `per_second` handshakes a second, with bursts of up to `burst`.
+    /// `per_second` tokens (handshakes, packets, bytes) a second, with bursts of up to `burst`.
     pub fn new(per_second: f64, burst: u32) -> Self {
         Rate { per_second, burst }
     }
+
+    /// `tokens` after `elapsed` seconds of refilling, capped at the burst: the one token-bucket
+    /// formula of the hub.
+    pub(crate) fn refill(self, tokens: f64, elapsed: f64) -> f64 {
+        (tokens + elapsed * self.per_second).min(f64::from(self.burst))
+    }
 }
 
+/// A token bucket: [`Rate`] says how it refills.
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
+pub(crate) struct Bucket {
     tokens: f64,
     updated: Instant,
 }
 
 impl Bucket {
-    fn full(rate: Rate, now: Instant) -> Self {
+    pub(crate) fn full(rate: Rate, now: Instant) -> Self {
         Bucket {
             tokens: f64::from(rate.burst),
             updated: now,
         }
     }
 
-    fn take(&mut self, rate: Rate, now: Instant) -> bool {
+    /// Takes one token if there is one.
+    pub(crate) fn take(&mut self, rate: Rate, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate.per_second).min(f64::from(rate.burst));
+        self.tokens = rate.refill(self.tokens, elapsed);
         self.updated = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -54,7 +63,7 @@ impl Bucket {
 
     fn is_full(&self, rate: Rate, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
-        self.tokens + elapsed * rate.per_second >= f64::from(rate.burst)
+        rate.refill(self.tokens, elapsed) >= f64::from(rate.burst)
     }
 }
 

@@ -29,11 +29,37 @@ pub struct HubConfig {
     pub transports: Vec<TransportKind>,
     /// Which page origins may connect. Default: all (`*:*`).
     pub origins: Origins,
-    /// Packets a session may hold while no transport drains them. Reaching it ends the
-    /// session with `buffer overflow` rather than growing without bound. Default 10 000.
+    /// Packets a session's outbox may hold, whether no transport drains it or the attached
+    /// one cannot keep up. A packet beyond it ends the session with `buffer overflow` rather
+    /// than growing without bound (a volatile one is dropped instead). Default 10 000.
     pub max_buffered_packets: usize,
-    /// The most sessions this node holds; handshakes beyond it get `503`. Default: no limit.
+    /// Bytes a session's outbox may hold, counting the batch its streaming transport is
+    /// writing: what one slow client can pin. A broadcast's bytes are shared, but each
+    /// receiver counts them whole. Beyond it, as for `max_buffered_packets`. Default 4 MiB.
+    pub max_buffer_bytes: usize,
+    /// Packets per second one session may send, with a burst. Packets beyond it are not
+    /// processed (the client gets `7:::0` at most once a second); beyond twice the budget the
+    /// session ends (`budget exceeded`). Default 100 a second, bursts of 1 000.
+    pub inbound_packets: Rate,
+    /// Bytes per second one session may send, with a burst, as `inbound_packets`. A packet
+    /// larger than the burst passes when the bucket is full. Default 1 MiB a second, bursts
+    /// of 4 MiB.
+    pub inbound_bytes: Rate,
+    /// The most connected sessions this node holds; handshakes beyond it get `503`, and a
+    /// session issued before the node filled up is refused when it connects. Handshakes not
+    /// yet followed by a transport request do not count. Default: no limit.
     pub max_sessions: Option<usize>,
+    /// The most handshakes not yet followed by a transport request, node-wide; beyond it
+    /// `503`. Default 10 000.
+    pub max_unconnected: usize,
+    /// The most unconnected handshakes of one client address (of one /64 for IPv6); beyond
+    /// it `503`. Default 100.
+    pub max_unconnected_per_address: usize,
+    /// The most bytes of a handshake's query, decoded; beyond it `414`. Default 8 KiB.
+    pub max_handshake_query_bytes: usize,
+    /// The most bytes of a handshake's headers (`name: value` lines); beyond it `431`.
+    /// Default 16 KiB.
+    pub max_handshake_header_bytes: usize,
     /// Handshakes per second the node accepts, with a burst; beyond it `503`. Default: no
     /// limit.
     pub handshake_rate: Option<Rate>,
@@ -58,7 +84,14 @@ impl Default for HubConfig {
             ],
             origins: Origins::any(),
             max_buffered_packets: 10_000,
+            max_buffer_bytes: 4 * 1024 * 1024,
+            inbound_packets: Rate::new(100.0, 1000),
+            inbound_bytes: Rate::new(1024.0 * 1024.0, 4 * 1024 * 1024),
             max_sessions: None,
+            max_unconnected: 10_000,
+            max_unconnected_per_address: 100,
+            max_handshake_query_bytes: 8 * 1024,
+            max_handshake_header_bytes: 16 * 1024,
             handshake_rate: None,
             handshake_rate_per_address: None,
         }
@@ -121,6 +154,16 @@ impl HubConfig {
                 "handshake_rate_per_ip",
                 "handshake_burst_per_ip",
             ),
+            (
+                Some(self.inbound_packets),
+                "inbound_packet_rate",
+                "inbound_packet_burst",
+            ),
+            (
+                Some(self.inbound_bytes),
+                "inbound_byte_rate",
+                "inbound_byte_burst",
+            ),
         ] {
             let Some(rate) = rate else { continue };
             if !(rate.per_second > 0.0 && rate.per_second.is_finite()) {
@@ -133,8 +176,20 @@ impl HubConfig {
         if self.max_sessions == Some(0) {
             return Err(ConfigError::ZeroLimit("max_sessions"));
         }
-        if self.max_buffered_packets == 0 {
-            return Err(ConfigError::ZeroLimit("max_buffered_packets"));
+        for (limit, name) in [
+            (self.max_buffered_packets, "max_buffered_packets"),
+            (self.max_buffer_bytes, "max_buffer_bytes"),
+            (self.max_unconnected, "max_unconnected"),
+            (self.max_unconnected_per_address, "max_unconnected_per_ip"),
+            (self.max_handshake_query_bytes, "max_handshake_query_bytes"),
+            (
+                self.max_handshake_header_bytes,
+                "max_handshake_header_bytes",
+            ),
+        ] {
+            if limit == 0 {
+                return Err(ConfigError::ZeroLimit(name));
+            }
         }
         Ok(())
     }

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use ferrio_protocol::{ErrorReason, MessageId, Packet, PacketBody, is_reserved_event};
 use tracing::{debug, info, warn};
 
+use crate::budget::{Spent, packet_size};
 use crate::encoded::Encoded;
 use crate::handshake::Authorization;
 use crate::hub::HubInner;
 use crate::namespace::{Message, NamespaceInner};
 use crate::reason::DisconnectReason;
-use crate::session::{Establish, Phase, Pushed, Session};
+use crate::session::{Bound, Bounds, Establish, Phase, Pushed, Session};
 use crate::socket::{AckReply, Socket};
 
 /// What a `message` or event packet hands to the application.
@@ -25,34 +26,111 @@ impl HubInner {
     /// Handles packets the client of `session` sent, whichever way they came: looked up by
     /// session id ([`crate::Hub::ingest`]) or from the connection that holds the session
     /// ([`crate::Attachment::ingest`]).
+    ///
+    /// Every packet but a disconnect is spent from the session's inbound budget first, here
+    /// for every transport: one over it is not processed, and the client is told with
+    /// `7:{endpoint}:0` at most once a second — reason 0, `transport not supported`, the one
+    /// code of the error table the reference never sends, so the 0.9 client fires `error` on
+    /// that namespace and neither reconnects nor mistakes it for a refused namespace. A client
+    /// that keeps sending more than twice its budget is ended with `0::`
+    /// (`budget exceeded`), which stops a 0.9 client from reconnecting in a loop.
     pub(crate) fn ingest(&self, session: &Arc<Session>, packets: Vec<Packet>) {
-        self.establish(session);
+        if !self.establish(session) {
+            return;
+        }
         for packet in packets {
             if session.phase() == Phase::Closed {
                 debug!(sid = %session.id, "packets after the session ended are ignored");
                 break;
             }
-            self.handle(session, packet);
+            let type_code = packet.body.type_code();
+            if matches!(packet.body, PacketBody::Disconnect) {
+                // Leaving is never refused.
+                self.metrics
+                    .packet_in(session.transport_and_backlog().0, type_code);
+                self.handle(session, packet);
+                continue;
+            }
+            let (spent, transport) = session.spend(packet_size(&packet), &self.config);
+            self.metrics.packet_in(transport, type_code);
+            match spent {
+                Spent::Accepted => self.handle(session, packet),
+                Spent::Refused { warn } => self.refuse(session, &packet.endpoint, warn),
+                Spent::Exceeded => {
+                    if let Some(suppressed) = self.limit_logs.budget_exceeded.admit() {
+                        warn!(
+                            sid = %session.id,
+                            peer = %session.handshake.info.address,
+                            suppressed,
+                            "client kept sending over twice its inbound budget; ending the session"
+                        );
+                    }
+                    self.end(session, DisconnectReason::BudgetExceeded, true);
+                    break;
+                }
+            }
         }
+    }
+
+    /// A packet over the session's budget: counted, and the client told when `warn`.
+    fn refuse(&self, session: &Arc<Session>, endpoint: &str, warn: bool) {
+        self.metrics.refused();
+        if !warn {
+            return;
+        }
+        if let Some(suppressed) = self.limit_logs.refused_packets.admit() {
+            info!(
+                sid = %session.id,
+                peer = %session.handshake.info.address,
+                suppressed,
+                "client over its inbound budget; its packets are refused"
+            );
+        }
+        let error = Packet::on(
+            endpoint,
+            PacketBody::Error {
+                reason: Some(ErrorReason::TransportNotSupported),
+                advice: None,
+            },
+        );
+        self.push(session, Encoded::new(&error), false);
     }
 
     /// Connects the session on its first transport request and runs the default namespace's
-    /// connection handler.
-    pub(crate) fn establish(&self, session: &Arc<Session>) {
-        if session.establish() != Establish::Connected {
-            return;
+    /// connection handler. `false` when the node held `max_sessions` connected sessions
+    /// already and the session was ended instead: the transport then answers as for an unknown
+    /// session, and the client handshakes again.
+    pub(crate) fn establish(&self, session: &Arc<Session>) -> bool {
+        if session.phase() != Phase::Issued {
+            return true;
         }
+        if !self.occupancy.take_connected(self.config.max_sessions) {
+            if let Some(suppressed) = self.limit_logs.node_full.admit() {
+                info!(
+                    sid = %session.id,
+                    peer = %session.handshake.info.address,
+                    suppressed,
+                    "connection refused: node full"
+                );
+            }
+            self.end(session, DisconnectReason::NodeFull, false);
+            return false;
+        }
+        if session.establish() != Establish::Connected {
+            // Another request connected or ended it meanwhile.
+            self.occupancy.release_connected();
+            return true;
+        }
+        self.occupancy.remove_unconnected(session.counted_as);
         debug!(sid = %session.id, "session connected");
-        let Some(namespace) = self.namespace("") else {
-            return;
-        };
-        namespace.add_member(session);
-        self.fire(session, namespace, NamespaceInner::fire_connection);
+        if let Some(namespace) = self.namespace("") {
+            namespace.add_member(session);
+            self.fire(session, namespace, NamespaceInner::fire_connection);
+        }
+        true
     }
 
     fn handle(&self, session: &Arc<Session>, packet: Packet) {
-        self.metrics
-            .packet_in(session.transport_and_backlog().0, packet.body.type_code());
         let Packet { endpoint, id, body } = packet;
         match body {
             PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
@@ -214,15 +292,26 @@ impl HubInner {
     /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends
     /// the session.
     pub(crate) fn push(&self, session: &Arc<Session>, packet: Encoded, volatile: bool) -> bool {
-        match session.push(packet, volatile, self.config.max_buffered_packets) {
+        match session.push(packet, volatile, Bounds::of(&self.config)) {
             Pushed::Queued => true,
             Pushed::Dropped => false,
-            Pushed::Overflow => {
-                warn!(
-                    sid = %session.id,
-                    limit = self.config.max_buffered_packets,
-                    "outbox full with no transport draining it; ending the session"
-                );
+            Pushed::Overflow(bound) => {
+                if let Some(suppressed) = self.limit_logs.overflow.admit() {
+                    let (setting, limit) = match bound {
+                        Bound::Packets => {
+                            ("max_buffered_packets", self.config.max_buffered_packets)
+                        }
+                        Bound::Bytes => ("max_buffer_bytes", self.config.max_buffer_bytes),
+                    };
+                    warn!(
+                        sid = %session.id,
+                        peer = %session.handshake.info.address,
+                        setting,
+                        limit,
+                        suppressed,
+                        "outbox full: the client does not take its packets; ending the session"
+                    );
+                }
                 self.end(session, DisconnectReason::BufferOverflow, false);
                 false
             }

@@ -28,6 +28,16 @@ impl Encoded {
     pub fn bytes(&self) -> &Bytes {
         &self.0
     }
+
+    /// The length of the packet text in bytes: what an outbox holding it counts.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the packet text is empty (an encoded packet never is).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// What a transport writes in one go: one packet, or several that queued up meanwhile.

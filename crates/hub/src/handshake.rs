@@ -7,6 +7,15 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 /// The request data of a handshake, built by the server: the hub never sees a request.
+///
+/// A session keeps it for its whole life, so it holds each thing once: the query parsed (the
+/// raw URL adds nothing but its fixed path), and every header, since the application and the
+/// webhooks may ask for any of them (cookies, proxies' `x-forwarded-*`, custom tokens). Both
+/// are bounded at the handshake ([`HubConfig::max_handshake_query_bytes`],
+/// [`HubConfig::max_handshake_header_bytes`]).
+///
+/// [`HubConfig::max_handshake_query_bytes`]: crate::HubConfig::max_handshake_query_bytes
+/// [`HubConfig::max_handshake_header_bytes`]: crate::HubConfig::max_handshake_header_bytes
 #[derive(Debug, Clone)]
 pub struct ConnectInfo {
     /// Request headers, names lower-cased, in order.
@@ -15,8 +24,6 @@ pub struct ConnectInfo {
     pub address: SocketAddr,
     /// The decoded query pairs of the handshake URL (including `t`, `jsonp` and user keys).
     pub query: Vec<(String, String)>,
-    /// The raw request URL (path and query).
-    pub url: String,
     /// Whether the connection is TLS.
     pub secure: bool,
 }
@@ -28,6 +35,22 @@ impl ConnectInfo {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// The bytes of the query pairs, keys and values decoded.
+    pub fn query_bytes(&self) -> usize {
+        self.query
+            .iter()
+            .map(|(key, value)| key.len() + value.len())
+            .sum()
+    }
+
+    /// The bytes of the headers as they travelled: `name: value` and the line break.
+    pub fn header_bytes(&self) -> usize {
+        self.headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum()
     }
 }
 
@@ -49,14 +72,13 @@ impl HandshakeData {
     pub fn new(mut info: ConnectInfo) -> Self {
         let xdomain = info.header("origin").is_some();
         // The session keeps these for its whole life: give back what building them
-        // over-allocated (a collected query, a formatted URL). A no-op when already exact.
+        // over-allocated (a collected query, decoded values). A no-op when already exact.
         info.headers.shrink_to_fit();
         info.query.shrink_to_fit();
-        for (key, value) in &mut info.query {
+        for (key, value) in info.query.iter_mut().chain(info.headers.iter_mut()) {
             key.shrink_to_fit();
             value.shrink_to_fit();
         }
-        info.url.shrink_to_fit();
         HandshakeData {
             info,
             xdomain,
@@ -73,7 +95,6 @@ impl HandshakeData {
     ///     headers: vec![],
     ///     address: "127.0.0.1:1".parse().unwrap(),
     ///     query: vec![("t".into(), "1".into()), ("token".into(), "abc".into())],
-    ///     url: "/socket.io/1/?t=1&token=abc".into(),
     ///     secure: false,
     /// };
     /// assert_eq!(HandshakeData::new(info).query("token"), Some("abc"));
@@ -126,6 +147,16 @@ pub enum Refusal {
     /// is not told which limit refused; the metrics count the two apart.
     #[error("too many handshakes")]
     RateLimited(RateLimit),
+    /// Too many handshakes not yet followed by a transport request, on the node or from this
+    /// address: `503`. As for rate limits, the client is not told which.
+    #[error("too many pending handshakes")]
+    TooManyUnconnected(UnconnectedLimit),
+    /// The query is over `max_handshake_query_bytes`: `414`.
+    #[error("handshake query too long")]
+    QueryTooLong,
+    /// The headers are over `max_handshake_header_bytes`: `431`.
+    #[error("handshake headers too large")]
+    HeadersTooLarge,
 }
 
 /// Which handshake rate limit refused.
@@ -134,5 +165,14 @@ pub enum RateLimit {
     /// The node-wide rate (`handshake_rate`).
     Node,
     /// The rate of one client address (`handshake_rate_per_ip`).
+    Address,
+}
+
+/// Which cap of unconnected handshakes refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnconnectedLimit {
+    /// The node-wide cap (`max_unconnected`).
+    Node,
+    /// The cap of one client address, or of one IPv6 /64 (`max_unconnected_per_ip`).
     Address,
 }

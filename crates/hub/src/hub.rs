@@ -12,12 +12,17 @@ use tracing::{debug, info, warn};
 
 use crate::admission::Admission;
 use crate::attachment::Attachment;
+use crate::budget::Budget;
 use crate::config::{ConfigError, HubConfig};
+use crate::gate::LogGate;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
-use crate::metrics::{HubMetrics, MetricsSnapshot, tally_sessions};
+use crate::metrics::{
+    HANDSHAKE_OUTCOMES, HubMetrics, MetricsSnapshot, handshake_slot, tally_sessions,
+};
 use crate::namespace::{Namespace, NamespaceInner};
+use crate::occupancy::Occupancy;
 use crate::reason::DisconnectReason;
-use crate::session::{AttachMode, Expiry, Session};
+use crate::session::{AttachMode, Expiry, Phase, Session};
 use crate::timers::Timers;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
@@ -43,11 +48,25 @@ pub(crate) struct HubInner {
     shutting_down: AtomicBool,
     draining: AtomicBool,
     admission: Admission,
+    pub(crate) occupancy: Occupancy,
+    /// One per handshake outcome: refusals are logged by sample (a client can provoke them).
+    refusal_logs: [LogGate; HANDSHAKE_OUTCOMES],
+    /// Sessions ended by a limit: over their budget, outboxes overflowing, node full.
+    pub(crate) limit_logs: LimitLogs,
     pub(crate) metrics: Arc<HubMetrics>,
     timers: Arc<Timers>,
     /// Sessions removed so far, to shrink the registry now and then.
     forgotten: AtomicUsize,
     weak_self: Weak<HubInner>,
+}
+
+/// The sampled log lines of the limits a client can run into at will.
+#[derive(Debug, Default)]
+pub(crate) struct LimitLogs {
+    pub(crate) refused_packets: LogGate,
+    pub(crate) budget_exceeded: LogGate,
+    pub(crate) overflow: LogGate,
+    pub(crate) node_full: LogGate,
 }
 
 impl std::fmt::Debug for HubInner {
@@ -90,8 +109,12 @@ impl Hub {
     pub fn new(config: HubConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let admission = Admission::new(config.handshake_rate, config.handshake_rate_per_address);
+        let occupancy = Occupancy::new(config.max_unconnected, config.max_unconnected_per_address);
         let inner = Arc::new_cyclic(|weak_self| HubInner {
             admission,
+            occupancy,
+            refusal_logs: std::array::from_fn(|_| LogGate::new()),
+            limit_logs: LimitLogs::default(),
             config,
             sessions: DashMap::new(),
             namespaces: RwLock::new(HashMap::from([(
@@ -152,12 +175,25 @@ impl Hub {
         self.inner.sessions.len()
     }
 
+    /// How many sessions are connected: what `max_sessions` bounds.
+    pub fn connected_count(&self) -> usize {
+        self.inner.occupancy.connected()
+    }
+
+    /// How many handshakes wait for their first transport request: what `max_unconnected`
+    /// bounds.
+    pub fn unconnected_count(&self) -> usize {
+        self.inner.occupancy.unconnected()
+    }
+
     /// Whether new handshakes are refused because the hub is shutting down.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Acquire)
     }
 
-    /// Port: a handshake. Checks the origin and the authorization hook, then issues a session.
+    /// Port: a handshake. Checks the sizes of what a session would keep, the origin, the node's
+    /// limits (connected sessions, rates, unconnected handshakes) and the authorization hook,
+    /// then issues a session.
     pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
         let issued = self.inner.handshake(info);
         self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
@@ -177,7 +213,8 @@ impl Hub {
     }
 
     /// Port: packets the client sent. Processed against the session whatever transport, if
-    /// any, is attached (docs/protocol.md §4.2, §4.4).
+    /// any, is attached (docs/protocol.md §4.2, §4.4), each spent from the session's inbound
+    /// budget first.
     /// A connection that holds its [`Attachment`] hands them over with [`Attachment::ingest`]
     /// instead, which needs no lookup.
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), UnknownSession> {
@@ -195,15 +232,18 @@ impl Hub {
         }
     }
 
-    /// The hub's figures now: counters plus live sessions by transport and buffered packets.
+    /// The hub's figures now: counters plus live sessions by transport and buffered packets
+    /// and bytes.
     pub fn metrics(&self) -> MetricsSnapshot {
-        let mut buffered = 0u64;
+        let mut packets = 0u64;
+        let mut bytes = 0u64;
         let sessions = tally_sessions(self.inner.sessions.iter().map(|entry| {
-            let (transport, backlog) = entry.value().transport_and_backlog();
-            buffered += backlog as u64;
+            let (transport, backlog, backlog_bytes) = entry.value().transport_and_backlog();
+            packets += backlog as u64;
+            bytes += backlog_bytes as u64;
             transport
         }));
-        self.inner.metrics.snapshot(sessions, buffered)
+        self.inner.metrics.snapshot(sessions, packets, bytes)
     }
 
     /// The counters, for transports to count the bytes they receive.
@@ -282,47 +322,104 @@ impl HubInner {
         self.namespaces.read().get(name).cloned()
     }
 
+    /// Whether a line about `refusal` may be logged now; with the lines held back since.
+    fn log_refusal(&self, refusal: &Refusal) -> Option<u64> {
+        self.refusal_logs[handshake_slot(Err(refusal))].admit()
+    }
+
     fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
         if self.shutting_down.load(Ordering::Acquire) || self.draining.load(Ordering::Acquire) {
             return Err(Refusal::Unavailable);
+        }
+        let peer = info.address;
+        // Sizes first: they decide what a session would keep, and cost nothing to check.
+        let oversized = if info.query_bytes() > self.config.max_handshake_query_bytes {
+            Some(Refusal::QueryTooLong)
+        } else if info.header_bytes() > self.config.max_handshake_header_bytes {
+            Some(Refusal::HeadersTooLarge)
+        } else {
+            None
+        };
+        if let Some(refusal) = oversized {
+            if let Some(suppressed) = self.log_refusal(&refusal) {
+                info!(
+                    %peer,
+                    query_bytes = info.query_bytes(),
+                    header_bytes = info.header_bytes(),
+                    suppressed,
+                    "handshake refused: {refusal}"
+                );
+            }
+            return Err(refusal);
         }
         if !self
             .config
             .origins
             .allows(info.header("origin"), info.header("referer"))
         {
-            info!(peer = %info.address, origin = ?info.header("origin"), "handshake refused: bad origin");
+            if let Some(suppressed) = self.log_refusal(&Refusal::BadOrigin) {
+                info!(%peer, origin = ?info.header("origin"), suppressed, "handshake refused: bad origin");
+            }
             return Err(Refusal::BadOrigin);
         }
         if self
             .config
             .max_sessions
-            .is_some_and(|max| self.sessions.len() >= max)
+            .is_some_and(|max| self.occupancy.connected() >= max)
         {
-            info!(peer = %info.address, "handshake refused: node full");
+            if let Some(suppressed) = self.log_refusal(&Refusal::Full) {
+                info!(%peer, suppressed, "handshake refused: node full");
+            }
             return Err(Refusal::Full);
         }
-        if let Err(limit) = self.admission.admit(info.address.ip()) {
-            info!(peer = %info.address, ?limit, "handshake refused: rate limit");
-            return Err(Refusal::RateLimited(limit));
+        if let Err(limit) = self.admission.admit(peer.ip()) {
+            let refusal = Refusal::RateLimited(limit);
+            if let Some(suppressed) = self.log_refusal(&refusal) {
+                info!(%peer, ?limit, suppressed, "handshake refused: rate limit");
+            }
+            return Err(refusal);
+        }
+        if let Err(limit) = self.occupancy.add_unconnected(peer.ip()) {
+            let refusal = Refusal::TooManyUnconnected(limit);
+            if let Some(suppressed) = self.log_refusal(&refusal) {
+                info!(%peer, ?limit, suppressed, "handshake refused: too many unconnected handshakes");
+            }
+            return Err(refusal);
         }
         let mut data = HandshakeData::new(info);
         let hook = self.authorization.read().clone();
         if let Some(hook) = hook {
-            match hook(&mut data) {
-                Authorization::Accept => {}
-                Authorization::Refuse => {
-                    info!(peer = %data.info.address, "handshake refused by authorization");
-                    return Err(Refusal::Unauthorized);
+            let refusal = match hook(&mut data) {
+                Authorization::Accept => None,
+                Authorization::Refuse => Some(Refusal::Unauthorized),
+                Authorization::Error(why) => Some(Refusal::AuthorizationError(why)),
+            };
+            if let Some(refusal) = refusal {
+                self.occupancy.remove_unconnected(peer.ip());
+                if let Some(suppressed) = self.log_refusal(&refusal) {
+                    match &refusal {
+                        Refusal::AuthorizationError(why) => {
+                            warn!(%peer, error = %why, suppressed, "handshake authorization failed");
+                        }
+                        _ => info!(%peer, suppressed, "handshake refused by authorization"),
+                    }
                 }
-                Authorization::Error(why) => {
-                    warn!(peer = %data.info.address, error = %why, "handshake authorization failed");
-                    return Err(Refusal::AuthorizationError(why));
-                }
+                return Err(refusal);
             }
         }
         let sid: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
-        let session = Session::new(Arc::clone(&sid), data, Arc::clone(&self.timers));
+        let budget = Budget::full(
+            self.config.inbound_packets,
+            self.config.inbound_bytes,
+            tokio::time::Instant::now(),
+        );
+        let session = Session::new(
+            Arc::clone(&sid),
+            data,
+            peer.ip(),
+            Arc::clone(&self.timers),
+            budget,
+        );
         self.insert(Arc::clone(&session));
         debug!(%sid, "session issued");
         Ok(HandshakeBody {
@@ -372,7 +469,9 @@ impl HubInner {
             .attach(kind, mode, self.config.heartbeat_interval)
             .ok_or(AttachError::UnknownSession)?;
         debug!(sid, transport = %kind, "transport attached");
-        self.establish(&session);
+        if !self.establish(&session) {
+            return Err(AttachError::UnknownSession);
+        }
         Ok(Attachment {
             hub: self.weak_self.clone(),
             session,
@@ -389,15 +488,20 @@ impl HubInner {
     /// `farewell`, the client gets `0::` — at once on an open transport, or on its next poll
     /// within the close timeout (docs/protocol.md §8 #15).
     pub(crate) fn end(&self, session: &Arc<Session>, reason: DisconnectReason, farewell: bool) {
-        let Some((endpoints, lingering)) = session.close(farewell) else {
+        let Some(closed) = session.close(farewell) else {
             return;
         };
-        if !lingering {
+        match closed.was {
+            Phase::Issued => self.occupancy.remove_unconnected(session.counted_as),
+            Phase::Connected => self.occupancy.release_connected(),
+            Phase::Closed => {}
+        }
+        if !closed.lingering {
             self.forget(session);
         }
         self.metrics.disconnect(reason);
         debug!(sid = %session.id, %reason, "session ended");
-        for (endpoint, state) in endpoints {
+        for (endpoint, state) in closed.endpoints {
             if let Some(namespace) = self.namespace(&endpoint) {
                 namespace.remove_member(&session.id, state.rooms());
                 self.fire(session, namespace, |handlers, socket| {
@@ -412,7 +516,7 @@ impl HubInner {
         match expiry {
             Expiry::Handshake => {
                 debug!(sid = %session.id, "unused handshake expired");
-                self.end(session, DisconnectReason::CloseTimeout, false);
+                self.end(session, DisconnectReason::HandshakeExpired, false);
             }
             Expiry::Heartbeat => self.end(session, DisconnectReason::HeartbeatTimeout, false),
             Expiry::Close => self.end(session, DisconnectReason::CloseTimeout, false),

@@ -17,7 +17,9 @@
 //! - `attachment`: how a transport awaits its batches and hands over what its connection
 //!   received.
 //! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
-//! - `admission`, `metrics`: handshake rate limits and counters.
+//! - `admission`, `occupancy`, `budget`: handshake rate limits, the counts of connected
+//!   sessions and unconnected handshakes with their caps, and what one session may send.
+//! - `metrics`, `gate`: counters, and the sampling of log lines a client can provoke.
 //! - `origin`, `handshake`, `config`, `reason`, `encoded`: plain data.
 //!
 //! One circle of calls is intended, among `hub`, `dispatch`, `socket`, `namespace` and
@@ -34,14 +36,17 @@
 mod admission;
 mod attachment;
 mod broadcast;
+mod budget;
 mod config;
 mod dispatch;
 mod encoded;
 mod endpoint;
+mod gate;
 mod handshake;
 mod hub;
 mod metrics;
 mod namespace;
+mod occupancy;
 mod origin;
 mod reason;
 mod session;
@@ -54,7 +59,10 @@ pub use broadcast::Broadcast;
 pub use config::{ConfigError, HubConfig};
 pub use encoded::{Batch, Encoded};
 pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
-pub use handshake::{Authorization, ConnectInfo, HandshakeData, RateLimit, Refusal};
+pub use gate::LogGate;
+pub use handshake::{
+    Authorization, ConnectInfo, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
+};
 pub use hub::{AttachError, Hub, UnknownSession};
 pub use metrics::{HubMetrics, MetricsSnapshot, NO_TRANSPORT};
 pub use namespace::{Message, Namespace};

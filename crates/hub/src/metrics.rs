@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ferrio_protocol::TransportKind;
 
 use crate::encoded::Encoded;
-use crate::handshake::{RateLimit, Refusal};
+use crate::handshake::{RateLimit, Refusal, UnconnectedLimit};
 use crate::reason::DisconnectReason;
 
 /// The label values of handshake outcomes: accepted, then every [`Refusal`], a rate limit told
 /// apart by which limit refused. [`handshake_slot`] is the one place a refusal finds its label.
-const HANDSHAKE_LABELS: [&str; 8] = [
+const HANDSHAKE_LABELS: [&str; 12] = [
     "accepted",
     "bad_origin",
     "unauthorized",
@@ -20,10 +20,17 @@ const HANDSHAKE_LABELS: [&str; 8] = [
     "full",
     "rate_limited",
     "rate_limited_address",
+    "unconnected",
+    "unconnected_address",
+    "query_too_long",
+    "headers_too_large",
 ];
 
+/// How many handshake outcomes are told apart.
+pub(crate) const HANDSHAKE_OUTCOMES: usize = HANDSHAKE_LABELS.len();
+
 /// The slot of a handshake's outcome in [`HANDSHAKE_LABELS`].
-fn handshake_slot(outcome: Result<(), &Refusal>) -> usize {
+pub(crate) fn handshake_slot(outcome: Result<(), &Refusal>) -> usize {
     match outcome {
         Ok(()) => 0,
         Err(Refusal::BadOrigin) => 1,
@@ -33,6 +40,10 @@ fn handshake_slot(outcome: Result<(), &Refusal>) -> usize {
         Err(Refusal::Full) => 5,
         Err(Refusal::RateLimited(RateLimit::Node)) => 6,
         Err(Refusal::RateLimited(RateLimit::Address)) => 7,
+        Err(Refusal::TooManyUnconnected(UnconnectedLimit::Node)) => 8,
+        Err(Refusal::TooManyUnconnected(UnconnectedLimit::Address)) => 9,
+        Err(Refusal::QueryTooLong) => 10,
+        Err(Refusal::HeadersTooLarge) => 11,
     }
 }
 
@@ -69,7 +80,7 @@ fn transport_label(slot: usize) -> &'static str {
 }
 
 /// Every reason a session can end, in label order.
-pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 9] = [
+pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 14] = [
     DisconnectReason::Booted,
     DisconnectReason::Packet,
     DisconnectReason::HeartbeatTimeout,
@@ -79,6 +90,11 @@ pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 9] = [
     DisconnectReason::SocketError,
     DisconnectReason::BufferOverflow,
     DisconnectReason::ServerShutdown,
+    DisconnectReason::WriteTimeout,
+    DisconnectReason::ReadTimeout,
+    DisconnectReason::HandshakeExpired,
+    DisconnectReason::BudgetExceeded,
+    DisconnectReason::NodeFull,
 ];
 
 fn counters<const N: usize>() -> [AtomicU64; N] {
@@ -93,7 +109,9 @@ pub struct HubMetrics {
     packets_out: [[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS],
     bytes_in: [AtomicU64; TRANSPORT_SLOTS],
     bytes_out: [AtomicU64; TRANSPORT_SLOTS],
-    disconnects: [AtomicU64; 9],
+    disconnects: [AtomicU64; DISCONNECT_REASONS.len()],
+    /// Client packets refused for being over their session's inbound budget.
+    refused: AtomicU64,
 }
 
 impl Default for HubMetrics {
@@ -105,6 +123,7 @@ impl Default for HubMetrics {
             bytes_in: counters(),
             bytes_out: counters(),
             disconnects: counters(),
+            refused: AtomicU64::new(0),
         }
     }
 }
@@ -154,6 +173,10 @@ impl HubMetrics {
         );
     }
 
+    pub(crate) fn refused(&self) {
+        bump(&self.refused, 1);
+    }
+
     pub(crate) fn disconnect(&self, reason: DisconnectReason) {
         if let Some(index) = DISCONNECT_REASONS.iter().position(|r| *r == reason) {
             bump(&self.disconnects[index], 1);
@@ -164,6 +187,7 @@ impl HubMetrics {
         &self,
         sessions: Vec<(&'static str, u64)>,
         buffered_packets: u64,
+        buffered_bytes: u64,
     ) -> MetricsSnapshot {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut packets_in = Vec::new();
@@ -182,6 +206,7 @@ impl HubMetrics {
         MetricsSnapshot {
             sessions,
             buffered_packets,
+            buffered_bytes,
             handshakes: HANDSHAKE_LABELS
                 .iter()
                 .zip(&self.handshakes)
@@ -196,6 +221,7 @@ impl HubMetrics {
                 .enumerate()
                 .map(|(index, reason)| (reason.as_str(), load(&self.disconnects[index])))
                 .collect(),
+            refused_packets: load(&self.refused),
         }
     }
 }
@@ -207,6 +233,9 @@ pub struct MetricsSnapshot {
     pub sessions: Vec<(&'static str, u64)>,
     /// Packets waiting in outboxes.
     pub buffered_packets: u64,
+    /// Bytes of the packets waiting in outboxes and of the batches streaming transports are
+    /// writing, each session counting a shared broadcast whole.
+    pub buffered_bytes: u64,
     /// Handshakes by outcome.
     pub handshakes: Vec<(&'static str, u64)>,
     /// Packets received, by transport and packet type.
@@ -219,6 +248,8 @@ pub struct MetricsSnapshot {
     pub bytes_out: Vec<(&'static str, u64)>,
     /// Ended sessions and namespace sockets, by reason.
     pub disconnects: Vec<(&'static str, u64)>,
+    /// Client packets refused for being over their session's inbound budget.
+    pub refused_packets: u64,
 }
 
 /// Counts sessions by transport label for a snapshot.
@@ -257,6 +288,16 @@ mod tests {
             label(Refusal::RateLimited(RateLimit::Address)),
             "rate_limited_address"
         );
+        assert_eq!(
+            label(Refusal::TooManyUnconnected(UnconnectedLimit::Node)),
+            "unconnected"
+        );
+        assert_eq!(
+            label(Refusal::TooManyUnconnected(UnconnectedLimit::Address)),
+            "unconnected_address"
+        );
+        assert_eq!(label(Refusal::QueryTooLong), "query_too_long");
+        assert_eq!(label(Refusal::HeadersTooLarge), "headers_too_large");
         assert_eq!(
             Refusal::RateLimited(RateLimit::Address).to_string(),
             Refusal::RateLimited(RateLimit::Node).to_string(),

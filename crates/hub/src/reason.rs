@@ -20,10 +20,25 @@ pub enum DisconnectReason {
     SocketClose,
     /// The streaming connection failed (I/O or framing error).
     SocketError,
-    /// The session's outbox reached its bound while no transport drained it.
+    /// The session's outbox reached its bound in packets or in bytes (`max_buffered_packets`,
+    /// `max_buffer_bytes`): no transport drained it, or the attached one could not keep up.
     BufferOverflow,
     /// The server is shutting down.
     ServerShutdown,
+    /// The client stopped taking what the server wrote: no write to its connection made
+    /// progress for the write timeout.
+    WriteTimeout,
+    /// A WebSocket client began a message and did not finish it within the message timeout.
+    ReadTimeout,
+    /// A handshake was not followed by a transport request within the handshake expiry. The
+    /// session never connected, so no disconnect handler runs; the metrics and logs count it.
+    HandshakeExpired,
+    /// The client kept sending more than twice its inbound budget (`inbound_packet_rate`,
+    /// `inbound_byte_rate`).
+    BudgetExceeded,
+    /// The session's first transport request came when the node already held `max_sessions`
+    /// connected sessions. It never connected, so no disconnect handler runs.
+    NodeFull,
 }
 
 impl DisconnectReason {
@@ -39,6 +54,11 @@ impl DisconnectReason {
             DisconnectReason::SocketError => "socket error",
             DisconnectReason::BufferOverflow => "buffer overflow",
             DisconnectReason::ServerShutdown => "server shutdown",
+            DisconnectReason::WriteTimeout => "write timeout",
+            DisconnectReason::ReadTimeout => "read timeout",
+            DisconnectReason::HandshakeExpired => "handshake expired",
+            DisconnectReason::BudgetExceeded => "budget exceeded",
+            DisconnectReason::NodeFull => "node full",
         }
     }
 }

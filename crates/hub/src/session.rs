@@ -2,6 +2,7 @@
 //! namespaces it joined. Plain data behind one short-held lock; no I/O and no awaiting here.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -10,6 +11,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::budget::{Budget, Spent};
 use crate::config::HubConfig;
 use crate::encoded::{Batch, Encoded};
 use crate::endpoint::{AckCallback, EndpointState, Endpoints};
@@ -45,6 +47,11 @@ struct Attached {
 struct State {
     phase: Phase,
     outbox: VecDeque<Encoded>,
+    /// The bytes of the packets in `outbox`.
+    outbox_bytes: usize,
+    /// The bytes of the batch the streaming transport took last: it is being written until
+    /// that transport comes back for more, and pins its memory meanwhile.
+    in_flight: usize,
     attached: Option<Attached>,
     generation: u64,
     /// When the session was issued, or when its last transport went away.
@@ -60,6 +67,55 @@ struct State {
     endpoints: Endpoints,
     /// Where the timer task filed this session's next deadline.
     timer_key: Option<TimerKey>,
+    /// What the client may still send.
+    budget: Budget,
+}
+
+impl State {
+    fn push_back(&mut self, packet: Encoded) {
+        self.outbox_bytes += packet.len();
+        self.outbox.push_back(packet);
+    }
+
+    fn push_front(&mut self, packet: Encoded) {
+        self.outbox_bytes += packet.len();
+        self.outbox.push_front(packet);
+    }
+
+    /// Takes the first `count` packets out of the outbox.
+    fn drain(&mut self, count: usize) -> Vec<Encoded> {
+        let packets: Vec<Encoded> = self.outbox.drain(..count).collect();
+        self.outbox_bytes -= packets.iter().map(Encoded::len).sum::<usize>();
+        packets
+    }
+
+    fn clear_outbox(&mut self) {
+        self.outbox.clear();
+        self.outbox_bytes = 0;
+    }
+}
+
+/// The bounds of one outbox.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    pub(crate) packets: usize,
+    pub(crate) bytes: usize,
+}
+
+impl Bounds {
+    pub(crate) fn of(config: &HubConfig) -> Self {
+        Bounds {
+            packets: config.max_buffered_packets,
+            bytes: config.max_buffer_bytes,
+        }
+    }
+}
+
+/// Which bound a push would have crossed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    Packets,
+    Bytes,
 }
 
 /// A session. Shared by the registry, the rooms it joined, the timer queue and whatever
@@ -68,6 +124,9 @@ struct State {
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
     pub(crate) handshake: HandshakeData,
+    /// The client address its handshake was counted under while unconnected: the peer's, as
+    /// the authorization hook may rewrite the address in the handshake data.
+    pub(crate) counted_as: IpAddr,
     state: Mutex<State>,
     /// Wakes the attached transport: packets queued, superseded, or ended.
     pub(crate) wake: Notify,
@@ -83,10 +142,21 @@ pub(crate) struct Session {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pushed {
     Queued,
-    /// A volatile packet with no transport ready, or a session that ended.
+    /// A volatile packet with no transport ready or no room, or a session that ended.
     Dropped,
     /// The outbox is full: the caller ends the session.
-    Overflow,
+    Overflow(Bound),
+}
+
+/// What closing a session found.
+#[derive(Debug)]
+pub(crate) struct Closed {
+    /// The namespaces it had joined, for their disconnect handlers.
+    pub(crate) endpoints: Endpoints,
+    /// Whether it lingers to hand `0::` to the next poll.
+    pub(crate) lingering: bool,
+    /// The phase it ended in: `Issued` when it never connected.
+    pub(crate) was: Phase,
 }
 
 /// What a waiting transport gets.
@@ -136,14 +206,23 @@ const DISCONNECT: Encoded = Encoded::from_static("0::");
 const OUTBOX_RETAINED: usize = 8;
 
 impl Session {
-    pub(crate) fn new(id: Arc<str>, handshake: HandshakeData, timers: Arc<Timers>) -> Arc<Self> {
+    pub(crate) fn new(
+        id: Arc<str>,
+        handshake: HandshakeData,
+        counted_as: IpAddr,
+        timers: Arc<Timers>,
+        budget: Budget,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| Session {
             id,
             handshake,
+            counted_as,
             state: Mutex::new(State {
                 phase: Phase::Issued,
                 // Room for `1::` alone: most sessions then rarely hold more than one packet.
                 outbox: VecDeque::with_capacity(1),
+                outbox_bytes: 0,
+                in_flight: 0,
                 attached: None,
                 generation: 0,
                 idle_since: Instant::now(),
@@ -153,6 +232,7 @@ impl Session {
                 transport: None,
                 endpoints: Endpoints::default(),
                 timer_key: None,
+                budget,
             }),
             wake: Notify::new(),
             timers,
@@ -184,10 +264,28 @@ impl Session {
         self.state.lock().phase
     }
 
-    /// The transport attached now, or last; and how many packets wait in the outbox.
-    pub(crate) fn transport_and_backlog(&self) -> (Option<TransportKind>, usize) {
+    /// The transport attached now, or last; how many packets wait in the outbox, and the bytes
+    /// they and the batch being written hold.
+    pub(crate) fn transport_and_backlog(&self) -> (Option<TransportKind>, usize, usize) {
         let state = self.state.lock();
-        (state.transport, state.outbox.len())
+        (
+            state.transport,
+            state.outbox.len(),
+            state.outbox_bytes + state.in_flight,
+        )
+    }
+
+    /// Spends a packet of `size` bytes from the client's budget; also says which transport
+    /// the session uses, for the counters.
+    pub(crate) fn spend(&self, size: usize, config: &HubConfig) -> (Spent, Option<TransportKind>) {
+        let mut state = self.state.lock();
+        let spent = state.budget.spend(
+            size,
+            config.inbound_packets,
+            config.inbound_bytes,
+            Instant::now(),
+        );
+        (spent, state.transport)
     }
 
     pub(crate) fn is_attached(&self) -> bool {
@@ -201,7 +299,7 @@ impl Session {
         match state.phase {
             Phase::Issued => {
                 state.phase = Phase::Connected;
-                state.outbox.push_front(CONNECT);
+                state.push_front(CONNECT);
                 state.endpoints.insert("");
                 state.idle_since = Instant::now();
                 drop(state);
@@ -249,6 +347,7 @@ impl Session {
         let mut state = self.state.lock();
         if state.attached.is_some_and(|a| a.generation == generation) {
             state.attached = None;
+            state.in_flight = 0;
             state.idle_since = Instant::now();
             state.heartbeat_due = None;
             state.heartbeat_deadline = None;
@@ -280,13 +379,18 @@ impl Session {
                 Take::Superseded
             };
         }
+        // Coming back for more means the last batch is written.
+        state.in_flight = 0;
         if !state.outbox.is_empty() {
             let count = if mode == AttachMode::Poll && waited {
                 1
             } else {
                 state.outbox.len()
             };
-            let packets: Vec<Encoded> = state.outbox.drain(..count).collect();
+            let packets = state.drain(count);
+            if mode == AttachMode::Stream {
+                state.in_flight = packets.iter().map(Encoded::len).sum();
+            }
             if state.outbox.is_empty() && state.outbox.capacity() > OUTBOX_RETAINED {
                 // A backlog (a client away for a while) would otherwise pin its buffer for the
                 // rest of the session; a small one stays so steady traffic does not reallocate.
@@ -310,8 +414,9 @@ impl Session {
     }
 
     /// Queues a packet. A volatile packet is queued only when a transport is attached and not
-    /// backed up (docs/protocol.md §4.11); otherwise it is dropped by design.
-    pub(crate) fn push(&self, packet: Encoded, volatile: bool, max_buffered: usize) -> Pushed {
+    /// backed up (docs/protocol.md §4.11); otherwise it is dropped by design, as it is when it
+    /// would cross a bound. The byte bound counts the batch the transport is writing too.
+    pub(crate) fn push(&self, packet: Encoded, volatile: bool, bounds: Bounds) -> Pushed {
         let mut state = self.state.lock();
         if state.phase == Phase::Closed {
             return Pushed::Dropped;
@@ -319,11 +424,22 @@ impl Session {
         if volatile && (state.attached.is_none() || !state.outbox.is_empty()) {
             return Pushed::Dropped;
         }
-        if state.outbox.len() >= max_buffered {
-            return Pushed::Overflow;
+        let crossed = if state.outbox.len() >= bounds.packets {
+            Some(Bound::Packets)
+        } else if state.outbox_bytes + state.in_flight + packet.len() > bounds.bytes {
+            Some(Bound::Bytes)
+        } else {
+            None
+        };
+        if let Some(bound) = crossed {
+            return if volatile {
+                Pushed::Dropped
+            } else {
+                Pushed::Overflow(bound)
+            };
         }
         let was_empty = state.outbox.is_empty();
-        state.outbox.push_back(packet);
+        state.push_back(packet);
         let attached = state.attached.is_some();
         drop(state);
         if was_empty && attached {
@@ -332,20 +448,20 @@ impl Session {
         Pushed::Queued
     }
 
-    /// Ends the session. Returns the namespaces it had joined (for their disconnect handlers),
-    /// and whether it lingers to hand `0::` to the next poll; `None` if it had already ended.
-    pub(crate) fn close(&self, farewell: bool) -> Option<(Endpoints, bool)> {
+    /// Ends the session: what it had joined, whether it lingers and the phase it was in;
+    /// `None` if it had already ended.
+    pub(crate) fn close(&self, farewell: bool) -> Option<Closed> {
         let mut state = self.state.lock();
-        if state.phase == Phase::Closed {
+        let was = state.phase;
+        if was == Phase::Closed {
             return None;
         }
-        let was_connected = state.phase == Phase::Connected;
         state.phase = Phase::Closed;
-        if farewell && was_connected {
-            state.outbox.push_back(DISCONNECT);
+        if farewell && was == Phase::Connected {
+            state.push_back(DISCONNECT);
             state.lingering = state.attached.is_none();
         } else {
-            state.outbox.clear();
+            state.clear_outbox();
         }
         if state.lingering {
             state.idle_since = Instant::now();
@@ -355,7 +471,11 @@ impl Session {
         drop(state);
         self.wake.notify_waiters();
         self.deadlines_moved();
-        Some((endpoints, lingering))
+        Some(Closed {
+            endpoints,
+            lingering,
+            was,
+        })
     }
 
     /// A heartbeat from the client: the next `2::` is due one interval from now.
@@ -400,7 +520,7 @@ impl Session {
                             let deadline = now + config.heartbeat_timeout;
                             state.heartbeat_deadline = Some(deadline);
                             let was_empty = state.outbox.is_empty();
-                            state.outbox.push_back(HEARTBEAT);
+                            state.push_back(HEARTBEAT);
                             drop(state);
                             if was_empty {
                                 self.wake.notify_waiters();
@@ -488,8 +608,9 @@ impl Session {
     /// Puts packets that were taken but not written back at the front of the outbox.
     pub(crate) fn requeue(&self, batch: Batch) {
         let mut state = self.state.lock();
+        state.in_flight = 0;
         for packet in batch.into_packets().into_iter().rev() {
-            state.outbox.push_front(packet);
+            state.push_front(packet);
         }
     }
 
@@ -497,7 +618,7 @@ impl Session {
     pub(crate) fn stop_lingering(&self) {
         let mut state = self.state.lock();
         state.lingering = false;
-        state.outbox.clear();
+        state.clear_outbox();
     }
 }
 
@@ -508,7 +629,10 @@ mod tests {
     use super::*;
     use crate::handshake::ConnectInfo;
 
-    const LIMIT: usize = 4;
+    const LIMIT: Bounds = Bounds {
+        packets: 4,
+        bytes: 1024,
+    };
     const INTERVAL: Duration = Duration::from_secs(25);
 
     fn session() -> Arc<Session> {
@@ -516,13 +640,16 @@ mod tests {
             headers: vec![],
             address: ([127, 0, 0, 1], 1).into(),
             query: vec![],
-            url: "/socket.io/1/".into(),
             secure: false,
         };
+        let config = HubConfig::default();
+        let address = info.address.ip();
         Session::new(
             "sid".into(),
             HandshakeData::new(info),
+            address,
             Arc::new(Timers::default()),
+            Budget::full(config.inbound_packets, config.inbound_bytes, Instant::now()),
         )
     }
 
@@ -624,7 +751,7 @@ mod tests {
         }
         assert_eq!(
             session.push(packet("3:::d"), false, LIMIT),
-            Pushed::Overflow,
+            Pushed::Overflow(Bound::Packets),
             "`1::` and three packets fill a limit of four"
         );
         let generation = session
@@ -637,12 +764,86 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_bound_counts_the_batch_the_transport_is_writing() {
+        let (session, generation) = streaming();
+        let bounds = Bounds {
+            packets: 100,
+            bytes: 20,
+        };
+        assert_eq!(
+            session.transport_and_backlog().2,
+            3,
+            "`1::` is being written"
+        );
+        assert!(matches!(
+            session.take(generation, AttachMode::Stream, false),
+            Take::Empty
+        ));
+        for text in ["3:::abcdef", "3:::ghijkl"] {
+            assert_eq!(session.push(packet(text), false, bounds), Pushed::Queued);
+        }
+        assert_eq!(session.transport_and_backlog().2, 20);
+        assert_eq!(
+            session.push(packet("3:::x"), false, bounds),
+            Pushed::Overflow(Bound::Bytes)
+        );
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Stream, false)),
+            ["3:::abcdef", "3:::ghijkl"]
+        );
+        assert_eq!(
+            session.push(packet("3:::x"), false, bounds),
+            Pushed::Overflow(Bound::Bytes),
+            "the batch is not written until the transport comes back for more"
+        );
+        assert!(matches!(
+            session.take(generation, AttachMode::Stream, false),
+            Take::Empty
+        ));
+        assert_eq!(session.transport_and_backlog().2, 0);
+        assert_eq!(session.push(packet("3:::x"), false, bounds), Pushed::Queued);
+    }
+
+    #[test]
+    fn a_volatile_packet_over_a_bound_is_dropped_rather_than_ending_the_session() {
+        let (session, _generation) = streaming();
+        let bounds = Bounds {
+            packets: 100,
+            bytes: 8,
+        };
+        assert_eq!(
+            session.push(packet(r#"5:::{"name":"big"}"#), true, bounds),
+            Pushed::Dropped
+        );
+        assert_eq!(session.phase(), Phase::Connected);
+        assert_eq!(session.push(packet("3:::a"), true, bounds), Pushed::Queued);
+    }
+
+    #[test]
+    fn packets_put_back_count_again() {
+        let (session, generation) = streaming();
+        session.push(packet("3:::abc"), false, LIMIT);
+        let Take::Batch(batch, _) = session.take(generation, AttachMode::Stream, false) else {
+            panic!("a batch");
+        };
+        session.requeue(batch);
+        assert_eq!(
+            session.transport_and_backlog(),
+            (Some(TransportKind::Websocket), 1, 7)
+        );
+    }
+
+    #[test]
     fn take_after_close_reports_the_end_and_pushes_are_dropped() {
         let (session, generation) = streaming();
         assert_eq!(session.push(packet("3:::a"), false, LIMIT), Pushed::Queued);
-        let (endpoints, lingering) = session.close(false).expect("first close");
-        assert!(endpoints.contains(""), "the default namespace was joined");
-        assert!(!lingering);
+        let closed = session.close(false).expect("first close");
+        assert!(
+            closed.endpoints.contains(""),
+            "the default namespace was joined"
+        );
+        assert!(!closed.lingering);
+        assert_eq!(closed.was, Phase::Connected);
         assert!(
             matches!(
                 session.take(generation, AttachMode::Stream, false),
@@ -660,8 +861,11 @@ mod tests {
     #[test]
     fn close_with_farewell_hands_disconnect_to_the_open_transport() {
         let (session, generation) = streaming();
-        let (_, lingering) = session.close(true).expect("first close");
-        assert!(!lingering, "the open transport takes the farewell at once");
+        let closed = session.close(true).expect("first close");
+        assert!(
+            !closed.lingering,
+            "the open transport takes the farewell at once"
+        );
         match session.take(generation, AttachMode::Stream, false) {
             Take::Batch(batch, finished_lingering) => {
                 assert_eq!(batch.texts().collect::<Vec<_>>(), ["0::"]);
@@ -680,8 +884,9 @@ mod tests {
     #[test]
     fn an_unconnected_session_gets_no_farewell() {
         let session = session();
-        let (_, lingering) = session.close(true).expect("first close");
-        assert!(!lingering);
+        let closed = session.close(true).expect("first close");
+        assert!(!closed.lingering);
+        assert_eq!(closed.was, Phase::Issued, "it never connected");
         assert!(
             session
                 .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
@@ -693,8 +898,8 @@ mod tests {
     fn a_session_closed_between_polls_lingers_until_a_poll_takes_the_farewell() {
         let session = session();
         session.establish();
-        let (_, lingering) = session.close(true).expect("first close");
-        assert!(lingering, "no transport is attached to take `0::`");
+        let closed = session.close(true).expect("first close");
+        assert!(closed.lingering, "no transport is attached to take `0::`");
         let generation = session
             .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
             .expect("a lingering session takes one more poll");

@@ -147,7 +147,6 @@ mod tests {
             headers: vec![],
             address: ([127, 0, 0, 1], 1).into(),
             query: vec![],
-            url: "/socket.io/1/".into(),
             secure: false,
         }
     }

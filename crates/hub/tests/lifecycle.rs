@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ferrio_hub::{
     AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason, Hub,
-    HubConfig, Refusal,
+    HubConfig, Rate, Refusal, UnconnectedLimit,
 };
 use ferrio_protocol::{TransportKind, decode};
 use parking_lot::Mutex;
@@ -28,13 +28,48 @@ fn info(query: &[(&str, &str)], origin: Option<&str>) -> ConnectInfo {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-        url: "/socket.io/1/?t=1".to_owned(),
         secure: false,
     }
 }
 
 fn hub() -> Hub {
     Hub::new(HubConfig::default()).unwrap()
+}
+
+/// The handshake data of a client at `address`.
+fn info_from(address: &str) -> ConnectInfo {
+    ConnectInfo {
+        address: address.parse().unwrap(),
+        ..info(&[], None)
+    }
+}
+
+/// How many sessions ended for `reason`, by the counters.
+fn disconnects(hub: &Hub, reason: DisconnectReason) -> u64 {
+    hub.metrics()
+        .disconnects
+        .iter()
+        .find(|(label, _)| *label == reason.as_str())
+        .map_or(0, |(_, count)| *count)
+}
+
+/// How many handshakes had `outcome`, by the counters.
+fn handshakes(hub: &Hub, outcome: &str) -> u64 {
+    hub.metrics()
+        .handshakes
+        .iter()
+        .find(|(label, _)| *label == outcome)
+        .map_or(0, |(_, count)| *count)
+}
+
+/// A websocket-like stream attached to a new session, past its `1::`.
+async fn connected_stream(hub: &Hub) -> (String, Attachment) {
+    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let mut stream = hub
+        .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
+    assert_eq!(next_texts(&mut stream).await, ["1::"]);
+    (sid, stream)
 }
 
 fn reasons(hub: &Hub) -> Arc<Mutex<Vec<(String, DisconnectReason)>>> {
@@ -105,12 +140,20 @@ async fn an_unused_handshake_expires_after_thirty_seconds() {
     let hub = hub();
     let seen = reasons(&hub);
     let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    assert_eq!(hub.unconnected_count(), 1);
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(hub.session_count(), 0);
+    assert_eq!(hub.unconnected_count(), 0);
     assert!(open_poll(&hub, &sid).is_err());
     assert!(
         seen.lock().is_empty(),
         "a session that never connected fires no disconnect"
+    );
+    assert_eq!(disconnects(&hub, DisconnectReason::HandshakeExpired), 1);
+    assert_eq!(
+        disconnects(&hub, DisconnectReason::CloseTimeout),
+        0,
+        "an expired handshake is not a close timeout"
     );
 }
 
@@ -510,4 +553,262 @@ async fn a_stream_hands_packets_over_through_its_attachment_while_it_waits() {
         "packets after the session ended are ignored"
     );
     assert!(stream.next_stream_batch().await.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outboxes bounded in bytes
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_that_takes_nothing_is_ended_at_the_byte_bound_and_others_get_everything() {
+    let hub = Hub::new(HubConfig {
+        max_buffer_bytes: 10_000,
+        ..HubConfig::default()
+    })
+    .unwrap();
+    let seen = reasons(&hub);
+    let (healthy, mut reader) = connected_stream(&hub).await;
+    // Its connection takes `1::` and never comes back: its write is stuck.
+    let (slow, _stuck) = connected_stream(&hub).await;
+    let big = "x".repeat(1000);
+    let mut received = 0;
+    for n in 0..30 {
+        // A volatile emit never overflows: it is dropped for the backed-up one.
+        hub.sockets().volatile().emit("v", vec![json!(n)]);
+        hub.sockets().emit("big", vec![json!(n), json!(big)]);
+        received += next_texts(&mut reader).await.len();
+    }
+    assert_eq!(
+        received, 60,
+        "the reader got every packet, volatile ones too"
+    );
+    assert_eq!(
+        *seen.lock(),
+        [(slow.clone(), DisconnectReason::BufferOverflow)]
+    );
+    assert_eq!(disconnects(&hub, DisconnectReason::BufferOverflow), 1);
+    assert_eq!(hub.session_count(), 1, "{healthy} goes on");
+    assert!(
+        hub.metrics().buffered_bytes < 2_000,
+        "what the slow one held is gone: {} bytes buffered",
+        hub.metrics().buffered_bytes
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbound budgets
+
+/// A hub with a small packet budget (10 a second, bursts of 20) counting `count` events.
+fn budgeted() -> (Hub, Arc<Mutex<usize>>) {
+    let hub = Hub::new(HubConfig {
+        inbound_packets: Rate::new(10.0, 20),
+        ..HubConfig::default()
+    })
+    .unwrap();
+    let counted = Arc::new(Mutex::new(0));
+    let sink = Arc::clone(&counted);
+    hub.sockets()
+        .on("count", move |_socket, _args, _ack| *sink.lock() += 1);
+    (hub, counted)
+}
+
+const COUNT: &str = r#"5:::{"name":"count"}"#;
+
+#[tokio::test(start_paused = true)]
+async fn packets_over_the_budget_are_refused_and_the_client_told_once() {
+    let (hub, counted) = budgeted();
+    let sid = connected(&hub).await;
+    let other = connected(&hub).await;
+    ingest(&hub, &sid, &[COUNT; 30]);
+    assert_eq!(*counted.lock(), 20, "the burst passes");
+    assert_eq!(hub.metrics().refused_packets, 10);
+    assert_eq!(
+        poll(&hub, &sid).await,
+        ["7:::0"],
+        "told once, not per packet"
+    );
+    // The budget refills at its rate; another session has its own.
+    ingest(&hub, &other, &[COUNT; 20]);
+    assert_eq!(*counted.lock(), 40);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ingest(&hub, &sid, &[COUNT; 10]);
+    assert_eq!(*counted.lock(), 50);
+    assert_eq!(hub.session_count(), 2, "throttled, not ended");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_over_twice_its_budget_is_ended_and_told_not_to_come_back() {
+    let (hub, counted) = budgeted();
+    let seen = reasons(&hub);
+    let sid = connected(&hub).await;
+    let other = connected(&hub).await;
+    ingest(&hub, &sid, &[COUNT; 100]);
+    assert_eq!(*counted.lock(), 20);
+    assert_eq!(
+        *seen.lock(),
+        [(sid.clone(), DisconnectReason::BudgetExceeded)]
+    );
+    assert_eq!(
+        poll(&hub, &sid).await,
+        ["7:::0", "0::"],
+        "the farewell keeps a 0.9 client from reconnecting in a loop"
+    );
+    assert_eq!(
+        hub.metrics().refused_packets,
+        20,
+        "the rest were never looked at"
+    );
+    assert_eq!(disconnects(&hub, DisconnectReason::BudgetExceeded), 1);
+    ingest(&hub, &other, &[COUNT]);
+    assert_eq!(*counted.lock(), 21, "the other session goes on");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_is_budgeted_like_a_post_and_leaving_is_never_refused() {
+    let (hub, counted) = budgeted();
+    let seen = reasons(&hub);
+    let (sid, mut stream) = connected_stream(&hub).await;
+    // One packet per call, as a WebSocket connection hands them over.
+    for _ in 0..25 {
+        stream.ingest(vec![decode(COUNT).unwrap()]);
+    }
+    assert_eq!(*counted.lock(), 20);
+    assert_eq!(next_texts(&mut stream).await, ["7:::0"]);
+    stream.ingest(vec![decode("0::").unwrap()]);
+    assert_eq!(*seen.lock(), [(sid, DisconnectReason::Booted)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn bytes_are_budgeted_and_a_message_larger_than_the_burst_passes_when_it_is_full() {
+    let hub = Hub::new(HubConfig {
+        inbound_bytes: Rate::new(1000.0, 2000),
+        ..HubConfig::default()
+    })
+    .unwrap();
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&sizes);
+    hub.sockets().on("blob", move |_socket, args, _ack| {
+        sink.lock().push(args[0].as_str().map_or(0, str::len));
+    });
+    let sid = connected(&hub).await;
+    let blob = |len: usize| format!(r#"5:::{{"name":"blob","args":["{}"]}}"#, "b".repeat(len));
+    ingest(&hub, &sid, &[&blob(1500), &blob(1500)]);
+    assert_eq!(*sizes.lock(), [1500], "the second is over the bytes left");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    ingest(&hub, &sid, &[&blob(10_000)]);
+    assert_eq!(*sizes.lock(), [1500, 10_000]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lean handshakes
+
+#[tokio::test(start_paused = true)]
+async fn oversized_handshakes_are_refused_and_keep_nothing() {
+    let hub = Hub::new(HubConfig {
+        max_handshake_query_bytes: 100,
+        max_handshake_header_bytes: 200,
+        ..HubConfig::default()
+    })
+    .unwrap();
+    let long = "q".repeat(100);
+    assert_eq!(
+        hub.handshake(info(&[("token", &long)], None)),
+        Err(Refusal::QueryTooLong)
+    );
+    let mut fat = info(&[], None);
+    fat.headers.push(("cookie".to_owned(), "c".repeat(200)));
+    assert_eq!(hub.handshake(fat), Err(Refusal::HeadersTooLarge));
+    assert_eq!(hub.session_count(), 0);
+    assert_eq!(hub.unconnected_count(), 0);
+    assert_eq!(handshakes(&hub, "query_too_long"), 1);
+    assert_eq!(handshakes(&hub, "headers_too_large"), 1);
+    let fits = "q".repeat(90);
+    let sid = hub.handshake(info(&[("token", &fits)], None)).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, ["1::"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unconnected handshakes
+
+#[tokio::test(start_paused = true)]
+async fn unconnected_handshakes_have_their_own_caps_and_do_not_fill_the_node() {
+    let hub = Hub::new(HubConfig {
+        max_sessions: Some(2),
+        max_unconnected: 5,
+        max_unconnected_per_address: 3,
+        ..HubConfig::default()
+    })
+    .unwrap();
+    let seen = reasons(&hub);
+    let first = connected(&hub).await;
+    let from_a: Vec<String> = (0..3)
+        .map(|_| hub.handshake(info_from("10.0.0.1:1")).unwrap().sid)
+        .collect();
+    assert_eq!(
+        hub.handshake(info_from("10.0.0.1:2")),
+        Err(Refusal::TooManyUnconnected(UnconnectedLimit::Address))
+    );
+    let from_b: Vec<String> = (0..2)
+        .map(|_| hub.handshake(info_from("10.0.0.2:1")).unwrap().sid)
+        .collect();
+    assert_eq!(
+        hub.handshake(info_from("10.0.0.3:1")),
+        Err(Refusal::TooManyUnconnected(UnconnectedLimit::Node))
+    );
+    assert_eq!(
+        (hub.connected_count(), hub.unconnected_count()),
+        (1, 5),
+        "six sessions issued, the node of two is not full"
+    );
+    assert_eq!(poll(&hub, &from_a[0]).await, ["1::"]);
+    assert_eq!(
+        hub.handshake(info_from("10.0.0.3:1")),
+        Err(Refusal::Full),
+        "two connected fill it"
+    );
+    // Issued before it filled up, refused when it connects.
+    assert_eq!(
+        open_poll(&hub, &from_b[0]).err(),
+        Some(AttachError::UnknownSession)
+    );
+    assert_eq!(disconnects(&hub, DisconnectReason::NodeFull), 1);
+    assert_eq!(handshakes(&hub, "unconnected"), 1);
+    assert_eq!(handshakes(&hub, "unconnected_address"), 1);
+    // The unused ones expire; the connected ones and a kick free their slots as usual.
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(hub.unconnected_count(), 0);
+    assert_eq!(disconnects(&hub, DisconnectReason::HandshakeExpired), 3);
+    hub.kick(&first);
+    assert_eq!(hub.connected_count(), 1);
+    let sid = hub.handshake(info_from("10.0.0.3:1")).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, ["1::"]);
+    assert!(
+        seen.lock()
+            .iter()
+            .all(|(_, reason)| *reason == DisconnectReason::Booted),
+        "sessions that never connected fire no disconnect: {:?}",
+        seen.lock()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_address_rewritten_by_the_authorization_hook_is_uncounted_where_it_was_counted() {
+    let hub = Hub::new(HubConfig {
+        max_unconnected_per_address: 1,
+        ..HubConfig::default()
+    })
+    .unwrap();
+    // As behind a proxy: the application takes the client's address from a header.
+    hub.authorize(|data| {
+        data.info.address = "192.0.2.1:1".parse().unwrap();
+        Authorization::Accept
+    });
+    hub.handshake(info_from("10.0.0.1:1")).unwrap();
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    let sid = hub.handshake(info_from("10.0.0.1:1")).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, ["1::"]);
+    assert_eq!(
+        hub.handshake(info_from("10.0.0.1:1")).map(|_| ()),
+        Ok(()),
+        "its connection gave the address's slot back"
+    );
 }

@@ -136,9 +136,15 @@ start_server() {
       admin_port="$("$loadgen" free-port)"
       admin_addr="127.0.0.1:$admin_port"
     fi
+    # socket.io 0.9 has no limits on unconnected handshakes or on what a session sends: they
+    # are lifted so that both serve the same load (the handshake case issues 20 000 sessions
+    # from one address and never connects them; an echo client sends 1 000 packets at once).
+    # Every loadgen client comes from 127.0.0.1: no per-address connection cap either.
     FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
-      --admin-port "$admin_port" --admin-bind 127.0.0.1 \
+      --admin-port "$admin_port" --admin-bind 127.0.0.1 --max-connections-per-ip 0 \
       --transports websocket,xhr-polling \
+      --max-unconnected 1000000 --max-unconnected-per-ip 1000000 \
+      --inbound-packet-rate 1000000 --inbound-packet-burst 1000000 \
       --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
       --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
       >> "$log.out" 2>> "$log.err" &

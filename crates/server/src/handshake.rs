@@ -10,7 +10,8 @@ use http::{Request, Response, StatusCode};
 
 use crate::gateway::ConnectionInfo;
 
-/// Issues a session, or explains the refusal with the status and text of docs/protocol.md §2.5.
+/// Issues a session, or explains the refusal with the status and text of docs/protocol.md §2.5
+/// (or `414`/`431` for a query or headers over the hub's bounds, `503` for the node's limits).
 pub(crate) fn serve<B>(
     hub: &Hub,
     request: &Request<B>,
@@ -34,11 +35,6 @@ pub(crate) fn serve<B>(
             .collect(),
         address: connection.peer,
         query,
-        url: request
-            .uri()
-            .path_and_query()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
         secure: connection.secure,
     };
     let outcome = hub.handshake(info);
@@ -69,7 +65,12 @@ pub(crate) fn serve<B>(
     match outcome {
         // A bad origin gets no CORS headers, so the page cannot even read the refusal.
         Err(Refusal::BadOrigin) => {}
-        Err(Refusal::Unavailable | Refusal::Full | Refusal::RateLimited(_)) => {
+        Err(
+            Refusal::Unavailable
+            | Refusal::Full
+            | Refusal::RateLimited(_)
+            | Refusal::TooManyUnconnected(_),
+        ) => {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
             allow_origin(request.headers(), headers);
         }

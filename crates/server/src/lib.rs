@@ -22,12 +22,15 @@
 //! - `serve`: [`Server`]: the accept loop, connections (plain or TLS), the admin listener,
 //!   webhooks, and the drain-then-shutdown sequence.
 //! - `signal`: [`shutdown_signal`], Ctrl-C or SIGTERM.
+//! - `connections`: [`ConnectionLimits`]; the public listener's connection counts (node and
+//!   per address), the write timeout every connection's I/O enforces, and their metrics.
 //! - `tls`, `flash_policy`: certificate loading; the Flash socket policy.
 //! - `allocator`: jemalloc as the global allocator, and its figures.
 
 mod allocator;
 pub mod apps;
 mod config;
+mod connections;
 mod flash_policy;
 mod gateway;
 mod handshake;
@@ -39,6 +42,7 @@ mod tls;
 
 pub use config::{AdminConfig, AppKind, Cli, Listen, ServerConfig, ServerConfigError, TlsFiles};
 pub use config::{Namespaces, Secret, Setting, Settings};
+pub use connections::{ConnectionLimits, default_max_connections};
 pub use gateway::{ConnectionInfo, Gateway};
 pub use pages::DefaultPages;
 pub use serve::{Listeners, Server, run};

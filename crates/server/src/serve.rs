@@ -2,19 +2,21 @@
 //! HTTP/1.1 service (plain or TLS), the Flash policy responder, the admin listener, webhooks,
 //! and the drain-then-shutdown sequence.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_hub::Hub;
+use ferrio_hub::{Hub, LogGate};
 use ferrio_protocol::TransportKind;
+use ferrio_transport::{StallSignal, TransportError};
 use http::Request;
 use hyper::body::Incoming;
 use hyper::rt::{Read, Write};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -23,12 +25,22 @@ use tracing::{debug, info, warn};
 
 use crate::apps;
 use crate::config::{ServerConfig, ServerConfigError};
+use crate::connections::{Admission, ConnectionIo, Limit, Slot};
 use crate::flash_policy;
 use crate::gateway::{ConnectionInfo, Gateway};
 use crate::tls;
 
 /// How long a client may take over its TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a refused connection is given to get its `503`: TLS handshake, request and
+/// answer together. A client that sends nothing is closed then.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Failed accepts (out of descriptors…) repeat as fast as the loop runs: a line a second.
+static ACCEPT_ERRORS: LogGate = LogGate::new();
+/// A client can open connections as fast as it likes: a line a second for the refused ones.
+static REFUSED: LogGate = LogGate::new();
 
 /// The sockets a gateway serves. [`Server::serve`] binds the configured ones; tests and
 /// embedding programs can bind their own (port 0) and pass them to [`Server::serve_with`].
@@ -48,6 +60,7 @@ pub struct Listeners {
 pub struct Server {
     gateway: Gateway,
     tls: Option<TlsAcceptor>,
+    admission: Arc<Admission>,
 }
 
 impl std::fmt::Debug for Server {
@@ -55,6 +68,7 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("gateway", &self.gateway)
             .field("tls", &self.tls.is_some())
+            .field("max_connections", &self.admission.max())
             .finish()
     }
 }
@@ -71,8 +85,13 @@ impl Server {
     pub fn new(config: ServerConfig) -> Result<Self, ServerConfigError> {
         config.validate()?;
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let admission = Admission::new(&config.connections);
         let gateway = Gateway::from_validated(config)?;
-        Ok(Server { gateway, tls })
+        Ok(Server {
+            gateway,
+            tls,
+            admission,
+        })
     }
 
     /// The hub, to register namespaces and handlers.
@@ -172,8 +191,11 @@ impl Server {
             .admin
             .as_ref()
             .and_then(|admin| admin.api_token.clone());
+        let admission = Arc::clone(&self.admission);
         let mut admin = ferrio_admin::Admin::new(self.hub().clone(), api_token)
-            .with_metrics(crate::allocator::render_metrics);
+            .with_header_read_timeout(self.config().connections.header_read_timeout)
+            .with_metrics(crate::allocator::render_metrics)
+            .with_metrics(move |out| admission.render_metrics(out));
         if let Some(webhooks) = webhooks {
             admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
         }
@@ -193,11 +215,23 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> watch::Sender<bool> {
         let config = self.config();
+        let limits = config.connections;
+        info!(
+            max_connections = self.admission.max(),
+            per_address = ?limits.max_connections_per_address,
+            header_read_timeout = ?limits.header_read_timeout,
+            write_timeout = ?limits.write_timeout,
+            "connection limits"
+        );
         // Every connection task holds a receiver: the sender learns when all are gone.
         let (stop, _) = watch::channel(false);
         let mut builder = http1::Builder::new();
         // Title-Case header names, as old browsers and the Flash WebSocket client expect them.
+        // The header read timeout runs whenever the connection waits for a request, so it
+        // also closes kept-alive connections left idle.
         builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
             .keep_alive(true)
             .max_buf_size(64 * 1024)
             .title_case_headers(true);
@@ -213,19 +247,27 @@ impl Server {
             };
             tokio::select! {
                 accepted = public.accept(), if accepting => match accepted {
-                    Ok((stream, peer)) => {
-                        let connection = Connection {
-                            gateway: self.gateway.clone(),
-                            builder: builder.clone(),
-                            stopped: stop.subscribe(),
-                            policy: policy.clone(),
-                            tls: self.tls.clone(),
-                        };
-                        tokio::spawn(connection.run(stream, peer));
-                    }
+                    Ok((stream, peer)) => match self.admission.admit(peer.ip()) {
+                        Ok(slot) => {
+                            let connection = Connection {
+                                gateway: self.gateway.clone(),
+                                builder: builder.clone(),
+                                stopped: stop.subscribe(),
+                                policy: policy.clone(),
+                                tls: self.tls.clone(),
+                                admission: Arc::clone(&self.admission),
+                                write_timeout: limits.write_timeout,
+                            };
+                            tokio::spawn(connection.run(stream, peer, slot));
+                        }
+                        Err(limit) => self.refuse(stream, peer, limit),
+                    },
                     Err(error) => {
                         // Out of descriptors or similar: back off briefly instead of spinning.
-                        warn!(%error, "accept failed");
+                        self.admission.accept_failed();
+                        if let Some(suppressed) = ACCEPT_ERRORS.admit() {
+                            warn!(%error, suppressed, "accept failed");
+                        }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
@@ -240,6 +282,29 @@ impl Server {
             }
         }
         stop
+    }
+
+    /// Answers a connection over a limit with `503` and `Retry-After`, then closes it; when
+    /// more refusals than [`crate::connections::REFUSALS_IN_FLIGHT`] are under way, closes it
+    /// at once.
+    fn refuse(&self, stream: TcpStream, peer: SocketAddr, limit: Limit) {
+        if let Some(suppressed) = REFUSED.admit() {
+            info!(%peer, limit = limit.label(), suppressed, "connection refused: too many connections");
+        }
+        let Some(permit) = self.admission.refusal() else {
+            return;
+        };
+        let tls = self.tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let refusal = answer_refusal(stream, tls);
+            if tokio::time::timeout(REFUSAL_TIMEOUT, refusal)
+                .await
+                .is_err()
+            {
+                debug!(%peer, "refused connection closed unanswered");
+            }
+        });
     }
 
     /// Ends every session, stops the connections (each finishes the request in flight) within
@@ -272,6 +337,31 @@ fn start_policy_server(listener: TcpListener, policy: Arc<[u8]>) -> JoinHandle<(
     tokio::spawn(flash_policy::serve_policy_port(listener, policy))
 }
 
+/// Serves a refused connection: whatever it asks gets `503` with `Retry-After`, then the
+/// connection closes. The caller bounds the time it takes.
+async fn answer_refusal(stream: TcpStream, tls: Option<TlsAcceptor>) {
+    let io = ConnectionIo::new(stream, REFUSAL_TIMEOUT, None);
+    let mut builder = http1::Builder::new();
+    builder.keep_alive(false).title_case_headers(true);
+    let service = service_fn(|_request: Request<Incoming>| async {
+        Ok::<_, Infallible>(TransportError::TooManyConnections.into_response())
+    });
+    let served = match tls {
+        Some(acceptor) => match acceptor.accept(io).await {
+            Ok(tls_stream) => {
+                builder
+                    .serve_connection(TokioIo::new(tls_stream), service)
+                    .await
+            }
+            Err(_) => return,
+        },
+        None => builder.serve_connection(TokioIo::new(io), service).await,
+    };
+    if let Err(error) = served {
+        debug!(%error, "refused connection ended with an error");
+    }
+}
+
 /// One accepted TCP connection.
 struct Connection {
     gateway: Gateway,
@@ -279,30 +369,40 @@ struct Connection {
     stopped: watch::Receiver<bool>,
     policy: Option<Arc<[u8]>>,
     tls: Option<TlsAcceptor>,
+    admission: Arc<Admission>,
+    write_timeout: Duration,
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, peer: SocketAddr) {
+    /// Serves the connection `slot` counts, until it ends.
+    async fn run(self, stream: TcpStream, peer: SocketAddr, slot: Slot) {
         let _ = stream.set_nodelay(true);
-        if let Some(acceptor) = self.tls.clone() {
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls_stream)) => self.serve(TokioIo::new(tls_stream), peer, true).await,
-                Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
-                Err(_) => debug!(%peer, "TLS handshake timed out"),
-            }
-            return;
-        }
-        if let Some(policy) = &self.policy
+        if self.tls.is_none()
+            && let Some(policy) = &self.policy
             && flash_policy::is_policy_request(&stream).await
         {
             debug!(%peer, "flash policy request on the main port");
             flash_policy::answer(stream, policy).await;
             return;
         }
-        self.serve(TokioIo::new(stream), peer, false).await;
+        // Below TLS, so that the write timeout sees the socket's own progress.
+        let io = ConnectionIo::new(stream, self.write_timeout, Some(slot));
+        let stall = io.stall_signal();
+        if let Some(acceptor) = self.tls.clone() {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+                Ok(Ok(tls_stream)) => {
+                    let peer_io = TokioIo::new(tls_stream);
+                    self.serve(peer_io, peer, true, stall).await;
+                }
+                Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => debug!(%peer, "TLS handshake timed out"),
+            }
+            return;
+        }
+        self.serve(TokioIo::new(io), peer, false, stall).await;
     }
 
-    async fn serve<I>(mut self, io: I, peer: SocketAddr, secure: bool)
+    async fn serve<I>(mut self, io: I, peer: SocketAddr, secure: bool, stall: StallSignal)
     where
         I: Read + Write + Unpin + Send + 'static,
     {
@@ -310,6 +410,8 @@ impl Connection {
         let info = ConnectionInfo { peer, secure };
         let service = service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(info);
+            // Streaming responses end their session as a write timeout when it fires.
+            request.extensions_mut().insert(stall.clone());
             hyper::service::Service::call(&gateway, request)
         });
         let connection = self.builder.serve_connection(io, service).with_upgrades();
@@ -324,6 +426,9 @@ impl Connection {
             }
         };
         if let Err(error) = result {
+            if error.is_timeout() {
+                self.admission.header_timed_out();
+            }
             debug!(%peer, %error, "connection ended with an error");
         }
     }

@@ -15,13 +15,17 @@
 //! | `heartbeats` | the heartbeat timelines of streaming transports under the short timers |
 //! | `es3` | the ES3 parse of script answers by acorn under Node ([`es3_string_literals`]) |
 //! | `admin` | the admin listener and its Prometheus metrics ([`Metrics`], [`TestServer::metrics_until`]) |
+//! | `attack` | clients that never read ([`stalled_request`], [`TestServer::stalled_websocket`]) and the gateway's allocated memory ([`TestServer::allocated_bytes`], [`weighing_memory`]) |
 //! | `backend` | a webhook [`Backend`] recording every call |
+//! | `crowd` | a [`Crowd`] of healthy xhr-polling and WebSocket clients chatting beside an attack, [`Crowd::finish`] proving nothing was lost and nobody disconnected |
 //! | `tls` | a [`SelfSigned`] certificate and TLS clients |
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
 
 mod admin;
+mod attack;
 mod backend;
+mod crowd;
 mod es3;
 mod heartbeats;
 mod hixie;
@@ -38,7 +42,9 @@ mod wait;
 mod websocket;
 
 pub use admin::{Metrics, Sample};
+pub use attack::{stalled_request, weighing_memory};
 pub use backend::{Backend, BackendCall, BackendReply};
+pub use crowd::{Crowd, CrowdReport};
 pub use es3::es3_string_literals;
 pub use heartbeats::assert_unanswered_heartbeat_timeline;
 pub use hixie::{

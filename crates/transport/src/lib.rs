@@ -12,6 +12,7 @@
 //! - `wire`: the [`Wire`] trait.
 //! - `poll`, `stream`, `post`: the GET drivers of polling and streaming transports and the
 //!   POST path; `serve` dispatches by method.
+//! - `stall`: the error and the signal of a write given up by the connection's write timeout.
 
 mod body;
 mod cors;
@@ -19,6 +20,7 @@ mod poll;
 mod post;
 mod response;
 mod serve;
+mod stall;
 mod stream;
 mod wire;
 
@@ -27,6 +29,7 @@ pub use cors::{allow_origin, preflight};
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};
+pub use stall::{StallSignal, WriteStalled, is_write_stall};
 pub use wire::{StreamWire, Wire};
 
 /// The packet a poll or stream gets for a session that does not exist: `client not

@@ -52,7 +52,6 @@ mod tests {
             headers: vec![("host".to_owned(), "localhost".to_owned())],
             address: "127.0.0.1:4000".parse().unwrap(),
             query: Vec::new(),
-            url: "/socket.io/1/?t=1".to_owned(),
             secure: false,
         }
     }

@@ -13,6 +13,7 @@ use crate::cors::{allow_origin, preflight};
 use crate::poll::next_payload;
 use crate::post::{PostLimits, decode_payload, read_body};
 use crate::response::TransportError;
+use crate::stall::StallSignal;
 use crate::stream;
 use crate::wire::{StreamWire, Wire};
 
@@ -26,7 +27,7 @@ pub struct TransportRequest<'a> {
     /// Which transport the path names; the caller has refused it already if it is not
     /// enabled.
     pub kind: TransportKind,
-    /// POST limits.
+    /// POST limits: size and stall timeout.
     pub limits: PostLimits,
 }
 
@@ -64,7 +65,10 @@ where
 {
     let (parts, body) = request.into_parts();
     let result = match parts.method {
-        Method::GET => stream::open(ctx.hub, ctx.sid, ctx.kind, wire.clone()),
+        Method::GET => {
+            let stall = parts.extensions.get::<StallSignal>().cloned();
+            stream::open(ctx.hub, ctx.sid, ctx.kind, wire.clone(), stall)
+        }
         Method::POST => post(&ctx, &parts, body, &wire).await,
         Method::OPTIONS => return preflight(&parts.headers),
         _ => Err(TransportError::MethodNotAllowed),
@@ -118,7 +122,7 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
     W: Wire,
 {
-    let bytes = read_body(parts, body, ctx.limits.max_body_bytes).await?;
+    let bytes = read_body(parts, body, ctx.limits).await?;
     ctx.hub.counters().bytes_in(ctx.kind, bytes.len());
     // Dropped bodies are logged where operators see them (docs/protocol.md §5.5, §8 #4): sid,
     // reason and the start of the body.
@@ -127,7 +131,7 @@ where
         info!(sid = ctx.sid, why, body = %String::from_utf8_lossy(&preview), "unusable POST body dropped");
         TransportError::BadRequest(why)
     })?;
-    let packets = decode_payload(ctx.sid, &text)?;
+    let packets = decode_payload(ctx.sid, &text, ctx.limits.max_packets)?;
     if ctx.hub.ingest(ctx.sid, packets).is_err() {
         // An unknown session's POST is answered like any other and has no effect (docs/protocol.md
         // §5.0).

@@ -12,18 +12,27 @@ use http_body_util::{BodyExt, StreamBody};
 use crate::NOT_HANDSHAKEN;
 use crate::body::{Body, full};
 use crate::response::TransportError;
+use crate::stall::StallSignal;
 use crate::wire::StreamWire;
 
 /// Ends the session or detaches when the response body is dropped — which is what happens
-/// when the client goes away.
+/// when the client goes away, or when the connection gave up writing to a client that took
+/// nothing for the write timeout: that ends the session whatever the transport, since the
+/// packets the stream had taken are lost with the connection.
 struct Guard {
     attachment: Option<Attachment>,
     ends_session: bool,
+    stall: Option<StallSignal>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let (true, Some(attachment)) = (self.ends_session, self.attachment.take()) {
+        let Some(attachment) = self.attachment.take() else {
+            return;
+        };
+        if self.stall.as_ref().is_some_and(StallSignal::is_raised) {
+            attachment.close(DisconnectReason::WriteTimeout);
+        } else if self.ends_session {
             attachment.close(DisconnectReason::SocketEnd);
         }
     }
@@ -42,12 +51,14 @@ struct State<W> {
 }
 
 /// Opens the stream of session `sid`. An unknown session gets the prelude, `7:::1+0` and the
-/// end of the stream (docs/protocol.md §5.0).
+/// end of the stream (docs/protocol.md §5.0). `stall` is the connection's signal of a write
+/// given up, when the connection has one.
 pub(crate) fn open<W: StreamWire>(
     hub: &Hub,
     sid: &str,
     kind: TransportKind,
     wire: W,
+    stall: Option<StallSignal>,
 ) -> Result<Body, TransportError> {
     if hub.is_shutting_down() {
         return Err(TransportError::ShuttingDown);
@@ -66,6 +77,7 @@ pub(crate) fn open<W: StreamWire>(
         guard: Guard {
             ends_session: wire.ends_session_when_closed(),
             attachment: Some(attachment),
+            stall,
         },
         wire,
         phase: Phase::Prelude,

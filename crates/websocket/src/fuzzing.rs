@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, OpCode};
 
 use crate::hixie::{CLOSE_FRAME, Hixie76, challenge_response, key_number};
 use crate::is_websocket_upgrade;
-use crate::pump::{Ended, PacketSocket};
+use crate::pump::{Ended, Failure, PacketSocket};
 use crate::rfc6455::{Rfc6455, WsLimits};
 
 /// Every target of this crate.
@@ -47,21 +47,26 @@ thread_local! {
 
 /// A client's byte stream on an RFC 6455 connection.
 pub fn rfc6455(data: &[u8]) {
-    let limits = WsLimits {
-        max_message_bytes: MAX_MESSAGE_BYTES,
-    };
-    let outcome = same_in_pieces_and_whole(data, |io| Rfc6455::new(io, limits));
+    let outcome = same_in_pieces_and_whole(data, |io| Rfc6455::new(io, limits()));
     check_server_frames(&outcome.written);
 }
 
 /// A client's byte stream on a draft-76 connection.
 pub fn hixie76(data: &[u8]) {
-    let outcome = same_in_pieces_and_whole(data, |io| Hixie76::new(io, MAX_MESSAGE_BYTES));
+    let outcome = same_in_pieces_and_whole(data, |io| Hixie76::new(io, limits()));
     // Draft 76 answers nothing but the closing handshake.
     assert!(
         outcome.written.is_empty() || outcome.written == CLOSE_FRAME,
         "{outcome:?}"
     );
+}
+
+/// The limits under fuzzing: the defaults but for a small message limit.
+fn limits() -> WsLimits {
+    WsLimits {
+        max_message_bytes: MAX_MESSAGE_BYTES,
+        ..WsLimits::default()
+    }
 }
 
 /// A draft-76 handshake: the lines `Sec-WebSocket-Key1`, `Sec-WebSocket-Key2`, `Upgrade`,
@@ -147,7 +152,7 @@ where
 }
 
 /// Reads the client's side until it ends and reacts as the pump does: a closing handshake is
-/// answered, a broken stream closed, an end of stream left alone.
+/// answered, a client that broke the protocol is told why, an end of stream is left alone.
 fn serve<S, F>(stream: &[u8], piece: usize, socket: &F) -> Outcome
 where
     S: PacketSocket,
@@ -169,8 +174,8 @@ where
                     .await;
                 match &ended {
                     Ended::Close => socket.answer_close().await,
-                    Ended::Failed(_) => socket.close().await,
-                    Ended::Eof => {}
+                    Ended::Failed(Failure::Io(_)) | Ended::Eof => {}
+                    Ended::Failed(failure) => socket.fail(failure).await,
                 }
                 format!("{ended:?}")
             })
@@ -185,7 +190,8 @@ where
 }
 
 /// Everything an RFC 6455 server writes in answer to a client: final, unmasked control frames
-/// (pongs, then at most one close as the last frame), each within the control frame limit.
+/// (pongs, then at most one close as the last frame), each within the control frame limit,
+/// a close carrying no code or one a peer may receive (RFC 6455 §7.4).
 fn check_server_frames(written: &[u8]) {
     let mut rest = written;
     while !rest.is_empty() {
@@ -207,7 +213,17 @@ fn check_server_frames(written: &[u8]) {
             OpCode::Control(Control::Pong) => {}
             OpCode::Control(Control::Close) => {
                 assert_eq!(end, rest.len(), "frames after the close: {written:02x?}");
-                assert!(length != 1, "a close frame with a one-byte payload");
+                match rest[start..end] {
+                    [] => {}
+                    [high, low, ..] => {
+                        let code = u16::from_be_bytes([high, low]);
+                        assert!(
+                            matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999),
+                            "the server closed with code {code}"
+                        );
+                    }
+                    [_] => panic!("a close frame with a one-byte payload"),
+                }
             }
             other => panic!("the server wrote a {other:?} frame in answer"),
         }

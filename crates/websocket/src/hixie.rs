@@ -7,9 +7,10 @@ use ferrio_hub::Encoded;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::pump::{Ended, PacketSocket};
+use crate::pump::{Ended, Failure, PacketSocket};
 use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
-use crate::writer::FrameWriter;
+use crate::rfc6455::WsLimits;
+use crate::writer::{FrameWriter, Framing};
 
 /// The number a `Sec-WebSocket-Key1/2` header stands for: all its decimal digits as one
 /// number, divided by its count of spaces. `None` when the key has no space, the number is
@@ -44,13 +45,11 @@ pub(crate) fn challenge_response(key1: &str, key2: &str, key3: &[u8; 8]) -> Opti
     Some(hasher.finalize().into())
 }
 
-/// Appends one text frame: `0x00`, the UTF-8 text, `0xFF`.
-pub(crate) fn encode_text(text: &[u8], out: &mut Vec<u8>) {
-    out.reserve(text.len() + 2);
-    out.push(0x00);
-    out.extend_from_slice(text);
-    out.push(0xFF);
-}
+/// Text frames: `0x00`, the UTF-8 text, `0xFF`.
+const TEXT_FRAMING: Framing = Framing {
+    header: |_, out| out.push(0x00),
+    trailer: &[0xFF],
+};
 
 /// The closing handshake, `0xFF 0x00`.
 pub(crate) const CLOSE_FRAME: [u8; 2] = [0xFF, 0x00];
@@ -86,7 +85,12 @@ impl HixieParser {
     }
 
     fn fail(error: HixieError) -> Parsed {
-        Parsed::End(Ended::Failed(error.to_string()))
+        let failure = match error {
+            HixieError::TooLong(limit) => Failure::TooBig(limit),
+            HixieError::NotUtf8 => Failure::NotUtf8,
+            HixieError::FrameType(_) => Failure::Protocol(error.to_string()),
+        };
+        Parsed::End(Ended::Failed(failure))
     }
 }
 
@@ -182,8 +186,9 @@ mod tests {
     #[test]
     fn replacement_characters_inside_text_do_not_end_a_frame() {
         let mut parser = HixieParser::new(100);
-        let mut bytes = Vec::new();
-        encode_text("a\u{FFFD}b".as_bytes(), &mut bytes);
+        let mut bytes = vec![0x00];
+        bytes.extend_from_slice("a\u{FFFD}b".as_bytes());
+        bytes.push(0xFF);
         let (texts, used, _) = parse_all(&mut parser, &bytes);
         assert_eq!(texts, ["a\u{FFFD}b"]);
         assert_eq!(used, bytes.len());
@@ -191,15 +196,18 @@ mod tests {
 
     #[test]
     fn bad_bytes_and_long_messages_are_errors() {
-        let failed = |error: HixieError| Some(format!("{:?}", Ended::Failed(error.to_string())));
+        let failed = |failure: Failure| Some(format!("{:?}", Ended::Failed(failure)));
         let (_, _, end) = parse_all(&mut HixieParser::new(100), &[0x80, 0x01]);
-        assert_eq!(end, failed(HixieError::FrameType(0x80)));
+        assert_eq!(
+            end,
+            failed(Failure::Protocol(HixieError::FrameType(0x80).to_string()))
+        );
         let mut long = vec![0x00];
         long.extend_from_slice(&[b'x'; 20]);
         let (_, _, end) = parse_all(&mut HixieParser::new(10), &long);
-        assert_eq!(end, failed(HixieError::TooLong(10)));
+        assert_eq!(end, failed(Failure::TooBig(10)));
         let (_, _, end) = parse_all(&mut HixieParser::new(10), &[0x00, 0xC3, 0xFF]);
-        assert_eq!(end, failed(HixieError::NotUtf8));
+        assert_eq!(end, failed(Failure::NotUtf8));
     }
 }
 
@@ -213,11 +221,11 @@ pub(crate) struct Hixie76<S> {
 }
 
 impl<S> Hixie76<S> {
-    pub(crate) fn new(io: S, max_message_bytes: usize) -> Self {
+    pub(crate) fn new(io: S, limits: WsLimits) -> Self {
         Hixie76 {
             io,
-            reader: FrameReader::default(),
-            parser: HixieParser::new(max_message_bytes),
+            reader: FrameReader::new(limits.message_timeout),
+            parser: HixieParser::new(limits.max_message_bytes),
             writer: FrameWriter::default(),
         }
     }
@@ -225,7 +233,9 @@ impl<S> Hixie76<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Hixie76<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
-        self.writer.write(&mut self.io, packets, encode_text).await
+        self.writer
+            .write(&mut self.io, packets, &TEXT_FRAMING)
+            .await
     }
 
     async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {

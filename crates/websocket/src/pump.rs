@@ -1,10 +1,12 @@
 //! Moves packets between an upgraded connection and the hub, whatever WebSocket protocol the
 //! connection speaks: the loop lives here once, each protocol only reads and writes messages.
 
-use ferrio_hub::{Attachment, Batch, DisconnectReason, Encoded, Hub};
+use std::time::Duration;
+
+use ferrio_hub::{Attachment, Batch, DisconnectReason, Encoded, Hub, LogGate};
 use ferrio_protocol::TransportKind;
-use ferrio_transport::NOT_HANDSHAKEN;
-use tracing::debug;
+use ferrio_transport::{NOT_HANDSHAKEN, is_write_stall};
+use tracing::{debug, info};
 
 use crate::reader::OnText;
 
@@ -15,14 +17,99 @@ pub(crate) enum Ended {
     Close,
     /// The connection ended without a closing handshake.
     Eof,
-    /// The connection broke or spoke nonsense.
-    Failed(String),
+    /// The connection broke, spoke nonsense or stalled.
+    Failed(Failure),
+}
+
+/// Why a connection is given up: what its session's end is called, how the connection is
+/// closed (RFC 6455 close codes, §7.4.1) and how it is logged.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The connection broke, or a write made no progress for the write timeout.
+    Io(std::io::Error),
+    /// The client broke the protocol: close code 1002.
+    Protocol(String),
+    /// A text message, or a close reason, that is not UTF-8: close code 1007.
+    NotUtf8,
+    /// A message over the size limit: close code 1009.
+    TooBig(usize),
+    /// A message begun and not finished within the message timeout: close code 1008.
+    Stalled(Duration),
+}
+
+/// Connections closed for what the client sent or failed to send, logged a line a second at
+/// most: a client can open as many as it likes.
+static PROTOCOL_ERRORS: LogGate = LogGate::new();
+static TOO_BIG: LogGate = LogGate::new();
+static STALLED_MESSAGES: LogGate = LogGate::new();
+static STALLED_WRITES: LogGate = LogGate::new();
+
+impl Failure {
+    /// The close code the server's close frame carries; `None` when the connection is beyond
+    /// writing one.
+    pub(crate) fn close_code(&self) -> Option<u16> {
+        match self {
+            Failure::Io(_) => None,
+            Failure::Protocol(_) => Some(1002),
+            Failure::NotUtf8 => Some(1007),
+            Failure::Stalled(_) => Some(1008),
+            Failure::TooBig(_) => Some(1009),
+        }
+    }
+
+    /// The reason the session ends with.
+    fn reason(&self) -> DisconnectReason {
+        match self {
+            Failure::Io(error) if is_write_stall(error) => DisconnectReason::WriteTimeout,
+            Failure::Stalled(_) => DisconnectReason::ReadTimeout,
+            _ => DisconnectReason::SocketError,
+        }
+    }
+
+    fn log(&self, sid: &str) {
+        let code = self.close_code();
+        match self {
+            Failure::Io(error) if is_write_stall(error) => {
+                if let Some(suppressed) = STALLED_WRITES.admit() {
+                    info!(sid, %error, suppressed, "websocket client stopped reading; connection closed");
+                }
+            }
+            Failure::Io(error) => debug!(sid, %error, "websocket connection failed"),
+            Failure::Protocol(_) | Failure::NotUtf8 => {
+                if let Some(suppressed) = PROTOCOL_ERRORS.admit() {
+                    info!(sid, why = %self, code, suppressed, "websocket protocol error; connection closed");
+                }
+            }
+            Failure::TooBig(_) => {
+                if let Some(suppressed) = TOO_BIG.admit() {
+                    info!(sid, why = %self, code, suppressed, "websocket message too big; connection closed");
+                }
+            }
+            Failure::Stalled(_) => {
+                if let Some(suppressed) = STALLED_MESSAGES.admit() {
+                    info!(sid, why = %self, code, suppressed, "websocket message stalled; connection closed");
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Io(error) => write!(f, "{error}"),
+            Failure::Protocol(why) => f.write_str(why),
+            Failure::NotUtf8 => f.write_str("text is not UTF-8"),
+            Failure::TooBig(limit) => write!(f, "message over the {limit}-byte limit"),
+            Failure::Stalled(timeout) => write!(f, "message not finished within {timeout:?}"),
+        }
+    }
 }
 
 /// One WebSocket protocol on one connection: RFC 6455 (and hybi-07/08) or draft 76. The
 /// futures are `Send` so the pump can run as a task of its own on any worker.
 pub(crate) trait PacketSocket: Send {
-    /// Writes every packet as its own text message, in one write where possible.
+    /// Writes every packet as its own text message.
     fn send(&mut self, packets: &[Encoded]) -> impl Future<Output = std::io::Result<()>> + Send;
 
     /// Reads until the peer's side ends, handing each text message (one packet, docs/protocol.md
@@ -35,6 +122,12 @@ pub(crate) trait PacketSocket: Send {
 
     /// Answers the peer's closing handshake, then closes.
     fn answer_close(&mut self) -> impl Future<Output = ()> + Send {
+        self.close()
+    }
+
+    /// Closes a connection given up for `failure` (never an I/O failure), saying why where
+    /// the protocol can (RFC 6455's close code).
+    fn fail(&mut self, _failure: &Failure) -> impl Future<Output = ()> + Send {
         self.close()
     }
 }
@@ -60,13 +153,11 @@ pub(crate) fn pump<S: PacketSocket>(
     async move {
         let kind = attachment.kind();
         let sid: Box<str> = attachment.session_id().into();
-        loop {
+        let failure = loop {
             match next_turn(&mut socket, &attachment, &hub, kind, &sid).await {
                 Turn::Outgoing(Some(batch)) => {
                     if let Err(error) = socket.send(batch.packets()).await {
-                        debug!(%sid, %error, "websocket write failed");
-                        attachment.close(DisconnectReason::SocketError);
-                        return;
+                        break Failure::Io(error);
                     }
                 }
                 Turn::Outgoing(None) => {
@@ -84,13 +175,14 @@ pub(crate) fn pump<S: PacketSocket>(
                     attachment.close(DisconnectReason::SocketEnd);
                     return;
                 }
-                Turn::Incoming(Ended::Failed(why)) => {
-                    debug!(%sid, why, "websocket connection failed");
-                    attachment.close(DisconnectReason::SocketError);
-                    socket.close().await;
-                    return;
-                }
+                Turn::Incoming(Ended::Failed(failure)) => break failure,
             }
+        };
+        failure.log(&sid);
+        attachment.close(failure.reason());
+        // A broken or stalled connection takes no close frame: it is dropped.
+        if !matches!(failure, Failure::Io(_)) {
+            socket.fail(&failure).await;
         }
     }
 }

@@ -3,15 +3,21 @@
 //! connection keeps bytes only while a frame is split across reads. An idle connection so
 //! holds no read buffer at all, and a text message that arrived whole is handed to the hub
 //! straight from the scratch buffer, without a copy or an allocation.
+//!
+//! What a connection does keep, a message begun and not finished, it keeps for the message
+//! timeout at most: a client that stops halfway (or trickles) cannot pin the buffer until its
+//! heartbeat is missed.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, ReadBuf};
+use tokio::time::Sleep;
 
-use crate::pump::Ended;
+use crate::pump::{Ended, Failure};
 
 /// How many bytes one read takes at most: enough for a burst of small frames, small enough
 /// that the per-thread buffer costs nothing.
@@ -54,17 +60,37 @@ pub(crate) trait FrameParser {
     /// `on_text`. `bytes` always starts at a frame boundary; a parser may rewrite the bytes
     /// of a whole frame (RFC 6455 unmasks in place).
     fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed;
+
+    /// Whether the parser holds part of a message across whole frames (RFC 6455 fragments).
+    fn in_message(&self) -> bool {
+        false
+    }
 }
 
 /// The bytes of a frame split across reads; empty, with no allocation, between frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct FrameReader {
     tail: Vec<u8>,
     /// The tail may hold whole frames: parsing paused before them.
     paused: bool,
+    /// How long a message may take from its first byte to its last.
+    message_timeout: Duration,
+    /// The deadline of the message begun and not finished; `None` between messages, so an
+    /// idle connection holds no timer.
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl FrameReader {
+    /// A reader that gives a message `message_timeout` to arrive whole once it has begun.
+    pub(crate) fn new(message_timeout: Duration) -> Self {
+        FrameReader {
+            tail: Vec::new(),
+            paused: false,
+            message_timeout,
+            deadline: None,
+        }
+    }
+
     /// Reads and parses until the connection ends or a parser pauses, handing each text
     /// message to `on_text`. Cancel-safe: every byte read is parsed or kept before the future
     /// can be dropped.
@@ -94,7 +120,9 @@ impl FrameReader {
     {
         if std::mem::take(&mut self.paused) {
             let tail = std::mem::take(&mut self.tail);
-            if let Some(stop) = self.keep_rest(tail, parser, on_text) {
+            let stop = self.keep_rest(tail, parser, on_text);
+            self.track_message(parser);
+            if let Some(stop) = stop {
                 return Poll::Ready(stop);
             }
         }
@@ -104,18 +132,48 @@ impl FrameReader {
             let step = with_scratch(|scratch| {
                 let mut read = ReadBuf::new(scratch);
                 if let Err(error) = ready!(Pin::new(&mut *io).poll_read(cx, &mut read)) {
-                    return Poll::Ready(Some(Stop::Ended(Ended::Failed(error.to_string()))));
+                    return Poll::Ready(Some(Stop::Ended(Ended::Failed(Failure::Io(error)))));
                 }
                 let filled = read.filled().len();
                 if filled == 0 {
                     return Poll::Ready(Some(Stop::Ended(Ended::Eof)));
                 }
-                Poll::Ready(self.take(&mut scratch[..filled], parser, on_text))
+                let stop = self.take(&mut scratch[..filled], parser, on_text);
+                self.track_message(parser);
+                Poll::Ready(stop)
             });
-            if let Some(stop) = ready!(step) {
-                return Poll::Ready(stop);
+            match step {
+                Poll::Ready(Some(stop)) => return Poll::Ready(stop),
+                Poll::Ready(None) => {}
+                Poll::Pending => return self.poll_deadline(cx),
             }
         }
+    }
+
+    /// Starts the deadline when a message has begun and none is running, drops it when no
+    /// message is in progress. A message that completes while the next one begins in the
+    /// same read restarts it: [`FrameReader::take`] drops it at every message boundary.
+    fn track_message<P: FrameParser>(&mut self, parser: &P) {
+        let in_message = !self.tail.is_empty() || parser.in_message();
+        if !in_message {
+            self.deadline = None;
+        } else if self.deadline.is_none() {
+            self.deadline = Some(Box::pin(tokio::time::sleep(self.message_timeout)));
+        }
+    }
+
+    /// With nothing to read: ends the connection if a message begun has run out of time,
+    /// else waits (for bytes, or for the deadline).
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Stop> {
+        let Some(deadline) = &mut self.deadline else {
+            return Poll::Pending;
+        };
+        ready!(deadline.as_mut().poll(cx));
+        self.deadline = None;
+        self.tail = Vec::new();
+        Poll::Ready(Stop::Ended(Ended::Failed(Failure::Stalled(
+            self.message_timeout,
+        ))))
     }
 
     /// Parses freshly read bytes after whatever was kept from before; keeps what is left.
@@ -126,7 +184,7 @@ impl FrameReader {
         on_text: &mut OnText<'_>,
     ) -> Option<Stop> {
         if self.tail.is_empty() {
-            let (used, stop) = parse_frames(fresh, parser, on_text);
+            let (used, stop) = self.parse_frames(fresh, parser, on_text);
             if !matches!(stop, Some(Stop::Ended(_))) && used < fresh.len() {
                 self.tail.extend_from_slice(&fresh[used..]);
                 self.paused = stop.is_some();
@@ -145,7 +203,7 @@ impl FrameReader {
         parser: &mut P,
         on_text: &mut OnText<'_>,
     ) -> Option<Stop> {
-        let (used, stop) = parse_frames(&mut bytes, parser, on_text);
+        let (used, stop) = self.parse_frames(&mut bytes, parser, on_text);
         if matches!(stop, Some(Stop::Ended(_))) || used == bytes.len() {
             // Gives the memory back: the connection may now stay idle for hours.
             self.tail = Vec::new();
@@ -156,25 +214,31 @@ impl FrameReader {
         }
         stop
     }
-}
 
-/// Parses every whole frame in `bytes`; returns how many bytes they took and why parsing
-/// stopped early, if it did.
-fn parse_frames<P: FrameParser>(
-    bytes: &mut [u8],
-    parser: &mut P,
-    on_text: &mut OnText<'_>,
-) -> (usize, Option<Stop>) {
-    let mut used = 0;
-    while used < bytes.len() {
-        match parser.parse(&mut bytes[used..], on_text) {
-            Parsed::Frame(length) => used += length,
-            Parsed::Pause(length) => return (used + length, Some(Stop::Paused)),
-            Parsed::Incomplete => break,
-            Parsed::End(ended) => return (used, Some(Stop::Ended(ended))),
+    /// Parses every whole frame in `bytes`; returns how many bytes they took and why parsing
+    /// stopped early, if it did. A frame that leaves no message in progress ends the running
+    /// deadline, so the next message gets a whole one.
+    fn parse_frames<P: FrameParser>(
+        &mut self,
+        bytes: &mut [u8],
+        parser: &mut P,
+        on_text: &mut OnText<'_>,
+    ) -> (usize, Option<Stop>) {
+        let mut used = 0;
+        while used < bytes.len() {
+            let parsed = parser.parse(&mut bytes[used..], on_text);
+            if matches!(parsed, Parsed::Frame(_) | Parsed::Pause(_)) && !parser.in_message() {
+                self.deadline = None;
+            }
+            match parsed {
+                Parsed::Frame(length) => used += length,
+                Parsed::Pause(length) => return (used + length, Some(Stop::Paused)),
+                Parsed::Incomplete => break,
+                Parsed::End(ended) => return (used, Some(Stop::Ended(ended))),
+            }
         }
+        (used, None)
     }
-    (used, None)
 }
 
 /// Runs `f` on this thread's scratch buffer, or on a fresh one should `f` ever be re-entered.
@@ -188,6 +252,8 @@ fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Frames of the form `len text` (one length byte), ended by a zero length.
     #[derive(Default)]
@@ -207,7 +273,7 @@ mod tests {
             };
             match std::str::from_utf8(body) {
                 Ok(text) => on_text(text),
-                Err(_) => return Parsed::End(Ended::Failed("not UTF-8".into())),
+                Err(_) => return Parsed::End(Ended::Failed(Failure::NotUtf8)),
             }
             Parsed::Frame(end)
         }
@@ -229,7 +295,7 @@ mod tests {
 
     #[test]
     fn whole_frames_leave_nothing_behind() {
-        let mut reader = FrameReader::default();
+        let mut reader = FrameReader::new(TIMEOUT);
         let (texts, ended) = feed(&mut reader, &[b"\x02ab\x01c"]);
         assert_eq!(texts, ["ab", "c"]);
         assert!(ended.is_none());
@@ -238,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_frame_split_across_reads_is_kept_then_released() {
-        let mut reader = FrameReader::default();
+        let mut reader = FrameReader::new(TIMEOUT);
         let (texts, _) = feed(&mut reader, &[b"\x05he", b"l", b"lo\x02x"]);
         assert_eq!(texts, ["hello"]);
         assert_eq!(reader.tail, b"\x02x");
@@ -249,7 +315,7 @@ mod tests {
 
     #[test]
     fn the_end_stops_parsing() {
-        let mut reader = FrameReader::default();
+        let mut reader = FrameReader::new(TIMEOUT);
         let (texts, ended) = feed(&mut reader, &[b"\x01a\x00\x01b"]);
         assert_eq!(texts, ["a"]);
         assert!(matches!(ended, Some(Stop::Ended(Ended::Close))));
@@ -278,7 +344,7 @@ mod tests {
         use tokio::io::AsyncWriteExt;
         client.write_all(b"\x01p\x01a\x01b").await.ok();
         drop(client);
-        let mut reader = FrameReader::default();
+        let mut reader = FrameReader::new(TIMEOUT);
         let mut texts = Vec::new();
         let mut on_text = |text: &str| texts.push(text.to_owned());
         let first = reader
@@ -302,7 +368,7 @@ mod tests {
                 tokio::task::yield_now().await;
             }
         });
-        let mut reader = FrameReader::default();
+        let mut reader = FrameReader::new(TIMEOUT);
         let mut texts = Vec::new();
         let stop = reader
             .read(&mut server, &mut LengthPrefixed, &mut |text| {
@@ -312,5 +378,71 @@ mod tests {
         writer.await.ok();
         assert_eq!(texts, ["abc", "de"]);
         assert!(matches!(stop, Stop::Ended(Ended::Eof)));
+    }
+
+    /// Reads `server` until it stops, counting texts; how it stopped and after how long.
+    async fn read_to_stop(server: &mut tokio::io::DuplexStream) -> (Stop, usize, Duration) {
+        let mut reader = FrameReader::new(TIMEOUT);
+        let mut texts = 0;
+        let started = tokio::time::Instant::now();
+        let stop = reader
+            .read(server, &mut LengthPrefixed, &mut |_| texts += 1)
+            .await;
+        (stop, texts, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_begun_and_not_finished_ends_the_connection_at_the_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, mut server) = tokio::io::duplex(64);
+        client.write_all(b"\x01a\x05he").await.ok();
+        let (stop, texts, elapsed) = read_to_stop(&mut server).await;
+        assert!(
+            matches!(stop, Stop::Ended(Ended::Failed(Failure::Stalled(TIMEOUT)))),
+            "{stop:?}"
+        );
+        assert_eq!((texts, elapsed), (1, TIMEOUT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickled_message_gets_no_more_than_the_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let trickle = tokio::spawn(async move {
+            client.write_all(b"\xFF").await.ok();
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                client.write_all(b"x").await.ok();
+            }
+        });
+        let (stop, _, elapsed) = read_to_stop(&mut server).await;
+        assert!(matches!(
+            stop,
+            Stop::Ended(Ended::Failed(Failure::Stalled(_)))
+        ));
+        assert_eq!(elapsed, TIMEOUT);
+        trickle.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn messages_split_across_reads_each_get_the_whole_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, mut server) = tokio::io::duplex(64);
+        // Each read ends inside a message, for four timeouts in all: each message finishes
+        // within its own.
+        let writer = tokio::spawn(async move {
+            client.write_all(b"\x02a").await.ok();
+            for _ in 0..8 {
+                tokio::time::sleep(TIMEOUT / 2).await;
+                client.write_all(b"b\x02a").await.ok();
+            }
+            tokio::time::sleep(TIMEOUT / 2).await;
+            client.write_all(b"b").await.ok();
+        });
+        let (stop, texts, elapsed) = read_to_stop(&mut server).await;
+        writer.await.ok();
+        assert!(matches!(stop, Stop::Ended(Ended::Eof)), "{stop:?}");
+        assert_eq!(texts, 9);
+        assert!(elapsed >= TIMEOUT * 4, "{elapsed:?}");
     }
 }

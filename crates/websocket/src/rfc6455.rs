@@ -3,28 +3,35 @@
 //! read or write buffer (tungstenite keeps its read buffer for the life of a connection).
 
 use std::io::Cursor;
+use std::time::Duration;
 
 use ferrio_hub::Encoded;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
-use crate::pump::{Ended, PacketSocket};
+use crate::pump::{Ended, Failure, PacketSocket};
 use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
-use crate::writer::FrameWriter;
+use crate::writer::{FrameWriter, Framing};
 
 /// Per-connection WebSocket limits.
 #[derive(Debug, Clone, Copy)]
 pub struct WsLimits {
     /// The largest message a client may send, in bytes (per message, not per connection,
-    /// docs/protocol.md §8 #12). Default 1 MiB.
+    /// docs/protocol.md §8 #12); a larger one closes the connection (RFC 6455: code 1009).
+    /// Default 1 MiB.
     pub max_message_bytes: usize,
+    /// How long a client may take to send a message once its first byte has arrived; past it
+    /// the connection is closed (RFC 6455: code 1008) and the session ends as `read timeout`,
+    /// so a half-sent message cannot keep its buffer. Default 30 s.
+    pub message_timeout: Duration,
 }
 
 impl Default for WsLimits {
     fn default() -> Self {
         WsLimits {
             max_message_bytes: 1024 * 1024,
+            message_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -45,7 +52,7 @@ impl<S> Rfc6455<S> {
     pub(crate) fn new(io: S, limits: WsLimits) -> Self {
         Rfc6455 {
             io,
-            reader: FrameReader::default(),
+            reader: FrameReader::new(limits.message_timeout),
             parser: Rfc6455Parser::new(limits.max_message_bytes),
             writer: FrameWriter::default(),
         }
@@ -82,13 +89,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_replies().await?;
-        self.writer.write(&mut self.io, packets, text_frame).await
+        self.writer
+            .write(&mut self.io, packets, &TEXT_FRAMING)
+            .await
     }
 
     async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {
         loop {
             if let Err(error) = self.write_replies().await {
-                return Ended::Failed(error.to_string());
+                return Ended::Failed(Failure::Io(error));
             }
             // A ping pauses reading, so its pong goes out before anything read after it.
             match self
@@ -110,11 +119,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
         let payload = std::mem::take(&mut self.parser.close_code);
         self.write_close(&payload).await;
     }
+
+    async fn fail(&mut self, failure: &Failure) {
+        match failure.close_code() {
+            Some(code) => self.write_close(&code.to_be_bytes()).await,
+            None => self.write_close(&[]).await,
+        }
+    }
 }
 
-/// Appends one server text frame.
-fn text_frame(payload: &[u8], out: &mut Vec<u8>) {
-    server_frame(OpCode::Data(Data::Text), payload, out);
+/// Server text frames: an unmasked, final header; nothing after the payload.
+const TEXT_FRAMING: Framing = Framing {
+    header: text_header,
+    trailer: &[],
+};
+
+/// Appends the header of one server text frame of `length` bytes.
+fn text_header(length: usize, out: &mut Vec<u8>) {
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        ..FrameHeader::default()
+    };
+    // Writing into a Vec cannot fail.
+    let _ = header.format(length as u64, out);
+}
+
+/// Whether a client may send `code` in a close frame (RFC 6455 §7.4): the defined codes
+/// except those reserved for reporting (1005, 1006, 1015) and 1004, the ones registered since
+/// (1012–1014), and the ranges for libraries and applications (3000–4999).
+fn is_valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// Appends one unmasked, final server frame.
@@ -161,14 +195,15 @@ impl Rfc6455Parser {
     }
 
     fn fail(why: impl Into<String>) -> Parsed {
-        Parsed::End(Ended::Failed(why.into()))
+        Parsed::End(Ended::Failed(Failure::Protocol(why.into())))
+    }
+
+    fn not_utf8() -> Parsed {
+        Parsed::End(Ended::Failed(Failure::NotUtf8))
     }
 
     fn too_long(&self) -> Parsed {
-        Self::fail(format!(
-            "message over the {}-byte limit",
-            self.max_message_bytes
-        ))
+        Parsed::End(Ended::Failed(Failure::TooBig(self.max_message_bytes)))
     }
 
     /// Completes a message: text goes to the hub if it is UTF-8.
@@ -187,6 +222,10 @@ impl Rfc6455Parser {
 }
 
 impl FrameParser for Rfc6455Parser {
+    fn in_message(&self) -> bool {
+        self.fragmented.is_some()
+    }
+
     fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
         let mut cursor = Cursor::new(&*bytes);
         let (header, length) = match FrameHeader::parse(&mut cursor) {
@@ -235,7 +274,16 @@ impl FrameParser for Rfc6455Parser {
                         if payload.len() == 1 {
                             return Self::fail("close frame with a one-byte payload");
                         }
-                        self.close_code = payload.get(..2).map(<[u8]>::to_vec).unwrap_or_default();
+                        if let [high, low, reason @ ..] = payload {
+                            let code = u16::from_be_bytes([*high, *low]);
+                            if !is_valid_close_code(code) {
+                                return Self::fail(format!("invalid close code {code}"));
+                            }
+                            if std::str::from_utf8(reason).is_err() {
+                                return Self::not_utf8();
+                            }
+                            self.close_code = vec![*high, *low];
+                        }
                         return Parsed::End(Ended::Close);
                     }
                     Control::Reserved(code) => return Self::fail(format!("opcode {code}")),
@@ -255,7 +303,7 @@ impl FrameParser for Rfc6455Parser {
                     (None, None) => return Self::fail("a continuation without a message"),
                     (Some(kind), None) if header.is_final => {
                         if !Self::deliver(kind, payload, on_text) {
-                            return Self::fail("text message is not UTF-8");
+                            return Self::not_utf8();
                         }
                     }
                     (Some(kind), None) => self.fragmented = Some((kind, payload.to_vec())),
@@ -264,7 +312,7 @@ impl FrameParser for Rfc6455Parser {
                         if !header.is_final {
                             self.fragmented = Some((kind, so_far));
                         } else if !Self::deliver(kind, &so_far, on_text) {
-                            return Self::fail("text message is not UTF-8");
+                            return Self::not_utf8();
                         }
                     }
                 }
@@ -366,7 +414,7 @@ mod tests {
         let mut parser = Rfc6455Parser::new(1024);
         let header = &client_frame(0x81, &[b'x'; 2000])[..8];
         let (_, steps) = parse_all(&mut parser, header);
-        assert_eq!(steps, [r#"Failed("message over the 1024-byte limit")"#]);
+        assert_eq!(steps, ["Failed(TooBig(1024))"]);
     }
 
     #[test]
@@ -376,7 +424,7 @@ mod tests {
         stream.extend(client_frame(0x80, b"789012"));
         let (texts, steps) = parse_all(&mut parser, &stream);
         assert!(texts.is_empty());
-        assert_eq!(steps, [r#"Failed("message over the 10-byte limit")"#]);
+        assert_eq!(steps, ["Failed(TooBig(10))"]);
     }
 
     #[test]
@@ -392,7 +440,7 @@ mod tests {
                 &client_frame(0x09, b""),
                 "fragmented or oversized control frame",
             ),
-            (&client_frame(0x81, &[0xC3]), "text message is not UTF-8"),
+            (&client_frame(0x81, &[0xC3]), "NotUtf8"),
             (&client_frame(0xC1, b"x"), "reserved bits"),
         ];
         for (bytes, why) in cases {
@@ -435,5 +483,58 @@ mod tests {
             assert!(texts.is_empty());
             assert_eq!(steps, ["incomplete"], "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn close_codes_a_client_may_not_send_are_protocol_errors() {
+        for code in [
+            0u16,
+            999,
+            1004,
+            1005,
+            1006,
+            1015,
+            1016,
+            2999,
+            5000,
+            u16::MAX,
+        ] {
+            let mut parser = Rfc6455Parser::new(1024);
+            let (_, steps) = parse_all(&mut parser, &client_frame(0x88, &code.to_be_bytes()));
+            assert_eq!(
+                steps,
+                [format!(r#"Failed(Protocol("invalid close code {code}"))"#)],
+                "{code}"
+            );
+        }
+        for code in [1000u16, 1001, 1003, 1007, 1011, 1014, 3000, 4999] {
+            let mut parser = Rfc6455Parser::new(1024);
+            let (_, steps) = parse_all(&mut parser, &client_frame(0x88, &code.to_be_bytes()));
+            assert_eq!(steps, ["Close"], "{code}");
+            assert_eq!(parser.close_code, code.to_be_bytes());
+        }
+        let (_, steps) = parse_all(
+            &mut Rfc6455Parser::new(1024),
+            &client_frame(0x88, &[0x03, 0xE8, 0xC3]),
+        );
+        assert_eq!(steps, ["Failed(NotUtf8)"]);
+    }
+
+    #[test]
+    fn each_failure_closes_with_its_code() {
+        let codes: Vec<Option<u16>> = [
+            Failure::Io(std::io::ErrorKind::BrokenPipe.into()),
+            Failure::Protocol("x".to_owned()),
+            Failure::NotUtf8,
+            Failure::Stalled(Duration::from_secs(1)),
+            Failure::TooBig(1),
+        ]
+        .iter()
+        .map(Failure::close_code)
+        .collect();
+        assert_eq!(
+            codes,
+            [None, Some(1002), Some(1007), Some(1008), Some(1009)]
+        );
     }
 }

@@ -113,7 +113,7 @@ where
                 if io.write_all(&digest).await.is_err() {
                     return;
                 }
-                let socket = Hixie76::new(io, limits.max_message_bytes);
+                let socket = Hixie76::new(io, limits);
                 spawn_pump(socket, hub, attachment, sid);
             }
         }

@@ -22,6 +22,8 @@ use ferrio_transport::PostLimits;
 use ferrio_webhooks::WebhookConfig;
 use ferrio_websocket::WsLimits;
 
+use crate::connections::ConnectionLimits;
+
 pub use cli::Cli;
 pub use settings::{Listen, Setting, Settings};
 pub use values::{Namespaces, Secret};
@@ -65,6 +67,8 @@ pub struct ServerConfig {
     pub post: PostLimits,
     /// WebSocket limits.
     pub websocket: WsLimits,
+    /// Connection limits and timeouts of the public listener.
+    pub connections: ConnectionLimits,
     /// The path prefix of every Socket.IO request, with its leading slash.
     pub resource: String,
     /// The built-in application.
@@ -132,8 +136,14 @@ impl ServerConfig {
         if self.post.max_body_bytes == 0 {
             return Err(ServerConfigError::ZeroLimit("max_body_bytes"));
         }
+        if self.post.max_packets == 0 {
+            return Err(ServerConfigError::ZeroLimit("max_packets_per_post"));
+        }
         if self.websocket.max_message_bytes == 0 {
             return Err(ServerConfigError::ZeroLimit("max_ws_message_bytes"));
+        }
+        if self.connections.max_connections == Some(0) {
+            return Err(ServerConfigError::ZeroLimit("max_connections"));
         }
         if let Some(webhooks) = &self.webhooks {
             if webhooks.url.scheme_str() != Some("http") || webhooks.url.host().is_none() {

@@ -19,6 +19,7 @@ use super::values::{
     parse_seconds_or_zero, parse_secret, parse_text, parse_transports, parse_uri, some,
 };
 use super::{AdminConfig, AppKind, ServerConfig, ServerConfigError, TlsFiles, invalid};
+use crate::connections::ConnectionLimits;
 
 /// One setting as the `--config` file, the environment and the command line know it.
 #[derive(Debug, Clone, Copy)]
@@ -152,6 +153,11 @@ fn hub() -> HubConfig {
     HubConfig::default()
 }
 
+/// The connection limits' own defaults, which the connection settings start from.
+fn connections() -> ConnectionLimits {
+    ConnectionLimits::default()
+}
+
 /// The webhook client's own defaults, which the webhook settings start from.
 fn webhook() -> WebhookConfig {
     WebhookConfig::new(Uri::default(), Vec::new())
@@ -182,12 +188,47 @@ declare_settings! {
     origins: Origins = hub().origins, parse_origins;
     /// Largest POST body in bytes; larger ones get 413.
     max_body_bytes: usize = PostLimits::default().max_body_bytes, parse_number;
+    /// Most packets one POST body may frame; more get 413.
+    max_packets_per_post: usize = PostLimits::default().max_packets, parse_number;
     /// Largest WebSocket message a client may send, in bytes.
     max_ws_message_bytes: usize = WsLimits::default().max_message_bytes, parse_number;
-    /// Packets buffered per session with no transport; reaching it ends the session.
+    /// Seconds a client may take to send a request's headers, counted from when the
+    /// connection is ready for a request (so also the most a kept-alive connection waits idle).
+    header_read_timeout: Duration = connections().header_read_timeout, parse_seconds;
+    /// Seconds a POST body may go without a byte arriving; a stalled one gets 408.
+    body_read_timeout: Duration = PostLimits::default().body_read_timeout, parse_seconds;
+    /// Seconds a WebSocket client may take to finish a message it has begun sending.
+    ws_message_timeout: Duration = WsLimits::default().message_timeout, parse_seconds;
+    /// Seconds a write to a client may make no progress before its connection and session end.
+    write_timeout: Duration = connections().write_timeout, parse_seconds;
+    /// Most connections open at once on the public port; more get 503.
+    max_connections: Option<usize> = connections().max_connections
+        => "the open-files limit less a reserve", some(parse_number);
+    /// Most connections one client address (an IPv6 one by its /64) may hold open; 0 = no limit.
+    max_connections_per_ip: usize =
+        connections().max_connections_per_address.unwrap_or(0), parse_number;
+    /// Packets one session may have queued; one more ends the session.
     max_buffered_packets: usize = hub().max_buffered_packets, parse_number;
-    /// Most sessions this node holds; more handshakes get 503.
+    /// Bytes one session may have queued or being written; one more packet ends the session.
+    max_buffer_bytes: usize = hub().max_buffer_bytes, parse_number;
+    /// Packets per second one session may send; more are refused.
+    inbound_packet_rate: f64 = hub().inbound_packets.per_second, parse_positive;
+    /// Burst of packets one session may send above its rate.
+    inbound_packet_burst: u32 = hub().inbound_packets.burst, parse_number;
+    /// Bytes per second one session may send; more are refused.
+    inbound_byte_rate: f64 = hub().inbound_bytes.per_second, parse_positive;
+    /// Burst of bytes one session may send above its rate.
+    inbound_byte_burst: u32 = hub().inbound_bytes.burst, parse_number;
+    /// Most connected sessions this node holds; more handshakes get 503.
     max_sessions: Option<usize> = hub().max_sessions => "no limit", some(parse_number);
+    /// Most handshakes not yet followed by a transport request; more get 503.
+    max_unconnected: usize = hub().max_unconnected, parse_number;
+    /// Most unconnected handshakes of one client address (IPv6: one /64).
+    max_unconnected_per_ip: usize = hub().max_unconnected_per_address, parse_number;
+    /// Largest handshake query in bytes; larger ones get 414.
+    max_handshake_query_bytes: usize = hub().max_handshake_query_bytes, parse_number;
+    /// Largest handshake header section in bytes; larger ones get 431.
+    max_handshake_header_bytes: usize = hub().max_handshake_header_bytes, parse_number;
     /// Handshakes per second the node accepts; more get 503.
     handshake_rate: Option<f64> = hub().handshake_rate.map(|rate| rate.per_second)
         => "no limit", some(parse_positive);
@@ -304,7 +345,14 @@ impl Settings {
                 transports,
                 origins: self.origins.clone(),
                 max_buffered_packets: self.max_buffered_packets,
+                max_buffer_bytes: self.max_buffer_bytes,
+                inbound_packets: Rate::new(self.inbound_packet_rate, self.inbound_packet_burst),
+                inbound_bytes: Rate::new(self.inbound_byte_rate, self.inbound_byte_burst),
                 max_sessions: self.max_sessions,
+                max_unconnected: self.max_unconnected,
+                max_unconnected_per_address: self.max_unconnected_per_ip,
+                max_handshake_query_bytes: self.max_handshake_query_bytes,
+                max_handshake_header_bytes: self.max_handshake_header_bytes,
                 handshake_rate: rate(self.handshake_rate, self.handshake_burst),
                 handshake_rate_per_address: rate(
                     self.handshake_rate_per_ip,
@@ -314,9 +362,19 @@ impl Settings {
             },
             post: PostLimits {
                 max_body_bytes: self.max_body_bytes,
+                body_read_timeout: self.body_read_timeout,
+                max_packets: self.max_packets_per_post,
             },
             websocket: WsLimits {
                 max_message_bytes: self.max_ws_message_bytes,
+                message_timeout: self.ws_message_timeout,
+            },
+            connections: ConnectionLimits {
+                header_read_timeout: self.header_read_timeout,
+                write_timeout: self.write_timeout,
+                max_connections: self.max_connections,
+                max_connections_per_address: (self.max_connections_per_ip != 0)
+                    .then_some(self.max_connections_per_ip),
             },
             resource: self.resource.clone(),
             app: self.app,
