@@ -2,17 +2,19 @@
 //! with the drain, and the bearer-token publish API (`/api/emit`, `/api/disconnect`,
 //! `/api/stats`) delivering to polling and websocket clients.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferrio_hub::{DisconnectReason, Origins};
 use ferrio_server::{AdminConfig, ServerConfig};
 use ferrio_testkit::{
-    Backend, BackendReply, ECHO_PING, TestServer, WsClient, any_disconnect, assert_websocket_echo,
-    disconnected, next_packet_within, retry_until, send_text, within, xhr_path,
+    Backend, BackendReply, ECHO_PING, Metrics, TestServer, WsClient, any_disconnect,
+    assert_websocket_echo, captured_logs, disconnected, next_packet_within, numeric_field,
+    retry_until, send_text, within, xhr_path,
 };
 use ferrio_webhooks::WebhookConfig;
 use http::Method;
 use serde_json::{Value, json};
+use tokio::sync::Mutex;
 
 /// How long something that should happen at once may take.
 const WAIT: Duration = Duration::from_secs(3);
@@ -24,8 +26,17 @@ const TOKEN: &str = "s3cret-token";
 /// The pause between two reads of `/api/stats` while waiting for it to change.
 const STATS_PAUSE: Duration = Duration::from_millis(20);
 
-/// A gateway with the short timers, the publish API on with [`TOKEN`], and `configure`.
+/// The line a failed API authorization logs.
+const AUTH_FAILURE_LINE: &str = "publish API call without a valid token";
+
+/// Held by the tests that fail API authorizations, so the one that counts the failures and
+/// their log lines sees only its own: both are kept per process.
+static FAILING_AUTH: Mutex<()> = Mutex::const_new(());
+
+/// A gateway with the short timers, the publish API on with [`TOKEN`], and `configure`. The
+/// process's log is kept from the first gateway on, so that every failure line is seen.
 async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    captured_logs();
     TestServer::start_short_timers_with(|config| {
         config.admin = Some(AdminConfig {
             addr: "127.0.0.1:0".parse().expect("address"),
@@ -72,7 +83,7 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
-const FAMILIES: [(&str, &str); 10] = [
+const FAMILIES: [(&str, &str); 12] = [
     ("ferrio_sessions", "gauge"),
     ("ferrio_buffered_packets", "gauge"),
     ("ferrio_buffered_bytes", "gauge"),
@@ -83,6 +94,8 @@ const FAMILIES: [(&str, &str); 10] = [
     ("ferrio_bytes_in_total", "counter"),
     ("ferrio_bytes_out_total", "counter"),
     ("ferrio_disconnects_total", "counter"),
+    ("ferrio_origin_refusals_total", "counter"),
+    ("ferrio_admin_auth_failures_total", "counter"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,6 +477,7 @@ async fn readyz_turns_503_on_drain_while_sessions_keep_working() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_refuses_missing_and_wrong_tokens_with_401() {
     within(TEST_LIMIT, async {
+        let _failing = FAILING_AUTH.lock().await;
         let server = start().await;
         let sid = server.connected_polling_session().await;
         let emit_body = json!({"event": "news", "args": [1]}).to_string();
@@ -496,6 +510,59 @@ async fn api_refuses_missing_and_wrong_tokens_with_401() {
         let stats = server.api(Method::GET, "/api/stats", Some(TOKEN), "").await;
         assert_eq!(stats.status, 200, "{}", stats.text());
         assert_eq!(stats.header("content-type"), Some("application/json"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_api_auth_is_counted_and_logged_by_sample_with_the_number_held_back() {
+    within(TEST_LIMIT, async {
+        let _failing = FAILING_AUTH.lock().await;
+        let server = start().await;
+        let logs = captured_logs();
+        let sid = server.connected_polling_session().await;
+        let failures = |metrics: &Metrics| metrics.value("ferrio_admin_auth_failures_total", &[]);
+        let before = failures(&server.metrics().await);
+        let lines_before = logs.lines_containing(AUTH_FAILURE_LINE).len();
+        // Someone guesses tokens for two seconds and more.
+        let flood = Instant::now();
+        let mut failed = 0u64;
+        while flood.elapsed() < Duration::from_millis(2200) {
+            let response = server
+                .api(Method::GET, "/api/stats", Some("guess"), "")
+                .await;
+            assert_eq!(response.status, 401);
+            failed += 1;
+        }
+        // The log gate lets a burst of five lines through, then one a second.
+        let flood_lines = logs.lines_containing(AUTH_FAILURE_LINE).len() - lines_before;
+        let seconds = flood.elapsed().as_secs_f64().ceil() as usize;
+        assert!(
+            (1..=5 + seconds).contains(&flood_lines) && flood_lines as u64 * 10 <= failed,
+            "{flood_lines} lines for {failed} failures in {seconds} s"
+        );
+        // A failure a second later gets a line that says how many were held back.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let last = server.api(Method::POST, "/api/emit", None, "{}").await;
+        assert_eq!(last.status, 401);
+        failed += 1;
+        // This gateway's lines: its log gate is its own, so they account for its failures.
+        let lines = logs.lines_containing(AUTH_FAILURE_LINE)[lines_before..].to_vec();
+        let held_back: u64 = lines
+            .iter()
+            .map(|line| numeric_field(line, "suppressed").expect("a suppressed count"))
+            .sum();
+        let reported = lines.len() as u64 + held_back;
+        let total = failures(&server.metrics().await);
+        assert_eq!(total - before, failed as f64);
+        assert_eq!(
+            reported as f64, total,
+            "every failure is a line or held back by one: {lines:#?}"
+        );
+        // The API and the sessions go on.
+        let stats = server.api(Method::GET, "/api/stats", Some(TOKEN), "").await;
+        assert_eq!(stats.status, 200, "{}", stats.text());
+        server.assert_polling_echo(&sid).await;
     })
     .await;
 }

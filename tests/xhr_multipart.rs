@@ -338,18 +338,7 @@ async fn s5_6_options_preflight_gets_204_with_cors() {
     let origin = "http://a.example:8080";
     let preflight = server.post_preflight(&multipart_path(&sid), origin).await;
     assert_preflight_allows(&preflight, origin);
-    let methods = preflight
-        .header("access-control-allow-methods")
-        .unwrap_or_default();
-    assert!(
-        methods.split(',').any(|m| m.trim() == "POST"),
-        "allowed methods {methods:?}"
-    );
-    assert_eq!(
-        preflight.header("access-control-allow-headers"),
-        Some("content-type")
-    );
-    // Without a requested method, GET and POST are allowed.
+    // Without a requested method the answer is the same.
     let bare = server
         .request(
             Method::OPTIONS,
@@ -358,11 +347,7 @@ async fn s5_6_options_preflight_gets_204_with_cors() {
             "",
         )
         .await;
-    assert_eq!(bare.status, 204);
-    assert_eq!(
-        bare.header("access-control-allow-methods"),
-        Some("GET, POST")
-    );
+    assert_preflight_allows(&bare, origin);
     // A preflight does not touch the session: the first GET still connects it.
     assert!(
         !server.log.entries().iter().any(is_connection),

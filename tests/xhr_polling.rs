@@ -746,14 +746,6 @@ async fn s1_5_options_preflight_gets_204_and_leaves_the_session_alone() {
     let origin = "http://a.example:8080";
     let preflight = server.post_preflight(&xhr_path(&sid), origin).await;
     assert_preflight_allows(&preflight, origin);
-    assert_eq!(
-        preflight.header("access-control-allow-methods"),
-        Some("POST")
-    );
-    assert_eq!(
-        preflight.header("access-control-allow-headers"),
-        Some("content-type")
-    );
     assert!(
         !server.log.entries().iter().any(is_connection),
         "a preflight connected the session"

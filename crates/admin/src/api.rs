@@ -1,6 +1,8 @@
 //! The publish API: a backend emits to a namespace, a room or one session, disconnects a
 //! session, or reads statistics. Every call needs `Authorization: Bearer <token>`.
 
+use std::sync::atomic::Ordering;
+
 use bytes::Bytes;
 use ferrio_hub::is_reserved_event;
 use ferrio_transport::Body;
@@ -10,7 +12,7 @@ use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use tracing::info;
+use tracing::warn;
 
 use crate::serve::{Admin, plain};
 
@@ -81,10 +83,13 @@ where
         );
     }
     if !authorized(admin, request.headers().get(AUTHORIZATION)) {
-        info!(
-            path = request.uri().path(),
-            "publish API call without a valid token"
-        );
+        admin.auth_failures.fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = admin.auth_failure_log.admit() {
+            warn!(
+                path = request.uri().path(),
+                suppressed, "publish API call without a valid token"
+            );
+        }
         let mut response = json_response(
             StatusCode::UNAUTHORIZED,
             &json!({ "error": "missing or wrong bearer token" }),

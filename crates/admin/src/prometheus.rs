@@ -1,4 +1,5 @@
-//! The Prometheus text exposition format (version 0.0.4) of the hub's figures.
+//! The Prometheus text exposition format (version 0.0.4) of the hub's figures and of the
+//! refusals counted before a request reaches the hub.
 
 use std::fmt::Write as _;
 
@@ -30,7 +31,9 @@ fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
     let _ = writeln!(out, " {value}");
 }
 
-/// Renders the hub's figures, every metric named `ferrio_*`.
+/// Renders the hub's figures, then the process's counts of requests refused before they reach
+/// the hub (foreign origins on session requests, publish API calls without a valid token);
+/// every metric is named `ferrio_*`.
 pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
     family(
         out,
@@ -156,4 +159,29 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
         &[],
         snapshot.refused_packets,
     );
+    family(
+        out,
+        "ferrio_origin_refusals_total",
+        "counter",
+        "Requests on a session refused with 403 for naming a page origin outside the origins list, by transport (none for ?disconnect).",
+    );
+    for (transport, count) in &snapshot.origin_refusals {
+        sample(
+            out,
+            "ferrio_origin_refusals_total",
+            &[("transport", transport)],
+            *count,
+        );
+    }
+}
+
+/// Renders the admin listener's own counters.
+pub(crate) fn render_admin(auth_failures: u64, out: &mut String) {
+    family(
+        out,
+        "ferrio_admin_auth_failures_total",
+        "counter",
+        "Publish API calls refused with 401 for a missing or wrong bearer token.",
+    );
+    sample(out, "ferrio_admin_auth_failures_total", &[], auth_failures);
 }

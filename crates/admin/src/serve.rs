@@ -3,10 +3,11 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_hub::Hub;
+use ferrio_hub::{Hub, LogGate};
 use ferrio_transport::{Body, full};
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -28,6 +29,11 @@ pub struct Admin {
     pub(crate) api_token: Option<String>,
     extra_metrics: Vec<ExtraMetrics>,
     header_read_timeout: Duration,
+    /// Publish API calls refused for a missing or wrong token. Kept here, not in the hub: the
+    /// hub knows nothing of the admin listener. Shared by the clones that serve connections.
+    pub(crate) auth_failures: Arc<AtomicU64>,
+    /// Whoever guesses tokens decides how often they fail: the log keeps a sample.
+    pub(crate) auth_failure_log: Arc<LogGate>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -46,6 +52,8 @@ impl Admin {
             api_token: api_token.filter(|token| !token.is_empty()),
             extra_metrics: Vec::new(),
             header_read_timeout: Duration::from_secs(20),
+            auth_failures: Arc::default(),
+            auth_failure_log: Arc::default(),
         }
     }
 
@@ -74,6 +82,10 @@ impl Admin {
             (Method::GET | Method::HEAD, "/metrics") => {
                 let mut text = String::with_capacity(8 * 1024);
                 crate::prometheus::render(&self.hub.metrics(), &mut text);
+                crate::prometheus::render_admin(
+                    self.auth_failures.load(Ordering::Relaxed),
+                    &mut text,
+                );
                 for extra in &self.extra_metrics {
                     extra(&mut text);
                 }

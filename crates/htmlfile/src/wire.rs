@@ -32,10 +32,6 @@ impl Wire for HtmlfileWire {
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         );
-        headers.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
     }
 }
 

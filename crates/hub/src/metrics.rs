@@ -112,6 +112,9 @@ pub struct HubMetrics {
     disconnects: [AtomicU64; DISCONNECT_REASONS.len()],
     /// Client packets refused for being over their session's inbound budget.
     refused: AtomicU64,
+    /// Requests on a session refused for naming a page origin outside the list, by transport
+    /// (slot 0: a request that names none, `?disconnect`).
+    origin_refusals: [AtomicU64; TRANSPORT_SLOTS],
 }
 
 impl Default for HubMetrics {
@@ -124,6 +127,7 @@ impl Default for HubMetrics {
             bytes_out: counters(),
             disconnects: counters(),
             refused: AtomicU64::new(0),
+            origin_refusals: counters(),
         }
     }
 }
@@ -177,6 +181,12 @@ impl HubMetrics {
         bump(&self.refused, 1);
     }
 
+    /// Counts a request on a session refused for its page origin; `transport` is `None` for a
+    /// request that names none (`?disconnect`).
+    pub fn origin_refused(&self, transport: Option<TransportKind>) {
+        bump(&self.origin_refusals[transport_slot(transport)], 1);
+    }
+
     pub(crate) fn disconnect(&self, reason: DisconnectReason) {
         if let Some(index) = DISCONNECT_REASONS.iter().position(|r| *r == reason) {
             bump(&self.disconnects[index], 1);
@@ -222,6 +232,12 @@ impl HubMetrics {
                 .map(|(index, reason)| (reason.as_str(), load(&self.disconnects[index])))
                 .collect(),
             refused_packets: load(&self.refused),
+            origin_refusals: self
+                .origin_refusals
+                .iter()
+                .enumerate()
+                .map(|(slot, count)| (transport_label(slot), load(count)))
+                .collect(),
         }
     }
 }
@@ -250,6 +266,9 @@ pub struct MetricsSnapshot {
     pub disconnects: Vec<(&'static str, u64)>,
     /// Client packets refused for being over their session's inbound budget.
     pub refused_packets: u64,
+    /// Requests on a session refused for naming a page origin outside the list, by transport
+    /// (`none` for `?disconnect`).
+    pub origin_refusals: Vec<(&'static str, u64)>,
 }
 
 /// Counts sessions by transport label for a snapshot.

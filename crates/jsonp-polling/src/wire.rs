@@ -62,13 +62,10 @@ impl Wire for JsonpWire {
     }
 
     fn headers(&self, headers: &mut HeaderMap) {
-        // IE's XSS filter would mangle answers that echo request text; old IE would also
-        // sniff a directly opened answer as HTML (docs/protocol.md §5.5).
+        // IE's XSS filter would mangle answers that echo request text (docs/protocol.md
+        // §5.5); that old IE would also sniff a directly opened answer as HTML is answered by
+        // the nosniff every transport response carries.
         headers.insert("x-xss-protection", HeaderValue::from_static("0"));
-        headers.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
     }
 }
 

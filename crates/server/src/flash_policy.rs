@@ -19,17 +19,34 @@ const SNIFF_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The policy document for `origins`, with the trailing NUL Adobe asks for (docs/protocol.md §8
 /// #11).
+///
+/// Each pattern that Flash can express becomes `<allow-access-from domain="H" to-ports="*"/>`.
+/// The host maps as written: Flash reads `*` and `*.example.com` (the domain itself included)
+/// exactly as the origins list does. The two ports mean different things, though: the list's is
+/// the page's port, Flash's `to-ports` names the ports of this host that the SWF may open.
+/// The list says nothing about the latter, so `to-ports` is `*` (from a policy served on a port
+/// of 1024 or above Flash grants only ports of 1024 or above anyway). The former Flash cannot
+/// express at all: a pattern with a page port (`app.example.com:443`) would, as a domain
+/// alone, also admit SWFs from that host on every other port, so it is left out (and said so
+/// at start) rather than widened; `app.example.com:*` is the pattern that lets Flash pages of a
+/// host in. Left out, such pages fall back to the next transport.
 pub(crate) fn policy_document(origins: &Origins) -> Arc<[u8]> {
     let mut document = String::from(
         "<?xml version=\"1.0\"?><!DOCTYPE cross-domain-policy SYSTEM \
          \"http://www.macromedia.com/xml/dtds/cross-domain-policy.dtd\"><cross-domain-policy>",
     );
     for (host, port) in origins.patterns() {
+        if let Some(port) = port {
+            warn!(
+                pattern = %format_args!("{host}:{port}"),
+                "the Flash socket policy leaves out an origin pattern with a page port, which \
+                 Flash cannot express; list {host}:* to let Flash pages of that host connect"
+            );
+            continue;
+        }
         document.push_str("<allow-access-from domain=\"");
         document.push_str(&xml_attribute(host));
-        document.push_str("\" to-ports=\"");
-        document.push_str(&xml_attribute(port));
-        document.push_str("\"/>");
+        document.push_str("\" to-ports=\"*\"/>");
     }
     document.push_str("</cross-domain-policy>\0");
     Arc::from(document.into_bytes())
@@ -111,11 +128,26 @@ mod tests {
     }
 
     #[test]
-    fn restricted_origins_list_each_entry() {
-        let origins: Origins = "good.example:80,*.example.org:*".parse().unwrap();
+    fn wildcard_hosts_map_as_written_and_page_ports_are_left_out() {
+        let origins: Origins = "good.example:80,*.example.org:*,app.example.net:*,*:8080"
+            .parse()
+            .unwrap();
         let text = String::from_utf8(policy_document(&origins).to_vec()).unwrap();
-        assert!(text.contains(r#"<allow-access-from domain="good.example" to-ports="80"/>"#));
         assert!(text.contains(r#"<allow-access-from domain="*.example.org" to-ports="*"/>"#));
-        assert!(!text.contains(r#"domain="*" to-ports="*""#));
+        assert!(text.contains(r#"<allow-access-from domain="app.example.net" to-ports="*"/>"#));
+        assert_eq!(text.matches("<allow-access-from").count(), 2, "{text}");
+        assert!(
+            !text.contains("good.example"),
+            "a page port cannot be expressed"
+        );
+        assert!(!text.contains(r#"domain="*""#), "*:8080 is not every page");
+    }
+
+    #[test]
+    fn a_list_of_page_ports_only_gives_a_policy_that_allows_nothing() {
+        let origins: Origins = "app.example.com:443".parse().unwrap();
+        let text = String::from_utf8(policy_document(&origins).to_vec()).unwrap();
+        assert!(!text.contains("<allow-access-from"), "{text}");
+        assert!(text.ends_with("<cross-domain-policy></cross-domain-policy>\0"));
     }
 }

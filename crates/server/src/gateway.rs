@@ -217,6 +217,9 @@ impl Shared {
                 self.connection_info(request),
             )),
             Route::ForcedDisconnect { sid } => {
+                if let Some(refusal) = self.foreign_origin(request, None) {
+                    return Some(Answer::Now(refusal));
+                }
                 debug!(sid, "forced disconnect requested");
                 self.hub.disconnect(sid);
                 Answer::Now(Response::new(empty()))
@@ -230,12 +233,35 @@ impl Shared {
             Route::Transport { transport, .. } if !self.hub.config().enables(transport) => {
                 Answer::Now(TransportError::TransportDisabled.into_response())
             }
-            Route::Transport { transport, sid } => Answer::Transport {
-                kind: transport,
-                sid: sid.to_owned(),
-            },
+            // The one origin check of every request on a session: every method of every
+            // transport, before the transport sees it.
+            Route::Transport { transport, sid } => {
+                match self.foreign_origin(request, Some(transport)) {
+                    Some(refusal) => Answer::Now(refusal),
+                    None => Answer::Transport {
+                        kind: transport,
+                        sid: sid.to_owned(),
+                    },
+                }
+            }
         };
         Some(answer)
+    }
+
+    /// The `403` for a request on a session whose page origin is outside the `origins` list
+    /// (docs/protocol.md §2.6), or `None` to serve it.
+    fn foreign_origin<B>(
+        &self,
+        request: &Request<B>,
+        transport: Option<TransportKind>,
+    ) -> Option<Response<Body>> {
+        ferrio_transport::refuse_foreign_origin(
+            &self.hub.config().origins,
+            self.hub.counters(),
+            transport,
+            self.connection_info(request).peer,
+            request.headers(),
+        )
     }
 
     /// Completes `answer`: a transport's is awaited.

@@ -480,7 +480,9 @@ impl TestServer {
     }
 }
 
-/// Asserts that `preflight` is a `204` with no body that allows `origin` with credentials.
+/// Asserts that `preflight` is a `204` with no body that allows `origin` with credentials,
+/// the methods `GET` and `POST` and the one header the clients set, `Content-Type`, whatever
+/// the preflight asked for.
 pub fn assert_preflight_allows(preflight: &HttpResponse, origin: &str) {
     assert_eq!(preflight.status, 204);
     assert!(preflight.body.is_empty());
@@ -492,6 +494,15 @@ pub fn assert_preflight_allows(preflight: &HttpResponse, origin: &str) {
         preflight.header("access-control-allow-credentials"),
         Some("true")
     );
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, POST")
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("Content-Type")
+    );
+    assert_eq!(preflight.header("x-content-type-options"), Some("nosniff"));
 }
 
 /// Awaits the answer to a GET started by [`TestServer::spawn_get`]; panics when it does not

@@ -20,6 +20,7 @@
 //! | `crowd` | a [`Crowd`] of healthy xhr-polling and WebSocket clients chatting beside an attack, [`Crowd::finish`] proving nothing was lost and nobody disconnected |
 //! | `tls` | a [`SelfSigned`] certificate and TLS clients |
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
+//! | `logs` | the test process's log lines ([`captured_logs`], [`numeric_field`]) |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
 
 mod admin;
@@ -30,6 +31,7 @@ mod es3;
 mod heartbeats;
 mod hixie;
 mod http;
+mod logs;
 mod observation;
 mod packets;
 mod polling;
@@ -57,6 +59,7 @@ pub use http::{
     raw_exchange, read_at_least, read_for, read_response_head, read_until_closed, request,
     request_head, request_on, status_code, status_line,
 };
+pub use logs::{CapturedLogs, captured_logs, numeric_field};
 pub use observation::{
     any_connection, any_disconnect, any_disconnect_of, connected_to, disconnected,
     disconnected_from, is_connection,

@@ -7,11 +7,12 @@
 //!
 //! Layout:
 //! - `body`: the response body type every ferrio handler returns.
-//! - `cors`: `Access-Control-*` headers echoing the request's origin.
+//! - `cors`: the origin check of requests on a session, and `Access-Control-*` headers echoing
+//!   an allowed origin.
 //! - `response`: [`TransportError`] and its status map.
 //! - `wire`: the [`Wire`] trait.
 //! - `poll`, `stream`, `post`: the GET drivers of polling and streaming transports and the
-//!   POST path; `serve` dispatches by method.
+//!   POST path; `serve` dispatches by method and adds the headers every response carries.
 //! - `stall`: the error and the signal of a write given up by the connection's write timeout.
 
 mod body;
@@ -25,7 +26,7 @@ mod stream;
 mod wire;
 
 pub use body::{Body, empty, full};
-pub use cors::{allow_origin, preflight};
+pub use cors::{allow_origin, preflight, refuse_foreign_origin};
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};

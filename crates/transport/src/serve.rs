@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use ferrio_hub::Hub;
 use ferrio_protocol::TransportKind;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Request, Response};
 use http_body::Body as HttpBody;
 use tracing::{debug, info};
@@ -25,7 +25,8 @@ pub struct TransportRequest<'a> {
     /// The session id from the path.
     pub sid: &'a str,
     /// Which transport the path names; the caller has refused it already if it is not
-    /// enabled.
+    /// enabled, or if the request names an origin outside the list
+    /// ([`refuse_foreign_origin`](crate::refuse_foreign_origin)).
     pub kind: TransportKind,
     /// POST limits: size and stall timeout.
     pub limits: PostLimits,
@@ -77,13 +78,14 @@ where
 }
 
 /// The answer: GETs with the transport's content type and headers, POSTs with `1` as plain
-/// text, both with CORS for cross-domain pages (docs/protocol.md §5.0).
+/// text, both with CORS for cross-domain pages (docs/protocol.md §5.0), and every one with the
+/// common headers.
 fn respond<W: Wire>(
     parts: &http::request::Parts,
     wire: &W,
     result: Result<Body, TransportError>,
 ) -> Response<Body> {
-    match result {
+    let mut response = match result {
         Ok(body) => {
             let is_post = parts.method == Method::POST;
             let mut response = Response::new(body);
@@ -108,7 +110,9 @@ fn respond<W: Wire>(
             allow_origin(&parts.headers, response.headers_mut());
             response
         }
-    }
+    };
+    common_headers(response.headers_mut());
+    response
 }
 
 async fn post<B, W>(
@@ -138,4 +142,11 @@ where
         debug!(sid = ctx.sid, "POST for an unknown session discarded");
     }
     Ok(full(Bytes::from_static(b"1")))
+}
+
+/// Headers every transport response carries, answer or error: `X-Content-Type-Options:
+/// nosniff`, so that no browser reads a payload (text the clients wrote) as another type than
+/// the one given, such as HTML or script opened directly.
+pub(crate) fn common_headers(headers: &mut HeaderMap) {
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }

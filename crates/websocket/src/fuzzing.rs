@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, OpCode};
 use crate::hixie::{CLOSE_FRAME, Hixie76, challenge_response, key_number};
 use crate::is_websocket_upgrade;
 use crate::pump::{Ended, Failure, PacketSocket};
+use crate::reader::Message;
 use crate::rfc6455::{Rfc6455, WsLimits};
 
 /// Every target of this crate.
@@ -116,8 +117,8 @@ fn expected_key_number(key: &str) -> Option<u32> {
 /// What one connection did with the client's bytes.
 #[derive(Debug, PartialEq, Eq)]
 struct Outcome {
-    /// The text messages handed to the hub, in order.
-    texts: Vec<String>,
+    /// The messages handed on, in order, each with whether it is text.
+    messages: Vec<(bool, Vec<u8>)>,
     /// How the client's side ended.
     ended: String,
     /// What the server wrote back.
@@ -133,7 +134,7 @@ where
 {
     let Some((&piece, stream)) = data.split_first() else {
         return Outcome {
-            texts: Vec::new(),
+            messages: Vec::new(),
             ended: String::new(),
             written: Vec::new(),
         };
@@ -145,8 +146,8 @@ where
         in_pieces, whole,
         "{piece}-byte pieces and whole reads differ"
     );
-    for text in &whole.texts {
-        assert!(text.len() <= MAX_MESSAGE_BYTES, "{} bytes", text.len());
+    for (_, bytes) in &whole.messages {
+        assert!(bytes.len() <= MAX_MESSAGE_BYTES, "{} bytes", bytes.len());
     }
     whole
 }
@@ -159,7 +160,7 @@ where
     F: Fn(Connection) -> S,
 {
     let written = Arc::new(Mutex::new(Vec::new()));
-    let mut texts = Vec::new();
+    let mut messages = Vec::new();
     let ended = {
         let mut socket = socket(Connection {
             unread: stream.to_vec(),
@@ -170,7 +171,12 @@ where
         RUNTIME.with(|runtime| {
             runtime.block_on(async {
                 let ended = socket
-                    .receive(&mut |text| texts.push(text.to_owned()))
+                    .receive(&mut |message| {
+                        messages.push(match message {
+                            Message::Text(text) => (true, text.as_bytes().to_vec()),
+                            Message::Binary(bytes) => (false, bytes.to_vec()),
+                        });
+                    })
                     .await;
                 match &ended {
                     Ended::Close => socket.answer_close().await,
@@ -183,7 +189,7 @@ where
     };
     let written = std::mem::take(&mut *written.lock().unwrap_or_else(PoisonError::into_inner));
     Outcome {
-        texts,
+        messages,
         ended,
         written,
     }

@@ -8,7 +8,7 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::pump::{Ended, Failure, PacketSocket};
-use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
+use crate::reader::{FrameParser, FrameReader, Message, OnMessage, Parsed, Stop};
 use crate::rfc6455::WsLimits;
 use crate::writer::{FrameWriter, Framing};
 
@@ -95,7 +95,7 @@ impl HixieParser {
 }
 
 impl FrameParser for HixieParser {
-    fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+    fn parse(&mut self, bytes: &mut [u8], on_message: &mut OnMessage<'_>) -> Parsed {
         let Some(&kind) = bytes.first() else {
             return Parsed::Incomplete;
         };
@@ -115,7 +115,7 @@ impl FrameParser for HixieParser {
                     return Self::fail(HixieError::TooLong(self.max_message_bytes));
                 }
                 match std::str::from_utf8(&bytes[1..end]) {
-                    Ok(text) => on_text(text),
+                    Ok(text) => on_message(Message::Text(text)),
                     Err(_) => return Self::fail(HixieError::NotUtf8),
                 }
                 Parsed::Frame(end + 1)
@@ -158,7 +158,11 @@ mod tests {
         let mut texts = Vec::new();
         let mut used = 0;
         loop {
-            let parsed = parser.parse(&mut bytes[used..], &mut |t| texts.push(t.to_owned()));
+            let parsed = parser.parse(&mut bytes[used..], &mut |message| {
+                if let Message::Text(text) = message {
+                    texts.push(text.to_owned());
+                }
+            });
             match parsed {
                 Parsed::Frame(length) | Parsed::Pause(length) => used += length,
                 Parsed::Incomplete => return (texts, used, None),
@@ -238,12 +242,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Hixie76<S> {
             .await
     }
 
-    async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {
+    async fn receive(&mut self, on_message: &mut OnMessage<'_>) -> Ended {
         loop {
             // Draft 76 has no control frames to answer, so a pause only resumes reading.
             if let Stop::Ended(ended) = self
                 .reader
-                .read(&mut self.io, &mut self.parser, on_text)
+                .read(&mut self.io, &mut self.parser, on_message)
                 .await
             {
                 return ended;

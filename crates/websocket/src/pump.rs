@@ -8,7 +8,7 @@ use ferrio_protocol::TransportKind;
 use ferrio_transport::{NOT_HANDSHAKEN, is_write_stall};
 use tracing::{debug, info};
 
-use crate::reader::OnText;
+use crate::reader::{Message, OnMessage};
 
 /// Why the peer's side of a connection ended.
 #[derive(Debug)]
@@ -112,10 +112,9 @@ pub(crate) trait PacketSocket: Send {
     /// Writes every packet as its own text message.
     fn send(&mut self, packets: &[Encoded]) -> impl Future<Output = std::io::Result<()>> + Send;
 
-    /// Reads until the peer's side ends, handing each text message (one packet, docs/protocol.md
-    /// §3.10) to `on_text` as it completes. Must be cancel-safe: it is raced against outgoing
-    /// packets.
-    fn receive(&mut self, on_text: &mut OnText<'_>) -> impl Future<Output = Ended> + Send;
+    /// Reads until the peer's side ends, handing each message to `on_message` as it
+    /// completes. Must be cancel-safe: it is raced against outgoing packets.
+    fn receive(&mut self, on_message: &mut OnMessage<'_>) -> impl Future<Output = Ended> + Send;
 
     /// Closes the connection, starting the protocol's closing handshake.
     fn close(&mut self) -> impl Future<Output = ()> + Send;
@@ -198,10 +197,16 @@ async fn next_turn<S: PacketSocket>(
     kind: TransportKind,
     sid: &str,
 ) -> Turn {
-    let mut on_text = |text: &str| ingest(attachment, hub, kind, sid, text);
+    // A text message is one packet (docs/protocol.md §3.10); Socket.IO 0.9 sends nothing in
+    // binary, so a binary message carries nothing for the session and is dropped.
+    let mut on_message = |message: Message<'_>| {
+        if let Message::Text(text) = message {
+            ingest(attachment, hub, kind, sid, text);
+        }
+    };
     tokio::select! {
         batch = attachment.next_stream_batch() => Turn::Outgoing(batch),
-        ended = socket.receive(&mut on_text) => Turn::Incoming(ended),
+        ended = socket.receive(&mut on_message) => Turn::Incoming(ended),
     }
 }
 

@@ -27,8 +27,17 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_BYTES]);
 }
 
-/// Where a parser hands each completed text message.
-pub(crate) type OnText<'a> = dyn FnMut(&str) + Send + 'a;
+/// One complete message from the client, straight from the bytes it arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Message<'a> {
+    /// A text message, checked to be UTF-8.
+    Text(&'a str),
+    /// A binary message (RFC 6455 only).
+    Binary(&'a [u8]),
+}
+
+/// Where a parser hands each completed message.
+pub(crate) type OnMessage<'a> = dyn FnMut(Message<'_>) + Send + 'a;
 
 /// What a protocol parser made of the bytes at the front of what was received.
 #[derive(Debug)]
@@ -56,10 +65,12 @@ pub(crate) enum Stop {
 
 /// One WebSocket protocol's framing of what the client sends.
 pub(crate) trait FrameParser {
-    /// Parses the frame at the front of `bytes`, handing a completed text message to
-    /// `on_text`. `bytes` always starts at a frame boundary; a parser may rewrite the bytes
-    /// of a whole frame (RFC 6455 unmasks in place).
-    fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed;
+    /// Parses the frame at the front of `bytes`, handing a completed message to
+    /// `on_message`. `bytes` always starts at a frame boundary. A parser may rewrite the
+    /// bytes, an incomplete frame's too (RFC 6455 unmasks in place as the payload arrives):
+    /// what is left unparsed is kept as rewritten, and handed back, followed by what arrives
+    /// next, at the next call.
+    fn parse(&mut self, bytes: &mut [u8], on_message: &mut OnMessage<'_>) -> Parsed;
 
     /// Whether the parser holds part of a message across whole frames (RFC 6455 fragments).
     fn in_message(&self) -> bool {
@@ -91,20 +102,20 @@ impl FrameReader {
         }
     }
 
-    /// Reads and parses until the connection ends or a parser pauses, handing each text
-    /// message to `on_text`. Cancel-safe: every byte read is parsed or kept before the future
+    /// Reads and parses until the connection ends or a parser pauses, handing each message
+    /// to `on_message`. Cancel-safe: every byte read is parsed or kept before the future
     /// can be dropped.
     pub(crate) async fn read<S, P>(
         &mut self,
         io: &mut S,
         parser: &mut P,
-        on_text: &mut OnText<'_>,
+        on_message: &mut OnMessage<'_>,
     ) -> Stop
     where
         S: AsyncRead + Unpin,
         P: FrameParser,
     {
-        poll_fn(|cx| self.poll_read(cx, io, parser, on_text)).await
+        poll_fn(|cx| self.poll_read(cx, io, parser, on_message)).await
     }
 
     fn poll_read<S, P>(
@@ -112,7 +123,7 @@ impl FrameReader {
         cx: &mut Context<'_>,
         io: &mut S,
         parser: &mut P,
-        on_text: &mut OnText<'_>,
+        on_message: &mut OnMessage<'_>,
     ) -> Poll<Stop>
     where
         S: AsyncRead + Unpin,
@@ -120,7 +131,7 @@ impl FrameReader {
     {
         if std::mem::take(&mut self.paused) {
             let tail = std::mem::take(&mut self.tail);
-            let stop = self.keep_rest(tail, parser, on_text);
+            let stop = self.keep_rest(tail, parser, on_message);
             self.track_message(parser);
             if let Some(stop) = stop {
                 return Poll::Ready(stop);
@@ -138,7 +149,7 @@ impl FrameReader {
                 if filled == 0 {
                     return Poll::Ready(Some(Stop::Ended(Ended::Eof)));
                 }
-                let stop = self.take(&mut scratch[..filled], parser, on_text);
+                let stop = self.take(&mut scratch[..filled], parser, on_message);
                 self.track_message(parser);
                 Poll::Ready(stop)
             });
@@ -181,10 +192,10 @@ impl FrameReader {
         &mut self,
         fresh: &mut [u8],
         parser: &mut P,
-        on_text: &mut OnText<'_>,
+        on_message: &mut OnMessage<'_>,
     ) -> Option<Stop> {
         if self.tail.is_empty() {
-            let (used, stop) = self.parse_frames(fresh, parser, on_text);
+            let (used, stop) = self.parse_frames(fresh, parser, on_message);
             if !matches!(stop, Some(Stop::Ended(_))) && used < fresh.len() {
                 self.tail.extend_from_slice(&fresh[used..]);
                 self.paused = stop.is_some();
@@ -193,7 +204,7 @@ impl FrameReader {
         }
         let mut tail = std::mem::take(&mut self.tail);
         tail.extend_from_slice(fresh);
-        self.keep_rest(tail, parser, on_text)
+        self.keep_rest(tail, parser, on_message)
     }
 
     /// Parses `bytes` and keeps what is left of them as the tail.
@@ -201,9 +212,9 @@ impl FrameReader {
         &mut self,
         mut bytes: Vec<u8>,
         parser: &mut P,
-        on_text: &mut OnText<'_>,
+        on_message: &mut OnMessage<'_>,
     ) -> Option<Stop> {
-        let (used, stop) = self.parse_frames(&mut bytes, parser, on_text);
+        let (used, stop) = self.parse_frames(&mut bytes, parser, on_message);
         if matches!(stop, Some(Stop::Ended(_))) || used == bytes.len() {
             // Gives the memory back: the connection may now stay idle for hours.
             self.tail = Vec::new();
@@ -222,11 +233,11 @@ impl FrameReader {
         &mut self,
         bytes: &mut [u8],
         parser: &mut P,
-        on_text: &mut OnText<'_>,
+        on_message: &mut OnMessage<'_>,
     ) -> (usize, Option<Stop>) {
         let mut used = 0;
         while used < bytes.len() {
-            let parsed = parser.parse(&mut bytes[used..], on_text);
+            let parsed = parser.parse(&mut bytes[used..], on_message);
             if matches!(parsed, Parsed::Frame(_) | Parsed::Pause(_)) && !parser.in_message() {
                 self.deadline = None;
             }
@@ -260,7 +271,7 @@ mod tests {
     struct LengthPrefixed;
 
     impl FrameParser for LengthPrefixed {
-        fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+        fn parse(&mut self, bytes: &mut [u8], on_message: &mut OnMessage<'_>) -> Parsed {
             let Some(&length) = bytes.first() else {
                 return Parsed::Incomplete;
             };
@@ -272,20 +283,28 @@ mod tests {
                 return Parsed::Incomplete;
             };
             match std::str::from_utf8(body) {
-                Ok(text) => on_text(text),
+                Ok(text) => on_message(Message::Text(text)),
                 Err(_) => return Parsed::End(Ended::Failed(Failure::NotUtf8)),
             }
             Parsed::Frame(end)
         }
     }
 
+    /// The text of a message the length-prefixed parsers deliver: they know no other kind.
+    fn text_of(message: Message<'_>) -> String {
+        match message {
+            Message::Text(text) => text.to_owned(),
+            Message::Binary(bytes) => panic!("no binary message expected: {bytes:?}"),
+        }
+    }
+
     fn feed(reader: &mut FrameReader, chunks: &[&[u8]]) -> (Vec<String>, Option<Stop>) {
         let mut texts = Vec::new();
-        let mut on_text = |text: &str| texts.push(text.to_owned());
+        let mut on_message = |message: Message<'_>| texts.push(text_of(message));
         let mut ended = None;
         for chunk in chunks {
             let mut chunk = chunk.to_vec();
-            ended = reader.take(&mut chunk, &mut LengthPrefixed, &mut on_text);
+            ended = reader.take(&mut chunk, &mut LengthPrefixed, &mut on_message);
             if ended.is_some() {
                 break;
             }
@@ -325,11 +344,11 @@ mod tests {
     struct PausingOnP;
 
     impl FrameParser for PausingOnP {
-        fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+        fn parse(&mut self, bytes: &mut [u8], on_message: &mut OnMessage<'_>) -> Parsed {
             let mut paused = false;
-            let parsed = LengthPrefixed.parse(bytes, &mut |text| {
-                paused = text == "p";
-                on_text(text);
+            let parsed = LengthPrefixed.parse(bytes, &mut |message| {
+                paused = message == Message::Text("p");
+                on_message(message);
             });
             match parsed {
                 Parsed::Frame(length) if paused => Parsed::Pause(length),
@@ -346,13 +365,13 @@ mod tests {
         drop(client);
         let mut reader = FrameReader::new(TIMEOUT);
         let mut texts = Vec::new();
-        let mut on_text = |text: &str| texts.push(text.to_owned());
+        let mut on_message = |message: Message<'_>| texts.push(text_of(message));
         let first = reader
-            .read(&mut server, &mut PausingOnP, &mut on_text)
+            .read(&mut server, &mut PausingOnP, &mut on_message)
             .await;
         assert!(matches!(first, Stop::Paused));
         let second = reader
-            .read(&mut server, &mut PausingOnP, &mut on_text)
+            .read(&mut server, &mut PausingOnP, &mut on_message)
             .await;
         assert!(matches!(second, Stop::Ended(Ended::Eof)));
         assert_eq!(texts, ["p", "a", "b"]);
@@ -371,8 +390,8 @@ mod tests {
         let mut reader = FrameReader::new(TIMEOUT);
         let mut texts = Vec::new();
         let stop = reader
-            .read(&mut server, &mut LengthPrefixed, &mut |text| {
-                texts.push(text.to_owned())
+            .read(&mut server, &mut LengthPrefixed, &mut |message| {
+                texts.push(text_of(message))
             })
             .await;
         writer.await.ok();

@@ -11,8 +11,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 use crate::pump::{Ended, Failure, PacketSocket};
-use crate::reader::{FrameParser, FrameReader, OnText, Parsed, Stop};
-use crate::writer::{FrameWriter, Framing};
+use crate::reader::{FrameParser, FrameReader, Message, OnMessage, Parsed, Stop};
+use crate::writer::{FrameWriter, Framing, Payload};
 
 /// Per-connection WebSocket limits.
 #[derive(Debug, Clone, Copy)]
@@ -60,9 +60,31 @@ impl<S> Rfc6455<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
+    /// Reads until the peer's side ends or a ping is owed its pong, handing each message to
+    /// `on_message`. Cancel-safe, as [`FrameReader::read`].
+    pub(crate) async fn read(&mut self, on_message: &mut OnMessage<'_>) -> Stop {
+        self.reader
+            .read(&mut self.io, &mut self.parser, on_message)
+            .await
+    }
+
+    /// Writes `messages`, each as one message of its own, in text or binary frames.
+    pub(crate) async fn write_messages<P: Payload>(
+        &mut self,
+        messages: &[P],
+        binary: bool,
+    ) -> std::io::Result<()> {
+        let framing = if binary {
+            &BINARY_FRAMING
+        } else {
+            &TEXT_FRAMING
+        };
+        self.writer.write(&mut self.io, messages, framing).await
+    }
+
     /// Writes the pongs owed to the peer. Cancel-safe: a reply leaves the queue only as far
     /// as it was written.
-    async fn write_replies(&mut self) -> std::io::Result<()> {
+    pub(crate) async fn write_replies(&mut self) -> std::io::Result<()> {
         while !self.parser.replies.is_empty() {
             let written = self.io.write(&self.parser.replies).await?;
             if written == 0 {
@@ -89,22 +111,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_replies().await?;
-        self.writer
-            .write(&mut self.io, packets, &TEXT_FRAMING)
-            .await
+        self.write_messages(packets, false).await
     }
 
-    async fn receive(&mut self, on_text: &mut OnText<'_>) -> Ended {
+    async fn receive(&mut self, on_message: &mut OnMessage<'_>) -> Ended {
         loop {
             if let Err(error) = self.write_replies().await {
                 return Ended::Failed(Failure::Io(error));
             }
             // A ping pauses reading, so its pong goes out before anything read after it.
-            match self
-                .reader
-                .read(&mut self.io, &mut self.parser, on_text)
-                .await
-            {
+            match self.read(on_message).await {
                 Stop::Paused => {}
                 Stop::Ended(ended) => return ended,
             }
@@ -130,14 +146,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
 
 /// Server text frames: an unmasked, final header; nothing after the payload.
 const TEXT_FRAMING: Framing = Framing {
-    header: text_header,
+    header: |length, out| data_header(Data::Text, length, out),
     trailer: &[],
 };
 
-/// Appends the header of one server text frame of `length` bytes.
-fn text_header(length: usize, out: &mut Vec<u8>) {
+/// Server binary frames, as text frames but for the opcode.
+const BINARY_FRAMING: Framing = Framing {
+    header: |length, out| data_header(Data::Binary, length, out),
+    trailer: &[],
+};
+
+/// Appends the header of one unmasked, final server data frame of `length` bytes.
+fn data_header(data: Data, length: usize, out: &mut Vec<u8>) {
     let header = FrameHeader {
-        opcode: OpCode::Data(Data::Text),
+        opcode: OpCode::Data(data),
         ..FrameHeader::default()
     };
     // Writing into a Vec cannot fail.
@@ -164,20 +186,71 @@ fn server_frame(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
-/// The kind of a fragmented message in progress.
+/// The kind of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MessageKind {
     Text,
-    /// Binary messages carry nothing for Socket.IO 0.9; they are read and dropped.
     Binary,
+}
+
+/// A message whose final frame has not arrived.
+#[derive(Debug)]
+struct Fragmented {
+    kind: MessageKind,
+    /// The payload so far.
+    payload: Vec<u8>,
+}
+
+/// The UTF-8 check of a text message that arrives in pieces, so that one that cannot be
+/// UTF-8 fails at the piece that breaks it (RFC 6455 §8.1), not at its end. std checks
+/// each piece; only a character cut at a piece's end is kept, to be completed by the next.
+#[derive(Debug, Default, Clone, Copy)]
+struct Utf8Stream {
+    cut: [u8; 4],
+    cut_len: usize,
+}
+
+impl Utf8Stream {
+    /// Checks the next piece of the message; `false` when the message can no longer be
+    /// UTF-8, whatever follows.
+    fn feed(&mut self, mut piece: &[u8]) -> bool {
+        // Completes the cut character a byte at a time: it needs three more at most.
+        while self.cut_len > 0 {
+            let Some((&byte, rest)) = piece.split_first() else {
+                return true;
+            };
+            self.cut[self.cut_len] = byte;
+            self.cut_len += 1;
+            piece = rest;
+            match std::str::from_utf8(&self.cut[..self.cut_len]) {
+                Ok(_) => self.cut_len = 0,
+                Err(error) if error.error_len().is_none() && self.cut_len < 4 => {}
+                Err(_) => return false,
+            }
+        }
+        match std::str::from_utf8(piece) {
+            Ok(_) => true,
+            Err(error) if error.error_len().is_none() => {
+                let cut = &piece[error.valid_up_to()..];
+                self.cut[..cut.len()].copy_from_slice(cut);
+                self.cut_len = cut.len();
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// What the client sends, frame by frame (RFC 6455 §5).
 #[derive(Debug)]
 pub(crate) struct Rfc6455Parser {
     max_message_bytes: usize,
-    /// A message whose final frame has not arrived: its kind and its payload so far.
-    fragmented: Option<(MessageKind, Vec<u8>)>,
+    fragmented: Option<Fragmented>,
+    /// How many payload bytes of the frame at the front, while it is incomplete, have been
+    /// unmasked in place (and checked, for text) already.
+    unmasked: usize,
+    /// The UTF-8 check of the text message in progress, over the bytes unmasked so far.
+    utf8: Utf8Stream,
     /// Pongs owed to the peer, as frames.
     replies: Vec<u8>,
     /// The status code of the peer's close frame, echoed in the answer.
@@ -189,6 +262,8 @@ impl Rfc6455Parser {
         Rfc6455Parser {
             max_message_bytes,
             fragmented: None,
+            unmasked: 0,
+            utf8: Utf8Stream::default(),
             replies: Vec::new(),
             close_code: Vec::new(),
         }
@@ -206,19 +281,137 @@ impl Rfc6455Parser {
         Parsed::End(Ended::Failed(Failure::TooBig(self.max_message_bytes)))
     }
 
-    /// Completes a message: text goes to the hub if it is UTF-8.
-    fn deliver(kind: MessageKind, payload: &[u8], on_text: &mut OnText<'_>) -> bool {
-        match kind {
-            MessageKind::Binary => true,
-            MessageKind::Text => match std::str::from_utf8(payload) {
-                Ok(text) => {
-                    on_text(text);
-                    true
+    /// Checks what a frame's header alone says, before its payload arrives: a frame that
+    /// breaks the protocol, or announces more than the limit, fails at once and costs
+    /// nothing. Returns what the frame is and its mask.
+    fn check_header(&self, header: &FrameHeader, length: u64) -> Result<(Frame, [u8; 4]), Parsed> {
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(Self::fail("reserved bits set without an extension"));
+        }
+        let Some(mask) = header.mask else {
+            return Err(Self::fail("unmasked frame from the client"));
+        };
+        let frame = match (header.opcode, &self.fragmented) {
+            (OpCode::Control(Control::Reserved(code)) | OpCode::Data(Data::Reserved(code)), _) => {
+                return Err(Self::fail(format!("opcode {code}")));
+            }
+            (OpCode::Control(control), _) => {
+                if !header.is_final || length > MAX_CONTROL_PAYLOAD {
+                    return Err(Self::fail("fragmented or oversized control frame"));
                 }
-                Err(_) => false,
-            },
+                return Ok((Frame::Control(control), mask));
+            }
+            (OpCode::Data(Data::Continue), None) => {
+                return Err(Self::fail("a continuation without a message"));
+            }
+            (OpCode::Data(Data::Text | Data::Binary), Some(_)) => {
+                return Err(Self::fail("a new message inside a fragmented one"));
+            }
+            (OpCode::Data(Data::Continue), Some(_)) => Frame::Continue,
+            (OpCode::Data(Data::Binary), None) => Frame::Start(MessageKind::Binary),
+            (OpCode::Data(Data::Text), None) => Frame::Start(MessageKind::Text),
+        };
+        // A continuation counts with the fragments before it; a control frame between them
+        // does not.
+        let so_far = self
+            .fragmented
+            .as_ref()
+            .map_or(0, |fragmented| fragmented.payload.len() as u64);
+        if length.saturating_add(so_far) > self.max_message_bytes as u64 {
+            return Err(self.too_long());
+        }
+        Ok((frame, mask))
+    }
+
+    /// Handles a control frame's unmasked payload.
+    fn control(&mut self, control: Control, payload: &[u8], end: usize) -> Parsed {
+        match control {
+            Control::Ping => {
+                server_frame(OpCode::Control(Control::Pong), payload, &mut self.replies);
+                Parsed::Pause(end)
+            }
+            Control::Pong => Parsed::Frame(end),
+            Control::Close => {
+                if payload.len() == 1 {
+                    return Self::fail("close frame with a one-byte payload");
+                }
+                if let [high, low, reason @ ..] = payload {
+                    let code = u16::from_be_bytes([*high, *low]);
+                    if !is_valid_close_code(code) {
+                        return Self::fail(format!("invalid close code {code}"));
+                    }
+                    if std::str::from_utf8(reason).is_err() {
+                        return Self::not_utf8();
+                    }
+                    self.close_code = vec![*high, *low];
+                }
+                Parsed::End(Ended::Close)
+            }
+            Control::Reserved(code) => Self::fail(format!("opcode {code}")),
         }
     }
+
+    /// Handles a whole data frame's unmasked payload: a whole message is handed on where it
+    /// lies, a fragment is kept until its message completes. `None` when all is well.
+    fn data(
+        &mut self,
+        frame: Frame,
+        is_final: bool,
+        payload: &[u8],
+        on_message: &mut OnMessage<'_>,
+    ) -> Option<Parsed> {
+        let mut fragmented = match (frame, self.fragmented.take()) {
+            (Frame::Start(kind), _) if is_final => return deliver(kind, payload, on_message),
+            (Frame::Start(kind), _) => Fragmented {
+                kind,
+                payload: Vec::new(),
+            },
+            (_, Some(fragmented)) => fragmented,
+            // Refused by the header's check.
+            (_, None) => return Some(Self::fail("a continuation without a message")),
+        };
+        fragmented.payload.extend_from_slice(payload);
+        if is_final {
+            return deliver(fragmented.kind, &fragmented.payload, on_message);
+        }
+        self.fragmented = Some(fragmented);
+        None
+    }
+
+    /// Whether the payload of `frame` goes through the message's UTF-8 check as it arrives:
+    /// every piece of a text message, unless the frame is the whole message and arrived
+    /// whole, which is checked once when it is handed on.
+    fn streams_utf8(&self, frame: Frame, is_final: bool, whole: bool) -> bool {
+        match frame {
+            Frame::Start(kind) => kind == MessageKind::Text && !(is_final && whole),
+            Frame::Continue => self
+                .fragmented
+                .as_ref()
+                .is_some_and(|fragmented| fragmented.kind == MessageKind::Text),
+            Frame::Control(_) => false,
+        }
+    }
+}
+
+/// What a frame is, once its header has passed the checks.
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    Control(Control),
+    /// The first frame of a message, maybe its only one.
+    Start(MessageKind),
+    Continue,
+}
+
+/// Hands a complete message on; a text message must be UTF-8.
+fn deliver(kind: MessageKind, payload: &[u8], on_message: &mut OnMessage<'_>) -> Option<Parsed> {
+    match kind {
+        MessageKind::Binary => on_message(Message::Binary(payload)),
+        MessageKind::Text => match std::str::from_utf8(payload) {
+            Ok(text) => on_message(Message::Text(text)),
+            Err(_) => return Some(Rfc6455Parser::not_utf8()),
+        },
+    }
+    None
 }
 
 impl FrameParser for Rfc6455Parser {
@@ -226,110 +419,60 @@ impl FrameParser for Rfc6455Parser {
         self.fragmented.is_some()
     }
 
-    fn parse(&mut self, bytes: &mut [u8], on_text: &mut OnText<'_>) -> Parsed {
+    fn parse(&mut self, bytes: &mut [u8], on_message: &mut OnMessage<'_>) -> Parsed {
         let mut cursor = Cursor::new(&*bytes);
         let (header, length) = match FrameHeader::parse(&mut cursor) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return Parsed::Incomplete,
             Err(error) => return Self::fail(error.to_string()),
         };
+        let (frame, mask) = match self.check_header(&header, length) {
+            Ok(checked) => checked,
+            Err(failed) => return failed,
+        };
         let start = cursor.position() as usize;
-        // Checked before the payload arrives, so a huge announced length costs nothing. A
-        // continuation counts with the fragments before it; a control frame between them
-        // does not.
-        let so_far = match (&header.opcode, &self.fragmented) {
-            (OpCode::Data(Data::Continue), Some((_, bytes))) => bytes.len() as u64,
-            _ => 0,
-        };
-        if length.saturating_add(so_far) > self.max_message_bytes as u64 {
-            return self.too_long();
-        }
+        // Within the message limit, so within memory.
         let end = start + length as usize;
-        if bytes.len() < end {
-            return Parsed::Incomplete;
+        let arrived = end.min(bytes.len());
+        let whole = arrived == end;
+        if matches!(frame, Frame::Start(_)) && self.unmasked == 0 {
+            self.utf8 = Utf8Stream::default();
         }
-        if header.rsv1 || header.rsv2 || header.rsv3 {
-            return Self::fail("reserved bits set without an extension");
-        }
-        let Some(mask) = header.mask else {
-            return Self::fail("unmasked frame from the client");
-        };
-        let payload = &mut bytes[start..end];
-        for (i, byte) in payload.iter_mut().enumerate() {
+        // What has arrived of the payload is unmasked in place as it arrives, and text
+        // checked, so that a frame that breaks UTF-8 fails before the rest of it comes.
+        let payload = &mut bytes[start..arrived];
+        for (i, byte) in payload.iter_mut().enumerate().skip(self.unmasked) {
             *byte ^= mask[i & 3];
         }
-        let payload = &*payload;
-        match header.opcode {
-            OpCode::Control(control) => {
-                if !header.is_final || length > MAX_CONTROL_PAYLOAD {
-                    return Self::fail("fragmented or oversized control frame");
-                }
-                match control {
-                    Control::Ping => {
-                        server_frame(OpCode::Control(Control::Pong), payload, &mut self.replies);
-                        return Parsed::Pause(end);
-                    }
-                    Control::Pong => {}
-                    Control::Close => {
-                        if payload.len() == 1 {
-                            return Self::fail("close frame with a one-byte payload");
-                        }
-                        if let [high, low, reason @ ..] = payload {
-                            let code = u16::from_be_bytes([*high, *low]);
-                            if !is_valid_close_code(code) {
-                                return Self::fail(format!("invalid close code {code}"));
-                            }
-                            if std::str::from_utf8(reason).is_err() {
-                                return Self::not_utf8();
-                            }
-                            self.close_code = vec![*high, *low];
-                        }
-                        return Parsed::End(Ended::Close);
-                    }
-                    Control::Reserved(code) => return Self::fail(format!("opcode {code}")),
-                }
-            }
-            OpCode::Data(data) => {
-                let kind = match data {
-                    Data::Text => Some(MessageKind::Text),
-                    Data::Binary => Some(MessageKind::Binary),
-                    Data::Continue => None,
-                    Data::Reserved(code) => return Self::fail(format!("opcode {code}")),
-                };
-                match (kind, self.fragmented.take()) {
-                    (Some(_), Some(_)) => {
-                        return Self::fail("a new message inside a fragmented one");
-                    }
-                    (None, None) => return Self::fail("a continuation without a message"),
-                    (Some(kind), None) if header.is_final => {
-                        if !Self::deliver(kind, payload, on_text) {
-                            return Self::not_utf8();
-                        }
-                    }
-                    (Some(kind), None) => self.fragmented = Some((kind, payload.to_vec())),
-                    (None, Some((kind, mut so_far))) => {
-                        so_far.extend_from_slice(payload);
-                        if !header.is_final {
-                            self.fragmented = Some((kind, so_far));
-                        } else if !Self::deliver(kind, &so_far, on_text) {
-                            return Self::not_utf8();
-                        }
-                    }
-                }
-            }
+        if self.streams_utf8(frame, header.is_final, whole)
+            && !self.utf8.feed(&payload[self.unmasked..])
+        {
+            return Self::not_utf8();
         }
-        Parsed::Frame(end)
+        if !whole {
+            self.unmasked = payload.len();
+            return Parsed::Incomplete;
+        }
+        self.unmasked = 0;
+        let payload = &*payload;
+        match frame {
+            Frame::Control(control) => self.control(control, payload, end),
+            _ => match self.data(frame, header.is_final, payload, on_message) {
+                Some(failed) => failed,
+                None => Parsed::Frame(end),
+            },
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 
     /// One masked client frame.
-    fn client_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn client_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
         let mut frame = vec![first_byte];
         match payload.len() {
             n @ 0..=125 => frame.push(0x80 | n as u8),
@@ -354,7 +497,12 @@ mod tests {
         let mut steps = Vec::new();
         let mut used = 0;
         while used < bytes.len() {
-            let parsed = parser.parse(&mut bytes[used..], &mut |t| texts.push(t.to_owned()));
+            let parsed = parser.parse(&mut bytes[used..], &mut |message| {
+                texts.push(match message {
+                    Message::Text(text) => text.to_owned(),
+                    Message::Binary(bytes) => format!("binary {bytes:?}"),
+                })
+            });
             match parsed {
                 Parsed::Frame(length) => used += length,
                 Parsed::Pause(length) => {
@@ -372,6 +520,83 @@ mod tests {
             }
         }
         (texts, steps)
+    }
+
+    /// Parses `stream` as the reader hands it over when it arrives `piece` bytes at a time:
+    /// what is left unparsed is kept as the parser rewrote it, and parsed again with the next
+    /// piece. The messages delivered, how parsing ended and how many bytes had arrived then.
+    fn parse_in_pieces(stream: &[u8], piece: usize) -> (Vec<String>, Option<String>, usize) {
+        let mut parser = Rfc6455Parser::new(1024);
+        let mut kept = Vec::new();
+        let mut messages = Vec::new();
+        for (index, chunk) in stream.chunks(piece).enumerate() {
+            kept.extend_from_slice(chunk);
+            loop {
+                let parsed = parser.parse(&mut kept, &mut |message| {
+                    messages.push(match message {
+                        Message::Text(text) => text.to_owned(),
+                        Message::Binary(bytes) => format!("binary {bytes:?}"),
+                    })
+                });
+                match parsed {
+                    Parsed::Frame(length) | Parsed::Pause(length) => drop(kept.drain(..length)),
+                    Parsed::Incomplete => break,
+                    Parsed::End(ended) => {
+                        let arrived = (index * piece + chunk.len()).min(stream.len());
+                        return (messages, Some(format!("{ended:?}")), arrived);
+                    }
+                }
+            }
+        }
+        (messages, None, stream.len())
+    }
+
+    #[test]
+    fn frames_arriving_in_pieces_are_unmasked_once_and_checked_as_they_come() {
+        let text = "héllo wörld ✓ 𝄞";
+        let mut stream = client_frame(0x81, text.as_bytes());
+        // "aé" with the é cut between two fragments, a ping between them.
+        stream.extend(client_frame(0x01, &"aé".as_bytes()[..2]));
+        stream.extend(client_frame(0x89, b"p"));
+        stream.extend(client_frame(0x80, &"aé".as_bytes()[2..]));
+        stream.extend(client_frame(0x82, &[0, 1, 255]));
+        for piece in 1..=stream.len() {
+            let (messages, ended, _) = parse_in_pieces(&stream, piece);
+            assert_eq!(
+                messages,
+                [text, "aé", "binary [0, 1, 255]"],
+                "{piece}-byte pieces"
+            );
+            assert_eq!(ended, None, "{piece}-byte pieces");
+        }
+    }
+
+    #[test]
+    fn text_that_cannot_be_utf8_fails_at_the_byte_that_breaks_it() {
+        // 0xF4 0x90 would be past U+10FFFF: the 0x90 breaks it, before the frame ends.
+        let payload = ["κόσμε".as_bytes(), &[0xF4, 0x90, 0x80, 0x80], b"edited"].concat();
+        let header = 2 + MASK.len();
+        let breaking = header + "κόσμε".len() + 2;
+        let (messages, ended, arrived) = parse_in_pieces(&client_frame(0x81, &payload), 1);
+        assert!(messages.is_empty());
+        assert_eq!(
+            (ended.as_deref(), arrived),
+            (Some("Failed(NotUtf8)"), breaking)
+        );
+
+        // The same, the character cut between two fragments: the second one's first byte
+        // fails the message, the final fragment is never waited for.
+        let cut = "κόσμε".len() + 1;
+        let mut stream = client_frame(0x01, &payload[..cut]);
+        let first = stream.len();
+        stream.extend(client_frame(0x00, &payload[cut..]));
+        stream.extend(client_frame(0x80, b""));
+        let (messages, ended, arrived) = parse_in_pieces(&stream, 1);
+        assert!(messages.is_empty());
+        assert_eq!(
+            (ended.as_deref(), arrived),
+            (Some("Failed(NotUtf8)"), first + header + 1)
+        );
     }
 
     #[test]
@@ -465,13 +690,14 @@ mod tests {
     }
 
     #[test]
-    fn binary_messages_are_read_and_dropped() {
+    fn binary_messages_are_handed_on_as_bytes() {
         let mut parser = Rfc6455Parser::new(1024);
         let mut stream = client_frame(0x02, b"\xFF\xFE");
         stream.extend(client_frame(0x80, b"\x00"));
+        stream.extend(client_frame(0x82, b""));
         stream.extend(client_frame(0x81, b"3:::a"));
         let (texts, steps) = parse_all(&mut parser, &stream);
-        assert_eq!(texts, ["3:::a"]);
+        assert_eq!(texts, ["binary [255, 254, 0]", "binary []", "3:::a"]);
         assert!(steps.is_empty());
     }
 

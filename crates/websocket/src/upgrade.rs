@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ferrio_hub::{AttachMode, Attachment, Hub};
+use ferrio_hub::{AttachMode, Attachment, Hub, LogGate};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{Body, TransportError, empty};
 use http::header::{
@@ -60,11 +60,8 @@ where
     if request.method() == Method::OPTIONS {
         return ferrio_transport::preflight(headers);
     }
-    if request.method() != Method::GET {
-        return TransportError::MethodNotAllowed.into_response();
-    }
-    if !is_websocket_upgrade(headers) {
-        return TransportError::UpgradeRequired.into_response();
+    if let Err(error) = check_request(&request) {
+        return error.into_response();
     }
     let origin = headers
         .get(ORIGIN)
@@ -75,7 +72,16 @@ where
         Err(error) => return error.into_response(),
     };
     if !hub.config().origins.allows(origin, None) {
-        info!(sid, origin, "websocket upgrade refused: bad origin");
+        // Reached by an upgrade that names no origin under a list (a named foreign origin is
+        // refused by the gateway before): the client decides how often, so the log samples.
+        static REFUSED_LOG: LogGate = LogGate::new();
+        hub.counters().origin_refused(Some(kind));
+        if let Some(suppressed) = REFUSED_LOG.admit() {
+            info!(
+                sid,
+                origin, suppressed, "websocket upgrade refused: bad origin"
+            );
+        }
         return TransportError::BadOrigin.into_response();
     }
     // The only refusal is an unknown session, which still gets its `101`, then `7:::1+0`.
@@ -133,6 +139,41 @@ where
     }
 }
 
+/// What every upgrade is before its protocol is picked: a `GET` that asks for WebSocket.
+fn check_request<B>(request: &Request<B>) -> Result<(), TransportError> {
+    if request.method() != Method::GET {
+        return Err(TransportError::MethodNotAllowed);
+    }
+    if !is_websocket_upgrade(request.headers()) {
+        return Err(TransportError::UpgradeRequired);
+    }
+    Ok(())
+}
+
+/// The `Sec-WebSocket-Accept` of an RFC 6455 (or hybi-07/08) request; `None` when the request
+/// names no version, as draft 76 does.
+fn rfc6455_accept(headers: &HeaderMap) -> Option<Result<String, TransportError>> {
+    let version = headers.get(SEC_WEBSOCKET_VERSION)?;
+    let version_ok = version
+        .to_str()
+        .is_ok_and(|v| matches!(v.trim(), "13" | "8" | "7"));
+    Some(
+        match headers.get(SEC_WEBSOCKET_KEY).filter(|_| version_ok) {
+            Some(key) => Ok(derive_accept_key(key.as_bytes())),
+            None => Err(TransportError::UnsupportedWebSocketVersion),
+        },
+    )
+}
+
+/// The `101` for an RFC 6455 upgrade that attaches no session (the conformance echo): the
+/// checks of a session's upgrade, but for the origin's.
+pub(crate) fn rfc6455_switch<B>(request: &Request<B>) -> Result<Response<Body>, TransportError> {
+    check_request(request)?;
+    let accept = rfc6455_accept(request.headers())
+        .unwrap_or(Err(TransportError::UnsupportedWebSocketVersion))?;
+    Ok(switching_protocols(&Protocol::Rfc6455 { accept }))
+}
+
 /// Picks the protocol from the request headers; an unusable request gets its answer.
 fn negotiate<B>(
     request: &Request<B>,
@@ -140,16 +181,8 @@ fn negotiate<B>(
     secure: bool,
 ) -> Result<Protocol, TransportError> {
     let headers = request.headers();
-    if let Some(version) = headers.get(SEC_WEBSOCKET_VERSION) {
-        let version_ok = version
-            .to_str()
-            .is_ok_and(|v| matches!(v.trim(), "13" | "8" | "7"));
-        return match headers.get(SEC_WEBSOCKET_KEY).filter(|_| version_ok) {
-            Some(key) => Ok(Protocol::Rfc6455 {
-                accept: derive_accept_key(key.as_bytes()),
-            }),
-            None => Err(TransportError::UnsupportedWebSocketVersion),
-        };
+    if let Some(accept) = rfc6455_accept(headers) {
+        return accept.map(|accept| Protocol::Rfc6455 { accept });
     }
     let text = |name: &str| {
         headers

@@ -25,7 +25,19 @@ const GROUP_BYTES: usize = 16 * 1024;
 /// The slices one write takes at most, well below every system's `IOV_MAX`.
 const GROUP_SLICES: usize = 128;
 
-/// How a protocol frames one text message.
+/// What a writer frames as one message, written from where it lies.
+pub(crate) trait Payload {
+    /// The message's bytes.
+    fn payload(&self) -> &[u8];
+}
+
+impl Payload for Encoded {
+    fn payload(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+/// How a protocol frames one message.
 #[derive(Debug)]
 pub(crate) struct Framing {
     /// Appends the bytes that come before a payload of this length.
@@ -48,10 +60,10 @@ pub(crate) struct FrameWriter {
 
 impl FrameWriter {
     /// Writes `packets`, each as one message framed by `framing`.
-    pub(crate) async fn write<S: AsyncWrite + Unpin>(
+    pub(crate) async fn write<S: AsyncWrite + Unpin, P: Payload>(
         &mut self,
         io: &mut S,
-        packets: &[Encoded],
+        packets: &[P],
         framing: &Framing,
     ) -> io::Result<()> {
         let mut pieces = Vec::new();
@@ -76,12 +88,12 @@ impl FrameWriter {
 
     /// Frames packets from the front of `packets` into `pieces` until the buffer or the
     /// slices of one write are full; returns the packets left.
-    fn gather<'a>(
+    fn gather<'a, P: Payload>(
         &mut self,
-        packets: &'a [Encoded],
+        packets: &'a [P],
         framing: &Framing,
         pieces: &mut Vec<Piece<'a>>,
-    ) -> &'a [Encoded] {
+    ) -> &'a [P] {
         self.out.clear();
         let mut own_from = 0;
         let mut taken = 0;
@@ -89,7 +101,7 @@ impl FrameWriter {
             if self.out.len() >= GROUP_BYTES || pieces.len() + 2 >= GROUP_SLICES {
                 break;
             }
-            let payload = packet.bytes();
+            let payload = packet.payload();
             (framing.header)(payload.len(), &mut self.out);
             if payload.len() < COPY_BELOW {
                 self.out.extend_from_slice(payload);
