@@ -5,7 +5,12 @@
 //!
 //! The answer is executed as script by whatever page includes it, so the callback index is
 //! digits only and the literal is escaped for ES3 engines and HTML (`ferrio_protocol::escape`).
+//!
+//! With the cargo feature `fuzzing`, `fuzzing` holds the body of the `jsonp_post` fuzz target.
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod wire;
 
 pub use wire::JsonpWire;

@@ -16,8 +16,12 @@
 //! - [`escape`]: JavaScript string literals that are safe in ES3 engines and inside HTML,
 //!   used by the jsonp-polling and htmlfile transports (docs/protocol.md §5.3, §5.5).
 //! - [`transport`]: the transport names of the wire.
+//! - `fuzzing` (cargo feature `fuzzing`): the bodies of the fuzz targets in `crates/fuzz`.
 
 pub mod escape;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 pub mod packet;
 pub mod payload;

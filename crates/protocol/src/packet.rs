@@ -603,6 +603,22 @@ mod tests {
     }
 
     #[test]
+    fn numbers_read_back_the_same_once_re_encoded() {
+        // Found by fuzzing: an integer beyond u64 is read as a float, and the float's shortest
+        // text must read back to the same float (serde_json's `float_roundtrip`), or a packet
+        // the server relays would carry another number than the one it decoded.
+        for wire in [
+            "4:::907046080220423230251273",
+            "4:::999990000092009909009992",
+            "5:::{\"name\":\"n\",\"args\":[907046080220423230251273]}",
+            "6:::1+[999990000092009909009992]",
+        ] {
+            let packet = decode(wire).unwrap();
+            assert_eq!(decode(&packet.encode()), Ok(packet), "{wire}");
+        }
+    }
+
+    #[test]
     fn json_message_with_invalid_json_is_rejected() {
         assert_eq!(assert_rejected("4:::{bad"), DecodeError::InvalidJson);
         assert_eq!(assert_rejected("4:::"), DecodeError::InvalidJson);

@@ -15,9 +15,13 @@
 //! - `hixie`: draft 76, parsed as bytes.
 //! - `echo`: the same RFC 6455 reader and writer driven by an echo instead of the pump, for
 //!   the Autobahn conformance run (`tests/autobahn.rs`); hidden, not part of the gateway.
+//! - `fuzzing` (cargo feature `fuzzing`): the bodies of the fuzz targets in `crates/fuzz`.
 
 #[doc(hidden)]
 pub mod echo;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hixie;
 mod pump;
 mod reader;
