@@ -8,11 +8,12 @@ use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
     Frame, HixieMessage, HixieWs, LengthForm, RawWs, SAMPLE_MASK, TestServer, any_connection,
-    any_disconnect, any_disconnect_of, assert_c51_reply, assert_unanswered_heartbeat_timeline,
-    disconnected, echo_of_length, encode_frame, encode_frame_with, forced_disconnect_path,
-    hixie_headers_with, hixie_sample_headers, hixie_text, hixie_upgrade, is_connection,
-    next_text_within, opcode, raw_upgrade, raw_upgrade_version, read_until_closed, retry_until,
-    send_text, weighing_memory, ws_path, xhr_path,
+    any_disconnect, any_disconnect_of, assert_c51_reply, assert_held_then_freed,
+    assert_unanswered_heartbeat_timeline, disconnected, echo_of_length, encode_frame,
+    encode_frame_with, forced_disconnect_path, hixie_headers_with, hixie_sample_headers,
+    hixie_text, hixie_upgrade, is_connection, next_text_within, opcode, raw_upgrade,
+    raw_upgrade_version, retry_until, send_text, weighing_memory, write_timeout_config, ws_path,
+    xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -984,42 +985,13 @@ async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
-    let mut config = ServerConfig::default();
-    config.connections.write_timeout = Duration::from_secs(1);
-    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
-    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
-    let server = TestServer::start(config).await;
+    let server = TestServer::start(write_timeout_config()).await;
     let crowd = server.crowd(1, 1).await;
     let (sid, mut stalled) = server.stalled_websocket().await;
-    // More than the connection's buffers hold.
-    let socket = server
-        .hub
-        .sockets()
-        .socket(&sid)
-        .expect("the session's socket");
-    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    server.emit_stalling_packet(&sid).await;
     server
-        .assert_observed(
-            Duration::from_secs(5),
-            disconnected(&sid, DisconnectReason::WriteTimeout),
-        )
+        .assert_ended_at_write_timeout(&sid, &mut stalled)
         .await;
-    // The connection is gone: what the buffers held, then the end.
-    assert!(
-        read_until_closed(&mut stalled, Duration::from_secs(5))
-            .await
-            .is_some(),
-        "the stalled connection is closed"
-    );
-    let metrics = server.metrics().await;
-    assert_eq!(
-        metrics.value("ferrio_disconnects_total", &[("reason", "write timeout")]),
-        1.0
-    );
-    assert_eq!(
-        metrics.value("ferrio_connection_timeouts_total", &[("kind", "write")]),
-        1.0
-    );
     crowd.finish().await;
 }
 
@@ -1055,22 +1027,12 @@ async fn half_sent_messages_are_dropped_at_the_message_timeout_and_their_memory_
             .await;
     }
     let after = server.allocated_bytes().await;
-    eprintln!(
-        "{CLIENTS} half-sent 1 MB messages: allocated {:.1} MB before, {:.1} MB while pending, \
-         {:.1} MB after the message timeout",
-        before / 1e6,
-        during / 1e6,
-        after / 1e6
-    );
-    assert!(
-        during - before > (CLIENTS * SENT / 2) as f64,
-        "the pending messages were held: {:.1} MB",
-        (during - before) / 1e6
-    );
-    assert!(
-        after - before < 4e6,
-        "the pending messages' memory is freed: +{:.1} MB",
-        (after - before) / 1e6
+    assert_held_then_freed(
+        &format!("{CLIENTS} half-sent 1 MB messages, until the message timeout"),
+        before,
+        during,
+        after,
+        (CLIENTS * SENT / 2) as f64,
     );
     crowd.finish().await;
 }

@@ -4,14 +4,12 @@
 use std::time::{Duration, Instant};
 
 use ferrio_hub::DisconnectReason;
-use ferrio_server::ServerConfig;
 use ferrio_testkit::{
     MultipartEvent, MultipartStream, StreamingResponse, TestServer, any_disconnect_of,
     assert_preflight_allows, assert_unanswered_heartbeat_timeline, disconnected, form_urlencode,
-    is_connection, multipart_path, packets_of, read_until_closed, retry_until,
+    is_connection, multipart_path, packets_of, write_timeout_config,
 };
 use http::Method;
-use serde_json::json;
 
 /// The stream's URL, for the stalled client.
 const PATH: fn(&str) -> String = multipart_path;
@@ -483,41 +481,12 @@ async fn s5_6_http_1_0_stream_is_close_delimited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_ended_at_the_write_timeout() {
-    let mut config = ServerConfig::default();
-    config.connections.write_timeout = Duration::from_secs(1);
-    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
-    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
-    let server = TestServer::start(config).await;
+    let server = TestServer::start(write_timeout_config()).await;
     let crowd = server.crowd(1, 1).await;
     let (sid, mut stalled) = server.stalled_get(PATH).await;
-    let socket = retry_until(
-        WAIT,
-        Duration::from_millis(20),
-        async || server.hub.sockets().socket(&sid),
-        Option::is_some,
-    )
-    .await
-    .ok()
-    .flatten()
-    .expect("the stream connects its session");
-    // More than the connection's buffers hold.
-    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    server.emit_stalling_packet(&sid).await;
     server
-        .assert_observed(
-            Duration::from_secs(5),
-            disconnected(&sid, DisconnectReason::WriteTimeout),
-        )
+        .assert_ended_at_write_timeout(&sid, &mut stalled)
         .await;
-    assert!(
-        read_until_closed(&mut stalled, Duration::from_secs(5))
-            .await
-            .is_some(),
-        "the stalled connection is closed"
-    );
-    let metrics = server.metrics().await;
-    assert_eq!(
-        metrics.value("ferrio_disconnects_total", &[("reason", "write timeout")]),
-        1.0
-    );
     crowd.finish().await;
 }

@@ -9,9 +9,10 @@ use ferrio_hub::DisconnectReason;
 use ferrio_server::ServerConfig;
 use ferrio_server::apps::conformance::Observation;
 use ferrio_testkit::{
-    TestServer, any_disconnect, assert_preflight_allows, await_answer, chunk, connected_to,
-    disconnected_from, forced_disconnect_path, is_connection, read_for, read_response_head,
-    read_until_closed, request_head, stalled_request, weighing_memory, xhr_path,
+    TestServer, any_disconnect, assert_held_then_freed, assert_preflight_allows, await_answer,
+    chunk, connected_to, disconnected_from, forced_disconnect_path, is_connection, read_for,
+    read_response_head, read_until_closed, request_head, stalled_request, weighing_memory,
+    write_timeout_config, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -905,22 +906,12 @@ async fn stalled_post_bodies_get_408_and_their_memory_back() {
         assert!(read_until_closed(stream, WAIT).await.is_some());
     }
     let after = server.allocated_bytes().await;
-    eprintln!(
-        "{BODIES} chunked POST bodies stalled at 900 KiB: allocated {:.1} MB before, {:.1} MB \
-         while stalled, {:.1} MB after the 408s",
-        before / 1e6,
-        during / 1e6,
-        after / 1e6
-    );
-    assert!(
-        during - before > (BODIES * SENT / 2) as f64,
-        "the stalled bodies were held: +{:.1} MB",
-        (during - before) / 1e6
-    );
-    assert!(
-        after - before < 4e6,
-        "the stalled bodies' memory is freed: +{:.1} MB",
-        (after - before) / 1e6
+    assert_held_then_freed(
+        &format!("{BODIES} chunked POST bodies stalled at 900 KiB, until the 408s"),
+        before,
+        during,
+        after,
+        (BODIES * SENT / 2) as f64,
     );
     // The session the bodies were for goes on.
     server.assert_polling_echo(&sid).await;
@@ -929,20 +920,11 @@ async fn stalled_post_bodies_get_408_and_their_memory_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_answer_the_client_does_not_read_is_given_up_at_the_write_timeout() {
-    let mut config = ServerConfig::default();
-    config.connections.write_timeout = Duration::from_secs(1);
-    // The 8 MB packet below must reach the stalled connection, not the outbox's byte bound.
-    config.hub.max_buffer_bytes = 64 * 1024 * 1024;
-    let server = TestServer::start(config).await;
+    let server = TestServer::start(write_timeout_config()).await;
     let crowd = server.crowd(1, 1).await;
     let sid = server.connected_polling_session().await;
-    let socket = server
-        .hub
-        .sockets()
-        .socket(&sid)
-        .expect("the session's socket");
     // More than the connection's buffers hold, waiting for the next poll.
-    assert!(socket.emit("big", vec![json!("x".repeat(8 * 1024 * 1024))]));
+    server.emit_stalling_packet(&sid).await;
     let host = server.addr.to_string();
     let poll = request_head("GET", &xhr_path(&sid), &[("Host", host.as_str())]);
     let started = Instant::now();

@@ -46,7 +46,10 @@ mod wait;
 mod websocket;
 
 pub use admin::{Metrics, Sample};
-pub use attack::{stalled_request, weighing_memory};
+pub use attack::{
+    STALLING_PACKET_BYTES, assert_held_then_freed, stalled_request, weighing_memory,
+    write_timeout_config,
+};
 pub use backend::{Backend, BackendCall, BackendReply};
 pub use crowd::{Crowd, CrowdReport};
 pub use es3::es3_string_literals;
