@@ -18,22 +18,28 @@ use tokio::sync::{Mutex, mpsc};
 /// its address and, when asked for, its admin listener's. Every listener is bound before this
 /// returns, so the loadgen never races the gateway's start.
 fn ferrio(with_admin: bool, close_timeout: &str) -> (SocketAddr, Option<SocketAddr>) {
-    let cli = ferrio_server::Cli::try_parse_from([
-        "ferrio",
-        "--app",
-        "chat",
-        "--transports",
-        "websocket,xhr-polling",
-        "--heartbeat-interval",
-        "1",
-        "--heartbeat-timeout",
-        "5",
-        "--close-timeout",
-        close_timeout,
-        "--polling-duration",
-        "1",
-    ])
-    .expect("valid flags");
+    ferrio_with(with_admin, &[("--close-timeout", close_timeout)])
+}
+
+/// As [`ferrio`], with `settings` (flag, value) in place of the defaults here or added to them.
+fn ferrio_with(with_admin: bool, settings: &[(&str, &str)]) -> (SocketAddr, Option<SocketAddr>) {
+    let mut flags = vec![
+        ("--app", "chat"),
+        ("--transports", "websocket,xhr-polling,jsonp-polling"),
+        ("--heartbeat-interval", "1"),
+        ("--heartbeat-timeout", "5"),
+        ("--close-timeout", "1"),
+        ("--polling-duration", "1"),
+    ];
+    for &(flag, value) in settings {
+        match flags.iter_mut().find(|(known, _)| *known == flag) {
+            Some(known) => known.1 = value,
+            None => flags.push((flag, value)),
+        }
+    }
+    let args =
+        std::iter::once("ferrio").chain(flags.iter().flat_map(|(flag, value)| [*flag, *value]));
+    let cli = ferrio_server::Cli::try_parse_from(args).expect("valid flags");
     let config = cli.server_config().expect("a valid configuration");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -242,6 +248,23 @@ fn churn_without_admin_omits_the_session_count() {
     ]);
     assert_eq!(code, Some(0), "{line}");
     assert!(line.get("server_sessions").is_none(), "{line}");
+}
+
+#[test]
+fn echo_over_jsonp_polling() {
+    let line = scenario_succeeds(
+        &[
+            "echo",
+            "--clients",
+            "2",
+            "--round-trips",
+            "5",
+            "--transport",
+            "jsonp-polling",
+        ],
+        &["round_trips_per_s"],
+    );
+    assert_eq!(line["round_trips"], 10, "{line}");
 }
 
 #[test]
