@@ -267,6 +267,79 @@ fn echo_over_jsonp_polling() {
     assert_eq!(line["round_trips"], 10, "{line}");
 }
 
+/// The soak in a few seconds: a crowd on three transports, churners leaving each of the three
+/// ways over each transport, and one hostile client of each kind, against a gateway whose
+/// timers cut the hostile ones off within a second or two. Nothing may be lost and nobody cut
+/// off. The memory verdict and the count of sessions left, which need minutes and a gateway
+/// of their own, are left to `bench/soak.sh` (here the gateway shares the test process).
+#[test]
+fn soak_loses_nothing_under_churn_and_hostile_clients() {
+    let (addr, _) = ferrio_with(
+        false,
+        &[
+            ("--heartbeat-timeout", "2"),
+            ("--header-read-timeout", "1"),
+            ("--body-read-timeout", "1"),
+            ("--write-timeout", "2"),
+        ],
+    );
+    let server = addr.to_string();
+    let (code, line) = loadgen(&[
+        "soak",
+        "--server",
+        &server,
+        "--minutes",
+        "0.05",
+        "--healthy-websocket",
+        "2",
+        "--healthy-xhr-polling",
+        "2",
+        "--healthy-jsonp-polling",
+        "1",
+        "--say-every-ms",
+        "100",
+        "--wave",
+        "9",
+        "--wave-every",
+        "1",
+        "--churn-lines",
+        "2",
+        "--stall",
+        "1",
+        "--hostile",
+        "--hostile-every",
+        "1000",
+        "--hostile-hold",
+        "8",
+        "--settle",
+        "0",
+        "--timeout",
+        "300",
+        "--op-timeout",
+        "20",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["ok"], true, "{line}");
+    assert_eq!(line["verdict"], "pass", "{line}");
+    let metrics = &line["metrics"];
+    assert_eq!(metrics["lines_lost"], 0, "{line}");
+    assert_eq!(metrics["healthy_cut_off"], 0, "{line}");
+    assert!(metrics["lines_delivered"].as_u64() > Some(0), "{line}");
+    // The warm-up wave and at least the first wave of the load, every transport with every
+    // exit.
+    assert!(metrics["sessions_churned"].as_u64() >= Some(18), "{line}");
+    assert_eq!(
+        line["churn"]["by_transport_and_exit"]
+            .as_object()
+            .map(serde_json::Map::len),
+        Some(9),
+        "{line}"
+    );
+    for kind in ["slowloris", "stalled-body", "deaf-websocket", "flooder"] {
+        assert_eq!(line["hostile"]["by_kind"][kind]["cut"], 1, "{kind}: {line}");
+    }
+}
+
 #[test]
 fn only_loopback_targets_are_accepted() {
     let (code, line) = loadgen(&["echo", "--server", "192.0.2.1:80"]);
