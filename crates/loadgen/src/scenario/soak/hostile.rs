@@ -163,9 +163,24 @@ async fn stalled_body(ctx: &Ctx, hold: Duration) -> Result<Outcome> {
     let started = Instant::now();
     let mut http = ctx.http().await?;
     let handshake = ctx.handshake(&mut http).await?;
-    let path = format!("{}/1/xhr-polling/{}?t=stalled", ctx.resource, handshake.sid);
-    http.send_partial_post(&path, STALLED_DECLARED, &"x".repeat(STALLED_SENT))
+    let path = format!("{}/1/xhr-polling/{}", ctx.resource, handshake.sid);
+    // A session of its own, connected by its first poll, as a client that has chatted before
+    // its body stalls; it polls no more, so the session ends at the close timeout.
+    let first = ctx
+        .within("the first poll", http.get(&format!("{path}?t=1")))
         .await?;
+    if first.status != 200 {
+        return Err(Error::Http(format!(
+            "the first poll answered {}",
+            first.status
+        )));
+    }
+    http.send_partial_post(
+        &format!("{path}?t=stalled"),
+        STALLED_DECLARED,
+        &"x".repeat(STALLED_SENT),
+    )
+    .await?;
     let outcome = match tokio::time::timeout(hold, http.response()).await {
         Ok(Ok(response)) if response.status == 408 => {
             Outcome::new(Kind::StalledBody, true, started, "408")
