@@ -6,7 +6,8 @@
 //!   (the header read timeout);
 //! - `stalled-body`: on a session of its own, a POST announcing 64 KiB and sending 1 KiB (the
 //!   body read timeout, `408`);
-//! - `deaf-websocket`: a websocket that never reads a byte (the heartbeat or write timeout);
+//! - `deaf-websocket`: a websocket that never reads a byte (the heartbeat or write timeout;
+//!   seen closed only once the close reaches it);
 //! - `flooder`: a websocket saying lines as fast as it can while reading what comes back, as
 //!   an attacker keeping its own outbox empty would (the inbound budget: `7:::0`, then `0::`).
 //!   Its lines reach everyone until it is cut, so the healthy members hear them too; the
@@ -208,14 +209,16 @@ async fn deaf_websocket(ctx: &Arc<Ctx>, hold: Duration) -> Result<Outcome> {
     let handshake = ctx.handshake(&mut http).await?;
     drop(http);
     let socket = ctx.websocket(&handshake.sid).await?;
-    // Never read: the readiness of the socket says when the server has closed its end (a
-    // FIN is seen even with unread bytes before it).
+    // Never read: the readiness of the socket says when the server has closed its end (a FIN
+    // or a reset is seen even with unread bytes before it). A FIN the server queued behind
+    // bytes that do not fit the shut window never arrives, which is why ferrio resets a
+    // connection whose write it gave up.
     let stream = socket.get_ref();
     while started.elapsed() < hold {
         let ready =
             tokio::time::timeout(Duration::from_secs(1), stream.ready(Interest::READABLE)).await;
         match ready {
-            Ok(Ok(ready)) if ready.is_read_closed() => {
+            Ok(Ok(ready)) if ready.is_read_closed() || ready.is_error() => {
                 return Ok(Outcome::new(
                     Kind::DeafWebsocket,
                     true,
