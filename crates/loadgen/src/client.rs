@@ -1,5 +1,7 @@
-//! Socket.IO 0.9 client sessions over websocket and xhr-polling: the handshake (docs/protocol.md
-//! §2), the connect packet, heartbeats answered (docs/protocol.md §4.3), and packets in and out.
+//! Socket.IO 0.9 client sessions over websocket, xhr-polling and jsonp-polling: the handshake
+//! (docs/protocol.md §2), the connect packet, heartbeats answered (docs/protocol.md §4.3), and
+//! packets in and out. A session is used from one task ([`Session`]) or split into a writer
+//! and a reader that run side by side ([`Session::split`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,9 +10,10 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use ferrio_protocol::{HandshakeBody, Packet, PacketBody, decode, unframe};
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -18,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::error::{Error, Result};
-use crate::http::HttpConn;
+use crate::http::{FORM, HttpConn, TEXT_PLAIN};
 use crate::net::Net;
 
 /// Packets a poller may hold for a session that has not read them yet.
@@ -27,6 +30,12 @@ const POLL_QUEUE: usize = 1024;
 /// How long a polite close may take before the connection is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// Packets the writer of a split session may have queued before its sender waits.
+const WRITE_QUEUE: usize = 256;
+
+/// The jsonp-polling callback index the loadgen asks for (`i=0`).
+const JSONP_INDEX: u32 = 0;
+
 /// The transports the loadgen speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Transport {
@@ -34,6 +43,8 @@ pub(crate) enum Transport {
     Websocket,
     /// Long-polling GETs and POSTs (docs/protocol.md §5.4).
     XhrPolling,
+    /// Long-polling GETs answered as `io.j[0]("…");` and form POSTs (docs/protocol.md §5.5).
+    JsonpPolling,
 }
 
 impl Transport {
@@ -42,6 +53,7 @@ impl Transport {
         match self {
             Transport::Websocket => "websocket",
             Transport::XhrPolling => "xhr-polling",
+            Transport::JsonpPolling => "jsonp-polling",
         }
     }
 }
@@ -158,23 +170,187 @@ pub(crate) struct Session {
 #[derive(Debug)]
 enum Link {
     Ws(Box<WebSocketStream<TcpStream>>),
-    Xhr(Xhr),
+    Poll(Box<Polling>),
 }
 
-/// The client side of xhr-polling: a task keeps one GET open at a time on its own
-/// connection and queues what arrives; POSTs go out on another connection.
+/// How a polling transport frames what it carries (docs/protocol.md §5.4, §5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PollWire {
+    Xhr,
+    Jsonp,
+}
+
+impl PollWire {
+    /// The URL of the GET numbered `number`.
+    fn get_path(self, base: &str, number: u64) -> String {
+        match self {
+            PollWire::Xhr => format!("{base}?t={number}"),
+            PollWire::Jsonp => format!("{base}?t={number}&i={JSONP_INDEX}"),
+        }
+    }
+
+    /// The payload a GET's answer carries.
+    fn payload(self, body: String) -> Result<String> {
+        match self {
+            PollWire::Xhr => Ok(body),
+            PollWire::Jsonp => {
+                let prefix = format!("io.j[{JSONP_INDEX}](");
+                let literal = body
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(");"))
+                    .ok_or_else(|| {
+                        Error::protocol(format!("not a JSONP answer: {}", excerpt(&body)))
+                    })?;
+                // The literal is JSON with extra escapes that JSON also allows (§5.5).
+                serde_json::from_str(literal).map_err(|error| {
+                    Error::protocol(format!("bad JSONP literal ({error}) in {}", excerpt(&body)))
+                })
+            }
+        }
+    }
+
+    /// The content type and body of a POST carrying `payload`.
+    fn post_body(self, payload: &str) -> (&'static str, String) {
+        match self {
+            PollWire::Xhr => (TEXT_PLAIN, payload.to_owned()),
+            PollWire::Jsonp => {
+                // The 0.9 client sends the payload as a JSON string literal in the form field `d`.
+                let literal = serde_json::Value::String(payload.to_owned()).to_string();
+                let form = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("d", &literal)
+                    .finish();
+                (FORM, form)
+            }
+        }
+    }
+}
+
+/// What a polling session sends on: its own keep-alive connection for POSTs.
 #[derive(Debug)]
-struct Xhr {
-    post: HttpConn,
+struct Poster {
+    conn: HttpConn,
     path: String,
+    wire: PollWire,
     posts: u64,
-    inbox: mpsc::Receiver<Result<String>>,
-    poller: JoinHandle<()>,
 }
 
-impl Drop for Xhr {
+impl Poster {
+    /// POSTs one packet; anything but `200` is an error.
+    async fn post(&mut self, packet: &str) -> Result<()> {
+        self.posts += 1;
+        let path = match self.wire {
+            PollWire::Xhr => format!("{}?t=p{}", self.path, self.posts),
+            PollWire::Jsonp => format!("{}?t=p{}&i={JSONP_INDEX}", self.path, self.posts),
+        };
+        let (content_type, body) = self.wire.post_body(packet);
+        let response = self.conn.post(&path, content_type, &body).await?;
+        if response.status != 200 {
+            return Err(Error::Http(format!(
+                "POST answered {} {}",
+                response.status,
+                excerpt(&response.body)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The task that keeps one GET open at a time and queues what arrives; aborted when dropped.
+#[derive(Debug)]
+struct Poller {
+    inbox: mpsc::Receiver<Result<String>>,
+    task: JoinHandle<()>,
+    /// Set to stop polling: the GET in flight is answered, no other is sent, and the
+    /// connection is held open until the poller is dropped.
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for Poller {
     fn drop(&mut self) {
-        self.poller.abort();
+        self.task.abort();
+    }
+}
+
+/// The client side of a polling transport: GETs on one connection, POSTs on another.
+#[derive(Debug)]
+struct Polling {
+    poster: Poster,
+    poller: Poller,
+}
+
+impl Polling {
+    async fn start(
+        ctx: &Arc<Ctx>,
+        wire: PollWire,
+        transport: Transport,
+        sid: &str,
+    ) -> Result<Self> {
+        let path = format!("{}/1/{}/{sid}", ctx.resource, transport.name());
+        let get = ctx.http().await?;
+        let post = ctx.http().await?;
+        let (tx, inbox) = mpsc::channel(POLL_QUEUE);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(poll_loop(
+            Arc::clone(ctx),
+            get,
+            path.clone(),
+            wire,
+            tx,
+            stopped,
+        ));
+        Ok(Polling {
+            poster: Poster {
+                conn: post,
+                path,
+                wire,
+                posts: 0,
+            },
+            poller: Poller { inbox, task, stop },
+        })
+    }
+}
+
+/// The next text from a polling session's inbox.
+async fn next_polled(inbox: &mut mpsc::Receiver<Result<String>>) -> Result<String> {
+    inbox
+        .recv()
+        .await
+        .ok_or_else(|| Error::Closed("the poller stopped without saying why".to_owned()))?
+}
+
+/// What one packet from the server asks of the client.
+enum Meaning {
+    /// A heartbeat, to be answered with `2::`.
+    Heartbeat,
+    /// A noop (`8::`), to be skipped.
+    Noop,
+    /// Anything else.
+    Packet(Packet),
+}
+
+fn meaning(text: &str) -> Result<Meaning> {
+    let packet = decode(text).map_err(|error| {
+        Error::protocol(format!("undecodable packet {}: {error}", excerpt(text)))
+    })?;
+    Ok(match packet.body {
+        PacketBody::Heartbeat => Meaning::Heartbeat,
+        PacketBody::Noop => Meaning::Noop,
+        _ => Meaning::Packet(packet),
+    })
+}
+
+/// `packet` unless it ends the session (`0::`) or is an error packet: no scenario expects either
+/// from a well-behaved server.
+fn expected(sid: &str, packet: Packet) -> Result<Packet> {
+    match &packet.body {
+        PacketBody::Disconnect if packet.endpoint.is_empty() => Err(Error::Closed(format!(
+            "the server ended session {sid} (0::)"
+        ))),
+        PacketBody::Error { .. } => Err(Error::protocol(format!(
+            "the server sent an error packet {}",
+            excerpt(&packet.encode())
+        ))),
+        _ => Ok(packet),
     }
 }
 
@@ -202,9 +378,16 @@ impl Session {
                 handshake.transports.join(",")
             )));
         }
-        let link = match transport {
-            Transport::Websocket => Link::Ws(Box::new(ctx.websocket(&handshake.sid).await?)),
-            Transport::XhrPolling => Link::Xhr(Xhr::start(ctx, &handshake.sid).await?),
+        let wire = match transport {
+            Transport::Websocket => None,
+            Transport::XhrPolling => Some(PollWire::Xhr),
+            Transport::JsonpPolling => Some(PollWire::Jsonp),
+        };
+        let link = match wire {
+            None => Link::Ws(Box::new(ctx.websocket(&handshake.sid).await?)),
+            Some(wire) => Link::Poll(Box::new(
+                Polling::start(ctx, wire, transport, &handshake.sid).await?,
+            )),
         };
         let mut session = Session {
             sid: handshake.sid,
@@ -235,19 +418,7 @@ impl Session {
     pub(crate) async fn send(&mut self, text: &str) -> Result<()> {
         match &mut self.link {
             Link::Ws(socket) => socket.send(Message::text(text)).await.map_err(Error::from),
-            Link::Xhr(xhr) => {
-                xhr.posts += 1;
-                let path = format!("{}?t={}", xhr.path, xhr.posts);
-                let response = xhr.post.post(&path, text).await?;
-                if response.status != 200 {
-                    return Err(Error::Http(format!(
-                        "POST answered {} {}",
-                        response.status,
-                        excerpt(&response.body)
-                    )));
-                }
-                Ok(())
-            }
+            Link::Poll(polling) => polling.poster.post(text).await,
         }
     }
 
@@ -257,33 +428,16 @@ impl Session {
     pub(crate) async fn recv(&mut self) -> Result<Packet> {
         loop {
             let text = match &mut self.link {
-                Link::Ws(socket) => next_text(socket).await?,
-                Link::Xhr(xhr) => xhr.inbox.recv().await.ok_or_else(|| {
-                    Error::Closed("the poller stopped without saying why".to_owned())
-                })??,
+                Link::Ws(socket) => next_text(socket.as_mut()).await?,
+                Link::Poll(polling) => next_polled(&mut polling.poller.inbox).await?,
             };
-            let packet = decode(&text).map_err(|error| {
-                Error::protocol(format!("undecodable packet {}: {error}", excerpt(&text)))
-            })?;
-            match &packet.body {
-                PacketBody::Heartbeat => {
+            match meaning(&text)? {
+                Meaning::Heartbeat => {
                     self.send("2::").await?;
                     self.heartbeats += 1;
                 }
-                PacketBody::Noop => {}
-                PacketBody::Disconnect if packet.endpoint.is_empty() => {
-                    return Err(Error::Closed(format!(
-                        "the server ended session {} (0::)",
-                        self.sid
-                    )));
-                }
-                PacketBody::Error { .. } => {
-                    return Err(Error::protocol(format!(
-                        "the server sent an error packet {}",
-                        excerpt(&text)
-                    )));
-                }
-                _ => return Ok(packet),
+                Meaning::Noop => {}
+                Meaning::Packet(packet) => return expected(&self.sid, packet),
             }
         }
     }
@@ -292,32 +446,202 @@ impl Session {
     pub(crate) async fn close(self) {
         let _ = tokio::time::timeout(CLOSE_GRACE, async move {
             match self.link {
-                Link::Ws(mut socket) => {
-                    if socket.close(None).await.is_ok() {
-                        // Read until the server closes; bounded by the grace timeout.
-                        while let Some(Ok(_)) = socket.next().await {}
-                    }
-                }
-                Link::Xhr(mut xhr) => {
-                    let path = format!("{}?t=close", xhr.path);
-                    let _ = xhr.post.post(&path, "0::").await;
+                Link::Ws(mut socket) => close_websocket(&mut socket).await,
+                Link::Poll(mut polling) => {
+                    let _ = polling.poster.post("0::").await;
                 }
             }
         })
         .await;
     }
 
-    /// How many times this session's HTTP connections were reopened (xhr-polling).
+    /// Leaves as the 0.9 client's `socket.disconnect()` does: `0::`, then the transport is
+    /// closed (a close frame; a polling client just stops), within a short grace. Fails if
+    /// the `0::` could not be sent.
+    pub(crate) async fn leave(mut self) -> Result<()> {
+        let sent = tokio::time::timeout(CLOSE_GRACE, self.send("0::"))
+            .await
+            .unwrap_or_else(|_| Err(Error::Timeout("sending 0::".to_owned())));
+        if let Link::Ws(socket) = &mut self.link {
+            let _ = tokio::time::timeout(CLOSE_GRACE, close_websocket(socket)).await;
+        }
+        sent
+    }
+
+    /// Stops reading without telling the server: a websocket is simply not read any more; a
+    /// polling session lets the GET in flight be answered and sends no other, its connections
+    /// held open until the session is dropped.
+    pub(crate) fn stop_reading(&mut self) {
+        if let Link::Poll(polling) = &self.link {
+            polling.poller.stop.send_replace(true);
+        }
+    }
+
+    /// How many times this session's HTTP connections were reopened (polling).
     pub(crate) fn reconnects(&self) -> u64 {
         match &self.link {
             Link::Ws(_) => 0,
-            Link::Xhr(xhr) => xhr.post.reconnects(),
+            Link::Poll(polling) => polling.poster.conn.reconnects(),
         }
+    }
+
+    /// Splits the session into a writer task fed by a queue and a reader that answers
+    /// heartbeats through that writer, so one task can send while another waits for packets.
+    pub(crate) fn split(self) -> (Outbound, Inbound) {
+        let (queue, queued) = mpsc::channel(WRITE_QUEUE);
+        let (heartbeats, heartbeat_answers) = mpsc::unbounded_channel();
+        let (sink, source) = match self.link {
+            Link::Ws(socket) => {
+                let (sink, stream) = (*socket).split();
+                (Sink::Ws(sink), Source::Ws(stream))
+            }
+            Link::Poll(polling) => {
+                let Polling { poster, poller } = *polling;
+                (Sink::Poll(poster), Source::Poll(poller))
+            }
+        };
+        let writer = tokio::spawn(write_loop(sink, queued, heartbeat_answers));
+        (
+            Outbound { queue, writer },
+            Inbound {
+                sid: self.sid,
+                source,
+                heartbeats,
+                answered: self.heartbeats,
+            },
+        )
+    }
+}
+
+/// Sends a close frame and reads until the server closes.
+async fn close_websocket(socket: &mut WebSocketStream<TcpStream>) {
+    if socket.close(None).await.is_ok() {
+        // Read until the server closes; callers bound this in time.
+        while let Some(Ok(_)) = socket.next().await {}
+    }
+}
+
+/// The sending half of a split session: packets queued here are written in order by a task
+/// of their own.
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    queue: mpsc::Sender<String>,
+    writer: JoinHandle<Result<u64>>,
+}
+
+impl Outbound {
+    /// Queues one packet; waits while the queue is full. Fails if the writer has stopped,
+    /// whose reason [`Outbound::finish`] gives.
+    pub(crate) async fn send(&self, packet: String) -> Result<()> {
+        self.queue
+            .send(packet)
+            .await
+            .map_err(|_| Error::Closed("the session's writer has stopped".to_owned()))
+    }
+
+    /// Stops queueing, waits for what is queued to be written and returns how many packets
+    /// were (heartbeat answers not counted), or why writing failed. A websocket gets a close
+    /// frame after the last one.
+    pub(crate) async fn finish(self) -> Result<u64> {
+        drop(self.queue);
+        self.writer
+            .await
+            .map_err(|error| Error::Setup(format!("a writer task failed: {error}")))?
+    }
+}
+
+/// Where a split session writes.
+enum Sink {
+    Ws(SplitSink<WebSocketStream<TcpStream>, Message>),
+    Poll(Poster),
+}
+
+async fn write_loop(
+    mut sink: Sink,
+    mut queue: mpsc::Receiver<String>,
+    mut heartbeats: mpsc::UnboundedReceiver<String>,
+) -> Result<u64> {
+    let mut written = 0;
+    loop {
+        let (packet, counted) = tokio::select! {
+            biased;
+            Some(answer) = heartbeats.recv() => (answer, false),
+            next = queue.recv() => match next {
+                Some(packet) => (packet, true),
+                None => break,
+            },
+        };
+        match &mut sink {
+            Sink::Ws(sink) => sink.send(Message::text(packet)).await?,
+            Sink::Poll(poster) => poster.post(&packet).await?,
+        }
+        if counted {
+            written += 1;
+        }
+    }
+    if let Sink::Ws(sink) = &mut sink {
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+    }
+    Ok(written)
+}
+
+/// Where a split session reads.
+#[derive(Debug)]
+enum Source {
+    Ws(SplitStream<WebSocketStream<TcpStream>>),
+    Poll(Poller),
+}
+
+/// The receiving half of a split session. Every wait in it can be cancelled without losing
+/// a packet (heartbeats are answered by queueing `2::` to the writer, which never waits), so
+/// it may sit in a `select!` beside a timer.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    sid: String,
+    source: Source,
+    heartbeats: mpsc::UnboundedSender<String>,
+    answered: u64,
+}
+
+impl Inbound {
+    /// Heartbeats the server sent and this session answered.
+    pub(crate) fn heartbeats(&self) -> u64 {
+        self.answered
+    }
+
+    /// The next packet that means something, `0::` and error packets included: heartbeats
+    /// are answered and noops skipped. An error when the transport ends.
+    pub(crate) async fn next_packet(&mut self) -> Result<Packet> {
+        loop {
+            let text = match &mut self.source {
+                Source::Ws(stream) => next_text(stream).await?,
+                Source::Poll(poller) => next_polled(&mut poller.inbox).await?,
+            };
+            match meaning(&text)? {
+                Meaning::Heartbeat => {
+                    // The writer outlives the reader unless it failed, which its owner learns
+                    // from `Outbound::finish`.
+                    let _ = self.heartbeats.send("2::".to_owned());
+                    self.answered += 1;
+                }
+                Meaning::Noop => {}
+                Meaning::Packet(packet) => return Ok(packet),
+            }
+        }
+    }
+
+    /// As [`Session::recv`]: `0::` and error packets are errors.
+    pub(crate) async fn recv(&mut self) -> Result<Packet> {
+        let packet = self.next_packet().await?;
+        expected(&self.sid, packet)
     }
 }
 
 /// The next text message of a WebSocket.
-async fn next_text(socket: &mut WebSocketStream<TcpStream>) -> Result<String> {
+async fn next_text<S>(socket: &mut S) -> Result<String>
+where
+    S: Stream<Item = std::result::Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     loop {
         match socket.next().await {
             None => return Err(Error::Closed("the server closed the websocket".to_owned())),
@@ -336,33 +660,22 @@ async fn next_text(socket: &mut WebSocketStream<TcpStream>) -> Result<String> {
     }
 }
 
-impl Xhr {
-    async fn start(ctx: &Arc<Ctx>, sid: &str) -> Result<Xhr> {
-        let path = format!("{}/1/xhr-polling/{sid}", ctx.resource);
-        let get = ctx.http().await?;
-        let post = ctx.http().await?;
-        let (tx, inbox) = mpsc::channel(POLL_QUEUE);
-        let poller = tokio::spawn(poll_loop(Arc::clone(ctx), get, path.clone(), tx));
-        Ok(Xhr {
-            post,
-            path,
-            posts: 0,
-            inbox,
-            poller,
-        })
-    }
-}
-
 /// One GET at a time (docs/protocol.md §4.4) until the session reader goes away, the session ends,
-/// an error occurs or the scenario's deadline passes.
+/// an error occurs, polling is stopped or the scenario's deadline passes. Stopped, it holds its
+/// connection open until it is aborted.
 async fn poll_loop(
     ctx: Arc<Ctx>,
     mut conn: HttpConn,
     path: String,
+    wire: PollWire,
     tx: mpsc::Sender<Result<String>>,
+    stopped: watch::Receiver<bool>,
 ) {
     let mut polls: u64 = 0;
     loop {
+        if *stopped.borrow() {
+            std::future::pending::<()>().await;
+        }
         if Instant::now() >= ctx.deadline {
             let _ = tx
                 .send(Err(Error::Timeout(
@@ -372,7 +685,7 @@ async fn poll_loop(
             return;
         }
         polls += 1;
-        let request = format!("{path}?t={polls}");
+        let request = wire.get_path(&path, polls);
         let response = match ctx.within("a poll", conn.get(&request)).await {
             Ok(response) => response,
             Err(error) => {
@@ -390,21 +703,28 @@ async fn poll_loop(
                 .await;
             return;
         }
-        if response.body.is_empty() {
+        let payload = match wire.payload(response.body) {
+            Ok(payload) => payload,
+            Err(error) => {
+                let _ = tx.send(Err(error)).await;
+                return;
+            }
+        };
+        if payload.is_empty() {
             let _ = tx
                 .send(Err(Error::protocol(
-                    "a poll was answered with an empty body",
+                    "a poll was answered with an empty payload",
                 )))
                 .await;
             return;
         }
-        let packets = match unframe(&response.body) {
+        let packets = match unframe(&payload) {
             Ok(packets) => packets,
             Err(error) => {
                 let _ = tx
                     .send(Err(Error::protocol(format!(
                         "bad payload framing ({error}) in {}",
-                        excerpt(&response.body)
+                        excerpt(&payload)
                     ))))
                     .await;
                 return;
@@ -420,5 +740,53 @@ async fn poll_loop(
         if ended {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonp_answers_are_unwrapped() {
+        let body = r#"io.j[0]("\ufffd5\ufffd1::\ufffd8\ufffd5:::{\"a\":\"\u003c\/b\"}");"#;
+        let payload = PollWire::Jsonp
+            .payload(body.to_owned())
+            .expect("a JSONP answer");
+        assert_eq!(
+            payload,
+            "\u{fffd}5\u{fffd}1::\u{fffd}8\u{fffd}5:::{\"a\":\"</b\"}"
+        );
+        assert!(
+            PollWire::Jsonp
+                .payload("io.j[1](\"1::\");".to_owned())
+                .is_err()
+        );
+        assert!(PollWire::Jsonp.payload("1::".to_owned()).is_err());
+    }
+
+    #[test]
+    fn jsonp_posts_are_forms_with_a_json_literal() {
+        let (content_type, body) = PollWire::Jsonp.post_body("5:::{\"a\":\"x y&\"}");
+        assert_eq!(content_type, FORM);
+        let field: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(field.len(), 1);
+        assert_eq!(field[0].0, "d");
+        let back: String = serde_json::from_str(&field[0].1).expect("a JSON string");
+        assert_eq!(back, "5:::{\"a\":\"x y&\"}");
+    }
+
+    #[test]
+    fn xhr_bodies_pass_through() {
+        assert_eq!(
+            PollWire::Xhr.payload("1::".to_owned()).expect("plain"),
+            "1::"
+        );
+        assert_eq!(
+            PollWire::Xhr.post_body("2::"),
+            (TEXT_PLAIN, "2::".to_owned())
+        );
     }
 }

@@ -38,6 +38,15 @@ pub(crate) enum Error {
     /// Reading the server process's figures failed (it exited?).
     #[error("server process: {0}")]
     Probe(String),
+    /// The run went to its end but failed its checks (a soak: lines lost, healthy clients cut
+    /// off, memory not given back); the run's figures come with it.
+    #[error("{message}")]
+    Verdict {
+        /// Every check that failed.
+        message: String,
+        /// The fields of the JSON line the run would have printed.
+        figures: Box<serde_json::Value>,
+    },
 }
 
 impl Error {
@@ -53,6 +62,15 @@ impl Error {
             Error::Ordering(_) => "ordering",
             Error::Timeout(_) => "timeout",
             Error::Probe(_) => "probe",
+            Error::Verdict { .. } => "verdict",
+        }
+    }
+
+    /// The figures of a run that went to its end, if this error comes with them.
+    pub(crate) fn figures(&self) -> Option<&serde_json::Value> {
+        match self {
+            Error::Verdict { figures, .. } => Some(figures),
+            _ => None,
         }
     }
 

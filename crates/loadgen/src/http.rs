@@ -18,6 +18,11 @@ const MAX_HEADERS: usize = 100;
 /// Largest response body accepted.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// The content type of an xhr-polling POST, as the 0.9 client sends it.
+pub(crate) const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
+/// The content type of a jsonp-polling POST (a form with the field `d`).
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
+
 /// One response.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -61,14 +66,49 @@ impl HttpConn {
         self.request("GET", path, None).await
     }
 
-    /// `POST path` with a `text/plain` body.
-    pub(crate) async fn post(&mut self, path: &str, body: &str) -> Result<Response> {
-        self.request("POST", path, Some(body)).await
+    /// `POST path` with a body of `content_type`.
+    pub(crate) async fn post(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<Response> {
+        self.request("POST", path, Some((content_type, body))).await
     }
 
     /// Writes a `GET path` without reading the response (to abandon it).
     pub(crate) async fn send_get(&mut self, path: &str) -> Result<()> {
         let request = self.head("GET", path, None);
+        self.write(&request).await
+    }
+
+    /// Writes a `POST path` that announces `declared` body bytes but carries only `part`, and
+    /// reads nothing: a body that stalls. [`HttpConn::response`] reads what the server answers.
+    pub(crate) async fn send_partial_post(
+        &mut self,
+        path: &str,
+        declared: usize,
+        part: &str,
+    ) -> Result<()> {
+        let mut request = self.head("POST", path, Some((TEXT_PLAIN, declared)));
+        request.push_str(part);
+        self.write(&request).await
+    }
+
+    /// Reads one response to a request already written.
+    pub(crate) async fn response(&mut self) -> Result<Response> {
+        let io = self
+            .io
+            .as_mut()
+            .ok_or_else(|| Error::Closed("connection unavailable".to_owned()))?;
+        let (response, keep_alive) = read_response(io).await?;
+        if !keep_alive {
+            self.io = None;
+        }
+        Ok(response)
+    }
+
+    async fn write(&mut self, request: &str) -> Result<()> {
         let io = self.usable().await?;
         io.get_mut()
             .write_all(request.as_bytes())
@@ -76,19 +116,17 @@ impl HttpConn {
             .map_err(Error::io("writing a request"))
     }
 
-    fn head(&self, method: &str, path: &str, body: Option<&str>) -> String {
+    /// The request line and headers; `body` gives the content type and length of a body.
+    fn head(&self, method: &str, path: &str, body: Option<(&str, usize)>) -> String {
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n",
             self.host
         );
-        if let Some(body) = body {
-            request.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
-            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        if let Some((content_type, length)) = body {
+            request.push_str(&format!("Content-Type: {content_type}\r\n"));
+            request.push_str(&format!("Content-Length: {length}\r\n"));
         }
         request.push_str("\r\n");
-        if let Some(body) = body {
-            request.push_str(body);
-        }
         request
     }
 
@@ -125,18 +163,22 @@ impl HttpConn {
             .ok_or_else(|| Error::Closed("connection unavailable".to_owned()))
     }
 
-    async fn request(&mut self, method: &str, path: &str, body: Option<&str>) -> Result<Response> {
-        let request = self.head(method, path, body);
-        let io = self.usable().await?;
-        io.get_mut()
-            .write_all(request.as_bytes())
-            .await
-            .map_err(Error::io("writing a request"))?;
-        let (response, keep_alive) = read_response(io).await?;
-        if !keep_alive {
-            self.io = None;
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+    ) -> Result<Response> {
+        let mut request = self.head(
+            method,
+            path,
+            body.map(|(content_type, body)| (content_type, body.len())),
+        );
+        if let Some((_, body)) = body {
+            request.push_str(body);
         }
-        Ok(response)
+        self.write(&request).await?;
+        self.response().await
     }
 }
 

@@ -1,14 +1,16 @@
 //! `ferrio-loadgen`: load for Socket.IO 0.9 servers (ferrio, or socket.io 0.9.19 on Node for
-//! comparison), speaking protocol 1 over websocket and xhr-polling.
+//! comparison), speaking protocol 1 over websocket, xhr-polling and jsonp-polling.
 //!
 //! Each scenario prints ONE JSON line on stdout and exits 0, or prints a line with
 //! `"ok": false` and the error, and exits 1, on any protocol error, lost, duplicated or
 //! reordered message, or timeout. Usage errors exit 2. Traffic only goes to IPv4 loopback.
 //!
-//! Scenarios: `idle`, `fanout`, `echo`, `handshake`, `churn` (see `--help` of each). With
-//! `--server-pid`, each reports the server's CPU time (utime + stime from /proc) per unit of
-//! work and its resident memory.
+//! Scenarios: `idle`, `fanout`, `echo`, `handshake`, `churn`, `soak` (see `--help` of each).
+//! With `--server-pid`, each reports the server's CPU time (utime + stime from /proc) per unit
+//! of work and its resident memory; `soak` also judges whether the memory came back.
 
+mod admin;
+mod chat;
 mod client;
 mod error;
 mod http;
@@ -34,6 +36,7 @@ use crate::scenario::echo::EchoArgs;
 use crate::scenario::fanout::FanoutArgs;
 use crate::scenario::handshake::HandshakeArgs;
 use crate::scenario::idle::IdleArgs;
+use crate::scenario::soak::SoakArgs;
 use crate::scenario::{Common, seconds};
 
 /// Load generator for Socket.IO 0.9 (protocol 1) servers.
@@ -56,6 +59,10 @@ enum Command {
     Handshake(HandshakeArgs),
     /// xhr-polling sessions opened and abandoned mid-poll; the server after the close timeout.
     Churn(ChurnArgs),
+    /// Minutes of mixed transports chatting while others come and go (and, optionally, hostile
+    /// clients): no line lost, no healthy client cut off, the server's memory back near its
+    /// baseline.
+    Soak(SoakArgs),
     /// Prints a TCP port that is free on 127.0.0.1 right now (for scripts).
     FreePort,
 }
@@ -68,6 +75,7 @@ impl Command {
             Command::Echo(_) => "echo",
             Command::Handshake(_) => "handshake",
             Command::Churn(_) => "churn",
+            Command::Soak(_) => "soak",
             Command::FreePort => "free-port",
         }
     }
@@ -79,6 +87,7 @@ impl Command {
             Command::Echo(args) => Some(&args.common),
             Command::Handshake(args) => Some(&args.common),
             Command::Churn(args) => Some(&args.common),
+            Command::Soak(args) => Some(&args.common),
             Command::FreePort => None,
         }
     }
@@ -112,6 +121,9 @@ async fn main() -> ExitCode {
                 "error".into(),
                 json!({ "kind": error.kind(), "message": error.to_string() }),
             );
+            if let Some(Value::Object(fields)) = error.figures() {
+                line.extend(fields.clone());
+            }
             ExitCode::FAILURE
         }
     };
@@ -144,6 +156,7 @@ async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
         Command::Echo(args) => scenario::echo::run(ctx, probe, args).await?,
         Command::Handshake(args) => scenario::handshake::run(ctx, probe, args).await?,
         Command::Churn(args) => scenario::churn::run(ctx, probe, args).await?,
+        Command::Soak(args) => scenario::soak::run(ctx, probe, args).await?,
         Command::FreePort => Value::Null,
     };
     Ok((probe, fields))

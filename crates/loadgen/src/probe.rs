@@ -34,6 +34,11 @@ impl Probe {
         Ok(probe)
     }
 
+    /// Whether a process is probed at all.
+    pub(crate) fn has_pid(&self) -> bool {
+        self.pid.is_some()
+    }
+
     /// The figures now; `None` without a pid.
     pub(crate) fn sample(&self) -> Result<Option<Sample>> {
         let Some(pid) = self.pid else {

@@ -26,6 +26,11 @@ impl Latencies {
         self.samples.extend(other.samples);
     }
 
+    /// Takes in a copy of another set.
+    pub(crate) fn merge_from(&mut self, other: &Latencies) {
+        self.samples.extend_from_slice(&other.samples);
+    }
+
     /// How many samples.
     pub(crate) fn len(&self) -> usize {
         self.samples.len()

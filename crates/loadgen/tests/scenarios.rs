@@ -18,22 +18,28 @@ use tokio::sync::{Mutex, mpsc};
 /// its address and, when asked for, its admin listener's. Every listener is bound before this
 /// returns, so the loadgen never races the gateway's start.
 fn ferrio(with_admin: bool, close_timeout: &str) -> (SocketAddr, Option<SocketAddr>) {
-    let cli = ferrio_server::Cli::try_parse_from([
-        "ferrio",
-        "--app",
-        "chat",
-        "--transports",
-        "websocket,xhr-polling",
-        "--heartbeat-interval",
-        "1",
-        "--heartbeat-timeout",
-        "5",
-        "--close-timeout",
-        close_timeout,
-        "--polling-duration",
-        "1",
-    ])
-    .expect("valid flags");
+    ferrio_with(with_admin, &[("--close-timeout", close_timeout)])
+}
+
+/// As [`ferrio`], with `settings` (flag, value) in place of the defaults here or added to them.
+fn ferrio_with(with_admin: bool, settings: &[(&str, &str)]) -> (SocketAddr, Option<SocketAddr>) {
+    let mut flags = vec![
+        ("--app", "chat"),
+        ("--transports", "websocket,xhr-polling,jsonp-polling"),
+        ("--heartbeat-interval", "1"),
+        ("--heartbeat-timeout", "5"),
+        ("--close-timeout", "1"),
+        ("--polling-duration", "1"),
+    ];
+    for &(flag, value) in settings {
+        match flags.iter_mut().find(|(known, _)| *known == flag) {
+            Some(known) => known.1 = value,
+            None => flags.push((flag, value)),
+        }
+    }
+    let args =
+        std::iter::once("ferrio").chain(flags.iter().flat_map(|(flag, value)| [*flag, *value]));
+    let cli = ferrio_server::Cli::try_parse_from(args).expect("valid flags");
     let config = cli.server_config().expect("a valid configuration");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -242,6 +248,96 @@ fn churn_without_admin_omits_the_session_count() {
     ]);
     assert_eq!(code, Some(0), "{line}");
     assert!(line.get("server_sessions").is_none(), "{line}");
+}
+
+#[test]
+fn echo_over_jsonp_polling() {
+    let line = scenario_succeeds(
+        &[
+            "echo",
+            "--clients",
+            "2",
+            "--round-trips",
+            "5",
+            "--transport",
+            "jsonp-polling",
+        ],
+        &["round_trips_per_s"],
+    );
+    assert_eq!(line["round_trips"], 10, "{line}");
+}
+
+/// The soak in a few seconds: a crowd on three transports, churners leaving each of the three
+/// ways over each transport, and one hostile client of each kind, against a gateway whose
+/// timers cut the hostile ones off within a second or two. Nothing may be lost and nobody cut
+/// off. The memory verdict and the count of sessions left, which need minutes and a gateway
+/// of their own, are left to `bench/soak.sh` (here the gateway shares the test process).
+#[test]
+fn soak_loses_nothing_under_churn_and_hostile_clients() {
+    let (addr, _) = ferrio_with(
+        false,
+        &[
+            ("--heartbeat-timeout", "2"),
+            ("--header-read-timeout", "1"),
+            ("--body-read-timeout", "1"),
+            ("--write-timeout", "2"),
+        ],
+    );
+    let server = addr.to_string();
+    let (code, line) = loadgen(&[
+        "soak",
+        "--server",
+        &server,
+        "--minutes",
+        "0.05",
+        "--healthy-websocket",
+        "2",
+        "--healthy-xhr-polling",
+        "2",
+        "--healthy-jsonp-polling",
+        "1",
+        "--say-every-ms",
+        "100",
+        "--wave",
+        "9",
+        "--wave-every",
+        "1",
+        "--churn-lines",
+        "2",
+        "--stall",
+        "1",
+        "--hostile",
+        "--hostile-every",
+        "1000",
+        "--hostile-hold",
+        "8",
+        "--settle",
+        "0",
+        "--timeout",
+        "300",
+        "--op-timeout",
+        "20",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["ok"], true, "{line}");
+    assert_eq!(line["verdict"], "pass", "{line}");
+    let metrics = &line["metrics"];
+    assert_eq!(metrics["lines_lost"], 0, "{line}");
+    assert_eq!(metrics["healthy_cut_off"], 0, "{line}");
+    assert!(metrics["lines_delivered"].as_u64() > Some(0), "{line}");
+    // The warm-up wave and at least the first wave of the load, every transport with every
+    // exit.
+    assert!(metrics["sessions_churned"].as_u64() >= Some(18), "{line}");
+    assert_eq!(
+        line["churn"]["by_transport_and_exit"]
+            .as_object()
+            .map(serde_json::Map::len),
+        Some(9),
+        "{line}"
+    );
+    for kind in ["slowloris", "stalled-body", "deaf-websocket", "flooder"] {
+        assert_eq!(line["hostile"]["by_kind"][kind]["cut"], 1, "{kind}: {line}");
+    }
 }
 
 #[test]

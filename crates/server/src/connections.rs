@@ -1,6 +1,6 @@
 //! The public listener's connections: how many may be open (on the node, and per client
-//! address), what an accepted connection's I/O enforces (the write timeout), and the figures
-//! `/metrics` shows of them.
+//! address), what an accepted connection's I/O enforces (the write timeout, and a reset of a
+//! connection whose write was given up), and the figures `/metrics` shows of them.
 //!
 //! A connection is counted from its accept until its socket is dropped, wherever that happens:
 //! the count rides in the connection's I/O ([`ConnectionIo`]), which an upgraded WebSocket
@@ -20,6 +20,7 @@ use std::time::Duration;
 use ferrio_transport::{StallSignal, WriteStalled};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 
@@ -282,10 +283,29 @@ impl Drop for Slot {
     }
 }
 
+/// A socket that can be told to end with a reset rather than a graceful close.
+pub(crate) trait ResetOnClose {
+    /// Makes the socket's close abortive: a `RST`, what is still queued for the peer dropped.
+    fn reset_on_close(&self);
+}
+
+impl ResetOnClose for TcpStream {
+    fn reset_on_close(&self) {
+        // A failure leaves the graceful close, which still closes the connection.
+        let _ = self.set_zero_linger();
+    }
+}
+
 /// An accepted connection's I/O: its writes fail with [`WriteStalled`] once none has made
 /// progress for the write timeout (raising the connection's [`StallSignal`] first), and it
 /// holds the connection's [`Slot`], so the connection counts as open for as long as its
 /// socket exists.
+///
+/// A connection whose write was given up is reset when it closes. A graceful close would queue
+/// the `FIN` behind the bytes the client never took, so the kernel would keep the socket and
+/// those bytes (up to the send buffer, megabytes) for as long as the client keeps its window
+/// shut, probing it: the memory and the connection the write timeout is there to free. This is
+/// nginx's `reset_timedout_connection`.
 #[derive(Debug)]
 pub(crate) struct ConnectionIo<S> {
     io: S,
@@ -313,7 +333,9 @@ impl<S> ConnectionIo<S> {
     pub(crate) fn stall_signal(&self) -> StallSignal {
         self.signal.clone()
     }
+}
 
+impl<S: ResetOnClose> ConnectionIo<S> {
     /// A write that found no room: waits for the write timeout, then fails.
     fn poll_stalled<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         let timeout = self.write_timeout;
@@ -323,6 +345,7 @@ impl<S> ConnectionIo<S> {
         ready!(stall.as_mut().poll(cx));
         if !self.signal.is_raised() {
             self.signal.raise();
+            self.io.reset_on_close();
             if let Some(slot) = &self.slot {
                 slot.admission.write_timed_out();
             }
@@ -357,7 +380,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for ConnectionIo<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for ConnectionIo<S> {
+impl<S: AsyncWrite + Unpin + ResetOnClose> AsyncWrite for ConnectionIo<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -401,9 +424,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ConnectionIo<S> {
 
 #[cfg(test)]
 mod tests {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncWriteExt, DuplexStream, Interest};
+    use tokio::net::{TcpListener, TcpSocket};
 
     use super::*;
+
+    impl ResetOnClose for DuplexStream {
+        fn reset_on_close(&self) {}
+    }
 
     #[test]
     fn the_derived_limit_leaves_room_for_the_rest_of_the_process() {
@@ -475,5 +503,51 @@ mod tests {
         io.write_all(&[0; 40]).await.unwrap();
         reader.await.unwrap();
         assert!(!io.stall_signal().is_raised());
+    }
+
+    /// A client that never reads: once the write is given up and the connection dropped, the
+    /// client sees it closed at once, though its window is still shut; gracefully closed, the
+    /// `FIN` would wait behind the unsent bytes for as long as the client stays.
+    #[tokio::test]
+    async fn a_connection_whose_write_was_given_up_is_reset() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let client = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut io = ConnectionIo::new(server, Duration::from_millis(200), None);
+        let chunk = vec![0u8; 64 * 1024];
+        let error = loop {
+            if let Err(error) = io.write_all(&chunk).await {
+                break error;
+            }
+        };
+        assert!(ferrio_transport::is_write_stall(&error));
+        drop(io);
+        // Readiness already says "readable" for the bytes the client holds; the reset adds
+        // to it once the reactor has seen it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let ready = client.ready(Interest::READABLE).await.unwrap();
+            if ready.is_read_closed() || ready.is_error() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the client still sees the connection open"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The client's read says it was reset, not ended.
+        let mut byte = [0u8; 1];
+        let mut outcome = client.try_read(&mut byte);
+        while let Ok(read) = outcome {
+            assert!(read > 0, "a graceful end after the unsent bytes");
+            outcome = client.try_read(&mut byte);
+        }
+        assert_eq!(outcome.unwrap_err().kind(), io::ErrorKind::ConnectionReset);
     }
 }

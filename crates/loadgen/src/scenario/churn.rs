@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{Common, Meter, joined, positive, rss_bytes_per, seconds};
+use crate::admin;
 use crate::client::{Ctx, excerpt};
 use crate::error::{Error, Result};
 use crate::http::HttpConn;
@@ -62,7 +63,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &ChurnArgs) -> Result
     let explicit_wait = args.wait.map(|wait| seconds("wait", wait)).transpose()?;
     let abandon_after = Duration::from_millis(args.abandon_after_ms);
 
-    let admin_before = admin_sessions(&ctx, args.admin).await?;
+    let admin_before = admin::sessions(&ctx, args.admin).await?;
     let next = Arc::new(AtomicU64::new(0));
     let close_timeout = Arc::new(AtomicU64::new(0));
     let opening = Meter::start(probe)?;
@@ -97,7 +98,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &ChurnArgs) -> Result
             .map_err(|error| Error::Setup(format!("a dropper task failed: {error}")))?;
     }
     let opened = opening.stop()?;
-    let admin_opened = admin_sessions(&ctx, args.admin).await?;
+    let admin_opened = admin::sessions(&ctx, args.admin).await?;
 
     let close_timeout = close_timeout.load(Ordering::Relaxed);
     let wait = explicit_wait
@@ -109,7 +110,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &ChurnArgs) -> Result
     }
     tokio::time::sleep(wait).await;
     let settled = opening.stop()?;
-    let admin_settled = admin_sessions(&ctx, args.admin).await?;
+    let admin_settled = admin::sessions(&ctx, args.admin).await?;
 
     let count = args.sessions;
     let mut report = json!({
@@ -184,79 +185,4 @@ async fn abandon_one(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
     )
     .await?;
     Ok((handshake.close_timeout_secs, http))
-}
-
-/// The sum of the `ferrio_sessions` gauge on the admin listener's /metrics, if one is given.
-async fn admin_sessions(ctx: &Ctx, admin: Option<SocketAddr>) -> Result<Option<u64>> {
-    let Some(admin) = admin else {
-        return Ok(None);
-    };
-    let mut http = ctx
-        .within(
-            "connecting to the admin listener",
-            HttpConn::connect(Arc::clone(&ctx.net), admin),
-        )
-        .await?;
-    let response = ctx.within("GET /metrics", http.get("/metrics")).await?;
-    if response.status != 200 {
-        return Err(Error::Http(format!(
-            "/metrics answered {} {}",
-            response.status,
-            excerpt(&response.body)
-        )));
-    }
-    sessions_gauge(&response.body).map(Some)
-}
-
-/// Sums the samples of `ferrio_sessions` (one per transport label) in Prometheus text.
-fn sessions_gauge(text: &str) -> Result<u64> {
-    let mut declared = false;
-    let mut total = 0u64;
-    for line in text.lines() {
-        if line.starts_with("# TYPE ferrio_sessions ") {
-            declared = true;
-        }
-        if line.starts_with('#') {
-            continue;
-        }
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let name = series.split('{').next().unwrap_or_default();
-        if name == "ferrio_sessions" {
-            let value: f64 = value
-                .parse()
-                .map_err(|_| Error::protocol(format!("bad sample {line:?} in /metrics")))?;
-            total += value as u64;
-        }
-    }
-    if declared {
-        Ok(total)
-    } else {
-        Err(Error::protocol("/metrics has no ferrio_sessions gauge"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gauge_sums_transports() {
-        let text = "# HELP ferrio_sessions Live sessions.\n# TYPE ferrio_sessions gauge\n\
-                    ferrio_sessions{transport=\"websocket\"} 3\n\
-                    ferrio_sessions{transport=\"xhr-polling\"} 4\n\
-                    ferrio_sessions_total 99\n# TYPE ferrio_buffered_packets gauge\n\
-                    ferrio_buffered_packets 7\n";
-        assert_eq!(sessions_gauge(text).expect("declared"), 7);
-    }
-
-    #[test]
-    fn gauge_without_samples_is_zero_and_missing_gauge_is_an_error() {
-        assert_eq!(
-            sessions_gauge("# TYPE ferrio_sessions gauge\n").expect("declared"),
-            0
-        );
-        assert!(sessions_gauge("# TYPE other gauge\nother 1\n").is_err());
-    }
 }

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 
 use clap::Args;
-use ferrio_protocol::{Packet, PacketBody};
+use ferrio_protocol::Packet;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use super::{Common, Meter, close_all, joined, open_sessions, positive};
-use crate::client::{Ctx, Session, Transport, excerpt};
+use crate::chat;
+use crate::client::{Ctx, Session, Transport};
 use crate::error::{Error, Result};
 use crate::probe::{Probe, per_unit};
 use crate::stats::{Latencies, round1, round3};
@@ -81,10 +82,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &FanoutArgs) -> Resul
     let (mut sent, mut echoed) = (0u64, 0u64);
     while echoed < messages {
         while sent < messages && sent - echoed < args.window {
-            let msg = format!("{sent}:{}:{pad}", ctx.micros());
-            let event = json!({"name": "toServer", "args": [{"nome": SENDER, "msg": msg}]});
-            ctx.within("sending", sender.send(&format!("5:::{event}")))
-                .await?;
+            let said = chat::say(SENDER, sent, ctx.micros(), &pad);
+            ctx.within("sending", sender.send(&said)).await?;
             sent += 1;
         }
         let packet = ctx
@@ -178,30 +177,14 @@ fn check_order(sid: &str, expected: u64, seq: u64) -> Result<()> {
 
 /// `(SEQ, MICROS)` of a `toClient` event carrying `"s:SEQ:MICROS:PAD"`.
 fn parse_to_client(packet: &Packet) -> Result<(u64, u64)> {
-    let unexpected = || {
-        Error::protocol(format!(
-            "expected a toClient event, got {}",
-            excerpt(&packet.encode())
-        ))
-    };
-    let PacketBody::Event { name, args } = &packet.body else {
-        return Err(unexpected());
-    };
-    if name != "toClient" || !packet.endpoint.is_empty() || args.len() != 1 {
-        return Err(unexpected());
+    let line = chat::heard(packet)?;
+    if line.nome != SENDER {
+        return Err(Error::protocol(format!(
+            "expected a line of {SENDER}, got one of {}",
+            line.nome
+        )));
     }
-    let text = args[0].as_str().ok_or_else(unexpected)?;
-    let mut fields = text
-        .strip_prefix(SENDER)
-        .and_then(|rest| rest.strip_prefix(':'))
-        .ok_or_else(unexpected)?
-        .splitn(3, ':');
-    let seq = fields.next().and_then(|f| f.parse().ok());
-    let at = fields.next().and_then(|f| f.parse().ok());
-    match (seq, at, fields.next()) {
-        (Some(seq), Some(at), Some(_pad)) => Ok((seq, at)),
-        _ => Err(unexpected()),
-    }
+    Ok((line.seq, line.micros))
 }
 
 #[cfg(test)]
@@ -210,23 +193,11 @@ mod tests {
     use ferrio_protocol::decode;
 
     #[test]
-    fn to_client_text_is_parsed() {
+    fn only_the_sender_s_lines_count() {
         let packet = decode(r#"5:::{"name":"toClient","args":["s:12:3456:xx"]}"#).expect("valid");
         assert_eq!(parse_to_client(&packet).expect("a toClient"), (12, 3456));
-    }
-
-    #[test]
-    fn other_packets_are_protocol_errors() {
-        for text in [
-            r#"5:::{"name":"other","args":["s:1:2:x"]}"#,
-            r#"5:::{"name":"toClient","args":["t:1:2:x"]}"#,
-            r#"5:::{"name":"toClient","args":[1]}"#,
-            r#"5::/chat:{"name":"toClient","args":["s:1:2:x"]}"#,
-            "3:::s:1:2:x",
-        ] {
-            let packet = decode(text).expect("valid");
-            assert!(parse_to_client(&packet).is_err(), "{text}");
-        }
+        let packet = decode(r#"5:::{"name":"toClient","args":["t:1:2:x"]}"#).expect("valid");
+        assert!(parse_to_client(&packet).is_err());
     }
 
     #[test]

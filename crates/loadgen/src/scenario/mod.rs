@@ -6,6 +6,7 @@ pub(crate) mod echo;
 pub(crate) mod fanout;
 pub(crate) mod handshake;
 pub(crate) mod idle;
+pub(crate) mod soak;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
