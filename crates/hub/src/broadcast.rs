@@ -7,6 +7,7 @@ use ferrio_protocol::{Packet, PacketBody, is_reserved_event};
 use serde_json::Value;
 use tracing::warn;
 
+use crate::cluster::{BroadcastBody, ClusterBroadcast};
 use crate::encoded::Encoded;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
@@ -77,8 +78,9 @@ impl Broadcast {
         self
     }
 
-    /// Emits `event` with `args`; returns how many sessions took it. Reserved names are
-    /// refused (docs/protocol.md §3.8).
+    /// Emits `event` with `args`; returns how many sessions of this node took it (in a
+    /// cluster, the other nodes deliver it too). Reserved names are refused
+    /// (docs/protocol.md §3.8).
     pub fn emit(self, event: &str, args: Vec<Value>) -> usize {
         emitted_event(event, args).map_or(0, |body| self.deliver(body))
     }
@@ -93,17 +95,69 @@ impl Broadcast {
         self.deliver(PacketBody::Json(value))
     }
 
+    /// Delivers to this node's members, and hands the broadcast to the cluster's other nodes
+    /// when there is one.
     fn deliver(self, body: PacketBody) -> usize {
-        let encoded = Encoded::new(&Packet::on(self.namespace.name.clone(), body));
-        let mut delivered = 0;
-        for session in self.namespace.members(&self.room) {
-            if self.except.as_deref() == Some(&*session.id) {
-                continue;
-            }
-            if self.hub.push(&session, encoded.clone(), self.volatile) {
-                delivered += 1;
-            }
+        if let Some(cluster) = self.hub.cluster()
+            && let Some(shared) = BroadcastBody::from_packet_body(&body)
+        {
+            cluster.publish(ClusterBroadcast {
+                namespace: self.namespace.name.clone(),
+                room: self.room.clone(),
+                except: self.except.iter().map(|sid| sid.to_string()).collect(),
+                volatile: self.volatile,
+                body: shared,
+            });
         }
-        delivered
+        let except: Vec<&str> = self.except.as_deref().into_iter().collect();
+        deliver_here(
+            &self.hub,
+            &self.namespace,
+            &self.room,
+            &except,
+            self.volatile,
+            body,
+        )
     }
+}
+
+/// Delivers a broadcast another node made to this node's members; returns how many sessions
+/// took it.
+pub(crate) fn deliver_from_cluster(hub: &HubInner, broadcast: ClusterBroadcast) -> usize {
+    let Some(namespace) = hub.namespace(&broadcast.namespace) else {
+        // No application here declared it, so nobody here can have joined it.
+        return 0;
+    };
+    let except: Vec<&str> = broadcast.except.iter().map(String::as_str).collect();
+    deliver_here(
+        hub,
+        &namespace,
+        &broadcast.room,
+        &except,
+        broadcast.volatile,
+        broadcast.body.into_packet_body(),
+    )
+}
+
+/// Encodes `body` once and queues the bytes for every member of `room` in `namespace` on this
+/// node but the sessions in `except`.
+fn deliver_here(
+    hub: &HubInner,
+    namespace: &NamespaceInner,
+    room: &str,
+    except: &[&str],
+    volatile: bool,
+    body: PacketBody,
+) -> usize {
+    let encoded = Encoded::new(&Packet::on(namespace.name.clone(), body));
+    let mut delivered = 0;
+    for session in namespace.members(room) {
+        if except.contains(&&*session.id) {
+            continue;
+        }
+        if hub.push(&session, encoded.clone(), volatile) {
+            delivered += 1;
+        }
+    }
+    delivered
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use dashmap::DashMap;
 use ferrio_protocol::{HandshakeBody, Packet, PacketBody, TransportKind};
@@ -12,7 +12,9 @@ use tracing::{debug, info, warn};
 
 use crate::admission::Admission;
 use crate::attachment::Attachment;
+use crate::broadcast::deliver_from_cluster;
 use crate::budget::Budget;
+use crate::cluster::{Cluster, ClusterBroadcast};
 use crate::config::{ConfigError, HubConfig};
 use crate::gate::LogGate;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
@@ -76,6 +78,8 @@ pub(crate) struct HubInner {
     timers: Arc<Timers>,
     /// Sessions removed so far, to shrink the registry now and then.
     forgotten: AtomicUsize,
+    /// The cluster this node belongs to, once it has joined one.
+    cluster: OnceLock<Arc<dyn Cluster>>,
     weak_self: Weak<HubInner>,
 }
 
@@ -146,6 +150,7 @@ impl Hub {
             metrics: Arc::new(HubMetrics::default()),
             timers: Arc::default(),
             forgotten: AtomicUsize::new(0),
+            cluster: OnceLock::new(),
             weak_self: weak_self.clone(),
         });
         Ok(Hub { inner })
@@ -283,7 +288,12 @@ impl Hub {
 
     /// Whether the hub accepts handshakes (not draining, not shutting down).
     pub fn is_ready(&self) -> bool {
-        !self.inner.draining.load(Ordering::Acquire) && !self.is_shutting_down()
+        !self.inner.draining.load(Ordering::Acquire)
+            && !self.is_shutting_down()
+            && self
+                .inner
+                .cluster()
+                .is_none_or(|cluster| cluster.is_ready())
     }
 
     /// The declared namespace `name`, without declaring it.
@@ -354,6 +364,26 @@ impl Hub {
     /// and waiting polls are answered as at the end of a flush. Returns what was left
     /// undelivered; the disconnect handlers run as for any end (`server shutdown`).
     pub fn abandon(&self) -> Undelivered {
+        self.end_all(DisconnectReason::ServerShutdown)
+    }
+
+    /// Makes this hub one node of `cluster`: session ids are minted by it from now on, and
+    /// every broadcast is handed to it for the other nodes. A hub joins one cluster, once;
+    /// joining again gives the cluster back as the error.
+    pub fn join_cluster(&self, cluster: Arc<dyn Cluster>) -> Result<(), Arc<dyn Cluster>> {
+        self.inner.cluster.set(cluster)
+    }
+
+    /// Delivers a broadcast another node of the cluster made to this node's sessions, each
+    /// wire generation encoding it once; returns how many sessions took it.
+    pub fn deliver_from_cluster(&self, broadcast: ClusterBroadcast) -> usize {
+        deliver_from_cluster(&self.inner, broadcast)
+    }
+
+    /// Ends every session at once with `reason`, as [`Hub::abandon`] does (streams close,
+    /// waiting polls are answered); returns how many sessions there were and what they
+    /// still held.
+    pub fn end_all(&self, reason: DisconnectReason) -> Undelivered {
         let sessions: Vec<Arc<Session>> = self
             .inner
             .sessions
@@ -368,8 +398,7 @@ impl Hub {
                 session.stop_lingering();
                 self.inner.forget(&session);
             } else {
-                self.inner
-                    .end(&session, DisconnectReason::ServerShutdown, false);
+                self.inner.end(&session, reason, false);
             }
             undelivered.sessions += 1;
             undelivered.packets += packets;
@@ -379,6 +408,11 @@ impl Hub {
 }
 
 impl HubInner {
+    /// The cluster this node belongs to, if any.
+    pub(crate) fn cluster(&self) -> Option<&Arc<dyn Cluster>> {
+        self.cluster.get()
+    }
+
     pub(crate) fn arc(&self) -> Option<Arc<HubInner>> {
         self.weak_self.upgrade()
     }
@@ -478,7 +512,10 @@ impl HubInner {
                 return Err(refusal);
             }
         }
-        let sid: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
+        let sid: Arc<str> = match self.cluster() {
+            Some(cluster) => cluster.mint_sid().into(),
+            None => uuid::Uuid::new_v4().simple().to_string().into(),
+        };
         let budget = Budget::full(
             self.config.inbound_packets,
             self.config.inbound_bytes,

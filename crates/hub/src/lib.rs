@@ -19,6 +19,8 @@
 //! - `attachment`: how a transport awaits its batches and hands over what its connection
 //!   received.
 //! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
+//! - `cluster`: what a cluster of nodes is asked for (session ids, carrying broadcasts) and
+//!   the form a broadcast travels in between nodes.
 //! - `admission`, `occupancy`, `budget`: handshake rate limits, the counts of connected
 //!   sessions and unconnected handshakes with their caps, and what one session may send.
 //! - `metrics`, `gate`: counters, and the sampling of log lines a client can provoke.
@@ -39,6 +41,7 @@ mod admission;
 mod attachment;
 mod broadcast;
 mod budget;
+mod cluster;
 mod config;
 mod dispatch;
 mod encoded;
@@ -59,6 +62,7 @@ mod timers;
 pub use admission::Rate;
 pub use attachment::Attachment;
 pub use broadcast::Broadcast;
+pub use cluster::{BroadcastBody, Cluster, ClusterBroadcast};
 pub use config::{ConfigError, HubConfig};
 pub use encoded::{Batch, Encoded};
 pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};

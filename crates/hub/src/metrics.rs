@@ -80,7 +80,7 @@ fn transport_label(slot: usize) -> &'static str {
 }
 
 /// Every reason a session can end, in label order.
-pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 14] = [
+pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 15] = [
     DisconnectReason::Booted,
     DisconnectReason::Packet,
     DisconnectReason::HeartbeatTimeout,
@@ -95,6 +95,7 @@ pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 14] = [
     DisconnectReason::HandshakeExpired,
     DisconnectReason::BudgetExceeded,
     DisconnectReason::NodeFull,
+    DisconnectReason::NodeFenced,
 ];
 
 fn counters<const N: usize>() -> [AtomicU64; N] {

@@ -39,6 +39,10 @@ pub enum DisconnectReason {
     /// The session's first transport request came when the node already held `max_sessions`
     /// connected sessions. It never connected, so no disconnect handler runs.
     NodeFull,
+    /// The node found it had been stopped past its cluster registration's expiry: the other
+    /// nodes may have taken it for dead, so it ended every session before serving again
+    /// under a new node id.
+    NodeFenced,
 }
 
 impl DisconnectReason {
@@ -59,6 +63,7 @@ impl DisconnectReason {
             DisconnectReason::HandshakeExpired => "handshake expired",
             DisconnectReason::BudgetExceeded => "budget exceeded",
             DisconnectReason::NodeFull => "node full",
+            DisconnectReason::NodeFenced => "node fenced",
         }
     }
 }

@@ -43,6 +43,7 @@ mod tls;
 pub use config::{AdminConfig, AppKind, Cli, Listen, ServerConfig, ServerConfigError, TlsFiles};
 pub use config::{Namespaces, Secret, Setting, Settings};
 pub use connections::{ConnectionLimits, default_max_connections};
+pub use ferrio_cluster::ClusterConfig;
 pub use gateway::{ConnectionInfo, Gateway};
 pub use pages::DefaultPages;
 pub use serve::{Listeners, Server, run};

@@ -40,6 +40,11 @@ async fn main() -> ExitCode {
         Err(error) => return invalid_configuration(error),
     };
     ferrio_server::apps::install(app, server.hub());
+    // Before the gateway says it listens: a node that cannot join its cluster never serves.
+    if let Err(error) = server.join_cluster().await {
+        eprintln!("ferrio: {error}");
+        return ExitCode::from(1);
+    }
     let listener = match TcpListener::bind((listen.bind, listen.port)).await {
         Ok(listener) => listener,
         Err(error) => {

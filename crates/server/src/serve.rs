@@ -65,6 +65,8 @@ pub struct Server {
     gateway: Gateway,
     tls: Option<TlsAcceptor>,
     admission: Arc<Admission>,
+    /// This node's membership of the configured cluster, once joined.
+    cluster: std::sync::OnceLock<Arc<ferrio_cluster::Node>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -95,6 +97,7 @@ impl Server {
             gateway,
             tls,
             admission,
+            cluster: std::sync::OnceLock::new(),
         })
     }
 
@@ -175,12 +178,14 @@ impl Server {
             flash_policy,
             admin,
         } = listeners;
+        self.join_cluster().await?;
+        let cluster = self.cluster.get().cloned();
         let webhooks = self
             .config()
             .webhooks
             .clone()
             .map(|webhooks| ferrio_webhooks::install(self.hub(), webhooks));
-        let admin = admin.map(|listener| self.start_admin(listener, webhooks));
+        let admin = admin.map(|listener| self.start_admin(listener, webhooks, cluster.clone()));
         let policy = self
             .flash_enabled()
             .then(|| flash_policy::policy_document(&self.config().hub.origins));
@@ -190,15 +195,38 @@ impl Server {
         let (connections, deadline) = self.accept_until_flushed(public, policy, shutdown).await;
         self.shut_down(connections, deadline, policy_server, admin)
             .await;
+        if let Some(node) = cluster {
+            node.leave().await;
+        }
         Ok(())
     }
 
-    /// Spawns the admin listener: metrics (the hub's, the allocator's, the webhooks'), health
-    /// and the publish API.
+    /// Joins the configured cluster, if any and not done yet; [`Server::serve_with`] does it
+    /// before serving, and a program can do it earlier, before it says it listens. Session
+    /// ids must name this node from the first handshake on, and a Redis that cannot be
+    /// reached stops the start with an error rather than leaving a node that believes it is
+    /// alone.
+    pub async fn join_cluster(&self) -> std::io::Result<()> {
+        let Some(config) = self.config().cluster.clone() else {
+            return Ok(());
+        };
+        if self.cluster.get().is_some() {
+            return Ok(());
+        }
+        let node = ferrio_cluster::Node::join(config, self.hub())
+            .await
+            .map_err(|error| std::io::Error::other(format!("cluster: {error}")))?;
+        let _ = self.cluster.set(Arc::new(node));
+        Ok(())
+    }
+
+    /// Spawns the admin listener: metrics (the hub's, the allocator's, the webhooks', the
+    /// cluster's), health and the publish API.
     fn start_admin(
         &self,
         listener: TcpListener,
         webhooks: Option<Arc<ferrio_webhooks::Webhooks>>,
+        cluster: Option<Arc<ferrio_cluster::Node>>,
     ) -> AdminServer {
         let api_token = self
             .config()
@@ -212,6 +240,9 @@ impl Server {
             .with_metrics(move |out| admission.render_metrics(out));
         if let Some(webhooks) = webhooks {
             admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
+        }
+        if let Some(node) = cluster {
+            admin = admin.with_metrics(move |out| node.render_metrics(out));
         }
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(ferrio_admin::serve(listener, admin, async move {

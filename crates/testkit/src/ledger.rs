@@ -10,6 +10,11 @@
 //! [`ChatLedger::finish`] fails the test on a single line accepted and not delivered to every
 //! client, delivered twice or out of order, or delivered without its sender having been told it
 //! was accepted; it returns how each client's session ended, for the test to judge.
+//!
+//! [`ChatLedger::start_across`] spreads the clients over several gateways (the nodes of a
+//! cluster), and [`ChatLedger::settle`] ends a chat that no shutdown ends: the clients stop
+//! speaking, go on listening until every accepted line has reached everyone, and the same
+//! checks run.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -70,6 +75,22 @@ impl Books {
         self.members.lock()[member].ending.get_or_insert(ending);
     }
 
+    /// Whether every member has received every line accepted so far.
+    fn all_delivered(&self) -> bool {
+        let members = self.members.lock();
+        let accepted: usize = members.iter().map(|member| member.accepted.len()).sum();
+        members.iter().all(|member| {
+            let received: HashSet<&(usize, u64)> = member.received.iter().collect();
+            received.len() >= accepted
+                && members.iter().enumerate().all(|(from, sender)| {
+                    sender
+                        .accepted
+                        .iter()
+                        .all(|number| received.contains(&(from, *number)))
+                })
+        })
+    }
+
     fn has_ended(&self, member: usize) -> bool {
         self.members.lock()[member].ending.is_some()
     }
@@ -111,6 +132,8 @@ pub struct ChatLedger {
     tasks: Vec<JoinHandle<()>>,
     /// Dropped to stop every client.
     _stop: watch::Sender<()>,
+    /// Set to make every client stop speaking (and keep listening).
+    hush: watch::Sender<bool>,
 }
 
 /// What [`ChatLedger::finish`] found, every line accounted for.
@@ -131,6 +154,14 @@ impl ChatLedger {
     /// `addr`, all of them before any speaks (so each can get every line), then starts the
     /// chat.
     pub async fn start(addr: SocketAddr, polling: usize, websocket: usize) -> Self {
+        Self::start_across(&[addr], polling, websocket).await
+    }
+
+    /// Like [`ChatLedger::start`], the clients spread over the gateways at `addrs` in turn:
+    /// pollers first, then WebSockets, each on the next address.
+    pub async fn start_across(addrs: &[SocketAddr], polling: usize, websocket: usize) -> Self {
+        assert!(!addrs.is_empty(), "a chat needs a gateway");
+        let mut next = addrs.iter().copied().cycle();
         let books = Arc::new(Books {
             members: Mutex::new(
                 (0..polling + websocket)
@@ -139,8 +170,9 @@ impl ChatLedger {
             ),
         });
         let (stop, stopped) = watch::channel(());
+        let (hush, hushed) = watch::channel(false);
         let mut pollers = Vec::new();
-        for _ in 0..polling {
+        for addr in next.by_ref().take(polling) {
             let sid = handshake(addr).await;
             let first = tokio::time::timeout(
                 CONNECT_LIMIT,
@@ -149,10 +181,10 @@ impl ChatLedger {
             .await
             .expect("first poll in time");
             assert_eq!(first.text(), "1::", "the poller connects");
-            pollers.push(sid);
+            pollers.push((addr, sid));
         }
         let mut sockets = Vec::new();
-        for _ in 0..websocket {
+        for addr in next.take(websocket) {
             let sid = handshake(addr).await;
             let url = format!("ws://{addr}{}", ws_path(&sid));
             let stream = TcpStream::connect(addr).await.expect("connect");
@@ -171,7 +203,7 @@ impl ChatLedger {
             sockets.push(socket);
         }
         let mut tasks = Vec::new();
-        for (member, sid) in pollers.into_iter().enumerate() {
+        for (member, (addr, sid)) in pollers.into_iter().enumerate() {
             tasks.push(tokio::spawn(poll_loop(
                 Arc::clone(&books),
                 member,
@@ -185,6 +217,7 @@ impl ChatLedger {
                 addr,
                 sid,
                 stopped.clone(),
+                hushed.clone(),
             )));
         }
         for (index, socket) in sockets.into_iter().enumerate() {
@@ -193,6 +226,7 @@ impl ChatLedger {
                 polling + index,
                 socket,
                 stopped.clone(),
+                hushed.clone(),
             )));
         }
         ChatLedger {
@@ -200,7 +234,37 @@ impl ChatLedger {
             polling,
             tasks,
             _stop: stop,
+            hush,
         }
+    }
+
+    /// Lines received so far, all clients together.
+    pub fn received(&self) -> usize {
+        self.books
+            .members
+            .lock()
+            .iter()
+            .map(|member| member.received.len())
+            .sum()
+    }
+
+    /// Ends a chat that no shutdown ends: every client stops speaking, then listens on until
+    /// each has every accepted line (or `timeout` is over), and the ledger is checked as by
+    /// [`ChatLedger::finish`]. No session has to end; the endings of those that did are in
+    /// the report (`Failed("open")` for the others).
+    pub async fn settle(self, timeout: Duration) -> LedgerReport {
+        self.hush.send_replace(true);
+        // A line in flight when the hush came may still be acknowledged: let those land.
+        tokio::time::sleep(SEND_EVERY * 4).await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline && !self.books.all_delivered() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let members = std::mem::take(&mut *self.books.members.lock());
+        for task in &self.tasks {
+            task.abort();
+        }
+        audit(members, self.polling)
     }
 
     /// Lines the server has accepted so far, all clients together.
@@ -232,61 +296,66 @@ impl ChatLedger {
             finished && still_open.is_empty(),
             "clients whose sessions did not end within {timeout:?}: {still_open:?}"
         );
-        let mut delivered = 0;
-        for (member, books) in members.iter().enumerate() {
-            let mut last_from = vec![0u64; members.len()];
-            let mut seen = HashSet::new();
-            for &(from, number) in &books.received {
-                assert!(
-                    members
-                        .get(from)
-                        .is_some_and(|sender| sender.accepted.contains(&number)),
-                    "client {member} got line {from}:{number}, which its sender was never told \
-                     was accepted"
-                );
-                assert!(
-                    seen.insert((from, number)),
-                    "client {member} got line {from}:{number} twice"
-                );
-                assert!(
-                    number > last_from[from],
-                    "client {member} got line {from}:{number} after {from}:{}",
-                    last_from[from]
-                );
-                last_from[from] = number;
-            }
-            for (from, sender) in members.iter().enumerate() {
-                let mut lost: Vec<u64> = sender
-                    .accepted
-                    .iter()
-                    .filter(|number| !seen.contains(&(from, **number)))
-                    .copied()
-                    .collect();
-                lost.sort_unstable();
-                assert!(
-                    lost.is_empty(),
-                    "client {member} ({:?}) never got these accepted lines of client {from}: \
-                     {lost:?}",
-                    books.ending
-                );
-            }
-            delivered += seen.len();
+        audit(members, self.polling)
+    }
+}
+
+/// Checks the ledger (see [`ChatLedger::finish`]) and reports it.
+fn audit(members: Vec<Member>, polling: usize) -> LedgerReport {
+    let mut delivered = 0;
+    for (member, books) in members.iter().enumerate() {
+        let mut last_from = vec![0u64; members.len()];
+        let mut seen = HashSet::new();
+        for &(from, number) in &books.received {
+            assert!(
+                members
+                    .get(from)
+                    .is_some_and(|sender| sender.accepted.contains(&number)),
+                "client {member} got line {from}:{number}, which its sender was never told \
+                 was accepted"
+            );
+            assert!(
+                seen.insert((from, number)),
+                "client {member} got line {from}:{number} twice"
+            );
+            assert!(
+                number > last_from[from],
+                "client {member} got line {from}:{number} after {from}:{}",
+                last_from[from]
+            );
+            last_from[from] = number;
         }
-        let endings: Vec<Ending> = members
-            .iter()
-            .map(|member| {
-                member
-                    .ending
-                    .clone()
-                    .unwrap_or(Ending::Failed("open".into()))
-            })
-            .collect();
-        LedgerReport {
-            accepted: members.iter().map(|member| member.accepted.len()).sum(),
-            delivered,
-            polling_endings: endings[..self.polling].to_vec(),
-            websocket_endings: endings[self.polling..].to_vec(),
+        for (from, sender) in members.iter().enumerate() {
+            let mut lost: Vec<u64> = sender
+                .accepted
+                .iter()
+                .filter(|number| !seen.contains(&(from, **number)))
+                .copied()
+                .collect();
+            lost.sort_unstable();
+            assert!(
+                lost.is_empty(),
+                "client {member} ({:?}) never got these accepted lines of client {from}: \
+                 {lost:?}",
+                books.ending
+            );
         }
+        delivered += seen.len();
+    }
+    let endings: Vec<Ending> = members
+        .iter()
+        .map(|member| {
+            member
+                .ending
+                .clone()
+                .unwrap_or(Ending::Failed("open".into()))
+        })
+        .collect();
+    LedgerReport {
+        accepted: members.iter().map(|member| member.accepted.len()).sum(),
+        delivered,
+        polling_endings: endings[..polling].to_vec(),
+        websocket_endings: endings[polling..].to_vec(),
     }
 }
 
@@ -342,6 +411,7 @@ async fn post_loop(
     addr: SocketAddr,
     sid: String,
     stopped: watch::Receiver<()>,
+    hushed: watch::Receiver<bool>,
 ) {
     let path = xhr_path(&sid);
     let mut connection = KeptAlive::new(addr);
@@ -349,7 +419,7 @@ async fn post_loop(
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     for number in 1.. {
         tick.tick().await;
-        if books.has_ended(member) || stopped.has_changed().is_err() {
+        if books.has_ended(member) || stopped.has_changed().is_err() || *hushed.borrow() {
             return;
         }
         match connection
@@ -371,6 +441,7 @@ async fn websocket_member(
     member: usize,
     mut socket: WsClient,
     stopped: watch::Receiver<()>,
+    hushed: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(SEND_EVERY);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -382,6 +453,10 @@ async fn websocket_member(
             _ = tick.tick(), if sending => {
                 if stopped.has_changed().is_err() {
                     return;
+                }
+                if *hushed.borrow() {
+                    sending = false;
+                    continue;
                 }
                 number += 1;
                 let text = line(member, number, Some(number));

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use ferrio_cluster::{ClusterConfig, ClusterError};
 use ferrio_hub::{ConfigError, HubConfig};
 use ferrio_transport::PostLimits;
 use ferrio_webhooks::WebhookConfig;
@@ -87,6 +88,8 @@ pub struct ServerConfig {
     pub admin: Option<AdminConfig>,
     /// Webhooks to a backend; `None` turns them off.
     pub webhooks: Option<WebhookConfig>,
+    /// The cluster this node joins at start; `None` runs a single node.
+    pub cluster: Option<ClusterConfig>,
     /// TLS on the public listener; `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,
 }
@@ -146,6 +149,13 @@ impl ServerConfig {
         }
         if self.connections.max_connections == Some(0) {
             return Err(ServerConfigError::ZeroLimit("max_connections"));
+        }
+        if let Some(cluster) = &self.cluster {
+            match cluster.validate() {
+                Ok(()) => {}
+                Err(ClusterError::Config { setting, why }) => return invalid(setting, why),
+                Err(error) => return invalid("cluster_redis", error.to_string()),
+            }
         }
         if let Some(webhooks) = &self.webhooks {
             if webhooks.url.scheme_str() != Some("http") || webhooks.url.host().is_none() {

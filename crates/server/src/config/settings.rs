@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ferrio_cluster::ClusterConfig;
 use ferrio_hub::{HubConfig, Origins, Rate};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::PostLimits;
@@ -158,6 +159,11 @@ fn connections() -> ConnectionLimits {
     ConnectionLimits::default()
 }
 
+/// The cluster's own defaults, which the cluster settings start from.
+fn cluster() -> ClusterConfig {
+    ClusterConfig::new("")
+}
+
 /// The webhook client's own defaults, which the webhook settings start from.
 fn webhook() -> WebhookConfig {
     WebhookConfig::new(Uri::default(), Vec::new())
@@ -269,6 +275,18 @@ declare_settings! {
     webhook_timeout: Duration = webhook().timeout, parse_seconds;
     /// Further attempts after a failed webhook call (connection error, timeout, 5xx).
     webhook_retries: u32 = webhook().retries, parse_number;
+    /// Redis URL (redis://…) of the cluster this node joins; unset runs a single node.
+    cluster_redis: Option<Secret> = None, parse_secret;
+    /// Name of the cluster: its Redis keys' prefix, so several clusters share one Redis.
+    cluster_name: String = cluster().name, parse_text;
+    /// Seconds a node's registration lives without a heartbeat.
+    cluster_node_ttl: Duration = cluster().node_ttl, parse_seconds;
+    /// Seconds between a node's heartbeats; at most half the node TTL.
+    cluster_heartbeat: Duration = cluster().heartbeat, parse_seconds;
+    /// Entries the broadcast stream keeps (approximately): how far a node may fall behind.
+    cluster_bus_maxlen: usize = cluster().bus_maxlen, parse_number;
+    /// Seconds a broadcast waits for an unreachable Redis before it is given up (counted).
+    cluster_publish_retry: Duration = cluster().publish_retry, parse_seconds;
     /// PEM certificate chain: serve HTTPS/WSS on the public port.
     tls_cert: Option<PathBuf> = None, some(parse_path);
     /// PEM private key for --tls-cert.
@@ -336,6 +354,15 @@ impl Settings {
             timeout: self.webhook_timeout,
             retries: self.webhook_retries,
         });
+        let cluster = self.cluster_redis.as_ref().map(|url| ClusterConfig {
+            redis_url: url.expose().to_owned(),
+            name: self.cluster_name.clone(),
+            node_ttl: self.cluster_node_ttl,
+            heartbeat: self.cluster_heartbeat,
+            bus_maxlen: self.cluster_bus_maxlen,
+            publish_retry: self.cluster_publish_retry,
+            ..cluster()
+        });
         ServerConfig {
             hub: HubConfig {
                 heartbeat_interval: self.heartbeat_interval,
@@ -383,6 +410,7 @@ impl Settings {
             flash_policy_port: (self.flash_policy_port != 0).then_some(self.flash_policy_port),
             admin,
             webhooks,
+            cluster,
             tls,
         }
     }

@@ -1,0 +1,335 @@
+//! Several ferrio nodes as one cluster, met through Redis: a registry of live nodes, session
+//! ids that name the node that minted them, and a bus that carries every broadcast to every
+//! node.
+//!
+//! The hub knows nothing of this crate: a [`Node`] implements the hub's
+//! [`Cluster`](ferrio_hub::Cluster) port, and feeds the broadcasts of the other nodes back
+//! through [`Hub::deliver_from_cluster`](ferrio_hub::Hub::deliver_from_cluster).
+//!
+//! Layout:
+//! - `registry`: joining (a node id unique in the cluster), heartbeats, leaving, and fencing
+//!   after a pause past the registration's expiry.
+//! - `bus`: the Redis Stream broadcasts travel on: appending in order with retries, reading
+//!   from the last position, skipping duplicates and counting gaps.
+//! - `sequence`: the per-origin bookkeeping behind that (pure).
+//! - `keys`, `node_id`: the Redis key names and the ids (pure).
+//! - `metrics`: the counters and their Prometheus form.
+
+mod bus;
+mod keys;
+mod metrics;
+mod node_id;
+mod registry;
+mod sequence;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use ferrio_hub::{Cluster, ClusterBroadcast, Hub, LogGate};
+use parking_lot::{Mutex, RwLock};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+pub use metrics::{ClusterMetrics, ClusterSnapshot};
+pub use node_id::{NODE_ID_LEN, SID_LEN, minting_node};
+
+use crate::bus::Outgoing;
+use crate::keys::Keys;
+
+/// How a node joins its cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// The Redis every node of the cluster shares (`redis://…`, `rediss://…`).
+    pub redis_url: String,
+    /// The cluster's name: the hash tag of its keys, so that clusters of other names share
+    /// one Redis without meeting.
+    pub name: String,
+    /// How long a node's registration lives without a heartbeat. A node that finds it was
+    /// stopped longer than this ends its sessions and joins again under a new id.
+    pub node_ttl: Duration,
+    /// Time between heartbeats; well under `node_ttl`.
+    pub heartbeat: Duration,
+    /// The bus keeps about this many entries (`XADD … MAXLEN ~`): how far behind a node
+    /// may fall, briefly cut off from Redis, and still catch up.
+    pub bus_maxlen: usize,
+    /// How long a broadcast waits for Redis to take it before it is given up (counted, and
+    /// seen as a gap by every other node).
+    pub publish_retry: Duration,
+    /// Most broadcasts waiting to be appended; more are given up at once, counted.
+    pub max_pending: usize,
+}
+
+impl ClusterConfig {
+    /// A cluster named `ferrio` on the Redis at `redis_url`, with the default timers.
+    pub fn new(redis_url: impl Into<String>) -> Self {
+        ClusterConfig {
+            redis_url: redis_url.into(),
+            name: "ferrio".to_owned(),
+            node_ttl: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(3),
+            bus_maxlen: 100_000,
+            publish_retry: Duration::from_secs(5),
+            max_pending: 100_000,
+        }
+    }
+
+    /// A pattern (`SCAN … MATCH`) for every Redis key of this cluster.
+    pub fn key_pattern(&self) -> String {
+        Keys::new(&self.name).pattern()
+    }
+
+    /// Checks the settings that need no Redis to check.
+    pub fn validate(&self) -> Result<(), ClusterError> {
+        redis::Client::open(self.redis_url.as_str())
+            .map_err(|error| ClusterError::Url(error.to_string()))?;
+        if self.name.is_empty() || self.name.contains(['{', '}']) || self.name.len() > 64 {
+            return Err(ClusterError::config(
+                "cluster_name",
+                "must be 1 to 64 characters without braces",
+            ));
+        }
+        if self.heartbeat.is_zero() || self.heartbeat * 2 > self.node_ttl {
+            return Err(ClusterError::config(
+                "cluster_heartbeat",
+                "must be above zero and at most half of cluster_node_ttl",
+            ));
+        }
+        if self.bus_maxlen == 0 {
+            return Err(ClusterError::config(
+                "cluster_bus_maxlen",
+                "must be at least 1",
+            ));
+        }
+        if self.max_pending == 0 {
+            return Err(ClusterError::config("max_pending", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Why a node could not join its cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The Redis URL does not parse.
+    #[error("not a Redis URL: {0}")]
+    Url(String),
+    /// A setting is out of range.
+    #[error("{setting}: {why}")]
+    Config {
+        /// The setting, as the gateway's configuration names it.
+        setting: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// Redis did not answer.
+    #[error("cannot reach the cluster's Redis: {0}")]
+    Unreachable(String),
+    /// Redis answered with an error.
+    #[error("the cluster's Redis refused: {0}")]
+    Refused(String),
+}
+
+impl ClusterError {
+    fn config(setting: &'static str, why: &str) -> Self {
+        ClusterError::Config {
+            setting,
+            why: why.to_owned(),
+        }
+    }
+}
+
+impl From<redis::RedisError> for ClusterError {
+    fn from(error: redis::RedisError) -> Self {
+        if error.is_io_error() || error.is_timeout() || error.is_connection_refusal() {
+            ClusterError::Unreachable(error.to_string())
+        } else {
+            ClusterError::Refused(error.to_string())
+        }
+    }
+}
+
+/// This node's membership of a cluster: what the hub calls ([`Cluster`]) and the tasks that
+/// keep it registered and carry the bus. Dropping it leaves the tasks running until the
+/// runtime ends; [`Node::leave`] ends them and deregisters.
+#[derive(Debug)]
+pub struct Node {
+    shared: Arc<Shared>,
+    commands: ConnectionManager,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What the hub's calls and the node's tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: ClusterConfig,
+    pub(crate) keys: Keys,
+    /// The id this node is registered under now; it changes when the node fences itself.
+    node_id: RwLock<Arc<str>>,
+    /// Every id this process has been registered under: its own entries on the bus.
+    own_ids: RwLock<Vec<Arc<str>>>,
+    pub(crate) metrics: ClusterMetrics,
+    /// False while the node is fencing itself.
+    ready: AtomicBool,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    pub(crate) started_ms: u64,
+    pub(crate) next_seq: AtomicU64,
+    pub(crate) dropped_log: LogGate,
+}
+
+impl Shared {
+    pub(crate) fn node_id(&self) -> Arc<str> {
+        Arc::clone(&self.node_id.read())
+    }
+
+    pub(crate) fn is_own(&self, origin: &str) -> bool {
+        self.own_ids.read().iter().any(|id| &**id == origin)
+    }
+
+    pub(crate) fn set_node_id(&self, id: Arc<str>) {
+        self.own_ids.write().push(Arc::clone(&id));
+        *self.node_id.write() = id;
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+}
+
+/// The hub's view of the node.
+#[derive(Debug)]
+struct Member(Arc<Shared>);
+
+impl Cluster for Member {
+    fn mint_sid(&self) -> String {
+        node_id::mint_sid(&self.0.node_id())
+    }
+
+    fn publish(&self, broadcast: ClusterBroadcast) {
+        bus::enqueue(&self.0, &broadcast);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.0.is_ready()
+    }
+}
+
+impl Node {
+    /// Joins the cluster `config` names with `hub`: connects to Redis, registers under a
+    /// node id no live node has, starts the heartbeat and the bus, and makes the hub mint its
+    /// session ids and hand its broadcasts here. Fails when Redis cannot be reached, so a
+    /// node never serves believing it is clustered when it is alone.
+    pub async fn join(config: ClusterConfig, hub: &Hub) -> Result<Node, ClusterError> {
+        config.validate()?;
+        let client = redis::Client::open(config.redis_url.as_str())
+            .map_err(|error| ClusterError::Url(error.to_string()))?;
+        let manager = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let mut commands = ConnectionManager::new_with_config(client.clone(), manager).await?;
+        let keys = Keys::new(&config.name);
+        let started_ms = registry::now_ms();
+        let (outgoing, queue) = mpsc::unbounded_channel();
+        let provisional: Arc<str> = Arc::from("");
+        let shared = Arc::new(Shared {
+            keys,
+            node_id: RwLock::new(provisional),
+            own_ids: RwLock::new(Vec::new()),
+            metrics: ClusterMetrics::default(),
+            ready: AtomicBool::new(false),
+            outgoing,
+            started_ms,
+            next_seq: AtomicU64::new(1),
+            dropped_log: LogGate::new(),
+            config,
+        });
+        let id = registry::register(&shared, &mut commands, hub).await?;
+        shared.set_node_id(id);
+        let position = bus::tail(&shared, &mut commands).await?;
+        let reader = bus::Reader::connect(&client).await?;
+        if hub
+            .join_cluster(Arc::new(Member(Arc::clone(&shared))))
+            .is_err()
+        {
+            return Err(ClusterError::config(
+                "cluster_redis",
+                "this hub has already joined a cluster",
+            ));
+        }
+        shared.metrics.redis_up.store(true, Ordering::Relaxed);
+        shared.set_ready(true);
+        info!(
+            node = %shared.node_id(),
+            cluster = %shared.config.name,
+            "joined the cluster"
+        );
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(registry::heartbeats(
+                Arc::clone(&shared),
+                commands.clone(),
+                hub.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(bus::publish(
+                Arc::clone(&shared),
+                commands.clone(),
+                queue,
+                stopped.clone(),
+            )),
+            tokio::spawn(bus::read(
+                Arc::clone(&shared),
+                client,
+                reader,
+                position,
+                hub.clone(),
+                stopped,
+            )),
+        ];
+        Ok(Node {
+            shared,
+            commands,
+            stop,
+            tasks: Mutex::new(tasks),
+        })
+    }
+
+    /// The id this node is registered under now.
+    pub fn node_id(&self) -> Arc<str> {
+        self.shared.node_id()
+    }
+
+    /// The node's counters.
+    pub fn metrics(&self) -> &ClusterMetrics {
+        &self.shared.metrics
+    }
+
+    /// Appends the node's counters in Prometheus text form.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.shared.metrics.render(&self.shared.node_id(), out);
+    }
+
+    /// Leaves the cluster: appends the broadcasts still waiting (for at most the publish
+    /// retry time), stops reading the bus and deregisters, so the other nodes see this one
+    /// gone at once rather than at its expiry.
+    pub async fn leave(&self) {
+        let _ = self.stop.send(true);
+        let tasks = std::mem::take(&mut *self.tasks.lock());
+        for task in tasks {
+            if let Err(error) = task.await {
+                warn!(%error, "a cluster task failed");
+            }
+        }
+        registry::deregister(&self.shared, &mut self.commands.clone()).await;
+        info!(node = %self.shared.node_id(), "left the cluster");
+    }
+}
