@@ -3,7 +3,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `server` | [`TestServer`]: the gateway with the conformance app on `127.0.0.1:0`, its observation log and hub; [`short_timers`]; handshakes; the URL of every transport ([`xhr_path`], [`ws_path`]…) |
+//! | `server` | [`TestServer`]: the gateway with the conformance app on `127.0.0.1:0`, its observation log and hub; [`short_timers`]; [`clustered`] nodes; handshakes; the URL of every transport ([`xhr_path`], [`ws_path`]…) |
 //! | `observation` | predicates over what the app observed ([`disconnected`], [`any_connection`], [`is_connection`]…) and [`TestServer::assert_observed`] |
 //! | `http` | one request per connection ([`request`], [`HttpResponse`]), hand-written heads and chunked bodies ([`request_head`], [`chunk`]), reads of raw connections with a deadline ([`read_for`], [`read_until_closed`], [`read_at_least`], [`read_response_head`]), preflights |
 //! | `polling` | packets POSTed on the HTTP transports, xhr-polling sessions and polls, [`TestServer::assert_polling_echo`] |
@@ -79,7 +79,7 @@ pub use rfc6455::{
     encode_frame_with, opcode, parse_frame, raw_upgrade, raw_upgrade_version,
 };
 pub use server::{
-    HANDSHAKE_PATH, TestServer, flashsocket_path, forced_disconnect_path, htmlfile_path,
+    HANDSHAKE_PATH, TestServer, clustered, flashsocket_path, forced_disconnect_path, htmlfile_path,
     jsonp_path, multipart_path, short_timers, ws_path, xhr_path,
 };
 pub use streaming::{

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio_hub::Hub;
 use ferrio_server::apps::conformance::{self, Log};
-use ferrio_server::{Server, ServerConfig};
+use ferrio_server::{ClusterConfig, Server, ServerConfig};
 use http::Method;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -23,6 +23,19 @@ pub fn short_timers(mut config: ServerConfig) -> ServerConfig {
     config.hub.heartbeat_timeout = Duration::from_secs(5);
     config.hub.close_timeout = Duration::from_secs(4);
     config.hub.polling_duration = Duration::from_secs(2);
+    config
+}
+
+/// `config` as a node of the cluster `name` on the Redis at `redis_url`: a heartbeat a second,
+/// an expiry of three, and a publish retry of ten seconds (longer than any Redis outage a
+/// test makes).
+pub fn clustered(mut config: ServerConfig, redis_url: &str, name: &str) -> ServerConfig {
+    let mut cluster = ClusterConfig::new(redis_url);
+    cluster.name = name.to_owned();
+    cluster.heartbeat = Duration::from_secs(1);
+    cluster.node_ttl = Duration::from_secs(3);
+    cluster.publish_retry = Duration::from_secs(10);
+    config.cluster = Some(cluster);
     config
 }
 
@@ -55,6 +68,11 @@ impl TestServer {
     /// bound before this returns, so a test never races the gateway's start.
     pub async fn start(config: ServerConfig) -> Self {
         let server = Server::new(config).expect("test configuration is valid");
+        // Before the first handshake, so every session id names its node.
+        server
+            .join_cluster()
+            .await
+            .expect("the node joins its cluster");
         let log = Log::default();
         conformance::install(server.hub(), &log);
         let hub = server.hub().clone();
