@@ -23,6 +23,7 @@
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
 //! | `logs` | the test process's log lines ([`captured_logs`], [`numeric_field`]) |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
+//! | `tempdir` | a [`TempDir`] removed on drop, for the files of [`SelfSigned`] |
 
 mod admin;
 mod attack;
@@ -41,6 +42,7 @@ mod process;
 mod rfc6455;
 mod server;
 mod streaming;
+mod tempdir;
 mod tls;
 mod wait;
 mod websocket;
@@ -86,6 +88,7 @@ pub use streaming::{
     MultipartEvent, MultipartStream, StreamEvent, StreamingResponse, form_urlencode,
     htmlfile_payload, jsonp_form, jsonp_payload,
 };
+pub use tempdir::TempDir;
 pub use tls::{SelfSigned, connector_trusting, tls_connect, tls_request};
 pub use wait::{retry_until, within};
 pub use websocket::{
