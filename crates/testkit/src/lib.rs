@@ -23,7 +23,8 @@
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
 //! | `logs` | the test process's log lines ([`captured_logs`], [`numeric_field`]) |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
-//! | `tempdir` | a [`TempDir`] removed on drop, for the files of [`SelfSigned`] |
+//! | `redis` | a real `redis-server` on a free port ([`RedisServer`]): commands, `SCAN`, kills and restarts on the same port with or without persistence, paused and cut clients |
+//! | `tempdir` | a [`TempDir`] removed on drop, for the files of the helper above and of [`SelfSigned`] |
 
 mod admin;
 mod attack;
@@ -39,6 +40,7 @@ mod observation;
 mod packets;
 mod polling;
 mod process;
+pub mod redis;
 mod rfc6455;
 mod server;
 mod streaming;
@@ -76,6 +78,7 @@ pub use packets::{ECHO_PING, echo_of_length, packets_of};
 pub use process::{
     GatewayProcess, LISTENING_PREFIX, PipeText, START_TIMEOUT, ferrio_command, free_port, wait_exit,
 };
+pub use redis::RedisServer;
 pub use rfc6455::{
     Frame, LengthForm, RawUpgrade, RawWs, SAMPLE_MASK, SAMPLE_WS_KEY, encode_frame,
     encode_frame_with, opcode, parse_frame, raw_upgrade, raw_upgrade_version,
