@@ -24,7 +24,8 @@
 //! | `logs` | the test process's log lines ([`captured_logs`], [`numeric_field`]) |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
 //! | `redis` | a real `redis-server` on a free port ([`RedisServer`]): commands, `SCAN`, kills and restarts on the same port with or without persistence, paused and cut clients |
-//! | `tempdir` | a [`TempDir`] removed on drop, for the files of the helper above and of [`SelfSigned`] |
+//! | `nginx` | a real nginx balancing round-robin over ferrio nodes ([`Nginx`]): per request over HTTP with WebSocket upgrades, or per connection at L4; its access log names the node of each |
+//! | `tempdir` | a [`TempDir`] removed on drop, for the files of the helpers above and of [`SelfSigned`] |
 
 mod admin;
 mod attack;
@@ -36,6 +37,7 @@ mod hixie;
 mod http;
 mod ledger;
 mod logs;
+pub mod nginx;
 mod observation;
 mod packets;
 mod polling;
@@ -70,6 +72,7 @@ pub use http::{
 };
 pub use ledger::{ChatLedger, Ending, LedgerReport};
 pub use logs::{CapturedLogs, captured_logs, numeric_field};
+pub use nginx::Nginx;
 pub use observation::{
     any_connection, any_disconnect, any_disconnect_of, connected_to, disconnected,
     disconnected_from, is_connection,
