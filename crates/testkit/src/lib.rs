@@ -23,6 +23,9 @@
 //! | `wait` | [`within`] (a bounded test body) and [`retry_until`] |
 //! | `logs` | the test process's log lines ([`captured_logs`], [`numeric_field`]) |
 //! | `process` | the real `ferrio` binary as a process: [`ferrio_command`], [`GatewayProcess`], [`free_port`], [`wait_exit`] |
+//! | `redis` | a real `redis-server` on a free port ([`RedisServer`]): commands, `SCAN`, kills and restarts on the same port with or without persistence, paused and cut clients |
+//! | `nginx` | a real nginx balancing round-robin over ferrio nodes ([`Nginx`]): per request over HTTP with WebSocket upgrades, or per connection at L4; its access log names the node of each |
+//! | `tempdir` | a [`TempDir`] removed on drop, for the files of the helpers above and of [`SelfSigned`] |
 
 mod admin;
 mod attack;
@@ -34,13 +37,16 @@ mod hixie;
 mod http;
 mod ledger;
 mod logs;
+pub mod nginx;
 mod observation;
 mod packets;
 mod polling;
 mod process;
+pub mod redis;
 mod rfc6455;
 mod server;
 mod streaming;
+mod tempdir;
 mod tls;
 mod wait;
 mod websocket;
@@ -66,6 +72,7 @@ pub use http::{
 };
 pub use ledger::{ChatLedger, Ending, LedgerReport};
 pub use logs::{CapturedLogs, captured_logs, numeric_field};
+pub use nginx::Nginx;
 pub use observation::{
     any_connection, any_disconnect, any_disconnect_of, connected_to, disconnected,
     disconnected_from, is_connection,
@@ -74,6 +81,7 @@ pub use packets::{ECHO_PING, echo_of_length, packets_of};
 pub use process::{
     GatewayProcess, LISTENING_PREFIX, PipeText, START_TIMEOUT, ferrio_command, free_port, wait_exit,
 };
+pub use redis::RedisServer;
 pub use rfc6455::{
     Frame, LengthForm, RawUpgrade, RawWs, SAMPLE_MASK, SAMPLE_WS_KEY, encode_frame,
     encode_frame_with, opcode, parse_frame, raw_upgrade, raw_upgrade_version,
@@ -86,6 +94,7 @@ pub use streaming::{
     MultipartEvent, MultipartStream, StreamEvent, StreamingResponse, form_urlencode,
     htmlfile_payload, jsonp_form, jsonp_payload,
 };
+pub use tempdir::TempDir;
 pub use tls::{SelfSigned, connector_trusting, tls_connect, tls_request};
 pub use wait::{retry_until, within};
 pub use websocket::{

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::Method;
@@ -16,7 +15,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::http::REQUEST_TIMEOUT;
-use crate::{HttpResponse, request_on};
+use crate::{HttpResponse, TempDir, request_on};
 
 /// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM files into a
 /// fresh temporary directory (removed on drop).
@@ -30,23 +29,20 @@ pub struct SelfSigned {
     pub key_path: PathBuf,
     /// The certificate, DER, for clients to trust.
     pub cert_der: CertificateDer<'static>,
+    /// Owns `dir`: removes it on drop.
+    _scratch: TempDir,
 }
 
 impl SelfSigned {
     /// Generates the certificate and writes `cert.pem` and `key.pem`.
     pub fn generate() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
         let certified = rcgen::generate_simple_self_signed(vec![
             "localhost".to_owned(),
             "127.0.0.1".to_owned(),
         ])
         .expect("generate a self-signed certificate");
-        let dir = std::env::temp_dir().join(format!(
-            "ferrio-tls-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("create the certificate directory");
+        let scratch = TempDir::new("tls");
+        let dir = scratch.path().to_path_buf();
         let cert_path = dir.join("cert.pem");
         let key_path = dir.join("key.pem");
         std::fs::write(&cert_path, certified.cert.pem()).expect("write cert.pem");
@@ -56,6 +52,7 @@ impl SelfSigned {
             cert_path,
             key_path,
             cert_der: certified.cert.der().clone(),
+            _scratch: scratch,
         }
     }
 
@@ -74,12 +71,6 @@ impl SelfSigned {
             .add(self.cert_der.clone())
             .expect("trust the test certificate");
         connector_trusting(roots)
-    }
-}
-
-impl Drop for SelfSigned {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
