@@ -47,7 +47,7 @@ fn crate_names(tree: &str) -> Vec<&str> {
 }
 
 #[test]
-fn hub_depends_on_no_http_or_websocket_crate() {
+fn hub_depends_on_no_http_websocket_or_redis_crate() {
     let tree = normal_tree("ferrio-hub");
     let names = crate_names(&tree);
     assert!(names.contains(&"ferrio-hub"), "{tree}");
@@ -61,10 +61,13 @@ fn hub_depends_on_no_http_or_websocket_crate() {
         "http-body",
         "tokio-tungstenite",
         "tungstenite",
+        "redis",
+        "ferrio-cluster",
     ] {
         assert!(
             !names.contains(&forbidden),
-            "ferrio-hub must not depend on `{forbidden}` (it knows nothing of HTTP):\n{tree}"
+            "ferrio-hub must not depend on `{forbidden}` (it knows nothing of HTTP, nor of \
+             how the nodes of a cluster meet):\n{tree}"
         );
     }
 }

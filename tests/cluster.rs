@@ -1,0 +1,415 @@
+//! Several nodes on one real `redis-server`: session ids that name their node, broadcasts,
+//! rooms, `except`, volatile emits and namespaces reaching every node's sessions exactly once
+//! and in order, a node cut off from Redis catching up, duplicates skipped and gaps counted,
+//! a Redis restart, a node stopped past its expiry fencing itself, a node that cannot reach
+//! Redis refusing to start, and no Redis key left behind.
+//!
+//! Each client here talks to one node for its whole session; requests of one session spread
+//! over nodes are forwarding's, tested with the balancer.
+
+use std::process::Command;
+use std::time::Duration;
+
+use ferrio_server::{AppKind, ServerConfig};
+use ferrio_testkit::redis::RedisServer;
+use ferrio_testkit::{
+    ChatLedger, GatewayProcess, TestServer, WsClient, clustered, ferrio_command,
+    next_packet_within, retry_until, send_text, short_timers, wait_exit,
+};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrio");
+
+/// `count` nodes of the cluster `name` on `redis`, in-process, with short timers, running the
+/// conformance application and the chat's `toServer`.
+async fn nodes(redis: &RedisServer, name: &str, count: usize) -> Vec<TestServer> {
+    let mut nodes = Vec::new();
+    for _ in 0..count {
+        let config = clustered(short_timers(ServerConfig::default()), &redis.url(), name);
+        let node = TestServer::start(config).await;
+        ferrio_server::apps::install(AppKind::Chat, &node.hub);
+        nodes.push(node);
+    }
+    nodes
+}
+
+/// Stops every node, then checks that the cluster left no key in Redis but its bus.
+async fn stop_and_check_keys(nodes: Vec<TestServer>, redis: &RedisServer, name: &str) {
+    for node in nodes {
+        node.stop().await;
+    }
+    let keys = redis.keys(&format!("fio:{{{name}}}:*"));
+    let bus = format!("fio:{{{name}}}:bus");
+    assert!(
+        keys.iter().all(|key| *key == bus),
+        "keys left behind by stopped nodes: {keys:?}"
+    );
+}
+
+/// The next packet on `socket` that is not a heartbeat; fails the test after three seconds.
+async fn next(socket: &mut WsClient) -> String {
+    next_packet_within(socket, Duration::from_secs(3))
+        .await
+        .expect("a packet within three seconds")
+}
+
+/// The metric `name` of `node` now.
+async fn metric(node: &TestServer, name: &str) -> f64 {
+    node.metrics().await.get(name, &[]).unwrap_or(-1.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_spread_over_three_nodes_reaches_everyone_once_and_in_order() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "chat3", 3).await;
+    // Every node sees the others.
+    for node in &nodes {
+        node.metrics_until("three live nodes", Duration::from_secs(5), |metrics| {
+            metrics.get("ferrio_cluster_nodes_live", &[]) == Some(3.0)
+        })
+        .await;
+    }
+    // A node's session ids begin with its own id; each node's is different.
+    let mut prefixes = Vec::new();
+    for node in &nodes {
+        let first = node.handshake().await;
+        let second = node.handshake().await;
+        assert_eq!(first.len(), 32);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(first[..6], second[..6], "one node, one prefix");
+        assert_ne!(first, second);
+        prefixes.push(first[..6].to_owned());
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    assert_eq!(prefixes.len(), 3, "three nodes, three ids");
+
+    let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
+    let ledger = ChatLedger::start_across(&addrs, 3, 3).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let report = ledger.settle(Duration::from_secs(10)).await;
+    assert!(report.accepted >= 60, "the chat went on: {report:?}");
+    assert_eq!(report.delivered, report.accepted * 6, "{report:?}");
+    for node in &nodes {
+        assert_eq!(metric(node, "ferrio_cluster_bus_gaps_total").await, 0.0);
+        assert_eq!(metric(node, "ferrio_cluster_bus_dropped_total").await, 0.0);
+        assert!(metric(node, "ferrio_cluster_bus_delivered_total").await > 0.0);
+    }
+    stop_and_check_keys(nodes, &redis, "chat3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_except_volatile_and_namespaces_span_the_cluster() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "rooms", 2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (sid_a, mut on_a) = a.connected_websocket().await;
+    let (_, mut on_b) = b.connected_websocket().await;
+    let (_, mut outsider_b) = b.connected_websocket().await;
+
+    // A room with members on both nodes: `toroom` from node A reaches both, and nobody
+    // outside the room.
+    send_text(&mut on_a, r#"5:::{"name":"join","args":["lobby"]}"#).await;
+    send_text(&mut on_b, r#"5:::{"name":"join","args":["lobby"]}"#).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    send_text(
+        &mut on_a,
+        r#"5:::{"name":"toroom","args":["lobby","hello"]}"#,
+    )
+    .await;
+    let expected = r#"5:::{"name":"roommsg","args":["hello"]}"#;
+    assert_eq!(next(&mut on_a).await, expected);
+    assert_eq!(next(&mut on_b).await, expected);
+
+    // `broadcast` leaves out its sender on its own node and reaches everyone elsewhere.
+    send_text(&mut on_a, r#"5:::{"name":"bcast","args":[7]}"#).await;
+    let expected = r#"5:::{"name":"bmsg","args":[7]}"#;
+    assert_eq!(next(&mut on_b).await, expected);
+    assert_eq!(next(&mut outsider_b).await, expected);
+    assert_eq!(
+        next_packet_within(&mut on_a, Duration::from_millis(500)).await,
+        None,
+        "the sender of a broadcast does not get it"
+    );
+
+    // The publish API of one node reaches a namespace's members on another.
+    let (_, mut chat_b) = b.connected_websocket().await;
+    send_text(&mut chat_b, "1::/chat").await;
+    assert_eq!(next(&mut chat_b).await, "1::/chat");
+    assert_eq!(
+        next(&mut chat_b).await,
+        r#"5::/chat:{"name":"hi","args":["chat"]}"#
+    );
+    a.hub.of("/chat").emit("news", vec![json!({"n": 1})]);
+    assert_eq!(
+        next(&mut chat_b).await,
+        r#"5::/chat:{"name":"news","args":[{"n":1}]}"#
+    );
+    assert_eq!(
+        next_packet_within(&mut outsider_b, Duration::from_millis(300)).await,
+        None,
+        "a namespace's emit reaches only its members"
+    );
+
+    // An explicit `except` of a session on another node.
+    a.hub
+        .sockets()
+        .except(&sid_a)
+        .emit("spared", vec![json!(1)]);
+    assert_eq!(next(&mut on_b).await, r#"5:::{"name":"spared","args":[1]}"#);
+    assert_eq!(
+        next_packet_within(&mut on_a, Duration::from_millis(300)).await,
+        None
+    );
+
+    // Volatile: a polling session of node B with no poll waiting does not get it buffered;
+    // a normal broadcast right after is.
+    let idle = b.connected_polling_session().await;
+    a.hub.sockets().volatile().emit("vol", vec![json!(1)]);
+    a.hub.sockets().emit("nonvol", vec![json!(2)]);
+    // Both cross the bus before the poll is made, so no transport is ready when they land.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let packets = b.poll_packets(&idle).await;
+    assert_eq!(
+        packets,
+        vec![r#"5:::{"name":"nonvol","args":[2]}"#.to_owned()],
+        "volatile dropped for a session without a ready transport, the rest buffered"
+    );
+    drop((on_a, on_b, outsider_b, chat_b));
+    stop_and_check_keys(nodes, &redis, "rooms").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_cut_off_from_redis_catch_up_without_losing_a_line() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "cutoff", 2).await;
+    let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
+    let ledger = ChatLedger::start_across(&addrs, 2, 2).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Every connection of every node at once: the readers and the appenders reconnect.
+        let killed = redis.kill_clients("normal");
+        assert!(killed >= 2, "the nodes' connections: {killed}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.pause_clients(Duration::from_millis(700));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let report = ledger.settle(Duration::from_secs(15)).await;
+    assert!(report.accepted > 0);
+    assert_eq!(report.delivered, report.accepted * 4, "{report:?}");
+    for node in &nodes {
+        assert_eq!(metric(node, "ferrio_cluster_bus_gaps_total").await, 0.0);
+        assert_eq!(metric(node, "ferrio_cluster_bus_dropped_total").await, 0.0);
+    }
+    stop_and_check_keys(nodes, &redis, "cutoff").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_are_skipped_and_gaps_counted_never_silent() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "gaps", 1).await;
+    let node = &nodes[0];
+    let (_, mut client) = node.connected_websocket().await;
+    let bus = "fio:{gaps}:bus";
+    let entry = |seq: &str, text: &str| {
+        let message = json!({"ns": "", "b": {"m": text}}).to_string();
+        redis
+            .command(&["XADD", bus, "*", "n", "0f0f0f", "q", seq, "m", &message])
+            .expect("XADD");
+    };
+    // Another node's entries, as if appended by it: 1, 2, 2 again (a retried append), then 6
+    // (3 to 5 lost), then one that is no broadcast at all.
+    entry("1", "one");
+    entry("2", "two");
+    entry("2", "two");
+    entry("6", "six");
+    redis
+        .command(&["XADD", bus, "*", "n", "0f0f0f", "q", "7", "m", "not json"])
+        .expect("XADD");
+    entry("8", "eight");
+    for text in ["one", "two", "six", "eight"] {
+        assert_eq!(next(&mut client).await, format!("3:::{text}"));
+    }
+    assert_eq!(
+        next_packet_within(&mut client, Duration::from_millis(300)).await,
+        None
+    );
+    let metrics = node.metrics().await;
+    assert_eq!(
+        metrics.get("ferrio_cluster_bus_duplicates_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(metrics.get("ferrio_cluster_bus_gaps_total", &[]), Some(1.0));
+    assert_eq!(
+        metrics.get("ferrio_cluster_bus_missed_total", &[]),
+        Some(3.0)
+    );
+    assert_eq!(
+        metrics.get("ferrio_cluster_bus_malformed_total", &[]),
+        Some(1.0)
+    );
+    drop(client);
+    stop_and_check_keys(nodes, &redis, "gaps").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_heals_the_registry_and_broadcasts_resume() {
+    let mut redis = RedisServer::start();
+    let nodes = nodes(&redis, "restart", 2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (_, mut on_b) = b.connected_websocket().await;
+    a.hub.sockets().emit("before", vec![]);
+    assert_eq!(next(&mut on_b).await, r#"5:::{"name":"before"}"#);
+    // Down for a moment: what is broadcast meanwhile waits for Redis to come back.
+    redis.stop();
+    a.hub.sockets().emit("during", vec![]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.start_again();
+    assert_eq!(
+        next_packet_within(&mut on_b, Duration::from_secs(10))
+            .await
+            .as_deref(),
+        Some(r#"5:::{"name":"during"}"#)
+    );
+    // The registry heals: both nodes registered again.
+    for node in &nodes {
+        node.metrics_until("the registry healed", Duration::from_secs(5), |metrics| {
+            metrics.get("ferrio_cluster_nodes_live", &[]) == Some(2.0)
+                && metrics.get("ferrio_cluster_redis_up", &[]) == Some(1.0)
+        })
+        .await;
+    }
+    a.hub.sockets().emit("after", vec![]);
+    assert_eq!(next(&mut on_b).await, r#"5:::{"name":"after"}"#);
+    assert!(metric(a, "ferrio_cluster_heartbeats_failed_total").await >= 1.0);
+    assert_eq!(metric(b, "ferrio_cluster_bus_dropped_total").await, 0.0);
+    drop(on_b);
+    stop_and_check_keys(nodes, &redis, "restart").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_past_its_expiry_fences_itself() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let args = [
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--app",
+        "chat",
+        "--cluster-redis",
+        &url,
+        "--cluster-name",
+        "fence",
+        "--cluster-heartbeat",
+        "1",
+        "--cluster-node-ttl",
+        "2",
+        "--close-timeout",
+        "30",
+    ];
+    let (gateway, admin) = GatewayProcess::start_with_admin(BIN, &args, &[("FERRIO_LOG", "info")]);
+    let sid = gateway.get("/socket.io/1/").await.text();
+    let sid = sid.split(':').next().unwrap_or_default().to_owned();
+    let node_before = sid[..6].to_owned();
+    let first = gateway
+        .get(&format!("/socket.io/1/xhr-polling/{sid}"))
+        .await;
+    assert_eq!(first.text(), "1::");
+    let pid = gateway.child.id().to_string();
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    signal("-STOP");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    signal("-CONT");
+    // The session it held is gone, and it serves on under a new id.
+    let stderr = retry_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || gateway.stderr(),
+        |log: &String| log.contains("joining under a new id"),
+    )
+    .await
+    .unwrap_or_else(|log| panic!("no fencing: {log}"));
+    assert!(
+        stderr.contains("stopped past the cluster's expiry"),
+        "{stderr}"
+    );
+    let after = gateway
+        .get(&format!("/socket.io/1/xhr-polling/{sid}"))
+        .await;
+    assert_eq!(after.text(), "7:::1+0", "the fenced session is unknown now");
+    let fresh = gateway.get("/socket.io/1/").await.text();
+    assert_ne!(fresh[..6], node_before, "a new node id");
+    let metrics = ferrio_testkit::request(
+        admin,
+        http::Method::GET,
+        "/metrics",
+        &[],
+        bytes::Bytes::new(),
+    )
+    .await
+    .text();
+    assert!(
+        metrics.contains("ferrio_cluster_fenced_total 1"),
+        "{metrics}"
+    );
+    let keys = redis.keys("fio:{fence}:node:*");
+    assert_eq!(keys, vec![format!("fio:{{fence}}:node:{}", &fresh[..6])]);
+}
+
+#[test]
+fn a_node_that_cannot_reach_redis_refuses_to_start() {
+    let closed = ferrio_testkit::free_port();
+    let url = format!("redis://127.0.0.1:{closed}/");
+    let mut child = ferrio_command(
+        BIN,
+        &["--port", "0", "--admin-port", "0", "--cluster-redis", &url],
+        &[],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
+    let output = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the cluster's Redis"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("listening"),
+        "it never says it listens: {stdout}"
+    );
+
+    // A bad URL or timers are configuration errors, named.
+    let mut child = ferrio_command(
+        BIN,
+        &[
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--cluster-redis",
+            "http://nope",
+        ],
+        &[],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
+    let stderr =
+        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cluster_redis"), "{stderr}");
+}
