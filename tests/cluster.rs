@@ -16,16 +16,23 @@ use ferrio_testkit::{
     ChatLedger, GatewayProcess, TestServer, WsClient, clustered, ferrio_command,
     next_packet_within, retry_until, send_text, short_timers, wait_exit,
 };
+use http::Method;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferrio");
+
+/// The publish API's token on every node.
+const TOKEN: &str = "cluster-token";
 
 /// `count` nodes of the cluster `name` on `redis`, in-process, with short timers, running the
 /// conformance application and the chat's `toServer`.
 async fn nodes(redis: &RedisServer, name: &str, count: usize) -> Vec<TestServer> {
     let mut nodes = Vec::new();
     for _ in 0..count {
-        let config = clustered(short_timers(ServerConfig::default()), &redis.url(), name);
+        let mut config = clustered(short_timers(ServerConfig::default()), &redis.url(), name);
+        if let Some(admin) = config.admin.as_mut() {
+            admin.api_token = Some(TOKEN.to_owned());
+        }
         let node = TestServer::start(config).await;
         ferrio_server::apps::install(AppKind::Chat, &node.hub);
         nodes.push(node);
@@ -180,6 +187,51 @@ async fn rooms_except_volatile_and_namespaces_span_the_cluster() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publish_api_of_any_node_reaches_a_session_held_by_another() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "api", 2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (sid, mut on_a) = a.connected_websocket().await;
+    let call = async |path: &str, body: serde_json::Value| {
+        let answer = b
+            .api(Method::POST, path, Some(TOKEN), &body.to_string())
+            .await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+        serde_json::from_str::<serde_json::Value>(&answer.text()).expect("JSON answer")
+    };
+    let answer = call(
+        "/api/emit",
+        json!({"event": "dm", "args": ["psst"], "sid": sid}),
+    )
+    .await;
+    assert_eq!(answer, json!({"sessions": 0, "forwarded": true}));
+    assert_eq!(
+        next(&mut on_a).await,
+        r#"5:::{"name":"dm","args":["psst"]}"#
+    );
+    // An id no node can hold goes nowhere.
+    let answer = call(
+        "/api/emit",
+        json!({"event": "dm", "args": [], "sid": "nobody"}),
+    )
+    .await;
+    assert_eq!(answer, json!({"sessions": 0}));
+    let answer = call("/api/disconnect", json!({"sid": sid})).await;
+    assert_eq!(answer, json!({"disconnected": false, "forwarded": true}));
+    assert_eq!(next(&mut on_a).await, "0::");
+    retry_until(
+        Duration::from_secs(3),
+        Duration::from_millis(20),
+        async || a.hub.session_count(),
+        |count| *count == 0,
+    )
+    .await
+    .expect("the session ended on its node");
+    drop(on_a);
+    stop_and_check_keys(nodes, &redis, "api").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_cut_off_from_redis_catch_up_without_losing_a_line() {
     let redis = RedisServer::start();
     let nodes = nodes(&redis, "cutoff", 2).await;
@@ -212,7 +264,7 @@ async fn duplicates_are_skipped_and_gaps_counted_never_silent() {
     let (_, mut client) = node.connected_websocket().await;
     let bus = "fio:{gaps}:bus";
     let entry = |seq: &str, text: &str| {
-        let message = json!({"ns": "", "b": {"m": text}}).to_string();
+        let message = json!({"B": {"ns": "", "b": {"m": text}}}).to_string();
         redis
             .command(&["XADD", bus, "*", "n", "0f0f0f", "q", seq, "m", &message])
             .expect("XADD");
@@ -333,7 +385,7 @@ async fn a_node_stopped_past_its_expiry_fences_itself() {
         Duration::from_secs(5),
         Duration::from_millis(50),
         async || gateway.stderr(),
-        |log: &String| log.contains("joining under a new id"),
+        |log: &String| log.contains("serving again under a new node id"),
     )
     .await
     .unwrap_or_else(|log| panic!("no fencing: {log}"));

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use ferrio_hub::is_reserved_event;
+use ferrio_hub::{BroadcastBody, ClusterMessage, is_reserved_event};
 use ferrio_transport::Body;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
@@ -109,8 +109,17 @@ where
         (Method::POST, "/api/disconnect") => match read_json::<DisconnectRequest, B>(request).await
         {
             Ok(body) => {
-                let disconnected = admin.hub.kick(&body.sid);
-                json_response(StatusCode::OK, &json!({ "disconnected": disconnected }))
+                let answer = if admin.hub.kick(&body.sid) {
+                    json!({ "disconnected": true })
+                } else if admin
+                    .hub
+                    .send_to_cluster(ClusterMessage::Kick { sid: body.sid })
+                {
+                    json!({ "disconnected": false, "forwarded": true })
+                } else {
+                    json!({ "disconnected": false })
+                };
+                json_response(StatusCode::OK, &answer)
             }
             Err(response) => *response,
         },
@@ -155,9 +164,25 @@ fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
     };
     let sessions = match (body.sid.as_deref(), body.room.as_deref()) {
         (Some(_), Some(_)) => return bad_request("give `sid` or `room`, not both"),
-        (Some(sid), None) => namespace
-            .socket(sid)
-            .map_or(0, |socket| usize::from(socket.emit(&body.event, body.args))),
+        (Some(sid), None) => match namespace.socket(sid) {
+            Some(socket) => usize::from(socket.emit(&body.event, body.args)),
+            None => {
+                let forwarded = admin.hub.send_to_cluster(ClusterMessage::Emit {
+                    sid: sid.to_owned(),
+                    namespace: namespace.name().to_owned(),
+                    body: BroadcastBody::Event {
+                        name: body.event,
+                        args: body.args,
+                    },
+                });
+                let answer = if forwarded {
+                    json!({ "sessions": 0, "forwarded": true })
+                } else {
+                    json!({ "sessions": 0 })
+                };
+                return json_response(StatusCode::OK, &answer);
+            }
+        },
         (None, Some(room)) => namespace.to(room).emit(&body.event, body.args),
         (None, None) => namespace.emit(&body.event, body.args),
     };

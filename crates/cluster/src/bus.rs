@@ -2,7 +2,8 @@
 //! and that every node reads from its last position on.
 //!
 //! An entry is `n` (origin node id), `q` (the origin's sequence number) and `m` (the
-//! broadcast, as JSON in the hub's wire-neutral form). One task per node appends, in the
+//! message — a broadcast, or an emit to or a kick of one session — as JSON in the hub's
+//! wire-neutral form). One task per node appends, in the
 //! order the hub published, retrying while Redis is away for up to the publish retry time;
 //! a broadcast given up then is counted here, and seen as a gap by every reader. One task
 //! reads, on a connection of its own (a blocking read would stall every other command of a
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ferrio_hub::{ClusterBroadcast, Hub};
+use ferrio_hub::{ClusterMessage, Hub};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::{StreamId, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client};
@@ -57,11 +58,11 @@ struct Numbered {
     queued: Instant,
 }
 
-/// Queues `broadcast` for the appender; never blocks. Past `max_pending` waiting, the
-/// broadcast is given up at once, counted and logged.
-pub(crate) fn enqueue(shared: &Shared, broadcast: &ClusterBroadcast) {
+/// Queues `message` for the appender; never blocks. Past `max_pending` waiting, the
+/// message is given up at once, counted and logged.
+pub(crate) fn enqueue(shared: &Shared, message: &ClusterMessage) {
     let pending = shared.metrics.pending.load(Ordering::Relaxed);
-    let payload = match serde_json::to_string(broadcast) {
+    let payload = match serde_json::to_string(message) {
         Ok(payload) => payload,
         // A JSON value always serializes; nothing to send if it somehow did not.
         Err(error) => {
@@ -359,9 +360,9 @@ fn take(shared: &Shared, sequences: &mut Sequences, hub: &Hub, entry: &StreamId)
         }
         Verdict::Deliver { .. } => {}
     }
-    match serde_json::from_str::<ClusterBroadcast>(&payload) {
-        Ok(broadcast) => {
-            let delivered = hub.deliver_from_cluster(broadcast);
+    match serde_json::from_str::<ClusterMessage>(&payload) {
+        Ok(message) => {
+            let delivered = hub.apply_from_cluster(message);
             ClusterMetrics::add(&metrics.delivered, delivered as u64);
         }
         Err(error) => {

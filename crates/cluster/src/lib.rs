@@ -3,8 +3,8 @@
 //! node.
 //!
 //! The hub knows nothing of this crate: a [`Node`] implements the hub's
-//! [`Cluster`](ferrio_hub::Cluster) port, and feeds the broadcasts of the other nodes back
-//! through [`Hub::deliver_from_cluster`](ferrio_hub::Hub::deliver_from_cluster).
+//! [`Cluster`](ferrio_hub::Cluster) port, and feeds the messages of the other nodes back
+//! through [`Hub::apply_from_cluster`](ferrio_hub::Hub::apply_from_cluster).
 //!
 //! Layout:
 //! - `registry`: joining (a node id unique in the cluster), heartbeats, leaving, and fencing
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use ferrio_hub::{Cluster, ClusterBroadcast, Hub, LogGate};
+use ferrio_hub::{Cluster, ClusterMessage, Hub, LogGate};
 use parking_lot::{Mutex, RwLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, watch};
@@ -212,8 +212,8 @@ impl Cluster for Member {
         node_id::mint_sid(&self.0.node_id())
     }
 
-    fn publish(&self, broadcast: ClusterBroadcast) {
-        bus::enqueue(&self.0, &broadcast);
+    fn publish(&self, message: ClusterMessage) {
+        bus::enqueue(&self.0, &message);
     }
 
     fn is_ready(&self) -> bool {

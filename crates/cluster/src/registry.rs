@@ -216,8 +216,9 @@ async fn fence(
         .arg(&*old)
         .query_async(commands)
         .await;
-    shared.set_node_id(id);
+    shared.set_node_id(Arc::clone(&id));
     shared.set_ready(true);
+    warn!(old = %old, node = %id, "fenced: serving again under a new node id");
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use ferrio_protocol::{Packet, PacketBody, is_reserved_event};
 use serde_json::Value;
 use tracing::warn;
 
-use crate::cluster::{BroadcastBody, ClusterBroadcast};
+use crate::cluster::{BroadcastBody, ClusterBroadcast, ClusterMessage};
 use crate::encoded::Encoded;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
@@ -101,13 +101,13 @@ impl Broadcast {
         if let Some(cluster) = self.hub.cluster()
             && let Some(shared) = BroadcastBody::from_packet_body(&body)
         {
-            cluster.publish(ClusterBroadcast {
+            cluster.publish(ClusterMessage::Broadcast(ClusterBroadcast {
                 namespace: self.namespace.name.clone(),
                 room: self.room.clone(),
                 except: self.except.iter().map(|sid| sid.to_string()).collect(),
                 volatile: self.volatile,
                 body: shared,
-            });
+            }));
         }
         let except: Vec<&str> = self.except.as_deref().into_iter().collect();
         deliver_here(
@@ -121,9 +121,35 @@ impl Broadcast {
     }
 }
 
-/// Delivers a broadcast another node made to this node's members; returns how many sessions
-/// took it.
-pub(crate) fn deliver_from_cluster(hub: &HubInner, broadcast: ClusterBroadcast) -> usize {
+/// Does what another node asked: a broadcast delivered to this node's members, an emit to or
+/// a kick of a session this node holds (nothing if it holds none of that id). Returns how
+/// many sessions took a packet or were ended.
+pub(crate) fn apply_from_cluster(hub: &HubInner, message: ClusterMessage) -> usize {
+    match message {
+        ClusterMessage::Broadcast(broadcast) => deliver_from_cluster(hub, broadcast),
+        ClusterMessage::Emit {
+            sid,
+            namespace,
+            body,
+        } => {
+            let Some(namespace) = hub.namespace(&namespace) else {
+                return 0;
+            };
+            let held = hub
+                .session(&sid)
+                .filter(|session| session.has_joined(&namespace.name));
+            let Some(session) = held else {
+                return 0;
+            };
+            let packet = Encoded::new(&Packet::on(namespace.name.clone(), body.into_packet_body()));
+            usize::from(hub.push(&session, packet, false))
+        }
+        ClusterMessage::Kick { sid } => usize::from(hub.kick(&sid)),
+    }
+}
+
+/// Delivers a broadcast another node made to this node's members.
+fn deliver_from_cluster(hub: &HubInner, broadcast: ClusterBroadcast) -> usize {
     let Some(namespace) = hub.namespace(&broadcast.namespace) else {
         // No application here declared it, so nobody here can have joined it.
         return 0;

@@ -16,8 +16,8 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     /// characters, unguessable.
     fn mint_sid(&self) -> String;
 
-    /// Hands a broadcast made on this node to the other nodes, in the order of the calls.
-    fn publish(&self, broadcast: ClusterBroadcast);
+    /// Hands a message made on this node to the other nodes, in the order of the calls.
+    fn publish(&self, message: ClusterMessage);
 
     /// Whether this node is a member in good standing, which [`Hub::is_ready`] reports
     /// (`/readyz`) alongside its own state.
@@ -26,6 +26,38 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     fn is_ready(&self) -> bool {
         true
     }
+}
+
+/// What one node asks of the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClusterMessage {
+    /// Deliver a broadcast to your members.
+    #[serde(rename = "B")]
+    Broadcast(ClusterBroadcast),
+    /// Whichever node holds session `sid`: emit to it in `namespace`.
+    #[serde(rename = "E")]
+    Emit {
+        /// The session.
+        sid: String,
+        /// The namespace, `""` for the default one.
+        #[serde(rename = "ns")]
+        namespace: String,
+        /// What is said.
+        #[serde(rename = "b")]
+        body: BroadcastBody,
+    },
+    /// Whichever node holds session `sid`: end it as the application's `disconnect()` does.
+    #[serde(rename = "K")]
+    Kick {
+        /// The session.
+        sid: String,
+    },
+}
+
+/// Whether `sid` has the shape of a session id another node of a cluster may hold (32
+/// lowercase hex characters): anything else is nobody's, and not worth a message.
+pub(crate) fn could_be_held_elsewhere(sid: &str) -> bool {
+    sid.len() == 32 && sid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A broadcast as it travels between nodes: whom it is for and what it says, not its bytes.
@@ -100,6 +132,29 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn targeted_messages_read_back_as_they_were_written() {
+        for message in [
+            ClusterMessage::Kick {
+                sid: "a".repeat(32),
+            },
+            ClusterMessage::Emit {
+                sid: "b".repeat(32),
+                namespace: "/chat".into(),
+                body: BroadcastBody::Json(json!({"k": [1, 2]})),
+            },
+        ] {
+            let text = serde_json::to_string(&message).unwrap();
+            assert_eq!(
+                serde_json::from_str::<ClusterMessage>(&text).unwrap(),
+                message
+            );
+        }
+        assert!(could_be_held_elsewhere(&"0f".repeat(16)));
+        assert!(!could_be_held_elsewhere(&"0F".repeat(16)));
+        assert!(!could_be_held_elsewhere("short"));
+    }
 
     #[test]
     fn a_broadcast_reads_back_as_it_was_written() {

@@ -12,9 +12,9 @@ use tracing::{debug, info, warn};
 
 use crate::admission::Admission;
 use crate::attachment::Attachment;
-use crate::broadcast::deliver_from_cluster;
+use crate::broadcast::apply_from_cluster;
 use crate::budget::Budget;
-use crate::cluster::{Cluster, ClusterBroadcast};
+use crate::cluster::{Cluster, ClusterMessage, could_be_held_elsewhere};
 use crate::config::{ConfigError, HubConfig};
 use crate::gate::LogGate;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
@@ -315,13 +315,7 @@ impl Hub {
     /// Kicks session `sid` as the application's `socket.disconnect()` does; `false` when no
     /// such session is live.
     pub fn kick(&self, sid: &str) -> bool {
-        match self.inner.session(sid) {
-            Some(session) if session.phase() != crate::session::Phase::Closed => {
-                self.inner.end(&session, DisconnectReason::Booted, true);
-                true
-            }
-            _ => false,
-        }
+        self.inner.kick(sid)
     }
 
     /// Starts a shutdown that loses nothing the hub accepted. From here on handshakes and
@@ -374,10 +368,28 @@ impl Hub {
         self.inner.cluster.set(cluster)
     }
 
-    /// Delivers a broadcast another node of the cluster made to this node's sessions, each
-    /// wire generation encoding it once; returns how many sessions took it.
-    pub fn deliver_from_cluster(&self, broadcast: ClusterBroadcast) -> usize {
-        deliver_from_cluster(&self.inner, broadcast)
+    /// Does what another node of the cluster asked: delivers its broadcast to this node's
+    /// sessions (encoded once here), or emits to or kicks a session of this node. Returns how
+    /// many sessions took a packet or were ended (0 for a session this node does not hold).
+    pub fn apply_from_cluster(&self, message: ClusterMessage) -> usize {
+        apply_from_cluster(&self.inner, message)
+    }
+
+    /// Hands `message` (a [`ClusterMessage::Emit`] or [`ClusterMessage::Kick`] for a session
+    /// this node does not hold) to the other nodes of the cluster; `false`, and nothing sent,
+    /// on a single node or for an id no node can hold.
+    pub fn send_to_cluster(&self, message: ClusterMessage) -> bool {
+        let sid = match &message {
+            ClusterMessage::Emit { sid, .. } | ClusterMessage::Kick { sid } => sid,
+            ClusterMessage::Broadcast(_) => return false,
+        };
+        match self.inner.cluster() {
+            Some(cluster) if could_be_held_elsewhere(sid) && self.inner.session(sid).is_none() => {
+                cluster.publish(message);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Ends every session at once with `reason`, as [`Hub::abandon`] does (streams close,
@@ -408,6 +420,18 @@ impl Hub {
 }
 
 impl HubInner {
+    /// Ends session `sid` as the application's `disconnect()` does; `false` when this node
+    /// holds no such live session.
+    pub(crate) fn kick(&self, sid: &str) -> bool {
+        match self.session(sid) {
+            Some(session) if session.phase() != Phase::Closed => {
+                self.end(&session, DisconnectReason::Booted, true);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The cluster this node belongs to, if any.
     pub(crate) fn cluster(&self) -> Option<&Arc<dyn Cluster>> {
         self.cluster.get()

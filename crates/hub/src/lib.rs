@@ -62,7 +62,7 @@ mod timers;
 pub use admission::Rate;
 pub use attachment::Attachment;
 pub use broadcast::Broadcast;
-pub use cluster::{BroadcastBody, Cluster, ClusterBroadcast};
+pub use cluster::{BroadcastBody, Cluster, ClusterBroadcast, ClusterMessage};
 pub use config::{ConfigError, HubConfig};
 pub use encoded::{Batch, Encoded};
 pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
