@@ -2,8 +2,8 @@
 //! ids that name the node that minted them, and a bus that carries every broadcast to every
 //! node.
 //!
-//! The hub knows nothing of this crate: a [`Node`] implements the hub's
-//! [`Cluster`](ferrio_hub::Cluster) port, and feeds the messages of the other nodes back
+//! The hub knows nothing of this crate: a [`Node`] joins the hub through its
+//! [`Cluster`] port, and feeds the messages of the other nodes back
 //! through [`Hub::apply_from_cluster`](ferrio_hub::Hub::apply_from_cluster).
 //!
 //! Layout:
