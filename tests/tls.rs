@@ -264,7 +264,7 @@ async fn unusable_certificate_or_key_files_are_refused_naming_the_setting() {
             (cert.cert_path.clone(), garbage, "tls_key"),
             (cert.cert_path.clone(), cert.cert_path.clone(), "tls_key"),
             // The key of another certificate.
-            (cert.cert_path.clone(), other.key_path.clone(), "tls_key"),
+            (cert.cert_path.clone(), other.key_path, "tls_key"),
         ];
         for (cert_file, key_file, setting) in cases {
             let config = ServerConfig {
