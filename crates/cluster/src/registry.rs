@@ -207,15 +207,9 @@ async fn fence(
         );
     }
     let id = register(shared, commands, hub).await?;
-    // The old key may still be there if Redis was as stopped as this node; it is not ours.
-    let _: Result<(), _> = redis::pipe()
-        .cmd("DEL")
-        .arg(shared.keys.node(&old))
-        .cmd("ZREM")
-        .arg(shared.keys.nodes())
-        .arg(&*old)
-        .query_async(commands)
-        .await;
+    // The old key may still be there if Redis was as stopped as this node; it is not ours,
+    // and if it cannot be removed now it expires on its own.
+    let _ = forget(shared, commands, &old).await;
     shared.set_node_id(Arc::clone(&id));
     shared.set_ready(true);
     warn!(old = %old, node = %id, "fenced: serving again under a new node id");
@@ -225,15 +219,23 @@ async fn fence(
 /// Removes this node from the registry.
 pub(crate) async fn deregister(shared: &Shared, commands: &mut ConnectionManager) {
     let id = shared.node_id();
-    let result: Result<(), _> = redis::pipe()
-        .cmd("DEL")
-        .arg(shared.keys.node(&id))
-        .cmd("ZREM")
-        .arg(shared.keys.nodes())
-        .arg(&*id)
-        .query_async(commands)
-        .await;
-    if let Err(error) = result {
+    if let Err(error) = forget(shared, commands, &id).await {
         warn!(node = %id, %error, "could not deregister; the registration expires on its own");
     }
+}
+
+/// Removes node `id`'s key and its place in the set of nodes.
+async fn forget(
+    shared: &Shared,
+    commands: &mut ConnectionManager,
+    id: &str,
+) -> redis::RedisResult<()> {
+    redis::pipe()
+        .cmd("DEL")
+        .arg(shared.keys.node(id))
+        .cmd("ZREM")
+        .arg(shared.keys.nodes())
+        .arg(id)
+        .query_async(commands)
+        .await
 }
