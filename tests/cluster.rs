@@ -11,15 +11,21 @@ use std::process::Command;
 use std::time::Duration;
 
 use ferrio_server::{AppKind, ServerConfig};
+use ferrio_testkit::nginx::Nginx;
 use ferrio_testkit::redis::RedisServer;
 use ferrio_testkit::{
-    ChatLedger, GatewayProcess, TestServer, WsClient, clustered, ferrio_command,
-    next_packet_within, retry_until, send_text, short_timers, wait_exit,
+    ChatLedger, ECHO_PING, GatewayProcess, TestServer, WsClient, assert_websocket_echo, clustered,
+    ferrio_command, forced_disconnect_path, htmlfile_path, jsonp_form, jsonp_path,
+    next_packet_within, packets_of, retry_until, send_text, short_timers, wait_exit, ws_path,
+    xhr_path,
 };
 use http::Method;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferrio");
+
+/// The cluster secret of the nodes run as processes.
+const SECRET: &str = "a cluster secret for tests";
 
 /// The publish API's token on every node.
 const TOKEN: &str = "cluster-token";
@@ -232,6 +238,174 @@ async fn the_publish_api_of_any_node_reaches_a_session_held_by_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_node_serves_any_request_of_any_session() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "forward", 3).await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+
+    // Handshake on A, the first GET on B: B takes the session over.
+    let sid = a.handshake().await;
+    assert_eq!(b.get(&xhr_path(&sid)).await.text(), "1::");
+    assert!(b.hub.holds(&sid) && !a.hub.holds(&sid));
+    // A POST on C goes to B (C asks A, which says B), and so does a GET on A.
+    c.post_packets(&sid, ECHO_PING).await;
+    assert_eq!(
+        packets_of(&a.get(&xhr_path(&sid)).await.text()),
+        vec![ECHO_PING.to_owned()]
+    );
+    // A poll superseded by one on another node gets `8::`, the newer one the data.
+    let older = {
+        let path = xhr_path(&sid);
+        let c_addr = c.addr;
+        tokio::spawn(async move {
+            ferrio_testkit::request(c_addr, Method::GET, &path, &[], bytes::Bytes::new()).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let newer = {
+        let path = xhr_path(&sid);
+        let a_addr = a.addr;
+        tokio::spawn(async move {
+            ferrio_testkit::request(a_addr, Method::GET, &path, &[], bytes::Bytes::new()).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(older.await.expect("older poll").text(), "8::");
+    b.post_packets(&sid, ECHO_PING).await;
+    assert_eq!(
+        packets_of(&newer.await.expect("newer poll").text()),
+        vec![ECHO_PING.to_owned()]
+    );
+
+    // A stream relayed as it is written: htmlfile on C for the session B serves, a POST on A.
+    let mut stream = c.open_stream(&htmlfile_path(&sid)).await;
+    let prelude = stream
+        .next_text(Duration::from_secs(3))
+        .await
+        .unwrap_or_default();
+    assert!(prelude.contains("<html>"), "{prelude}");
+    a.post_packets_to(&htmlfile_path(&sid), ECHO_PING).await;
+    let mut seen = String::new();
+    while !seen.contains("ping") {
+        match stream.next_text(Duration::from_secs(3)).await {
+            Some(text) => seen.push_str(&text),
+            None => panic!("the echo never came down the relayed stream: {seen:?}"),
+        }
+    }
+    drop(stream);
+
+    // A forced disconnect on a node that does not hold the session ends it where it is.
+    let answer = c.get(&forced_disconnect_path(&sid)).await;
+    assert_eq!(answer.status, 200);
+    retry_until(
+        Duration::from_secs(3),
+        Duration::from_millis(20),
+        async || b.hub.holds(&sid),
+        |held| !*held,
+    )
+    .await
+    .expect("the session ended on B");
+    assert_eq!(c.get(&xhr_path(&sid)).await.text(), "7:::1+0");
+
+    // jsonp-polling the same way: handshake on C, first GET on A, POST on B.
+    let sid = c.handshake().await;
+    assert!(a.get(&jsonp_path(&sid, "0")).await.text().contains("1::"));
+    let posted = b.post(&jsonp_path(&sid, "0"), &jsonp_form(ECHO_PING)).await;
+    assert_eq!((posted.status, posted.text().as_str()), (200, "1"));
+    assert!(c.get(&jsonp_path(&sid, "1")).await.text().contains("ping"));
+
+    // A WebSocket upgrading on another node than its handshake's takes the session there:
+    // nothing is forwarded afterwards.
+    let sid = a.handshake().await;
+    let before = metric(b, "ferrio_cluster_forwarded_out_total").await;
+    let mut socket = b.websocket(&ws_path(&sid)).await;
+    assert_eq!(next(&mut socket).await, "1::");
+    assert_websocket_echo(&mut socket).await;
+    assert!(b.hub.holds(&sid));
+    assert_eq!(
+        metric(b, "ferrio_cluster_forwarded_out_total").await,
+        before
+    );
+    assert!(metric(b, "ferrio_cluster_taken_total").await >= 2.0);
+    assert!(metric(a, "ferrio_cluster_handed_over_total").await >= 2.0);
+    drop(socket);
+    stop_and_check_keys(nodes, &redis, "forward").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takes_racing_on_two_nodes_leave_one_owner() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "race", 3).await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    for _ in 0..10 {
+        let sid = a.handshake().await;
+        let path = xhr_path(&sid);
+        let (on_b, on_c) = tokio::join!(b.get(&path), c.get(&path));
+        let answers = [on_b.text(), on_c.text()];
+        // One of them connected the session; the other was forwarded to it and either
+        // superseded the first poll (`8::` there) or was answered itself.
+        assert!(answers.iter().any(|text| text == "1::"), "{answers:?}");
+        let holders = [a, b, c].iter().filter(|node| node.hub.holds(&sid)).count();
+        assert_eq!(holders, 1, "one node serves the session: {answers:?}");
+    }
+    stop_and_check_keys(nodes, &redis, "race").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_node_is_gone_is_unknown_at_once() {
+    let redis = RedisServer::start();
+    let mut nodes = nodes(&redis, "gone", 3).await;
+    let c = nodes.pop().expect("three nodes");
+    let b = nodes.pop().expect("three nodes");
+    let a = nodes.pop().expect("three nodes");
+    // Served by B after a take; B goes away.
+    let sid = a.handshake().await;
+    assert_eq!(b.get(&xhr_path(&sid)).await.text(), "1::");
+    b.stop().await;
+    let started = std::time::Instant::now();
+    assert_eq!(c.get(&xhr_path(&sid)).await.text(), "7:::1+0");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // Minted by a node that is gone: the same.
+    let orphan = a.handshake().await;
+    a.stop().await;
+    assert_eq!(c.get(&xhr_path(&orphan)).await.text(), "7:::1+0");
+    stop_and_check_keys(vec![c], &redis, "gone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_through_a_round_robin_balancer_loses_nothing() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "nginx", 3).await;
+    let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
+    let balancer = Nginx::start(&addrs);
+    let ledger = ChatLedger::start_across(&[balancer.addr()], 3, 3).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let report = ledger.settle(Duration::from_secs(10)).await;
+    assert!(report.accepted >= 60, "the chat went on: {report:?}");
+    assert_eq!(report.delivered, report.accepted * 6, "{report:?}");
+    // Round robin per request: every node served some of them.
+    let served = balancer.upstreams_served(1);
+    for addr in &addrs {
+        let addr = addr.to_string();
+        assert!(
+            served.iter().any(|upstream| upstream.contains(&addr)),
+            "{addr} served nothing: {served:?}"
+        );
+    }
+    let mut forwarded = 0.0;
+    for node in &nodes {
+        forwarded += metric(node, "ferrio_cluster_forwarded_out_total").await;
+    }
+    assert!(forwarded > 0.0, "sessions' requests crossed nodes");
+    drop(balancer);
+    stop_and_check_keys(nodes, &redis, "nginx").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_cut_off_from_redis_catch_up_without_losing_a_line() {
     let redis = RedisServer::start();
     let nodes = nodes(&redis, "cutoff", 2).await;
@@ -360,6 +534,8 @@ async fn a_node_stopped_past_its_expiry_fences_itself() {
         "2",
         "--close-timeout",
         "30",
+        "--cluster-secret",
+        SECRET,
     ];
     let (gateway, admin) = GatewayProcess::start_with_admin(BIN, &args, &[("FERRIO_LOG", "info")]);
     let sid = gateway.get("/socket.io/1/").await.text();
@@ -422,7 +598,16 @@ fn a_node_that_cannot_reach_redis_refuses_to_start() {
     let url = format!("redis://127.0.0.1:{closed}/");
     let mut child = ferrio_command(
         BIN,
-        &["--port", "0", "--admin-port", "0", "--cluster-redis", &url],
+        &[
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--cluster-redis",
+            &url,
+            "--cluster-secret",
+            SECRET,
+        ],
         &[],
     )
     .stdout(std::process::Stdio::piped())
@@ -464,4 +649,50 @@ fn a_node_that_cannot_reach_redis_refuses_to_start() {
         String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cluster_redis"), "{stderr}");
+
+    // No secret: refused before anything is tried.
+    let mut child = ferrio_command(
+        BIN,
+        &["--port", "0", "--admin-port", "0", "--cluster-redis", &url],
+        &[],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
+    let stderr =
+        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cluster_secret"), "{stderr}");
+
+    // The link's port taken: refused, naming it.
+    let redis = RedisServer::start();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken_addr = taken.local_addr().expect("addr").to_string();
+    let url = redis.url();
+    let mut child = ferrio_command(
+        BIN,
+        &[
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--cluster-redis",
+            &url,
+            "--cluster-secret",
+            SECRET,
+            "--cluster-listen",
+            &taken_addr,
+        ],
+        &[],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
+    let stderr =
+        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cluster_listen"), "{stderr}");
 }

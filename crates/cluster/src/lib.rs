@@ -9,6 +9,8 @@
 //! Layout:
 //! - `registry`: joining (a node id unique in the cluster), heartbeats, leaving, and fencing
 //!   after a pause past the registration's expiry.
+//! - `link`: the HTTP/2 connections between nodes: requests forwarded to the node that owns
+//!   their session, and the take of a session by the node its first transport request reached.
 //! - `bus`: the Redis Stream broadcasts travel on: appending in order with retries, reading
 //!   from the last position, skipping duplicates and counting gaps.
 //! - `sequence`: the per-origin bookkeeping behind that (pure).
@@ -17,21 +19,27 @@
 
 mod bus;
 mod keys;
+pub mod link;
 mod metrics;
 mod node_id;
 mod registry;
 mod sequence;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+use dashmap::DashMap;
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
 
 use ferrio_hub::{Cluster, ClusterMessage, Hub, LogGate};
 use parking_lot::{Mutex, RwLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 pub use metrics::{ClusterMetrics, ClusterSnapshot};
 pub use node_id::{NODE_ID_LEN, SID_LEN, minting_node};
@@ -60,6 +68,12 @@ pub struct ClusterConfig {
     pub publish_retry: Duration,
     /// Most broadcasts waiting to be appended; more are given up at once, counted.
     pub max_pending: usize,
+    /// Where the node-to-node link listens.
+    pub listen: SocketAddr,
+    /// The address other nodes dial for the link; the listener's own address when `None`.
+    pub advertise: Option<SocketAddr>,
+    /// The secret every link request carries; the same on every node.
+    pub secret: String,
 }
 
 impl ClusterConfig {
@@ -73,6 +87,9 @@ impl ClusterConfig {
             bus_maxlen: 100_000,
             publish_retry: Duration::from_secs(5),
             max_pending: 100_000,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
+            secret: String::new(),
         }
     }
 
@@ -103,6 +120,18 @@ impl ClusterConfig {
                 "must be at least 1",
             ));
         }
+        if self.secret.len() < 16 {
+            return Err(ClusterError::config(
+                "cluster_secret",
+                "is required with cluster_redis, at least 16 characters, the same on every node",
+            ));
+        }
+        if self.listen.ip().is_unspecified() && self.advertise.is_none() {
+            return Err(ClusterError::config(
+                "cluster_advertise",
+                "is required when cluster_listen binds every address: say what other nodes dial",
+            ));
+        }
         if self.max_pending == 0 {
             return Err(ClusterError::config("max_pending", "must be at least 1"));
         }
@@ -130,6 +159,9 @@ pub enum ClusterError {
     /// Redis answered with an error.
     #[error("the cluster's Redis refused: {0}")]
     Refused(String),
+    /// The link's port cannot be bound.
+    #[error("cluster_listen: {0}")]
+    Listen(String),
 }
 
 impl ClusterError {
@@ -160,6 +192,7 @@ pub struct Node {
     commands: ConnectionManager,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    link_listener: Mutex<Option<tokio::net::TcpListener>>,
 }
 
 /// What the hub's calls and the node's tasks share.
@@ -178,6 +211,17 @@ pub(crate) struct Shared {
     pub(crate) started_ms: u64,
     pub(crate) next_seq: AtomicU64,
     pub(crate) dropped_log: LogGate,
+    /// Commands for lookups outside the tasks (a peer's link address).
+    pub(crate) commands: ConnectionManager,
+    pub(crate) links: link::Links,
+    pub(crate) link_secret: HeaderValue,
+    /// Where the link listens, as other nodes dial it.
+    pub(crate) link_addr: SocketAddr,
+    pub(crate) link_refused_log: LogGate,
+    /// Sessions this node minted and handed over: where each went.
+    pub(crate) moved: DashMap<String, String>,
+    /// Sessions this node took over: the node that minted each.
+    pub(crate) adopted: DashMap<String, String>,
 }
 
 impl Shared {
@@ -219,6 +263,26 @@ impl Cluster for Member {
     fn is_ready(&self) -> bool {
         self.0.is_ready()
     }
+
+    fn session_ended(&self, sid: &str) {
+        self.0.moved.remove(sid);
+        if let Some((sid, minted_by)) = self.0.adopted.remove(sid) {
+            let shared = Arc::clone(&self.0);
+            tokio::spawn(async move { link::gone(&shared, &minted_by, &sid).await });
+        }
+    }
+}
+
+/// Where a request for a session this node does not hold goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// This node serves it: it holds the session (it may just have taken it over).
+    Here,
+    /// Forward it to this node, which serves the session.
+    Forward(String),
+    /// No live node has the session: answer it as an unknown session, so the client
+    /// handshakes again.
+    Nobody,
 }
 
 impl Node {
@@ -236,6 +300,17 @@ impl Node {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(1));
         let mut commands = ConnectionManager::new_with_config(client.clone(), manager).await?;
+        let link_listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|error| ClusterError::Listen(format!("{}: {error}", config.listen)))?;
+        let link_addr = match config.advertise {
+            Some(advertise) => advertise,
+            None => link_listener
+                .local_addr()
+                .map_err(|error| ClusterError::Listen(error.to_string()))?,
+        };
+        let link_secret = HeaderValue::from_str(&config.secret)
+            .map_err(|_| ClusterError::config("cluster_secret", "must be printable ASCII"))?;
         let keys = Keys::new(&config.name);
         let started_ms = registry::now_ms();
         let (outgoing, queue) = mpsc::unbounded_channel();
@@ -250,6 +325,13 @@ impl Node {
             started_ms,
             next_seq: AtomicU64::new(1),
             dropped_log: LogGate::new(),
+            commands: commands.clone(),
+            links: link::Links::default(),
+            link_secret,
+            link_addr,
+            link_refused_log: LogGate::new(),
+            moved: DashMap::new(),
+            adopted: DashMap::new(),
             config,
         });
         let id = registry::register(&shared, &mut commands, hub).await?;
@@ -300,7 +382,83 @@ impl Node {
             commands,
             stop,
             tasks: Mutex::new(tasks),
+            link_listener: Mutex::new(Some(link_listener)),
         })
+    }
+
+    /// Where the node-to-node link is dialed.
+    pub fn link_addr(&self) -> SocketAddr {
+        self.shared.link_addr
+    }
+
+    /// Starts serving the link: other nodes' takes and gones, and the client requests they
+    /// forward here, which `forwarded` serves (the gateway). Once; later calls do nothing.
+    pub fn serve_link(&self, hub: &Hub, forwarded: link::Forwarded) {
+        let Some(listener) = self.link_listener.lock().take() else {
+            return;
+        };
+        let task = tokio::spawn(link::serve(
+            Arc::clone(&self.shared),
+            listener,
+            hub.clone(),
+            forwarded,
+            self.stop.subscribe(),
+        ));
+        self.tasks.lock().push(task);
+    }
+
+    /// Where a request for session `sid`, which `hub` does not hold, goes. A session minted
+    /// by another node and never connected is taken over here (its first transport request
+    /// came here); one connected elsewhere is forwarded to the node serving it; one whose
+    /// nodes are gone or do not answer is nobody's.
+    pub async fn route(&self, hub: &Hub, sid: &str) -> Route {
+        if hub.holds(sid) {
+            return Route::Here;
+        }
+        let Some(minted_by) = minting_node(sid) else {
+            return Route::Nobody;
+        };
+        let shared = &self.shared;
+        if shared.is_own(minted_by) {
+            return match shared.moved.get(sid) {
+                Some(owner) => Route::Forward(owner.value().clone()),
+                None => Route::Nobody,
+            };
+        }
+        match link::take(shared, minted_by, sid).await {
+            Ok(link::TakeAnswer::Taken(data)) => match hub.adopt(sid, *data) {
+                Ok(()) => {
+                    shared.adopted.insert(sid.to_owned(), minted_by.to_owned());
+                    ClusterMetrics::add(&shared.metrics.taken, 1);
+                    Route::Here
+                }
+                Err(refusal) => {
+                    warn!(sid, %refusal, "a session taken over could not be adopted");
+                    Route::Nobody
+                }
+            },
+            Ok(link::TakeAnswer::Owner(owner)) if !shared.is_own(&owner) => Route::Forward(owner),
+            Ok(_) => Route::Nobody,
+            Err(error) => {
+                ClusterMetrics::add(&shared.metrics.link_failures, 1);
+                debug!(sid, %error, "the minting node cannot be asked; the session is nobody's");
+                Route::Nobody
+            }
+        }
+    }
+
+    /// Forwards a client request to `node` and gives back its answer, streamed.
+    pub async fn forward(
+        &self,
+        node: &str,
+        request: Request<link::LinkBody>,
+    ) -> Result<Response<Incoming>, link::LinkError> {
+        ClusterMetrics::add(&self.shared.metrics.forwarded_out, 1);
+        let result = self.shared.links.send(&self.shared, node, request).await;
+        if result.is_err() {
+            ClusterMetrics::add(&self.shared.metrics.link_failures, 1);
+        }
+        result
     }
 
     /// The id this node is registered under now.
@@ -330,6 +488,7 @@ impl Node {
             }
         }
         registry::deregister(&self.shared, &mut self.commands.clone()).await;
+        self.shared.links.close_all();
         info!(node = %self.shared.node_id(), "left the cluster");
     }
 }

@@ -20,6 +20,12 @@ pub struct ClusterMetrics {
     pub(crate) missed: AtomicU64,
     pub(crate) malformed: AtomicU64,
     pub(crate) delivered: AtomicU64,
+    pub(crate) forwarded_out: AtomicU64,
+    pub(crate) forwarded_in: AtomicU64,
+    pub(crate) taken: AtomicU64,
+    pub(crate) handed_over: AtomicU64,
+    pub(crate) link_failures: AtomicU64,
+    pub(crate) link_refused: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -54,6 +60,18 @@ pub struct ClusterSnapshot {
     pub malformed: u64,
     /// Deliveries of other nodes' broadcasts to this node's sessions.
     pub delivered: u64,
+    /// Client requests forwarded to the node serving their session.
+    pub forwarded_out: u64,
+    /// Client requests other nodes forwarded here.
+    pub forwarded_in: u64,
+    /// Sessions minted elsewhere and taken over here at their first transport request.
+    pub taken: u64,
+    /// Sessions minted here and handed over to the node their first transport request reached.
+    pub handed_over: u64,
+    /// Link requests that failed (peer unreachable, link broken, no answer).
+    pub link_failures: u64,
+    /// Link requests refused for a missing or wrong cluster secret.
+    pub link_refused: u64,
 }
 
 fn get(counter: &AtomicU64) -> u64 {
@@ -82,13 +100,19 @@ impl ClusterMetrics {
             missed: get(&self.missed),
             malformed: get(&self.malformed),
             delivered: get(&self.delivered),
+            forwarded_out: get(&self.forwarded_out),
+            forwarded_in: get(&self.forwarded_in),
+            taken: get(&self.taken),
+            handed_over: get(&self.handed_over),
+            link_failures: get(&self.link_failures),
+            link_refused: get(&self.link_refused),
         }
     }
 
     /// Appends the counters in Prometheus text form, `node` naming this node.
     pub fn render(&self, node: &str, out: &mut String) {
         let s = self.snapshot();
-        let metrics: [(&str, &str, &str, u64); 15] = [
+        let metrics: [(&str, &str, &str, u64); 21] = [
             (
                 "ferrio_cluster_node_info",
                 "gauge",
@@ -172,6 +196,42 @@ impl ClusterMetrics {
                 "counter",
                 "Bus entries that were not a broadcast, skipped.",
                 s.malformed,
+            ),
+            (
+                "ferrio_cluster_forwarded_out_total",
+                "counter",
+                "Client requests forwarded to the node serving their session.",
+                s.forwarded_out,
+            ),
+            (
+                "ferrio_cluster_forwarded_in_total",
+                "counter",
+                "Client requests other nodes forwarded here.",
+                s.forwarded_in,
+            ),
+            (
+                "ferrio_cluster_taken_total",
+                "counter",
+                "Sessions minted elsewhere taken over here at their first transport request.",
+                s.taken,
+            ),
+            (
+                "ferrio_cluster_handed_over_total",
+                "counter",
+                "Sessions minted here handed over to the node their first transport request reached.",
+                s.handed_over,
+            ),
+            (
+                "ferrio_cluster_link_failures_total",
+                "counter",
+                "Link requests that failed: peer unreachable, link broken, no answer.",
+                s.link_failures,
+            ),
+            (
+                "ferrio_cluster_link_refused_total",
+                "counter",
+                "Link requests refused for a missing or wrong cluster secret.",
+                s.link_refused,
             ),
             (
                 "ferrio_cluster_bus_delivered_total",

@@ -26,6 +26,12 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     fn is_ready(&self) -> bool {
         true
     }
+
+    /// Session `sid` has ended on this node (called once per session, after its disconnect
+    /// handlers). Must not block.
+    fn session_ended(&self, sid: &str) {
+        let _ = sid;
+    }
 }
 
 /// What one node asks of the others.

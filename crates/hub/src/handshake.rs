@@ -1,6 +1,7 @@
 //! What the hub learns about a client at its handshake (docs/protocol.md §2.7, §2.8), as plain
 //! data.
 
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
@@ -16,7 +17,7 @@ use serde_json::{Map, Value};
 ///
 /// [`HubConfig::max_handshake_query_bytes`]: crate::HubConfig::max_handshake_query_bytes
 /// [`HubConfig::max_handshake_header_bytes`]: crate::HubConfig::max_handshake_header_bytes
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectInfo {
     /// Request headers, names lower-cased, in order.
     pub headers: Vec<(String, String)>,
@@ -55,7 +56,7 @@ impl ConnectInfo {
 }
 
 /// What the server keeps of a handshake, exposed to the application as `socket.handshake()`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HandshakeData {
     /// The request data.
     pub info: ConnectInfo,

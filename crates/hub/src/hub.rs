@@ -392,6 +392,32 @@ impl Hub {
         }
     }
 
+    /// Whether this node holds session `sid` (live or lingering with a farewell).
+    pub fn holds(&self, sid: &str) -> bool {
+        self.inner.session(sid).is_some()
+    }
+
+    /// Takes session `sid` out of this node for another node of the cluster, which its first
+    /// transport request reached: only a session no transport has connected yet (nothing
+    /// queued, no namespace joined, no handler run) moves, with its handshake data; `None`
+    /// otherwise. No disconnect is counted or handled: the session lives on elsewhere.
+    pub fn hand_over(&self, sid: &str) -> Option<HandshakeData> {
+        let session = self.inner.session(sid)?;
+        session.close_unconnected()?;
+        self.inner.occupancy.remove_unconnected(session.counted_as);
+        self.inner.forget(&session);
+        debug!(sid, "session handed over to another node");
+        Some(session.handshake.clone())
+    }
+
+    /// Takes in session `sid`, issued by another node of the cluster and handed over by it
+    /// ([`Hub::hand_over`]), unconnected and ready for its first transport request. Refused
+    /// while shutting down or draining, when the node is full or the client's address holds
+    /// too many unconnected handshakes, or when this node already holds the id.
+    pub fn adopt(&self, sid: &str, data: HandshakeData) -> Result<(), Refusal> {
+        self.inner.adopt(sid, data)
+    }
+
     /// Ends every session at once with `reason`, as [`Hub::abandon`] does (streams close,
     /// waiting polls are answered); returns how many sessions there were and what they
     /// still held.
@@ -552,7 +578,11 @@ impl HubInner {
             Arc::clone(&self.timers),
             budget,
         );
-        self.insert(Arc::clone(&session));
+        if !self.insert(Arc::clone(&session)) {
+            // 122 random bits (or a node's 104) met again: refuse rather than replace.
+            self.occupancy.remove_unconnected(peer.ip());
+            return Err(Refusal::Unavailable);
+        }
         debug!(%sid, "session issued");
         Ok(HandshakeBody {
             sid: sid.to_string(),
@@ -567,12 +597,54 @@ impl HubInner {
         })
     }
 
+    fn adopt(&self, sid: &str, data: HandshakeData) -> Result<(), Refusal> {
+        if self.shutdown.has_begun() || self.draining.load(Ordering::Acquire) {
+            return Err(Refusal::Unavailable);
+        }
+        if self
+            .config
+            .max_sessions
+            .is_some_and(|max| self.occupancy.connected() >= max)
+        {
+            return Err(Refusal::Full);
+        }
+        let peer = data.info.address.ip();
+        self.occupancy
+            .add_unconnected(peer)
+            .map_err(Refusal::TooManyUnconnected)?;
+        let budget = Budget::full(
+            self.config.inbound_packets,
+            self.config.inbound_bytes,
+            tokio::time::Instant::now(),
+        );
+        let sid: Arc<str> = sid.into();
+        let session = Session::new(
+            Arc::clone(&sid),
+            data,
+            peer,
+            Arc::clone(&self.timers),
+            budget,
+        );
+        if !self.insert(session) {
+            self.occupancy.remove_unconnected(peer);
+            return Err(Refusal::Unavailable);
+        }
+        debug!(%sid, "session taken over from another node");
+        Ok(())
+    }
+
     /// The one place sessions enter the registry; it also files their first deadline.
-    fn insert(&self, session: Arc<Session>) {
+    /// `false`, and nothing inserted, when a session of the same id is already there.
+    fn insert(&self, session: Arc<Session>) -> bool {
         self.timers.start(self.weak_self.clone());
-        self.sessions
-            .insert(Arc::clone(&session.id), Arc::clone(&session));
+        match self.sessions.entry(Arc::clone(&session.id)) {
+            dashmap::Entry::Occupied(_) => return false,
+            dashmap::Entry::Vacant(vacant) => {
+                vacant.insert(Arc::clone(&session));
+            }
+        }
         session.deadlines_moved();
+        true
     }
 
     /// The one place sessions leave the registry.
@@ -698,6 +770,9 @@ impl HubInner {
         }
         self.metrics.disconnect(reason);
         debug!(sid = %session.id, %reason, "session ended");
+        if let Some(cluster) = self.cluster() {
+            cluster.session_ended(&session.id);
+        }
         for (endpoint, state) in closed.endpoints {
             if let Some(namespace) = self.namespace(&endpoint) {
                 namespace.remove_member(&session.id, state.rooms());

@@ -5,11 +5,15 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use ferrio_cluster::link::{
+    self, CLIENT_HEADER, HOPS_HEADER, LinkBody, MAX_HOPS, Relayed, SECURE_HEADER,
+};
+use ferrio_cluster::{Node, Route as ClusterRoute};
 use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
 use ferrio_jsonp_polling::JsonpWire;
@@ -20,6 +24,7 @@ use ferrio_xhr_polling::XhrWire;
 use http::{Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, Either};
+use hyper::body::Incoming;
 use tracing::{debug, warn};
 
 use crate::config::{ServerConfig, ServerConfigError};
@@ -112,6 +117,9 @@ struct Shared {
     /// Whether the missing [`ConnectionInfo`] has been reported: once is enough to find the
     /// cause, every request would flood the log.
     reported_unknown_peer: AtomicBool,
+    /// This node's membership of a cluster, once joined: requests for sessions another node
+    /// serves are forwarded there.
+    cluster: OnceLock<Arc<Node>>,
 }
 
 impl Gateway {
@@ -131,6 +139,7 @@ impl Gateway {
                 hub,
                 config,
                 reported_unknown_peer: AtomicBool::new(false),
+                cluster: OnceLock::new(),
             }),
             fallback: DefaultPages,
         })
@@ -166,6 +175,22 @@ impl<F> Gateway<F> {
         &self.shared.config
     }
 
+    /// Makes the gateway one node of `node`'s cluster: requests for sessions another node
+    /// serves are forwarded there, and the requests other nodes forward here are served.
+    pub(crate) fn join(&self, node: &Arc<Node>) {
+        if self.shared.cluster.set(Arc::clone(node)).is_err() {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        node.serve_link(
+            &self.shared.hub,
+            Arc::new(move |request| {
+                let shared = Arc::clone(&shared);
+                Box::pin(async move { shared.serve_forwarded(request).await })
+            }),
+        );
+    }
+
     /// The gateway's own answer to a request `route` took, boxed as both services return it.
     fn own_response<B, FB, E>(
         &self,
@@ -185,6 +210,7 @@ impl<F> Gateway<F> {
 enum Answer {
     Now(Response<Body>),
     Transport { kind: TransportKind, sid: String },
+    Disconnect { sid: String },
 }
 
 impl Shared {
@@ -222,9 +248,9 @@ impl Shared {
                 if let Some(refusal) = self.foreign_origin(request, None) {
                     return Some(Answer::Now(refusal));
                 }
-                debug!(sid, "forced disconnect requested");
-                self.hub.disconnect(sid);
-                Answer::Now(Response::new(empty()))
+                Answer::Disconnect {
+                    sid: sid.to_owned(),
+                }
             }
             Route::UnknownTransport { name, sid } => {
                 debug!(transport = name, sid, "unknown transport requested");
@@ -277,11 +303,137 @@ impl Shared {
         let response = match answer {
             Answer::Now(response) => response,
             Answer::Transport { kind, sid } => {
-                self.transport(kind, &sid, request, connection.secure).await
+                match self.served_elsewhere(&sid, kind, hops(&request)).await {
+                    Some((node, peer)) => {
+                        self.forward(&node, &peer, request, connection, kind, &sid)
+                            .await
+                    }
+                    None => self.transport(kind, &sid, request, connection.secure).await,
+                }
+            }
+            Answer::Disconnect { sid } => {
+                let elsewhere = self
+                    .served_elsewhere(&sid, TransportKind::XhrPolling, hops(&request))
+                    .await;
+                match elsewhere {
+                    Some((node, peer)) => {
+                        let kind = TransportKind::XhrPolling;
+                        self.forward(&node, &peer, request, connection, kind, &sid)
+                            .await
+                    }
+                    None => {
+                        debug!(sid, "forced disconnect requested");
+                        self.hub.disconnect(&sid);
+                        Response::new(empty())
+                    }
+                }
             }
         };
         debug!(peer = %connection.peer, path, status = response.status().as_u16(), "request served");
         response
+    }
+
+    /// The node that serves session `sid` and the cluster to reach it by, when this node is
+    /// clustered, does not hold the session and cannot take it over, and the request (which
+    /// has crossed `hops` nodes) may cross one more. A WebSocket or Flash
+    /// socket upgrade is not relayed between nodes: it is served here (a session taken over,
+    /// or an unknown session, which the client handshakes again for).
+    async fn served_elsewhere(
+        &self,
+        sid: &str,
+        kind: TransportKind,
+        hops: u32,
+    ) -> Option<(Arc<Node>, String)> {
+        let node = self.cluster.get()?;
+        if self.hub.holds(sid) || hops >= MAX_HOPS {
+            return None;
+        }
+        match node.route(&self.hub, sid).await {
+            ClusterRoute::Forward(peer)
+                if !matches!(kind, TransportKind::Websocket | TransportKind::Flashsocket) =>
+            {
+                Some((Arc::clone(node), peer))
+            }
+            _ => None,
+        }
+    }
+
+    /// Forwards `request` to node `peer`, which serves its session, and relays the answer as
+    /// it streams. When the peer cannot be reached the request is answered here, as for an
+    /// unknown session: its client handshakes again on a live node.
+    async fn forward<B>(
+        &self,
+        node: &Node,
+        peer: &str,
+        request: Request<B>,
+        connection: ConnectionInfo,
+        kind: TransportKind,
+        sid: &str,
+    ) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let hops = hops(&request) + 1;
+        let (parts, body) = request.into_parts();
+        let mut retry = Request::new(empty());
+        *retry.method_mut() = parts.method.clone();
+        *retry.uri_mut() = parts.uri.clone();
+        *retry.headers_mut() = parts.headers.clone();
+        retry.extensions_mut().insert(connection);
+        let mut forwarded = Request::from_parts(
+            parts,
+            body.map_err(|error| Box::new(error) as link::BoxError)
+                .boxed_unsync(),
+        );
+        let headers = forwarded.headers_mut();
+        for hop_by_hop in [
+            http::header::CONNECTION,
+            http::header::HOST,
+            http::header::TE,
+            http::header::TRANSFER_ENCODING,
+            http::header::UPGRADE,
+        ] {
+            headers.remove(hop_by_hop);
+        }
+        headers.remove("keep-alive");
+        headers.remove("proxy-connection");
+        if let Ok(value) = http::HeaderValue::from_str(&connection.peer.to_string()) {
+            headers.insert(CLIENT_HEADER, value);
+        }
+        if connection.secure {
+            headers.insert(SECURE_HEADER, http::HeaderValue::from_static("1"));
+        }
+        headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
+        match node.forward(peer, forwarded).await {
+            Ok(response) => response.map(|body| Relayed(body).boxed_unsync()),
+            Err(error) => {
+                debug!(sid, node = peer, %error, "forwarding failed; the session is answered as unknown");
+                self.transport(kind, sid, retry, connection.secure).await
+            }
+        }
+    }
+
+    /// Serves a request another node of the cluster forwarded here.
+    async fn serve_forwarded(&self, mut request: Request<Incoming>) -> Response<LinkBody> {
+        let peer = request
+            .headers()
+            .get(CLIENT_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(ConnectionInfo::UNKNOWN.peer);
+        let secure = request
+            .headers()
+            .get(SECURE_HEADER)
+            .is_some_and(|value| value == "1");
+        request
+            .extensions_mut()
+            .insert(ConnectionInfo { peer, secure });
+        let response = match self.route(&request) {
+            Some(answer) => self.respond(answer, request).await,
+            None => not_found(),
+        };
+        response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
     }
 
     fn connection_info<B>(&self, request: &Request<B>) -> ConnectionInfo {
@@ -394,6 +546,16 @@ where
             }
         }
     }
+}
+
+/// How many nodes `request` has crossed (0 for a client's own request).
+fn hops<B>(request: &Request<B>) -> u32 {
+    request
+        .headers()
+        .get(HOPS_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

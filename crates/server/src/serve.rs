@@ -216,7 +216,9 @@ impl Server {
         let node = ferrio_cluster::Node::join(config, self.hub())
             .await
             .map_err(|error| std::io::Error::other(format!("cluster: {error}")))?;
-        let _ = self.cluster.set(Arc::new(node));
+        let node = Arc::new(node);
+        self.gateway.join(&node);
+        let _ = self.cluster.set(node);
         Ok(())
     }
 

@@ -27,14 +27,15 @@ pub fn short_timers(mut config: ServerConfig) -> ServerConfig {
 }
 
 /// `config` as a node of the cluster `name` on the Redis at `redis_url`: a heartbeat a second,
-/// an expiry of three, and a publish retry of ten seconds (longer than any Redis outage a
-/// test makes).
+/// an expiry of three, a publish retry of ten seconds (longer than any Redis outage a test
+/// makes), the link on a free port of 127.0.0.1 and the tests' cluster secret.
 pub fn clustered(mut config: ServerConfig, redis_url: &str, name: &str) -> ServerConfig {
     let mut cluster = ClusterConfig::new(redis_url);
     cluster.name = name.to_owned();
     cluster.heartbeat = Duration::from_secs(1);
     cluster.node_ttl = Duration::from_secs(3);
     cluster.publish_retry = Duration::from_secs(10);
+    cluster.secret = "a cluster secret for tests".to_owned();
     config.cluster = Some(cluster);
     config
 }

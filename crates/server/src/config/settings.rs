@@ -17,7 +17,8 @@ use http::Uri;
 use super::values::{
     Namespaces, Secret, SettingValue, parse_app, parse_bool, parse_ip, parse_list,
     parse_namespaces, parse_number, parse_origins, parse_path, parse_positive, parse_seconds,
-    parse_seconds_or_zero, parse_secret, parse_text, parse_transports, parse_uri, some,
+    parse_seconds_or_zero, parse_secret, parse_socket_addr, parse_text, parse_transports,
+    parse_uri, some,
 };
 use super::{AdminConfig, AppKind, ServerConfig, ServerConfigError, TlsFiles, invalid};
 use crate::connections::ConnectionLimits;
@@ -287,6 +288,13 @@ declare_settings! {
     cluster_bus_maxlen: usize = cluster().bus_maxlen, parse_number;
     /// Seconds a broadcast waits for an unreachable Redis before it is given up (counted).
     cluster_publish_retry: Duration = cluster().publish_retry, parse_seconds;
+    /// Address of the node-to-node link (HTTP/2); port 0 picks a free one.
+    cluster_listen: SocketAddr = cluster().listen, parse_socket_addr;
+    /// Address other nodes dial for the link; the link's own address when unset.
+    cluster_advertise: Option<SocketAddr> = None
+        => "the link's own address", some(parse_socket_addr);
+    /// Secret every link request carries, the same on every node (16 characters or more).
+    cluster_secret: Option<Secret> = None, parse_secret;
     /// PEM certificate chain: serve HTTPS/WSS on the public port.
     tls_cert: Option<PathBuf> = None, some(parse_path);
     /// PEM private key for --tls-cert.
@@ -361,6 +369,13 @@ impl Settings {
             heartbeat: self.cluster_heartbeat,
             bus_maxlen: self.cluster_bus_maxlen,
             publish_retry: self.cluster_publish_retry,
+            listen: self.cluster_listen,
+            advertise: self.cluster_advertise,
+            secret: self
+                .cluster_secret
+                .as_ref()
+                .map(|secret| secret.expose().to_owned())
+                .unwrap_or_default(),
             ..cluster()
         });
         ServerConfig {

@@ -2,7 +2,7 @@
 //! table names, and how each value type prints as a default.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -38,7 +38,9 @@ macro_rules! shown_as_displayed {
     )*};
 }
 
-shown_as_displayed!(IpAddr, u16, u32, usize, f64, String, Origins, Uri);
+shown_as_displayed!(
+    IpAddr, SocketAddr, u16, u32, usize, f64, String, Origins, Uri
+);
 
 impl SettingValue for PathBuf {
     fn shown(&self) -> Option<String> {
@@ -172,6 +174,11 @@ pub(super) fn parse_bool(text: &str) -> Result<bool, String> {
 
 pub(super) fn parse_ip(text: &str) -> Result<IpAddr, String> {
     text.parse().map_err(|_| "is not an IP address".to_owned())
+}
+
+pub(super) fn parse_socket_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| "is not an address and port such as 127.0.0.1:7000".to_owned())
 }
 
 pub(super) fn parse_text(text: &str) -> Result<String, String> {

@@ -1,0 +1,423 @@
+//! The link between nodes: one HTTP/2 connection per peer, dialed on first use at the address
+//! the peer registered, multiplexing every request forwarded to it (its flow control carries
+//! the relayed streams), each authenticated by the cluster secret.
+//!
+//! Over it travel the client requests a node forwards to the node that owns their session,
+//! unchanged but for the link's headers (the client's address, whether its connection is TLS,
+//! the hops so far), and two requests of the cluster's own:
+//! - `POST /_ferrio/take/<sid>`: the node a session's first transport request reached asks the
+//!   node that minted it for it. Answered `{"taken": handshake}` (the session moves, and the
+//!   minting node remembers where), `{"owner": node}` (it is served there) or
+//!   `{"unknown": true}`.
+//! - `POST /_ferrio/gone/<sid>`: a session taken over has ended; the minting node forgets
+//!   where it went.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrio_hub::{HandshakeData, Hub};
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::Shared;
+use crate::metrics::ClusterMetrics;
+
+/// An error a relayed body can end with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body of a request or response on the link.
+pub type LinkBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// The cluster secret, on every request of the link.
+pub const SECRET_HEADER: &str = "x-ferrio-cluster-secret";
+/// The node a link request comes from.
+pub const NODE_HEADER: &str = "x-ferrio-node";
+/// The address of the client a forwarded request comes from.
+pub const CLIENT_HEADER: &str = "x-ferrio-client";
+/// `1` when the client's own connection is TLS.
+pub const SECURE_HEADER: &str = "x-ferrio-secure";
+/// How many nodes a forwarded request has crossed.
+pub const HOPS_HEADER: &str = "x-ferrio-hops";
+
+/// Most nodes a request may cross: the first node, the minting node, the owner.
+pub const MAX_HOPS: u32 = 2;
+
+const TAKE_PREFIX: &str = "/_ferrio/take/";
+const GONE_PREFIX: &str = "/_ferrio/gone/";
+
+/// How long dialing a peer may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a take may take before the session is treated as nobody's.
+const TAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a request could not cross the link.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The peer is not registered (it left or died) or has no link address.
+    #[error("node {0} is not registered")]
+    Unregistered(String),
+    /// The peer could not be reached or the connection broke.
+    #[error("link to node {node}: {why}")]
+    Broken {
+        /// The peer.
+        node: String,
+        /// What happened.
+        why: String,
+    },
+}
+
+/// Open links to the other nodes, by node id.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    peers: Mutex<HashMap<String, (SocketAddr, SendRequest<LinkBody>)>>,
+}
+
+impl Links {
+    /// A ready sender to `node`, dialing it when there is no open link.
+    async fn sender(
+        &self,
+        shared: &Shared,
+        node: &str,
+    ) -> Result<(SocketAddr, SendRequest<LinkBody>), LinkError> {
+        let open = self.peers.lock().get(node).cloned();
+        if let Some((addr, sender)) = open
+            && !sender.is_closed()
+        {
+            return Ok((addr, sender));
+        }
+        let addr = crate::registry::link_address(shared, node)
+            .await
+            .ok_or_else(|| LinkError::Unregistered(node.to_owned()))?;
+        let broken = |why: String| LinkError::Broken {
+            node: node.to_owned(),
+            why,
+        };
+        let stream = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| broken("dial timed out".into()))?
+            .map_err(|error| broken(error.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .map_err(|error| broken(error.to_string()))?;
+        let peer = node.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                debug!(node = %peer, %error, "link closed");
+            }
+        });
+        self.peers
+            .lock()
+            .insert(node.to_owned(), (addr, sender.clone()));
+        debug!(node, %addr, "link open");
+        Ok((addr, sender))
+    }
+
+    /// Sends `request` (its URI a path and query) to `node` with the link's own headers.
+    pub(crate) async fn send(
+        &self,
+        shared: &Shared,
+        node: &str,
+        mut request: Request<LinkBody>,
+    ) -> Result<Response<Incoming>, LinkError> {
+        let (addr, mut sender) = self.sender(shared, node).await?;
+        let broken = |why: String| LinkError::Broken {
+            node: node.to_owned(),
+            why,
+        };
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |path| path.as_str())
+            .to_owned();
+        *request.uri_mut() = Uri::try_from(format!("http://{addr}{path}"))
+            .map_err(|error| broken(error.to_string()))?;
+        let headers = request.headers_mut();
+        headers.insert(SECRET_HEADER, shared.link_secret.clone());
+        if let Ok(id) = HeaderValue::from_str(&shared.node_id()) {
+            headers.insert(NODE_HEADER, id);
+        }
+        let sent = async {
+            sender.ready().await?;
+            sender.send_request(request).await
+        };
+        match sent.await {
+            Ok(response) => Ok(response),
+            Err(error) => {
+                self.peers.lock().remove(node);
+                Err(broken(error.to_string()))
+            }
+        }
+    }
+
+    /// Drops every open link.
+    pub(crate) fn close_all(&self) {
+        self.peers.lock().clear();
+    }
+}
+
+/// What the node a session was minted by answered to a take.
+#[derive(Debug)]
+pub(crate) enum TakeAnswer {
+    /// The session moved here.
+    Taken(Box<HandshakeData>),
+    /// Another node serves it.
+    Owner(String),
+    /// No node has it.
+    Unknown,
+}
+
+/// Asks `node` for session `sid`.
+pub(crate) async fn take(shared: &Shared, node: &str, sid: &str) -> Result<TakeAnswer, LinkError> {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{TAKE_PREFIX}{sid}"))
+        .body(empty())
+        .map_err(|error| LinkError::Broken {
+            node: node.to_owned(),
+            why: error.to_string(),
+        })?;
+    let asked = async {
+        let response = shared.links.send(shared, node, request).await?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| LinkError::Broken {
+                node: node.to_owned(),
+                why: error.to_string(),
+            })?
+            .to_bytes();
+        if status != StatusCode::OK {
+            return Err(LinkError::Broken {
+                node: node.to_owned(),
+                why: format!("take answered {status}"),
+            });
+        }
+        let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if let Some(taken) = answer.get("taken") {
+            return serde_json::from_value::<HandshakeData>(taken.clone())
+                .map(|data| TakeAnswer::Taken(Box::new(data)))
+                .map_err(|error| LinkError::Broken {
+                    node: node.to_owned(),
+                    why: format!("take answer: {error}"),
+                });
+        }
+        Ok(match answer.get("owner").and_then(Value::as_str) {
+            Some(owner) => TakeAnswer::Owner(owner.to_owned()),
+            None => TakeAnswer::Unknown,
+        })
+    };
+    tokio::time::timeout(TAKE_TIMEOUT, asked)
+        .await
+        .unwrap_or_else(|_| {
+            Err(LinkError::Broken {
+                node: node.to_owned(),
+                why: "take timed out".into(),
+            })
+        })
+}
+
+/// Tells `node`, which minted session `sid`, that the session has ended here.
+pub(crate) async fn gone(shared: &Shared, node: &str, sid: &str) {
+    let Ok(request) = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{GONE_PREFIX}{sid}"))
+        .body(empty())
+    else {
+        return;
+    };
+    if let Err(error) = shared.links.send(shared, node, request).await {
+        debug!(node, sid, %error, "could not tell the minting node a session ended");
+    }
+}
+
+/// An empty link body.
+pub fn empty() -> LinkBody {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+fn json_answer(value: &Value) -> Response<LinkBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(value.to_string()))
+            .map_err(|never: Infallible| match never {})
+            .boxed_unsync(),
+    );
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn status(status: StatusCode) -> Response<LinkBody> {
+    let mut response = Response::new(empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// What serves the client requests other nodes forward here: the gateway.
+pub type Forwarded = Arc<
+    dyn Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<LinkBody>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Serves the link on `listener` until `stopped`: authenticates every request, answers the
+/// cluster's own, and hands forwarded client requests to `forwarded`.
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    hub: Hub,
+    forwarded: Forwarded,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                warn!(%error, "link accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let hub = hub.clone();
+        let forwarded = Arc::clone(&forwarded);
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let shared = Arc::clone(&shared);
+                let hub = hub.clone();
+                let forwarded = Arc::clone(&forwarded);
+                async move {
+                    Ok::<_, Infallible>(answer(&shared, &hub, &forwarded, peer, request).await)
+                }
+            });
+            let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        debug!(%peer, %error, "link connection ended");
+                    }
+                }
+                () = async { let _ = stopped.wait_for(|stop| *stop).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+}
+
+async fn answer(
+    shared: &Shared,
+    hub: &Hub,
+    forwarded: &Forwarded,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<LinkBody> {
+    let secret_ok = request
+        .headers()
+        .get(SECRET_HEADER)
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(shared.link_secret.as_bytes())));
+    if !secret_ok {
+        ClusterMetrics::add(&shared.metrics.link_refused, 1);
+        if let Some(suppressed) = shared.link_refused_log.admit() {
+            warn!(%peer, suppressed, "link request without the cluster secret refused");
+        }
+        return status(StatusCode::UNAUTHORIZED);
+    }
+    let from = request
+        .headers()
+        .get(NODE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let path = request.uri().path().to_owned();
+    if let Some(sid) = path.strip_prefix(TAKE_PREFIX) {
+        return json_answer(&answer_take(shared, hub, sid, &from));
+    }
+    if let Some(sid) = path.strip_prefix(GONE_PREFIX) {
+        shared.moved.remove(sid);
+        return status(StatusCode::NO_CONTENT);
+    }
+    ClusterMetrics::add(&shared.metrics.forwarded_in, 1);
+    forwarded(request).await
+}
+
+/// A take of session `sid` by node `taker`.
+fn answer_take(shared: &Shared, hub: &Hub, sid: &str, taker: &str) -> Value {
+    if taker.is_empty() {
+        return json!({ "unknown": true });
+    }
+    if let Some(data) = hub.hand_over(sid) {
+        shared.moved.insert(sid.to_owned(), taker.to_owned());
+        ClusterMetrics::add(&shared.metrics.handed_over, 1);
+        return match serde_json::to_value(&data) {
+            Ok(data) => json!({ "taken": data }),
+            Err(_) => json!({ "unknown": true }),
+        };
+    }
+    if hub.holds(sid) {
+        return json!({ "owner": &*shared.node_id() });
+    }
+    match shared.moved.get(sid) {
+        Some(owner) => json!({ "owner": owner.value() }),
+        None => json!({ "unknown": true }),
+    }
+}
+
+/// A relayed body that ends, instead of failing, when the link breaks under it: the client
+/// sees its response cut short, as when any connection drops.
+#[derive(Debug)]
+pub struct Relayed(pub Incoming);
+
+impl hyper::body::Body for Relayed {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match Pin::new(&mut self.0).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+            Poll::Ready(Some(Err(error))) => {
+                debug!(%error, "relayed body cut short by the link");
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+}
