@@ -154,6 +154,15 @@ if (byCase.has('bus-burst')) {
   out.push('');
 }
 
+const loads = runs.map((run) => run.loadavg).filter((v) => typeof v === 'number');
+if (loads.length > 0) {
+  out.push(
+    `Load average (1 min) just before each run: median ${fmt(median(loads))}, highest ` +
+      `${fmt(Math.max(...loads))} (the run's own processes count in the runs after it).`,
+  );
+  out.push('');
+}
+
 const failed = runs.filter((run) => !(run.exit === 0 && run.result && run.result.ok));
 if (failed.length > 0) {
   out.push('Failed runs:');

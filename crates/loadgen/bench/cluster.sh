@@ -32,8 +32,9 @@
 #                       them has the last message. PAUSE_MS stays under the node TTL (10 s), so
 #                       the node does not fence itself.
 #
-# Prints a Markdown table of medians and writes it, with every run's JSON line and the logs,
-# to $RESULTS_DIR/cluster-<UTC time>/ (default crates/loadgen/bench/results/, ignored by git).
+# Prints a Markdown table of medians and writes it, with every run's JSON line (and the load
+# average just before it) and the logs, to $RESULTS_DIR/cluster-<UTC time>/ (default
+# crates/loadgen/bench/results/, ignored by git).
 #
 # Environment: REPS (default 3), QUICK (0/1), CASES (space-separated case names, default
 # all), RESULTS_DIR, PAUSE_MS (default 3000), HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT,
@@ -248,7 +249,9 @@ for rep in $(seq 1 "$REPS"); do
       extra=()
       # The third node (index 2 in the --server list) is the one stopped.
       [[ "$name" == bus-burst ]] && extra+=(--pause-server 2 --pause-pid "${node_pids[2]}")
-      echo "cluster.sh: [$done_runs/$total] rep $rep $name on $config" >&2
+      # The machine's load just before the run: other work on the same cores shows here.
+      load="$(cut -d' ' -f1 /proc/loadavg)"
+      echo "cluster.sh: [$done_runs/$total] rep $rep $name on $config (load $load)" >&2
       rc=0
       # shellcheck disable=SC2086 # $args is a list of flags
       line="$("$loadgen" $args "${extra[@]}" --server "$(join_by , "${node_addrs[@]}")" \
@@ -260,8 +263,8 @@ for rep in $(seq 1 "$REPS"); do
         echo "cluster.sh: FAILED (exit $rc): $(cat "$out/logs/$tag.loadgen.err")" >&2
       fi
       [[ -z "$line" ]] && line=null
-      printf '{"case":"%s","config":"%s","rep":%d,"exit":%d,"result":%s}\n' \
-        "$name" "$config" "$rep" "$rc" "$line" >> "$runs"
+      printf '{"case":"%s","config":"%s","rep":%d,"loadavg":%s,"exit":%d,"result":%s}\n' \
+        "$name" "$config" "$rep" "$load" "$rc" "$line" >> "$runs"
     done
   done
 done
