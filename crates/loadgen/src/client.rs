@@ -63,8 +63,10 @@ impl Transport {
 pub(crate) struct Ctx {
     /// Source addresses and connection counting.
     pub(crate) net: Arc<Net>,
-    /// The server under load.
+    /// The server this context talks to: the first of `servers` unless [`Ctx::nodes`] made it.
     pub(crate) server: SocketAddr,
+    /// Every server of the run (the nodes of a cluster), in the order given.
+    pub(crate) servers: Arc<[SocketAddr]>,
     /// The resource prefix, such as `/socket.io`.
     pub(crate) resource: String,
     /// The longest any single operation (a request, a wait for a packet) may take.
@@ -76,6 +78,33 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// One context per server of the run, in order, each talking to its server and sharing
+    /// everything else (source addresses, timers, the time origin).
+    pub(crate) fn nodes(self: &Arc<Self>) -> Vec<Arc<Ctx>> {
+        if self.servers.len() == 1 && self.servers[0] == self.server {
+            return vec![Arc::clone(self)];
+        }
+        self.servers
+            .iter()
+            .map(|&server| {
+                Arc::new(Ctx {
+                    net: Arc::clone(&self.net),
+                    server,
+                    servers: Arc::clone(&self.servers),
+                    resource: self.resource.clone(),
+                    op_timeout: self.op_timeout,
+                    deadline: self.deadline,
+                    epoch: self.epoch,
+                })
+            })
+            .collect()
+    }
+
+    /// The index in `servers` of the server session `index` opens on: round-robin.
+    pub(crate) fn node_of(&self, index: usize) -> usize {
+        index % self.servers.len().max(1)
+    }
+
     /// Microseconds since the run began.
     pub(crate) fn micros(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
@@ -746,6 +775,45 @@ async fn poll_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ctx(servers: &[&str]) -> Arc<Ctx> {
+        let servers: Vec<SocketAddr> = servers
+            .iter()
+            .map(|server| server.parse().expect("an address"))
+            .collect();
+        let now = Instant::now();
+        Arc::new(Ctx {
+            net: Arc::new(Net::new(0).expect("no sources")),
+            server: servers[0],
+            servers: servers.into(),
+            resource: "/socket.io".to_owned(),
+            op_timeout: Duration::from_secs(1),
+            deadline: now + Duration::from_secs(10),
+            epoch: now,
+        })
+    }
+
+    #[test]
+    fn sessions_go_round_robin_over_the_servers() {
+        let ctx = ctx(&["127.0.0.1:3000", "127.0.0.1:3100", "127.0.0.1:3200"]);
+        let spread: Vec<usize> = (0..7).map(|index| ctx.node_of(index)).collect();
+        assert_eq!(spread, [0, 1, 2, 0, 1, 2, 0]);
+        let nodes = ctx.nodes();
+        let servers: Vec<SocketAddr> = nodes.iter().map(|node| node.server).collect();
+        assert_eq!(servers, *ctx.servers);
+        assert!(nodes.iter().all(|node| node.epoch == ctx.epoch
+            && node.deadline == ctx.deadline
+            && Arc::ptr_eq(&node.net, &ctx.net)));
+    }
+
+    #[test]
+    fn one_server_is_the_context_itself() {
+        let ctx = ctx(&["127.0.0.1:3000"]);
+        assert_eq!(ctx.node_of(5), 0);
+        let nodes = ctx.nodes();
+        assert_eq!(nodes.len(), 1);
+        assert!(Arc::ptr_eq(&nodes[0], &ctx));
+    }
 
     #[test]
     fn jsonp_answers_are_unwrapped() {

@@ -8,6 +8,8 @@
 //! Scenarios: `idle`, `fanout`, `echo`, `handshake`, `churn`, `soak` (see `--help` of each).
 //! With `--server-pid`, each reports the server's CPU time (utime + stime from /proc) per unit
 //! of work and its resident memory; `soak` also judges whether the memory came back.
+//! `idle`, `fanout` and `echo` also spread their sessions over several servers (the nodes of
+//! a cluster), and several pids (every node and their Redis) are probed as one server.
 
 mod admin;
 mod chat;
@@ -17,6 +19,7 @@ mod http;
 mod net;
 mod probe;
 mod scenario;
+mod signal;
 mod stats;
 
 use std::io::Write as _;
@@ -80,6 +83,14 @@ impl Command {
         }
     }
 
+    /// Whether the scenario spreads its sessions over several `--server`s.
+    fn spreads(&self) -> bool {
+        matches!(
+            self,
+            Command::Idle(_) | Command::Fanout(_) | Command::Echo(_)
+        )
+    }
+
     fn common(&self) -> Option<&Common> {
         match self {
             Command::Idle(args) => Some(&args.common),
@@ -104,7 +115,7 @@ async fn main() -> ExitCode {
     let mut line = Map::new();
     line.insert("scenario".into(), json!(name));
     line.insert("label".into(), json!(common.label));
-    line.insert("server".into(), json!(common.server.to_string()));
+    line.insert("server".into(), json!(servers_text(&common.server)));
     let code = match outcome {
         Ok((probe, fields)) => {
             line.insert("ok".into(), json!(true));
@@ -133,30 +144,48 @@ async fn main() -> ExitCode {
     code
 }
 
+/// The servers as given: one address, or several joined by commas.
+fn servers_text(servers: &[std::net::SocketAddr]) -> String {
+    servers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
-    check_loopback(common.server, "--server")?;
+    for &server in &common.server {
+        check_loopback(server, "--server")?;
+    }
+    if common.server.len() > 1 && !command.spreads() {
+        return Err(Error::Setup(format!(
+            "{} takes one --server (only idle, fanout and echo spread over several)",
+            command.name()
+        )));
+    }
     let timeout = seconds("timeout", common.timeout)?;
     let op_timeout = seconds("op-timeout", common.op_timeout)?;
     if !common.resource.starts_with('/') {
         return Err(Error::Setup("--resource must start with /".to_owned()));
     }
-    let probe = Probe::new(common.server_pid)?;
+    let probe = Probe::new(&common.server_pid)?;
     let now = Instant::now();
     let ctx = Arc::new(Ctx {
         net: Arc::new(Net::new(common.sources)?),
-        server: common.server,
+        server: common.server[0],
+        servers: common.server.as_slice().into(),
         resource: common.resource.trim_end_matches('/').to_owned(),
         op_timeout,
         deadline: now + timeout,
         epoch: now,
     });
     let fields = match command {
-        Command::Idle(args) => scenario::idle::run(ctx, probe, args).await?,
-        Command::Fanout(args) => scenario::fanout::run(ctx, probe, args).await?,
-        Command::Echo(args) => scenario::echo::run(ctx, probe, args).await?,
-        Command::Handshake(args) => scenario::handshake::run(ctx, probe, args).await?,
-        Command::Churn(args) => scenario::churn::run(ctx, probe, args).await?,
-        Command::Soak(args) => scenario::soak::run(ctx, probe, args).await?,
+        Command::Idle(args) => scenario::idle::run(ctx, &probe, args).await?,
+        Command::Fanout(args) => scenario::fanout::run(ctx, &probe, args).await?,
+        Command::Echo(args) => scenario::echo::run(ctx, &probe, args).await?,
+        Command::Handshake(args) => scenario::handshake::run(ctx, &probe, args).await?,
+        Command::Churn(args) => scenario::churn::run(ctx, &probe, args).await?,
+        Command::Soak(args) => scenario::soak::run(ctx, probe.clone(), args).await?,
         Command::FreePort => Value::Null,
     };
     Ok((probe, fields))

@@ -1,21 +1,23 @@
-//! The server process's figures from `/proc`: CPU time (utime + stime, in clock ticks, from
-//! `/proc/PID/stat`) and resident memory (`VmRSS` from `/proc/PID/status`).
+//! The server's figures from `/proc`: CPU time (utime + stime, in clock ticks, from
+//! `/proc/PID/stat`) and resident memory (`VmRSS` from `/proc/PID/status`). A server may be
+//! several processes (the nodes of a cluster and their Redis): their figures are summed.
 
 use std::process::Command;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 
-/// Reads the figures of one server process, or nothing when no pid was given.
-#[derive(Debug, Clone, Copy)]
+/// Reads the figures of the server's processes, or nothing when no pid was given.
+#[derive(Debug, Clone)]
 pub(crate) struct Probe {
-    pid: Option<u32>,
+    pids: Arc<[u32]>,
     clk_tck: u64,
 }
 
-/// The figures at one moment.
-#[derive(Debug, Clone, Copy)]
+/// The figures at one moment, summed over every probed process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Sample {
     /// utime + stime, in clock ticks.
     pub(crate) cpu_ticks: u64,
@@ -23,11 +25,31 @@ pub(crate) struct Sample {
     pub(crate) rss_kb: u64,
 }
 
+impl Sample {
+    /// The sum of two processes' figures.
+    fn plus(self, other: Sample) -> Sample {
+        Sample {
+            cpu_ticks: self.cpu_ticks + other.cpu_ticks,
+            rss_kb: self.rss_kb + other.rss_kb,
+        }
+    }
+}
+
 impl Probe {
-    /// A probe of `pid`; checks that the process can be read.
-    pub(crate) fn new(pid: Option<u32>) -> Result<Self> {
+    /// A probe of `pids` (none, one, or several whose figures are summed); checks that every
+    /// process can be read and that none is named twice.
+    pub(crate) fn new(pids: &[u32]) -> Result<Self> {
+        if let Some(twice) = pids
+            .iter()
+            .enumerate()
+            .find_map(|(at, pid)| pids[..at].contains(pid).then_some(pid))
+        {
+            return Err(Error::Setup(format!(
+                "--server-pid {twice} is given twice (its CPU time would count twice)"
+            )));
+        }
         let probe = Probe {
-            pid,
+            pids: pids.into(),
             clk_tck: clk_tck(),
         };
         probe.sample()?;
@@ -36,24 +58,19 @@ impl Probe {
 
     /// Whether a process is probed at all.
     pub(crate) fn has_pid(&self) -> bool {
-        self.pid.is_some()
+        !self.pids.is_empty()
     }
 
-    /// The figures now; `None` without a pid.
+    /// The figures now, summed over the processes; `None` without a pid.
     pub(crate) fn sample(&self) -> Result<Option<Sample>> {
-        let Some(pid) = self.pid else {
+        if self.pids.is_empty() {
             return Ok(None);
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map_err(|error| Error::Probe(format!("reading /proc/{pid}/stat: {error}")))?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .map_err(|error| Error::Probe(format!("reading /proc/{pid}/status: {error}")))?;
-        Ok(Some(Sample {
-            cpu_ticks: parse_cpu_ticks(&stat)
-                .ok_or_else(|| Error::Probe(format!("unexpected /proc/{pid}/stat")))?,
-            rss_kb: parse_rss_kb(&status)
-                .ok_or_else(|| Error::Probe(format!("no VmRSS in /proc/{pid}/status")))?,
-        }))
+        }
+        let mut sum = Sample::default();
+        for &pid in self.pids.iter() {
+            sum = sum.plus(sample_one(pid)?);
+        }
+        Ok(Some(sum))
     }
 
     /// Server CPU microseconds between two samples.
@@ -63,10 +80,28 @@ impl Probe {
         Some(ticks as f64 * 1e6 / self.clk_tck as f64)
     }
 
-    /// The pid and tick rate, for the JSON line.
+    /// The pid (or, for several processes, the pids) and tick rate, for the JSON line.
     pub(crate) fn describe(&self) -> Value {
-        json!({ "pid": self.pid, "clk_tck": self.clk_tck })
+        match *self.pids {
+            [] => json!({ "pid": null, "clk_tck": self.clk_tck }),
+            [pid] => json!({ "pid": pid, "clk_tck": self.clk_tck }),
+            ref pids => json!({ "pids": pids, "clk_tck": self.clk_tck }),
+        }
     }
+}
+
+/// The figures of one process.
+fn sample_one(pid: u32) -> Result<Sample> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|error| Error::Probe(format!("reading /proc/{pid}/stat: {error}")))?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|error| Error::Probe(format!("reading /proc/{pid}/status: {error}")))?;
+    Ok(Sample {
+        cpu_ticks: parse_cpu_ticks(&stat)
+            .ok_or_else(|| Error::Probe(format!("unexpected /proc/{pid}/stat")))?,
+        rss_kb: parse_rss_kb(&status)
+            .ok_or_else(|| Error::Probe(format!("no VmRSS in /proc/{pid}/status")))?,
+    })
 }
 
 /// Server CPU microseconds per unit of work, when both are known.
@@ -122,8 +157,63 @@ mod tests {
 
     #[test]
     fn this_process_can_be_probed() {
-        let probe = Probe::new(Some(std::process::id())).expect("own /proc entry");
+        let probe = Probe::new(&[std::process::id()]).expect("own /proc entry");
         let sample = probe.sample().expect("readable").expect("a pid was given");
         assert!(sample.rss_kb > 0);
+        assert_eq!(
+            probe.describe(),
+            json!({ "pid": std::process::id(), "clk_tck": probe.clk_tck })
+        );
+    }
+
+    #[test]
+    fn no_pid_samples_nothing() {
+        let probe = Probe::new(&[]).expect("nothing to read");
+        assert!(!probe.has_pid());
+        assert_eq!(probe.sample().expect("no error"), None);
+        assert_eq!(probe.describe()["pid"], Value::Null);
+    }
+
+    #[test]
+    fn several_processes_are_summed() {
+        let own = std::process::id();
+        let mut child = Command::new("sleep").arg("30").spawn().expect("sleep runs");
+        let probe = Probe::new(&[own, child.id()]).expect("both readable");
+        let both = probe.sample().expect("readable").expect("pids were given");
+        let alone = sample_one(own).expect("own /proc entry");
+        let other = sample_one(child.id()).expect("the child's /proc entry");
+        // Our own CPU time only grows between the readings; the sleeping child's does not.
+        assert!(both.cpu_ticks >= other.cpu_ticks);
+        assert!(both.cpu_ticks <= alone.cpu_ticks + other.cpu_ticks);
+        assert!(both.rss_kb > other.rss_kb && other.rss_kb > 0);
+        assert_eq!(probe.describe()["pids"], json!([own, child.id()]));
+        child.kill().expect("the child stops");
+        child.wait().expect("the child is reaped");
+        assert!(matches!(probe.sample(), Err(Error::Probe(_))));
+    }
+
+    #[test]
+    fn samples_add_up() {
+        let a = Sample {
+            cpu_ticks: 250,
+            rss_kb: 5120,
+        };
+        let b = Sample {
+            cpu_ticks: 75,
+            rss_kb: 1024,
+        };
+        assert_eq!(
+            a.plus(b),
+            Sample {
+                cpu_ticks: 325,
+                rss_kb: 6144
+            }
+        );
+    }
+
+    #[test]
+    fn a_pid_named_twice_is_refused() {
+        let own = std::process::id();
+        assert!(matches!(Probe::new(&[own, own]), Err(Error::Setup(_))));
     }
 }

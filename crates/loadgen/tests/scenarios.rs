@@ -7,6 +7,7 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Parser as _;
 use serde_json::Value;
@@ -161,6 +162,8 @@ fn fanout_over_websocket_and_xhr_polling() {
             &["deliveries_per_s", "latency_p50_us", "cpu_us_per_delivery"],
         );
         assert_eq!(line["deliveries"], 120, "{line}");
+        assert_eq!(line["process"]["pid"], std::process::id(), "{line}");
+        assert!(line.get("nodes").is_none(), "{line}");
         assert_eq!(line["latency"]["count"], 120, "{line}");
     }
 }
@@ -337,6 +340,125 @@ fn soak_loses_nothing_under_churn_and_hostile_clients() {
     );
     for kind in ["slowloris", "stalled-body", "deaf-websocket", "flooder"] {
         assert_eq!(line["hostile"]["by_kind"][kind]["cut"], 1, "{kind}: {line}");
+    }
+}
+
+/// A second address for `server`: a TCP relay on a port of its own, so that one ferrio stands
+/// in for two nodes of a cluster (every session reaches the same hub, whichever address it
+/// used). Counts the connections it relays.
+fn relay(server: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = runtime
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("a listener");
+    let addr = listener.local_addr().expect("an address");
+    let relayed = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&relayed);
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut upstream) = TcpStream::connect(server).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+    });
+    (addr, relayed)
+}
+
+#[test]
+fn fanout_and_echo_spread_over_several_servers() {
+    let (addr, _) = ferrio(false, "1");
+    let (second, relayed) = relay(addr);
+    let servers = format!("{addr},{second}");
+    let mut other = Command::new("sleep").arg("60").spawn().expect("sleep runs");
+    let pids = format!("{},{}", std::process::id(), other.id());
+    let (code, line) = loadgen(&[
+        "fanout",
+        "--server",
+        &servers,
+        "--server-pid",
+        &pids,
+        "--receivers",
+        "5",
+        "--messages",
+        "20",
+        "--window",
+        "4",
+        "--timeout",
+        "120",
+    ]);
+    other.kill().expect("sleep stops");
+    other.wait().expect("sleep is reaped");
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["server"], servers.as_str());
+    assert_eq!(
+        line["process"]["pids"],
+        serde_json::json!([std::process::id(), other.id()]),
+        "{line}"
+    );
+    assert_eq!(line["deliveries"], 100, "{line}");
+    assert!(line["metrics"]["cpu_us_per_delivery"].is_number(), "{line}");
+    // Receivers 0, 2 and 4 on the first server (with the sender), 1 and 3 on the second.
+    let nodes = line["nodes"].as_array().expect("figures by node");
+    assert_eq!(nodes.len(), 2, "{line}");
+    assert_eq!(nodes[0]["server"], addr.to_string());
+    assert_eq!(nodes[0]["receivers"], 3, "{line}");
+    assert_eq!(nodes[1]["server"], second.to_string());
+    assert_eq!(nodes[1]["receivers"], 2, "{line}");
+    // Two websockets, and the handshakes' keep-alive connections.
+    assert!(relayed.load(Ordering::SeqCst) >= 3);
+
+    let before = relayed.load(Ordering::SeqCst);
+    let (code, line) = loadgen(&[
+        "echo",
+        "--server",
+        &addr.to_string(),
+        "--server",
+        &second.to_string(),
+        "--clients",
+        "4",
+        "--round-trips",
+        "5",
+        "--transport",
+        "xhr-polling",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["round_trips"], 20, "{line}");
+    assert!(relayed.load(Ordering::SeqCst) >= before + 4);
+}
+
+#[test]
+fn only_idle_fanout_and_echo_spread_and_the_sender_s_node_is_never_stopped() {
+    let servers = "127.0.0.1:9,127.0.0.1:10,127.0.0.1:11";
+    let (code, line) = loadgen(&["handshake", "--server", servers]);
+    assert_eq!(code, Some(1), "{line}");
+    assert_eq!(line["error"]["kind"], "setup", "{line}");
+    assert!(
+        line["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("takes one --server")),
+        "{line}"
+    );
+    for node in ["0", "3"] {
+        let (code, line) = loadgen(&[
+            "fanout",
+            "--server",
+            servers,
+            "--pause-pid",
+            "1",
+            "--pause-server",
+            node,
+        ]);
+        assert_eq!(code, Some(1), "{line}");
+        assert_eq!(line["error"]["kind"], "setup", "{line}");
     }
 }
 

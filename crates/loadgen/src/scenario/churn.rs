@@ -51,7 +51,7 @@ pub(crate) struct ChurnArgs {
 }
 
 /// Runs the scenario.
-pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &ChurnArgs) -> Result<Value> {
+pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &ChurnArgs) -> Result<Value> {
     positive("concurrency", args.concurrency)?;
     if args.sessions == 0 {
         return Err(Error::Setup("--sessions must be at least 1".to_owned()));

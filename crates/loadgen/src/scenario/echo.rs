@@ -38,7 +38,7 @@ pub(crate) struct EchoArgs {
 }
 
 /// Runs the scenario.
-pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &EchoArgs) -> Result<Value> {
+pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &EchoArgs) -> Result<Value> {
     positive("clients", args.clients)?;
     if args.round_trips == 0 {
         return Err(Error::Setup("--round-trips must be at least 1".to_owned()));

@@ -3,8 +3,17 @@
 //! counts its own `toClient` echo as delivered); every receiver must get `toClient`
 //! `"s:SEQ:MICROS:PAD"` for each SEQ exactly once and in order. Reported: deliveries per
 //! second and the end-to-end latency from the timestamp in the text.
+//!
+//! Over several servers (the nodes of a cluster), receiver i opens on server i mod n and the
+//! sender on the first; each node's receivers are also reported on their own. With
+//! `--pause-pid`, one node other than the sender's is stopped (`SIGSTOP`) once `--pause-after`
+//! messages are sent and resumed (`SIGCONT`) `--pause-ms` later: its receivers must still get
+//! every message once and in order, and the catch-up time (from `SIGCONT` until the last of
+//! them has the last message) is reported.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use clap::Args;
 use ferrio_protocol::Packet;
@@ -16,6 +25,7 @@ use crate::chat;
 use crate::client::{Ctx, Session, Transport};
 use crate::error::{Error, Result};
 use crate::probe::{Probe, per_unit};
+use crate::signal::Stopped;
 use crate::stats::{Latencies, round1, round3};
 
 /// The `nome` of the sender; receivers check it.
@@ -44,24 +54,118 @@ pub(crate) struct FanoutArgs {
     /// Receivers opened at once.
     #[arg(long, default_value_t = 32)]
     pub(crate) concurrency: usize,
+    /// Pid of a node to stop (SIGSTOP) during the run and resume (SIGCONT) --pause-ms later:
+    /// the node at --pause-server in the --server list.
+    #[arg(long, requires = "pause_server")]
+    pub(crate) pause_pid: Option<u32>,
+    /// Index in --server (from 0) of the node --pause-pid names; not 0, the sender's node.
+    #[arg(long, requires = "pause_pid")]
+    pub(crate) pause_server: Option<usize>,
+    /// Messages sent before the node is stopped.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) pause_after: u64,
+    /// Milliseconds the node stays stopped.
+    #[arg(long, default_value_t = 3000)]
+    pub(crate) pause_ms: u64,
+}
+
+/// The node to stop during the run, checked against the servers.
+#[derive(Debug, Clone, Copy)]
+struct PausePlan {
+    pid: u32,
+    node: usize,
+    after: u64,
+    duration: Duration,
+}
+
+impl PausePlan {
+    /// The plan the flags describe, if any.
+    fn from_args(args: &FanoutArgs, servers: usize) -> Result<Option<PausePlan>> {
+        let (Some(pid), Some(node)) = (args.pause_pid, args.pause_server) else {
+            return Ok(None);
+        };
+        if node == 0 || node >= servers {
+            return Err(Error::Setup(format!(
+                "--pause-server {node} must name one of the --server list other than the \
+                 first (the sender's): 1 to {}",
+                servers.saturating_sub(1)
+            )));
+        }
+        if args.pause_after >= args.messages {
+            return Err(Error::Setup(
+                "--pause-after must be below --messages (the node is stopped before a message \
+                 is sent)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Some(PausePlan {
+            pid,
+            node,
+            after: args.pause_after,
+            duration: Duration::from_millis(args.pause_ms),
+        }))
+    }
+}
+
+/// What happened to the stopped node, in microseconds of the run.
+#[derive(Debug, Clone, Copy)]
+struct Paused {
+    stopped_at: u64,
+    resumed_at: u64,
+    /// Messages the sender had sent when the node was stopped, and when it was resumed.
+    sent_at_stop: u64,
+    sent_at_resume: u64,
+}
+
+/// Stops the planned node now and resumes it after the planned time, in a task of its own.
+fn pause(
+    ctx: &Arc<Ctx>,
+    plan: PausePlan,
+    sent: &Arc<AtomicU64>,
+) -> Result<JoinHandle<Result<Paused>>> {
+    let stopped = Stopped::stop(plan.pid)?;
+    let stopped_at = ctx.micros();
+    let sent_at_stop = sent.load(Ordering::Relaxed);
+    let (ctx, sent) = (Arc::clone(ctx), Arc::clone(sent));
+    Ok(tokio::spawn(async move {
+        tokio::time::sleep(plan.duration).await;
+        stopped.resume()?;
+        Ok(Paused {
+            stopped_at,
+            resumed_at: ctx.micros(),
+            sent_at_stop,
+            sent_at_resume: sent.load(Ordering::Relaxed),
+        })
+    }))
 }
 
 /// What one receiver saw.
 #[derive(Debug)]
 struct Received {
     session: Session,
+    node: usize,
+    latencies: Latencies,
+    last_at: u64,
+}
+
+/// The receivers of one node, together.
+#[derive(Debug, Default)]
+struct NodeFigures {
+    receivers: usize,
     latencies: Latencies,
     last_at: u64,
 }
 
 /// Runs the scenario.
-pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &FanoutArgs) -> Result<Value> {
+pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Result<Value> {
     positive("receivers", args.receivers)?;
     if args.messages == 0 || args.window == 0 {
         return Err(Error::Setup(
             "--messages and --window must be at least 1".to_owned(),
         ));
     }
+    let servers = ctx.servers.len();
+    let plan = PausePlan::from_args(args, servers)?;
     let messages = args.messages;
     let receiver_ctx = Arc::clone(&ctx);
     let receivers: Vec<JoinHandle<Result<Received>>> = open_sessions(
@@ -69,7 +173,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &FanoutArgs) -> Resul
         args.receivers,
         args.concurrency,
         args.transport,
-        move |_, session| tokio::spawn(receive(Arc::clone(&receiver_ctx), session, messages)),
+        move |index, session| {
+            let node = receiver_ctx.node_of(index);
+            tokio::spawn(receive(Arc::clone(&receiver_ctx), session, node, messages))
+        },
     )
     .await?;
     let mut http = ctx.http().await?;
@@ -80,11 +187,17 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &FanoutArgs) -> Resul
     let meter = Meter::start(probe)?;
     let first_sent_at = ctx.micros();
     let (mut sent, mut echoed) = (0u64, 0u64);
+    let sent_count = Arc::new(AtomicU64::new(0));
+    let mut paused = None;
     while echoed < messages {
         while sent < messages && sent - echoed < args.window {
+            if let Some(plan) = plan.filter(|plan| plan.after == sent && paused.is_none()) {
+                paused = Some(pause(&ctx, plan, &sent_count)?);
+            }
             let said = chat::say(SENDER, sent, ctx.micros(), &pad);
             ctx.within("sending", sender.send(&said)).await?;
             sent += 1;
+            sent_count.store(sent, Ordering::Relaxed);
         }
         let packet = ctx
             .within("waiting for the sender's own toClient", sender.recv())
@@ -94,22 +207,34 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &FanoutArgs) -> Resul
         echoed += 1;
     }
 
-    let mut latencies = Latencies::default();
-    let mut last_at = first_sent_at;
+    let mut nodes: Vec<NodeFigures> = (0..servers).map(|_| NodeFigures::default()).collect();
     let mut sessions = vec![sender];
     for receiver in receivers {
         let received = joined(receiver.await)?;
-        latencies.merge(received.latencies);
-        last_at = last_at.max(received.last_at);
+        let node = &mut nodes[received.node];
+        node.receivers += 1;
+        node.latencies.merge(received.latencies);
+        node.last_at = node.last_at.max(received.last_at);
         sessions.push(received.session);
     }
     let phase = meter.stop()?;
+    let paused = match paused {
+        Some(task) => Some(joined(task.await)?),
+        None => None,
+    };
     close_all(sessions).await;
 
+    let paused_node_done_at = plan.map(|plan| nodes[plan.node].last_at);
+    let mut latencies = Latencies::default();
+    let mut last_at = first_sent_at;
+    for node in &nodes {
+        latencies.merge_from(&node.latencies);
+        last_at = last_at.max(node.last_at);
+    }
     let deliveries = args.receivers as u64 * messages;
     let delivery_s = (last_at - first_sent_at) as f64 / 1e6;
     let latency = latencies.summary();
-    Ok(json!({
+    let mut figures = json!({
         "transport": args.transport.name(),
         "params": {
             "receivers": args.receivers,
@@ -128,11 +253,47 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &FanoutArgs) -> Resul
         "latency": latency.to_json(),
         "connections": ctx.net.connects(),
         "run": phase.to_json(),
-    }))
+    });
+    if servers > 1 {
+        figures["nodes"] = ctx
+            .servers
+            .iter()
+            .zip(nodes)
+            .map(|(server, node)| {
+                let latency = node.latencies.summary();
+                json!({
+                    "server": server.to_string(),
+                    "receivers": node.receivers,
+                    "done_after_ms": round3(node.last_at.saturating_sub(first_sent_at) as f64 / 1e3),
+                    "latency_p50_us": latency.p50,
+                    "latency_p99_us": latency.p99,
+                })
+            })
+            .collect();
+    }
+    if let (Some(plan), Some(paused), Some(node_done_at)) = (plan, paused, paused_node_done_at) {
+        let catch_up_ms = round3(node_done_at.saturating_sub(paused.resumed_at) as f64 / 1e3);
+        figures["metrics"]["catch_up_ms"] = json!(catch_up_ms);
+        figures["pause"] = json!({
+            "pid": plan.pid,
+            "server": ctx.servers[plan.node].to_string(),
+            "stopped_ms": round3(paused.resumed_at.saturating_sub(paused.stopped_at) as f64 / 1e3),
+            "stopped_after_ms": round3(paused.stopped_at.saturating_sub(first_sent_at) as f64 / 1e3),
+            "sent_before_stop": paused.sent_at_stop,
+            "sent_while_stopped": paused.sent_at_resume - paused.sent_at_stop,
+            "catch_up_ms": catch_up_ms,
+        });
+    }
+    Ok(figures)
 }
 
 /// One receiver: every message once, in order, then done.
-async fn receive(ctx: Arc<Ctx>, mut session: Session, messages: u64) -> Result<Received> {
+async fn receive(
+    ctx: Arc<Ctx>,
+    mut session: Session,
+    node: usize,
+    messages: u64,
+) -> Result<Received> {
     let mut latencies = Latencies::with_capacity(usize::try_from(messages).unwrap_or(0));
     let mut last_at = 0;
     for expected in 0..messages {
@@ -155,6 +316,7 @@ async fn receive(ctx: Arc<Ctx>, mut session: Session, messages: u64) -> Result<R
     }
     Ok(Received {
         session,
+        node,
         latencies,
         last_at,
     })
@@ -191,6 +353,87 @@ fn parse_to_client(packet: &Packet) -> Result<(u64, u64)> {
 mod tests {
     use super::*;
     use ferrio_protocol::decode;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: FanoutArgs,
+    }
+
+    fn args(flags: &[&str]) -> std::result::Result<FanoutArgs, clap::Error> {
+        use clap::Parser as _;
+        let common = ["fanout", "--server", "127.0.0.1:1", "--messages", "100"];
+        Cli::try_parse_from(common.iter().chain(flags)).map(|cli| cli.args)
+    }
+
+    #[test]
+    fn a_pause_names_a_node_other_than_the_sender_s_and_comes_before_the_last_message() {
+        let plan = |flags: &[&str], servers| {
+            PausePlan::from_args(&args(flags).expect("valid flags"), servers)
+        };
+        assert!(plan(&[], 3).expect("no pause").is_none());
+        let pause = [
+            "--pause-pid",
+            "42",
+            "--pause-server",
+            "2",
+            "--pause-after",
+            "10",
+        ];
+        let planned = plan(&pause, 3).expect("valid").expect("a pause");
+        assert_eq!(
+            (planned.pid, planned.node, planned.after, planned.duration),
+            (42, 2, 10, Duration::from_secs(3))
+        );
+        assert!(plan(&pause, 2).is_err(), "no third server");
+        let first = ["--pause-pid", "42", "--pause-server", "0"];
+        assert!(plan(&first, 3).is_err(), "the sender's node");
+        let late = [
+            "--pause-pid",
+            "42",
+            "--pause-server",
+            "1",
+            "--pause-after",
+            "100",
+        ];
+        assert!(plan(&late, 3).is_err(), "after the last message");
+        let short = [
+            "--pause-pid",
+            "42",
+            "--pause-server",
+            "1",
+            "--pause-ms",
+            "250",
+        ];
+        let planned = plan(&short, 2).expect("valid").expect("a pause");
+        assert_eq!(planned.duration, Duration::from_millis(250));
+        assert!(args(&["--pause-pid", "42"]).is_err(), "which node?");
+        assert!(args(&["--pause-server", "1"]).is_err(), "which pid?");
+    }
+
+    #[test]
+    fn servers_are_a_list() {
+        let args = <Cli as clap::Parser>::try_parse_from([
+            "fanout",
+            "--server",
+            "127.0.0.1:1,127.0.0.1:2",
+            "--server",
+            "127.0.0.1:3",
+            "--server-pid",
+            "7,8",
+            "--server-pid",
+            "9",
+        ])
+        .expect("valid flags")
+        .args;
+        let ports: Vec<u16> = args.common.server.iter().map(|addr| addr.port()).collect();
+        assert_eq!(ports, [1, 2, 3]);
+        assert_eq!(args.common.server_pid, [7, 8, 9]);
+        assert!(
+            <Cli as clap::Parser>::try_parse_from(["fanout"]).is_err(),
+            "a server is needed"
+        );
+    }
 
     #[test]
     fn only_the_sender_s_lines_count() {

@@ -33,7 +33,7 @@ pub(crate) struct HandshakeArgs {
 }
 
 /// Runs the scenario.
-pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &HandshakeArgs) -> Result<Value> {
+pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> Result<Value> {
     positive("workers", args.workers)?;
     if args.count == 0 {
         return Err(Error::Setup("--count must be at least 1".to_owned()));

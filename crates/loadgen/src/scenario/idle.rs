@@ -36,7 +36,7 @@ pub(crate) struct IdleArgs {
 }
 
 /// Runs the scenario.
-pub(crate) async fn run(ctx: Arc<Ctx>, probe: Probe, args: &IdleArgs) -> Result<Value> {
+pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &IdleArgs) -> Result<Value> {
     positive("sessions", args.sessions)?;
     let hold = seconds("hold", args.hold)?;
     let count = args.sessions as u64;

@@ -27,12 +27,15 @@ use crate::stats::round3;
 /// Flags every scenario takes.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Common {
-    /// The server, such as 127.0.0.1:3000 (IPv4 loopback only).
-    #[arg(long)]
-    pub(crate) server: SocketAddr,
-    /// Pid of the server process, to report its CPU time and memory from /proc.
-    #[arg(long)]
-    pub(crate) server_pid: Option<u32>,
+    /// The server, such as 127.0.0.1:3000 (IPv4 loopback only); for idle, fanout and echo,
+    /// several (comma-separated or repeated: the nodes of a cluster), session i opening on
+    /// server i mod n and the fanout's sender on the first.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub(crate) server: Vec<SocketAddr>,
+    /// Pid of the server process, to report its CPU time and memory from /proc; several
+    /// (comma-separated or repeated: every node and their Redis) are summed.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) server_pid: Vec<u32>,
     /// A name for the server under test, copied into the JSON line.
     #[arg(long, default_value = "")]
     pub(crate) label: String,
@@ -78,9 +81,9 @@ pub(crate) fn joined<T>(result: std::result::Result<Result<T>, JoinError>) -> Re
 }
 
 /// Opens `count` sessions over `transport` with `concurrency` workers, each handshaking on
-/// its own keep-alive connection, and hands each session to `on_open` as soon as it is
-/// connected (so heartbeats can be answered while the others open). Results are in index
-/// order.
+/// its own keep-alive connection (one per server), and hands each session to `on_open` as soon
+/// as it is connected (so heartbeats can be answered while the others open). Session `i` opens
+/// on the server [`Ctx::node_of`] names. Results are in index order.
 pub(crate) async fn open_sessions<T: Send + 'static>(
     ctx: &Arc<Ctx>,
     count: usize,
@@ -90,24 +93,27 @@ pub(crate) async fn open_sessions<T: Send + 'static>(
 ) -> Result<Vec<T>> {
     let next = Arc::new(AtomicUsize::new(0));
     let on_open = Arc::new(on_open);
+    let nodes: Arc<[Arc<Ctx>]> = ctx.nodes().into();
     let mut workers = JoinSet::new();
     for _ in 0..concurrency.clamp(1, count.max(1)) {
-        let ctx = Arc::clone(ctx);
+        let nodes = Arc::clone(&nodes);
         let next = Arc::clone(&next);
         let on_open = Arc::clone(&on_open);
         workers.spawn(async move {
             let mut opened = Vec::new();
-            let mut http: Option<HttpConn> = None;
+            let mut http: Vec<Option<HttpConn>> = nodes.iter().map(|_| None).collect();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= count {
                     return Ok(opened);
                 }
-                let conn = match &mut http {
+                let node = nodes[0].node_of(index);
+                let ctx = &nodes[node];
+                let conn = match &mut http[node] {
                     Some(conn) => conn,
-                    None => http.insert(ctx.http().await?),
+                    slot @ None => slot.insert(ctx.http().await?),
                 };
-                let session = Session::open(&ctx, transport, conn).await?;
+                let session = Session::open(ctx, transport, conn).await?;
                 opened.push((index, on_open(index, session)));
             }
         });
@@ -143,7 +149,7 @@ pub(crate) struct Phase {
 }
 
 /// Measures the server over a phase: [`Meter::start`], the work, [`Meter::stop`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Meter {
     probe: Probe,
     started: Instant,
@@ -152,9 +158,9 @@ pub(crate) struct Meter {
 
 impl Meter {
     /// Samples the server now.
-    pub(crate) fn start(probe: Probe) -> Result<Meter> {
+    pub(crate) fn start(probe: &Probe) -> Result<Meter> {
         Ok(Meter {
-            probe,
+            probe: probe.clone(),
             started: Instant::now(),
             before: probe.sample()?,
         })

@@ -54,7 +54,7 @@ impl Reading {
 }
 
 /// Reads the server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Gauge {
     probe: Probe,
     admin: Option<SocketAddr>,

@@ -1,0 +1,178 @@
+'use strict';
+
+// Turns the runs of one bench/cluster.sh invocation into a Markdown table:
+//
+//   node cluster-report.js RESULTS_DIR        (reads RESULTS_DIR/runs.jsonl and meta.json)
+//
+// For every fanout case and configuration (single node without cluster flags, one clustered
+// node, three clustered nodes): the median over the successful repetitions of deliveries/s,
+// latency p50/p99 and server CPU per delivery (summed over every ferrio process and, when
+// clustered, redis-server), with the range of the CPU figure; then the ratios 3-nodes/single
+// and 1-node/single of the CPU figure. For bus-burst: the catch-up time after SIGCONT and
+// what the stopped node's receivers were sent meanwhile.
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write('usage: node cluster-report.js RESULTS_DIR\n');
+  process.exit(2);
+}
+
+const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+const runs = fs
+  .readFileSync(path.join(dir, 'runs.jsonl'), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => JSON.parse(line));
+
+function median(values) {
+  if (values.length === 0) return null;
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function fmt(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return '–';
+  if (Number.isInteger(value) && Math.abs(value) < 1000) return String(value);
+  const abs = Math.abs(value);
+  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (abs >= 100) return value.toFixed(0);
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(2);
+  if (abs === 0) return '0';
+  return value.toPrecision(2);
+}
+
+function range(values) {
+  if (values.length < 2) return '';
+  return ` (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
+}
+
+const CONFIGS = {
+  single: 'single node, no cluster flags',
+  '1-node': '1 node on Redis',
+  '3-nodes': '3 nodes on Redis',
+};
+
+const cases = [];
+const byCase = new Map();
+for (const run of runs) {
+  if (!byCase.has(run.case)) {
+    byCase.set(run.case, new Map());
+    cases.push(run.case);
+  }
+  const configs = byCase.get(run.case);
+  if (!configs.has(run.config)) configs.set(run.config, { ok: [], runs: 0 });
+  const entry = configs.get(run.config);
+  entry.runs += 1;
+  if (run.exit === 0 && run.result && run.result.ok) entry.ok.push(run.result);
+}
+
+const metric = (results, key) =>
+  results.map((r) => r.metrics && r.metrics[key]).filter((v) => typeof v === 'number');
+
+const out = [];
+out.push('# ferrio cluster fanout');
+out.push('');
+if (meta.quick) {
+  out.push('**QUICK=1: tiny sizes and short timers, a smoke test. These numbers mean nothing.**');
+  out.push('');
+}
+out.push(
+  `${meta.date}, commit ${meta.commit}, ${meta.cpus} CPU(s) (${meta.cpu}), redis-server ` +
+    `${meta.redis}, ${meta.reps} repetition(s), alternating the order of the configurations. ` +
+    'Medians of the successful repetitions (CPU: with the range). Server CPU is utime+stime ' +
+    'from /proc summed over every ferrio process and, when clustered, redis-server.',
+);
+out.push('');
+
+const fanoutCases = cases.filter((name) => name !== 'bus-burst');
+if (fanoutCases.length > 0) {
+  out.push(
+    '| case | configuration | deliveries/s | latency p50 / p99 µs | server CPU µs per delivery | ok runs |',
+  );
+  out.push('|---|---|---:|---:|---:|---|');
+  const ratios = [];
+  for (const name of fanoutCases) {
+    const configs = byCase.get(name);
+    const cpu = {};
+    for (const config of Object.keys(CONFIGS)) {
+      const entry = configs.get(config);
+      if (!entry) continue;
+      const p = entry.ok[0] && entry.ok[0].params;
+      const size = p ? ` (${p.receivers} ${entry.ok[0].transport} receivers, ${p.messages} messages)` : '';
+      const cpus = metric(entry.ok, 'cpu_us_per_delivery');
+      cpu[config] = median(cpus);
+      out.push(
+        `| ${name}${size} | ${CONFIGS[config]} | ${fmt(median(metric(entry.ok, 'deliveries_per_s')))} | ` +
+          `${fmt(median(metric(entry.ok, 'latency_p50_us')))} / ${fmt(median(metric(entry.ok, 'latency_p99_us')))} | ` +
+          `${fmt(cpu[config])}${range(cpus)} | ${entry.ok.length}/${entry.runs} |`,
+      );
+    }
+    const ratio = (a, b) =>
+      typeof cpu[a] === 'number' && typeof cpu[b] === 'number' && cpu[b] > 0 ? cpu[a] / cpu[b] : null;
+    ratios.push([name, ratio('3-nodes', 'single'), ratio('1-node', 'single')]);
+  }
+  out.push('');
+  out.push('| case | CPU per delivery, 3 nodes / single node (target ≤ 1.2×) | CPU per delivery, 1 clustered node / single node |');
+  out.push('|---|---:|---:|');
+  for (const [name, three, one] of ratios) {
+    const x = (v) => (v === null ? '–' : `${fmt(v)}×`);
+    out.push(`| ${name} | ${x(three)} | ${x(one)} |`);
+  }
+  out.push('');
+}
+
+if (byCase.has('bus-burst')) {
+  const entry = byCase.get('bus-burst').get('3-nodes') || { ok: [], runs: 0 };
+  const p = entry.ok[0] && entry.ok[0].params;
+  const size = p ? `${p.receivers} websocket receivers over 3 nodes, ${p.messages} messages, ${p.window} in flight` : '';
+  const pause = (key) => entry.ok.map((r) => r.pause && r.pause[key]).filter((v) => typeof v === 'number');
+  const stoppedNode = (key) =>
+    entry.ok
+      .map((r) => r.nodes && r.pause && r.nodes.find((n) => n.server === r.pause.server))
+      .map((n) => n && n[key])
+      .filter((v) => typeof v === 'number');
+  out.push(`bus-burst: ${size}; the third node stopped (SIGSTOP) for ${meta.pause_ms} ms, then resumed.`);
+  out.push('');
+  out.push('| figure | median | range |');
+  out.push('|---|---:|---:|');
+  const row = (label, values) => out.push(`| ${label} | ${fmt(median(values))} | ${range(values).replace(/[()]/g, '').trim() || '–'} |`);
+  row('messages sent before the stop', pause('sent_before_stop'));
+  row('messages sent while stopped', pause('sent_while_stopped'));
+  row('stopped for (ms)', pause('stopped_ms'));
+  row('catch-up after SIGCONT (ms)', pause('catch_up_ms'));
+  row("stopped node's receivers: latency p99 µs", stoppedNode('latency_p99_us'));
+  row('deliveries/s over the whole burst', metric(entry.ok, 'deliveries_per_s'));
+  row('server CPU µs per delivery', metric(entry.ok, 'cpu_us_per_delivery'));
+  out.push(
+    `| runs where every receiver got every message once, in order | ${entry.ok.length}/${entry.runs} | |`,
+  );
+  out.push('');
+}
+
+const loads = runs.map((run) => run.loadavg).filter((v) => typeof v === 'number');
+if (loads.length > 0) {
+  out.push(
+    `Load average (1 min) just before each run: median ${fmt(median(loads))}, highest ` +
+      `${fmt(Math.max(...loads))} (the run's own processes count in the runs after it).`,
+  );
+  out.push('');
+}
+
+const failed = runs.filter((run) => !(run.exit === 0 && run.result && run.result.ok));
+if (failed.length > 0) {
+  out.push('Failed runs:');
+  out.push('');
+  for (const run of failed) {
+    const error = run.result && run.result.error;
+    out.push(`- ${run.case} on ${run.config}, rep ${run.rep}: exit ${run.exit}` +
+      (error ? `, ${error.kind}: ${error.message}` : ''));
+  }
+  out.push('');
+}
+
+process.stdout.write(out.join('\n'));

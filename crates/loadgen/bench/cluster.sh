@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Fanout across a cluster: ferrio nodes on one real redis-server, every broadcast carried to
+# the other nodes on the Redis Stream, against the same load on a single node.
+#
+#   crates/loadgen/bench/cluster.sh               # every case, REPS=3, full sizes (about a minute)
+#   QUICK=1 crates/loadgen/bench/cluster.sh       # tiny sizes: a smoke test
+#   REPS=5 CASES="bus-burst" crates/loadgen/bench/cluster.sh
+#
+# Builds ferrio and ferrio-loadgen in release (--locked), starts redis-server on a free port
+# (no RDB, no AOF, its files in a temporary directory) and then, for every repetition and
+# case, fresh ferrio nodes (chat app, logging off) for each configuration, runs
+# ferrio-loadgen against them and stops them. Configurations, in this order on odd
+# repetitions and the reverse on even ones:
+#
+#   single    one node with no cluster flags: the baseline
+#   1-node    one node joined to the cluster on Redis (--cluster-redis, --cluster-name
+#             bench<rep>): every broadcast is also appended to the stream, read by nobody else
+#   3-nodes   three nodes in the cluster; the loadgen opens receiver i on node i mod 3 and the
+#             sender on the first, so two thirds of the deliveries cross Redis
+#
+# Server CPU is summed over every ferrio process of the configuration and, when clustered,
+# redis-server (utime + stime from /proc, the loadgen's --server-pid list).
+#
+# Cases:
+#   fanout-cluster      fanout to 1 000 websocket receivers, 1 000 messages, 16 in flight
+#   fanout-xhr-cluster  fanout to 100 xhr-polling receivers, 500 messages, 16 in flight
+#   bus-burst           3-nodes only: the sender flat out (a wide window) to websocket
+#                       receivers while the third node is stopped (SIGSTOP) for PAUSE_MS once
+#                       PAUSE_AFTER messages are sent, then resumed (SIGCONT); its receivers must
+#                       still get every message once and in order (the loadgen fails the run
+#                       otherwise), and the catch-up time runs from SIGCONT until the last of
+#                       them has the last message. PAUSE_MS stays under the node TTL (10 s), so
+#                       the node does not fence itself.
+#
+# Prints a Markdown table of medians and writes it, with every run's JSON line (and the load
+# average just before it) and the logs, to $RESULTS_DIR/cluster-<UTC time>/ (default
+# crates/loadgen/bench/results/, ignored by git).
+#
+# Environment: REPS (default 3), QUICK (0/1), CASES (space-separated case names, default
+# all), RESULTS_DIR, PAUSE_MS (default 3000), HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT,
+# CLOSE_TIMEOUT, POLLING_DURATION (seconds), NODE (node binary, for the table), REDIS_SERVER.
+# Exits non-zero if any run failed (the table says which).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+QUICK="${QUICK:-0}"
+REPS="${REPS:-3}"
+NODE="${NODE:-node}"
+REDIS_SERVER="${REDIS_SERVER:-redis-server}"
+RESULTS_DIR="${RESULTS_DIR:-$here/results}"
+PAUSE_MS="${PAUSE_MS:-3000}"
+
+if [[ ! "$REPS" =~ ^[1-9][0-9]*$ ]]; then
+  echo "cluster.sh: REPS must be a positive integer" >&2
+  exit 2
+fi
+if [[ ! "$PAUSE_MS" =~ ^[0-9]+$ ]] || (( PAUSE_MS >= 10000 )); then
+  echo "cluster.sh: PAUSE_MS must be a number of milliseconds under the node TTL (10 000)" >&2
+  exit 2
+fi
+
+if [[ "$QUICK" == 1 ]]; then
+  HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-2}"
+  HEARTBEAT_TIMEOUT="${HEARTBEAT_TIMEOUT:-6}"
+  CLOSE_TIMEOUT="${CLOSE_TIMEOUT:-3}"
+  POLLING_DURATION="${POLLING_DURATION:-2}"
+else
+  HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-10}"
+  HEARTBEAT_TIMEOUT="${HEARTBEAT_TIMEOUT:-30}"
+  CLOSE_TIMEOUT="${CLOSE_TIMEOUT:-10}"
+  POLLING_DURATION="${POLLING_DURATION:-10}"
+fi
+
+# case name | configurations | full-size arguments | QUICK=1 arguments
+burst_full="fanout --transport websocket --receivers 300 --messages 6000 --window 256 --pause-after 500"
+burst_quick="fanout --transport websocket --receivers 12 --messages 400 --window 64 --pause-after 50"
+CASES_ALL=(
+  "fanout-cluster|single 1-node 3-nodes|fanout --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --transport websocket --receivers 12 --messages 50 --window 16"
+  "fanout-xhr-cluster|single 1-node 3-nodes|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 6 --messages 20 --window 16"
+  "bus-burst|3-nodes|$burst_full --pause-ms $PAUSE_MS|$burst_quick --pause-ms $PAUSE_MS"
+)
+
+selected=()
+for entry in "${CASES_ALL[@]}"; do
+  name="${entry%%|*}"
+  if [[ -z "${CASES:-}" || " $CASES " == *" $name "* ]]; then
+    selected+=("$entry")
+  fi
+done
+if [[ ${#selected[@]} -eq 0 ]]; then
+  echo "cluster.sh: CASES matches none of the cases" >&2
+  exit 2
+fi
+
+# --- build ----------------------------------------------------------------------------------
+echo "cluster.sh: building ferrio and ferrio-loadgen (release)" >&2
+(cd "$root" && cargo build --release --locked --quiet -p ferrio-server -p ferrio-loadgen)
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+ferrio="$target_dir/release/ferrio"
+loadgen="$target_dir/release/ferrio-loadgen"
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+[[ "$QUICK" == 1 ]] && stamp="$stamp-quick"
+out="$RESULTS_DIR/cluster-$stamp"
+mkdir -p "$out/logs"
+runs="$out/runs.jsonl"
+: > "$runs"
+
+cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1 | tr -d "\"\\\\")"
+redis_version="$("$REDIS_SERVER" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
+cat > "$out/meta.json" <<EOF
+{"date":"$stamp","quick":$([[ "$QUICK" == 1 ]] && echo true || echo false),"reps":$REPS,
+ "commit":"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo '+dirty')",
+ "cpus":$(nproc),"cpu":"$cpu_model","redis":"$redis_version","pause_ms":$PAUSE_MS,
+ "timers":{"heartbeat_interval":$HEARTBEAT_INTERVAL,"heartbeat_timeout":$HEARTBEAT_TIMEOUT,"close_timeout":$CLOSE_TIMEOUT,"polling_duration":$POLLING_DURATION}}
+EOF
+
+# --- processes ------------------------------------------------------------------------------
+redis_pid=""
+redis_url=""
+redis_dir="$(mktemp -d "${TMPDIR:-/tmp}/ferrio-cluster-bench.XXXXXX")"
+node_pids=()
+node_addrs=()
+
+stop_pid() {
+  local pid="$1" _
+  kill -CONT "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_nodes() {
+  local pid
+  for pid in "${node_pids[@]}"; do stop_pid "$pid"; done
+  node_pids=()
+  node_addrs=()
+}
+
+cleanup() {
+  stop_nodes
+  [[ -n "$redis_pid" ]] && stop_pid "$redis_pid"
+  rm -rf "$redis_dir"
+}
+trap cleanup EXIT
+
+start_redis() {
+  local port log="$out/logs/redis.log" _
+  port="$("$loadgen" free-port)"
+  "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$redis_dir" --logfile "$log" --daemonize no &
+  redis_pid=$!
+  redis_url="redis://127.0.0.1:$port/"
+  for _ in $(seq 1 100); do
+    if grep -q "Ready to accept connections" "$log" 2>/dev/null; then return 0; fi
+    kill -0 "$redis_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "cluster.sh: redis-server did not start; see $log" >&2
+  return 1
+}
+
+# start_node LOGNAME CLUSTER_NAME ("" for no cluster): appends to node_pids and node_addrs.
+start_node() {
+  local log="$out/logs/$1" cluster_name="$2" pid addr="" _
+  local cluster=()
+  [[ -n "$cluster_name" ]] && cluster=(--cluster-redis "$redis_url" --cluster-name "$cluster_name")
+  : > "$log.out"
+  : > "$log.err"
+  # As in run.sh: the caps on unconnected handshakes, per-address connections and inbound
+  # packets are lifted, so that the loadgen's one address and its flat-out sender are served.
+  FERRIO_LOG=error "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
+    --admin-port 0 --max-connections-per-ip 0 --transports websocket,xhr-polling \
+    --max-unconnected 1000000 --max-unconnected-per-ip 1000000 \
+    --inbound-packet-rate 1000000 --inbound-packet-burst 1000000 \
+    --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
+    --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
+    "${cluster[@]}" >> "$log.out" 2>> "$log.err" &
+  pid=$!
+  node_pids+=("$pid")
+  for _ in $(seq 1 100); do
+    addr="$(sed -n 's#.*listening on http://\([0-9.]*:[0-9]*\).*#\1#p' "$log.out" | head -1 || true)"
+    if [[ -n "$addr" ]]; then
+      node_addrs+=("$addr")
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "cluster.sh: ferrio did not start; see $log.err" >&2
+  cat "$log.err" >&2 || true
+  return 1
+}
+
+join_by() {
+  local IFS="$1"
+  shift
+  echo "$*"
+}
+
+# --- runs -----------------------------------------------------------------------------------
+start_redis
+echo "cluster.sh: redis-server $redis_version on $redis_url (pid $redis_pid)" >&2
+
+total=0
+for entry in "${selected[@]}"; do
+  configs="${entry#*|}"
+  configs="${configs%%|*}"
+  read -r -a list <<< "$configs"
+  total=$(( total + ${#list[@]} * REPS ))
+done
+
+failures=0
+done_runs=0
+for rep in $(seq 1 "$REPS"); do
+  for entry in "${selected[@]}"; do
+    name="${entry%%|*}"
+    rest="${entry#*|}"
+    configs="${rest%%|*}"
+    rest="${rest#*|}"
+    if [[ "$QUICK" == 1 ]]; then args="${rest#*|}"; else args="${rest%%|*}"; fi
+    read -r -a order <<< "$configs"
+    if (( rep % 2 == 0 )); then
+      reversed=()
+      for (( i = ${#order[@]} - 1; i >= 0; i-- )); do reversed+=("${order[i]}"); done
+      order=("${reversed[@]}")
+    fi
+    for config in "${order[@]}"; do
+      done_runs=$(( done_runs + 1 ))
+      tag="$name-$config-$rep"
+      case "$config" in
+        single) start_node "$tag-n1" "" ;;
+        1-node) start_node "$tag-n1" "bench$rep" ;;
+        3-nodes)
+          start_node "$tag-n1" "bench$rep"
+          start_node "$tag-n2" "bench$rep"
+          start_node "$tag-n3" "bench$rep"
+          ;;
+      esac
+      pids=("${node_pids[@]}")
+      [[ "$config" != single ]] && pids+=("$redis_pid")
+      extra=()
+      # The third node (index 2 in the --server list) is the one stopped.
+      [[ "$name" == bus-burst ]] && extra+=(--pause-server 2 --pause-pid "${node_pids[2]}")
+      # The machine's load just before the run: other work on the same cores shows here.
+      load="$(cut -d' ' -f1 /proc/loadavg)"
+      echo "cluster.sh: [$done_runs/$total] rep $rep $name on $config (load $load)" >&2
+      rc=0
+      # shellcheck disable=SC2086 # $args is a list of flags
+      line="$("$loadgen" $args "${extra[@]}" --server "$(join_by , "${node_addrs[@]}")" \
+        --server-pid "$(join_by , "${pids[@]}")" --label "$config" \
+        --timeout 900 --op-timeout 60 2> "$out/logs/$tag.loadgen.err")" || rc=$?
+      stop_nodes
+      if [[ $rc -ne 0 ]]; then
+        failures=$(( failures + 1 ))
+        echo "cluster.sh: FAILED (exit $rc): $(cat "$out/logs/$tag.loadgen.err")" >&2
+      fi
+      [[ -z "$line" ]] && line=null
+      printf '{"case":"%s","config":"%s","rep":%d,"loadavg":%s,"exit":%d,"result":%s}\n' \
+        "$name" "$config" "$rep" "$load" "$rc" "$line" >> "$runs"
+    done
+  done
+done
+
+"$NODE" "$here/cluster-report.js" "$out" > "$out/table.md"
+cat "$out/table.md"
+echo "cluster.sh: results in $out" >&2
+if [[ $failures -gt 0 ]]; then
+  echo "cluster.sh: $failures run(s) failed" >&2
+  exit 1
+fi
