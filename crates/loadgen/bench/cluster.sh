@@ -171,7 +171,7 @@ start_redis() {
 start_node() {
   local log="$out/logs/$1" cluster_name="$2" pid addr="" _
   local cluster=()
-  [[ -n "$cluster_name" ]] && cluster=(--cluster-redis "$redis_url" --cluster-name "$cluster_name")
+  [[ -n "$cluster_name" ]] && cluster=(--cluster-redis "$redis_url" --cluster-name "$cluster_name" --cluster-secret "bench cluster secret, loopback only")
   : > "$log.out"
   : > "$log.err"
   # As in run.sh: the caps on unconnected handshakes, per-address connections and inbound
