@@ -152,3 +152,67 @@ fn healthcheck_flag_asks_the_running_gateway() {
     drop(gateway);
     assert_eq!(healthcheck().code(), Some(1), "nothing listens any more");
 }
+
+#[test]
+fn the_cluster_compose_runs_three_nodes_on_redis_behind_a_round_robin_nginx() {
+    let compose = std::fs::read_to_string(root().join("docker/compose.cluster.yml"))
+        .expect("docker/compose.cluster.yml");
+    for needle in [
+        "  redis:",
+        "  ferrio1:",
+        "  ferrio2:",
+        "  ferrio3:",
+        "  nginx:",
+        "FERRIO_CLUSTER_REDIS: redis://redis:6379/",
+        "FERRIO_CLUSTER_SECRET: ${FERRIO_CLUSTER_SECRET:?",
+        "FERRIO_CLUSTER_LISTEN: 0.0.0.0:7000",
+        "FERRIO_CLUSTER_ADVERTISE: ferrio1:7000",
+        "FERRIO_CLUSTER_ADVERTISE: ferrio2:7000",
+        "FERRIO_CLUSTER_ADVERTISE: ferrio3:7000",
+        "./nginx.conf:/etc/nginx/nginx.conf:ro",
+        "\"3000:80\"",
+    ] {
+        assert!(
+            compose.contains(needle),
+            "compose.cluster.yml lacks `{needle}`"
+        );
+    }
+    assert!(!compose.contains('\t'), "compose.cluster.yml has tabs");
+
+    let nginx = std::fs::read_to_string(root().join("docker/nginx.conf")).expect("nginx.conf");
+    // Round-robin per request: nothing that pins a client to a node.
+    let directives: String = nginx
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for sticky in ["ip_hash", "hash ", "sticky", "least_conn"] {
+        assert!(
+            !directives.contains(sticky),
+            "nginx.conf balances with `{sticky}`"
+        );
+    }
+    for needle in [
+        "server ferrio1:3000;",
+        "server ferrio2:3000;",
+        "server ferrio3:3000;",
+        "proxy_buffering off;",
+        "proxy_request_buffering off;",
+        "proxy_http_version 1.1;",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "proxy_read_timeout 3600s;",
+    ] {
+        assert!(nginx.contains(needle), "nginx.conf lacks `{needle}`");
+    }
+    // nginx itself accepts the file, the nodes' names standing for loopback addresses and
+    // the port for a free one (the check binds it).
+    let port = ferrio_testkit::free_port();
+    let local = nginx
+        .replace("ferrio1:3000", "127.0.0.1:3001")
+        .replace("ferrio2:3000", "127.0.0.1:3002")
+        .replace("ferrio3:3000", "127.0.0.1:3003")
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+    ferrio_testkit::nginx::check_config(&local)
+        .unwrap_or_else(|why| panic!("nginx refuses docker/nginx.conf: {why}"));
+}

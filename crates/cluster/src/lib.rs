@@ -71,7 +71,7 @@ pub struct ClusterConfig {
     /// Where the node-to-node link listens.
     pub listen: SocketAddr,
     /// The address other nodes dial for the link; the listener's own address when `None`.
-    pub advertise: Option<SocketAddr>,
+    pub advertise: Option<String>,
     /// The secret every link request carries; the same on every node.
     pub secret: String,
 }
@@ -124,6 +124,16 @@ impl ClusterConfig {
             return Err(ClusterError::config(
                 "cluster_secret",
                 "is required with cluster_redis, at least 16 characters, the same on every node",
+            ));
+        }
+        if let Some(advertise) = &self.advertise
+            && advertise
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            return Err(ClusterError::config(
+                "cluster_advertise",
+                "must be a host and port, such as ferrio1:7000 or 10.0.0.5:7000",
             ));
         }
         if self.listen.ip().is_unspecified() && self.advertise.is_none() {
@@ -216,7 +226,7 @@ pub(crate) struct Shared {
     pub(crate) links: link::Links,
     pub(crate) link_secret: HeaderValue,
     /// Where the link listens, as other nodes dial it.
-    pub(crate) link_addr: SocketAddr,
+    pub(crate) link_addr: String,
     pub(crate) link_refused_log: LogGate,
     /// Sessions this node minted and handed over: where each went.
     pub(crate) moved: DashMap<String, String>,
@@ -303,11 +313,12 @@ impl Node {
         let link_listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|error| ClusterError::Listen(format!("{}: {error}", config.listen)))?;
-        let link_addr = match config.advertise {
-            Some(advertise) => advertise,
+        let link_addr = match &config.advertise {
+            Some(advertise) => advertise.clone(),
             None => link_listener
                 .local_addr()
-                .map_err(|error| ClusterError::Listen(error.to_string()))?,
+                .map_err(|error| ClusterError::Listen(error.to_string()))?
+                .to_string(),
         };
         let link_secret = HeaderValue::from_str(&config.secret)
             .map_err(|_| ClusterError::config("cluster_secret", "must be printable ASCII"))?;
@@ -387,8 +398,8 @@ impl Node {
     }
 
     /// Where the node-to-node link is dialed.
-    pub fn link_addr(&self) -> SocketAddr {
-        self.shared.link_addr
+    pub fn link_addr(&self) -> &str {
+        &self.shared.link_addr
     }
 
     /// Starts serving the link: other nodes' takes and gones, and the client requests they

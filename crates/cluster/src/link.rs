@@ -86,7 +86,7 @@ pub enum LinkError {
 /// Open links to the other nodes, by node id.
 #[derive(Debug, Default)]
 pub(crate) struct Links {
-    peers: Mutex<HashMap<String, (SocketAddr, SendRequest<LinkBody>)>>,
+    peers: Mutex<HashMap<String, (String, SendRequest<LinkBody>)>>,
 }
 
 impl Links {
@@ -95,7 +95,7 @@ impl Links {
         &self,
         shared: &Shared,
         node: &str,
-    ) -> Result<(SocketAddr, SendRequest<LinkBody>), LinkError> {
+    ) -> Result<(String, SendRequest<LinkBody>), LinkError> {
         let open = self.peers.lock().get(node).cloned();
         if let Some((addr, sender)) = open
             && !sender.is_closed()
@@ -109,7 +109,7 @@ impl Links {
             node: node.to_owned(),
             why,
         };
-        let stream = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr))
+        let stream = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr.as_str()))
             .await
             .map_err(|_| broken("dial timed out".into()))?
             .map_err(|error| broken(error.to_string()))?;
@@ -126,7 +126,7 @@ impl Links {
         });
         self.peers
             .lock()
-            .insert(node.to_owned(), (addr, sender.clone()));
+            .insert(node.to_owned(), (addr.clone(), sender.clone()));
         debug!(node, %addr, "link open");
         Ok((addr, sender))
     }

@@ -7,7 +7,6 @@
 //! ending its sessions and joining again under a new id, so no session id it minted is ever
 //! served by two nodes. A node that merely cannot reach Redis keeps its id and its sessions.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -43,7 +42,7 @@ fn description(shared: &Shared, id: &str, hub: &Hub) -> String {
         "version": env!("CARGO_PKG_VERSION"),
         "started_ms": shared.started_ms,
         "sessions": hub.session_count(),
-        "link": shared.link_addr.to_string(),
+        "link": shared.link_addr,
     })
     .to_string()
 }
@@ -243,12 +242,12 @@ async fn forget(
 }
 
 /// The link address node `id` registered, if it is registered.
-pub(crate) async fn link_address(shared: &Shared, id: &str) -> Option<SocketAddr> {
+pub(crate) async fn link_address(shared: &Shared, id: &str) -> Option<String> {
     let description: Option<String> = redis::cmd("GET")
         .arg(shared.keys.node(id))
         .query_async(&mut shared.commands.clone())
         .await
         .ok()?;
     let description: serde_json::Value = serde_json::from_str(&description?).ok()?;
-    description.get("link")?.as_str()?.parse().ok()
+    Some(description.get("link")?.as_str()?.to_owned())
 }

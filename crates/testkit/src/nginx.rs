@@ -252,6 +252,30 @@ fn accepts(addr: SocketAddr) -> bool {
 }
 
 /// The nginx binary and how it gets the stream module.
+/// Asks the installed nginx whether it accepts `config` (`nginx -t`), run in a temp dir of
+/// its own, so the file's own paths (pid, logs, temp files) stay there; the error is what
+/// nginx said. Upstream names must resolve where the check runs.
+pub fn check_config(config: &str) -> Result<(), String> {
+    let dir = TempDir::new("nginx-check");
+    std::fs::write(dir.join("nginx.conf"), config).map_err(|error| error.to_string())?;
+    let output = Command::new(&installed().binary)
+        .arg("-t")
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .args(["-g", "pid nginx.pid;"])
+        .output()
+        .map_err(|error| error.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
 #[derive(Debug)]
 struct Installed {
     binary: PathBuf,

@@ -291,8 +291,8 @@ declare_settings! {
     /// Address of the node-to-node link (HTTP/2); port 0 picks a free one.
     cluster_listen: SocketAddr = cluster().listen, parse_socket_addr;
     /// Address other nodes dial for the link; the link's own address when unset.
-    cluster_advertise: Option<SocketAddr> = None
-        => "the link's own address", some(parse_socket_addr);
+    cluster_advertise: Option<String> = None
+        => "the link's own address", some(parse_text);
     /// Secret every link request carries, the same on every node (16 characters or more).
     cluster_secret: Option<Secret> = None, parse_secret;
     /// PEM certificate chain: serve HTTPS/WSS on the public port.
@@ -370,7 +370,7 @@ impl Settings {
             bus_maxlen: self.cluster_bus_maxlen,
             publish_retry: self.cluster_publish_retry,
             listen: self.cluster_listen,
-            advertise: self.cluster_advertise,
+            advertise: self.cluster_advertise.clone(),
             secret: self
                 .cluster_secret
                 .as_ref()
