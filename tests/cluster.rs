@@ -332,6 +332,135 @@ async fn any_node_serves_any_request_of_any_session() {
     stop_and_check_keys(nodes, &redis, "forward").await;
 }
 
+/// An HTTP/2 connection to the link of the node that minted `sid` (its address from Redis),
+/// as another node would open it, and a handle that cuts its socket.
+async fn link_to(
+    redis: &RedisServer,
+    name: &str,
+    sid: &str,
+) -> (
+    String,
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    std::net::TcpStream,
+) {
+    let description = redis
+        .command(&["GET", &format!("fio:{{{name}}}:node:{}", &sid[..6])])
+        .expect("the node's key");
+    let description: serde_json::Value = serde_json::from_str(&description).expect("JSON");
+    let link = description["link"]
+        .as_str()
+        .expect("a link address")
+        .to_owned();
+    let stream = tokio::net::TcpStream::connect(&link).await.expect("dial");
+    // A second handle on the socket, to cut it as a node that dies would.
+    let stream = stream.into_std().expect("std stream");
+    let cut = stream.try_clone().expect("clone");
+    let stream = tokio::net::TcpStream::from_std(stream).expect("tokio stream");
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (link, sender, cut)
+}
+
+/// A link request from the pretend node `0f0f0f`.
+fn link_request(
+    link: &str,
+    method: Method,
+    path: &str,
+    secret: &str,
+) -> http::Request<http_body_util::Empty<bytes::Bytes>> {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("http://{link}{path}"))
+        .header("x-ferrio-cluster-secret", secret)
+        .header("x-ferrio-node", "0f0f0f")
+        .header("x-ferrio-client", "127.0.0.1:4000")
+        .header("x-ferrio-hops", "1")
+        .body(http_body_util::Empty::new())
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_batch_is_held_until_confirmed_and_requeued_otherwise() {
+    use http_body_util::BodyExt as _;
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "held", 1).await;
+    let node = &nodes[0];
+    let sid = node.connected_polling_session().await;
+    let secret = "a cluster secret for tests";
+
+    // Without the secret: refused.
+    let (link, mut sender, cut) = link_to(&redis, "held", &sid).await;
+    let refused = sender
+        .send_request(link_request(&link, Method::GET, &xhr_path(&sid), "wrong"))
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 401);
+    assert_eq!(metric(node, "ferrio_cluster_link_refused_total").await, 1.0);
+
+    // A poll forwarded by the pretend node gets the echo with the id it is held under; the
+    // link then breaks unconfirmed: the batch goes back to the session.
+    let poll = sender.send_request(link_request(&link, Method::GET, &xhr_path(&sid), secret));
+    let poll = tokio::spawn(poll);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    node.post_packets(&sid, ECHO_PING).await;
+    let answer = poll.await.expect("poll task").expect("answer");
+    assert!(answer.headers().contains_key("x-ferrio-batch"));
+    let body = answer.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], ECHO_PING.as_bytes());
+    cut.shutdown(std::net::Shutdown::Both).expect("cut");
+    drop(sender);
+    node.metrics_until("the batch requeued", Duration::from_secs(3), |metrics| {
+        metrics.get("ferrio_cluster_requeued_total", &[]) == Some(1.0)
+    })
+    .await;
+    assert_eq!(node.poll_packets(&sid).await, vec![ECHO_PING.to_owned()]);
+
+    // Confirmed `done`: not sent again. Confirmed `unread`: sent again.
+    for (verdict, again) in [("done", false), ("unread", true)] {
+        let (link, mut sender, _cut) = link_to(&redis, "held", &sid).await;
+        let poll = tokio::spawn(sender.send_request(link_request(
+            &link,
+            Method::GET,
+            &xhr_path(&sid),
+            secret,
+        )));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        node.post_packets(&sid, ECHO_PING).await;
+        let answer = poll.await.expect("poll task").expect("answer");
+        let id = answer
+            .headers()
+            .get("x-ferrio-batch")
+            .and_then(|value| value.to_str().ok())
+            .expect("held")
+            .to_owned();
+        let _ = answer.into_body().collect().await;
+        let settled = sender
+            .send_request(link_request(
+                &link,
+                Method::POST,
+                &format!("/_ferrio/{verdict}/{id}"),
+                secret,
+            ))
+            .await
+            .expect("settled");
+        assert_eq!(settled.status(), 204);
+        let next = node.poll_packets(&sid).await;
+        if again {
+            assert_eq!(next, vec![ECHO_PING.to_owned()], "{verdict}");
+        } else {
+            assert_eq!(next, vec!["8::".to_owned()], "{verdict}");
+        }
+    }
+    stop_and_check_keys(nodes, &redis, "held").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn takes_racing_on_two_nodes_leave_one_owner() {
     let redis = RedisServer::start();
@@ -369,10 +498,26 @@ async fn a_session_whose_node_is_gone_is_unknown_at_once() {
         "{:?}",
         started.elapsed()
     );
-    // Minted by a node that is gone: the same.
+    // Minted by a node that is gone: the same, unless a live node took it over first, which
+    // is then found by asking every live node.
     let orphan = a.handshake().await;
+    let survivor_sid = a.handshake().await;
+    let mut taken = c.websocket(&ws_path(&survivor_sid)).await;
+    assert_eq!(next(&mut taken).await, "1::");
     a.stop().await;
     assert_eq!(c.get(&xhr_path(&orphan)).await.text(), "7:::1+0");
+    let fourth = TestServer::start(clustered(
+        short_timers(ServerConfig::default()),
+        &redis.url(),
+        "gone",
+    ))
+    .await;
+    fourth
+        .post_packets_to(&xhr_path(&survivor_sid), ECHO_PING)
+        .await;
+    assert_eq!(next(&mut taken).await, ECHO_PING);
+    drop(taken);
+    fourth.stop().await;
     stop_and_check_keys(vec![c], &redis, "gone").await;
 }
 

@@ -51,7 +51,7 @@ async function chat(url, transports) {
     const next = new Map(clients.map((sender) => [sender.name, 1]));
     for (const line of client.heard) {
       const [from, number] = line.split(':');
-      assert.equal(Number(number), next.get(from), `${client.name} heard ${line} out of order or twice`);
+      assert.equal(Number(number), next.get(from), `${client.name} heard ${line} out of order or twice: ${JSON.stringify(client.heard)}`);
       next.set(from, next.get(from) + 1);
     }
     for (const sender of clients) {
@@ -138,7 +138,7 @@ describe('socket.io-client 0.9.17 through a round-robin balancer over three node
         const next = new Map(clients.map((sender) => [sender.name, 1]));
         for (const line of client.heard) {
           const [from, number] = line.split(':');
-          assert.equal(Number(number), next.get(from), `${client.name} heard ${line} out of order or twice`);
+          assert.equal(Number(number), next.get(from), `${client.name} heard ${line} out of order or twice: ${JSON.stringify(client.heard)}`);
           next.set(from, next.get(from) + 1);
         }
         for (const sender of clients) {

@@ -141,6 +141,14 @@ async function startCluster({ nodes = 3, app = 'chat', args = [] } = {}) {
     for (const part of parts.reverse()) {
       await part.stop();
     }
+    // $FERRIO_CLUSTER_LOGS keeps each node's log there, for a failure to be read afterwards.
+    if (process.env.FERRIO_CLUSTER_LOGS) {
+      for (const part of parts) {
+        if (part.port) {
+          fs.writeFileSync(path.join(process.env.FERRIO_CLUSTER_LOGS, `node-${part.port}.log`), part.stderr);
+        }
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -232,6 +232,10 @@ pub(crate) struct Shared {
     pub(crate) moved: DashMap<String, String>,
     /// Sessions this node took over: the node that minted each.
     pub(crate) adopted: DashMap<String, String>,
+    /// Batches of forwarded polls not yet confirmed by the forwarding node, by id.
+    pub(crate) held: DashMap<u64, link::Held>,
+    pub(crate) next_held: AtomicU64,
+    pub(crate) next_connection: AtomicU64,
 }
 
 impl Shared {
@@ -343,6 +347,9 @@ impl Node {
             link_refused_log: LogGate::new(),
             moved: DashMap::new(),
             adopted: DashMap::new(),
+            held: DashMap::new(),
+            next_held: AtomicU64::new(1),
+            next_connection: AtomicU64::new(1),
             config,
         });
         let id = registry::register(&shared, &mut commands, hub).await?;
@@ -451,11 +458,57 @@ impl Node {
             Ok(link::TakeAnswer::Owner(owner)) if !shared.is_own(&owner) => Route::Forward(owner),
             Ok(_) => Route::Nobody,
             Err(error) => {
+                // The minting node is gone, but it may have handed the session over first.
                 ClusterMetrics::add(&shared.metrics.link_failures, 1);
-                debug!(sid, %error, "the minting node cannot be asked; the session is nobody's");
-                Route::Nobody
+                match link::who_has(shared, sid, minted_by).await {
+                    Some(owner) => Route::Forward(owner),
+                    None => {
+                        debug!(sid, %error, "the minting node cannot be asked and no live node serves the session");
+                        Route::Nobody
+                    }
+                }
             }
         }
+    }
+
+    /// Holds `batch` of session `sid`, which the answer to a poll forwarded here on
+    /// `connection` carries, until the forwarding node confirms it reached the client;
+    /// returns the id to put in [`link::BATCH_HEADER`] of the answer.
+    pub fn hold(
+        &self,
+        connection: link::LinkConnection,
+        sid: &str,
+        batch: ferrio_hub::Batch,
+    ) -> u64 {
+        link::hold(&self.shared, connection, sid, batch)
+    }
+
+    /// The body of `response`, an answer a node gave to a request forwarded to it (`peer`),
+    /// to relay to the client: when it carries a held batch, the peer is told whether it
+    /// reached the client's connection whole.
+    pub fn relay(&self, peer: &str, response: Response<Incoming>) -> Response<link::Relayed> {
+        let id = response
+            .headers()
+            .get(link::BATCH_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let expected = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let (mut parts, body) = response.into_parts();
+        parts.headers.remove(link::BATCH_HEADER);
+        let mut relayed = link::Relayed::new(body);
+        if let Some(id) = id {
+            let confirm = link::Confirm {
+                shared: Arc::clone(&self.shared),
+                peer: peer.to_owned(),
+                id,
+            };
+            relayed.confirm_with(confirm, expected);
+        }
+        Response::from_parts(parts, relayed)
     }
 
     /// Forwards a client request to `node` and gives back its answer, streamed.

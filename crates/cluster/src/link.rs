@@ -11,6 +11,14 @@
 //!   `{"unknown": true}`.
 //! - `POST /_ferrio/gone/<sid>`: a session taken over has ended; the minting node forgets
 //!   where it went.
+//! - `POST /_ferrio/has/<sid>`: whether the node serves a session, asked of every live node
+//!   when the node that minted it cannot be reached (it died after handing it over).
+//!   Answered `{"has": bool}`.
+//! - `POST /_ferrio/done/<id>` and `POST /_ferrio/unread/<id>`: the answer to a forwarded
+//!   poll, whose batch the serving node holds (its id in [`BATCH_HEADER`]), reached the client
+//!   or did not. An unread batch, and every batch still held when the link from the
+//!   forwarding node breaks, goes back to the front of its session's queue: no packet is lost
+//!   between nodes. (One the client got just before the link broke, unconfirmed, comes again.)
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -21,7 +29,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_hub::{HandshakeData, Hub};
+use ferrio_hub::{Batch, HandshakeData, Hub};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -61,6 +69,13 @@ pub const MAX_HOPS: u32 = 2;
 
 const TAKE_PREFIX: &str = "/_ferrio/take/";
 const GONE_PREFIX: &str = "/_ferrio/gone/";
+const HAS_PREFIX: &str = "/_ferrio/has/";
+const DONE_PREFIX: &str = "/_ferrio/done/";
+const UNREAD_PREFIX: &str = "/_ferrio/unread/";
+
+/// On the answer to a forwarded poll: the id under which the serving node holds its batch
+/// until the forwarding node says it reached the client (`done`) or did not (`unread`).
+pub const BATCH_HEADER: &str = "x-ferrio-batch";
 
 /// How long dialing a peer may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -87,6 +102,8 @@ pub enum LinkError {
 #[derive(Debug, Default)]
 pub(crate) struct Links {
     peers: Mutex<HashMap<String, (String, SendRequest<LinkBody>)>>,
+    /// One dial at a time, so that requests racing to a peer share one connection.
+    dialing: tokio::sync::Mutex<()>,
 }
 
 impl Links {
@@ -96,11 +113,19 @@ impl Links {
         shared: &Shared,
         node: &str,
     ) -> Result<(String, SendRequest<LinkBody>), LinkError> {
-        let open = self.peers.lock().get(node).cloned();
-        if let Some((addr, sender)) = open
-            && !sender.is_closed()
-        {
-            return Ok((addr, sender));
+        let open = || {
+            self.peers
+                .lock()
+                .get(node)
+                .filter(|(_, sender)| !sender.is_closed())
+                .cloned()
+        };
+        if let Some(open) = open() {
+            return Ok(open);
+        }
+        let _dialing = self.dialing.lock().await;
+        if let Some(open) = open() {
+            return Ok(open);
         }
         let addr = crate::registry::link_address(shared, node)
             .await
@@ -237,6 +262,41 @@ pub(crate) async fn take(shared: &Shared, node: &str, sid: &str) -> Result<TakeA
         })
 }
 
+/// The live node (other than this one and `skip`) that serves session `sid`, asked of every
+/// live node at once; `None` when none does or answers in time.
+pub(crate) async fn who_has(shared: &Arc<Shared>, sid: &str, skip: &str) -> Option<String> {
+    let nodes = crate::registry::live_nodes(shared).await;
+    let mut asking = tokio::task::JoinSet::new();
+    for node in nodes {
+        if node == skip || shared.is_own(&node) {
+            continue;
+        }
+        let shared = Arc::clone(shared);
+        let sid = sid.to_owned();
+        asking.spawn(async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri(format!("{HAS_PREFIX}{sid}"))
+                .body(empty())
+                .ok()?;
+            let response = shared.links.send(&shared, &node, request).await.ok()?;
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            let answer: Value = serde_json::from_slice(&body).ok()?;
+            answer["has"].as_bool()?.then_some(node)
+        });
+    }
+    let found = tokio::time::timeout(TAKE_TIMEOUT, async {
+        while let Some(answered) = asking.join_next().await {
+            if let Ok(Some(node)) = answered {
+                return Some(node);
+            }
+        }
+        None
+    })
+    .await;
+    found.ok().flatten()
+}
+
 /// Tells `node`, which minted session `sid`, that the session has ended here.
 pub(crate) async fn gone(shared: &Shared, node: &str, sid: &str) {
     let Ok(request) = Request::builder()
@@ -309,14 +369,27 @@ pub(crate) async fn serve(
         let forwarded = Arc::clone(&forwarded);
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            // What the answers on this connection hold unconfirmed goes back to the sessions
+            // when it ends.
+            let connection_id = LinkConnection(
+                shared
+                    .next_connection
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            );
+            let service = {
                 let shared = Arc::clone(&shared);
                 let hub = hub.clone();
-                let forwarded = Arc::clone(&forwarded);
-                async move {
-                    Ok::<_, Infallible>(answer(&shared, &hub, &forwarded, peer, request).await)
-                }
-            });
+                hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    let shared = Arc::clone(&shared);
+                    let hub = hub.clone();
+                    let forwarded = Arc::clone(&forwarded);
+                    request.extensions_mut().insert(connection_id);
+                    async move {
+                        let answer = answer(&shared, &hub, &forwarded, peer, request);
+                        Ok::<_, Infallible>(answer.await)
+                    }
+                })
+            };
             let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
@@ -331,6 +404,7 @@ pub(crate) async fn serve(
                     let _ = connection.await;
                 }
             }
+            requeue_unconfirmed(&shared, &hub, connection_id);
         });
     }
 }
@@ -363,8 +437,25 @@ async fn answer(
     if let Some(sid) = path.strip_prefix(TAKE_PREFIX) {
         return json_answer(&answer_take(shared, hub, sid, &from));
     }
+    if let Some(sid) = path.strip_prefix(HAS_PREFIX) {
+        return json_answer(&json!({ "has": hub.holds(sid) }));
+    }
     if let Some(sid) = path.strip_prefix(GONE_PREFIX) {
         shared.moved.remove(sid);
+        return status(StatusCode::NO_CONTENT);
+    }
+    if let Some(id) = path.strip_prefix(DONE_PREFIX) {
+        if let Ok(id) = id.parse::<u64>() {
+            shared.held.remove(&id);
+        }
+        return status(StatusCode::NO_CONTENT);
+    }
+    if let Some(id) = path.strip_prefix(UNREAD_PREFIX) {
+        if let Ok(id) = id.parse::<u64>()
+            && let Some((_, held)) = shared.held.remove(&id)
+        {
+            requeue(shared, hub, held);
+        }
         return status(StatusCode::NO_CONTENT);
     }
     ClusterMetrics::add(&shared.metrics.forwarded_in, 1);
@@ -394,9 +485,55 @@ fn answer_take(shared: &Shared, hub: &Hub, sid: &str, taker: &str) -> Value {
 }
 
 /// A relayed body that ends, instead of failing, when the link breaks under it: the client
-/// sees its response cut short, as when any connection drops.
+/// sees its response cut short, as when any connection drops. When it carries a held batch,
+/// the serving node is told once the body has been handed to the client's connection whole
+/// (`done`), or that it was not (`unread`: the link failed, or the client went away first).
 #[derive(Debug)]
-pub struct Relayed(pub Incoming);
+pub struct Relayed {
+    inner: Incoming,
+    confirm: Option<Confirm>,
+    /// The body's length when the answer said it: a server stops polling a body once it has
+    /// that many bytes, before the link's end of stream may have arrived.
+    expected: Option<u64>,
+    yielded: u64,
+}
+
+impl Relayed {
+    /// A body relayed as it is.
+    pub fn new(inner: Incoming) -> Self {
+        Relayed {
+            inner,
+            confirm: None,
+            expected: None,
+            yielded: 0,
+        }
+    }
+
+    /// Whether the whole body has been handed on.
+    fn finished(&self) -> bool {
+        hyper::body::Body::is_end_stream(&self.inner)
+            || self
+                .expected
+                .is_some_and(|expected| self.yielded >= expected)
+    }
+
+    /// Settles a held batch through `confirm` when the body ends or is dropped; `expected` is
+    /// the body's length, when known.
+    pub(crate) fn confirm_with(&mut self, confirm: Confirm, expected: Option<u64>) {
+        self.confirm = Some(confirm);
+        self.expected = expected;
+    }
+}
+
+impl Drop for Relayed {
+    fn drop(&mut self) {
+        // A server stops polling a body it knows has ended: handed over whole, then.
+        let finished = self.finished();
+        if let Some(confirm) = self.confirm.take() {
+            confirm.settle(finished);
+        }
+    }
+}
 
 impl hyper::body::Body for Relayed {
     type Data = Bytes;
@@ -406,18 +543,126 @@ impl hyper::body::Body for Relayed {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match Pin::new(&mut self.0).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.yielded += data.len() as u64;
+                }
+                if self.finished()
+                    && let Some(confirm) = self.confirm.take()
+                {
+                    confirm.settle(true);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
             Poll::Ready(Some(Err(error))) => {
                 debug!(%error, "relayed body cut short by the link");
+                if let Some(confirm) = self.confirm.take() {
+                    confirm.settle(false);
+                }
                 Poll::Ready(None)
             }
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                if let Some(confirm) = self.confirm.take() {
+                    confirm.settle(true);
+                }
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_end_stream()
+        self.inner.is_end_stream()
+    }
+}
+
+/// A batch the answer to a forwarded poll carried, held until the forwarding node confirms it.
+#[derive(Debug)]
+pub(crate) struct Held {
+    /// The link connection the answer went out on.
+    connection: LinkConnection,
+    sid: String,
+    batch: Batch,
+}
+
+/// Which link connection a forwarded request came on: a request extension the link adds, so
+/// that what its answers hold is requeued if that connection breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkConnection(u64);
+
+/// Holds `batch` of session `sid`, which the answer to a poll forwarded on `connection`
+/// carries; the id goes in [`BATCH_HEADER`].
+pub(crate) fn hold(shared: &Shared, connection: LinkConnection, sid: &str, batch: Batch) -> u64 {
+    let id = shared
+        .next_held
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared.held.insert(
+        id,
+        Held {
+            connection,
+            sid: sid.to_owned(),
+            batch,
+        },
+    );
+    id
+}
+
+fn requeue(shared: &Shared, hub: &Hub, held: Held) {
+    if hub.requeue(&held.sid, held.batch) {
+        ClusterMetrics::add(&shared.metrics.requeued, 1);
+        debug!(sid = %held.sid, "an unconfirmed batch went back to its session");
+    }
+}
+
+/// Requeues every batch whose answer went out on `connection` and is not confirmed: the
+/// connection broke.
+fn requeue_unconfirmed(shared: &Shared, hub: &Hub, connection: LinkConnection) {
+    let ids: Vec<u64> = shared
+        .held
+        .iter()
+        .filter(|entry| entry.value().connection == connection)
+        .map(|entry| *entry.key())
+        .collect();
+    for id in ids {
+        if let Some((_, held)) = shared.held.remove(&id) {
+            requeue(shared, hub, held);
+        }
+    }
+}
+
+/// What settles a held batch from the forwarding side.
+#[derive(Debug)]
+pub(crate) struct Confirm {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) peer: String,
+    pub(crate) id: u64,
+}
+
+impl Confirm {
+    fn settle(self, delivered: bool) {
+        let prefix = if delivered {
+            DONE_PREFIX
+        } else {
+            UNREAD_PREFIX
+        };
+        tokio::spawn(async move {
+            let Ok(request) = Request::builder()
+                .method(Method::POST)
+                .uri(format!("{prefix}{}", self.id))
+                .body(empty())
+            else {
+                return;
+            };
+            if let Err(error) = self
+                .shared
+                .links
+                .send(&self.shared, &self.peer, request)
+                .await
+            {
+                // The link is gone: the serving node requeues what it held when it notices.
+                debug!(node = %self.peer, %error, "could not settle a forwarded batch");
+            }
+        });
     }
 }

@@ -26,6 +26,7 @@ pub struct ClusterMetrics {
     pub(crate) handed_over: AtomicU64,
     pub(crate) link_failures: AtomicU64,
     pub(crate) link_refused: AtomicU64,
+    pub(crate) requeued: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -72,6 +73,8 @@ pub struct ClusterSnapshot {
     pub link_failures: u64,
     /// Link requests refused for a missing or wrong cluster secret.
     pub link_refused: u64,
+    /// Batches of forwarded polls that went back to their session unconfirmed.
+    pub requeued: u64,
 }
 
 fn get(counter: &AtomicU64) -> u64 {
@@ -106,13 +109,14 @@ impl ClusterMetrics {
             handed_over: get(&self.handed_over),
             link_failures: get(&self.link_failures),
             link_refused: get(&self.link_refused),
+            requeued: get(&self.requeued),
         }
     }
 
     /// Appends the counters in Prometheus text form, `node` naming this node.
     pub fn render(&self, node: &str, out: &mut String) {
         let s = self.snapshot();
-        let metrics: [(&str, &str, &str, u64); 21] = [
+        let metrics: [(&str, &str, &str, u64); 22] = [
             (
                 "ferrio_cluster_node_info",
                 "gauge",
@@ -232,6 +236,12 @@ impl ClusterMetrics {
                 "counter",
                 "Link requests refused for a missing or wrong cluster secret.",
                 s.link_refused,
+            ),
+            (
+                "ferrio_cluster_requeued_total",
+                "counter",
+                "Batches of forwarded polls that went back to their session unconfirmed (link broken, client gone).",
+                s.requeued,
             ),
             (
                 "ferrio_cluster_bus_delivered_total",

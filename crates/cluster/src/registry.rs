@@ -251,3 +251,15 @@ pub(crate) async fn link_address(shared: &Shared, id: &str) -> Option<String> {
     let description: serde_json::Value = serde_json::from_str(&description?).ok()?;
     Some(description.get("link")?.as_str()?.to_owned())
 }
+
+/// The ids of the nodes whose last heartbeat is within the registration's lifetime.
+pub(crate) async fn live_nodes(shared: &Shared) -> Vec<String> {
+    let since = now_ms().saturating_sub(ttl_ms(shared));
+    redis::cmd("ZRANGEBYSCORE")
+        .arg(shared.keys.nodes())
+        .arg(since)
+        .arg("+inf")
+        .query_async(&mut shared.commands.clone())
+        .await
+        .unwrap_or_default()
+}

@@ -16,6 +16,7 @@ use crate::broadcast::apply_from_cluster;
 use crate::budget::Budget;
 use crate::cluster::{Cluster, ClusterMessage, could_be_held_elsewhere};
 use crate::config::{ConfigError, HubConfig};
+use crate::encoded::Batch;
 use crate::gate::LogGate;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
 use crate::metrics::{
@@ -386,6 +387,18 @@ impl Hub {
         match self.inner.cluster() {
             Some(cluster) if could_be_held_elsewhere(sid) && self.inner.session(sid).is_none() => {
                 cluster.publish(message);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Puts `batch`, taken by a transport of session `sid` and never delivered, back at the
+    /// front of the session's outbox; `false` when this node holds no such session any more.
+    pub fn requeue(&self, sid: &str, batch: Batch) -> bool {
+        match self.inner.session(sid) {
+            Some(session) if session.phase() != Phase::Closed => {
+                session.requeue(batch);
                 true
             }
             _ => false,

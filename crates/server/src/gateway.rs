@@ -11,14 +11,15 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use ferrio_cluster::link::{
-    self, CLIENT_HEADER, HOPS_HEADER, LinkBody, MAX_HOPS, Relayed, SECURE_HEADER,
+    self, BATCH_HEADER, CLIENT_HEADER, HOPS_HEADER, LinkBody, LinkConnection, MAX_HOPS,
+    SECURE_HEADER,
 };
 use ferrio_cluster::{Node, Route as ClusterRoute};
 use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
 use ferrio_jsonp_polling::JsonpWire;
 use ferrio_protocol::{Route, StaticAsset, TransportKind};
-use ferrio_transport::{Body, TransportError, TransportRequest, empty};
+use ferrio_transport::{Body, HeldBatch, TransportError, TransportRequest, empty};
 use ferrio_xhr_multipart::MultipartWire;
 use ferrio_xhr_polling::XhrWire;
 use http::{Request, Response, StatusCode};
@@ -406,7 +407,7 @@ impl Shared {
         }
         headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
         match node.forward(peer, forwarded).await {
-            Ok(response) => response.map(|body| Relayed(body).boxed_unsync()),
+            Ok(response) => node.relay(peer, response).map(BodyExt::boxed_unsync),
             Err(error) => {
                 debug!(sid, node = peer, %error, "forwarding failed; the session is answered as unknown");
                 self.transport(kind, sid, retry, connection.secure).await
@@ -414,8 +415,12 @@ impl Shared {
         }
     }
 
-    /// Serves a request another node of the cluster forwarded here.
+    /// Serves a request another node of the cluster forwarded here. The batch a poll answers
+    /// with is held until that node confirms it reached the client.
     async fn serve_forwarded(&self, mut request: Request<Incoming>) -> Response<LinkBody> {
+        let connection = request.extensions().get::<LinkConnection>().copied();
+        let held = HeldBatch::default();
+        request.extensions_mut().insert(held.clone());
         let peer = request
             .headers()
             .get(CLIENT_HEADER)
@@ -429,10 +434,24 @@ impl Shared {
         request
             .extensions_mut()
             .insert(ConnectionInfo { peer, secure });
-        let response = match self.route(&request) {
-            Some(answer) => self.respond(answer, request).await,
-            None => not_found(),
+        let (mut response, sid) = match self.route(&request) {
+            Some(answer) => {
+                let sid = match &answer {
+                    Answer::Transport { sid, .. } => Some(sid.clone()),
+                    _ => None,
+                };
+                (self.respond(answer, request).await, sid)
+            }
+            None => (not_found(), None),
         };
+        if let (Some(sid), Some(connection), Some(batch), Some(node)) =
+            (sid, connection, held.take(), self.cluster.get())
+        {
+            let id = node.hold(connection, &sid, batch);
+            response
+                .headers_mut()
+                .insert(BATCH_HEADER, http::HeaderValue::from(id));
+        }
         response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
     }
 

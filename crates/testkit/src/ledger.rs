@@ -260,10 +260,13 @@ impl ChatLedger {
         while tokio::time::Instant::now() < deadline && !self.books.all_delivered() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let members = std::mem::take(&mut *self.books.members.lock());
         for task in &self.tasks {
             task.abort();
         }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let members = std::mem::take(&mut *self.books.members.lock());
         audit(members, self.polling)
     }
 

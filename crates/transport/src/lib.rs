@@ -27,6 +27,7 @@ mod wire;
 
 pub use body::{Body, empty, full};
 pub use cors::{allow_origin, preflight, refuse_foreign_origin};
+pub use poll::HeldBatch;
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};

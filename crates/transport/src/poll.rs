@@ -1,11 +1,31 @@
 //! The GET driver of the polling transports: attach, await one batch, answer (docs/protocol.md
 //! §4.4).
 
-use ferrio_hub::{AttachError, AttachMode, Hub};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ferrio_hub::{AttachError, AttachMode, Batch, Hub};
 use ferrio_protocol::TransportKind;
 
 use crate::NOT_HANDSHAKEN;
 use crate::response::TransportError;
+
+/// A request extension asking a poll to leave a copy of the batch it answers with here: a
+/// request forwarded from another node of a cluster, whose answer is not delivered until that
+/// node says so, and whose batch goes back to the session if it does not.
+#[derive(Debug, Clone, Default)]
+pub struct HeldBatch(Arc<Mutex<Option<Batch>>>);
+
+impl HeldBatch {
+    /// The batch the poll answered with, once: `None` when it answered with none of the
+    /// session's packets (a noop, an error).
+    pub fn take(&self) -> Option<Batch> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn keep(&self, batch: Batch) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(batch);
+    }
+}
 
 /// Awaits the payload one poll answers with: the buffer, the first new packet, `8::` at the
 /// polling deadline, or `7:::1+0` for a session that does not exist or just ended.
@@ -21,6 +41,7 @@ pub(crate) async fn next_payload(
     hub: &Hub,
     sid: &str,
     kind: TransportKind,
+    held: Option<&HeldBatch>,
 ) -> Result<String, TransportError> {
     let mut attachment = match hub.attach(sid, kind, AttachMode::Poll) {
         Ok(attachment) => attachment,
@@ -32,7 +53,15 @@ pub(crate) async fn next_payload(
     // If the client goes away meanwhile, hyper drops this future and with it the attachment,
     // which detaches the session: the close timeout starts and packets stay buffered.
     match attachment.next_batch().await {
-        Some(batch) => Ok(batch.payload()),
+        Some(batch) => {
+            let payload = batch.payload();
+            if let Some(held) = held
+                && batch != Batch::noop()
+            {
+                held.keep(batch);
+            }
+            Ok(payload)
+        }
         None if hub.is_shutting_down() => Err(TransportError::ShuttingDown),
         None => Ok(NOT_HANDSHAKEN.to_owned()),
     }
@@ -56,7 +85,7 @@ mod tests {
     }
 
     async fn poll(hub: &Hub, sid: &str) -> Result<String, TransportError> {
-        next_payload(hub, sid, TransportKind::XhrPolling).await
+        next_payload(hub, sid, TransportKind::XhrPolling, None).await
     }
 
     async fn connected(hub: &Hub) -> String {

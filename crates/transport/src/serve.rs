@@ -10,7 +10,7 @@ use tracing::{debug, info};
 
 use crate::body::{Body, full};
 use crate::cors::{allow_origin, preflight};
-use crate::poll::next_payload;
+use crate::poll::{HeldBatch, next_payload};
 use crate::post::{PostLimits, decode_payload, read_body};
 use crate::response::TransportError;
 use crate::stall::StallSignal;
@@ -42,9 +42,12 @@ where
 {
     let (parts, body) = request.into_parts();
     let result = match parts.method {
-        Method::GET => next_payload(ctx.hub, ctx.sid, ctx.kind)
-            .await
-            .map(|payload| full(wire.wrap(payload))),
+        Method::GET => {
+            let held = parts.extensions.get::<HeldBatch>();
+            next_payload(ctx.hub, ctx.sid, ctx.kind, held)
+                .await
+                .map(|payload| full(wire.wrap(payload)))
+        }
         Method::POST => post(&ctx, &parts, body, &wire).await,
         Method::OPTIONS => return preflight(&parts.headers),
         _ => Err(TransportError::MethodNotAllowed),
