@@ -10,14 +10,15 @@
 use std::process::Command;
 use std::time::Duration;
 
+use ferrio_protocol::TransportKind;
 use ferrio_server::{AppKind, ServerConfig};
 use ferrio_testkit::nginx::Nginx;
 use ferrio_testkit::redis::RedisServer;
 use ferrio_testkit::{
     ChatLedger, ECHO_PING, GatewayProcess, TestServer, WsClient, assert_websocket_echo, clustered,
-    ferrio_command, forced_disconnect_path, htmlfile_path, jsonp_form, jsonp_path,
-    next_packet_within, packets_of, retry_until, send_text, short_timers, wait_exit, ws_path,
-    xhr_path,
+    ferrio_command, flashsocket_path, forced_disconnect_path, hixie_sample_headers, hixie_upgrade,
+    htmlfile_path, jsonp_form, jsonp_path, next_packet_within, packets_of, retry_until, send_text,
+    short_timers, wait_exit, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -462,6 +463,142 @@ async fn a_forwarded_batch_is_held_until_confirmed_and_requeued_otherwise() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let args = [
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--app",
+        "conformance",
+        "--cluster-redis",
+        &url,
+        "--cluster-name",
+        "forwarder",
+        "--cluster-secret",
+        SECRET,
+        "--polling-duration",
+        "20",
+    ];
+    let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
+    let forwarder = GatewayProcess::start(BIN, &args, &[]);
+    let sid = owner.get("/socket.io/1/").await.text();
+    let sid = sid.split(':').next().unwrap_or_default().to_owned();
+    assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
+    // A poll through the forwarding node, held at the owner; the forwarding node then stops
+    // dead before it can relay the answer, and is killed.
+    let poll = {
+        let addr = forwarder.addr;
+        let path = xhr_path(&sid);
+        tokio::spawn(async move {
+            ferrio_testkit::request(addr, Method::GET, &path, &[], bytes::Bytes::new()).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = forwarder.child.id().to_string();
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    signal("-STOP");
+    let posted = owner.post(&xhr_path(&sid), ECHO_PING).await;
+    assert_eq!(posted.text(), "1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    signal("-KILL");
+    poll.abort();
+    // The owner got the link's end, put the batch back, and the next poll has it.
+    let requeued = retry_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || {
+            ferrio_testkit::request(
+                owner_admin,
+                Method::GET,
+                "/metrics",
+                &[],
+                bytes::Bytes::new(),
+            )
+            .await
+            .text()
+        },
+        |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
+    )
+    .await;
+    assert!(requeued.is_ok(), "the batch was not requeued");
+    assert_eq!(
+        packets_of(&owner.get(&xhr_path(&sid)).await.text()),
+        vec![ECHO_PING.to_owned()]
+    );
+}
+
+/// A transport's path for a session id.
+type PathOf = fn(&str) -> String;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_76_and_flash_sockets_through_the_balancer() {
+    let redis = RedisServer::start();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let mut config = clustered(short_timers(ServerConfig::default()), &redis.url(), "hixie");
+        config.hub.transports = vec![
+            TransportKind::Websocket,
+            TransportKind::Flashsocket,
+            TransportKind::XhrPolling,
+        ];
+        nodes.push(TestServer::start(config).await);
+    }
+    let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
+    let http = Nginx::start(&addrs);
+    let tcp = Nginx::start_stream(&addrs);
+    let cases: [(&str, std::net::SocketAddr, PathOf); 3] = [
+        ("draft 76 through HTTP round-robin", http.addr(), ws_path),
+        ("draft 76 through TCP round-robin", tcp.addr(), ws_path),
+        (
+            "Flash socket through TCP round-robin",
+            tcp.addr(),
+            flashsocket_path,
+        ),
+    ];
+    for (what, balancer, path) in cases {
+        // Three in a row: the upgrades land on other nodes than the handshakes.
+        for round in 0..3 {
+            let handshake = ferrio_testkit::request(
+                balancer,
+                Method::GET,
+                ferrio_testkit::HANDSHAKE_PATH,
+                &[],
+                bytes::Bytes::new(),
+            )
+            .await
+            .text();
+            let sid = handshake.split(':').next().unwrap_or_default().to_owned();
+            let upgrade = hixie_upgrade(balancer, &path(&sid), &hixie_sample_headers(), None).await;
+            assert_eq!(upgrade.status, 101, "{what} #{round}: {}", upgrade.head);
+            let mut ws = upgrade.ws;
+            ws.expect_sample_digest().await;
+            assert_eq!(
+                ws.next_text(Duration::from_secs(3)).await.as_deref(),
+                Some("1::"),
+                "{what} #{round}"
+            );
+            ws.send_text(ECHO_PING).await;
+            assert_eq!(
+                ws.next_text(Duration::from_secs(3)).await.as_deref(),
+                Some(ECHO_PING),
+                "{what} #{round}"
+            );
+        }
+    }
+    drop((http, tcp));
+    stop_and_check_keys(nodes, &redis, "hixie").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn takes_racing_on_two_nodes_leave_one_owner() {
     let redis = RedisServer::start();
     let nodes = nodes(&redis, "race", 3).await;
@@ -548,6 +685,63 @@ async fn a_chat_through_a_round_robin_balancer_loses_nothing() {
     assert!(forwarded > 0.0, "sessions' requests crossed nodes");
     drop(balancer);
     stop_and_check_keys(nodes, &redis, "nginx").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_on_any_node_are_the_clusters_with_the_silent_nodes_named() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "stats", 3).await;
+    let mut sockets = Vec::new();
+    for node in &nodes {
+        let (_, mut socket) = node.connected_websocket().await;
+        send_text(&mut socket, r#"5:::{"name":"join","args":["lobby"]}"#).await;
+        sockets.push(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A node that is registered but never answers: named, not waited for.
+    let silent = ferrio_testkit::free_port();
+    redis
+        .command(&[
+            "SET",
+            "fio:{stats}:node:0a0a0a",
+            &json!({"node": "0a0a0a", "link": format!("127.0.0.1:{silent}")}).to_string(),
+            "PX",
+            "60000",
+        ])
+        .expect("SET");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis()
+        .to_string();
+    redis
+        .command(&["ZADD", "fio:{stats}:nodes", &now, "0a0a0a"])
+        .expect("ZADD");
+    let started = std::time::Instant::now();
+    let answer = nodes[1]
+        .api(Method::GET, "/api/stats", Some(TOKEN), "")
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let stats: serde_json::Value = serde_json::from_str(&answer.text()).expect("JSON");
+    assert_eq!(stats["sessions"], 3, "{stats}");
+    assert_eq!(stats["nodes"].as_array().map(Vec::len), Some(3), "{stats}");
+    assert_eq!(stats["missing"], json!(["0a0a0a"]), "{stats}");
+    let default = stats["namespaces"]
+        .as_array()
+        .and_then(|all| all.iter().find(|namespace| namespace["name"] == "/"))
+        .cloned()
+        .expect("the default namespace");
+    assert_eq!(default["sockets"], 3, "{stats}");
+    assert_eq!(default["rooms"]["lobby"], 3, "{stats}");
+    redis
+        .command(&["DEL", "fio:{stats}:node:0a0a0a"])
+        .expect("DEL");
+    redis
+        .command(&["ZREM", "fio:{stats}:nodes", "0a0a0a"])
+        .expect("ZREM");
+    drop(sockets);
+    stop_and_check_keys(nodes, &redis, "stats").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

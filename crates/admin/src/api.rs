@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use ferrio_hub::{BroadcastBody, ClusterMessage, is_reserved_event};
+use ferrio_hub::{BroadcastBody, ClusterMessage, Hub, is_reserved_event};
 use ferrio_transport::Body;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
@@ -101,7 +101,14 @@ where
     }
     let path = request.uri().path().to_owned();
     match (request.method().clone(), path.as_str()) {
-        (Method::GET, "/api/stats") => stats(admin),
+        (Method::GET, "/api/stats") => {
+            let here = local_stats(&admin.hub);
+            let stats = match &admin.cluster_stats {
+                Some(widen) => widen(here).await,
+                None => here,
+            };
+            json_response(StatusCode::OK, &stats)
+        }
         (Method::POST, "/api/emit") => match read_json::<EmitRequest, B>(request).await {
             Ok(body) => emit(admin, body),
             Err(response) => *response,
@@ -189,9 +196,10 @@ fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
     json_response(StatusCode::OK, &json!({ "sessions": sessions }))
 }
 
-fn stats(admin: &Admin) -> Response<Body> {
-    let mut namespaces: Vec<Value> = admin
-        .hub
+/// What `/api/stats` says of one node: its sessions, readiness, and every namespace with its
+/// sockets and rooms.
+pub fn local_stats(hub: &Hub) -> Value {
+    let mut namespaces: Vec<Value> = hub
         .namespaces()
         .into_iter()
         .map(|namespace| {
@@ -210,8 +218,5 @@ fn stats(admin: &Admin) -> Response<Body> {
         })
         .collect();
     namespaces.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    json_response(
-        StatusCode::OK,
-        &json!({ "sessions": admin.hub.session_count(), "ready": admin.hub.is_ready(), "namespaces": namespaces }),
-    )
+    json!({ "sessions": hub.session_count(), "ready": hub.is_ready(), "namespaces": namespaces })
 }

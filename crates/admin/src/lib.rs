@@ -11,5 +11,6 @@ mod api;
 mod prometheus;
 mod serve;
 
+pub use api::local_stats;
 pub use prometheus::render;
-pub use serve::{Admin, serve};
+pub use serve::{Admin, StatsWidener, serve};

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -34,7 +35,17 @@ pub struct Admin {
     pub(crate) auth_failures: Arc<AtomicU64>,
     /// Whoever guesses tokens decides how often they fail: the log keeps a sample.
     pub(crate) auth_failure_log: Arc<LogGate>,
+    /// Turns this node's `/api/stats` into the cluster's, when the node is clustered.
+    pub(crate) cluster_stats: Option<StatsWidener>,
 }
+
+/// Turns one node's stats ([`local_stats`](crate::local_stats)) into a cluster's: asks the
+/// other nodes and merges their answers.
+pub type StatsWidener = Arc<
+    dyn Fn(serde_json::Value) -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>>
+        + Send
+        + Sync,
+>;
 
 impl std::fmt::Debug for Admin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,7 +65,16 @@ impl Admin {
             header_read_timeout: Duration::from_secs(20),
             auth_failures: Arc::default(),
             auth_failure_log: Arc::default(),
+            cluster_stats: None,
         }
+    }
+
+    /// Makes `/api/stats` the cluster's: `widen` is given this node's stats and answers with
+    /// every node's.
+    #[must_use]
+    pub fn with_cluster_stats(mut self, widen: StatsWidener) -> Self {
+        self.cluster_stats = Some(widen);
+        self
     }
 
     /// Sets how long a connection may take to send a request's headers, counted from when it

@@ -236,7 +236,21 @@ pub(crate) struct Shared {
     pub(crate) held: DashMap<u64, link::Held>,
     pub(crate) next_held: AtomicU64,
     pub(crate) next_connection: AtomicU64,
+    /// This node's own `/api/stats`, for the other nodes' cluster-wide answers.
+    pub(crate) local_stats: std::sync::OnceLock<StatsSource>,
 }
+
+/// [`LocalStats`], shown by name only.
+pub(crate) struct StatsSource(pub(crate) LocalStats);
+
+impl std::fmt::Debug for StatsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatsSource")
+    }
+}
+
+/// What answers a node's own stats.
+pub type LocalStats = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 impl Shared {
     pub(crate) fn node_id(&self) -> Arc<str> {
@@ -350,6 +364,7 @@ impl Node {
             held: DashMap::new(),
             next_held: AtomicU64::new(1),
             next_connection: AtomicU64::new(1),
+            local_stats: std::sync::OnceLock::new(),
             config,
         });
         let id = registry::register(&shared, &mut commands, hub).await?;
@@ -402,6 +417,19 @@ impl Node {
             tasks: Mutex::new(tasks),
             link_listener: Mutex::new(Some(link_listener)),
         })
+    }
+
+    /// Gives the link what answers this node's own stats (the admin listener's), so other
+    /// nodes can answer cluster-wide. Once; later calls do nothing.
+    pub fn set_local_stats(&self, stats: LocalStats) {
+        let _ = self.shared.local_stats.set(StatsSource(stats));
+    }
+
+    /// Every live node's stats merged with `here` (this node's): sessions and sockets summed,
+    /// rooms summed by name, each node listed, and those that did not answer within
+    /// [`link::QUERY_TIMEOUT`] named under `missing`.
+    pub async fn cluster_stats(&self, here: serde_json::Value) -> serde_json::Value {
+        link::cluster_stats(&self.shared, here).await
     }
 
     /// Where the node-to-node link is dialed.

@@ -14,6 +14,7 @@
 //! - `POST /_ferrio/has/<sid>`: whether the node serves a session, asked of every live node
 //!   when the node that minted it cannot be reached (it died after handing it over).
 //!   Answered `{"has": bool}`.
+//! - `GET /_ferrio/stats`: the node's own `/api/stats`, for a cluster-wide answer.
 //! - `POST /_ferrio/done/<id>` and `POST /_ferrio/unread/<id>`: the answer to a forwarded
 //!   poll, whose batch the serving node holds (its id in [`BATCH_HEADER`]), reached the client
 //!   or did not. An unread batch, and every batch still held when the link from the
@@ -70,6 +71,11 @@ pub const MAX_HOPS: u32 = 2;
 const TAKE_PREFIX: &str = "/_ferrio/take/";
 const GONE_PREFIX: &str = "/_ferrio/gone/";
 const HAS_PREFIX: &str = "/_ferrio/has/";
+const STATS_PATH: &str = "/_ferrio/stats";
+
+/// How long a cluster-wide query waits for the other nodes; those that have not answered by
+/// then are named as missing.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 const DONE_PREFIX: &str = "/_ferrio/done/";
 const UNREAD_PREFIX: &str = "/_ferrio/unread/";
 
@@ -437,6 +443,12 @@ async fn answer(
     if let Some(sid) = path.strip_prefix(TAKE_PREFIX) {
         return json_answer(&answer_take(shared, hub, sid, &from));
     }
+    if path == STATS_PATH {
+        return match shared.local_stats.get() {
+            Some(stats) => json_answer(&(stats.0)()),
+            None => status(StatusCode::NOT_FOUND),
+        };
+    }
     if let Some(sid) = path.strip_prefix(HAS_PREFIX) {
         return json_answer(&json!({ "has": hub.holds(sid) }));
     }
@@ -664,5 +676,120 @@ impl Confirm {
                 debug!(node = %self.peer, %error, "could not settle a forwarded batch");
             }
         });
+    }
+}
+
+/// Every live node's stats, this node's (`here`) among them, merged: sessions and sockets
+/// summed, rooms summed by name, each node listed, and the nodes that did not answer within
+/// [`QUERY_TIMEOUT`] named under `missing` instead of failing the whole answer.
+pub(crate) async fn cluster_stats(shared: &Arc<Shared>, here: Value) -> Value {
+    let own = shared.node_id();
+    let mut asking = tokio::task::JoinSet::new();
+    let mut missing: Vec<String> = Vec::new();
+    for node in crate::registry::live_nodes(shared).await {
+        if shared.is_own(&node) {
+            continue;
+        }
+        missing.push(node.clone());
+        let shared = Arc::clone(shared);
+        asking.spawn(async move {
+            let request = Request::builder()
+                .method(Method::GET)
+                .uri(STATS_PATH)
+                .body(empty())
+                .ok()?;
+            let response = shared.links.send(&shared, &node, request).await.ok()?;
+            if response.status() != StatusCode::OK {
+                return None;
+            }
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            Some((node, serde_json::from_slice::<Value>(&body).ok()?))
+        });
+    }
+    let mut answers = vec![(own.to_string(), here)];
+    let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
+    while let Ok(Some(answered)) = tokio::time::timeout_at(deadline, asking.join_next()).await {
+        if let Ok(Some((node, stats))) = answered {
+            missing.retain(|id| *id != node);
+            answers.push((node, stats));
+        }
+    }
+    merge_stats(&own, answers, missing)
+}
+
+fn merge_stats(own: &str, answers: Vec<(String, Value)>, mut missing: Vec<String>) -> Value {
+    let mut sessions = 0;
+    let mut nodes = Vec::new();
+    let mut namespaces: std::collections::BTreeMap<
+        String,
+        (u64, std::collections::BTreeMap<String, u64>),
+    > = std::collections::BTreeMap::new();
+    let mut ready = true;
+    for (node, stats) in &answers {
+        let node_sessions = stats["sessions"].as_u64().unwrap_or(0);
+        sessions += node_sessions;
+        if node == own {
+            ready = stats["ready"].as_bool().unwrap_or(false);
+        }
+        nodes.push(json!({ "node": node, "sessions": node_sessions, "ready": stats["ready"] }));
+        for namespace in stats["namespaces"].as_array().into_iter().flatten() {
+            let Some(name) = namespace["name"].as_str() else {
+                continue;
+            };
+            let entry = namespaces.entry(name.to_owned()).or_default();
+            entry.0 += namespace["sockets"].as_u64().unwrap_or(0);
+            for (room, size) in namespace["rooms"].as_object().into_iter().flatten() {
+                *entry.1.entry(room.clone()).or_default() += size.as_u64().unwrap_or(0);
+            }
+        }
+    }
+    nodes.sort_by(|a, b| a["node"].as_str().cmp(&b["node"].as_str()));
+    missing.sort();
+    let namespaces: Vec<Value> = namespaces
+        .into_iter()
+        .map(|(name, (sockets, rooms))| json!({ "name": name, "sockets": sockets, "rooms": rooms }))
+        .collect();
+    json!({
+        "sessions": sessions,
+        "ready": ready,
+        "namespaces": namespaces,
+        "node": own,
+        "nodes": nodes,
+        "missing": missing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_of_several_nodes_add_up_and_name_the_missing() {
+        let a = json!({"sessions": 2, "ready": true, "namespaces": [
+            {"name": "/", "sockets": 2, "rooms": {"lobby": 1}},
+        ]});
+        let b = json!({"sessions": 3, "ready": false, "namespaces": [
+            {"name": "/", "sockets": 3, "rooms": {"lobby": 2, "vip": 1}},
+            {"name": "/chat", "sockets": 1, "rooms": {}},
+        ]});
+        let merged = merge_stats(
+            "aaaaaa",
+            vec![("aaaaaa".into(), a), ("bbbbbb".into(), b)],
+            vec!["cccccc".into()],
+        );
+        assert_eq!(merged["sessions"], 5);
+        assert_eq!(merged["ready"], true);
+        assert_eq!(merged["missing"], json!(["cccccc"]));
+        assert_eq!(
+            merged["namespaces"],
+            json!([
+                {"name": "/", "sockets": 5, "rooms": {"lobby": 3, "vip": 1}},
+                {"name": "/chat", "sockets": 1, "rooms": {}},
+            ])
+        );
+        assert_eq!(
+            merged["nodes"][1],
+            json!({"node": "bbbbbb", "sessions": 3, "ready": false})
+        );
     }
 }

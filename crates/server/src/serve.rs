@@ -244,7 +244,15 @@ impl Server {
             admin = admin.with_metrics(move |out| webhooks.render_metrics(out));
         }
         if let Some(node) = cluster {
-            admin = admin.with_metrics(move |out| node.render_metrics(out));
+            let hub = self.hub().clone();
+            node.set_local_stats(Arc::new(move || ferrio_admin::local_stats(&hub)));
+            let asking = Arc::clone(&node);
+            admin = admin
+                .with_metrics(move |out| node.render_metrics(out))
+                .with_cluster_stats(Arc::new(move |here| {
+                    let node = Arc::clone(&asking);
+                    Box::pin(async move { node.cluster_stats(here).await })
+                }));
         }
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(ferrio_admin::serve(listener, admin, async move {
