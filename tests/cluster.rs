@@ -328,6 +328,22 @@ async fn any_node_serves_any_request_of_any_session() {
         before
     );
     assert!(metric(b, "ferrio_cluster_taken_total").await >= 2.0);
+    let c_metrics = c.metrics().await;
+    assert!(
+        c_metrics
+            .get(
+                "ferrio_cluster_forwarded_total",
+                &[("transport", "xhr-polling")]
+            )
+            .is_some_and(|count| count >= 1.0),
+        "forwarded requests are counted by transport"
+    );
+    assert!(
+        c_metrics
+            .get("ferrio_cluster_link_round_trip_seconds_count", &[])
+            .is_some_and(|count| count >= 1.0),
+        "link round trips are measured"
+    );
     assert!(metric(a, "ferrio_cluster_handed_over_total").await >= 2.0);
     drop(socket);
     stop_and_check_keys(nodes, &redis, "forward").await;
@@ -929,6 +945,84 @@ async fn a_node_stopped_past_its_expiry_fences_itself() {
     );
     let keys = redis.keys("fio:{fence}:node:*");
     assert_eq!(keys, vec![format!("fio:{{fence}}:node:{}", &fresh[..6])]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_shorter_than_its_expiry_catches_up_on_the_bus() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let args = [
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--app",
+        "conformance",
+        "--cluster-redis",
+        &url,
+        "--cluster-name",
+        "pause",
+        "--cluster-secret",
+        SECRET,
+        "--cluster-heartbeat",
+        "1",
+        "--cluster-node-ttl",
+        "4",
+    ];
+    let (paused, paused_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
+    let speaker = nodes(&redis, "pause", 1).await;
+    let sid = paused.get("/socket.io/1/").await.text();
+    let sid = sid.split(':').next().unwrap_or_default().to_owned();
+    assert_eq!(paused.get(&xhr_path(&sid)).await.text(), "1::");
+    let pid = paused.child.id().to_string();
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    // Stopped for 1.5 s, under the 4 s expiry, while 50 broadcasts go out elsewhere.
+    signal("-STOP");
+    for n in 0..50 {
+        speaker[0].hub.sockets().emit("burst", vec![json!(n)]);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signal("-CONT");
+    let mut heard = Vec::new();
+    while heard.len() < 50 {
+        let answer = paused.get(&xhr_path(&sid)).await.text();
+        for packet in packets_of(&answer) {
+            if packet != "8::" {
+                heard.push(packet);
+            }
+        }
+    }
+    let expected: Vec<String> = (0..50)
+        .map(|n| format!(r#"5:::{{"name":"burst","args":[{n}]}}"#))
+        .collect();
+    assert_eq!(heard, expected, "every broadcast, once, in order");
+    let metrics = ferrio_testkit::request(
+        paused_admin,
+        Method::GET,
+        "/metrics",
+        &[],
+        bytes::Bytes::new(),
+    )
+    .await
+    .text();
+    assert!(
+        metrics.contains("ferrio_cluster_fenced_total 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ferrio_cluster_bus_gaps_total 0"),
+        "{metrics}"
+    );
+    drop(paused);
+    for node in speaker {
+        node.stop().await;
+    }
 }
 
 #[test]

@@ -540,12 +540,14 @@ impl Node {
     }
 
     /// Forwards a client request to `node` and gives back its answer, streamed.
+    /// `transport` labels it in the metrics.
     pub async fn forward(
         &self,
         node: &str,
+        transport: &'static str,
         request: Request<link::LinkBody>,
     ) -> Result<Response<Incoming>, link::LinkError> {
-        ClusterMetrics::add(&self.shared.metrics.forwarded_out, 1);
+        self.shared.metrics.forwarded(transport);
         let result = self.shared.links.send(&self.shared, node, request).await;
         if result.is_err() {
             ClusterMetrics::add(&self.shared.metrics.link_failures, 1);

@@ -190,8 +190,17 @@ impl Links {
             sender.ready().await?;
             sender.send_request(request).await
         };
+        let control = path.starts_with("/_ferrio/");
+        let started = std::time::Instant::now();
         match sent.await {
-            Ok(response) => Ok(response),
+            Ok(response) => {
+                // The cluster's own requests are answered at once: their time is the link's
+                // round trip. A forwarded poll's is the poll's.
+                if control {
+                    shared.metrics.round_trip(started.elapsed());
+                }
+                Ok(response)
+            }
             Err(error) => {
                 self.peers.lock().remove(node);
                 Err(broken(error.to_string()))

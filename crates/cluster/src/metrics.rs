@@ -27,6 +27,11 @@ pub struct ClusterMetrics {
     pub(crate) link_failures: AtomicU64,
     pub(crate) link_refused: AtomicU64,
     pub(crate) requeued: AtomicU64,
+    /// Link round trips: how many, and their total in microseconds.
+    pub(crate) round_trips: AtomicU64,
+    pub(crate) round_trip_micros: AtomicU64,
+    /// Client requests forwarded, by transport.
+    pub(crate) forwarded_by: parking_lot::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 /// A copy of the counters at one moment.
@@ -84,6 +89,19 @@ fn get(counter: &AtomicU64) -> u64 {
 impl ClusterMetrics {
     pub(crate) fn add(counter: &AtomicU64, by: u64) {
         counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    pub(crate) fn round_trip(&self, took: std::time::Duration) {
+        Self::add(&self.round_trips, 1);
+        Self::add(
+            &self.round_trip_micros,
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        );
+    }
+
+    pub(crate) fn forwarded(&self, transport: &'static str) {
+        Self::add(&self.forwarded_out, 1);
+        *self.forwarded_by.lock().entry(transport).or_default() += 1;
     }
 
     /// The counters now.
@@ -259,6 +277,33 @@ impl ClusterMetrics {
             } else {
                 let _ = writeln!(out, "{name} {value}");
             }
+        }
+        let round_trips = get(&self.round_trips);
+        let micros = get(&self.round_trip_micros);
+        let _ = writeln!(
+            out,
+            "# HELP ferrio_cluster_link_round_trip_seconds Round trips of the cluster's own requests over the links (takes, lookups, confirmations)."
+        );
+        let _ = writeln!(out, "# TYPE ferrio_cluster_link_round_trip_seconds summary");
+        let _ = writeln!(
+            out,
+            "ferrio_cluster_link_round_trip_seconds_sum {}",
+            micros as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "ferrio_cluster_link_round_trip_seconds_count {round_trips}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ferrio_cluster_forwarded_total Client requests forwarded to the node serving their session, by transport."
+        );
+        let _ = writeln!(out, "# TYPE ferrio_cluster_forwarded_total counter");
+        for (transport, count) in self.forwarded_by.lock().iter() {
+            let _ = writeln!(
+                out,
+                "ferrio_cluster_forwarded_total{{transport=\"{transport}\"}} {count}"
+            );
         }
     }
 }

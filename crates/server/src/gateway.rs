@@ -406,7 +406,7 @@ impl Shared {
             headers.insert(SECURE_HEADER, http::HeaderValue::from_static("1"));
         }
         headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
-        match node.forward(peer, forwarded).await {
+        match node.forward(peer, kind.name(), forwarded).await {
             Ok(response) => node.relay(peer, response).map(BodyExt::boxed_unsync),
             Err(error) => {
                 debug!(sid, node = peer, %error, "forwarding failed; the session is answered as unknown");
