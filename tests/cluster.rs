@@ -1025,6 +1025,43 @@ async fn a_node_stopped_shorter_than_its_expiry_catches_up_on_the_bus() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_on_a_redis_cluster_share_a_chat() {
+    let redis = ferrio_testkit::redis::RedisCluster::start(3);
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let config = clustered(short_timers(ServerConfig::default()), &redis.url(), "rc");
+        let node = TestServer::start(config).await;
+        ferrio_server::apps::install(AppKind::Chat, &node.hub);
+        nodes.push(node);
+    }
+    for node in &nodes {
+        node.metrics_until("two live nodes", Duration::from_secs(5), |metrics| {
+            metrics.get("ferrio_cluster_nodes_live", &[]) == Some(2.0)
+        })
+        .await;
+    }
+    // A session minted by one node and taken over by the other, and a broadcast across.
+    let addrs: Vec<_> = nodes.iter().map(|node| node.addr).collect();
+    let ledger = ChatLedger::start_across(&addrs, 2, 2).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let report = ledger.settle(Duration::from_secs(10)).await;
+    assert!(report.accepted > 0);
+    assert_eq!(report.delivered, report.accepted * 4, "{report:?}");
+    let sid = nodes[0].handshake().await;
+    assert_eq!(nodes[1].get(&xhr_path(&sid)).await.text(), "1::");
+    nodes[0].post_packets(&sid, ECHO_PING).await;
+    assert_eq!(
+        nodes[1].poll_packets(&sid).await,
+        vec![ECHO_PING.to_owned()]
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+    let keys = redis.keys("fio:{rc}:*");
+    assert_eq!(keys, vec!["fio:{rc}:bus".to_owned()], "keys left behind");
+}
+
 #[test]
 fn a_node_that_cannot_reach_redis_refuses_to_start() {
     let closed = ferrio_testkit::free_port();

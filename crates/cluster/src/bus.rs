@@ -16,14 +16,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ferrio_hub::{ClusterMessage, Hub};
-use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::{StreamId, StreamReadReply};
-use redis::{AsyncConnectionConfig, Client};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::metrics::ClusterMetrics;
+use crate::redis_conn::{Commands, Endpoint};
 use crate::sequence::{Sequences, Verdict};
 use crate::{ClusterError, Shared};
 
@@ -99,10 +98,7 @@ fn give_up(shared: &Shared, count: u64, why: &str) {
 
 /// The bus's last entry id now: where a joining node starts reading, so it delivers only
 /// what is broadcast from now on.
-pub(crate) async fn tail(
-    shared: &Shared,
-    commands: &mut ConnectionManager,
-) -> Result<String, ClusterError> {
+pub(crate) async fn tail(shared: &Shared, commands: &mut Commands) -> Result<String, ClusterError> {
     let last: StreamRange = redis::cmd("XREVRANGE")
         .arg(shared.keys.bus())
         .arg("+")
@@ -124,7 +120,7 @@ type StreamRange = redis::streams::StreamRangeReply;
 /// queued, for at most the publish retry time.
 pub(crate) async fn publish(
     shared: Arc<Shared>,
-    mut commands: ConnectionManager,
+    mut commands: Commands,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -172,11 +168,7 @@ fn number(shared: &Shared, outgoing: Outgoing) -> Numbered {
 
 /// Appends `batch` in one pipeline, retrying while Redis is away; broadcasts older than the
 /// publish retry time are given up between attempts. Returns with `batch` empty.
-async fn append_or_give_up(
-    shared: &Shared,
-    commands: &mut ConnectionManager,
-    batch: &mut Vec<Numbered>,
-) {
+async fn append_or_give_up(shared: &Shared, commands: &mut Commands, batch: &mut Vec<Numbered>) {
     let mut backoff = BACKOFF_MIN;
     while !batch.is_empty() {
         let mut pipe = redis::pipe();
@@ -229,7 +221,7 @@ async fn append_or_give_up(
 /// The reading side's own connection: no response timeout, since a blocking read is meant to
 /// wait; a dead connection is caught by [`READ_GRACE`] instead.
 pub(crate) struct Reader {
-    connection: Option<MultiplexedConnection>,
+    connection: Option<Commands>,
 }
 
 impl std::fmt::Debug for Reader {
@@ -241,15 +233,9 @@ impl std::fmt::Debug for Reader {
 }
 
 impl Reader {
-    pub(crate) async fn connect(client: &Client) -> Result<Reader, ClusterError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(None);
-        let connection = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+    pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Reader, ClusterError> {
         Ok(Reader {
-            connection: Some(connection),
+            connection: Some(endpoint.reader().await?),
         })
     }
 }
@@ -258,7 +244,7 @@ impl Reader {
 /// `hub`.
 pub(crate) async fn read(
     shared: Arc<Shared>,
-    client: Client,
+    endpoint: Endpoint,
     mut reader: Reader,
     mut position: String,
     hub: Hub,
@@ -278,7 +264,7 @@ pub(crate) async fn read(
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(BACKOFF_MAX);
-            match Reader::connect(&client).await {
+            match Reader::connect(&endpoint).await {
                 Ok(connected) => {
                     reader = connected;
                     debug!(%position, "bus reader reconnected; catching up");

@@ -14,6 +14,7 @@
 //! - `bus`: the Redis Stream broadcasts travel on: appending in order with retries, reading
 //!   from the last position, skipping duplicates and counting gaps.
 //! - `sequence`: the per-origin bookkeeping behind that (pure).
+//! - `redis_conn`: one Redis or a Redis Cluster, behind one connection type.
 //! - `keys`, `node_id`: the Redis key names and the ids (pure).
 //! - `metrics`: the counters and their Prometheus form.
 
@@ -22,6 +23,7 @@ mod keys;
 pub mod link;
 mod metrics;
 mod node_id;
+mod redis_conn;
 mod registry;
 mod sequence;
 
@@ -36,7 +38,6 @@ use hyper::body::Incoming;
 
 use ferrio_hub::{Cluster, ClusterMessage, Hub, LogGate};
 use parking_lot::{Mutex, RwLock};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -100,8 +101,7 @@ impl ClusterConfig {
 
     /// Checks the settings that need no Redis to check.
     pub fn validate(&self) -> Result<(), ClusterError> {
-        redis::Client::open(self.redis_url.as_str())
-            .map_err(|error| ClusterError::Url(error.to_string()))?;
+        redis_conn::Endpoint::parse(&self.redis_url)?;
         if self.name.is_empty() || self.name.contains(['{', '}']) || self.name.len() > 64 {
             return Err(ClusterError::config(
                 "cluster_name",
@@ -199,7 +199,7 @@ impl From<redis::RedisError> for ClusterError {
 #[derive(Debug)]
 pub struct Node {
     shared: Arc<Shared>,
-    commands: ConnectionManager,
+    commands: redis_conn::Commands,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     link_listener: Mutex<Option<tokio::net::TcpListener>>,
@@ -222,7 +222,7 @@ pub(crate) struct Shared {
     pub(crate) next_seq: AtomicU64,
     pub(crate) dropped_log: LogGate,
     /// Commands for lookups outside the tasks (a peer's link address).
-    pub(crate) commands: ConnectionManager,
+    pub(crate) commands: redis_conn::Commands,
     pub(crate) links: link::Links,
     pub(crate) link_secret: HeaderValue,
     /// Where the link listens, as other nodes dial it.
@@ -320,14 +320,8 @@ impl Node {
     /// node never serves believing it is clustered when it is alone.
     pub async fn join(config: ClusterConfig, hub: &Hub) -> Result<Node, ClusterError> {
         config.validate()?;
-        let client = redis::Client::open(config.redis_url.as_str())
-            .map_err(|error| ClusterError::Url(error.to_string()))?;
-        let manager = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let mut commands = ConnectionManager::new_with_config(client.clone(), manager).await?;
+        let endpoint = redis_conn::Endpoint::parse(&config.redis_url)?;
+        let mut commands = endpoint.commands().await?;
         let link_listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|error| ClusterError::Listen(format!("{}: {error}", config.listen)))?;
@@ -370,7 +364,7 @@ impl Node {
         let id = registry::register(&shared, &mut commands, hub).await?;
         shared.set_node_id(id);
         let position = bus::tail(&shared, &mut commands).await?;
-        let reader = bus::Reader::connect(&client).await?;
+        let reader = bus::Reader::connect(&endpoint).await?;
         if hub
             .join_cluster(Arc::new(Member(Arc::clone(&shared))))
             .is_err()
@@ -403,7 +397,7 @@ impl Node {
             )),
             tokio::spawn(bus::read(
                 Arc::clone(&shared),
-                client,
+                endpoint,
                 reader,
                 position,
                 hub.clone(),

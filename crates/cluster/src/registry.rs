@@ -12,7 +12,6 @@ use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferrio_hub::{DisconnectReason, Hub};
-use redis::aio::ConnectionManager;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -20,6 +19,7 @@ use tracing::{debug, warn};
 
 use crate::metrics::ClusterMetrics;
 use crate::node_id::random_node_id;
+use crate::redis_conn::Commands;
 use crate::{ClusterError, Shared};
 
 /// Attempts at a node id no live node holds before giving up (24 bits each: a collision is
@@ -54,7 +54,7 @@ fn ttl_ms(shared: &Shared) -> u64 {
 /// Registers under a fresh id no live node holds and returns it.
 pub(crate) async fn register(
     shared: &Shared,
-    commands: &mut ConnectionManager,
+    commands: &mut Commands,
     hub: &Hub,
 ) -> Result<Arc<str>, ClusterError> {
     for _ in 0..REGISTER_ATTEMPTS {
@@ -71,7 +71,7 @@ pub(crate) async fn register(
 /// Takes node id `id` if no live node holds it; `false` when one does.
 async fn claim(
     shared: &Shared,
-    commands: &mut ConnectionManager,
+    commands: &mut Commands,
     id: &str,
     hub: &Hub,
 ) -> Result<bool, ClusterError> {
@@ -106,11 +106,7 @@ enum Beat {
 /// Renews the registration and counts the live nodes. A key that is gone while this node
 /// was running (Redis restarted without persistence, or unreachable past the expiry) is
 /// taken again under the same id: its sessions are still here and still its own.
-async fn beat(
-    shared: &Shared,
-    commands: &mut ConnectionManager,
-    hub: &Hub,
-) -> Result<Beat, ClusterError> {
+async fn beat(shared: &Shared, commands: &mut Commands, hub: &Hub) -> Result<Beat, ClusterError> {
     let id = shared.node_id();
     let renewed: Option<String> = redis::cmd("SET")
         .arg(shared.keys.node(&id))
@@ -144,7 +140,7 @@ async fn beat(
 /// Heartbeats until `stopped`, fencing the node after a pause past its expiry.
 pub(crate) async fn heartbeats(
     shared: Arc<Shared>,
-    mut commands: ConnectionManager,
+    mut commands: Commands,
     hub: Hub,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -191,11 +187,7 @@ pub(crate) async fn heartbeats(
 
 /// Ends every session and joins again under a new id. Until it has one the node is not
 /// ready, and its old id is left to expire: the other nodes may already have counted it dead.
-async fn fence(
-    shared: &Shared,
-    commands: &mut ConnectionManager,
-    hub: &Hub,
-) -> Result<(), ClusterError> {
+async fn fence(shared: &Shared, commands: &mut Commands, hub: &Hub) -> Result<(), ClusterError> {
     let old = shared.node_id();
     if shared.is_ready() {
         shared.set_ready(false);
@@ -218,7 +210,7 @@ async fn fence(
 }
 
 /// Removes this node from the registry.
-pub(crate) async fn deregister(shared: &Shared, commands: &mut ConnectionManager) {
+pub(crate) async fn deregister(shared: &Shared, commands: &mut Commands) {
     let id = shared.node_id();
     if let Err(error) = forget(shared, commands, &id).await {
         warn!(node = %id, %error, "could not deregister; the registration expires on its own");
@@ -226,11 +218,7 @@ pub(crate) async fn deregister(shared: &Shared, commands: &mut ConnectionManager
 }
 
 /// Removes node `id`'s key and its place in the set of nodes.
-async fn forget(
-    shared: &Shared,
-    commands: &mut ConnectionManager,
-    id: &str,
-) -> redis::RedisResult<()> {
+async fn forget(shared: &Shared, commands: &mut Commands, id: &str) -> redis::RedisResult<()> {
     redis::pipe()
         .cmd("DEL")
         .arg(shared.keys.node(id))

@@ -50,6 +50,8 @@ pub struct RedisServer {
     stderr: PipeText,
     port: u16,
     persistent: bool,
+    /// A node of a Redis Cluster (`--cluster-enabled yes`).
+    cluster_node: bool,
     binary: &'static str,
     dir: TempDir,
 }
@@ -63,21 +65,22 @@ impl RedisServer {
     /// Panics when `redis-server` is not installed (`tests/run.sh` installs it) or does not
     /// become ready, with its log.
     pub fn start() -> Self {
-        Self::launch(BINARY, false)
+        Self::launch(BINARY, false, false)
     }
 
     /// A server with an append-only file fsynced on every write (`--appendonly yes
     /// --appendfsync always`), so what it acknowledged survives [`RedisServer::restart`].
     pub fn start_persistent() -> Self {
-        Self::launch(BINARY, true)
+        Self::launch(BINARY, true, false)
     }
 
-    fn launch(binary: &'static str, persistent: bool) -> Self {
+    fn launch(binary: &'static str, persistent: bool, cluster_node: bool) -> Self {
         let mut server = RedisServer {
             child: None,
             stderr: PipeText::default(),
             port: 0,
             persistent,
+            cluster_node,
             binary,
             dir: TempDir::new("redis"),
         };
@@ -228,6 +231,16 @@ impl RedisServer {
             command.args(["--appendonly", "yes", "--appendfsync", "always"]);
         } else {
             command.args(["--appendonly", "no"]);
+        }
+        if self.cluster_node {
+            command.args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            ]);
         }
         let mut child = command
             .stdin(Stdio::null())
@@ -381,6 +394,83 @@ impl Reply {
     }
 }
 
+/// A real Redis Cluster of `masters` primaries on free loopback ports, the 16 384 slots split
+/// between them, ready (`cluster_state:ok` on every node) when this returns; each node is a
+/// [`RedisServer`], killed on drop.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts the cluster. Panics with the nodes' answers when it does not come up.
+    pub fn start(masters: usize) -> Self {
+        assert!(masters >= 1, "a Redis Cluster needs a primary");
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| RedisServer::launch(BINARY, false, true))
+            .collect();
+        const SLOTS: usize = 16_384;
+        for (index, node) in nodes.iter().enumerate() {
+            let first = index * SLOTS / masters;
+            let last = (index + 1) * SLOTS / masters - 1;
+            node.command(&[
+                "CLUSTER",
+                "ADDSLOTSRANGE",
+                &first.to_string(),
+                &last.to_string(),
+            ])
+            .unwrap_or_else(|error| panic!("ADDSLOTSRANGE on {}: {error}", node.port()));
+        }
+        for node in &nodes[1..] {
+            nodes[0]
+                .command(&["CLUSTER", "MEET", "127.0.0.1", &node.port().to_string()])
+                .unwrap_or_else(|error| panic!("CLUSTER MEET {}: {error}", node.port()));
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let states: Vec<String> = nodes
+                .iter()
+                .map(|node| node.command(&["CLUSTER", "INFO"]).unwrap_or_default())
+                .collect();
+            if states.iter().all(|info| info.contains("cluster_state:ok")) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Redis Cluster never came up: {states:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        RedisCluster { nodes }
+    }
+
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,…`, what a ferrio node is configured with.
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        format!("redis+cluster://{}", seeds.join(","))
+    }
+
+    /// Its nodes.
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
+    /// The keys matching `pattern` on every node (SCAN on each).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .nodes
+            .iter()
+            .flat_map(|node| node.keys(pattern))
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,7 +478,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "tests/run.sh installs redis-server")]
     fn a_missing_binary_fails_naming_the_script_that_installs_it() {
-        RedisServer::launch("redis-server-not-installed-here", false);
+        RedisServer::launch("redis-server-not-installed-here", false, false);
     }
 
     #[test]

@@ -276,7 +276,8 @@ declare_settings! {
     webhook_timeout: Duration = webhook().timeout, parse_seconds;
     /// Further attempts after a failed webhook call (connection error, timeout, 5xx).
     webhook_retries: u32 = webhook().retries, parse_number;
-    /// Redis URL (redis://…) of the cluster this node joins; unset runs a single node.
+    /// Redis URL (redis://…, or redis+cluster://host:port,… for a Redis Cluster) of the cluster
+    /// this node joins; unset runs a single node.
     cluster_redis: Option<Secret> = None, parse_secret;
     /// Name of the cluster: its Redis keys' prefix, so several clusters share one Redis.
     cluster_name: String = cluster().name, parse_text;
