@@ -232,6 +232,12 @@ pub(crate) struct Shared {
     pub(crate) moved: DashMap<String, String>,
     /// Sessions this node took over: the node that minted each.
     pub(crate) adopted: DashMap<String, String>,
+    /// Sessions other nodes serve, as learned when a request for one was forwarded: the next
+    /// request goes straight there, without asking the minting node again. A session never
+    /// moves once taken, so an entry is only ever stale when its node is gone (a forward then
+    /// fails and drops it) or the session has ended (its node answers as for any unknown
+    /// session); old entries are swept at the heartbeat.
+    pub(crate) owners: DashMap<String, (String, std::time::Instant)>,
     /// Batches of forwarded polls not yet confirmed by the forwarding node, by id.
     pub(crate) held: DashMap<u64, link::Held>,
     pub(crate) next_held: AtomicU64,
@@ -355,6 +361,7 @@ impl Node {
             link_refused_log: LogGate::new(),
             moved: DashMap::new(),
             adopted: DashMap::new(),
+            owners: DashMap::new(),
             held: DashMap::new(),
             next_held: AtomicU64::new(1),
             next_connection: AtomicU64::new(1),
@@ -459,6 +466,22 @@ impl Node {
             return Route::Nobody;
         };
         let shared = &self.shared;
+        if let Some(owner) = shared.owners.get(sid) {
+            return Route::Forward(owner.0.clone());
+        }
+        let route = self.resolve(hub, sid, minted_by).await;
+        if let Route::Forward(owner) = &route {
+            shared
+                .owners
+                .insert(sid.to_owned(), (owner.clone(), std::time::Instant::now()));
+        }
+        route
+    }
+
+    /// [`Node::route`] without the cache: asks the minting node (or, when it is gone, every
+    /// live node).
+    async fn resolve(&self, hub: &Hub, sid: &str, minted_by: &str) -> Route {
+        let shared = &self.shared;
         if shared.is_own(minted_by) {
             return match shared.moved.get(sid) {
                 Some(owner) => Route::Forward(owner.value().clone()),
@@ -542,9 +565,18 @@ impl Node {
         request: Request<link::LinkBody>,
     ) -> Result<Response<Incoming>, link::LinkError> {
         self.shared.metrics.forwarded(transport);
+        let sid = request
+            .uri()
+            .path()
+            .rsplit('/')
+            .find(|segment| !segment.is_empty())
+            .map(str::to_owned);
         let result = self.shared.links.send(&self.shared, node, request).await;
         if result.is_err() {
             ClusterMetrics::add(&self.shared.metrics.link_failures, 1);
+            if let Some(sid) = sid {
+                self.shared.owners.remove(&sid);
+            }
         }
         result
     }

@@ -26,6 +26,9 @@ use crate::{ClusterError, Shared};
 /// already rare).
 const REGISTER_ATTEMPTS: usize = 16;
 
+/// How long a node remembers which node serves a session it forwarded a request for.
+const OWNER_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Milliseconds since the epoch, the registry's clock.
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
@@ -154,6 +157,9 @@ pub(crate) async fn heartbeats(
         }
         let now = Instant::now();
         let paused = now.duration_since(last_tick) > shared.config.node_ttl;
+        shared
+            .owners
+            .retain(|_, (_, learned)| learned.elapsed() < OWNER_MEMORY);
         last_tick = now;
         let result = if paused || !shared.is_ready() {
             // Stopped past the expiry, or a fence that failed half-way: only a new id is safe.

@@ -62,4 +62,24 @@ impl TestServer {
             "session {sid} echoes"
         );
     }
+
+    /// Like [`TestServer::assert_polling_echo`] for a session that also gets what others say
+    /// (a chat's broadcasts): the echo must come within five seconds, among other events.
+    pub async fn assert_polling_echo_amid_chat(&self, sid: &str) {
+        self.post_packets(sid, ECHO_PING).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let packets = self.poll_packets_within(sid, left).await;
+            if packets.iter().any(|packet| packet == ECHO_PING) {
+                return;
+            }
+            assert!(
+                packets
+                    .iter()
+                    .all(|packet| packet == "8::" || packet.contains(r#""name":"toClient""#)),
+                "session {sid} got something else than the chat or its echo: {packets:?}"
+            );
+        }
+    }
 }
