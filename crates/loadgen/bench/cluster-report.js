@@ -120,6 +120,8 @@ const ROUTE_CASES = {
     met: null,
   },
 };
+ROUTE_CASES['echo-xhr-cross-1'] = ROUTE_CASES['echo-xhr-cross'];
+ROUTE_CASES['handshake-take-1'] = ROUTE_CASES['handshake-take'];
 const ROUTES = {
   '3-nodes': 'on its owner (--route owner)',
   '3-rotate': 'taken over and forwarded (--route rotate)',

@@ -47,6 +47,10 @@
 #   handshake-take      16 workers, 20 000 sessions, each a handshake, its first xhr-polling GET
 #                       (answered 1::) and a 0:: POST to the node serving it, on 3-nodes and
 #                       3-rotate: what a take costs a session, in CPU and latency
+#   echo-xhr-cross-1    echo-xhr-cross with one client (2 000 round trips) and
+#   handshake-take-1    handshake-take with one worker (2 000 sessions): with the cores not
+#                       saturated, the latency is the requests' own, not the queue of the
+#                       other clients' work
 #
 # Prints a Markdown table of medians and writes it, with every run's JSON line (and the load
 # average just before it, and the cluster's counters after it: sessions taken over and handed
@@ -99,6 +103,8 @@ CASES_ALL=(
   "echo-xhr-cross|3-nodes 3-rotate|echo --transport xhr-polling --clients 50 --round-trips 400|echo --transport xhr-polling --clients 5 --round-trips 20"
   "echo-ws-take|3-nodes 3-rotate|echo --transport websocket --clients 50 --round-trips 1000|echo --transport websocket --clients 5 --round-trips 20"
   "handshake-take|3-nodes 3-rotate|handshake --first-get --workers 16 --count 20000|handshake --first-get --workers 2 --count 100"
+  "echo-xhr-cross-1|3-nodes 3-rotate|echo --transport xhr-polling --clients 1 --round-trips 2000|echo --transport xhr-polling --clients 1 --round-trips 20"
+  "handshake-take-1|3-nodes 3-rotate|handshake --first-get --workers 1 --count 2000|handshake --first-get --workers 1 --count 20"
 )
 
 selected=()
