@@ -79,7 +79,7 @@ const metric = (results, key) =>
   results.map((r) => r.metrics && r.metrics[key]).filter((v) => typeof v === 'number');
 
 const out = [];
-out.push('# ferrio cluster fanout');
+out.push('# ferrio cluster benchmark');
 out.push('');
 if (meta.quick) {
   out.push('**QUICK=1: tiny sizes and short timers, a smoke test. These numbers mean nothing.**');
