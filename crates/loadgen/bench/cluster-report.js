@@ -9,7 +9,11 @@
 // latency p50/p99 and server CPU per delivery (summed over every ferrio process and, when
 // clustered, redis-server), with the range of the CPU figure; then the ratios 3-nodes/single
 // and 1-node/single of the CPU figure. For bus-burst: the catch-up time after SIGCONT and
-// what the stopped node's receivers were sent meanwhile.
+// what the stopped node's receivers were sent meanwhile. For the forwarding cases (each
+// session's requests on its owner, 3-nodes, against spread by --route rotate, 3-rotate): the
+// medians of throughput, latency and CPU per unit, and what rotating adds (the difference of
+// the medians, with the range of the differences paired by repetition) against its target,
+// with the sessions the nodes took over and the requests they forwarded (from their /metrics).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -75,7 +79,7 @@ const metric = (results, key) =>
   results.map((r) => r.metrics && r.metrics[key]).filter((v) => typeof v === 'number');
 
 const out = [];
-out.push('# ferrio cluster fanout');
+out.push('# ferrio cluster benchmark');
 out.push('');
 if (meta.quick) {
   out.push('**QUICK=1: tiny sizes and short timers, a smoke test. These numbers mean nothing.**');
@@ -89,7 +93,41 @@ out.push(
 );
 out.push('');
 
-const fanoutCases = cases.filter((name) => name !== 'bus-burst');
+// The forwarding cases: the unit of work, and the target rotating is held to.
+const ROUTE_CASES = {
+  'echo-xhr-cross': {
+    unit: 'round trip',
+    rate: 'round_trips_per_s',
+    cpu: 'cpu_us_per_round_trip',
+    size: (r) => `${r.params.clients} xhr-polling clients × ${r.params.round_trips} round trips`,
+    target: 'forwarding adds ≤ 100 µs p50 per round trip',
+    met: (d) => (d.p50 === null ? null : d.p50 <= 100),
+  },
+  'echo-ws-take': {
+    unit: 'round trip',
+    rate: 'round_trips_per_s',
+    cpu: 'cpu_us_per_round_trip',
+    size: (r) => `${r.params.clients} websocket clients × ${r.params.round_trips} round trips`,
+    target: 'CPU per round trip ≤ 1.05× the owner’s',
+    met: (d) => (d.ratio === null ? null : d.ratio <= 1.05),
+  },
+  'handshake-take': {
+    unit: 'session',
+    rate: 'handshakes_per_s',
+    cpu: 'cpu_us_per_handshake',
+    size: (r) => `${r.params.count} sessions, ${r.params.workers} workers: handshake, first GET, 0:: POST`,
+    target: null,
+    met: null,
+  },
+};
+ROUTE_CASES['echo-xhr-cross-1'] = ROUTE_CASES['echo-xhr-cross'];
+ROUTE_CASES['handshake-take-1'] = ROUTE_CASES['handshake-take'];
+const ROUTES = {
+  '3-nodes': 'on its owner (--route owner)',
+  '3-rotate': 'taken over and forwarded (--route rotate)',
+};
+
+const fanoutCases = cases.filter((name) => name !== 'bus-burst' && !ROUTE_CASES[name]);
 if (fanoutCases.length > 0) {
   out.push(
     '| case | configuration | deliveries/s | latency p50 / p99 µs | server CPU µs per delivery | ok runs |',
@@ -151,6 +189,85 @@ if (byCase.has('bus-burst')) {
   out.push(
     `| runs where every receiver got every message once, in order | ${entry.ok.length}/${entry.runs} | |`,
   );
+  out.push('');
+}
+
+const routeCases = cases.filter((name) => ROUTE_CASES[name]);
+if (routeCases.length > 0) {
+  out.push(
+    '| case | each session’s requests | per second | latency p50 / p99 µs | server CPU µs per unit | sessions taken over / requests forwarded | ok runs |',
+  );
+  out.push('|---|---|---:|---:|---:|---:|---|');
+  const added = [];
+  for (const name of routeCases) {
+    const spec = ROUTE_CASES[name];
+    const configs = byCase.get(name);
+    const med = {};
+    const byRep = {};
+    for (const config of Object.keys(ROUTES)) {
+      const entry = configs.get(config);
+      if (!entry) continue;
+      const size = entry.ok[0] ? ` (${spec.size(entry.ok[0])})` : '';
+      const cpus = metric(entry.ok, spec.cpu);
+      med[config] = {
+        p50: median(metric(entry.ok, 'latency_p50_us')),
+        p99: median(metric(entry.ok, 'latency_p99_us')),
+        cpu: median(cpus),
+      };
+      byRep[config] = new Map(
+        runs
+          .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.result && run.result.ok)
+          .map((run) => [run.rep, run.result.metrics]),
+      );
+      const counted = (key) =>
+        runs
+          .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.cluster)
+          .map((run) => run.cluster[key])
+          .filter((v) => typeof v === 'number');
+      out.push(
+        `| ${name}${size} | ${ROUTES[config]} | ${fmt(median(metric(entry.ok, spec.rate)))} | ` +
+          `${fmt(med[config].p50)} / ${fmt(med[config].p99)} | ${fmt(med[config].cpu)}${range(cpus)} per ${spec.unit} | ` +
+          `${fmt(median(counted('taken')))} / ${fmt(median(counted('forwarded_out')))} | ` +
+          `${entry.ok.length}/${entry.runs} |`,
+      );
+    }
+    const diff = (key) =>
+      med['3-rotate'] && med['3-nodes'] && typeof med['3-rotate'][key] === 'number' && typeof med['3-nodes'][key] === 'number'
+        ? med['3-rotate'][key] - med['3-nodes'][key]
+        : null;
+    const paired = (key) => {
+      const out = [];
+      for (const [rep, rotated] of byRep['3-rotate'] || new Map()) {
+        const owned = (byRep['3-nodes'] || new Map()).get(rep);
+        if (owned && typeof rotated[key] === 'number' && typeof owned[key] === 'number') out.push(rotated[key] - owned[key]);
+      }
+      return out;
+    };
+    const d = {
+      p50: diff('p50'),
+      p99: diff('p99'),
+      cpu: diff('cpu'),
+      ratio: med['3-rotate'] && med['3-nodes'] && med['3-nodes'].cpu > 0 ? med['3-rotate'].cpu / med['3-nodes'].cpu : null,
+    };
+    added.push([name, spec, d, paired('latency_p50_us'), paired(spec.cpu)]);
+  }
+  out.push('');
+  out.push(
+    '| case | rotating adds: latency p50 µs (paired by repetition) | p99 µs | server CPU µs per unit (paired) | CPU ratio rotate / owner | target |',
+  );
+  out.push('|---|---:|---:|---:|---:|---|');
+  const signed = (v) => (v === null ? '–' : `${v > 0 ? '+' : ''}${fmt(v)}`);
+  const spanned = (values) =>
+    values.length < 2 ? '' : ` (${signed(Math.min(...values))} to ${signed(Math.max(...values))})`;
+  for (const [name, spec, d, p50s, cpus] of added) {
+    const met = spec.target === null ? null : spec.met(d);
+    const verdict =
+      spec.target === null ? '–' : `${spec.target}: **${met === null ? 'not measured' : met ? 'met' : 'missed'}**`;
+    out.push(
+      `| ${name} | ${signed(d.p50)}${spanned(p50s)} | ${signed(d.p99)} | ${signed(d.cpu)}${spanned(cpus)} per ${spec.unit} | ` +
+        `${d.ratio === null ? '–' : `${fmt(d.ratio)}×`} | ${verdict} |`,
+    );
+  }
   out.push('');
 }
 

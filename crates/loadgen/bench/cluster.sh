@@ -2,7 +2,7 @@
 # Fanout across a cluster: ferrio nodes on one real redis-server, every broadcast carried to
 # the other nodes on the Redis Stream, against the same load on a single node.
 #
-#   crates/loadgen/bench/cluster.sh               # every case, REPS=3, full sizes (about a minute)
+#   crates/loadgen/bench/cluster.sh               # every case, REPS=3, full sizes (about 90 s)
 #   QUICK=1 crates/loadgen/bench/cluster.sh       # tiny sizes: a smoke test
 #   REPS=5 CASES="bus-burst" crates/loadgen/bench/cluster.sh
 #
@@ -16,7 +16,14 @@
 #   1-node    one node joined to the cluster on Redis (--cluster-redis, --cluster-name
 #             bench<rep>): every broadcast is also appended to the stream, read by nobody else
 #   3-nodes   three nodes in the cluster; the loadgen opens receiver i on node i mod 3 and the
-#             sender on the first, so two thirds of the deliveries cross Redis
+#             sender on the first, so two thirds of the deliveries cross Redis; in the
+#             forwarding cases, session i is handshaken on node i mod 3 and every request of
+#             it goes there (the loadgen's default --route owner)
+#   3-rotate  the forwarding cases only: three nodes, the loadgen given --route rotate:
+#             session i is handshaken on node i mod 3, its first transport request (the first
+#             GET, or the websocket upgrade) goes to the next node, which takes the session
+#             over on the node-to-node link, and every later GET and POST to the two other
+#             nodes in turn, each forwarded over the link to the node serving it
 #
 # Server CPU is summed over every ferrio process of the configuration and, when clustered,
 # redis-server (utime + stime from /proc, the loadgen's --server-pid list).
@@ -31,9 +38,23 @@
 #                       otherwise), and the catch-up time runs from SIGCONT until the last of
 #                       them has the last message. PAUSE_MS stays under the node TTL (10 s), so
 #                       the node does not fence itself.
+#   echo-xhr-cross      xhr-polling echo, 50 clients x 400 round trips (run.sh's echo-xhr), on
+#                       3-nodes and 3-rotate: what forwarding every GET and POST costs a round
+#                       trip (target: at most 100 us more at p50)
+#   echo-ws-take        websocket echo, 50 clients x 1 000 round trips (run.sh's echo-ws), on
+#                       3-nodes and 3-rotate: the upgrade takes the session over and nothing is
+#                       forwarded after it (expected: at most 1.05x the CPU per round trip)
+#   handshake-take      16 workers, 20 000 sessions, each a handshake, its first xhr-polling GET
+#                       (answered 1::) and a 0:: POST to the node serving it, on 3-nodes and
+#                       3-rotate: what a take costs a session, in CPU and latency
+#   echo-xhr-cross-1    echo-xhr-cross with one client (2 000 round trips) and
+#   handshake-take-1    handshake-take with one worker (2 000 sessions): with the cores not
+#                       saturated, the latency is the requests' own, not the queue of the
+#                       other clients' work
 #
 # Prints a Markdown table of medians and writes it, with every run's JSON line (and the load
-# average just before it) and the logs, to $RESULTS_DIR/cluster-<UTC time>/ (default
+# average just before it, and the cluster's counters after it: sessions taken over and handed
+# over, requests forwarded, link failures, summed over the nodes' /metrics) and the logs, to $RESULTS_DIR/cluster-<UTC time>/ (default
 # crates/loadgen/bench/results/, ignored by git).
 #
 # Environment: REPS (default 3), QUICK (0/1), CASES (space-separated case names, default
@@ -79,6 +100,11 @@ CASES_ALL=(
   "fanout-cluster|single 1-node 3-nodes|fanout --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --transport websocket --receivers 12 --messages 50 --window 16"
   "fanout-xhr-cluster|single 1-node 3-nodes|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 6 --messages 20 --window 16"
   "bus-burst|3-nodes|$burst_full --pause-ms $PAUSE_MS|$burst_quick --pause-ms $PAUSE_MS"
+  "echo-xhr-cross|3-nodes 3-rotate|echo --transport xhr-polling --clients 50 --round-trips 400|echo --transport xhr-polling --clients 5 --round-trips 20"
+  "echo-ws-take|3-nodes 3-rotate|echo --transport websocket --clients 50 --round-trips 1000|echo --transport websocket --clients 5 --round-trips 20"
+  "handshake-take|3-nodes 3-rotate|handshake --first-get --workers 16 --count 20000|handshake --first-get --workers 2 --count 100"
+  "echo-xhr-cross-1|3-nodes 3-rotate|echo --transport xhr-polling --clients 1 --round-trips 2000|echo --transport xhr-polling --clients 1 --round-trips 20"
+  "handshake-take-1|3-nodes 3-rotate|handshake --first-get --workers 1 --count 2000|handshake --first-get --workers 1 --count 20"
 )
 
 selected=()
@@ -124,6 +150,7 @@ redis_url=""
 redis_dir="$(mktemp -d "${TMPDIR:-/tmp}/ferrio-cluster-bench.XXXXXX")"
 node_pids=()
 node_addrs=()
+node_admins=()
 
 stop_pid() {
   local pid="$1" _
@@ -142,6 +169,7 @@ stop_nodes() {
   for pid in "${node_pids[@]}"; do stop_pid "$pid"; done
   node_pids=()
   node_addrs=()
+  node_admins=()
 }
 
 cleanup() {
@@ -169,15 +197,17 @@ start_redis() {
 
 # start_node LOGNAME CLUSTER_NAME ("" for no cluster): appends to node_pids and node_addrs.
 start_node() {
-  local log="$out/logs/$1" cluster_name="$2" pid addr="" _
+  local log="$out/logs/$1" cluster_name="$2" pid addr="" admin_port _
   local cluster=()
   [[ -n "$cluster_name" ]] && cluster=(--cluster-redis "$redis_url" --cluster-name "$cluster_name" --cluster-secret "bench cluster secret, loopback only")
   : > "$log.out"
   : > "$log.err"
+  # The admin listener, on loopback, serves the cluster's counters read after each run.
+  admin_port="$("$loadgen" free-port)"
   # As in run.sh: the caps on unconnected handshakes, per-address connections and inbound
   # packets are lifted, so that the loadgen's one address and its flat-out sender are served.
   FERRIO_LOG=error "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
-    --admin-port 0 --max-connections-per-ip 0 --transports websocket,xhr-polling \
+    --admin-port "$admin_port" --max-connections-per-ip 0 --transports websocket,xhr-polling \
     --max-unconnected 1000000 --max-unconnected-per-ip 1000000 \
     --inbound-packet-rate 1000000 --inbound-packet-burst 1000000 \
     --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
@@ -189,6 +219,7 @@ start_node() {
     addr="$(sed -n 's#.*listening on http://\([0-9.]*:[0-9]*\).*#\1#p' "$log.out" | head -1 || true)"
     if [[ -n "$addr" ]]; then
       node_addrs+=("$addr")
+      node_admins+=("127.0.0.1:$admin_port")
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -197,6 +228,21 @@ start_node() {
   echo "cluster.sh: ferrio did not start; see $log.err" >&2
   cat "$log.err" >&2 || true
   return 1
+}
+
+# cluster_counters: the cluster's counters summed over the running nodes, as a JSON object
+# (what the nodes took over, handed over and forwarded; all 0 on a node without cluster flags).
+cluster_counters() {
+  local admin name json="" total
+  local all=""
+  for admin in "${node_admins[@]}"; do
+    all+="$(curl -sf --max-time 5 "http://$admin/metrics" || true)"$'\n'
+  done
+  for name in taken handed_over forwarded_out forwarded_in link_failures; do
+    total="$(awk -v m="ferrio_cluster_${name}_total" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%d", s }' <<< "$all")"
+    json+="${json:+,}\"$name\":$total"
+  done
+  echo "{$json}"
 }
 
 join_by() {
@@ -238,7 +284,7 @@ for rep in $(seq 1 "$REPS"); do
       case "$config" in
         single) start_node "$tag-n1" "" ;;
         1-node) start_node "$tag-n1" "bench$rep" ;;
-        3-nodes)
+        3-nodes | 3-rotate)
           start_node "$tag-n1" "bench$rep"
           start_node "$tag-n2" "bench$rep"
           start_node "$tag-n3" "bench$rep"
@@ -249,6 +295,8 @@ for rep in $(seq 1 "$REPS"); do
       extra=()
       # The third node (index 2 in the --server list) is the one stopped.
       [[ "$name" == bus-burst ]] && extra+=(--pause-server 2 --pause-pid "${node_pids[2]}")
+      # Each session's requests spread over the nodes, so that they are taken over and forwarded.
+      [[ "$config" == 3-rotate ]] && extra+=(--route rotate)
       # The machine's load just before the run: other work on the same cores shows here.
       load="$(cut -d' ' -f1 /proc/loadavg)"
       echo "cluster.sh: [$done_runs/$total] rep $rep $name on $config (load $load)" >&2
@@ -257,14 +305,15 @@ for rep in $(seq 1 "$REPS"); do
       line="$("$loadgen" $args "${extra[@]}" --server "$(join_by , "${node_addrs[@]}")" \
         --server-pid "$(join_by , "${pids[@]}")" --label "$config" \
         --timeout 900 --op-timeout 60 2> "$out/logs/$tag.loadgen.err")" || rc=$?
+      counters="$(cluster_counters)"
       stop_nodes
       if [[ $rc -ne 0 ]]; then
         failures=$(( failures + 1 ))
         echo "cluster.sh: FAILED (exit $rc): $(cat "$out/logs/$tag.loadgen.err")" >&2
       fi
       [[ -z "$line" ]] && line=null
-      printf '{"case":"%s","config":"%s","rep":%d,"loadavg":%s,"exit":%d,"result":%s}\n' \
-        "$name" "$config" "$rep" "$load" "$rc" "$line" >> "$runs"
+      printf '{"case":"%s","config":"%s","rep":%d,"loadavg":%s,"exit":%d,"cluster":%s,"result":%s}\n' \
+        "$name" "$config" "$rep" "$load" "$rc" "$counters" "$line" >> "$runs"
     done
   done
 done

@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::error::{Error, Result};
 use crate::http::{FORM, HttpConn, TEXT_PLAIN};
 use crate::net::Net;
+use crate::route::{Route, Targets};
 
 /// Packets a poller may hold for a session that has not read them yet.
 const POLL_QUEUE: usize = 1024;
@@ -67,6 +68,8 @@ pub(crate) struct Ctx {
     pub(crate) server: SocketAddr,
     /// Every server of the run (the nodes of a cluster), in the order given.
     pub(crate) servers: Arc<[SocketAddr]>,
+    /// How each session's requests are spread over `servers`.
+    pub(crate) route: Route,
     /// The resource prefix, such as `/socket.io`.
     pub(crate) resource: String,
     /// The longest any single operation (a request, a wait for a packet) may take.
@@ -91,6 +94,7 @@ impl Ctx {
                     net: Arc::clone(&self.net),
                     server,
                     servers: Arc::clone(&self.servers),
+                    route: self.route,
                     resource: self.resource.clone(),
                     op_timeout: self.op_timeout,
                     deadline: self.deadline,
@@ -141,9 +145,14 @@ impl Ctx {
 
     /// A keep-alive HTTP connection to the server.
     pub(crate) async fn http(&self) -> Result<HttpConn> {
+        self.http_to(self.server).await
+    }
+
+    /// A keep-alive HTTP connection to `server`.
+    pub(crate) async fn http_to(&self, server: SocketAddr) -> Result<HttpConn> {
         self.within(
             "connecting",
-            HttpConn::connect(Arc::clone(&self.net), self.server),
+            HttpConn::connect(Arc::clone(&self.net), server),
         )
         .await
     }
@@ -165,9 +174,18 @@ impl Ctx {
 
     /// Opens the WebSocket of session `sid`.
     pub(crate) async fn websocket(&self, sid: &str) -> Result<WebSocketStream<TcpStream>> {
+        self.websocket_at(self.server, sid).await
+    }
+
+    /// Opens the WebSocket of session `sid` on `server`.
+    pub(crate) async fn websocket_at(
+        &self,
+        server: SocketAddr,
+        sid: &str,
+    ) -> Result<WebSocketStream<TcpStream>> {
         self.within("a websocket upgrade", async {
-            let stream = self.net.connect(self.server).await?;
-            let url = format!("ws://{}{}/1/websocket/{sid}", self.server, self.resource);
+            let stream = self.net.connect(server).await?;
+            let url = format!("ws://{server}{}/1/websocket/{sid}", self.resource);
             let config = WebSocketConfig::default()
                 .read_buffer_size(4096)
                 .write_buffer_size(0);
@@ -254,25 +272,61 @@ impl PollWire {
     }
 }
 
-/// What a polling session sends on: its own keep-alive connection for POSTs.
+/// Keep-alive connections of one kind (GETs or POSTs) of a polling session, one per server its
+/// requests go to, each opened when first needed.
+#[derive(Debug)]
+struct Conns {
+    open: Vec<HttpConn>,
+}
+
+impl Conns {
+    /// Starts with `first`, the connection to the server of the first request.
+    fn new(first: HttpConn) -> Conns {
+        Conns { open: vec![first] }
+    }
+
+    /// The connection to `server`, opened now if there is none yet.
+    async fn to(&mut self, ctx: &Ctx, server: SocketAddr) -> Result<&mut HttpConn> {
+        let index = match self.open.iter().position(|conn| conn.target() == server) {
+            Some(index) => index,
+            None => {
+                self.open.push(ctx.http_to(server).await?);
+                self.open.len() - 1
+            }
+        };
+        Ok(&mut self.open[index])
+    }
+
+    /// How many times these connections were reopened after the server closed them.
+    fn reconnects(&self) -> u64 {
+        self.open.iter().map(HttpConn::reconnects).sum()
+    }
+}
+
+/// What a polling session sends on: keep-alive connections of its own for POSTs.
 #[derive(Debug)]
 struct Poster {
-    conn: HttpConn,
+    ctx: Arc<Ctx>,
+    conns: Conns,
+    targets: Arc<Targets>,
     path: String,
     wire: PollWire,
     posts: u64,
 }
 
 impl Poster {
-    /// POSTs one packet; anything but `200` is an error.
+    /// POSTs one packet; anything but `200` is an error. POST n (from 0) goes to the n-th
+    /// of the session's later servers, in turn.
     async fn post(&mut self, packet: &str) -> Result<()> {
+        let server = self.targets.later(self.posts);
         self.posts += 1;
         let path = match self.wire {
             PollWire::Xhr => format!("{}?t=p{}", self.path, self.posts),
             PollWire::Jsonp => format!("{}?t=p{}&i={JSONP_INDEX}", self.path, self.posts),
         };
         let (content_type, body) = self.wire.post_body(packet);
-        let response = self.conn.post(&path, content_type, &body).await?;
+        let conn = self.conns.to(&self.ctx, server).await?;
+        let response = conn.post(&path, content_type, &body).await?;
         if response.status != 200 {
             return Err(Error::Http(format!(
                 "POST answered {} {}",
@@ -308,20 +362,25 @@ struct Polling {
 }
 
 impl Polling {
+    /// Starts polling: the first GET to `targets.owner`, later GETs and the POSTs to
+    /// `targets.later` in turn.
     async fn start(
         ctx: &Arc<Ctx>,
         wire: PollWire,
         transport: Transport,
         sid: &str,
+        targets: Targets,
     ) -> Result<Self> {
         let path = format!("{}/1/{}/{sid}", ctx.resource, transport.name());
-        let get = ctx.http().await?;
-        let post = ctx.http().await?;
+        let get = ctx.http_to(targets.owner).await?;
+        let post = ctx.http_to(targets.later(0)).await?;
+        let targets = Arc::new(targets);
         let (tx, inbox) = mpsc::channel(POLL_QUEUE);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(poll_loop(
             Arc::clone(ctx),
-            get,
+            Conns::new(get),
+            Arc::clone(&targets),
             path.clone(),
             wire,
             tx,
@@ -329,7 +388,9 @@ impl Polling {
         ));
         Ok(Polling {
             poster: Poster {
-                conn: post,
+                ctx: Arc::clone(ctx),
+                conns: Conns::new(post),
+                targets,
                 path,
                 wire,
                 posts: 0,
@@ -394,11 +455,22 @@ impl Session {
         Session::attach(ctx, transport, handshake).await
     }
 
-    /// Opens `transport` for a handshaken session and waits for `1::`.
+    /// Opens `transport` for a handshaken session on the server of `ctx` and waits for `1::`.
     pub(crate) async fn attach(
         ctx: &Arc<Ctx>,
         transport: Transport,
         handshake: HandshakeBody,
+    ) -> Result<Session> {
+        Session::attach_to(ctx, transport, handshake, Targets::fixed(ctx.server)).await
+    }
+
+    /// Opens `transport` for a handshaken session and waits for `1::`: the websocket or the
+    /// first GET on `targets.owner`, later GETs and every POST on `targets.later` in turn.
+    pub(crate) async fn attach_to(
+        ctx: &Arc<Ctx>,
+        transport: Transport,
+        handshake: HandshakeBody,
+        targets: Targets,
     ) -> Result<Session> {
         if !handshake.transports.iter().any(|t| t == transport.name()) {
             return Err(Error::Setup(format!(
@@ -413,9 +485,11 @@ impl Session {
             Transport::JsonpPolling => Some(PollWire::Jsonp),
         };
         let link = match wire {
-            None => Link::Ws(Box::new(ctx.websocket(&handshake.sid).await?)),
+            None => Link::Ws(Box::new(
+                ctx.websocket_at(targets.owner, &handshake.sid).await?,
+            )),
             Some(wire) => Link::Poll(Box::new(
-                Polling::start(ctx, wire, transport, &handshake.sid).await?,
+                Polling::start(ctx, wire, transport, &handshake.sid, targets).await?,
             )),
         };
         let mut session = Session {
@@ -510,7 +584,7 @@ impl Session {
     pub(crate) fn reconnects(&self) -> u64 {
         match &self.link {
             Link::Ws(_) => 0,
-            Link::Poll(polling) => polling.poster.conn.reconnects(),
+            Link::Poll(polling) => polling.poster.conns.reconnects(),
         }
     }
 
@@ -691,10 +765,12 @@ where
 
 /// One GET at a time (docs/protocol.md §4.4) until the session reader goes away, the session ends,
 /// an error occurs, polling is stopped or the scenario's deadline passes. Stopped, it holds its
-/// connection open until it is aborted.
+/// connections open until it is aborted. The first GET goes to `targets.owner`, GET n after it
+/// (from 0) to the n-th of `targets.later`, in turn.
 async fn poll_loop(
     ctx: Arc<Ctx>,
-    mut conn: HttpConn,
+    mut conns: Conns,
+    targets: Arc<Targets>,
     path: String,
     wire: PollWire,
     tx: mpsc::Sender<Result<String>>,
@@ -713,8 +789,19 @@ async fn poll_loop(
                 .await;
             return;
         }
+        let server = match polls {
+            0 => targets.owner,
+            later => targets.later(later - 1),
+        };
         polls += 1;
         let request = wire.get_path(&path, polls);
+        let conn = match conns.to(&ctx, server).await {
+            Ok(conn) => conn,
+            Err(error) => {
+                let _ = tx.send(Err(error)).await;
+                return;
+            }
+        };
         let response = match ctx.within("a poll", conn.get(&request)).await {
             Ok(response) => response,
             Err(error) => {
@@ -786,6 +873,7 @@ mod tests {
             net: Arc::new(Net::new(0).expect("no sources")),
             server: servers[0],
             servers: servers.into(),
+            route: Route::Owner,
             resource: "/socket.io".to_owned(),
             op_timeout: Duration::from_secs(1),
             deadline: now + Duration::from_secs(10),

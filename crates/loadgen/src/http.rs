@@ -56,6 +56,11 @@ impl HttpConn {
         })
     }
 
+    /// The server this connection talks to.
+    pub(crate) fn target(&self) -> SocketAddr {
+        self.target
+    }
+
     /// How many times the connection was reopened after the server closed it.
     pub(crate) fn reconnects(&self) -> u64 {
         self.reconnects

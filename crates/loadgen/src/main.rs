@@ -8,8 +8,9 @@
 //! Scenarios: `idle`, `fanout`, `echo`, `handshake`, `churn`, `soak` (see `--help` of each).
 //! With `--server-pid`, each reports the server's CPU time (utime + stime from /proc) per unit
 //! of work and its resident memory; `soak` also judges whether the memory came back.
-//! `idle`, `fanout` and `echo` also spread their sessions over several servers (the nodes of
-//! a cluster), and several pids (every node and their Redis) are probed as one server.
+//! `idle`, `fanout`, `echo` and `handshake` also spread their sessions over several servers
+//! (the nodes of a cluster), and several pids (every node and their Redis) are probed as one
+//! server; `echo` and `handshake` can also spread the requests of one session (`--route`).
 
 mod admin;
 mod chat;
@@ -18,6 +19,7 @@ mod error;
 mod http;
 mod net;
 mod probe;
+mod route;
 mod scenario;
 mod signal;
 mod stats;
@@ -34,6 +36,7 @@ use crate::client::Ctx;
 use crate::error::{Error, Result};
 use crate::net::{Net, check_loopback};
 use crate::probe::Probe;
+use crate::route::Route;
 use crate::scenario::churn::ChurnArgs;
 use crate::scenario::echo::EchoArgs;
 use crate::scenario::fanout::FanoutArgs;
@@ -87,8 +90,17 @@ impl Command {
     fn spreads(&self) -> bool {
         matches!(
             self,
-            Command::Idle(_) | Command::Fanout(_) | Command::Echo(_)
+            Command::Idle(_) | Command::Fanout(_) | Command::Echo(_) | Command::Handshake(_)
         )
+    }
+
+    /// How the scenario spreads the requests of one session over the servers.
+    fn route(&self) -> Route {
+        match self {
+            Command::Echo(args) => args.route,
+            Command::Handshake(args) => args.route,
+            _ => Route::Owner,
+        }
     }
 
     fn common(&self) -> Option<&Common> {
@@ -159,9 +171,15 @@ async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
     }
     if common.server.len() > 1 && !command.spreads() {
         return Err(Error::Setup(format!(
-            "{} takes one --server (only idle, fanout and echo spread over several)",
+            "{} takes one --server (only idle, fanout, echo and handshake spread over several)",
             command.name()
         )));
+    }
+    let route = command.route();
+    if route == Route::Rotate && common.server.len() < 2 {
+        return Err(Error::Setup(
+            "--route rotate needs at least two --server (the nodes of one cluster)".to_owned(),
+        ));
     }
     let timeout = seconds("timeout", common.timeout)?;
     let op_timeout = seconds("op-timeout", common.op_timeout)?;
@@ -174,6 +192,7 @@ async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
         net: Arc::new(Net::new(common.sources)?),
         server: common.server[0],
         servers: common.server.as_slice().into(),
+        route,
         resource: common.resource.trim_end_matches('/').to_owned(),
         op_timeout,
         deadline: now + timeout,

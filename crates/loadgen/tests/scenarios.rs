@@ -204,6 +204,12 @@ fn handshakes_with_and_without_websocket() {
         &["handshakes_per_s"],
     );
     assert_eq!(line["handshakes"], 6);
+    let line = scenario_succeeds(
+        &["handshake", "--workers", "2", "--count", "8", "--first-get"],
+        &["handshakes_per_s", "cpu_us_per_handshake"],
+    );
+    assert_eq!(line["handshakes"], 8);
+    assert_eq!(line["transport"], "xhr-polling");
 }
 
 #[test]
@@ -436,9 +442,57 @@ fn fanout_and_echo_spread_over_several_servers() {
 }
 
 #[test]
-fn only_idle_fanout_and_echo_spread_and_the_sender_s_node_is_never_stopped() {
+fn rotate_spreads_one_session_s_requests_over_the_servers() {
+    let (addr, _) = ferrio(false, "1");
+    let (second, relayed) = relay(addr);
+    let servers = format!("{addr},{second}");
+    for transport in ["xhr-polling", "websocket"] {
+        let (code, line) = loadgen(&[
+            "echo",
+            "--server",
+            &servers,
+            "--route",
+            "rotate",
+            "--clients",
+            "4",
+            "--round-trips",
+            "6",
+            "--transport",
+            transport,
+        ]);
+        assert_eq!(code, Some(0), "{line}");
+        assert_eq!(line["round_trips"], 24, "{line}");
+        assert_eq!(line["params"]["route"], "rotate", "{line}");
+    }
+    // Every session has a request on each address, whichever it was handshaken on.
+    let before = relayed.load(Ordering::SeqCst);
+    let (code, line) = loadgen(&[
+        "handshake",
+        "--server",
+        &servers,
+        "--route",
+        "rotate",
+        "--first-get",
+        "--workers",
+        "2",
+        "--count",
+        "10",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["handshakes"], 10, "{line}");
+    assert_eq!(line["params"]["route"], "rotate", "{line}");
+    // Each worker keeps one connection to each address.
+    assert!(relayed.load(Ordering::SeqCst) >= before + 2);
+
+    let (code, line) = loadgen(&["echo", "--server", &addr.to_string(), "--route", "rotate"]);
+    assert_eq!(code, Some(1), "{line}");
+    assert_eq!(line["error"]["kind"], "setup", "{line}");
+}
+
+#[test]
+fn only_idle_fanout_echo_and_handshake_spread_and_the_sender_s_node_is_never_stopped() {
     let servers = "127.0.0.1:9,127.0.0.1:10,127.0.0.1:11";
-    let (code, line) = loadgen(&["handshake", "--server", servers]);
+    let (code, line) = loadgen(&["churn", "--server", servers]);
     assert_eq!(code, Some(1), "{line}");
     assert_eq!(line["error"]["kind"], "setup", "{line}");
     assert!(

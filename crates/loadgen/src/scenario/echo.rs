@@ -13,6 +13,7 @@ use super::{Common, Meter, close_all, joined, open_sessions, positive};
 use crate::client::{Ctx, Session, Transport, excerpt};
 use crate::error::{Error, Result};
 use crate::probe::{Probe, per_unit};
+use crate::route::Route;
 use crate::stats::{Latencies, round1, round3};
 
 /// Flags of `echo`.
@@ -35,6 +36,11 @@ pub(crate) struct EchoArgs {
     /// Clients opened at once.
     #[arg(long, default_value_t = 32)]
     pub(crate) concurrency: usize,
+    /// Over several servers (one cluster): `owner` keeps each session on the server it opened
+    /// on; `rotate` opens its transport on the next server, which takes it over, and sends
+    /// every later GET and POST to the others in turn, so that each is forwarded.
+    #[arg(long, value_enum, default_value_t = Route::Owner)]
+    pub(crate) route: Route,
 }
 
 /// Runs the scenario.
@@ -82,6 +88,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &EchoArgs) -> Result
             "clients": args.clients,
             "round_trips": args.round_trips,
             "payload": args.payload,
+            "route": args.route.name(),
         },
         "metrics": {
             "round_trips_per_s": round1(phase.rate(round_trips)),

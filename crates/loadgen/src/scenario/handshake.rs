@@ -1,6 +1,9 @@
-//! `handshake`: W workers, each on one keep-alive connection, asking for sessions one after the
-//! other (docs/protocol.md §2.1); with `--websocket`, each handshake is followed by a WebSocket
-//! that is opened, waits for `1::` and is closed.
+//! `handshake`: W workers, each on one keep-alive connection per server, asking for sessions one
+//! after the other (docs/protocol.md §2.1); with `--websocket`, each handshake is followed by a
+//! WebSocket that is opened, waits for `1::` and is closed; with `--first-get`, by the first
+//! xhr-polling GET, answered `1::`, and a `0::` POST that ends the session. Handshake i goes to
+//! server i mod n; with `--route rotate` its websocket or first GET goes to the next server,
+//! which takes the session over from the one that minted it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,9 +14,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{Common, Meter, joined, positive};
-use crate::client::{Ctx, Session, Transport};
+use crate::client::{Ctx, Session, Transport, excerpt};
 use crate::error::{Error, Result};
+use crate::http::{HttpConn, TEXT_PLAIN};
 use crate::probe::{Probe, per_unit};
+use crate::route::Route;
 use crate::stats::{Latencies, round1, round3};
 
 /// Flags of `handshake`.
@@ -28,8 +33,25 @@ pub(crate) struct HandshakeArgs {
     #[arg(long, default_value_t = 2000)]
     pub(crate) count: u64,
     /// Also open a WebSocket for each session, wait for `1::` and close it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "first_get")]
     pub(crate) websocket: bool,
+    /// Also send each session's first xhr-polling GET, which must be answered `1::`, then end
+    /// the session with a `0::` POST to the server that answered it.
+    #[arg(long)]
+    pub(crate) first_get: bool,
+    /// Over several servers (one cluster): `owner` opens the websocket or sends the first GET
+    /// on the server that minted the session; `rotate` on the next server, which takes the
+    /// session over.
+    #[arg(long, value_enum, default_value_t = Route::Owner)]
+    pub(crate) route: Route,
+}
+
+/// What follows each handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Nothing,
+    Websocket,
+    FirstGet,
 }
 
 /// Runs the scenario.
@@ -38,28 +60,63 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
     if args.count == 0 {
         return Err(Error::Setup("--count must be at least 1".to_owned()));
     }
+    let then = if args.websocket {
+        Then::Websocket
+    } else if args.first_get {
+        Then::FirstGet
+    } else {
+        Then::Nothing
+    };
+    let nodes: Arc<[Arc<Ctx>]> = ctx.nodes().into();
     let next = Arc::new(AtomicU64::new(0));
     let meter = Meter::start(probe)?;
     let mut workers = JoinSet::new();
     for _ in 0..args.workers {
-        let ctx = Arc::clone(&ctx);
+        let nodes = Arc::clone(&nodes);
         let next = Arc::clone(&next);
-        let (count, websocket) = (args.count, args.websocket);
+        let count = args.count;
         workers.spawn(async move {
-            let mut http = ctx.http().await?;
+            let mut http: Vec<Option<HttpConn>> = nodes.iter().map(|_| None).collect();
             let mut latencies = Latencies::default();
-            while next.fetch_add(1, Ordering::Relaxed) < count {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
+                    break;
+                }
+                let plan = nodes[0]
+                    .route
+                    .plan(nodes.len(), usize::try_from(index).unwrap_or(usize::MAX));
                 let started = Instant::now();
-                let handshake = ctx.handshake(&mut http).await?;
-                if websocket {
-                    let session = Session::attach(&ctx, Transport::Websocket, handshake).await?;
-                    latencies.push(micros_since(started));
-                    session.close().await;
-                } else {
-                    latencies.push(micros_since(started));
+                let handshake = {
+                    let ctx = &nodes[plan.minted];
+                    let conn = connection(&mut http, ctx, plan.minted).await?;
+                    ctx.handshake(conn).await?
+                };
+                match then {
+                    Then::Nothing => latencies.push(micros_since(started)),
+                    Then::Websocket => {
+                        let ctx = &nodes[plan.owner];
+                        let session = Session::attach_to(
+                            ctx,
+                            Transport::Websocket,
+                            handshake,
+                            plan.addresses(&ctx.servers),
+                        )
+                        .await?;
+                        latencies.push(micros_since(started));
+                        session.close().await;
+                    }
+                    Then::FirstGet => {
+                        let ctx = &nodes[plan.owner];
+                        let conn = connection(&mut http, ctx, plan.owner).await?;
+                        first_get(ctx, conn, &handshake.sid).await?;
+                        latencies.push(micros_since(started));
+                        leave(ctx, conn, &handshake.sid).await?;
+                    }
                 }
             }
-            Ok((latencies, http.reconnects()))
+            let reconnects: u64 = http.iter().flatten().map(HttpConn::reconnects).sum();
+            Ok((latencies, reconnects))
         });
     }
     let mut latencies = Latencies::default();
@@ -74,11 +131,17 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
     let handshakes = latencies.len() as u64;
     let latency = latencies.summary();
     Ok(json!({
-        "transport": if args.websocket { "websocket" } else { "none" },
+        "transport": match then {
+            Then::Nothing => "none",
+            Then::Websocket => "websocket",
+            Then::FirstGet => "xhr-polling",
+        },
         "params": {
             "workers": args.workers,
             "count": args.count,
             "websocket": args.websocket,
+            "first_get": args.first_get,
+            "route": args.route.name(),
         },
         "metrics": {
             "handshakes_per_s": round1(phase.rate(handshakes)),
@@ -89,7 +152,11 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
         },
         "handshakes": handshakes,
         "latency": latency.to_json(),
-        "latency_covers": if args.websocket { "handshake through 1:: on the websocket" } else { "the handshake request" },
+        "latency_covers": match then {
+            Then::Nothing => "the handshake request",
+            Then::Websocket => "handshake through 1:: on the websocket",
+            Then::FirstGet => "handshake through 1:: on the first GET (the 0:: POST after it not included)",
+        },
         "http_reconnects": reconnects,
         "connections": ctx.net.connects(),
         "run": phase.to_json(),
@@ -98,4 +165,80 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
 
 fn micros_since(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The worker's keep-alive connection to server `index`, opened when first needed.
+async fn connection<'a>(
+    http: &'a mut [Option<HttpConn>],
+    ctx: &Ctx,
+    index: usize,
+) -> Result<&'a mut HttpConn> {
+    Ok(match &mut http[index] {
+        Some(conn) => conn,
+        slot @ None => slot.insert(ctx.http().await?),
+    })
+}
+
+/// The path of session `sid` over xhr-polling.
+fn polling_path(ctx: &Ctx, sid: &str) -> String {
+    format!("{}/1/xhr-polling/{sid}", ctx.resource)
+}
+
+/// The session's first GET, which must be answered `1::` at once.
+async fn first_get(ctx: &Ctx, conn: &mut HttpConn, sid: &str) -> Result<()> {
+    let path = format!("{}?t=1", polling_path(ctx, sid));
+    let response = ctx.within("the first GET", conn.get(&path)).await?;
+    check_first_get(response.status, &response.body)
+}
+
+/// Fails unless the first GET was answered `200` with `1::`.
+fn check_first_get(status: u16, body: &str) -> Result<()> {
+    if status != 200 {
+        return Err(Error::Http(format!(
+            "the first GET answered {status} {}",
+            excerpt(body)
+        )));
+    }
+    if body != "1::" {
+        return Err(Error::protocol(format!(
+            "the first GET answered {}, expected 1::",
+            excerpt(body)
+        )));
+    }
+    Ok(())
+}
+
+/// Ends the session with a `0::` POST.
+async fn leave(ctx: &Ctx, conn: &mut HttpConn, sid: &str) -> Result<()> {
+    let path = format!("{}?t=p1", polling_path(ctx, sid));
+    let response = ctx
+        .within("the 0:: POST", conn.post(&path, TEXT_PLAIN, "0::"))
+        .await?;
+    if response.status != 200 {
+        return Err(Error::Http(format!(
+            "the 0:: POST answered {} {}",
+            response.status,
+            excerpt(&response.body)
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_get_must_be_a_connect() {
+        assert!(check_first_get(200, "1::").is_ok());
+        assert!(matches!(
+            check_first_get(200, "8::"),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(
+            check_first_get(200, "7:::1+0"),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(check_first_get(404, "1::"), Err(Error::Http(_))));
+    }
 }

@@ -22,6 +22,7 @@ use crate::client::{Ctx, Session, Transport};
 use crate::error::{Error, Result};
 use crate::http::HttpConn;
 use crate::probe::{Probe, Sample};
+use crate::route::Route;
 use crate::stats::round3;
 
 /// Flags every scenario takes.
@@ -83,7 +84,9 @@ pub(crate) fn joined<T>(result: std::result::Result<Result<T>, JoinError>) -> Re
 /// Opens `count` sessions over `transport` with `concurrency` workers, each handshaking on
 /// its own keep-alive connection (one per server), and hands each session to `on_open` as soon
 /// as it is connected (so heartbeats can be answered while the others open). Session `i` opens
-/// on the server [`Ctx::node_of`] names. Results are in index order.
+/// on the server [`Ctx::node_of`] names; with [`Route::Rotate`] its transport then opens on the
+/// next server and its later requests go to the others (see [`Route::plan`]). Results are in
+/// index order.
 pub(crate) async fn open_sessions<T: Send + 'static>(
     ctx: &Arc<Ctx>,
     count: usize,
@@ -113,7 +116,14 @@ pub(crate) async fn open_sessions<T: Send + 'static>(
                     Some(conn) => conn,
                     slot @ None => slot.insert(ctx.http().await?),
                 };
-                let session = Session::open(ctx, transport, conn).await?;
+                let session = match ctx.route {
+                    Route::Owner => Session::open(ctx, transport, conn).await?,
+                    Route::Rotate => {
+                        let handshake = ctx.handshake(conn).await?;
+                        let targets = ctx.route.plan(nodes.len(), index).addresses(&ctx.servers);
+                        Session::attach_to(ctx, transport, handshake, targets).await?
+                    }
+                };
                 opened.push((index, on_open(index, session)));
             }
         });
