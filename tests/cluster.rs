@@ -7,7 +7,6 @@
 //! Each client here talks to one node for its whole session; requests of one session spread
 //! over nodes are forwarding's, tested with the balancer.
 
-use std::process::Command;
 use std::time::Duration;
 
 use ferrio_protocol::TransportKind;
@@ -65,6 +64,57 @@ async fn next(socket: &mut WsClient) -> String {
     next_packet_within(socket, Duration::from_secs(3))
         .await
         .expect("a packet within three seconds")
+}
+
+/// The flags of a `ferrio` process: a node of the cluster `name` on the Redis at `url`, on a
+/// free port of 127.0.0.1, running `app`, then `extra`.
+fn node_args(url: &str, name: &str, app: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--app",
+        app,
+        "--cluster-redis",
+        url,
+        "--cluster-name",
+        name,
+        "--cluster-secret",
+        SECRET,
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    args
+}
+
+/// Runs `ferrio` with `args` until it exits by itself (it must within 15 s): its exit code,
+/// stderr and stdout.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = ferrio_command(BIN, args, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
+    let output = child.wait_with_output().expect("output");
+    (
+        status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// A GET of `path` at `addr` on a fresh connection.
+async fn get(addr: std::net::SocketAddr, path: &str) -> ferrio_testkit::HttpResponse {
+    ferrio_testkit::request(addr, Method::GET, path, &[], bytes::Bytes::new()).await
+}
+
+/// The session id of a handshake's answer.
+fn sid_of(handshake: &str) -> String {
+    handshake.split(':').next().unwrap_or_default().to_owned()
 }
 
 /// The metric `name` of `node` now.
@@ -258,17 +308,13 @@ async fn any_node_serves_any_request_of_any_session() {
     let older = {
         let path = xhr_path(&sid);
         let c_addr = c.addr;
-        tokio::spawn(async move {
-            ferrio_testkit::request(c_addr, Method::GET, &path, &[], bytes::Bytes::new()).await
-        })
+        tokio::spawn(async move { get(c_addr, &path).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let newer = {
         let path = xhr_path(&sid);
         let a_addr = a.addr;
-        tokio::spawn(async move {
-            ferrio_testkit::request(a_addr, Method::GET, &path, &[], bytes::Bytes::new()).await
-        })
+        tokio::spawn(async move { get(a_addr, &path).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(older.await.expect("older poll").text(), "8::");
@@ -482,66 +528,37 @@ async fn a_forwarded_batch_is_held_until_confirmed_and_requeued_otherwise() {
 async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
     let redis = RedisServer::start();
     let url = redis.url();
-    let args = [
-        "--port",
-        "0",
-        "--bind",
-        "127.0.0.1",
-        "--app",
-        "conformance",
-        "--cluster-redis",
+    let owned = node_args(
         &url,
-        "--cluster-name",
         "forwarder",
-        "--cluster-secret",
-        SECRET,
-        "--polling-duration",
-        "20",
-    ];
+        "conformance",
+        &["--polling-duration", "20"],
+    );
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
     let forwarder = GatewayProcess::start(BIN, &args, &[]);
     let sid = owner.get("/socket.io/1/").await.text();
-    let sid = sid.split(':').next().unwrap_or_default().to_owned();
+    let sid = sid_of(&sid);
     assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
     // A poll through the forwarding node, held at the owner; the forwarding node then stops
     // dead before it can relay the answer, and is killed.
     let poll = {
         let addr = forwarder.addr;
         let path = xhr_path(&sid);
-        tokio::spawn(async move {
-            ferrio_testkit::request(addr, Method::GET, &path, &[], bytes::Bytes::new()).await
-        })
+        tokio::spawn(async move { get(addr, &path).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = forwarder.child.id().to_string();
-    let signal = |name: &str| {
-        let status = Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    };
-    signal("-STOP");
+    forwarder.signal("STOP");
     let posted = owner.post(&xhr_path(&sid), ECHO_PING).await;
     assert_eq!(posted.text(), "1");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    signal("-KILL");
+    forwarder.signal("KILL");
     poll.abort();
     // The owner got the link's end, put the batch back, and the next poll has it.
     let requeued = retry_until(
         Duration::from_secs(5),
         Duration::from_millis(50),
-        async || {
-            ferrio_testkit::request(
-                owner_admin,
-                Method::GET,
-                "/metrics",
-                &[],
-                bytes::Bytes::new(),
-            )
-            .await
-            .text()
-        },
+        async || get(owner_admin, "/metrics").await.text(),
         |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
     )
     .await;
@@ -583,16 +600,8 @@ async fn draft_76_and_flash_sockets_through_the_balancer() {
     for (what, balancer, path) in cases {
         // Three in a row: the upgrades land on other nodes than the handshakes.
         for round in 0..3 {
-            let handshake = ferrio_testkit::request(
-                balancer,
-                Method::GET,
-                ferrio_testkit::HANDSHAKE_PATH,
-                &[],
-                bytes::Bytes::new(),
-            )
-            .await
-            .text();
-            let sid = handshake.split(':').next().unwrap_or_default().to_owned();
+            let handshake = get(balancer, ferrio_testkit::HANDSHAKE_PATH).await.text();
+            let sid = sid_of(&handshake);
             let upgrade = hixie_upgrade(balancer, &path(&sid), &hixie_sample_headers(), None).await;
             assert_eq!(upgrade.status, 101, "{what} #{round}: {}", upgrade.head);
             let mut ws = upgrade.ws;
@@ -872,45 +881,31 @@ async fn a_redis_restart_heals_the_registry_and_broadcasts_resume() {
 async fn a_node_stopped_past_its_expiry_fences_itself() {
     let redis = RedisServer::start();
     let url = redis.url();
-    let args = [
-        "--port",
-        "0",
-        "--bind",
-        "127.0.0.1",
-        "--app",
-        "chat",
-        "--cluster-redis",
+    let owned = node_args(
         &url,
-        "--cluster-name",
         "fence",
-        "--cluster-heartbeat",
-        "1",
-        "--cluster-node-ttl",
-        "2",
-        "--close-timeout",
-        "30",
-        "--cluster-secret",
-        SECRET,
-    ];
+        "chat",
+        &[
+            "--cluster-heartbeat",
+            "1",
+            "--cluster-node-ttl",
+            "2",
+            "--close-timeout",
+            "30",
+        ],
+    );
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (gateway, admin) = GatewayProcess::start_with_admin(BIN, &args, &[("FERRIO_LOG", "info")]);
     let sid = gateway.get("/socket.io/1/").await.text();
-    let sid = sid.split(':').next().unwrap_or_default().to_owned();
+    let sid = sid_of(&sid);
     let node_before = sid[..6].to_owned();
     let first = gateway
         .get(&format!("/socket.io/1/xhr-polling/{sid}"))
         .await;
     assert_eq!(first.text(), "1::");
-    let pid = gateway.child.id().to_string();
-    let signal = |name: &str| {
-        let status = Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    };
-    signal("-STOP");
+    gateway.signal("STOP");
     tokio::time::sleep(Duration::from_secs(4)).await;
-    signal("-CONT");
+    gateway.signal("CONT");
     // The session it held is gone, and it serves on under a new id.
     let stderr = retry_until(
         Duration::from_secs(5),
@@ -930,15 +925,7 @@ async fn a_node_stopped_past_its_expiry_fences_itself() {
     assert_eq!(after.text(), "7:::1+0", "the fenced session is unknown now");
     let fresh = gateway.get("/socket.io/1/").await.text();
     assert_ne!(fresh[..6], node_before, "a new node id");
-    let metrics = ferrio_testkit::request(
-        admin,
-        http::Method::GET,
-        "/metrics",
-        &[],
-        bytes::Bytes::new(),
-    )
-    .await
-    .text();
+    let metrics = get(admin, "/metrics").await.text();
     assert!(
         metrics.contains("ferrio_cluster_fenced_total 1"),
         "{metrics}"
@@ -951,44 +938,25 @@ async fn a_node_stopped_past_its_expiry_fences_itself() {
 async fn a_node_stopped_shorter_than_its_expiry_catches_up_on_the_bus() {
     let redis = RedisServer::start();
     let url = redis.url();
-    let args = [
-        "--port",
-        "0",
-        "--bind",
-        "127.0.0.1",
-        "--app",
-        "conformance",
-        "--cluster-redis",
+    let owned = node_args(
         &url,
-        "--cluster-name",
         "pause",
-        "--cluster-secret",
-        SECRET,
-        "--cluster-heartbeat",
-        "1",
-        "--cluster-node-ttl",
-        "4",
-    ];
+        "conformance",
+        &["--cluster-heartbeat", "1", "--cluster-node-ttl", "4"],
+    );
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (paused, paused_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
     let speaker = nodes(&redis, "pause", 1).await;
     let sid = paused.get("/socket.io/1/").await.text();
-    let sid = sid.split(':').next().unwrap_or_default().to_owned();
+    let sid = sid_of(&sid);
     assert_eq!(paused.get(&xhr_path(&sid)).await.text(), "1::");
-    let pid = paused.child.id().to_string();
-    let signal = |name: &str| {
-        let status = Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    };
     // Stopped for 1.5 s, under the 4 s expiry, while 50 broadcasts go out elsewhere.
-    signal("-STOP");
+    paused.signal("STOP");
     for n in 0..50 {
         speaker[0].hub.sockets().emit("burst", vec![json!(n)]);
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    signal("-CONT");
+    paused.signal("CONT");
     let mut heard = Vec::new();
     while heard.len() < 50 {
         let answer = paused.get(&xhr_path(&sid)).await.text();
@@ -1002,15 +970,7 @@ async fn a_node_stopped_shorter_than_its_expiry_catches_up_on_the_bus() {
         .map(|n| format!(r#"5:::{{"name":"burst","args":[{n}]}}"#))
         .collect();
     assert_eq!(heard, expected, "every broadcast, once, in order");
-    let metrics = ferrio_testkit::request(
-        paused_admin,
-        Method::GET,
-        "/metrics",
-        &[],
-        bytes::Bytes::new(),
-    )
-    .await
-    .text();
+    let metrics = get(paused_admin, "/metrics").await.text();
     assert!(
         metrics.contains("ferrio_cluster_fenced_total 0"),
         "{metrics}"
@@ -1066,29 +1026,15 @@ async fn nodes_on_a_redis_cluster_share_a_chat() {
 fn a_node_that_cannot_reach_redis_refuses_to_start() {
     let closed = ferrio_testkit::free_port();
     let url = format!("redis://127.0.0.1:{closed}/");
-    let mut child = ferrio_command(
-        BIN,
+    let base = ["--port", "0", "--admin-port", "0"];
+    let (code, stderr, stdout) = run_to_exit(
         &[
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--cluster-redis",
-            &url,
-            "--cluster-secret",
-            SECRET,
-        ],
-        &[],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn");
-    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
-    let output = child.wait_with_output().expect("output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(status.code(), Some(1), "{stderr}");
+            &base[..],
+            &["--cluster-redis", &url, "--cluster-secret", SECRET],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("cannot reach the cluster's Redis"),
         "{stderr}"
@@ -1098,41 +1044,12 @@ fn a_node_that_cannot_reach_redis_refuses_to_start() {
         "it never says it listens: {stdout}"
     );
 
-    // A bad URL or timers are configuration errors, named.
-    let mut child = ferrio_command(
-        BIN,
-        &[
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--cluster-redis",
-            "http://nope",
-        ],
-        &[],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn");
-    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
-    let stderr =
-        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    // A bad URL, or no secret: configuration errors, named, before anything is tried.
+    let (code, stderr, _) = run_to_exit(&[&base[..], &["--cluster-redis", "http://nope"]].concat());
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cluster_redis"), "{stderr}");
-
-    // No secret: refused before anything is tried.
-    let mut child = ferrio_command(
-        BIN,
-        &["--port", "0", "--admin-port", "0", "--cluster-redis", &url],
-        &[],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn");
-    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
-    let stderr =
-        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    let (code, stderr, _) = run_to_exit(&[&base[..], &["--cluster-redis", &url]].concat());
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cluster_secret"), "{stderr}");
 
     // The link's port taken: refused, naming it.
@@ -1140,29 +1057,20 @@ fn a_node_that_cannot_reach_redis_refuses_to_start() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken_addr = taken.local_addr().expect("addr").to_string();
     let url = redis.url();
-    let mut child = ferrio_command(
-        BIN,
+    let (code, stderr, _) = run_to_exit(
         &[
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--cluster-redis",
-            &url,
-            "--cluster-secret",
-            SECRET,
-            "--cluster-listen",
-            &taken_addr,
-        ],
-        &[],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn");
-    let status = wait_exit(&mut child, Duration::from_secs(15)).expect("exits");
-    let stderr =
-        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).into_owned();
-    assert_eq!(status.code(), Some(1), "{stderr}");
+            &base[..],
+            &[
+                "--cluster-redis",
+                &url,
+                "--cluster-secret",
+                SECRET,
+                "--cluster-listen",
+                &taken_addr,
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("cluster_listen"), "{stderr}");
 }

@@ -186,14 +186,7 @@ impl Nginx {
         let dir = TempDir::new("nginx");
         let config = config(installed, mode, upstreams, addr, dir.path());
         std::fs::write(dir.join("nginx.conf"), config).expect("write nginx.conf");
-        let mut child = Command::new(&installed.binary)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            // The log of the start, before the configuration's own is opened.
-            .arg("-e")
-            .arg(dir.join("error.log"))
+        let mut child = nginx_in(&installed.binary, &dir)
             .args(["-g", "daemon off;"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -252,20 +245,28 @@ fn accepts(addr: SocketAddr) -> bool {
 }
 
 /// The nginx binary and how it gets the stream module.
+/// nginx with `dir` as its prefix, `dir/nginx.conf` as its configuration and `dir/error.log`
+/// as the log of its start (before the configuration's own is opened).
+fn nginx_in(binary: &Path, dir: &TempDir) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("error.log"));
+    command
+}
+
 /// Asks the installed nginx whether it accepts `config` (`nginx -t`), run in a temp dir of
 /// its own, so the file's own paths (pid, logs, temp files) stay there; the error is what
 /// nginx said. Upstream names must resolve where the check runs.
 pub fn check_config(config: &str) -> Result<(), String> {
     let dir = TempDir::new("nginx-check");
     std::fs::write(dir.join("nginx.conf"), config).map_err(|error| error.to_string())?;
-    let output = Command::new(&installed().binary)
+    let output = nginx_in(&installed().binary, &dir)
         .arg("-t")
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .arg("-e")
-        .arg(dir.join("error.log"))
         .args(["-g", "pid nginx.pid;"])
         .output()
         .map_err(|error| error.to_string())?;

@@ -218,6 +218,16 @@ impl GatewayProcess {
         }
     }
 
+    /// Sends the process `signal` (`"STOP"`, `"CONT"`, `"KILL"`…) with `kill`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {}", self.child.id());
+    }
+
     /// What the process wrote to stderr so far (its log).
     pub fn stderr(&self) -> String {
         self.stderr.text()
