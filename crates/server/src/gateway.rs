@@ -402,6 +402,8 @@ impl Shared {
         if let Ok(value) = http::HeaderValue::from_str(&connection.peer.to_string()) {
             headers.insert(CLIENT_HEADER, value);
         }
+        // What the client sent under the link's own names is not believed.
+        headers.remove(SECURE_HEADER);
         if connection.secure {
             headers.insert(SECURE_HEADER, http::HeaderValue::from_static("1"));
         }
