@@ -2,6 +2,7 @@
 //! client's packets mean is decided in `dispatch`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -579,23 +580,8 @@ impl HubInner {
             Some(cluster) => cluster.mint_sid().into(),
             None => uuid::Uuid::new_v4().simple().to_string().into(),
         };
-        let budget = Budget::full(
-            self.config.inbound_packets,
-            self.config.inbound_bytes,
-            tokio::time::Instant::now(),
-        );
-        let session = Session::new(
-            Arc::clone(&sid),
-            data,
-            peer.ip(),
-            Arc::clone(&self.timers),
-            budget,
-        );
-        if !self.insert(Arc::clone(&session)) {
-            // 122 random bits (or a node's 104) met again: refuse rather than replace.
-            self.occupancy.remove_unconnected(peer.ip());
-            return Err(Refusal::Unavailable);
-        }
+        // 122 random bits (or a node's 104) met again: refused rather than replaced.
+        self.enter_unconnected(Arc::clone(&sid), data, peer.ip())?;
         debug!(%sid, "session issued");
         Ok(HandshakeBody {
             sid: sid.to_string(),
@@ -625,25 +611,32 @@ impl HubInner {
         self.occupancy
             .add_unconnected(peer)
             .map_err(Refusal::TooManyUnconnected)?;
+        self.enter_unconnected(sid.into(), data, peer)?;
+        debug!(sid, "session taken over from another node");
+        Ok(())
+    }
+
+    /// A new unconnected session `sid`, with a full inbound budget, into the registry; its
+    /// client address `peer` already counted as unconnected, and uncounted again when the id
+    /// is taken.
+    fn enter_unconnected(
+        &self,
+        sid: Arc<str>,
+        data: HandshakeData,
+        peer: IpAddr,
+    ) -> Result<(), Refusal> {
         let budget = Budget::full(
             self.config.inbound_packets,
             self.config.inbound_bytes,
             tokio::time::Instant::now(),
         );
-        let sid: Arc<str> = sid.into();
-        let session = Session::new(
-            Arc::clone(&sid),
-            data,
-            peer,
-            Arc::clone(&self.timers),
-            budget,
-        );
-        if !self.insert(session) {
+        let session = Session::new(sid, data, peer, Arc::clone(&self.timers), budget);
+        if self.insert(session) {
+            Ok(())
+        } else {
             self.occupancy.remove_unconnected(peer);
-            return Err(Refusal::Unavailable);
+            Err(Refusal::Unavailable)
         }
-        debug!(%sid, "session taken over from another node");
-        Ok(())
     }
 
     /// The one place sessions enter the registry; it also files their first deadline.

@@ -8,39 +8,9 @@
 // successful repetitions for ferrio and for Node, and the ratio ferrio/Node. Metrics named
 // `*_per_s` are better when higher, all others (latency, CPU time, memory) when lower.
 
-const fs = require('node:fs');
-const path = require('node:path');
+const { fmt, median, readResults } = require('./results');
 
-const dir = process.argv[2];
-if (!dir) {
-  process.stderr.write('usage: node report.js RESULTS_DIR\n');
-  process.exit(2);
-}
-
-const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
-const runs = fs
-  .readFileSync(path.join(dir, 'runs.jsonl'), 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line));
-
-function median(values) {
-  if (values.length === 0) return null;
-  const sorted = values.slice().sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function fmt(value) {
-  if (value === null || value === undefined || Number.isNaN(value)) return '–';
-  const abs = Math.abs(value);
-  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
-  if (abs >= 100) return value.toFixed(0);
-  if (abs >= 10) return value.toFixed(1);
-  if (abs >= 1) return value.toFixed(2);
-  if (abs === 0) return '0';
-  return value.toPrecision(2);
-}
+const { meta, runs } = readResults('report.js');
 
 const cases = [];
 const byCase = new Map();
