@@ -160,7 +160,7 @@ async fn answered_heartbeats_keep_the_stream_open(server: &TestServer) {
                 StreamEvent::TimedOut => false,
                 other => panic!("stream ended: {other:?}"),
             },
-            async |stream, timeout| next_payload(stream, timeout).await.expect("echo"),
+            async |stream, timeout| packets_of(&next_payload(stream, timeout).await.expect("echo")),
         )
         .await;
 }

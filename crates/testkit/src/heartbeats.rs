@@ -42,8 +42,9 @@ impl TestServer {
     /// way are answered), and `sid` must not have been disconnected.
     ///
     /// `next_heartbeat` checks what comes next within its timeout: `true` for a heartbeat,
-    /// `false` when nothing came, and a panic for anything else. `next_packet` returns the
-    /// next packet within its timeout and panics when there is none.
+    /// `false` when nothing came, and a panic for anything else. `next_packets` returns the
+    /// packets of the next write within its timeout (a heartbeat and the echo queued together
+    /// arrive framed in one write) and panics when there is none.
     #[allow(clippy::too_many_arguments)]
     pub async fn assert_answered_heartbeats_keep_stream_open<S>(
         &self,
@@ -53,7 +54,7 @@ impl TestServer {
         echo: &str,
         wait: Duration,
         mut next_heartbeat: impl AsyncFnMut(&mut S, Duration) -> bool,
-        mut next_packet: impl AsyncFnMut(&mut S, Duration) -> String,
+        mut next_packets: impl AsyncFnMut(&mut S, Duration) -> Vec<String>,
     ) {
         let until = Instant::now() + Duration::from_secs(9);
         let mut heartbeats = 0;
@@ -67,14 +68,15 @@ impl TestServer {
         }
         assert!(heartbeats >= 2, "only {heartbeats} heartbeats in 9 s");
         self.post_packets_to(path, echo).await;
-        loop {
-            let packet = next_packet(stream, wait).await;
-            if packet == "2::" {
-                self.post_packets_to(path, "2::").await;
-                continue;
+        'echoed: loop {
+            for packet in next_packets(stream, wait).await {
+                if packet == "2::" {
+                    self.post_packets_to(path, "2::").await;
+                    continue;
+                }
+                assert_eq!(packet, echo);
+                break 'echoed;
             }
-            assert_eq!(packet, echo);
-            break;
         }
         assert!(
             !any_disconnect_of(&self.log, sid),
