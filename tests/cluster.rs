@@ -16,8 +16,8 @@ use ferrio_testkit::redis::RedisServer;
 use ferrio_testkit::{
     ChatLedger, ECHO_PING, GatewayProcess, TestServer, WsClient, assert_websocket_echo, clustered,
     ferrio_command, flashsocket_path, forced_disconnect_path, hixie_sample_headers, hixie_upgrade,
-    htmlfile_path, jsonp_form, jsonp_path, next_packet_within, packets_of, retry_until, send_text,
-    short_timers, wait_exit, ws_path, xhr_path,
+    htmlfile_path, jsonp_form, jsonp_path, multipart_path, next_packet_within, packets_of,
+    retry_until, send_text, short_timers, wait_exit, ws_path, xhr_path,
 };
 use http::Method;
 use serde_json::json;
@@ -395,6 +395,9 @@ async fn any_node_serves_any_request_of_any_session() {
     stop_and_check_keys(nodes, &redis, "forward").await;
 }
 
+/// A request body on a link opened by a test: empty, or the receipts a test writes.
+type LinkTestBody = http_body_util::combinators::BoxBody<bytes::Bytes, std::convert::Infallible>;
+
 /// An HTTP/2 connection to the link of the node that minted `sid` (its address from Redis),
 /// as another node would open it, and a handle that cuts its socket.
 async fn link_to(
@@ -403,7 +406,7 @@ async fn link_to(
     sid: &str,
 ) -> (
     String,
-    hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    hyper::client::conn::http2::SendRequest<LinkTestBody>,
     std::net::TcpStream,
 ) {
     let description = redis
@@ -431,13 +434,14 @@ async fn link_to(
     (link, sender, cut)
 }
 
-/// A link request from the pretend node `0f0f0f`.
+/// A link request from the pretend node `0f0f0f` with `body`.
 fn link_request(
     link: &str,
     method: Method,
     path: &str,
     secret: &str,
-) -> http::Request<http_body_util::Empty<bytes::Bytes>> {
+    body: LinkTestBody,
+) -> http::Request<LinkTestBody> {
     http::Request::builder()
         .method(method)
         .uri(format!("http://{link}{path}"))
@@ -445,36 +449,69 @@ fn link_request(
         .header("x-ferrio-node", "0f0f0f")
         .header("x-ferrio-client", "127.0.0.1:4000")
         .header("x-ferrio-hops", "1")
-        .body(http_body_util::Empty::new())
+        .body(body)
         .expect("request")
 }
 
+/// A request body of receipts, written through the sender; dropping it ends them.
+fn receipts() -> (
+    tokio::sync::mpsc::UnboundedSender<&'static str>,
+    LinkTestBody,
+) {
+    use http_body_util::BodyExt as _;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
+    let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let receipt = receiver.recv().await?;
+        let frame = hyper::body::Frame::data(bytes::Bytes::from_static(receipt.as_bytes()));
+        Some((Ok(frame), receiver))
+    });
+    (sender, http_body_util::StreamBody::new(frames).boxed())
+}
+
+/// No request body.
+fn no_body() -> LinkTestBody {
+    use http_body_util::BodyExt as _;
+    http_body_util::Empty::new().boxed()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forwarded_batch_is_held_until_confirmed_and_requeued_otherwise() {
+async fn a_forwarded_answer_is_held_until_receipted_and_requeued_otherwise() {
     use http_body_util::BodyExt as _;
     let redis = RedisServer::start();
     let nodes = nodes(&redis, "held", 1).await;
     let node = &nodes[0];
     let sid = node.connected_polling_session().await;
-    let secret = "a cluster secret for tests";
+    let secret = SECRET;
 
     // Without the secret: refused.
     let (link, mut sender, cut) = link_to(&redis, "held", &sid).await;
     let refused = sender
-        .send_request(link_request(&link, Method::GET, &xhr_path(&sid), "wrong"))
+        .send_request(link_request(
+            &link,
+            Method::GET,
+            &xhr_path(&sid),
+            "wrong",
+            no_body(),
+        ))
         .await
         .expect("answer");
     assert_eq!(refused.status(), 401);
     assert_eq!(metric(node, "ferrio_cluster_link_refused_total").await, 1.0);
 
-    // A poll forwarded by the pretend node gets the echo with the id it is held under; the
-    // link then breaks unconfirmed: the batch goes back to the session.
-    let poll = sender.send_request(link_request(&link, Method::GET, &xhr_path(&sid), secret));
+    // A poll forwarded by the pretend node gets the echo; the link then breaks before any
+    // receipt: the batch goes back to the session.
+    let (_receipts, body) = receipts();
+    let poll = sender.send_request(link_request(
+        &link,
+        Method::GET,
+        &xhr_path(&sid),
+        secret,
+        body,
+    ));
     let poll = tokio::spawn(poll);
     tokio::time::sleep(Duration::from_millis(200)).await;
     node.post_packets(&sid, ECHO_PING).await;
     let answer = poll.await.expect("poll task").expect("answer");
-    assert!(answer.headers().contains_key("x-ferrio-batch"));
     let body = answer.into_body().collect().await.expect("body").to_bytes();
     assert_eq!(&body[..], ECHO_PING.as_bytes());
     cut.shutdown(std::net::Shutdown::Both).expect("cut");
@@ -485,43 +522,137 @@ async fn a_forwarded_batch_is_held_until_confirmed_and_requeued_otherwise() {
     .await;
     assert_eq!(node.poll_packets(&sid).await, vec![ECHO_PING.to_owned()]);
 
-    // Confirmed `done`: not sent again. Confirmed `unread`: sent again.
-    for (verdict, again) in [("done", false), ("unread", true)] {
+    // A receipt for the whole answer: not sent again. Receipts that end short of it (the
+    // client went away): sent again.
+    let whole: &'static str = format!("{}\n", ECHO_PING.len()).leak();
+    for (receipt, again) in [(Some(whole), false), (Some("3\n"), true), (None, true)] {
         let (link, mut sender, _cut) = link_to(&redis, "held", &sid).await;
+        let (receipts, body) = receipts();
         let poll = tokio::spawn(sender.send_request(link_request(
             &link,
             Method::GET,
             &xhr_path(&sid),
             secret,
+            body,
         )));
         tokio::time::sleep(Duration::from_millis(200)).await;
         node.post_packets(&sid, ECHO_PING).await;
         let answer = poll.await.expect("poll task").expect("answer");
-        let id = answer
-            .headers()
-            .get("x-ferrio-batch")
-            .and_then(|value| value.to_str().ok())
-            .expect("held")
-            .to_owned();
         let _ = answer.into_body().collect().await;
-        let settled = sender
-            .send_request(link_request(
-                &link,
-                Method::POST,
-                &format!("/_ferrio/{verdict}/{id}"),
-                secret,
-            ))
-            .await
-            .expect("settled");
-        assert_eq!(settled.status(), 204);
+        if let Some(receipt) = receipt {
+            receipts.send(receipt).expect("receipt");
+        }
+        drop(receipts);
         let next = node.poll_packets(&sid).await;
         if again {
-            assert_eq!(next, vec![ECHO_PING.to_owned()], "{verdict}");
+            assert_eq!(next, vec![ECHO_PING.to_owned()], "{receipt:?}");
         } else {
-            assert_eq!(next, vec!["8::".to_owned()], "{verdict}");
+            assert_eq!(next, vec!["8::".to_owned()], "{receipt:?}");
         }
     }
+
+    // A stream (xhr-multipart: closing it keeps the session): what a receipt covers is
+    // delivered, what comes after it goes back when the receipts end.
+    let (link, mut sender, _cut) = link_to(&redis, "held", &sid).await;
+    let (receipts_to, body) = receipts();
+    let answer = sender
+        .send_request(link_request(
+            &link,
+            Method::GET,
+            &multipart_path(&sid),
+            secret,
+            body,
+        ))
+        .await
+        .expect("answer");
+    let mut stream = answer.into_body();
+    let prelude = stream
+        .frame()
+        .await
+        .expect("a prelude")
+        .expect("no error")
+        .into_data()
+        .expect("data");
+    node.post_packets_to(
+        &multipart_path(&sid),
+        r#"5:::{"name":"echo","args":["one"]}"#,
+    )
+    .await;
+    let first = stream
+        .frame()
+        .await
+        .expect("a chunk")
+        .expect("no error")
+        .into_data()
+        .expect("data");
+    let covered: &'static str = format!("{}\n", prelude.len() + first.len()).leak();
+    receipts_to.send(covered).expect("receipt");
+    node.post_packets_to(
+        &multipart_path(&sid),
+        r#"5:::{"name":"echo","args":["two"]}"#,
+    )
+    .await;
+    let second = stream
+        .frame()
+        .await
+        .expect("a chunk")
+        .expect("no error")
+        .into_data()
+        .expect("data");
+    assert!(String::from_utf8_lossy(&second).contains("two"));
+    drop(receipts_to);
+    drop(stream);
+    let next = node.poll_packets(&sid).await;
+    assert_eq!(
+        next,
+        vec![r#"5:::{"name":"echo","args":["two"]}"#.to_owned()],
+        "only the unreceipted chunk comes again"
+    );
     stop_and_check_keys(nodes, &redis, "held").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_held_polls_on_one_link_leave_room_for_a_post() {
+    // More than HTTP/2's usual 200 streams, fewer than the 256 connections one address may open.
+    const HELD: usize = 230;
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "streams", 2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut sids = Vec::new();
+    for _ in 0..HELD {
+        sids.push(a.connected_polling_session().await);
+    }
+    // Every session polls through B: one link, HELD requests in flight on it at once.
+    let polls: Vec<_> = sids
+        .iter()
+        .map(|sid| {
+            let (addr, path) = (b.addr, xhr_path(sid));
+            tokio::spawn(async move { get(addr, &path).await.text() })
+        })
+        .collect();
+    retry_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || metric(a, "ferrio_cluster_forwarded_in_total").await,
+        |forwarded| *forwarded >= HELD as f64,
+    )
+    .await
+    .expect("every poll reached the owner");
+    // A POST through the same link is not queued behind them.
+    let started = std::time::Instant::now();
+    b.post_packets(&sids[0], ECHO_PING).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "a POST beside {HELD} held polls took {took:?}"
+    );
+    let mut answers = Vec::new();
+    for poll in polls {
+        answers.push(poll.await.expect("poll"));
+    }
+    assert_eq!(packets_of(&answers[0]), vec![ECHO_PING.to_owned()]);
+    assert!(answers[1..].iter().all(|answer| answer == "8::"));
+    stop_and_check_keys(nodes, &redis, "streams").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1024,7 +1155,13 @@ async fn nodes_on_a_redis_cluster_share_a_chat() {
 
 #[test]
 fn a_node_that_cannot_reach_redis_refuses_to_start() {
-    let closed = ferrio_testkit::free_port();
+    // A port bound and never listened on: a connection to it is refused, and no server
+    // started meanwhile by another test can take it.
+    let reserved = tokio::net::TcpSocket::new_v4().expect("socket");
+    reserved
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let closed = reserved.local_addr().expect("address").port();
     let url = format!("redis://127.0.0.1:{closed}/");
     let base = ["--port", "0", "--admin-port", "0"];
     let (code, stderr, stdout) = run_to_exit(

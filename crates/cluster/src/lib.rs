@@ -239,9 +239,6 @@ pub(crate) struct Shared {
     /// session); old entries are swept at the heartbeat.
     pub(crate) owners: DashMap<String, (String, std::time::Instant)>,
     /// Batches of forwarded polls not yet confirmed by the forwarding node, by id.
-    pub(crate) held: DashMap<u64, link::Held>,
-    pub(crate) next_held: AtomicU64,
-    pub(crate) next_connection: AtomicU64,
     /// This node's own `/api/stats`, for the other nodes' cluster-wide answers.
     pub(crate) local_stats: std::sync::OnceLock<StatsSource>,
 }
@@ -362,9 +359,6 @@ impl Node {
             moved: DashMap::new(),
             adopted: DashMap::new(),
             owners: DashMap::new(),
-            held: DashMap::new(),
-            next_held: AtomicU64::new(1),
-            next_connection: AtomicU64::new(1),
             local_stats: std::sync::OnceLock::new(),
             config,
         });
@@ -516,42 +510,44 @@ impl Node {
         }
     }
 
-    /// Holds `batch` of session `sid`, which the answer to a poll forwarded here on
-    /// `connection` carries, until the forwarding node confirms it reached the client;
-    /// returns the id to put in [`link::BATCH_HEADER`] of the answer.
-    pub fn hold(
-        &self,
-        connection: link::LinkConnection,
-        sid: &str,
-        batch: ferrio_hub::Batch,
-    ) -> u64 {
-        link::hold(&self.shared, connection, sid, batch)
+    /// Puts `batches` of session `sid` (oldest first), which an answer to a request forwarded
+    /// here carried and the forwarding node did not confirm, back at the front of the
+    /// session's queue.
+    pub fn requeue(&self, hub: &Hub, sid: &str, batches: Vec<ferrio_hub::Batch>) {
+        if batches.is_empty() {
+            return;
+        }
+        let packets = batches
+            .iter()
+            .flat_map(|batch| batch.packets().iter().cloned())
+            .collect::<Vec<_>>();
+        if hub.requeue(sid, ferrio_hub::Batch::from(packets)) {
+            ClusterMetrics::add(&self.shared.metrics.requeued, batches.len() as u64);
+            debug!(
+                sid,
+                batches = batches.len(),
+                "unconfirmed batches went back to their session"
+            );
+        }
     }
 
-    /// The body of `response`, an answer a node gave to a request forwarded to it (`peer`),
-    /// to relay to the client: when it carries a held batch, the peer is told whether it
-    /// reached the client's connection whole.
-    pub fn relay(&self, peer: &str, response: Response<Incoming>) -> Response<link::Relayed> {
-        let id = response
-            .headers()
-            .get(link::BATCH_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
+    /// The body of `response`, an answer a node gave to a request forwarded to it, to relay
+    /// to the client; a forwarded GET's `receipts` go back as the client's connection takes
+    /// it.
+    pub fn relay(
+        &self,
+        response: Response<Incoming>,
+        receipts: Option<link::Receipts>,
+    ) -> Response<link::Relayed> {
         let expected = response
             .headers()
             .get(http::header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok());
-        let (mut parts, body) = response.into_parts();
-        parts.headers.remove(link::BATCH_HEADER);
+        let (parts, body) = response.into_parts();
         let mut relayed = link::Relayed::new(body);
-        if let Some(id) = id {
-            let confirm = link::Confirm {
-                shared: Arc::clone(&self.shared),
-                peer: peer.to_owned(),
-                id,
-            };
-            relayed.confirm_with(confirm, expected);
+        if let Some(receipts) = receipts {
+            relayed.with_receipts(receipts, expected);
         }
         Response::from_parts(parts, relayed)
     }

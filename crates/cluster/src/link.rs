@@ -15,11 +15,14 @@
 //!   when the node that minted it cannot be reached (it died after handing it over).
 //!   Answered `{"has": bool}`.
 //! - `GET /_ferrio/stats`: the node's own `/api/stats`, for a cluster-wide answer.
-//! - `POST /_ferrio/done/<id>` and `POST /_ferrio/unread/<id>`: the answer to a forwarded
-//!   poll, whose batch the serving node holds (its id in [`BATCH_HEADER`]), reached the client
-//!   or did not. An unread batch, and every batch still held when the link from the
-//!   forwarding node breaks, goes back to the front of its session's queue: no packet is lost
-//!   between nodes. (One the client got just before the link broke, unconfirmed, comes again.)
+//!
+//! A forwarded GET (a poll, a stream) keeps its request body open as the way back: the
+//! forwarding node writes receipts on it ([`Receipts`]), each the offset up to which the
+//! client's connection has taken the answer's body, and ends it when the relay ends. The
+//! serving node keeps every batch the answer carries until a receipt covers it; what is not
+//! covered when the receipts end or the link breaks goes back to the front of its session's
+//! queue: no packet is lost between nodes. (One the client got just before the link broke,
+//! unreceipted, comes again.)
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -30,14 +33,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_hub::{Batch, HandshakeData, Hub};
+use ferrio_hub::{HandshakeData, Hub};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Frame, Incoming};
 use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -76,17 +79,19 @@ const STATS_PATH: &str = "/_ferrio/stats";
 /// How long a cluster-wide query waits for the other nodes; those that have not answered by
 /// then are named as missing.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
-const DONE_PREFIX: &str = "/_ferrio/done/";
-const UNREAD_PREFIX: &str = "/_ferrio/unread/";
-
-/// On the answer to a forwarded poll: the id under which the serving node holds its batch
-/// until the forwarding node says it reached the client (`done`) or did not (`unread`).
-pub const BATCH_HEADER: &str = "x-ferrio-batch";
-
 /// How long dialing a peer may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a take may take before the session is treated as nobody's.
 const TAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often each end of a quiet link pings the other, and how long it waits for the pong
+/// before it drops the link: a peer stopped dead (paused, cut off) is noticed in seconds,
+/// and what its forwarded answers carried goes back to the sessions.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most requests in flight on one link. Every forwarded poll, stream and WebSocket is one
+/// for as long as it lasts, so the bound is the sessions a node serves, not HTTP/2's usual
+/// 100–200.
+const MAX_STREAMS_PER_LINK: u32 = 1 << 20;
 
 /// Why a request could not cross the link.
 #[derive(Debug, thiserror::Error)]
@@ -145,10 +150,14 @@ impl Links {
             .map_err(|_| broken("dial timed out".into()))?
             .map_err(|error| broken(error.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .map_err(|error| broken(error.to_string()))?;
+        let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .keep_alive_interval(KEEP_ALIVE_INTERVAL)
+            .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+            .keep_alive_while_idle(true)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|error| broken(error.to_string()))?;
         let peer = node.to_owned();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -384,28 +393,20 @@ pub(crate) async fn serve(
         let forwarded = Arc::clone(&forwarded);
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            // What the answers on this connection hold unconfirmed goes back to the sessions
-            // when it ends.
-            let connection_id = LinkConnection(
-                shared
-                    .next_connection
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            );
-            let service = {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let shared = Arc::clone(&shared);
                 let hub = hub.clone();
-                hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                    let shared = Arc::clone(&shared);
-                    let hub = hub.clone();
-                    let forwarded = Arc::clone(&forwarded);
-                    request.extensions_mut().insert(connection_id);
-                    async move {
-                        let answer = answer(&shared, &hub, &forwarded, peer, request);
-                        Ok::<_, Infallible>(answer.await)
-                    }
-                })
-            };
+                let forwarded = Arc::clone(&forwarded);
+                async move {
+                    let answer = answer(&shared, &hub, &forwarded, peer, request);
+                    Ok::<_, Infallible>(answer.await)
+                }
+            });
             let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .keep_alive_interval(KEEP_ALIVE_INTERVAL)
+                .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+                .max_concurrent_streams(MAX_STREAMS_PER_LINK)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
@@ -419,7 +420,6 @@ pub(crate) async fn serve(
                     let _ = connection.await;
                 }
             }
-            requeue_unconfirmed(&shared, &hub, connection_id);
         });
     }
 }
@@ -465,20 +465,6 @@ async fn answer(
         shared.moved.remove(sid);
         return status(StatusCode::NO_CONTENT);
     }
-    if let Some(id) = path.strip_prefix(DONE_PREFIX) {
-        if let Ok(id) = id.parse::<u64>() {
-            shared.held.remove(&id);
-        }
-        return status(StatusCode::NO_CONTENT);
-    }
-    if let Some(id) = path.strip_prefix(UNREAD_PREFIX) {
-        if let Ok(id) = id.parse::<u64>()
-            && let Some((_, held)) = shared.held.remove(&id)
-        {
-            requeue(shared, hub, held);
-        }
-        return status(StatusCode::NO_CONTENT);
-    }
     ClusterMetrics::add(&shared.metrics.forwarded_in, 1);
     forwarded(request).await
 }
@@ -506,13 +492,13 @@ fn answer_take(shared: &Shared, hub: &Hub, sid: &str, taker: &str) -> Value {
 }
 
 /// A relayed body that ends, instead of failing, when the link breaks under it: the client
-/// sees its response cut short, as when any connection drops. When it carries a held batch,
-/// the serving node is told once the body has been handed to the client's connection whole
-/// (`done`), or that it was not (`unread`: the link failed, or the client went away first).
+/// sees its response cut short, as when any connection drops. A forwarded GET's carries the
+/// [`Receipts`] back to the serving node: each time it is asked for more, the client's
+/// connection has taken everything before.
 #[derive(Debug)]
 pub struct Relayed {
     inner: Incoming,
-    confirm: Option<Confirm>,
+    receipts: Option<Receipts>,
     /// The body's length when the answer said it: a server stops polling a body once it has
     /// that many bytes, before the link's end of stream may have arrived.
     expected: Option<u64>,
@@ -524,7 +510,7 @@ impl Relayed {
     pub fn new(inner: Incoming) -> Self {
         Relayed {
             inner,
-            confirm: None,
+            receipts: None,
             expected: None,
             yielded: 0,
         }
@@ -538,20 +524,26 @@ impl Relayed {
                 .is_some_and(|expected| self.yielded >= expected)
     }
 
-    /// Settles a held batch through `confirm` when the body ends or is dropped; `expected` is
-    /// the body's length, when known.
-    pub(crate) fn confirm_with(&mut self, confirm: Confirm, expected: Option<u64>) {
-        self.confirm = Some(confirm);
+    /// Sends `receipts` as the body is handed on; `expected` is the body's length, when known.
+    pub(crate) fn with_receipts(&mut self, receipts: Receipts, expected: Option<u64>) {
+        self.receipts = Some(receipts);
         self.expected = expected;
+    }
+
+    /// The whole body was handed on: the last receipt, then the end of them.
+    fn finish(&mut self) {
+        if let Some(mut receipts) = self.receipts.take() {
+            receipts.taken(self.yielded);
+        }
     }
 }
 
 impl Drop for Relayed {
     fn drop(&mut self) {
-        // A server stops polling a body it knows has ended: handed over whole, then.
-        let finished = self.finished();
-        if let Some(confirm) = self.confirm.take() {
-            confirm.settle(finished);
+        // A server stops polling a body it knows has ended: handed over whole, then. Anything
+        // else dropped midway was not confirmed, and the receipts end without it.
+        if self.finished() {
+            self.finish();
         }
     }
 }
@@ -564,29 +556,27 @@ impl hyper::body::Body for Relayed {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let yielded = self.yielded;
+        if let Some(receipts) = self.receipts.as_mut() {
+            receipts.taken(yielded);
+        }
         match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     self.yielded += data.len() as u64;
                 }
-                if self.finished()
-                    && let Some(confirm) = self.confirm.take()
-                {
-                    confirm.settle(true);
+                if self.finished() {
+                    self.finish();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(error))) => {
                 debug!(%error, "relayed body cut short by the link");
-                if let Some(confirm) = self.confirm.take() {
-                    confirm.settle(false);
-                }
+                self.receipts = None;
                 Poll::Ready(None)
             }
             Poll::Ready(None) => {
-                if let Some(confirm) = self.confirm.take() {
-                    confirm.settle(true);
-                }
+                self.finish();
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
@@ -598,93 +588,77 @@ impl hyper::body::Body for Relayed {
     }
 }
 
-/// A batch the answer to a forwarded poll carried, held until the forwarding node confirms it.
+/// The forwarding end of a forwarded GET's way back: the offsets up to which the client's
+/// connection has taken the answer's body, written on the request body ([`receipt_body`]).
+/// Dropping it ends them.
 #[derive(Debug)]
-pub(crate) struct Held {
-    /// The link connection the answer went out on.
-    connection: LinkConnection,
-    sid: String,
-    batch: Batch,
+pub struct Receipts {
+    sender: tokio::sync::mpsc::UnboundedSender<Bytes>,
+    sent: u64,
 }
 
-/// Which link connection a forwarded request came on: a request extension the link adds, so
-/// that what its answers hold is requeued if that connection breaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkConnection(u64);
-
-/// Holds `batch` of session `sid`, which the answer to a poll forwarded on `connection`
-/// carries; the id goes in [`BATCH_HEADER`].
-pub(crate) fn hold(shared: &Shared, connection: LinkConnection, sid: &str, batch: Batch) -> u64 {
-    let id = shared
-        .next_held
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    shared.held.insert(
-        id,
-        Held {
-            connection,
-            sid: sid.to_owned(),
-            batch,
-        },
-    );
-    id
-}
-
-fn requeue(shared: &Shared, hub: &Hub, held: Held) {
-    if hub.requeue(&held.sid, held.batch) {
-        ClusterMetrics::add(&shared.metrics.requeued, 1);
-        debug!(sid = %held.sid, "an unconfirmed batch went back to its session");
-    }
-}
-
-/// Requeues every batch whose answer went out on `connection` and is not confirmed: the
-/// connection broke.
-fn requeue_unconfirmed(shared: &Shared, hub: &Hub, connection: LinkConnection) {
-    let ids: Vec<u64> = shared
-        .held
-        .iter()
-        .filter(|entry| entry.value().connection == connection)
-        .map(|entry| *entry.key())
-        .collect();
-    for id in ids {
-        if let Some((_, held)) = shared.held.remove(&id) {
-            requeue(shared, hub, held);
+impl Receipts {
+    /// The client's connection has taken the body up to `offset`.
+    fn taken(&mut self, offset: u64) {
+        if offset > self.sent {
+            self.sent = offset;
+            // The request is gone when nobody reads them any more: nothing to tell.
+            let _ = self.sender.send(Bytes::from(format!("{offset}\n")));
         }
     }
 }
 
-/// What settles a held batch from the forwarding side.
-#[derive(Debug)]
-pub(crate) struct Confirm {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) peer: String,
-    pub(crate) id: u64,
+/// A forwarded GET's request body: the receipts, then its end when they are dropped.
+struct ReceiptBody(tokio::sync::mpsc::UnboundedReceiver<Bytes>);
+
+impl hyper::body::Body for ReceiptBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|receipt| receipt.map(|receipt| Ok(Frame::data(receipt))))
+    }
 }
 
-impl Confirm {
-    fn settle(self, delivered: bool) {
-        let prefix = if delivered {
-            DONE_PREFIX
-        } else {
-            UNREAD_PREFIX
+/// A new way back for a forwarded GET: the body to send the request with, and the receipts
+/// to relay its answer with ([`Node::relay`](crate::Node::relay)).
+pub fn receipt_body() -> (LinkBody, Receipts) {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    (
+        ReceiptBody(receiver).boxed_unsync(),
+        Receipts { sender, sent: 0 },
+    )
+}
+
+/// Reads the receipts of a GET forwarded here (its request body) until they end or the link
+/// breaks, calling `taken` with each offset the forwarding node's client took the answer's
+/// body up to.
+pub async fn read_receipts(mut body: Incoming, mut taken: impl FnMut(u64)) {
+    let mut pending = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            // The link broke: no more receipts.
+            return;
         };
-        tokio::spawn(async move {
-            let Ok(request) = Request::builder()
-                .method(Method::POST)
-                .uri(format!("{prefix}{}", self.id))
-                .body(empty())
-            else {
-                return;
-            };
-            if let Err(error) = self
-                .shared
-                .links
-                .send(&self.shared, &self.peer, request)
-                .await
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        pending.extend_from_slice(data);
+        while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            match std::str::from_utf8(&line[..end])
+                .ok()
+                .and_then(|text| text.parse().ok())
             {
-                // The link is gone: the serving node requeues what it held when it notices.
-                debug!(node = %self.peer, %error, "could not settle a forwarded batch");
+                Some(offset) => taken(offset),
+                None => debug!("a malformed receipt on the link ignored"),
             }
-        });
+        }
     }
 }
 

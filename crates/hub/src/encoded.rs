@@ -77,3 +77,10 @@ impl Batch {
         ferrio_protocol::frame(&texts)
     }
 }
+
+impl From<Vec<Encoded>> for Batch {
+    /// A batch of `packets`, oldest first.
+    fn from(packets: Vec<Encoded>) -> Self {
+        Batch::new(packets)
+    }
+}

@@ -642,12 +642,18 @@ fn due(at: Instant, now: Instant, expiry: Expiry) -> TimerStep {
 }
 
 impl Session {
-    /// Puts packets that were taken but not written back at the front of the outbox.
+    /// Puts packets that were taken but not written back at the front of the outbox. A
+    /// transport waiting meanwhile (a poll that came through another node) gets them at once.
     pub(crate) fn requeue(&self, batch: Batch) {
         let mut state = self.state.lock();
         state.in_flight = 0;
         for packet in batch.into_packets().into_iter().rev() {
             state.push_front(packet);
+        }
+        let attached = state.attached.is_some();
+        drop(state);
+        if attached {
+            self.wake.notify_waiters();
         }
     }
 

@@ -10,19 +10,16 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use ferrio_cluster::link::{
-    self, BATCH_HEADER, CLIENT_HEADER, HOPS_HEADER, LinkBody, LinkConnection, MAX_HOPS,
-    SECURE_HEADER,
-};
+use ferrio_cluster::link::{self, CLIENT_HEADER, HOPS_HEADER, LinkBody, MAX_HOPS, SECURE_HEADER};
 use ferrio_cluster::{Node, Route as ClusterRoute};
 use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
 use ferrio_jsonp_polling::JsonpWire;
 use ferrio_protocol::{Route, StaticAsset, TransportKind};
-use ferrio_transport::{Body, HeldBatch, TransportError, TransportRequest, empty};
+use ferrio_transport::{Body, TransportError, TransportRequest, Unconfirmed, empty};
 use ferrio_xhr_multipart::MultipartWire;
 use ferrio_xhr_polling::XhrWire;
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
@@ -382,11 +379,17 @@ impl Shared {
         *retry.uri_mut() = parts.uri.clone();
         *retry.headers_mut() = parts.headers.clone();
         retry.extensions_mut().insert(connection);
-        let mut forwarded = Request::from_parts(
-            parts,
-            body.map_err(|error| Box::new(error) as link::BoxError)
-                .boxed_unsync(),
-        );
+        // A GET has no body of its own: its request body carries the receipts back instead.
+        let (body, receipts) = if parts.method == Method::GET {
+            let (body, receipts) = link::receipt_body();
+            (body, Some(receipts))
+        } else {
+            let body = body
+                .map_err(|error| Box::new(error) as link::BoxError)
+                .boxed_unsync();
+            (body, None)
+        };
+        let mut forwarded = Request::from_parts(parts, body);
         let headers = forwarded.headers_mut();
         for hop_by_hop in [
             http::header::CONNECTION,
@@ -409,7 +412,7 @@ impl Shared {
         }
         headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
         match node.forward(peer, kind.name(), forwarded).await {
-            Ok(response) => node.relay(peer, response).map(BodyExt::boxed_unsync),
+            Ok(response) => node.relay(response, receipts).map(BodyExt::boxed_unsync),
             Err(error) => {
                 debug!(sid, node = peer, %error, "forwarding failed; the session is answered as unknown");
                 self.transport(kind, sid, retry, connection.secure).await
@@ -417,12 +420,10 @@ impl Shared {
         }
     }
 
-    /// Serves a request another node of the cluster forwarded here. The batch a poll answers
-    /// with is held until that node confirms it reached the client.
+    /// Serves a request another node of the cluster forwarded here. A GET's request body
+    /// carries the forwarding node's receipts: the batches its answer carries stay held
+    /// until they are covered, and go back to the session if they are not.
     async fn serve_forwarded(&self, mut request: Request<Incoming>) -> Response<LinkBody> {
-        let connection = request.extensions().get::<LinkConnection>().copied();
-        let held = HeldBatch::default();
-        request.extensions_mut().insert(held.clone());
         let peer = request
             .headers()
             .get(CLIENT_HEADER)
@@ -436,7 +437,38 @@ impl Shared {
         request
             .extensions_mut()
             .insert(ConnectionInfo { peer, secure });
-        let (mut response, sid) = match self.route(&request) {
+        let response = if request.method() == Method::GET {
+            let unconfirmed = Unconfirmed::default();
+            request.extensions_mut().insert(unconfirmed.clone());
+            let (parts, receipts) = request.into_parts();
+            let request = Request::from_parts(parts, http_body_util::Empty::<Bytes>::new());
+            let (response, sid) = self.serve_routed(request).await;
+            match (sid, self.cluster.get()) {
+                (Some(sid), Some(node)) => {
+                    let node = Arc::clone(node);
+                    let hub = self.hub.clone();
+                    tokio::spawn(async move {
+                        link::read_receipts(receipts, |offset| unconfirmed.confirm(offset)).await;
+                        node.requeue(&hub, &sid, unconfirmed.close());
+                    });
+                }
+                _ => drop(unconfirmed.close()),
+            }
+            response
+        } else {
+            self.serve_routed(request).await.0
+        };
+        response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
+    }
+
+    /// Routes and answers `request`; with the session id when it was one of a session's
+    /// transport requests.
+    async fn serve_routed<B>(&self, request: Request<B>) -> (Response<Body>, Option<String>)
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        match self.route(&request) {
             Some(answer) => {
                 let sid = match &answer {
                     Answer::Transport { sid, .. } => Some(sid.clone()),
@@ -445,16 +477,7 @@ impl Shared {
                 (self.respond(answer, request).await, sid)
             }
             None => (not_found(), None),
-        };
-        if let (Some(sid), Some(connection), Some(batch), Some(node)) =
-            (sid, connection, held.take(), self.cluster.get())
-        {
-            let id = node.hold(connection, &sid, batch);
-            response
-                .headers_mut()
-                .insert(BATCH_HEADER, http::HeaderValue::from(id));
         }
-        response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
     }
 
     fn connection_info<B>(&self, request: &Request<B>) -> ConnectionInfo {

@@ -14,6 +14,8 @@
 //! - `poll`, `stream`, `post`: the GET drivers of polling and streaming transports and the
 //!   POST path; `serve` dispatches by method and adds the headers every response carries.
 //! - `stall`: the error and the signal of a write given up by the connection's write timeout.
+//! - `unconfirmed`: the batches an answer relayed by another node of a cluster carries, kept
+//!   until that node confirms its client took them.
 
 mod body;
 mod cors;
@@ -23,15 +25,16 @@ mod response;
 mod serve;
 mod stall;
 mod stream;
+mod unconfirmed;
 mod wire;
 
 pub use body::{Body, empty, full};
 pub use cors::{allow_origin, preflight, refuse_foreign_origin};
-pub use poll::HeldBatch;
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};
 pub use stall::{StallSignal, WriteStalled, is_write_stall};
+pub use unconfirmed::Unconfirmed;
 pub use wire::{StreamWire, Wire};
 
 /// The packet a poll or stream gets for a session that does not exist: `client not

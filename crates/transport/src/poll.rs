@@ -1,34 +1,19 @@
 //! The GET driver of the polling transports: attach, await one batch, answer (docs/protocol.md
 //! §4.4).
 
-use std::sync::{Arc, Mutex, PoisonError};
-
+use bytes::Bytes;
 use ferrio_hub::{AttachError, AttachMode, Batch, Hub};
 use ferrio_protocol::TransportKind;
 
 use crate::NOT_HANDSHAKEN;
 use crate::response::TransportError;
+use crate::unconfirmed::Unconfirmed;
+use crate::wire::Wire;
 
-/// A request extension asking a poll to leave a copy of the batch it answers with here: a
-/// request forwarded from another node of a cluster, whose answer is not delivered until that
-/// node says so, and whose batch goes back to the session if it does not.
-#[derive(Debug, Clone, Default)]
-pub struct HeldBatch(Arc<Mutex<Option<Batch>>>);
-
-impl HeldBatch {
-    /// The batch the poll answered with, once: `None` when it answered with none of the
-    /// session's packets (a noop, an error).
-    pub fn take(&self) -> Option<Batch> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-
-    fn keep(&self, batch: Batch) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(batch);
-    }
-}
-
-/// Awaits the payload one poll answers with: the buffer, the first new packet, `8::` at the
-/// polling deadline, or `7:::1+0` for a session that does not exist or just ended.
+/// Awaits the payload one poll answers with, in `wire`'s framing: the buffer, the first new
+/// packet, `8::` at the polling deadline, or `7:::1+0` for a session that does not exist or
+/// just ended. A poll another node forwarded here keeps the batch it answers with in
+/// `unconfirmed`, until that node confirms its client took it.
 ///
 /// While the server shuts down, a poll still gets what its session has queued (and a
 /// lingering farewell); the poll that finds nothing more — waiting when the flush began, or
@@ -37,33 +22,38 @@ impl HeldBatch {
 /// (`disconnect` without a reason, then reconnection, as on WebSocket, docs/protocol.md §6.6),
 /// whereas `7:::1+0` would look like a kick to it (`disconnect('booted')`, an `error` event
 /// and a `0::` POSTed back) before it reconnects.
-pub(crate) async fn next_payload(
+pub(crate) async fn next_payload<W: Wire>(
     hub: &Hub,
     sid: &str,
     kind: TransportKind,
-    held: Option<&HeldBatch>,
-) -> Result<String, TransportError> {
+    wire: &W,
+    unconfirmed: Option<&Unconfirmed>,
+) -> Result<Bytes, TransportError> {
     let mut attachment = match hub.attach(sid, kind, AttachMode::Poll) {
         Ok(attachment) => attachment,
         Err(AttachError::UnknownSession) if hub.is_shutting_down() => {
             return Err(TransportError::ShuttingDown);
         }
-        Err(AttachError::UnknownSession) => return Ok(NOT_HANDSHAKEN.to_owned()),
+        Err(AttachError::UnknownSession) => return Ok(wire.wrap(NOT_HANDSHAKEN.to_owned())),
     };
     // If the client goes away meanwhile, hyper drops this future and with it the attachment,
     // which detaches the session: the close timeout starts and packets stay buffered.
     match attachment.next_batch().await {
         Some(batch) => {
-            let payload = batch.payload();
-            if let Some(held) = held
+            let body = wire.wrap(batch.payload());
+            if let Some(unconfirmed) = unconfirmed
                 && batch != Batch::noop()
+                && let Err(batch) = unconfirmed.record(body.len(), Some(batch))
             {
-                held.keep(batch);
+                // The forwarding node stopped listening before the batch came: nobody would
+                // relay it.
+                attachment.unread(batch);
+                return Ok(wire.wrap(Batch::noop().payload()));
             }
-            Ok(payload)
+            Ok(body)
         }
         None if hub.is_shutting_down() => Err(TransportError::ShuttingDown),
-        None => Ok(NOT_HANDSHAKEN.to_owned()),
+        None => Ok(wire.wrap(NOT_HANDSHAKEN.to_owned())),
     }
 }
 
@@ -84,8 +74,23 @@ mod tests {
         }
     }
 
+    /// A wire that carries the payload bare.
+    struct Bare;
+
+    impl Wire for Bare {
+        fn content_type(&self) -> http::HeaderValue {
+            http::HeaderValue::from_static("text/plain")
+        }
+
+        fn wrap(&self, payload: String) -> Bytes {
+            Bytes::from(payload)
+        }
+    }
+
     async fn poll(hub: &Hub, sid: &str) -> Result<String, TransportError> {
-        next_payload(hub, sid, TransportKind::XhrPolling, None).await
+        next_payload(hub, sid, TransportKind::XhrPolling, &Bare, None)
+            .await
+            .map(|body| String::from_utf8(body.to_vec()).unwrap())
     }
 
     async fn connected(hub: &Hub) -> String {

@@ -10,11 +10,12 @@ use tracing::{debug, info};
 
 use crate::body::{Body, full};
 use crate::cors::{allow_origin, preflight};
-use crate::poll::{HeldBatch, next_payload};
+use crate::poll::next_payload;
 use crate::post::{PostLimits, decode_payload, read_body};
 use crate::response::TransportError;
 use crate::stall::StallSignal;
 use crate::stream;
+use crate::unconfirmed::Unconfirmed;
 use crate::wire::{StreamWire, Wire};
 
 /// What the server resolved before handing a request to a polling transport.
@@ -43,10 +44,10 @@ where
     let (parts, body) = request.into_parts();
     let result = match parts.method {
         Method::GET => {
-            let held = parts.extensions.get::<HeldBatch>();
-            next_payload(ctx.hub, ctx.sid, ctx.kind, held)
+            let unconfirmed = parts.extensions.get::<Unconfirmed>();
+            next_payload(ctx.hub, ctx.sid, ctx.kind, &wire, unconfirmed)
                 .await
-                .map(|payload| full(wire.wrap(payload)))
+                .map(full)
         }
         Method::POST => post(&ctx, &parts, body, &wire).await,
         Method::OPTIONS => return preflight(&parts.headers),
@@ -71,7 +72,8 @@ where
     let result = match parts.method {
         Method::GET => {
             let stall = parts.extensions.get::<StallSignal>().cloned();
-            stream::open(ctx.hub, ctx.sid, ctx.kind, wire.clone(), stall)
+            let unconfirmed = parts.extensions.get::<Unconfirmed>().cloned();
+            stream::open(ctx.hub, ctx.sid, ctx.kind, wire.clone(), stall, unconfirmed)
         }
         Method::POST => post(&ctx, &parts, body, &wire).await,
         Method::OPTIONS => return preflight(&parts.headers),

@@ -13,6 +13,7 @@ use crate::NOT_HANDSHAKEN;
 use crate::body::{Body, full};
 use crate::response::TransportError;
 use crate::stall::StallSignal;
+use crate::unconfirmed::Unconfirmed;
 use crate::wire::StreamWire;
 
 /// Ends the session or detaches when the response body is dropped — which is what happens
@@ -48,18 +49,23 @@ struct State<W> {
     guard: Guard,
     wire: W,
     phase: Phase,
+    /// Where a stream another node forwarded here keeps the batches it wrote until that node
+    /// confirms its client took them.
+    unconfirmed: Option<Unconfirmed>,
 }
 
 /// Opens the stream of session `sid`. An unknown session gets the prelude, `7:::1+0` and the
 /// end of the stream (docs/protocol.md §5.0), or `503` while the server shuts down. During a
 /// shutdown a stream writes what its session has queued, then ends with the session.
-/// `stall` is the connection's signal of a write given up, when the connection has one.
+/// `stall` is the connection's signal of a write given up, when the connection has one;
+/// `unconfirmed` keeps what a stream forwarded from another node wrote until it is confirmed.
 pub(crate) fn open<W: StreamWire>(
     hub: &Hub,
     sid: &str,
     kind: TransportKind,
     wire: W,
     stall: Option<StallSignal>,
+    unconfirmed: Option<Unconfirmed>,
 ) -> Result<Body, TransportError> {
     let attachment = match hub.attach(sid, kind, AttachMode::Stream) {
         Ok(attachment) => attachment,
@@ -82,6 +88,7 @@ pub(crate) fn open<W: StreamWire>(
         },
         wire,
         phase: Phase::Prelude,
+        unconfirmed,
     };
     let chunks = futures_util::stream::unfold(state, |mut state| async move {
         let chunk = next_chunk(&mut state).await?;
@@ -94,25 +101,56 @@ async fn next_chunk<W: StreamWire>(state: &mut State<W>) -> Option<Bytes> {
     match state.phase {
         Phase::Prelude => {
             state.phase = Phase::Open;
-            Some(state.wire.prelude())
+            let prelude = state.wire.prelude();
+            state.record(prelude.len());
+            Some(prelude)
         }
         Phase::Open => {
             let attachment = state.guard.attachment.as_mut()?;
-            let batch = attachment.next_batch().await;
+            let batch = if state
+                .unconfirmed
+                .as_ref()
+                .is_some_and(Unconfirmed::is_closed)
+            {
+                // The node that forwarded the stream relays nothing more.
+                None
+            } else {
+                attachment.next_batch().await
+            };
             if let Some(batch) = batch {
                 let payload = batch.payload();
                 if state.wire.carries(&payload) {
-                    return Some(state.wire.wrap(payload));
+                    let chunk = state.wire.wrap(payload);
+                    match &state.unconfirmed {
+                        Some(unconfirmed) => match unconfirmed.record(chunk.len(), Some(batch)) {
+                            Ok(()) => return Some(chunk),
+                            Err(batch) => attachment.unread(batch),
+                        },
+                        None => return Some(chunk),
+                    }
+                } else {
+                    attachment.unread(batch);
                 }
-                attachment.unread(batch);
             }
-            // The session ended, a newer transport took over, or the batch cannot be written
-            // here: end the stream. Detach rather than end the session for the last case.
+            // The session ended, a newer transport took over, the batch cannot be written
+            // here, or nobody relays it: end the stream. Detach rather than end the session
+            // for the last two.
             state.phase = Phase::Done;
             state.guard.ends_session = false;
             let epilogue = state.wire.epilogue();
+            state.record(epilogue.len());
             (!epilogue.is_empty()).then_some(epilogue)
         }
         Phase::Done => None,
+    }
+}
+
+impl<W> State<W> {
+    /// Counts `len` bytes of the stream that carry no batch.
+    fn record(&self, len: usize) {
+        if let Some(unconfirmed) = &self.unconfirmed {
+            // Only a batch can be given back.
+            let _ = unconfirmed.record(len, None);
+        }
     }
 }
