@@ -4,7 +4,9 @@
 //!
 //! Over it travel the client requests a node forwards to the node that owns their session,
 //! unchanged but for the link's headers (the client's address, whether its connection is TLS,
-//! the hops so far), and two requests of the cluster's own:
+//! the hops so far); WebSocket and Flash socket upgrades among them, as extended `CONNECT`
+//! streams that then carry the upgraded connection's bytes (`crate::tunnel`); and requests of
+//! the cluster's own:
 //! - `POST /_ferrio/take/<sid>`: the node a session's first transport request reached asks the
 //!   node that minted it for it. Answered `{"taken": handshake}` (the session moves, and the
 //!   minting node remembers where), `{"owner": node}` (it is served there) or
@@ -37,7 +39,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Frame, Incoming};
 use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -87,6 +89,10 @@ pub const BATCH_HEADER: &str = "x-ferrio-batch";
 const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a take may take before the session is treated as nobody's.
 const TAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often each end of a link pings the other, and how long it waits for the answer before
+/// closing the link: a peer that hangs without closing its socket (a frozen process) would
+/// otherwise hold the relayed sockets on it, whose own writes are bounded only at the client.
+const LINK_PING: Duration = Duration::from_secs(10);
 
 /// Why a request could not cross the link.
 #[derive(Debug, thiserror::Error)]
@@ -145,10 +151,13 @@ impl Links {
             .map_err(|_| broken("dial timed out".into()))?
             .map_err(|error| broken(error.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .map_err(|error| broken(error.to_string()))?;
+        let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .keep_alive_interval(LINK_PING)
+            .keep_alive_timeout(LINK_PING)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|error| broken(error.to_string()))?;
         let peer = node.to_owned();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -406,6 +415,10 @@ pub(crate) async fn serve(
                 })
             };
             let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .enable_connect_protocol()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(LINK_PING)
+                .keep_alive_timeout(LINK_PING)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
