@@ -197,7 +197,7 @@ pub fn accept_upgrade<B>(response: &mut Response<B>) {
 /// Neither side can hold the relay: a write to either that does not complete within
 /// `write_timeout` ends both, and so does a failure of either. A side that closes cleanly has
 /// the other's writing half shut (the serving node's pump sees the client's end, the client
-/// the server's), and the other direction gets [`CLOSE_LINGER`] to finish the closing
+/// the server's), and the other direction gets two seconds to finish the closing
 /// handshake; then both are dropped. When `stop` resolves first, both are dropped at once.
 pub async fn relay<C, T>(
     client: C,
