@@ -33,9 +33,20 @@ const TOKEN: &str = "cluster-token";
 /// `count` nodes of the cluster `name` on `redis`, in-process, with short timers, running the
 /// conformance application and the chat's `toServer`.
 async fn nodes(redis: &RedisServer, name: &str, count: usize) -> Vec<TestServer> {
+    nodes_with(redis, name, count, |_| {}).await
+}
+
+/// [`nodes`], each node's configuration changed by `configure` first.
+async fn nodes_with(
+    redis: &RedisServer,
+    name: &str,
+    count: usize,
+    configure: impl Fn(&mut ServerConfig),
+) -> Vec<TestServer> {
     let mut nodes = Vec::new();
     for _ in 0..count {
         let mut config = clustered(short_timers(ServerConfig::default()), &redis.url(), name);
+        configure(&mut config);
         if let Some(admin) = config.admin.as_mut() {
             admin.api_token = Some(TOKEN.to_owned());
         }
@@ -752,6 +763,143 @@ async fn draft_76_and_flash_sockets_through_the_balancer() {
     }
     drop((http, tcp));
     stop_and_check_keys(nodes, &redis, "hixie").await;
+}
+
+/// A session handshaken on `a` and connected by an xhr-polling GET on `b`, which takes it
+/// over and serves it from then on.
+async fn served_by(a: &TestServer, b: &TestServer) -> String {
+    let sid = a.handshake().await;
+    assert_eq!(b.get(&xhr_path(&sid)).await.text(), "1::");
+    assert!(b.hub.holds(&sid));
+    sid
+}
+
+/// Waits (three seconds at most) until `node` no longer holds session `sid`; how long it took.
+async fn until_ended(node: &TestServer, sid: &str) -> Duration {
+    let started = std::time::Instant::now();
+    retry_until(
+        Duration::from_secs(3),
+        Duration::from_millis(10),
+        async || node.hub.holds(sid),
+        |held| !*held,
+    )
+    .await
+    .expect("the session ended on its node");
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_on_another_node_are_relayed_to_the_one_serving_their_session() {
+    let redis = RedisServer::start();
+    let nodes = nodes_with(&redis, "tunnel", 3, |config| {
+        config.hub.transports.push(TransportKind::Flashsocket);
+    })
+    .await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+
+    // RFC 6455 on C for a session B serves: C relays it to B over the link. (Its `1::` went
+    // out on the poll that connected it.)
+    let sid = served_by(a, b).await;
+    let mut socket = c.websocket(&ws_path(&sid)).await;
+    assert_websocket_echo(&mut socket).await;
+    let answer = a
+        .api(
+            Method::POST,
+            "/api/emit",
+            Some(TOKEN),
+            &json!({"event": "dm", "args": ["psst"], "sid": sid}).to_string(),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        next(&mut socket).await,
+        r#"5:::{"name":"dm","args":["psst"]}"#
+    );
+    assert!(b.hub.holds(&sid) && !c.hub.holds(&sid) && !a.hub.holds(&sid));
+    let relayed = c.metrics().await.get(
+        "ferrio_cluster_forwarded_total",
+        &[("transport", "websocket")],
+    );
+    assert_eq!(relayed, Some(1.0), "the relayed upgrade is counted on C");
+    // The client's end on C is the session's end on B, at once.
+    drop(socket);
+    let took = until_ended(b, &sid).await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let ends = b
+        .metrics()
+        .await
+        .get("ferrio_disconnects_total", &[("reason", "socket end")]);
+    assert!(ends.is_some_and(|count| count >= 1.0), "{ends:?}");
+
+    // Draft 76 and the Flash socket the same way: key3 and the digest cross the tunnel, and
+    // the client gets B's answer as B gave it.
+    let cases: [(&str, PathOf, &str); 2] = [
+        ("draft 76", ws_path, "websocket"),
+        ("Flash socket", flashsocket_path, "flashsocket"),
+    ];
+    for (what, path, transport) in cases {
+        let sid = served_by(a, b).await;
+        let upgrade = hixie_upgrade(c.addr, &path(&sid), &hixie_sample_headers(), None).await;
+        assert_eq!(upgrade.status, 101, "{what}: {}", upgrade.head);
+        assert!(
+            upgrade
+                .head
+                .starts_with("HTTP/1.1 101 WebSocket Protocol Handshake\r\n"),
+            "{what}: {}",
+            upgrade.head
+        );
+        let location = format!("ws://example.com{}", path(&sid));
+        assert!(upgrade.head.contains(&location), "{what}: {}", upgrade.head);
+        let mut ws = upgrade.ws;
+        ws.expect_sample_digest().await;
+        let timeout = Duration::from_secs(3);
+        ws.send_text(ECHO_PING).await;
+        assert_eq!(
+            ws.next_text(timeout).await.as_deref(),
+            Some(ECHO_PING),
+            "{what}"
+        );
+        assert!(b.hub.holds(&sid) && !c.hub.holds(&sid), "{what}");
+        let relayed = c.metrics().await.get(
+            "ferrio_cluster_forwarded_total",
+            &[("transport", transport)],
+        );
+        assert!(
+            relayed.is_some_and(|count| count >= 1.0),
+            "{what}: {relayed:?}"
+        );
+        drop(ws);
+        until_ended(b, &sid).await;
+    }
+
+    // A session nobody serves any more (ended on B, which C still remembers as its node) and
+    // one its node never minted: the unknown-session answer, relayed or given by C itself.
+    let never_minted = format!("{}{}", &sid[..6], "0".repeat(26));
+    for sid in [sid, never_minted] {
+        let mut socket = c.websocket(&ws_path(&sid)).await;
+        assert_eq!(next(&mut socket).await, "7:::1+0");
+    }
+    stop_and_check_keys(nodes, &redis, "tunnel").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relaying_node_that_stops_ends_the_relayed_socket_on_the_serving_one() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "tunnelstop", 2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let owned = node_args(&redis.url(), "tunnelstop", "conformance", &[]);
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let relaying = GatewayProcess::start(BIN, &args, &[]);
+    let sid = served_by(a, b).await;
+    let mut socket = ferrio_testkit::websocket_at(relaying.addr, &ws_path(&sid)).await;
+    assert_websocket_echo(&mut socket).await;
+    relaying.signal("TERM");
+    let took = until_ended(b, &sid).await;
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    drop(socket);
+    let mut relaying = relaying;
+    wait_exit(&mut relaying.child, Duration::from_secs(10)).expect("the relaying node exits");
+    stop_and_check_keys(nodes, &redis, "tunnelstop").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,8 @@
 //!   after a pause past the registration's expiry.
 //! - `link`: the HTTP/2 connections between nodes: requests forwarded to the node that owns
 //!   their session, and the take of a session by the node its first transport request reached.
+//! - `tunnel`: WebSocket and Flash socket upgrades relayed over the link as extended
+//!   `CONNECT` streams.
 //! - `bus`: the Redis Stream broadcasts travel on: appending in order with retries, reading
 //!   from the last position, skipping duplicates and counting gaps.
 //! - `sequence`: the per-origin bookkeeping behind that (pure).
@@ -26,6 +28,7 @@ mod node_id;
 mod redis_conn;
 mod registry;
 mod sequence;
+pub mod tunnel;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,7 +4,9 @@
 //!
 //! Over it travel the client requests a node forwards to the node that owns their session,
 //! unchanged but for the link's headers (the client's address, whether its connection is TLS,
-//! the hops so far), and two requests of the cluster's own:
+//! the hops so far); WebSocket and Flash socket upgrades among them, as extended `CONNECT`
+//! streams that then carry the upgraded connection's bytes (`crate::tunnel`); and requests of
+//! the cluster's own:
 //! - `POST /_ferrio/take/<sid>`: the node a session's first transport request reached asks the
 //!   node that minted it for it. Answered `{"taken": handshake}` (the session moves, and the
 //!   minting node remembers where), `{"owner": node}` (it is served there) or
@@ -403,6 +405,7 @@ pub(crate) async fn serve(
                 }
             });
             let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .enable_connect_protocol()
                 .timer(TokioTimer::new())
                 .keep_alive_interval(KEEP_ALIVE_INTERVAL)
                 .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)

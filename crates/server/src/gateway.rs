@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use ferrio_cluster::link::{self, CLIENT_HEADER, HOPS_HEADER, LinkBody, MAX_HOPS, SECURE_HEADER};
-use ferrio_cluster::{Node, Route as ClusterRoute};
+use ferrio_cluster::{Node, Route as ClusterRoute, tunnel};
 use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
 use ferrio_jsonp_polling::JsonpWire;
@@ -301,7 +301,7 @@ impl Shared {
         let response = match answer {
             Answer::Now(response) => response,
             Answer::Transport { kind, sid } => {
-                match self.served_elsewhere(&sid, kind, hops(&request)).await {
+                match self.served_elsewhere(&sid, hops(&request)).await {
                     Some((node, peer)) => {
                         self.forward(&node, &peer, request, connection, kind, &sid)
                             .await
@@ -310,9 +310,7 @@ impl Shared {
                 }
             }
             Answer::Disconnect { sid } => {
-                let elsewhere = self
-                    .served_elsewhere(&sid, TransportKind::XhrPolling, hops(&request))
-                    .await;
+                let elsewhere = self.served_elsewhere(&sid, hops(&request)).await;
                 match elsewhere {
                     Some((node, peer)) => {
                         let kind = TransportKind::XhrPolling;
@@ -333,32 +331,23 @@ impl Shared {
 
     /// The node that serves session `sid` and the cluster to reach it by, when this node is
     /// clustered, does not hold the session and cannot take it over, and the request (which
-    /// has crossed `hops` nodes) may cross one more. A WebSocket or Flash
-    /// socket upgrade is not relayed between nodes: it is served here (a session taken over,
-    /// or an unknown session, which the client handshakes again for).
-    async fn served_elsewhere(
-        &self,
-        sid: &str,
-        kind: TransportKind,
-        hops: u32,
-    ) -> Option<(Arc<Node>, String)> {
+    /// has crossed `hops` nodes) may cross one more. Every kind of request is relayed,
+    /// WebSocket and Flash socket upgrades included.
+    async fn served_elsewhere(&self, sid: &str, hops: u32) -> Option<(Arc<Node>, String)> {
         let node = self.cluster.get()?;
         if self.hub.holds(sid) || hops >= MAX_HOPS {
             return None;
         }
         match node.route(&self.hub, sid).await {
-            ClusterRoute::Forward(peer)
-                if !matches!(kind, TransportKind::Websocket | TransportKind::Flashsocket) =>
-            {
-                Some((Arc::clone(node), peer))
-            }
+            ClusterRoute::Forward(peer) => Some((Arc::clone(node), peer)),
             _ => None,
         }
     }
 
     /// Forwards `request` to node `peer`, which serves its session, and relays the answer as
-    /// it streams. When the peer cannot be reached the request is answered here, as for an
-    /// unknown session: its client handshakes again on a live node.
+    /// it streams; an upgrade is relayed through a tunnel (`ferrio_cluster::tunnel`), its
+    /// bytes copied both ways. When the peer cannot be reached the request is answered here,
+    /// as for an unknown session: its client handshakes again on a live node.
     async fn forward<B>(
         &self,
         node: &Node,
@@ -372,6 +361,12 @@ impl Shared {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        let socket = matches!(kind, TransportKind::Websocket | TransportKind::Flashsocket);
+        if socket && tunnel::upgrade_token(request.headers()).is_some() {
+            return self
+                .forward_upgrade(node, peer, request, connection, kind, sid)
+                .await;
+        }
         let hops = hops(&request) + 1;
         let (parts, body) = request.into_parts();
         let mut retry = Request::new(empty());
@@ -390,27 +385,7 @@ impl Shared {
             (body, None)
         };
         let mut forwarded = Request::from_parts(parts, body);
-        let headers = forwarded.headers_mut();
-        for hop_by_hop in [
-            http::header::CONNECTION,
-            http::header::HOST,
-            http::header::TE,
-            http::header::TRANSFER_ENCODING,
-            http::header::UPGRADE,
-        ] {
-            headers.remove(hop_by_hop);
-        }
-        headers.remove("keep-alive");
-        headers.remove("proxy-connection");
-        if let Ok(value) = http::HeaderValue::from_str(&connection.peer.to_string()) {
-            headers.insert(CLIENT_HEADER, value);
-        }
-        // What the client sent under the link's own names is not believed.
-        headers.remove(SECURE_HEADER);
-        if connection.secure {
-            headers.insert(SECURE_HEADER, http::HeaderValue::from_static("1"));
-        }
-        headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
+        link_headers(forwarded.headers_mut(), connection, hops);
         match node.forward(peer, kind.name(), forwarded).await {
             Ok(response) => node.relay(response, receipts).map(BodyExt::boxed_unsync),
             Err(error) => {
@@ -420,10 +395,56 @@ impl Shared {
         }
     }
 
+    /// [`Shared::forward`] for a WebSocket or Flash socket upgrade: the client's request,
+    /// untouched, is answered here when the peer cannot be reached.
+    async fn forward_upgrade<B>(
+        &self,
+        node: &Node,
+        peer: &str,
+        mut request: Request<B>,
+        connection: ConnectionInfo,
+        kind: TransportKind,
+        sid: &str,
+    ) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let mut upgrade = Request::new(link::empty());
+        *upgrade.uri_mut() = request.uri().clone();
+        *upgrade.headers_mut() = request.headers().clone();
+        link_headers(upgrade.headers_mut(), connection, hops(&request) + 1);
+        let write_timeout = self.config.connections.write_timeout;
+        // Once this node's own sessions are done in a shutdown, the sockets it relays for
+        // other nodes are cut too: their clients reconnect to a node that stays.
+        let hub = self.hub.clone();
+        let stop = async move { hub.flushed().await };
+        let relayed = tunnel::forward_upgrade(
+            node,
+            peer,
+            kind.name(),
+            &mut request,
+            upgrade,
+            write_timeout,
+            stop,
+        )
+        .await;
+        match relayed {
+            Ok(response) => response,
+            Err(error) => {
+                debug!(sid, node = peer, %error, "relaying the upgrade failed; the session is answered as unknown");
+                self.transport(kind, sid, request, connection.secure).await
+            }
+        }
+    }
+
     /// Serves a request another node of the cluster forwarded here. A GET's request body
     /// carries the forwarding node's receipts: the batches its answer carries stay held
-    /// until they are covered, and go back to the session if they are not.
+    /// until they are covered, and go back to the session if they are not. An upgrade relayed
+    /// as an extended `CONNECT` is served as the client's own, its `101` answered as the `200`
+    /// that opens the tunnel.
     async fn serve_forwarded(&self, mut request: Request<Incoming>) -> Response<LinkBody> {
+        let tunneled = tunnel::restore_upgrade(&mut request);
         let peer = request
             .headers()
             .get(CLIENT_HEADER)
@@ -437,7 +458,7 @@ impl Shared {
         request
             .extensions_mut()
             .insert(ConnectionInfo { peer, secure });
-        let response = if request.method() == Method::GET {
+        let mut response = if request.method() == Method::GET && !tunneled {
             let unconfirmed = Unconfirmed::default();
             request.extensions_mut().insert(unconfirmed.clone());
             let (parts, receipts) = request.into_parts();
@@ -458,6 +479,9 @@ impl Shared {
         } else {
             self.serve_routed(request).await.0
         };
+        if tunneled {
+            tunnel::accept_upgrade(&mut response);
+        }
         response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
     }
 
@@ -590,6 +614,39 @@ where
             }
         }
     }
+}
+
+/// Makes the headers of a client's request those the link forwards: without the hop-by-hop
+/// ones, with the client's address, whether its connection is TLS and the `hops` it will have
+/// crossed.
+fn link_headers(headers: &mut http::HeaderMap, connection: ConnectionInfo, hops: u32) {
+    for hop_by_hop in [
+        http::header::CONNECTION,
+        http::header::HOST,
+        http::header::TE,
+        http::header::TRANSFER_ENCODING,
+        http::header::UPGRADE,
+    ] {
+        headers.remove(hop_by_hop);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+    if let Ok(value) = http::HeaderValue::from_str(&connection.peer.to_string()) {
+        headers.insert(CLIENT_HEADER, value);
+    }
+    // What the client sent under the link's own names is not believed.
+    headers.remove(SECURE_HEADER);
+    for own in [
+        tunnel::HOST_HEADER,
+        tunnel::UPGRADE_HEADER,
+        tunnel::REASON_HEADER,
+    ] {
+        headers.remove(own);
+    }
+    if connection.secure {
+        headers.insert(SECURE_HEADER, http::HeaderValue::from_static("1"));
+    }
+    headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
 }
 
 /// How many nodes `request` has crossed (0 for a client's own request).

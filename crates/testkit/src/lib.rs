@@ -8,7 +8,7 @@
 //! | `http` | one request per connection ([`request`], [`HttpResponse`]), hand-written heads and chunked bodies ([`request_head`], [`chunk`]), reads of raw connections with a deadline ([`read_for`], [`read_until_closed`], [`read_at_least`], [`read_response_head`]), preflights |
 //! | `polling` | packets POSTed on the HTTP transports, xhr-polling sessions and polls, [`TestServer::assert_polling_echo`] |
 //! | `packets` | packet texts: [`ECHO_PING`], [`echo_of_length`], [`packets_of`] |
-//! | `websocket` | WebSocket sessions through tungstenite ([`WsClient`], [`next_packet_within`], [`assert_websocket_echo`]) |
+//! | `websocket` | WebSocket sessions through tungstenite ([`WsClient`], [`websocket_at`], [`next_packet_within`], [`assert_websocket_echo`]) |
 //! | `rfc6455` | RFC 6455 byte by byte: [`opcode`], [`Frame`], [`encode_frame`], [`parse_frame`], [`RawUpgrade`], [`RawWs`] |
 //! | `hixie` | draft 76: [`hixie_upgrade`], the sample keys, [`HixieWs`], [`assert_c51_reply`] |
 //! | `streaming` | htmlfile, xhr-multipart and jsonp-polling: [`StreamingResponse`], [`MultipartStream`], their decoders and form encoding |
@@ -99,4 +99,5 @@ pub use tls::{SelfSigned, connector_trusting, tls_connect, tls_request};
 pub use wait::{retry_until, within};
 pub use websocket::{
     WsClient, assert_websocket_echo, next_packet_within, next_text, next_text_within, send_text,
+    websocket_at,
 };

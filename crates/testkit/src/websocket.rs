@@ -2,6 +2,7 @@
 //! and reading the next text or the next packet that is not a heartbeat, over plain TCP or
 //! any other stream (TLS).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -90,15 +91,21 @@ where
     );
 }
 
+/// Opens a WebSocket to `path` at `addr`: any gateway, a process's as well as a
+/// [`TestServer`]'s.
+pub async fn websocket_at(addr: SocketAddr, path: &str) -> WsClient {
+    let url = format!("ws://{addr}{path}");
+    let stream = TcpStream::connect(addr).await.expect("tcp connect");
+    let (socket, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .expect("websocket upgrade");
+    socket
+}
+
 impl TestServer {
     /// Opens a WebSocket to `path`.
     pub async fn websocket(&self, path: &str) -> WsClient {
-        let url = format!("ws://{}{}", self.addr, path);
-        let stream = self.tcp().await;
-        let (socket, _) = tokio_tungstenite::client_async(url, stream)
-            .await
-            .expect("websocket upgrade");
-        socket
+        websocket_at(self.addr, path).await
     }
 
     /// A handshake followed by a WebSocket (tungstenite client) whose first message must be
