@@ -38,8 +38,12 @@
 //!   (both ends: the sockets' kernel buffers are not in the RSS); then the held requests are
 //!   released and every answer checked.
 //!
-//! The designs take turns in one order on odd repetitions and the reverse on even ones; the
-//! tables give the median of the repetitions and, for throughput and CPU, their range.
+//! The three designs are set up side by side and take turns, in slices of a quarter of a
+//! second, 3 s each per case and repetition: whatever the machine does meanwhile (other work,
+//! the virtual CPUs' idle states, which decide what a wake-up across threads costs: tens of
+//! microseconds at one request in flight) weighs on all three alike. They take turns in one
+//! order on odd repetitions and the reverse on even ones; the tables give the median of the
+//! repetitions and, for throughput and CPU, their range.
 //!
 //! `CARGO_INCREMENTAL=0 cargo bench -p ferrio-cluster --bench link_protocols` (3 repetitions
 //! of 3 s per case, about a minute and a half); `QUICK=1` for a smoke run of a few seconds;
@@ -107,6 +111,8 @@ struct Sizes {
     reps: usize,
     warmup: Duration,
     measure: Duration,
+    /// The slices `measure` is cut into, the designs taking turns.
+    slices: u32,
     held: usize,
     beside: usize,
 }
@@ -123,6 +129,7 @@ impl Sizes {
                 reps: reps.unwrap_or(1),
                 warmup: Duration::from_millis(100),
                 measure: Duration::from_millis(300),
+                slices: 3,
                 held: 1_000,
                 beside: 200,
             }
@@ -131,6 +138,7 @@ impl Sizes {
                 reps: reps.unwrap_or(3),
                 warmup: Duration::from_millis(500),
                 measure: Duration::from_secs(3),
+                slices: 12,
                 held: 1_000,
                 beside: 2_000,
             }
@@ -637,7 +645,7 @@ impl Setup {
     }
 
     /// Round trips from `concurrency` workers for `duration`, each answer checked.
-    fn drive(&self, concurrency: usize, duration: Duration) -> Run {
+    fn drive(&self, concurrency: usize, duration: Duration) -> Sample {
         self.client_runtime.block_on(async {
             let stop = Arc::new(AtomicBool::new(false));
             let cpu = cpu_time();
@@ -667,9 +675,11 @@ impl Setup {
             for worker in workers {
                 latencies.extend(worker.await.expect("a worker"));
             }
-            let elapsed = started.elapsed();
-            let cpu = cpu_time() - cpu;
-            Run::new(latencies, elapsed, cpu)
+            Sample {
+                latencies,
+                elapsed: started.elapsed(),
+                cpu: cpu_time() - cpu,
+            }
         })
     }
 
@@ -733,6 +743,22 @@ fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
+/// Round trips measured over one or more slices of time.
+#[derive(Debug, Default)]
+struct Sample {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+impl Sample {
+    fn add(&mut self, slice: Sample) {
+        self.latencies.extend(slice.latencies);
+        self.elapsed += slice.elapsed;
+        self.cpu += slice.cpu;
+    }
+}
+
 /// One case's figures.
 #[derive(Debug, Clone, Copy)]
 struct Run {
@@ -743,7 +769,12 @@ struct Run {
 }
 
 impl Run {
-    fn new(mut latencies: Vec<Duration>, elapsed: Duration, cpu: Duration) -> Run {
+    fn new(sample: Sample) -> Run {
+        let Sample {
+            mut latencies,
+            elapsed,
+            cpu,
+        } = sample;
         latencies.sort_unstable();
         let count = latencies.len() as f64;
         Run {
@@ -945,11 +976,25 @@ fn main() {
         if rep % 2 == 1 {
             order.reverse();
         }
-        for design in order {
-            let setup = Setup::new(design);
-            for concurrency in concurrencies {
-                setup.drive(concurrency, sizes.warmup);
-                let run = setup.drive(concurrency, sizes.measure);
+        let setups: Vec<(Design, Setup)> = order
+            .into_iter()
+            .map(|design| (design, Setup::new(design)))
+            .collect();
+        for concurrency in concurrencies {
+            let mut samples: Vec<Sample> = setups
+                .iter()
+                .map(|(_, setup)| {
+                    setup.drive(concurrency, sizes.warmup);
+                    Sample::default()
+                })
+                .collect();
+            for _ in 0..sizes.slices {
+                for ((_, setup), sample) in setups.iter().zip(&mut samples) {
+                    sample.add(setup.drive(concurrency, sizes.measure / sizes.slices));
+                }
+            }
+            for ((design, _), sample) in setups.iter().zip(samples) {
+                let run = Run::new(sample);
                 eprintln!(
                     "rep {} {:>10} × {concurrency:>2}: {:>9}/s p50 {:>6} µs p99 {:>6} µs \
                      CPU {:>5} µs",
@@ -960,9 +1005,11 @@ fn main() {
                     figure(run.p99_us),
                     figure(run.cpu_us),
                 );
-                runs.entry((design, concurrency)).or_default().push(run);
+                runs.entry((*design, concurrency)).or_default().push(run);
             }
-            drop(setup);
+        }
+        drop(setups);
+        for design in order {
             let measured = held_in_child(design);
             eprintln!(
                 "rep {} {:>10} held: beside p50 {} µs (alone {}), RSS +{} KiB, fds +{}",
