@@ -32,11 +32,12 @@
 //!   (`CLOCK_PROCESS_CPUTIME_ID`: both ends, every thread) per round trip;
 //! - **held requests**, in a child process of its own for each design, so that what earlier
 //!   cases allocated does not blur its memory: 1 000 requests sent and held unanswered by the
-//!   serving end (as long polls are), then sequential round trips beside them (their p50 and
-//!   p99, and the p50 of the same round trips before the 1 000 were sent), the growth of the
-//!   process's resident memory (`VmRSS`) and of its open file descriptors while they are held
-//!   (both ends: the sockets' kernel buffers are not in the RSS); then the held requests are
-//!   released and every answer checked.
+//!   serving end (as long polls are), then sequential round trips beside them, then the held
+//!   requests released and every answer checked; four times, each after as many round trips
+//!   with nothing held, so that the p50 beside them and the p50 alone come from the same
+//!   stretch of time. The first time, the growth of the process's resident memory (`VmRSS`)
+//!   and of its open file descriptors while they are held (both ends; the sockets' kernel
+//!   buffers are not in the RSS).
 //!
 //! The three designs are set up side by side and take turns, in slices of a quarter of a
 //! second, 3 s each per case and repetition: whatever the machine does meanwhile (other work,
@@ -101,6 +102,9 @@ const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_FRAME: usize = 1 << 20;
 /// How many queued frames' bytes a home-made writer gathers into one write.
 const WRITE_BATCH: usize = 64 * 1024;
+/// How many times the held requests are sent, held and released, each time between round
+/// trips alone and round trips beside them.
+const HELD_ROUNDS: usize = 4;
 /// The environment variable that makes the process a child measuring one design's held
 /// requests.
 const HELD_CHILD: &str = "LINK_BENCH_HELD";
@@ -826,46 +830,58 @@ impl Held {
 /// Measures `design`'s held requests in this process (the child's side).
 fn held_here(design: Design, sizes: Sizes) -> Held {
     let setup = Setup::new(design);
-    // Warm up, and take the round trips alone.
     setup.sequential(sizes.beside / 4 + 1, 0);
-    let alone = setup.sequential(sizes.beside, 0);
-    let rss = rss_kib();
-    let fds = open_fds();
-    let holding: Vec<_> = (0..sizes.held)
-        .map(|index| {
-            let client = setup.client.clone();
-            setup.client_runtime.spawn(async move {
-                let sid = sid(1 + index);
-                let body = client.get(&path(&sid, 7, true)).await;
-                assert_eq!(body, answer(&sid, 7), "a wrong answer to a held request");
+    let block = sizes.beside / HELD_ROUNDS + 1;
+    let mut alone = Vec::new();
+    let mut beside = Vec::new();
+    let mut grown = None;
+    for round in 0..HELD_ROUNDS {
+        alone.extend(setup.sequential(block, 0));
+        let rss = rss_kib();
+        let fds = open_fds();
+        let holding: Vec<_> = (0..sizes.held)
+            .map(|index| {
+                let client = setup.client.clone();
+                setup.client_runtime.spawn(async move {
+                    let sid = sid(1 + index);
+                    let body = client.get(&path(&sid, 7, true)).await;
+                    assert_eq!(body, answer(&sid, 7), "a wrong answer to a held request");
+                })
             })
-        })
-        .collect();
-    let server = Arc::clone(&setup.server);
-    let all_held = setup.client_runtime.block_on(async {
-        tokio::time::timeout(Duration::from_secs(60), async {
-            while server.held.load(Ordering::Relaxed) < sizes.held {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+            .collect();
+        let server = Arc::clone(&setup.server);
+        let all_held = setup.client_runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), async {
+                while server.held.load(Ordering::Relaxed) < (round + 1) * sizes.held {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await
+        });
+        all_held.expect("every held request reached the serving end");
+        // The first round's growth: later rounds find the HTTP/1.1 pool's connections open.
+        grown.get_or_insert((
+            rss_kib().saturating_sub(rss),
+            open_fds().saturating_sub(fds),
+        ));
+        beside.extend(setup.sequential(block, 0));
+        setup.release.send(true).expect("the serving end is up");
+        setup.client_runtime.block_on(async {
+            for held in holding {
+                held.await.expect("a held request answered");
             }
-        })
-        .await
-    });
-    all_held.expect("every held request reached the serving end");
-    let held_rss = rss_kib().saturating_sub(rss);
-    let held_fds = open_fds().saturating_sub(fds);
-    let beside = setup.sequential(sizes.beside, 0);
-    setup.release.send(true).expect("the serving end is up");
-    setup.client_runtime.block_on(async {
-        for held in holding {
-            held.await.expect("a held request answered");
-        }
-    });
+        });
+        setup.release.send(false).expect("the serving end is up");
+    }
+    alone.sort_unstable();
+    beside.sort_unstable();
+    let (rss, fds) = grown.expect("a round");
     Held {
         alone_p50_us: micros(quantile(&alone, 0.5)),
         beside_p50_us: micros(quantile(&beside, 0.5)),
         beside_p99_us: micros(quantile(&beside, 0.99)),
-        rss_kib: held_rss as f64,
-        fds: held_fds as f64,
+        rss_kib: rss as f64,
+        fds: fds as f64,
     }
 }
 
