@@ -17,7 +17,7 @@
 //!   a reader task routing answers to their requests by id: what the link would be without
 //!   HTTP, a lower bound on what any framing costs.
 //!
-//! Every design checks the secret in constant time on the serving end, and answers the serving
+//! Every design checks the secret in constant time on the serving end, and runs the serving
 //! end's handler in a task of its own per request (hyper's HTTP/2 server spawns one per
 //! stream; the home-made server does too, as it must to hold a request unanswered). Every
 //! answer's status and bytes are checked against the request it answers; a wrong one aborts
@@ -47,7 +47,7 @@
 //! repetitions and, for throughput and CPU, their range.
 //!
 //! `CARGO_INCREMENTAL=0 cargo bench -p ferrio-cluster --bench link_protocols` (3 repetitions
-//! of 3 s per case, about a minute and a half); `QUICK=1` for a smoke run of a few seconds;
+//! of 3 s per case, about 70 s on two cores); `QUICK=1` for a smoke run of a few seconds;
 //! `REPS=<n>` for another number of repetitions.
 
 use std::collections::HashMap;
