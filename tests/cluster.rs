@@ -485,6 +485,17 @@ fn no_body() -> LinkTestBody {
     http_body_util::Empty::new().boxed()
 }
 
+/// The next data frame of an answer on a link opened by a test.
+async fn next_data(body: &mut hyper::body::Incoming) -> bytes::Bytes {
+    use http_body_util::BodyExt as _;
+    body.frame()
+        .await
+        .expect("a frame")
+        .expect("no error")
+        .into_data()
+        .expect("data")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarded_answer_is_held_until_receipted_and_requeued_otherwise() {
     use http_body_util::BodyExt as _;
@@ -577,25 +588,13 @@ async fn a_forwarded_answer_is_held_until_receipted_and_requeued_otherwise() {
         .await
         .expect("answer");
     let mut stream = answer.into_body();
-    let prelude = stream
-        .frame()
-        .await
-        .expect("a prelude")
-        .expect("no error")
-        .into_data()
-        .expect("data");
+    let prelude = next_data(&mut stream).await;
     node.post_packets_to(
         &multipart_path(&sid),
         r#"5:::{"name":"echo","args":["one"]}"#,
     )
     .await;
-    let first = stream
-        .frame()
-        .await
-        .expect("a chunk")
-        .expect("no error")
-        .into_data()
-        .expect("data");
+    let first = next_data(&mut stream).await;
     let covered: &'static str = format!("{}\n", prelude.len() + first.len()).leak();
     receipts_to.send(covered).expect("receipt");
     node.post_packets_to(
@@ -603,13 +602,7 @@ async fn a_forwarded_answer_is_held_until_receipted_and_requeued_otherwise() {
         r#"5:::{"name":"echo","args":["two"]}"#,
     )
     .await;
-    let second = stream
-        .frame()
-        .await
-        .expect("a chunk")
-        .expect("no error")
-        .into_data()
-        .expect("data");
+    let second = next_data(&mut stream).await;
     assert!(String::from_utf8_lossy(&second).contains("two"));
     drop(receipts_to);
     drop(stream);
