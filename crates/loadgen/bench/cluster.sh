@@ -65,6 +65,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
 QUICK="${QUICK:-0}"
 REPS="${REPS:-3}"
 NODE="${NODE:-node}"
@@ -72,10 +74,7 @@ REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 RESULTS_DIR="${RESULTS_DIR:-$here/results}"
 PAUSE_MS="${PAUSE_MS:-3000}"
 
-if [[ ! "$REPS" =~ ^[1-9][0-9]*$ ]]; then
-  echo "cluster.sh: REPS must be a positive integer" >&2
-  exit 2
-fi
+bench_check_reps
 if [[ ! "$PAUSE_MS" =~ ^[0-9]+$ ]] || (( PAUSE_MS >= 10000 )); then
   echo "cluster.sh: PAUSE_MS must be a number of milliseconds under the node TTL (10 000)" >&2
   exit 2
@@ -107,42 +106,14 @@ CASES_ALL=(
   "handshake-take-1|3-nodes 3-rotate|handshake --first-get --workers 1 --count 2000|handshake --first-get --workers 1 --count 20"
 )
 
-selected=()
-for entry in "${CASES_ALL[@]}"; do
-  name="${entry%%|*}"
-  if [[ -z "${CASES:-}" || " $CASES " == *" $name "* ]]; then
-    selected+=("$entry")
-  fi
-done
-if [[ ${#selected[@]} -eq 0 ]]; then
-  echo "cluster.sh: CASES matches none of the cases" >&2
-  exit 2
-fi
+bench_select "${CASES:-}" CASES "${CASES_ALL[@]}"
 
 # --- build ----------------------------------------------------------------------------------
-echo "cluster.sh: building ferrio and ferrio-loadgen (release)" >&2
-(cd "$root" && cargo build --release --locked --quiet -p ferrio-server -p ferrio-loadgen)
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-ferrio="$target_dir/release/ferrio"
-loadgen="$target_dir/release/ferrio-loadgen"
+bench_build
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-[[ "$QUICK" == 1 ]] && stamp="$stamp-quick"
-out="$RESULTS_DIR/cluster-$stamp"
-mkdir -p "$out/logs"
-runs="$out/runs.jsonl"
-: > "$runs"
-
-cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1 | tr -d "\"\\\\")"
+bench_results_dir cluster- 1
 redis_version="$("$REDIS_SERVER" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
-cat > "$out/meta.json" <<EOF
-{"date":"$stamp","quick":$([[ "$QUICK" == 1 ]] && echo true || echo false),"reps":$REPS,
- "commit":"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo '+dirty')",
- "cpus":$(nproc),"cpu":"$cpu_model","redis":"$redis_version","pause_ms":$PAUSE_MS,
- "timers":{"heartbeat_interval":$HEARTBEAT_INTERVAL,"heartbeat_timeout":$HEARTBEAT_TIMEOUT,"close_timeout":$CLOSE_TIMEOUT,"polling_duration":$POLLING_DURATION}}
-EOF
+bench_meta ",\"redis\":\"$redis_version\",\"pause_ms\":$PAUSE_MS"
 
 # --- processes ------------------------------------------------------------------------------
 redis_pid=""
@@ -152,21 +123,9 @@ node_pids=()
 node_addrs=()
 node_admins=()
 
-stop_pid() {
-  local pid="$1" _
-  kill -CONT "$pid" 2>/dev/null || true
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 stop_nodes() {
   local pid
-  for pid in "${node_pids[@]}"; do stop_pid "$pid"; done
+  for pid in "${node_pids[@]}"; do bench_stop "$pid"; done
   node_pids=()
   node_addrs=()
   node_admins=()
@@ -174,14 +133,14 @@ stop_nodes() {
 
 cleanup() {
   stop_nodes
-  [[ -n "$redis_pid" ]] && stop_pid "$redis_pid"
+  bench_stop "$redis_pid"
   rm -rf "$redis_dir"
 }
 trap cleanup EXIT
 
 start_redis() {
   local port log="$out/logs/redis.log" _
-  port="$("$loadgen" free-port)"
+  port="$(bench_free_port)"
   "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$redis_dir" --logfile "$log" --daemonize no &
   redis_pid=$!
@@ -197,37 +156,20 @@ start_redis() {
 
 # start_node LOGNAME CLUSTER_NAME ("" for no cluster): appends to node_pids and node_addrs.
 start_node() {
-  local log="$out/logs/$1" cluster_name="$2" pid addr="" admin_port _
+  local log="$out/logs/$1" cluster_name="$2" admin_port rc=0
   local cluster=()
   [[ -n "$cluster_name" ]] && cluster=(--cluster-redis "$redis_url" --cluster-name "$cluster_name" --cluster-secret "bench cluster secret, loopback only")
-  : > "$log.out"
-  : > "$log.err"
   # The admin listener, on loopback, serves the cluster's counters read after each run.
-  admin_port="$("$loadgen" free-port)"
-  # As in run.sh: the caps on unconnected handshakes, per-address connections and inbound
-  # packets are lifted, so that the loadgen's one address and its flat-out sender are served.
-  FERRIO_LOG=error "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
-    --admin-port "$admin_port" --max-connections-per-ip 0 --transports websocket,xhr-polling \
-    --max-unconnected 1000000 --max-unconnected-per-ip 1000000 \
-    --inbound-packet-rate 1000000 --inbound-packet-burst 1000000 \
+  admin_port="$(bench_free_port)"
+  bench_start "$log" ferrio env FERRIO_LOG=error "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
+    --admin-port "$admin_port" --transports websocket,xhr-polling "${bench_lifted_caps[@]}" \
     --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
     --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
-    "${cluster[@]}" >> "$log.out" 2>> "$log.err" &
-  pid=$!
-  node_pids+=("$pid")
-  for _ in $(seq 1 100); do
-    addr="$(sed -n 's#.*listening on http://\([0-9.]*:[0-9]*\).*#\1#p' "$log.out" | head -1 || true)"
-    if [[ -n "$addr" ]]; then
-      node_addrs+=("$addr")
-      node_admins+=("127.0.0.1:$admin_port")
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "cluster.sh: ferrio did not start; see $log.err" >&2
-  cat "$log.err" >&2 || true
-  return 1
+    "${cluster[@]}" || rc=$?
+  node_pids+=("$bench_pid")
+  [[ $rc -ne 0 ]] && return "$rc"
+  node_addrs+=("$bench_addr")
+  node_admins+=("127.0.0.1:$admin_port")
 }
 
 # cluster_counters: the cluster's counters summed over the running nodes, as a JSON object
@@ -270,8 +212,7 @@ for rep in $(seq 1 "$REPS"); do
     name="${entry%%|*}"
     rest="${entry#*|}"
     configs="${rest%%|*}"
-    rest="${rest#*|}"
-    if [[ "$QUICK" == 1 ]]; then args="${rest#*|}"; else args="${rest%%|*}"; fi
+    args="$(bench_sized "${rest#*|}")"
     read -r -a order <<< "$configs"
     if (( rep % 2 == 0 )); then
       reversed=()
@@ -298,7 +239,7 @@ for rep in $(seq 1 "$REPS"); do
       # Each session's requests spread over the nodes, so that they are taken over and forwarded.
       [[ "$config" == 3-rotate ]] && extra+=(--route rotate)
       # The machine's load just before the run: other work on the same cores shows here.
-      load="$(cut -d' ' -f1 /proc/loadavg)"
+      load="$(bench_loadavg)"
       echo "cluster.sh: [$done_runs/$total] rep $rep $name on $config (load $load)" >&2
       rc=0
       # shellcheck disable=SC2086 # $args is a list of flags
