@@ -26,10 +26,24 @@
 #             nodes in turn, each forwarded over the link to the node serving it
 #
 # Server CPU is summed over every ferrio process of the configuration and, when clustered,
-# redis-server (utime + stime from /proc, the loadgen's --server-pid list).
+# redis-server (utime + stime from /proc, the loadgen's --server-pid list). In fanout-nginx,
+# nginx's CPU is measured over the same deliveries and reported apart (--proxy-pid).
 #
 # Cases:
 #   fanout-cluster      fanout to 1 000 websocket receivers, 1 000 messages, 16 in flight
+#   fanout-nginx        fanout-cluster's sizes with every client connecting through a real
+#                       nginx (NGINX, default the one on PATH or /usr/sbin/nginx) balancing
+#                       round-robin per request over the nodes, no ip_hash, no buffering,
+#                       websocket upgrades passed (docker/nginx.conf's proxy; one foreground
+#                       process, daemon off and master_process off, its pid, lock and
+#                       temporary files in a directory of its own, its logs with the run's), on
+#                       single (nginx over one node without cluster flags) and 3-nodes (nginx
+#                       over three clustered nodes). The receivers open one at a time
+#                       (--concurrency 1), so that on 3-nodes each session's handshake and its
+#                       upgrade are consecutive requests and land on different nodes: every
+#                       session is taken over by the node its upgrade reached, and nothing is
+#                       forwarded afterwards. Server CPU as in the other cases, nginx's apart;
+#                       target: CPU per delivery on 3-nodes at most 1.05x the single node's
 #   fanout-xhr-cluster  fanout to 100 xhr-polling receivers, 500 messages, 16 in flight
 #   bus-burst           3-nodes only: the sender flat out (a wide window) to websocket
 #                       receivers while the third node is stopped (SIGSTOP) for PAUSE_MS once
@@ -59,7 +73,8 @@
 #
 # Environment: REPS (default 3), QUICK (0/1), CASES (space-separated case names, default
 # all), RESULTS_DIR, PAUSE_MS (default 3000), HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT,
-# CLOSE_TIMEOUT, POLLING_DURATION (seconds), NODE (node binary, for the table), REDIS_SERVER.
+# CLOSE_TIMEOUT, POLLING_DURATION (seconds), NODE (node binary, for the table), REDIS_SERVER,
+# NGINX (fanout-nginx only).
 # Exits non-zero if any run failed (the table says which).
 set -euo pipefail
 
@@ -71,6 +86,7 @@ QUICK="${QUICK:-0}"
 REPS="${REPS:-3}"
 NODE="${NODE:-node}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
+NGINX="${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
 RESULTS_DIR="${RESULTS_DIR:-$here/results}"
 PAUSE_MS="${PAUSE_MS:-3000}"
 
@@ -97,6 +113,7 @@ burst_full="fanout --transport websocket --receivers 300 --messages 6000 --windo
 burst_quick="fanout --transport websocket --receivers 12 --messages 400 --window 64 --pause-after 50"
 CASES_ALL=(
   "fanout-cluster|single 1-node 3-nodes|fanout --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --transport websocket --receivers 12 --messages 50 --window 16"
+  "fanout-nginx|single 3-nodes|fanout --transport websocket --receivers 1000 --messages 1000 --window 16 --concurrency 1|fanout --transport websocket --receivers 12 --messages 50 --window 16 --concurrency 1"
   "fanout-xhr-cluster|single 1-node 3-nodes|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 6 --messages 20 --window 16"
   "bus-burst|3-nodes|$burst_full --pause-ms $PAUSE_MS|$burst_quick --pause-ms $PAUSE_MS"
   "echo-xhr-cross|3-nodes 3-rotate|echo --transport xhr-polling --clients 50 --round-trips 400|echo --transport xhr-polling --clients 5 --round-trips 20"
@@ -107,13 +124,26 @@ CASES_ALL=(
 )
 
 bench_select "${CASES:-}" CASES "${CASES_ALL[@]}"
+nginx_selected=0
+for entry in "${selected[@]}"; do
+  [[ "${entry%%|*}" == fanout-nginx ]] && nginx_selected=1
+done
+if [[ "$nginx_selected" == 1 && ! -x "$NGINX" ]]; then
+  echo "cluster.sh: fanout-nginx needs nginx (NGINX=$NGINX is not an executable)" >&2
+  exit 2
+fi
 
 # --- build ----------------------------------------------------------------------------------
 bench_build
 
 bench_results_dir cluster- 1
 redis_version="$("$REDIS_SERVER" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
-bench_meta ",\"redis\":\"$redis_version\",\"pause_ms\":$PAUSE_MS"
+nginx_meta=""
+if [[ "$nginx_selected" == 1 ]]; then
+  # `nginx -v` writes "nginx version: nginx/1.22.1" to stderr.
+  nginx_meta=",\"nginx\":\"$("$NGINX" -v 2>&1 | sed -n 's#.*nginx/\([^ ]*\).*#\1#p')\""
+fi
+bench_meta ",\"redis\":\"$redis_version\",\"pause_ms\":$PAUSE_MS$nginx_meta"
 
 # --- processes ------------------------------------------------------------------------------
 redis_pid=""
@@ -122,6 +152,9 @@ redis_dir="$(mktemp -d "${TMPDIR:-/tmp}/ferrio-cluster-bench.XXXXXX")"
 node_pids=()
 node_addrs=()
 node_admins=()
+nginx_pid=""
+nginx_addr=""
+nginx_dir=""
 
 stop_nodes() {
   local pid
@@ -133,6 +166,7 @@ stop_nodes() {
 
 cleanup() {
   stop_nodes
+  stop_nginx
   bench_stop "$redis_pid"
   rm -rf "$redis_dir"
 }
@@ -170,6 +204,101 @@ start_node() {
   [[ $rc -ne 0 ]] && return "$rc"
   node_addrs+=("$bench_addr")
   node_admins+=("127.0.0.1:$admin_port")
+}
+
+# start_nginx LOGNAME: a real nginx on a free loopback port in front of the running nodes,
+# balancing every request round-robin over them with no stickiness: the HTTP proxy of
+# docker/nginx.conf and ferrio-testkit's nginx (no ip_hash, no keep-alive to the nodes, no
+# buffering either way, WebSocket upgrades passed, one-hour timeouts). It runs as one
+# foreground process (daemon off, master_process off), so that its one pid carries all of
+# its CPU and a SIGKILL ends all of it; its pid, lock and temporary files live in a directory
+# of its own and its error and access logs (the access log names the node of each request)
+# go to LOGNAME.error.log and LOGNAME.access.log. Sets nginx_pid and nginx_addr.
+start_nginx() {
+  local log="$out/logs/$1" port addr _
+  nginx_dir="$(mktemp -d "${TMPDIR:-/tmp}/ferrio-cluster-nginx.XXXXXX")"
+  port="$(bench_free_port)"
+  {
+    cat <<EOF
+master_process off;
+pid "$nginx_dir/nginx.pid";
+lock_file "$nginx_dir/nginx.lock";
+error_log "$log.error.log" notice;
+
+events {
+    # Two connections a session (the client's and the node's), with room to spare.
+    worker_connections 8192;
+}
+
+http {
+    log_format upstreams '\$connection \$remote_addr:\$remote_port "\$request" \$status upstream=\$upstream_addr';
+    access_log "$log.access.log" upstreams;
+    client_body_temp_path "$nginx_dir/client_body";
+    proxy_temp_path "$nginx_dir/proxy";
+    fastcgi_temp_path "$nginx_dir/fastcgi";
+    uwsgi_temp_path "$nginx_dir/uwsgi";
+    scgi_temp_path "$nginx_dir/scgi";
+    # The node's own body limits answer.
+    client_max_body_size 0;
+
+    map \$http_upgrade \$connection_upgrade {
+        default upgrade;
+        '' close;
+    }
+
+    # Round-robin, no ip_hash, no hash, no keep-alive to the nodes.
+    upstream ferrio {
+EOF
+    for addr in "${node_addrs[@]}"; do echo "        server $addr;"; done
+    cat <<EOF
+    }
+
+    server {
+        listen 127.0.0.1:$port;
+
+        location / {
+            proxy_pass http://ferrio;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_set_header Host \$http_host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 3600s;
+            proxy_send_timeout 3600s;
+        }
+    }
+}
+EOF
+  } > "$nginx_dir/nginx.conf"
+  : > "$log.err"
+  # -e: the log of its start, before the configuration's own is opened, kept out of /var/log.
+  "$NGINX" -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$log.error.log" -g "daemon off;" \
+    2>> "$log.err" &
+  nginx_pid=$!
+  nginx_addr="127.0.0.1:$port"
+  # nginx writes its pid file once it listens; a connection closed without a request then
+  # shows it accepts, and reaches no node.
+  for _ in $(seq 1 100); do
+    if [[ "$(cat "$nginx_dir/nginx.pid" 2>/dev/null || true)" == "$nginx_pid" ]] \
+      && (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$nginx_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "cluster.sh: nginx did not start; see $log.err and $log.error.log" >&2
+  cat "$log.err" "$log.error.log" >&2 || true
+  return 1
+}
+
+stop_nginx() {
+  bench_stop "$nginx_pid"
+  nginx_pid=""
+  nginx_addr=""
+  [[ -n "$nginx_dir" ]] && rm -rf "$nginx_dir"
+  nginx_dir=""
 }
 
 # cluster_counters: the cluster's counters summed over the running nodes, as a JSON object
@@ -233,7 +362,14 @@ for rep in $(seq 1 "$REPS"); do
       esac
       pids=("${node_pids[@]}")
       [[ "$config" != single ]] && pids+=("$redis_pid")
+      servers="$(join_by , "${node_addrs[@]}")"
       extra=()
+      # Every client through nginx; its CPU is reported apart from the servers'.
+      if [[ "$name" == fanout-nginx ]]; then
+        start_nginx "$tag-nginx"
+        servers="$nginx_addr"
+        extra+=(--proxy-pid "$nginx_pid")
+      fi
       # The third node (index 2 in the --server list) is the one stopped.
       [[ "$name" == bus-burst ]] && extra+=(--pause-server 2 --pause-pid "${node_pids[2]}")
       # Each session's requests spread over the nodes, so that they are taken over and forwarded.
@@ -243,10 +379,11 @@ for rep in $(seq 1 "$REPS"); do
       echo "cluster.sh: [$done_runs/$total] rep $rep $name on $config (load $load)" >&2
       rc=0
       # shellcheck disable=SC2086 # $args is a list of flags
-      line="$("$loadgen" $args "${extra[@]}" --server "$(join_by , "${node_addrs[@]}")" \
+      line="$("$loadgen" $args "${extra[@]}" --server "$servers" \
         --server-pid "$(join_by , "${pids[@]}")" --label "$config" \
         --timeout 900 --op-timeout 60 2> "$out/logs/$tag.loadgen.err")" || rc=$?
       counters="$(cluster_counters)"
+      stop_nginx
       stop_nodes
       if [[ $rc -ne 0 ]]; then
         failures=$(( failures + 1 ))
