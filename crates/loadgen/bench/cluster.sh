@@ -2,7 +2,7 @@
 # Fanout across a cluster: ferrio nodes on one real redis-server, every broadcast carried to
 # the other nodes on the Redis Stream, against the same load on a single node.
 #
-#   crates/loadgen/bench/cluster.sh               # every case, REPS=3, full sizes (about 90 s)
+#   crates/loadgen/bench/cluster.sh               # every case, REPS=3, full sizes (about 2 min)
 #   QUICK=1 crates/loadgen/bench/cluster.sh       # tiny sizes: a smoke test
 #   REPS=5 CASES="bus-burst" crates/loadgen/bench/cluster.sh
 #
