@@ -14,6 +14,10 @@
 // medians of throughput, latency and CPU per unit, and what rotating adds (the difference of
 // the medians, with the range of the differences paired by repetition) against its target,
 // with the sessions the nodes took over and the requests they forwarded (from their /metrics).
+// For the fanout through nginx (every client through one nginx balancing round-robin per
+// request, over one node or three clustered ones): the same medians, nginx's own CPU per
+// delivery beside the servers', the sessions taken over, and the ratio 3 nodes / single of
+// the servers' CPU per delivery against its target.
 
 const { fmt, median, readResults } = require('./results');
 
@@ -56,7 +60,7 @@ if (meta.quick) {
 }
 out.push(
   `${meta.date}, commit ${meta.commit}, ${meta.cpus} CPU(s) (${meta.cpu}), redis-server ` +
-    `${meta.redis}, ${meta.reps} repetition(s), alternating the order of the configurations. ` +
+    `${meta.redis}${meta.nginx ? `, nginx ${meta.nginx}` : ''}, ${meta.reps} repetition(s), alternating the order of the configurations. ` +
     'Medians of the successful repetitions (CPU: with the range). Server CPU is utime+stime ' +
     'from /proc summed over every ferrio process and, when clustered, redis-server.',
 );
@@ -96,7 +100,19 @@ const ROUTES = {
   '3-rotate': 'taken over and forwarded (--route rotate)',
 };
 
-const fanoutCases = cases.filter((name) => name !== 'bus-burst' && !ROUTE_CASES[name]);
+// The fanout through nginx: the two configurations, and the target for the servers' CPU.
+const NGINX_CASES = {
+  'fanout-nginx': {
+    target: 'CPU per delivery through nginx on 3 nodes ≤ 1.05× the single node’s',
+    limit: 1.05,
+  },
+};
+const NGINX_CONFIGS = {
+  single: 'nginx over 1 node, no cluster flags',
+  '3-nodes': 'nginx over 3 nodes on Redis',
+};
+
+const fanoutCases = cases.filter((name) => name !== 'bus-burst' && !ROUTE_CASES[name] && !NGINX_CASES[name]);
 if (fanoutCases.length > 0) {
   out.push(
     '| case | configuration | deliveries/s | latency p50 / p99 µs | server CPU µs per delivery | ok runs |',
@@ -158,6 +174,55 @@ if (byCase.has('bus-burst')) {
   out.push(
     `| runs where every receiver got every message once, in order | ${entry.ok.length}/${entry.runs} | |`,
   );
+  out.push('');
+}
+
+const nginxCases = cases.filter((name) => NGINX_CASES[name]);
+if (nginxCases.length > 0) {
+  out.push(
+    '| case | configuration | deliveries/s | latency p50 / p99 µs | server CPU µs per delivery | nginx CPU µs per delivery | sessions taken over / requests forwarded | ok runs |',
+  );
+  out.push('|---|---|---:|---:|---:|---:|---:|---|');
+  const ratios = [];
+  for (const name of nginxCases) {
+    const configs = byCase.get(name);
+    const cpu = {};
+    const proxy = {};
+    for (const config of Object.keys(NGINX_CONFIGS)) {
+      const entry = configs.get(config);
+      if (!entry) continue;
+      const p = entry.ok[0] && entry.ok[0].params;
+      const size = p ? ` (${p.receivers} ${entry.ok[0].transport} receivers, ${p.messages} messages)` : '';
+      const cpus = metric(entry.ok, 'cpu_us_per_delivery');
+      const proxies = metric(entry.ok, 'proxy_cpu_us_per_delivery');
+      cpu[config] = median(cpus);
+      proxy[config] = median(proxies);
+      const counted = (key) =>
+        runs
+          .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.cluster)
+          .map((run) => run.cluster[key])
+          .filter((v) => typeof v === 'number');
+      out.push(
+        `| ${name}${size} | ${NGINX_CONFIGS[config]} | ${fmt(median(metric(entry.ok, 'deliveries_per_s')))} | ` +
+          `${fmt(median(metric(entry.ok, 'latency_p50_us')))} / ${fmt(median(metric(entry.ok, 'latency_p99_us')))} | ` +
+          `${fmt(cpu[config])}${range(cpus)} | ${fmt(proxy[config])}${range(proxies)} | ` +
+          `${fmt(median(counted('taken')))} / ${fmt(median(counted('forwarded_out')))} | ${entry.ok.length}/${entry.runs} |`,
+      );
+    }
+    const ratio = (figures) =>
+      typeof figures['3-nodes'] === 'number' && typeof figures.single === 'number' && figures.single > 0
+        ? figures['3-nodes'] / figures.single
+        : null;
+    ratios.push([name, NGINX_CASES[name], ratio(cpu), ratio(proxy)]);
+  }
+  out.push('');
+  out.push('| case | server CPU per delivery, 3 nodes / single node | target | nginx CPU per delivery, 3 nodes / single node |');
+  out.push('|---|---:|---|---:|');
+  const x = (v) => (v === null ? '–' : `${fmt(v)}×`);
+  for (const [name, spec, servers, nginx] of ratios) {
+    const verdict = servers === null ? 'not measured' : servers <= spec.limit ? 'met' : 'missed';
+    out.push(`| ${name} | ${x(servers)} | ${spec.target}: **${verdict}** | ${x(nginx)} |`);
+  }
   out.push('');
 }
 

@@ -21,15 +21,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
 QUICK="${QUICK:-0}"
 REPS="${REPS:-3}"
 NODE="${NODE:-node}"
 RESULTS_DIR="${RESULTS_DIR:-$here/results}"
 
-if [[ ! "$REPS" =~ ^[1-9][0-9]*$ ]]; then
-  echo "run.sh: REPS must be a positive integer" >&2
-  exit 2
-fi
+bench_check_reps
 
 if [[ "$QUICK" == 1 ]]; then
   HEARTBEAT_INTERVAL="${HEARTBEAT_INTERVAL:-2}"
@@ -65,24 +64,10 @@ CASES=(
   "churn|churn --sessions 10000 --concurrency 32|churn --sessions 50 --concurrency 8"
 )
 
-selected=()
-for entry in "${CASES[@]}"; do
-  name="${entry%%|*}"
-  if [[ -z "${SCENARIOS:-}" || " $SCENARIOS " == *" $name "* ]]; then
-    selected+=("$entry")
-  fi
-done
-if [[ ${#selected[@]} -eq 0 ]]; then
-  echo "run.sh: SCENARIOS matches none of the cases" >&2
-  exit 2
-fi
+bench_select "${SCENARIOS:-}" SCENARIOS "${CASES[@]}"
 
 # --- build and install ----------------------------------------------------------------------
-echo "run.sh: building ferrio and ferrio-loadgen (release)" >&2
-(cd "$root" && cargo build --release --quiet -p ferrio-server -p ferrio-loadgen)
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-ferrio="$target_dir/release/ferrio"
-loadgen="$target_dir/release/ferrio-loadgen"
+bench_build
 
 node_dir="$here/node"
 if [[ ! -f "$node_dir/node_modules/socket.io/package.json" \
@@ -91,24 +76,9 @@ if [[ ! -f "$node_dir/node_modules/socket.io/package.json" \
   (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 fi
 
-# Many sessions need many descriptors, in the servers and in the loadgen.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-[[ "$QUICK" == 1 ]] && stamp="$stamp-quick"
-out="$RESULTS_DIR/$stamp"
-mkdir -p "$out/logs"
-runs="$out/runs.jsonl"
-: > "$runs"
-
-cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1 | tr -d "\"\\\\")"
-cat > "$out/meta.json" <<EOF
-{"date":"$stamp","quick":$([[ "$QUICK" == 1 ]] && echo true || echo false),"reps":$REPS,
- "commit":"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo '+dirty')",
- "cpus":$(nproc),"cpu":"$cpu_model",
- "node":"$("$NODE" --version)",
- "timers":{"heartbeat_interval":$HEARTBEAT_INTERVAL,"heartbeat_timeout":$HEARTBEAT_TIMEOUT,"close_timeout":$CLOSE_TIMEOUT,"polling_duration":$POLLING_DURATION}}
-EOF
+bench_results_dir "" 1
+bench_meta ",
+ \"node\":\"$("$NODE" --version)\""
 
 # --- servers --------------------------------------------------------------------------------
 server_pid=""
@@ -116,68 +86,37 @@ server_addr=""
 admin_addr=""
 
 cleanup() {
-  if [[ -n "$server_pid" ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  bench_stop "$server_pid"
 }
 trap cleanup EXIT
 
 # start_server ferrio|node LOGNAME WITH_ADMIN: sets server_pid, server_addr, admin_addr.
 start_server() {
-  local kind="$1" log="$out/logs/$2" with_admin="$3"
+  local kind="$1" log="$out/logs/$2" with_admin="$3" rc=0
   admin_addr=""
-  # Created here, not by the background job's redirections, which may come after the first read.
-  : > "$log.out"
-  : > "$log.err"
   if [[ "$kind" == ferrio ]]; then
     local admin_port=0
     if [[ "$with_admin" == 1 ]]; then
-      admin_port="$("$loadgen" free-port)"
+      admin_port="$(bench_free_port)"
       admin_addr="127.0.0.1:$admin_port"
     fi
-    # socket.io 0.9 has no limits on unconnected handshakes or on what a session sends: they
-    # are lifted so that both serve the same load (the handshake case issues 20 000 sessions
-    # from one address and never connects them; an echo client sends 1 000 packets at once).
-    # Every loadgen client comes from 127.0.0.1: no per-address connection cap either.
-    FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
-      --admin-port "$admin_port" --admin-bind 127.0.0.1 --max-connections-per-ip 0 \
-      --transports websocket,xhr-polling \
-      --max-unconnected 1000000 --max-unconnected-per-ip 1000000 \
-      --inbound-packet-rate 1000000 --inbound-packet-burst 1000000 \
+    bench_start "$log" "$kind" env FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
+      --admin-port "$admin_port" --admin-bind 127.0.0.1 --transports websocket,xhr-polling \
+      "${bench_lifted_caps[@]}" \
       --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
-      --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
-      >> "$log.out" 2>> "$log.err" &
+      --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" || rc=$?
   else
-    "$NODE" "$node_dir/chat.js" --port 0 --bind 127.0.0.1 \
+    bench_start "$log" "$kind" "$NODE" "$node_dir/chat.js" --port 0 --bind 127.0.0.1 \
       --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
-      --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" \
-      >> "$log.out" 2>> "$log.err" &
+      --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" || rc=$?
   fi
-  server_pid=$!
-  server_addr=""
-  local _
-  for _ in $(seq 1 100); do
-    server_addr="$(sed -n 's#.*listening on http://\([0-9.]*:[0-9]*\).*#\1#p' "$log.out" | head -1 || true)"
-    [[ -n "$server_addr" ]] && return 0
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  echo "run.sh: $kind did not start; see $log.err" >&2
-  cat "$log.err" >&2 || true
-  return 1
+  server_pid="$bench_pid"
+  server_addr="$bench_addr"
+  return "$rc"
 }
 
 stop_server() {
-  [[ -z "$server_pid" ]] && return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  local _
-  for _ in $(seq 1 50); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  bench_stop "$server_pid"
   server_pid=""
 }
 
@@ -189,8 +128,7 @@ for rep in $(seq 1 "$REPS"); do
   if (( rep % 2 == 1 )); then order=(ferrio node); else order=(node ferrio); fi
   for entry in "${selected[@]}"; do
     name="${entry%%|*}"
-    rest="${entry#*|}"
-    if [[ "$QUICK" == 1 ]]; then args="${rest#*|}"; else args="${rest%%|*}"; fi
+    args="$(bench_sized "${entry#*|}")"
     for kind in "${order[@]}"; do
       done_runs=$(( done_runs + 1 ))
       with_admin=0

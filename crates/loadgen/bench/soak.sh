@@ -20,6 +20,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
 MINUTES="${1:-5}"
 HOSTILE="${HOSTILE:-1}"
 SETTLE="${SETTLE:-20}"
@@ -45,43 +47,24 @@ timers=(
   --header-read-timeout 5 --body-read-timeout 5 --write-timeout 5 --ws-message-timeout 5
 )
 
-echo "soak.sh: building ferrio and ferrio-loadgen (release)" >&2
-(cd "$root" && cargo build --release --locked --quiet -p ferrio-server -p ferrio-loadgen)
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-ferrio="$target_dir/release/ferrio"
-loadgen="$target_dir/release/ferrio-loadgen"
+bench_build
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# The soak has no quick mode: a QUICK left in the environment does not rename its directory.
+QUICK=0 bench_results_dir soak- 0
 
-out="$RESULTS_DIR/soak-$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$out"
-: > "$out/ferrio.out"
-: > "$out/ferrio.err"
-
-admin="127.0.0.1:$("$loadgen" free-port)"
-FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
-  --admin-port "${admin##*:}" --admin-bind 127.0.0.1 \
-  --transports websocket,xhr-polling,jsonp-polling "${timers[@]}" \
-  >> "$out/ferrio.out" 2>> "$out/ferrio.err" &
-pid=$!
+pid=""
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  bench_stop "$pid"
 }
 trap cleanup EXIT
 
-server=""
-for _ in $(seq 1 100); do
-  server="$(sed -n 's#.*listening on http://\([0-9.]*:[0-9]*\).*#\1#p' "$out/ferrio.out" | head -1 || true)"
-  [[ -n "$server" ]] && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z "$server" ]]; then
-  echo "soak.sh: ferrio did not start:" >&2
-  cat "$out/ferrio.err" >&2
-  exit 1
-fi
+admin="127.0.0.1:$(bench_free_port)"
+bench_start "$out/ferrio" ferrio env FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
+  --admin-port "${admin##*:}" --admin-bind 127.0.0.1 \
+  --transports websocket,xhr-polling,jsonp-polling "${timers[@]}" || { pid="$bench_pid"; exit 1; }
+pid="$bench_pid"
+server="$bench_addr"
 
 hostile=()
 [[ "$HOSTILE" == 1 ]] && hostile=(--hostile)

@@ -10,6 +10,9 @@
 //! messages are sent and resumed (`SIGCONT`) `--pause-ms` later: its receivers must still get
 //! every message once and in order, and the catch-up time (from `SIGCONT` until the last of
 //! them has the last message) is reported.
+//!
+//! With `--proxy-pid` (a balancer every client connects through, such as nginx), that process's
+//! CPU over the same phase is reported on its own, beside the server's rather than in it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +23,7 @@ use ferrio_protocol::Packet;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use super::{Common, Meter, close_all, joined, open_sessions, positive};
+use super::{Common, Meter, Phase, close_all, joined, open_sessions, positive};
 use crate::chat;
 use crate::client::{Ctx, Session, Transport};
 use crate::error::{Error, Result};
@@ -67,6 +70,10 @@ pub(crate) struct FanoutArgs {
     /// Milliseconds the node stays stopped.
     #[arg(long, default_value_t = 3000)]
     pub(crate) pause_ms: u64,
+    /// Pid of a proxy the clients connect through (one process, such as nginx with
+    /// master_process off): its CPU over the deliveries is reported apart from the server's.
+    #[arg(long)]
+    pub(crate) proxy_pid: Option<u32>,
 }
 
 /// The node to stop during the run, checked against the servers.
@@ -166,6 +173,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
     }
     let servers = ctx.servers.len();
     let plan = PausePlan::from_args(args, servers)?;
+    let proxy = Probe::new(args.proxy_pid.as_slice())?;
     let messages = args.messages;
     let receiver_ctx = Arc::clone(&ctx);
     let receivers: Vec<JoinHandle<Result<Received>>> = open_sessions(
@@ -185,6 +193,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
 
     let pad = "x".repeat(args.payload);
     let meter = Meter::start(probe)?;
+    let proxy_meter = Meter::start(&proxy)?;
     let first_sent_at = ctx.micros();
     let (mut sent, mut echoed) = (0u64, 0u64);
     let sent_count = Arc::new(AtomicU64::new(0));
@@ -218,6 +227,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
         sessions.push(received.session);
     }
     let phase = meter.stop()?;
+    let proxy_phase = proxy_meter.stop()?;
     let paused = match paused {
         Some(task) => Some(joined(task.await)?),
         None => None,
@@ -254,6 +264,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
         "connections": ctx.net.connects(),
         "run": phase.to_json(),
     });
+    if proxy.has_pid() {
+        add_proxy_figures(&mut figures, proxy_phase, deliveries);
+    }
     if servers > 1 {
         figures["nodes"] = ctx
             .servers
@@ -285,6 +298,14 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
         });
     }
     Ok(figures)
+}
+
+/// The proxy's CPU over the deliveries, beside the server's: `proxy_cpu_us_per_delivery` in
+/// `metrics` and `proxy_cpu_s` in `run`.
+fn add_proxy_figures(figures: &mut Value, proxy: Phase, deliveries: u64) {
+    figures["metrics"]["proxy_cpu_us_per_delivery"] =
+        json!(per_unit(proxy.cpu_us, deliveries).map(round3));
+    figures["run"]["proxy_cpu_s"] = json!(proxy.cpu_us.map(|us| round3(us / 1e6)));
 }
 
 /// One receiver: every message once, in order, then done.
@@ -433,6 +454,43 @@ mod tests {
             <Cli as clap::Parser>::try_parse_from(["fanout"]).is_err(),
             "a server is needed"
         );
+    }
+
+    #[test]
+    fn a_proxy_s_cpu_is_reported_per_delivery_beside_the_server_s() {
+        let given = args(&["--proxy-pid", "77"]).expect("valid flags");
+        assert_eq!(given.proxy_pid, Some(77));
+        assert_eq!(args(&[]).expect("valid flags").proxy_pid, None);
+        let mut figures = json!({
+            "metrics": { "cpu_us_per_delivery": 4.0 },
+            "run": { "server_cpu_s": 2.0 },
+        });
+        let proxy = Phase {
+            elapsed: Duration::from_secs(1),
+            before: None,
+            after: None,
+            cpu_us: Some(1_500_000.0),
+        };
+        add_proxy_figures(&mut figures, proxy, 1_000_000);
+        assert_eq!(figures["metrics"]["proxy_cpu_us_per_delivery"], json!(1.5));
+        assert_eq!(figures["run"]["proxy_cpu_s"], json!(1.5));
+        assert_eq!(
+            figures["metrics"]["cpu_us_per_delivery"],
+            json!(4.0),
+            "apart from the server's"
+        );
+        assert_eq!(figures["run"]["server_cpu_s"], json!(2.0));
+    }
+
+    #[test]
+    fn a_proxy_probe_reads_the_named_process_alone() {
+        let own = std::process::id();
+        let given = args(&["--proxy-pid", &own.to_string()]).expect("valid flags");
+        let proxy = Probe::new(given.proxy_pid.as_slice()).expect("own process readable");
+        assert!(proxy.has_pid());
+        assert_eq!(proxy.describe()["pid"], json!(own));
+        let none = Probe::new(args(&[]).expect("valid").proxy_pid.as_slice()).expect("no pid");
+        assert!(!none.has_pid(), "no proxy, no figures");
     }
 
     #[test]
