@@ -51,6 +51,34 @@ for (const run of runs) {
 const metric = (results, key) =>
   results.map((r) => r.metrics && r.metrics[key]).filter((v) => typeof v === 'number');
 
+/** The cluster counter `key` (from the nodes' /metrics) of every successful run of `name` on `config`. */
+const counted = (name, config, key) =>
+  runs
+    .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.cluster)
+    .map((run) => run.cluster[key])
+    .filter((v) => typeof v === 'number');
+
+/** " (N transport receivers, M messages)" for a fanout entry, from its first successful run. */
+function fanoutSize(entry) {
+  const p = entry.ok[0] && entry.ok[0].params;
+  return p ? ` (${p.receivers} ${entry.ok[0].transport} receivers, ${p.messages} messages)` : '';
+}
+
+/** The deliveries/s and latency p50 / p99 cells of a fanout entry. */
+function fanoutCells(entry) {
+  return (
+    `${fmt(median(metric(entry.ok, 'deliveries_per_s')))} | ` +
+    `${fmt(median(metric(entry.ok, 'latency_p50_us')))} / ${fmt(median(metric(entry.ok, 'latency_p99_us')))}`
+  );
+}
+
+/** `figures[a] / figures[b]`, or null when either is missing. */
+const ratioOf = (figures, a, b) =>
+  typeof figures[a] === 'number' && typeof figures[b] === 'number' && figures[b] > 0 ? figures[a] / figures[b] : null;
+
+/** A ratio as "1.23×", or "–". */
+const times = (v) => (v === null ? '–' : `${fmt(v)}×`);
+
 const out = [];
 out.push('# ferrio cluster benchmark');
 out.push('');
@@ -125,26 +153,20 @@ if (fanoutCases.length > 0) {
     for (const config of Object.keys(CONFIGS)) {
       const entry = configs.get(config);
       if (!entry) continue;
-      const p = entry.ok[0] && entry.ok[0].params;
-      const size = p ? ` (${p.receivers} ${entry.ok[0].transport} receivers, ${p.messages} messages)` : '';
       const cpus = metric(entry.ok, 'cpu_us_per_delivery');
       cpu[config] = median(cpus);
       out.push(
-        `| ${name}${size} | ${CONFIGS[config]} | ${fmt(median(metric(entry.ok, 'deliveries_per_s')))} | ` +
-          `${fmt(median(metric(entry.ok, 'latency_p50_us')))} / ${fmt(median(metric(entry.ok, 'latency_p99_us')))} | ` +
+        `| ${name}${fanoutSize(entry)} | ${CONFIGS[config]} | ${fanoutCells(entry)} | ` +
           `${fmt(cpu[config])}${range(cpus)} | ${entry.ok.length}/${entry.runs} |`,
       );
     }
-    const ratio = (a, b) =>
-      typeof cpu[a] === 'number' && typeof cpu[b] === 'number' && cpu[b] > 0 ? cpu[a] / cpu[b] : null;
-    ratios.push([name, ratio('3-nodes', 'single'), ratio('1-node', 'single')]);
+    ratios.push([name, ratioOf(cpu, '3-nodes', 'single'), ratioOf(cpu, '1-node', 'single')]);
   }
   out.push('');
   out.push('| case | CPU per delivery, 3 nodes / single node (target ≤ 1.2×) | CPU per delivery, 1 clustered node / single node |');
   out.push('|---|---:|---:|');
   for (const [name, three, one] of ratios) {
-    const x = (v) => (v === null ? '–' : `${fmt(v)}×`);
-    out.push(`| ${name} | ${x(three)} | ${x(one)} |`);
+    out.push(`| ${name} | ${times(three)} | ${times(one)} |`);
   }
   out.push('');
 }
@@ -191,37 +213,25 @@ if (nginxCases.length > 0) {
     for (const config of Object.keys(NGINX_CONFIGS)) {
       const entry = configs.get(config);
       if (!entry) continue;
-      const p = entry.ok[0] && entry.ok[0].params;
-      const size = p ? ` (${p.receivers} ${entry.ok[0].transport} receivers, ${p.messages} messages)` : '';
       const cpus = metric(entry.ok, 'cpu_us_per_delivery');
       const proxies = metric(entry.ok, 'proxy_cpu_us_per_delivery');
       cpu[config] = median(cpus);
       proxy[config] = median(proxies);
-      const counted = (key) =>
-        runs
-          .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.cluster)
-          .map((run) => run.cluster[key])
-          .filter((v) => typeof v === 'number');
+      const count = (key) => fmt(median(counted(name, config, key)));
       out.push(
-        `| ${name}${size} | ${NGINX_CONFIGS[config]} | ${fmt(median(metric(entry.ok, 'deliveries_per_s')))} | ` +
-          `${fmt(median(metric(entry.ok, 'latency_p50_us')))} / ${fmt(median(metric(entry.ok, 'latency_p99_us')))} | ` +
+        `| ${name}${fanoutSize(entry)} | ${NGINX_CONFIGS[config]} | ${fanoutCells(entry)} | ` +
           `${fmt(cpu[config])}${range(cpus)} | ${fmt(proxy[config])}${range(proxies)} | ` +
-          `${fmt(median(counted('taken')))} / ${fmt(median(counted('forwarded_out')))} | ${entry.ok.length}/${entry.runs} |`,
+          `${count('taken')} / ${count('forwarded_out')} | ${entry.ok.length}/${entry.runs} |`,
       );
     }
-    const ratio = (figures) =>
-      typeof figures['3-nodes'] === 'number' && typeof figures.single === 'number' && figures.single > 0
-        ? figures['3-nodes'] / figures.single
-        : null;
-    ratios.push([name, NGINX_CASES[name], ratio(cpu), ratio(proxy)]);
+    ratios.push([name, NGINX_CASES[name], ratioOf(cpu, '3-nodes', 'single'), ratioOf(proxy, '3-nodes', 'single')]);
   }
   out.push('');
   out.push('| case | server CPU per delivery, 3 nodes / single node | target | nginx CPU per delivery, 3 nodes / single node |');
   out.push('|---|---:|---|---:|');
-  const x = (v) => (v === null ? '–' : `${fmt(v)}×`);
   for (const [name, spec, servers, nginx] of ratios) {
     const verdict = servers === null ? 'not measured' : servers <= spec.limit ? 'met' : 'missed';
-    out.push(`| ${name} | ${x(servers)} | ${spec.target}: **${verdict}** | ${x(nginx)} |`);
+    out.push(`| ${name} | ${times(servers)} | ${spec.target}: **${verdict}** | ${times(nginx)} |`);
   }
   out.push('');
 }
@@ -253,15 +263,11 @@ if (routeCases.length > 0) {
           .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.result && run.result.ok)
           .map((run) => [run.rep, run.result.metrics]),
       );
-      const counted = (key) =>
-        runs
-          .filter((run) => run.case === name && run.config === config && run.exit === 0 && run.cluster)
-          .map((run) => run.cluster[key])
-          .filter((v) => typeof v === 'number');
+      const count = (key) => fmt(median(counted(name, config, key)));
       out.push(
         `| ${name}${size} | ${ROUTES[config]} | ${fmt(median(metric(entry.ok, spec.rate)))} | ` +
           `${fmt(med[config].p50)} / ${fmt(med[config].p99)} | ${fmt(med[config].cpu)}${range(cpus)} per ${spec.unit} | ` +
-          `${fmt(median(counted('taken')))} / ${fmt(median(counted('forwarded_out')))} | ` +
+          `${count('taken')} / ${count('forwarded_out')} | ` +
           `${entry.ok.length}/${entry.runs} |`,
       );
     }
