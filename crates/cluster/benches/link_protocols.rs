@@ -4,9 +4,9 @@
 //! `/socket.io/1/xhr-polling/<32 hex sid>?t=<n>` with about 300 bytes of headers (the cluster
 //! secret, the link's own headers and a browser's), answered `200` with a `text/plain` body
 //! of 44 bytes (`3:::`, the sid and `n` in hex):
-//! - **h2**: hyper 1 HTTP/2, one connection, every request a stream multiplexed on it, the
-//!   builders configured as `ferrio_cluster`'s link configures them (keep-alive pings, the
-//!   server's `max_concurrent_streams` raised to 2^20);
+//! - **h2**: hyper 1 HTTP/2, one connection, every request a stream multiplexed on it, built
+//!   by the link's own builders (`ferrio_cluster::link::client_builder`, `server_builder`:
+//!   keep-alive pings, the server's `max_concurrent_streams` raised to 2^20);
 //! - **h1-pool**: hyper 1 HTTP/1.1 keep-alive connections in a pool of
 //!   `http1::SendRequest`s, one request per connection at a time: a request takes an idle
 //!   connection or dials a new one, and gives it back once the answer's body is read, so the
@@ -64,7 +64,7 @@ use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -93,11 +93,6 @@ const HEADERS: [(&str, &str); 7] = [
     ("accept-language", "en-US,en;q=0.5"),
 ];
 const ANSWER_TYPE: &str = "text/plain; charset=UTF-8";
-/// Matches the link's `MAX_STREAMS_PER_LINK`.
-const MAX_STREAMS: u32 = 1 << 20;
-/// The link's keep-alive settings.
-const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(5);
-const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest home-made frame either end accepts.
 const MAX_FRAME: usize = 1 << 20;
 /// How many queued frames' bytes a home-made writer gathers into one write.
@@ -298,11 +293,7 @@ async fn serve(design: Design, listener: TcpListener, server: Arc<Server>) {
                     let service = hyper::service::service_fn(move |request| {
                         http_answer(Arc::clone(&server), request)
                     });
-                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .timer(TokioTimer::new())
-                        .keep_alive_interval(KEEP_ALIVE_INTERVAL)
-                        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-                        .max_concurrent_streams(MAX_STREAMS)
+                    let _ = ferrio_cluster::link::server_builder()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 }
@@ -521,15 +512,10 @@ impl Client {
             Design::H2 => {
                 let stream = TcpStream::connect(addr).await.expect("connect");
                 stream.set_nodelay(true).expect("nodelay");
-                let (sender, connection) =
-                    hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-                        .timer(TokioTimer::new())
-                        .keep_alive_interval(KEEP_ALIVE_INTERVAL)
-                        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-                        .keep_alive_while_idle(true)
-                        .handshake(TokioIo::new(stream))
-                        .await
-                        .expect("an HTTP/2 connection");
+                let (sender, connection) = ferrio_cluster::link::client_builder()
+                    .handshake(TokioIo::new(stream))
+                    .await
+                    .expect("an HTTP/2 connection");
                 tokio::spawn(connection);
                 Client::H2 {
                     addr,

@@ -95,6 +95,32 @@ const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// 100–200.
 const MAX_STREAMS_PER_LINK: u32 = 1 << 20;
 
+/// The HTTP/2 settings of the dialing end of a link (pings), in one place for the link and
+/// for what its benchmark measures.
+pub fn client_builder() -> hyper::client::conn::http2::Builder<TokioExecutor> {
+    let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive_interval(KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+        .keep_alive_while_idle(true);
+    builder
+}
+
+/// The HTTP/2 settings of the serving end of a link (pings, as many streams as sessions,
+/// extended `CONNECT` for relayed upgrades), in one place for the link and for what its
+/// benchmark measures.
+pub fn server_builder() -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .enable_connect_protocol()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+        .max_concurrent_streams(MAX_STREAMS_PER_LINK);
+    builder
+}
+
 /// Why a request could not cross the link.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -152,11 +178,7 @@ impl Links {
             .map_err(|_| broken("dial timed out".into()))?
             .map_err(|error| broken(error.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .keep_alive_interval(KEEP_ALIVE_INTERVAL)
-            .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-            .keep_alive_while_idle(true)
+        let (sender, connection) = client_builder()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|error| broken(error.to_string()))?;
@@ -404,13 +426,7 @@ pub(crate) async fn serve(
                     Ok::<_, Infallible>(answer.await)
                 }
             });
-            let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .enable_connect_protocol()
-                .timer(TokioTimer::new())
-                .keep_alive_interval(KEEP_ALIVE_INTERVAL)
-                .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-                .max_concurrent_streams(MAX_STREAMS_PER_LINK)
-                .serve_connection(TokioIo::new(stream), service);
+            let connection = server_builder().serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
                 result = connection.as_mut() => {
