@@ -4,6 +4,7 @@
 #   crates/loadgen/bench/run.sh                  # every scenario, REPS=3 repetitions
 #   QUICK=1 crates/loadgen/bench/run.sh          # tiny sizes and short timers: a smoke test
 #   REPS=5 SCENARIOS="echo-ws churn" crates/loadgen/bench/run.sh
+#   BASELINE=/path/to/older/ferrio crates/loadgen/bench/run.sh   # against an earlier build
 #
 # Builds ferrio and ferrio-loadgen in release, installs socket.io 0.9.19 into bench/node/
 # (npm ci), then for each repetition and scenario starts a fresh server, runs ferrio-loadgen
@@ -12,8 +13,11 @@
 # run's JSON line and the servers' logs, to $RESULTS_DIR/<UTC time>/ (default
 # crates/loadgen/bench/results/, ignored by git).
 #
+# With BASELINE set to another ferrio binary (an earlier commit's release build), that binary
+# is the peer instead of Node, with the same flags as ferrio: what a change costs or saves.
+#
 # Environment: REPS (default 3), QUICK (0/1), SCENARIOS (space-separated case names, default
-# all), RESULTS_DIR, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION
+# all), BASELINE (a ferrio binary to run as the peer instead of Node), RESULTS_DIR, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION
 # (seconds; the same settings for both servers), IDLE_HOLD (seconds), MOST_SESSIONS (the
 # idle-ws-most case: 100 000, or what the open-files limit allows), NODE (node binary).
 # Exits non-zero if any run failed (the table says which).
@@ -26,6 +30,7 @@ source "$here/lib.sh"
 QUICK="${QUICK:-0}"
 REPS="${REPS:-3}"
 NODE="${NODE:-node}"
+BASELINE="${BASELINE:-}"
 RESULTS_DIR="${RESULTS_DIR:-$here/results}"
 
 bench_check_reps
@@ -70,15 +75,27 @@ bench_select "${SCENARIOS:-}" SCENARIOS "${CASES[@]}"
 bench_build
 
 node_dir="$here/node"
-if [[ ! -f "$node_dir/node_modules/socket.io/package.json" \
+if [[ -n "$BASELINE" ]]; then
+  if [[ ! -x "$BASELINE" ]]; then
+    echo "run.sh: BASELINE=$BASELINE is not an executable" >&2
+    exit 2
+  fi
+  peer=baseline
+  peer_label="$("$BASELINE" --version 2>/dev/null || echo ferrio), $BASELINE"
+elif [[ ! -f "$node_dir/node_modules/socket.io/package.json" \
       || "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]]; then
   echo "run.sh: installing socket.io 0.9.19 (npm ci)" >&2
   (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 fi
+if [[ -z "$BASELINE" ]]; then
+  peer=node
+  peer_label="$("$NODE" --version)"
+fi
 
 bench_results_dir "" 1
 bench_meta ",
- \"node\":\"$("$NODE" --version)\""
+ \"peer\":\"$peer\",
+ \"node\":\"$peer_label\""
 
 # --- servers --------------------------------------------------------------------------------
 server_pid=""
@@ -90,17 +107,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server ferrio|node LOGNAME WITH_ADMIN: sets server_pid, server_addr, admin_addr.
+# start_server ferrio|baseline|node LOGNAME WITH_ADMIN: sets server_pid, server_addr,
+# admin_addr.
 start_server() {
   local kind="$1" log="$out/logs/$2" with_admin="$3" rc=0
   admin_addr=""
-  if [[ "$kind" == ferrio ]]; then
-    local admin_port=0
+  if [[ "$kind" != node ]]; then
+    local admin_port=0 bin="$ferrio"
+    [[ "$kind" == baseline ]] && bin="$BASELINE"
     if [[ "$with_admin" == 1 ]]; then
       admin_port="$(bench_free_port)"
       admin_addr="127.0.0.1:$admin_port"
     fi
-    bench_start "$log" "$kind" env FERRIO_LOG=warn "$ferrio" --port 0 --bind 127.0.0.1 --app chat \
+    bench_start "$log" "$kind" env FERRIO_LOG=warn "$bin" --port 0 --bind 127.0.0.1 --app chat \
       --admin-port "$admin_port" --admin-bind 127.0.0.1 --transports websocket,xhr-polling \
       "${bench_lifted_caps[@]}" \
       --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
@@ -125,7 +144,7 @@ failures=0
 total=$(( REPS * ${#selected[@]} * 2 ))
 done_runs=0
 for rep in $(seq 1 "$REPS"); do
-  if (( rep % 2 == 1 )); then order=(ferrio node); else order=(node ferrio); fi
+  if (( rep % 2 == 1 )); then order=(ferrio "$peer"); else order=("$peer" ferrio); fi
   for entry in "${selected[@]}"; do
     name="${entry%%|*}"
     args="$(bench_sized "${entry#*|}")"
@@ -135,7 +154,7 @@ for rep in $(seq 1 "$REPS"); do
       extra=()
       if [[ "$name" == churn ]]; then
         extra+=(--polling-duration "$POLLING_DURATION")
-        [[ "$kind" == ferrio ]] && with_admin=1
+        [[ "$kind" != node ]] && with_admin=1
       fi
       start_server "$kind" "$name-$kind-$rep" "$with_admin"
       [[ -n "$admin_addr" ]] && extra+=(--admin "$admin_addr")
