@@ -298,24 +298,23 @@ impl Shared {
     {
         let connection = self.connection_info(&request);
         let path = request.uri().path().to_owned();
+        // The cluster's steps are boxed: this future is what a held poll keeps for as long as
+        // it waits, and inline they would make every poll, clustered or not, as large as
+        // the largest of them.
         let response = match answer {
             Answer::Now(response) => response,
-            Answer::Transport { kind, sid } => {
-                match self.served_elsewhere(&sid, hops(&request)).await {
-                    Some((node, peer)) => {
-                        self.forward(&node, &peer, request, connection, kind, &sid)
-                            .await
-                    }
-                    None => self.transport(kind, &sid, request, connection.secure).await,
+            Answer::Transport { kind, sid } => match self.elsewhere(&sid, hops(&request)).await {
+                Some((node, peer)) => {
+                    Box::pin(self.forward(&node, &peer, request, connection, kind, &sid)).await
                 }
-            }
+                None => self.transport(kind, &sid, request, connection.secure).await,
+            },
             Answer::Disconnect { sid } => {
-                let elsewhere = self.served_elsewhere(&sid, hops(&request)).await;
+                let elsewhere = self.elsewhere(&sid, hops(&request)).await;
                 match elsewhere {
                     Some((node, peer)) => {
                         let kind = TransportKind::XhrPolling;
-                        self.forward(&node, &peer, request, connection, kind, &sid)
-                            .await
+                        Box::pin(self.forward(&node, &peer, request, connection, kind, &sid)).await
                     }
                     None => {
                         debug!(sid, "forced disconnect requested");
@@ -327,6 +326,14 @@ impl Shared {
         };
         debug!(peer = %connection.peer, path, status = response.status().as_u16(), "request served");
         response
+    }
+
+    /// [`Shared::served_elsewhere`] for a request that has crossed `hops` nodes, in a box of
+    /// its own and only when this node is clustered: a single node pays neither the lookup
+    /// nor its size.
+    async fn elsewhere(&self, sid: &str, hops: u32) -> Option<(Arc<Node>, String)> {
+        self.cluster.get()?;
+        Box::pin(self.served_elsewhere(sid, hops)).await
     }
 
     /// The node that serves session `sid` and the cluster to reach it by, when this node is
