@@ -17,8 +17,9 @@
 # is the peer instead of Node, with the same flags as ferrio: what a change costs or saves.
 #
 # Environment: REPS (default 3), QUICK (0/1), SCENARIOS (space-separated case names, default
-# all), BASELINE (a ferrio binary to run as the peer instead of Node), RESULTS_DIR, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION
-# (seconds; the same settings for both servers), IDLE_HOLD (seconds), MOST_SESSIONS (the
+# all), BASELINE (a ferrio binary to run as the peer instead of Node), RESULTS_DIR,
+# HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION (seconds; the same
+# settings for both servers), IDLE_HOLD (seconds), MOST_SESSIONS (the
 # idle-ws-most case: 100 000, or what the open-files limit allows), NODE (node binary).
 # Exits non-zero if any run failed (the table says which).
 set -euo pipefail

@@ -349,10 +349,9 @@ fn soak_loses_nothing_under_churn_and_hostile_clients() {
     }
 }
 
-/// A second address for `server`: a TCP relay on a port of its own, so that one ferrio stands
-/// in for two nodes of a cluster (every session reaches the same hub, whichever address it
-/// used). Counts the connections it relays.
-fn relay(server: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
+/// A listener on a free loopback port, bound on a one-thread runtime that outlives the
+/// caller's work on it (a relay, a fake server), with its address.
+fn listening_on_a_runtime_of_its_own() -> (tokio::runtime::Runtime, TcpListener, SocketAddr) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -362,6 +361,14 @@ fn relay(server: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
         .block_on(TcpListener::bind("127.0.0.1:0"))
         .expect("a listener");
     let addr = listener.local_addr().expect("an address");
+    (runtime, listener, addr)
+}
+
+/// A second address for `server`: a TCP relay on a port of its own, so that one ferrio stands
+/// in for two nodes of a cluster (every session reaches the same hub, whichever address it
+/// used). Counts the connections it relays.
+fn relay(server: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
+    let (runtime, listener, addr) = listening_on_a_runtime_of_its_own();
     let relayed = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&relayed);
     std::thread::spawn(move || {
@@ -603,15 +610,8 @@ async fn fake_connection(
 
 #[test]
 fn a_misordered_ack_fails_the_run() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("a listener");
-    let server = listener.local_addr().expect("an address").to_string();
+    let (runtime, listener, server) = listening_on_a_runtime_of_its_own();
+    let server = server.to_string();
     runtime.spawn(fake_server(listener));
     let (code, line) = loadgen(&[
         "echo",
