@@ -1,8 +1,9 @@
 //! Several nodes on one real `redis-server`: session ids that name their node, broadcasts,
 //! rooms, `except`, volatile emits and namespaces reaching every node's sessions exactly once
 //! and in order, a node cut off from Redis catching up, duplicates skipped and gaps counted,
-//! a Redis restart, a node stopped past its expiry fencing itself, a node that cannot reach
-//! Redis refusing to start, and no Redis key left behind.
+//! a Redis restart, a node stopped past its expiry fencing itself, a peer frozen with its
+//! link open dropped by the link's pings, a node that cannot reach Redis refusing to start,
+//! and no Redis key left behind.
 //!
 //! Each client here talks to one node for its whole session; requests of one session spread
 //! over nodes are forwarding's, tested with the balancer.
@@ -99,6 +100,14 @@ fn node_args(url: &str, name: &str, app: &str, extra: &[&str]) -> Vec<String> {
     .collect();
     args.extend(extra.iter().map(|arg| (*arg).to_owned()));
     args
+}
+
+/// A `ferrio` process run with `args` and no admin listener: its default port is one for
+/// the whole machine, and the tests run side by side.
+fn without_admin(args: &[&str]) -> GatewayProcess {
+    let mut all = args.to_vec();
+    all.extend(["--admin-port", "0"]);
+    GatewayProcess::start(BIN, &all, &[])
 }
 
 /// Runs `ferrio` with `args` until it exits by itself (it must within 15 s): its exit code,
@@ -671,7 +680,7 @@ async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
     );
     let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
-    let forwarder = GatewayProcess::start(BIN, &args, &[]);
+    let forwarder = without_admin(&args);
     let sid = owner.get("/socket.io/1/").await.text();
     let sid = sid_of(&sid);
     assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
@@ -702,6 +711,116 @@ async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
         packets_of(&owner.get(&xhr_path(&sid)).await.text()),
         vec![ECHO_PING.to_owned()]
     );
+}
+
+/// How long a link may take to notice a peer frozen with its socket open: the link's ping
+/// interval (5 s) and pong timeout (10 s), and slack for a busy machine.
+const FROZEN_PEER_NOTICED_WITHIN: Duration = Duration::from_secs(25);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarding_node_frozen_with_its_link_open_is_dropped_and_its_batch_requeued() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    // The registry would still list a frozen node for a minute: only the link's pings can
+    // tell that it stopped.
+    let owned = node_args(
+        &url,
+        "frozenforwarder",
+        "conformance",
+        &["--polling-duration", "60", "--cluster-node-ttl", "60"],
+    );
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
+    let forwarder = without_admin(&args);
+    let sid = owner.get("/socket.io/1/").await.text();
+    let sid = sid_of(&sid);
+    assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
+    let poll = {
+        let addr = forwarder.addr;
+        let path = xhr_path(&sid);
+        tokio::spawn(async move { get(addr, &path).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Frozen, not killed: its end of the link stays open and never reads again.
+    forwarder.signal("STOP");
+    let frozen_at = std::time::Instant::now();
+    assert_eq!(owner.post(&xhr_path(&sid), ECHO_PING).await.text(), "1");
+    let requeued = retry_until(
+        FROZEN_PEER_NOTICED_WITHIN,
+        Duration::from_millis(100),
+        async || get(owner_admin, "/metrics").await.text(),
+        |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
+    )
+    .await;
+    assert!(
+        requeued.is_ok(),
+        "the owner never gave up on the frozen forwarder: {}\n---\n{}",
+        owner.stderr(),
+        forwarder.stderr()
+    );
+    let noticed_after = frozen_at.elapsed();
+    assert!(
+        noticed_after >= Duration::from_secs(4),
+        "dropped before a ping could go unanswered: {noticed_after:?}"
+    );
+    assert_eq!(
+        packets_of(&owner.get(&xhr_path(&sid)).await.text()),
+        vec![ECHO_PING.to_owned()],
+        "the batch the frozen node never relayed"
+    );
+    forwarder.signal("KILL");
+    poll.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_forwarded_to_an_owner_frozen_with_its_link_open_is_answered_as_unknown() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let owned = node_args(
+        &url,
+        "frozenowner",
+        "conformance",
+        &["--polling-duration", "60", "--cluster-node-ttl", "60"],
+    );
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let owner = without_admin(&args);
+    let (forwarder, forwarder_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
+    let sid = owner.get("/socket.io/1/").await.text();
+    let sid = sid_of(&sid);
+    assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
+    let poll = {
+        let addr = forwarder.addr;
+        let path = xhr_path(&sid);
+        tokio::spawn(async move { get(addr, &path).await })
+    };
+    let forwarded = retry_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || get(forwarder_admin, "/metrics").await.text(),
+        |metrics: &String| metrics.contains("ferrio_cluster_forwarded_out_total 1"),
+    )
+    .await;
+    assert!(forwarded.is_ok(), "the poll was not forwarded");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    owner.signal("STOP");
+    let frozen_at = std::time::Instant::now();
+    let answer = tokio::time::timeout(FROZEN_PEER_NOTICED_WITHIN, poll)
+        .await
+        .expect("the forwarding node gave up on the frozen owner in time")
+        .expect("the poll's task");
+    let noticed_after = frozen_at.elapsed();
+    // The client is told its session is unknown, and handshakes again on a live node.
+    assert_eq!(answer.text(), "7:::1+0");
+    assert!(
+        noticed_after >= Duration::from_secs(4),
+        "answered before a ping could go unanswered: {noticed_after:?}"
+    );
+    let metrics = get(forwarder_admin, "/metrics").await.text();
+    assert!(
+        metrics.contains("ferrio_cluster_link_failures_total 1"),
+        "{metrics}"
+    );
+    owner.signal("KILL");
 }
 
 /// A transport's path for a session id.
@@ -882,7 +1001,7 @@ async fn a_relaying_node_that_stops_ends_the_relayed_socket_on_the_serving_one()
     let (a, b) = (&nodes[0], &nodes[1]);
     let owned = node_args(&redis.url(), "tunnelstop", "conformance", &[]);
     let args: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let relaying = GatewayProcess::start(BIN, &args, &[]);
+    let relaying = without_admin(&args);
     let sid = served_by(a, b).await;
     let mut socket = ferrio_testkit::websocket_at(relaying.addr, &ws_path(&sid)).await;
     assert_websocket_echo(&mut socket).await;
