@@ -157,6 +157,10 @@ for rep in $(seq 1 "$REPS"); do
         extra+=(--polling-duration "$POLLING_DURATION")
         [[ "$kind" != node ]] && with_admin=1
       fi
+      # ferrio's allocator counts the heap idle sessions take, free of RSS's page effects.
+      if [[ "$name" == idle-* && "$kind" != node ]]; then
+        with_admin=1
+      fi
       start_server "$kind" "$name-$kind-$rep" "$with_admin"
       [[ -n "$admin_addr" ]] && extra+=(--admin "$admin_addr")
       echo "run.sh: [$done_runs/$total] rep $rep $name on $kind" >&2

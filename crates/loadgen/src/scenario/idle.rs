@@ -1,6 +1,9 @@
 //! `idle`: N sessions held open, heartbeats answered; the server's memory per session and
-//! its CPU time to open a session and to keep one alive.
+//! its CPU time to open a session and to keep one alive. With `--admin` (ferrio), also the
+//! heap the sessions take as the server's allocator counts it, which is free of the page
+//! and allocator overheads RSS carries.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Args;
@@ -10,8 +13,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::{Common, Meter, close_all, joined, open_sessions, positive, rss_bytes_per, seconds};
+use crate::admin;
 use crate::client::{Ctx, Session, Transport, excerpt};
 use crate::error::{Error, Result};
+use crate::net::check_loopback;
 use crate::probe::{Probe, per_unit};
 use crate::stats::{round1, round3};
 
@@ -33,6 +38,10 @@ pub(crate) struct IdleArgs {
     /// Sessions opened at once.
     #[arg(long, default_value_t = 32)]
     pub(crate) concurrency: usize,
+    /// The server's admin listener (ferrio), to read the heap it has allocated
+    /// (`ferrio_allocator_bytes`) before the sessions open and while they are held.
+    #[arg(long)]
+    pub(crate) admin: Option<SocketAddr>,
 }
 
 /// Runs the scenario.
@@ -40,6 +49,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &IdleArgs) -> Result
     positive("sessions", args.sessions)?;
     let hold = seconds("hold", args.hold)?;
     let count = args.sessions as u64;
+    if let Some(admin) = args.admin {
+        check_loopback(admin, "--admin")?;
+    }
+    let heap_before = allocated(&ctx, args.admin).await?;
     let (stop, stopped) = watch::channel(false);
 
     let opening = Meter::start(probe)?;
@@ -62,6 +75,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &IdleArgs) -> Result
     let holding = Meter::start(probe)?;
     tokio::time::sleep(hold).await;
     let held = holding.stop()?;
+    let heap_held = allocated(&ctx, args.admin).await?;
     let _ = stop.send(true);
 
     let mut sessions = Vec::with_capacity(holders.len());
@@ -73,6 +87,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &IdleArgs) -> Result
     close_all(sessions).await;
 
     let rss_per_session = rss_bytes_per(opened.before, held.after, count);
+    let heap_per_session = heap_before
+        .zip(heap_held)
+        .map(|(before, held)| (held as f64 - before as f64) / count as f64);
     let cpu_open = per_unit(opened.cpu_us, count);
     let session_seconds = count as f64 * held.elapsed.as_secs_f64();
     let cpu_idle = held
@@ -88,6 +105,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &IdleArgs) -> Result
         },
         "metrics": {
             "rss_bytes_per_session": rss_per_session.map(round1),
+            "heap_bytes_per_session": heap_per_session.map(round1),
             "cpu_us_per_session_open": cpu_open.map(round3),
             "cpu_us_per_session_second_idle": cpu_idle.map(round3),
             "sessions_opened_per_s": round1(opened.rate(count)),
@@ -98,6 +116,22 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &IdleArgs) -> Result
         "open": opened.to_json(),
         "hold": held.to_json(),
     }))
+}
+
+/// The bytes the server's allocator has handed out, when an admin listener is given.
+async fn allocated(ctx: &Ctx, admin: Option<SocketAddr>) -> Result<Option<u64>> {
+    let Some(admin) = admin else {
+        return Ok(None);
+    };
+    let allocator = admin::scrape(ctx, admin)
+        .await?
+        .by_label("ferrio_allocator_bytes", "kind")?;
+    match allocator.get("allocated") {
+        Some(bytes) => Ok(Some(*bytes)),
+        None => Err(Error::protocol(
+            "/metrics has no ferrio_allocator_bytes{kind=\"allocated\"}",
+        )),
+    }
 }
 
 /// Holds one session until told to stop: heartbeats are answered inside `recv`; anything
