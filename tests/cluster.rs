@@ -717,76 +717,33 @@ async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
 /// interval (5 s) and pong timeout (10 s), and slack for a busy machine.
 const FROZEN_PEER_NOTICED_WITHIN: Duration = Duration::from_secs(25);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forwarding_node_frozen_with_its_link_open_is_dropped_and_its_batch_requeued() {
+/// Two node processes of one cluster, each with an admin listener, a session the owner
+/// serves, and a poll of it through the other node, forwarded and held at the owner.
+struct PollHeldThroughLink {
+    _redis: RedisServer,
+    owner: GatewayProcess,
+    owner_admin: std::net::SocketAddr,
+    forwarder: GatewayProcess,
+    forwarder_admin: std::net::SocketAddr,
+    sid: String,
+    poll: tokio::task::JoinHandle<ferrio_testkit::HttpResponse>,
+}
+
+/// [`PollHeldThroughLink`] for the cluster `name`. The node TTL is a minute and the polling
+/// duration too, so a frozen node stays registered and the held poll waits: only the link's
+/// pings can tell that a node stopped.
+async fn poll_held_through_link(name: &str) -> PollHeldThroughLink {
     let redis = RedisServer::start();
-    let url = redis.url();
-    // The registry would still list a frozen node for a minute: only the link's pings can
-    // tell that it stopped.
     let owned = node_args(
-        &url,
-        "frozenforwarder",
+        &redis.url(),
+        name,
         "conformance",
         &["--polling-duration", "60", "--cluster-node-ttl", "60"],
     );
     let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
-    let forwarder = without_admin(&args);
-    let sid = owner.get("/socket.io/1/").await.text();
-    let sid = sid_of(&sid);
-    assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
-    let poll = {
-        let addr = forwarder.addr;
-        let path = xhr_path(&sid);
-        tokio::spawn(async move { get(addr, &path).await })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Frozen, not killed: its end of the link stays open and never reads again.
-    forwarder.signal("STOP");
-    let frozen_at = std::time::Instant::now();
-    assert_eq!(owner.post(&xhr_path(&sid), ECHO_PING).await.text(), "1");
-    let requeued = retry_until(
-        FROZEN_PEER_NOTICED_WITHIN,
-        Duration::from_millis(100),
-        async || get(owner_admin, "/metrics").await.text(),
-        |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
-    )
-    .await;
-    assert!(
-        requeued.is_ok(),
-        "the owner never gave up on the frozen forwarder: {}\n---\n{}",
-        owner.stderr(),
-        forwarder.stderr()
-    );
-    let noticed_after = frozen_at.elapsed();
-    assert!(
-        noticed_after >= Duration::from_secs(4),
-        "dropped before a ping could go unanswered: {noticed_after:?}"
-    );
-    assert_eq!(
-        packets_of(&owner.get(&xhr_path(&sid)).await.text()),
-        vec![ECHO_PING.to_owned()],
-        "the batch the frozen node never relayed"
-    );
-    forwarder.signal("KILL");
-    poll.abort();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poll_forwarded_to_an_owner_frozen_with_its_link_open_is_answered_as_unknown() {
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let owned = node_args(
-        &url,
-        "frozenowner",
-        "conformance",
-        &["--polling-duration", "60", "--cluster-node-ttl", "60"],
-    );
-    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let owner = without_admin(&args);
     let (forwarder, forwarder_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
-    let sid = owner.get("/socket.io/1/").await.text();
-    let sid = sid_of(&sid);
+    let sid = sid_of(&owner.get("/socket.io/1/").await.text());
     assert_eq!(owner.get(&xhr_path(&sid)).await.text(), "1::");
     let poll = {
         let addr = forwarder.addr;
@@ -801,10 +758,59 @@ async fn a_poll_forwarded_to_an_owner_frozen_with_its_link_open_is_answered_as_u
     )
     .await;
     assert!(forwarded.is_ok(), "the poll was not forwarded");
+    // Long enough for the owner to take the forwarded poll in and hold it.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    owner.signal("STOP");
+    PollHeldThroughLink {
+        _redis: redis,
+        owner,
+        owner_admin,
+        forwarder,
+        forwarder_admin,
+        sid,
+        poll,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarding_node_frozen_with_its_link_open_is_dropped_and_its_batch_requeued() {
+    let held = poll_held_through_link("frozenforwarder").await;
+    let path = xhr_path(&held.sid);
+    // Frozen, not killed: its end of the link stays open and never reads again.
+    held.forwarder.signal("STOP");
     let frozen_at = std::time::Instant::now();
-    let answer = tokio::time::timeout(FROZEN_PEER_NOTICED_WITHIN, poll)
+    assert_eq!(held.owner.post(&path, ECHO_PING).await.text(), "1");
+    let requeued = retry_until(
+        FROZEN_PEER_NOTICED_WITHIN,
+        Duration::from_millis(100),
+        async || get(held.owner_admin, "/metrics").await.text(),
+        |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
+    )
+    .await;
+    assert!(
+        requeued.is_ok(),
+        "the owner never gave up on the frozen forwarder: {}",
+        held.owner.stderr()
+    );
+    let noticed_after = frozen_at.elapsed();
+    assert!(
+        noticed_after >= Duration::from_secs(4),
+        "dropped before a ping could go unanswered: {noticed_after:?}"
+    );
+    assert_eq!(
+        packets_of(&held.owner.get(&path).await.text()),
+        vec![ECHO_PING.to_owned()],
+        "the batch the frozen node never relayed"
+    );
+    held.forwarder.signal("KILL");
+    held.poll.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_forwarded_to_an_owner_frozen_with_its_link_open_is_answered_as_unknown() {
+    let held = poll_held_through_link("frozenowner").await;
+    held.owner.signal("STOP");
+    let frozen_at = std::time::Instant::now();
+    let answer = tokio::time::timeout(FROZEN_PEER_NOTICED_WITHIN, held.poll)
         .await
         .expect("the forwarding node gave up on the frozen owner in time")
         .expect("the poll's task");
@@ -815,12 +821,12 @@ async fn a_poll_forwarded_to_an_owner_frozen_with_its_link_open_is_answered_as_u
         noticed_after >= Duration::from_secs(4),
         "answered before a ping could go unanswered: {noticed_after:?}"
     );
-    let metrics = get(forwarder_admin, "/metrics").await.text();
+    let metrics = get(held.forwarder_admin, "/metrics").await.text();
     assert!(
         metrics.contains("ferrio_cluster_link_failures_total 1"),
         "{metrics}"
     );
-    owner.signal("KILL");
+    held.owner.signal("KILL");
 }
 
 /// A transport's path for a session id.
