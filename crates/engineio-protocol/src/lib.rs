@@ -8,7 +8,14 @@
 //! Layout:
 //! - [`packet`]: the seven packet types, [`Packet`] with its text, websocket-frame and
 //!   base64 forms per [`Revision`].
+//! - [`v4`]: v4 polling payloads, packets joined by `\x1e`.
+//! - [`v3`]: v3 polling payloads, text (`<UTF-16 length>:<packet>`) and XHR2 binary.
+//! - [`payload`]: what both share: the size limit and [`PayloadError`].
 
 pub mod packet;
+pub mod payload;
+pub mod v3;
+pub mod v4;
 
 pub use packet::{EncodeError, Frame, Packet, PacketData, PacketError, PacketType, Revision};
+pub use payload::{Body, PayloadError};
