@@ -11,11 +11,23 @@
 //! - [`v4`]: v4 polling payloads, packets joined by `\x1e`.
 //! - [`v3`]: v3 polling payloads, text (`<UTF-16 length>:<packet>`) and XHR2 binary.
 //! - [`payload`]: what both share: the size limit and [`PayloadError`].
+//! - [`jsonp`]: the `___eio[j]("…");` answer and the `d=…` post body of JSONP polling.
+//! - [`handshake`](mod@handshake): the JSON of the `open` packet.
+//! - [`query`]: `EIO`, `transport`, `sid`, `j`, `b64` from a query string.
+//! - [`error_code`]: the reference server's error codes 0–5, their bodies and statuses.
 
+pub mod error_code;
+pub mod handshake;
+pub mod jsonp;
 pub mod packet;
 pub mod payload;
+pub mod query;
 pub mod v3;
 pub mod v4;
 
+pub use error_code::ErrorCode;
+pub use handshake::Handshake;
+pub use jsonp::{JsonpError, JsonpIndex};
 pub use packet::{EncodeError, Frame, Packet, PacketData, PacketError, PacketType, Revision};
 pub use payload::{Body, PayloadError};
+pub use query::{Query, QueryError, TransportName, parse_query};

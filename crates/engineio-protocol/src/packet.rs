@@ -50,7 +50,7 @@ impl Revision {
 /// The seven packet types, numbered as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PacketType {
-    /// `0`: the handshake, sent by the server with the handshake JSON.
+    /// `0`: the handshake, sent by the server with the [`Handshake`](crate::Handshake) JSON.
     Open,
     /// `1`: the transport (polling) or the session is being closed.
     Close,
