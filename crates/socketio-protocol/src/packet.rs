@@ -252,7 +252,9 @@ pub enum Packet {
         /// (`0/admin?token=1,`), without the `?`. Revision 5 has no such field: its decoder
         /// keeps a `?` as part of the namespace.
         query: Option<String>,
-        /// Revision 5 only: the client's auth object, or the server's `{"sid":"…"}`.
+        /// Revision 5: the client's auth object, or the server's `{"sid":"…"}`. Revision 4
+        /// peers send none (its decoder accepts an object anyway, as `socket.io-parser` 3.x
+        /// did).
         data: Option<Map<String, JsonValue>>,
     },
     /// `1`: leave a namespace.

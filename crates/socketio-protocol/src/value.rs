@@ -30,6 +30,11 @@ const PLACEHOLDER_NUM_KEY: &str = "num";
 /// object built with the same key twice is written with it twice (one parsed from text never
 /// has duplicates: the last occurrence wins, in the first one's place, like `JSON.parse`).
 ///
+/// Numbers are written as serde_json writes them, which matches `JSON.stringify` for integers
+/// and for most floats; a float with an integral value keeps its `.0` (`1.0` where JavaScript
+/// writes `1`), and large exponents have no `+` (`1e21`, JavaScript `1e+21`). Both read back as
+/// the same number on either side.
+///
 /// An object of the form `{"_placeholder":true,"num":N}` next to binary data is read back as
 /// the N-th buffer, exactly as the reference does: applications cannot send that shape as data
 /// in a packet that also carries binaries.
