@@ -1,4 +1,4 @@
-//! Architecture rules checked on the real dependency graph: the protocol crate is pure, the
+//! Architecture rules checked on the real dependency graph: the codec crates are pure, the
 //! hub knows nothing of HTTP, transports do not lean on each other, and every crate lives in
 //! the folder its package is named after.
 
@@ -72,27 +72,33 @@ fn hub_depends_on_no_http_websocket_or_redis_crate() {
     }
 }
 
+/// The codecs: the 0.9 protocol, Engine.IO and Socket.IO v4/v5. Text and bytes in, packets
+/// out, so they can be tested and fuzzed without a runtime and reused by any transport.
+const CODEC_CRATES: [&str; 3] = ["ferrio-protocol", "ferrio-eio", "ferrio-sio"];
+
 #[test]
-fn protocol_depends_on_no_async_runtime_nor_io_crate() {
-    let tree = normal_tree("ferrio-protocol");
-    let names = crate_names(&tree);
-    assert!(names.contains(&"ferrio-protocol"), "{tree}");
-    for forbidden in [
-        "tokio",
-        "mio",
-        "async-std",
-        "smol",
-        "futures",
-        "futures-util",
-        "futures-core",
-        "hyper",
-        "http",
-        "ferrio-hub",
-    ] {
-        assert!(
-            !names.contains(&forbidden),
-            "ferrio-protocol is text in, packets out: it must not depend on `{forbidden}`:\n{tree}"
-        );
+fn codecs_depend_on_no_async_runtime_nor_io_crate() {
+    for codec in CODEC_CRATES {
+        let tree = normal_tree(codec);
+        let names = crate_names(&tree);
+        assert!(names.contains(&codec), "{tree}");
+        for forbidden in [
+            "tokio",
+            "mio",
+            "async-std",
+            "smol",
+            "futures",
+            "futures-util",
+            "futures-core",
+            "hyper",
+            "http",
+            "ferrio-hub",
+        ] {
+            assert!(
+                !names.contains(&forbidden),
+                "{codec} is text in, packets out: it must not depend on `{forbidden}`:\n{tree}"
+            );
+        }
     }
 }
 
