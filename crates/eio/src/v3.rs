@@ -18,7 +18,7 @@
 
 use std::fmt::Write as _;
 
-use ferrio_protocol::payload::utf16_len;
+use ferrio_protocol::payload::{byte_len_of_utf16_units, utf16_len};
 
 use crate::packet::{Packet, PacketData, PacketError, Revision};
 use crate::payload::{Body, PayloadError, check_size};
@@ -122,8 +122,8 @@ pub fn decode_text_payload(body: &str, max_payload: usize) -> Result<Vec<Packet>
         let units: usize = digits
             .parse()
             .map_err(|_| PayloadError::LengthMismatch { at })?;
-        let packet_len =
-            byte_len_of_units(packet_start, units).ok_or(PayloadError::LengthMismatch { at })?;
+        let packet_len = byte_len_of_utf16_units(packet_start, units)
+            .ok_or(PayloadError::LengthMismatch { at })?;
         let (text, after) = packet_start.split_at(packet_len);
         if !text.is_empty() {
             let packet = Packet::decode_text(Revision::V3, text)
@@ -134,22 +134,6 @@ pub fn decode_text_payload(body: &str, max_payload: usize) -> Result<Vec<Packet>
         index += 1;
     }
     Ok(packets)
-}
-
-/// The number of bytes that make up the first `units` UTF-16 code units of `text`, or `None`
-/// when `text` is shorter or the count ends between the two halves of a surrogate pair.
-fn byte_len_of_units(text: &str, units: usize) -> Option<usize> {
-    let mut counted = 0;
-    for (offset, ch) in text.char_indices() {
-        if counted == units {
-            return Some(offset);
-        }
-        counted += ch.len_utf16();
-        if counted > units {
-            return None;
-        }
-    }
-    (counted == units).then_some(text.len())
 }
 
 /// Writes `packets` as an XHR2 binary payload. No packets make an empty body, as in the

@@ -109,8 +109,8 @@ pub fn unframe(body: &str) -> Result<Vec<&str>, FrameError> {
             Ok(units) if digits.len() <= 12 => units,
             _ => return Err(FrameError::BadLength { at }),
         };
-        let packet_len =
-            byte_len_of_units(packet_start, units).ok_or(FrameError::LengthMismatch { at })?;
+        let packet_len = byte_len_of_utf16_units(packet_start, units)
+            .ok_or(FrameError::LengthMismatch { at })?;
         packets.push(&packet_start[..packet_len]);
         at = body.len() - packet_start.len() + packet_len;
     }
@@ -118,8 +118,16 @@ pub fn unframe(body: &str) -> Result<Vec<&str>, FrameError> {
 }
 
 /// The number of bytes that make up the first `units` UTF-16 code units of `text`, or `None`
-/// when `text` is shorter or the count ends inside a surrogate pair.
-fn byte_len_of_units(text: &str, units: usize) -> Option<usize> {
+/// when `text` is shorter or the count ends inside a surrogate pair: where a length counted
+/// as JavaScript counts it ends, in a Rust string.
+///
+/// ```
+/// use ferrio_protocol::payload::byte_len_of_utf16_units;
+/// assert_eq!(byte_len_of_utf16_units("é😀x", 3), Some(6));
+/// assert_eq!(byte_len_of_utf16_units("é😀x", 2), None);
+/// assert_eq!(byte_len_of_utf16_units("é", 2), None);
+/// ```
+pub fn byte_len_of_utf16_units(text: &str, units: usize) -> Option<usize> {
     let mut counted = 0;
     for (offset, ch) in text.char_indices() {
         if counted == units {
