@@ -3,6 +3,8 @@
 use bytes::Bytes;
 use ferrio_protocol::Packet;
 
+use crate::generation::Generation;
+
 /// One encoded packet. Cloning it shares the bytes, so a broadcast encodes once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded(Bytes);
@@ -51,9 +53,20 @@ impl Batch {
         Batch { packets }
     }
 
-    /// A batch holding only `8::`, the answer to a poll with nothing to deliver.
-    pub fn noop() -> Self {
-        Batch::new(vec![Encoded::from_static("8::")])
+    /// A batch holding only the noop of `generation`, the answer to a poll with nothing to
+    /// deliver.
+    pub fn noop(generation: Generation) -> Self {
+        Batch::new(vec![generation.noop()])
+    }
+
+    /// Whether this is a noop batch of any generation, which carries nothing to deliver.
+    pub fn is_noop(&self) -> bool {
+        [
+            Generation::Legacy.noop(),
+            Generation::Engine(ferrio_eio::Revision::V4).noop(),
+        ]
+        .iter()
+        .any(|noop| self.packets.as_slice() == std::slice::from_ref(noop))
     }
 
     /// The packets, oldest first.

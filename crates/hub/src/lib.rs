@@ -47,6 +47,7 @@ mod dispatch;
 mod encoded;
 mod endpoint;
 mod gate;
+mod generation;
 mod handshake;
 mod hub;
 mod metrics;
@@ -63,10 +64,11 @@ pub use admission::Rate;
 pub use attachment::Attachment;
 pub use broadcast::Broadcast;
 pub use cluster::{BroadcastBody, Cluster, ClusterBroadcast, ClusterMessage};
-pub use config::{ConfigError, HubConfig};
+pub use config::{ConfigError, EngineConfig, HubConfig};
 pub use encoded::{Batch, Encoded};
 pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
 pub use gate::LogGate;
+pub use generation::Generation;
 pub use handshake::{
     Authorization, ConnectInfo, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
 };
