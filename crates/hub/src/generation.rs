@@ -2,11 +2,15 @@
 //! itself: the connect, the heartbeat, the farewell and the noop.
 
 use ferrio_eio::Revision as EngineRevision;
+use serde::{Deserialize, Serialize};
 
 use crate::encoded::Encoded;
 
-/// The wire generation of a session, fixed by the handshake that issued it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The wire generation of a session, fixed by the handshake that issued it. Between the
+/// nodes of a cluster it travels as a number: 1 (Socket.IO 0.9's protocol), 3 or 4 (the
+/// Engine.IO revision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum Generation {
     /// Socket.IO 0.9 (protocol 1) on `/socket.io/1/…` (docs/protocol.md).
     Legacy,
@@ -50,12 +54,27 @@ impl Generation {
             Generation::Engine(_) => Encoded::from_static("6"),
         }
     }
+}
 
-    /// Whether the server sends heartbeats to polling transports too. 0.9 heartbeats only
-    /// streams (a poll is answered `8::` at its deadline instead); Engine.IO revision 4 pings
-    /// whatever transport is attached, or queues the ping for the next one.
-    pub(crate) fn pings_polls(self) -> bool {
-        matches!(self, Generation::Engine(EngineRevision::V4))
+impl From<Generation> for u8 {
+    fn from(generation: Generation) -> u8 {
+        match generation {
+            Generation::Legacy => 1,
+            Generation::Engine(revision) => revision.number(),
+        }
+    }
+}
+
+impl TryFrom<u8> for Generation {
+    type Error = String;
+
+    fn try_from(number: u8) -> Result<Self, Self::Error> {
+        match number {
+            1 => Ok(Generation::Legacy),
+            3 => Ok(Generation::Engine(EngineRevision::V3)),
+            4 => Ok(Generation::Engine(EngineRevision::V4)),
+            other => Err(format!("no wire generation {other}")),
+        }
     }
 }
 
@@ -78,8 +97,22 @@ mod tests {
         assert_eq!(v4.farewell().as_str(), "1");
         assert_eq!(legacy.noop().as_str(), "8::");
         assert_eq!(v4.noop().as_str(), "6");
-        assert!(!legacy.pings_polls());
-        assert!(v4.pings_polls());
-        assert!(!Generation::Engine(EngineRevision::V3).pings_polls());
+    }
+
+    #[test]
+    fn generations_travel_as_their_protocol_numbers() {
+        for generation in [
+            Generation::Legacy,
+            Generation::Engine(EngineRevision::V3),
+            Generation::Engine(EngineRevision::V4),
+        ] {
+            let json = serde_json::to_string(&generation).expect("serializes");
+            assert_eq!(
+                serde_json::from_str::<Generation>(&json).expect("reads back"),
+                generation
+            );
+        }
+        assert_eq!(serde_json::to_string(&Generation::Legacy).unwrap(), "1");
+        assert!(serde_json::from_str::<Generation>("2").is_err());
     }
 }

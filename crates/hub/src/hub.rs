@@ -19,7 +19,6 @@ use crate::cluster::{Cluster, ClusterMessage, could_be_held_elsewhere};
 use crate::config::{ConfigError, HubConfig};
 use crate::encoded::Batch;
 use crate::gate::LogGate;
-use crate::generation::Generation;
 use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
 use crate::metrics::{
     HANDSHAKE_OUTCOMES, HubMetrics, MetricsSnapshot, handshake_slot, tally_sessions,
@@ -631,14 +630,7 @@ impl HubInner {
             self.config.inbound_bytes,
             tokio::time::Instant::now(),
         );
-        let session = Session::new(
-            sid,
-            Generation::Legacy,
-            data,
-            peer,
-            Arc::clone(&self.timers),
-            budget,
-        );
+        let session = Session::new(sid, data, peer, Arc::clone(&self.timers), budget);
         if self.insert(session) {
             Ok(())
         } else {

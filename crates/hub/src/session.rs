@@ -213,7 +213,6 @@ const OUTBOX_RETAINED: usize = 8;
 impl Session {
     pub(crate) fn new(
         id: Arc<str>,
-        generation: Generation,
         handshake: HandshakeData,
         counted_as: IpAddr,
         timers: Arc<Timers>,
@@ -221,7 +220,7 @@ impl Session {
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Session {
             id,
-            generation,
+            generation: handshake.generation,
             handshake,
             counted_as,
             state: Mutex::new(State {
@@ -798,10 +797,11 @@ mod tests {
         };
         let config = HubConfig::default();
         let address = info.address.ip();
+        let mut data = HandshakeData::new(info);
+        data.generation = generation;
         Session::new(
             "sid".into(),
-            generation,
-            HandshakeData::new(info),
+            data,
             address,
             Arc::new(Timers::default()),
             Budget::full(config.inbound_packets, config.inbound_bytes, Instant::now()),
