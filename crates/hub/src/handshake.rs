@@ -126,6 +126,20 @@ impl HandshakeData {
     }
 }
 
+/// What an Engine.IO handshake opened: the session's id and what its `open` packet
+/// announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOpen {
+    /// The session id.
+    pub sid: String,
+    /// Delay between the server's pings (revision 4) or the client's (revision 3).
+    pub ping_interval: std::time::Duration,
+    /// How late a pong (revision 4) or a ping (revision 3) may be.
+    pub ping_timeout: std::time::Duration,
+    /// The most bytes of one HTTP body or WebSocket message from the client.
+    pub max_payload: usize,
+}
+
 /// What an authorization hook decides (docs/protocol.md §2.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authorization {

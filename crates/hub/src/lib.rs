@@ -70,9 +70,9 @@ pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
 pub use gate::LogGate;
 pub use generation::Generation;
 pub use handshake::{
-    Authorization, ConnectInfo, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
+    Authorization, ConnectInfo, EngineOpen, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
 };
-pub use hub::{AttachError, Hub, IngestError, Undelivered};
+pub use hub::{AttachError, EngineAttachError, Hub, IngestError, Undelivered};
 pub use metrics::{HubMetrics, MetricsSnapshot, NO_TRANSPORT};
 pub use namespace::{Message, Namespace};
 pub use origin::{Origins, OriginsParseError};

@@ -298,6 +298,14 @@ impl Session {
         self.state.lock().attached.is_some()
     }
 
+    /// Whether a poll is attached, waiting for its answer.
+    pub(crate) fn is_polled(&self) -> bool {
+        self.state
+            .lock()
+            .attached
+            .is_some_and(|attached| attached.mode == AttachMode::Poll)
+    }
+
     /// Connects an issued session: `1::` goes first in the outbox (docs/protocol.md §4.2), whatever
     /// the first request is, and the default namespace is joined.
     pub(crate) fn establish(&self) -> Establish {
