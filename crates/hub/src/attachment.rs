@@ -161,6 +161,17 @@ impl Attachment {
         }
     }
 
+    /// Handles Engine.IO packets the client sent over this transport's connection, as
+    /// [`Hub::ingest_engine`] does, without a lookup by id.
+    ///
+    /// [`Hub::ingest_engine`]: crate::Hub::ingest_engine
+    pub fn ingest_engine(&self, packets: Vec<ferrio_eio::Packet>) {
+        if let Some(hub) = self.hub.upgrade() {
+            // A refusal is logged by the hub; the client sees no ack.
+            let _ = hub.accept_engine(&self.session, packets);
+        }
+    }
+
     /// Puts `batch` back at the front of the session's outbox, for a transport that took it
     /// but cannot write it; the next transport gets it first.
     pub fn unread(&self, batch: Batch) {

@@ -15,6 +15,11 @@ impl Encoded {
         Encoded(Bytes::from(packet.encode()))
     }
 
+    /// Wraps text that is already a packet in its wire form.
+    pub(crate) fn from_text(text: String) -> Self {
+        Encoded(Bytes::from(text))
+    }
+
     /// Wraps text that is already a packet, such as `8::`.
     pub const fn from_static(text: &'static str) -> Self {
         Encoded(Bytes::from_static(text.as_bytes()))

@@ -302,6 +302,21 @@ impl Hub {
         }
     }
 
+    /// Port: Engine.IO packets the client of `sid` sent (a poll's POST), as
+    /// [`Hub::ingest`] takes a 0.9 client's. A connection that holds its [`Attachment`] hands
+    /// them over with [`Attachment::ingest_engine`] instead.
+    pub fn ingest_engine(
+        &self,
+        sid: &str,
+        packets: Vec<ferrio_eio::Packet>,
+    ) -> Result<(), IngestError> {
+        match self.inner.session(sid) {
+            Some(session) => self.inner.accept_engine(&session, packets),
+            None if self.is_shutting_down() => Err(IngestError::ShuttingDown),
+            None => Err(IngestError::UnknownSession),
+        }
+    }
+
     /// Port: a forced disconnect (`?disconnect`). Ends the session whether or not a transport
     /// is open (docs/protocol.md §4.7, §8 #22); an open transport gets `0::` first.
     pub fn disconnect(&self, sid: &str) {

@@ -46,6 +46,7 @@ mod config;
 mod dispatch;
 mod encoded;
 mod endpoint;
+mod engine;
 mod gate;
 mod generation;
 mod handshake;
@@ -59,6 +60,7 @@ mod session;
 mod shutdown;
 mod socket;
 mod timers;
+mod translate;
 
 pub use admission::Rate;
 pub use attachment::Attachment;

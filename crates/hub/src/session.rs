@@ -128,6 +128,8 @@ pub(crate) struct Session {
     pub(crate) id: Arc<str>,
     /// The wire generation the session speaks.
     pub(crate) generation: Generation,
+    /// What only an Engine.IO session has; `None` for a 0.9 one, which pays one pointer.
+    pub(crate) engine: Option<Box<EngineSide>>,
     pub(crate) handshake: HandshakeData,
     /// The client address its handshake was counted under while unconnected: the peer's, as
     /// the authorization hook may rewrite the address in the handshake data.
@@ -141,6 +143,16 @@ pub(crate) struct Session {
     me: Weak<Session>,
     /// Queued with the timers and not yet looked at: moves meanwhile need no second entry.
     timer_queued: AtomicBool,
+}
+
+/// What only an Engine.IO session keeps.
+#[derive(Debug)]
+pub(crate) struct EngineSide {
+    /// What the client is told its socket is called: never the session id, which is the
+    /// session's credential and would travel to other clients in application data.
+    pub(crate) socket_id: Box<str>,
+    /// A binary packet's header waiting for its attachments.
+    pub(crate) reassembler: Mutex<ferrio_sio::Reassembler>,
 }
 
 /// What pushing a packet did.
@@ -218,9 +230,19 @@ impl Session {
         timers: Arc<Timers>,
         budget: Budget,
     ) -> Arc<Self> {
+        let engine = match handshake.generation {
+            Generation::Legacy => None,
+            Generation::Engine(revision) => Some(Box::new(EngineSide {
+                socket_id: uuid::Uuid::new_v4().simple().to_string().into(),
+                reassembler: Mutex::new(ferrio_sio::Reassembler::new(
+                    ferrio_sio::DecodeOptions::new(crate::translate::socket_revision(revision)),
+                )),
+            })),
+        };
         Arc::new_cyclic(|me| Session {
             id,
             generation: handshake.generation,
+            engine,
             handshake,
             counted_as,
             state: Mutex::new(State {
@@ -264,6 +286,11 @@ impl Session {
     /// Records where the timer task filed this session, returning the previous place.
     pub(crate) fn replace_timer_key(&self, key: Option<TimerKey>) -> Option<TimerKey> {
         std::mem::replace(&mut self.state.lock().timer_key, key)
+    }
+
+    /// What a Socket.IO client is told its socket is called; empty for a 0.9 session.
+    pub(crate) fn socket_id(&self) -> &str {
+        self.engine.as_ref().map_or("", |engine| &engine.socket_id)
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -316,7 +343,11 @@ impl Session {
                 if let Some(connect) = self.generation.connect_packet() {
                     state.push_front(connect);
                 }
-                state.endpoints.insert("");
+                // A 0.9 session is in the default namespace from its first request on; a
+                // Socket.IO one joins each namespace with its own CONNECT.
+                if self.generation == Generation::Legacy {
+                    state.endpoints.insert("");
+                }
                 if self.generation == Generation::Legacy {
                     state.idle_since = Instant::now();
                 }

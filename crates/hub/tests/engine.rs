@@ -8,12 +8,13 @@
 
 use std::time::Duration;
 
-use ferrio_eio::Revision;
+use ferrio_eio::{Packet as EioPacket, Revision};
 use ferrio_hub::{
     AttachError, AttachMode, ConnectInfo, DisconnectReason, EngineAttachError, EngineConfig, Hub,
     HubConfig,
 };
 use ferrio_protocol::TransportKind;
+use serde_json::json;
 
 /// The timers of the reference's test fixture: ping every 300 ms, 200 ms to answer, a
 /// namespace within 1 s.
@@ -153,4 +154,153 @@ async fn a_revision_3_session_ends_when_its_client_stops_pinging() {
         hub.attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
             .is_err()
     );
+}
+
+/// Socket.IO packets (`0`, `2["e"]`…) as a client's Engine.IO `message`s (`40`, `42["e"]`
+/// on the wire). What the hub queues is in Engine.IO's form, with the `4`.
+fn messages(texts: &[&str]) -> Vec<EioPacket> {
+    texts.iter().map(|text| EioPacket::message(*text)).collect()
+}
+
+/// What the session's outbox holds now, taken by a poll that does not wait.
+async fn drain(hub: &Hub, sid: &str) -> Vec<String> {
+    match tokio::time::timeout(Duration::from_millis(1), poll(hub, sid)).await {
+        Ok(Some(texts)) => texts,
+        _ => Vec::new(),
+    }
+}
+
+/// [`drain`] for a 0.9 session.
+async fn drain_legacy(hub: &Hub, sid: &str) -> Vec<String> {
+    let Ok(mut attachment) = hub.attach(sid, TransportKind::XhrPolling, AttachMode::Poll) else {
+        return Vec::new();
+    };
+    match tokio::time::timeout(Duration::from_millis(1), attachment.next_batch()).await {
+        Ok(Some(batch)) => batch.texts().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A hub running the chat: `toServer` is broadcast as `toClient` to everyone, and `ask` is
+/// acked with `pong` and its arguments.
+fn chat() -> Hub {
+    let hub = hub();
+    let sockets = hub.sockets();
+    let everyone = hub.sockets();
+    sockets.on("toServer", move |_socket, args, _ack| {
+        everyone.emit("toClient", args);
+    });
+    sockets.on("ask", |_socket, args, ack| {
+        if let Some(ack) = ack {
+            let mut reply = vec![json!("pong")];
+            reply.extend(args);
+            ack.send(reply);
+        }
+    });
+    hub
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_socket_io_client_joins_with_connect_and_is_told_its_socket_id() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0"])).unwrap();
+    let joined = drain(&hub, &sid).await;
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    let answer: serde_json::Value =
+        serde_json::from_str(joined[0].strip_prefix("40").expect("a CONNECT")).unwrap();
+    let socket_id = answer["sid"].as_str().expect("a socket id");
+    assert_eq!(socket_id.len(), 32);
+    assert_ne!(
+        socket_id, sid,
+        "never the session id, the session's credential"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_undeclared_namespace_is_refused_as_invalid() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0/nope,"])).unwrap();
+    assert_eq!(
+        drain(&hub, &sid).await,
+        vec![r#"44/nope,{"message":"Invalid namespace"}"#.to_owned()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_0_9_client_and_a_socket_io_client_share_a_chat_each_in_its_own_wire_form() {
+    let hub = chat();
+    let legacy = hub.handshake(info()).unwrap().sid;
+    {
+        let mut first = hub
+            .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
+            .unwrap();
+        let batch = first.next_batch().await.unwrap();
+        assert_eq!(batch.texts().collect::<Vec<_>>(), ["1::"]);
+    }
+    let modern = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&modern, messages(&["0"])).unwrap();
+    drain(&hub, &modern).await;
+
+    hub.ingest_engine(&modern, messages(&[r#"2["toServer","hi from 4.x"]"#]))
+        .unwrap();
+    assert_eq!(
+        drain(&hub, &modern).await,
+        vec![r#"42["toClient","hi from 4.x"]"#.to_owned()]
+    );
+    assert_eq!(
+        drain_legacy(&hub, &legacy).await,
+        vec![r#"5:::{"name":"toClient","args":["hi from 4.x"]}"#.to_owned()]
+    );
+
+    hub.ingest(
+        &legacy,
+        vec![ferrio_protocol::decode(r#"5:::{"name":"toServer","args":["hi from 0.9"]}"#).unwrap()],
+    )
+    .unwrap();
+    assert_eq!(
+        drain(&hub, &modern).await,
+        vec![r#"42["toClient","hi from 0.9"]"#.to_owned()]
+    );
+    assert_eq!(
+        drain_legacy(&hub, &legacy).await,
+        vec![r#"5:::{"name":"toClient","args":["hi from 0.9"]}"#.to_owned()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_event_asking_for_an_ack_gets_it_with_its_own_id() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0", r#"27["ask",1]"#]))
+        .unwrap();
+    let out = drain(&hub, &sid).await;
+    assert_eq!(
+        out.get(1).map(String::as_str),
+        Some(r#"437["pong",1]"#),
+        "{out:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pong_keeps_the_session_and_a_ping_on_revision_4_ends_it() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
+    hub.ingest_engine(&sid, vec![EioPacket::bare(ferrio_eio::PacketType::Pong)])
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 0);
+    hub.ingest_engine(&sid, vec![EioPacket::bare(ferrio_eio::PacketType::Ping)])
+        .unwrap();
+    assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_malformed_socket_io_packet_ends_the_session() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0", "2[oops"])).unwrap();
+    assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
 }
