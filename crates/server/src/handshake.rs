@@ -103,6 +103,29 @@ fn check_request<B>(request: &Request<B>) -> Result<(), TransportError> {
     Ok(())
 }
 
+/// What the hub keeps of a handshake request: its headers, its query decoded, the client's
+/// address and whether the connection is TLS. Every generation's handshake builds it here.
+pub(crate) fn connect_info(
+    headers: &http::HeaderMap,
+    query: Option<&str>,
+    connection: ConnectionInfo,
+) -> ConnectInfo {
+    ConnectInfo {
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        address: connection.peer,
+        query: ferrio_protocol::parse_query(query.unwrap_or_default()),
+        secure: connection.secure,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,28 +166,5 @@ mod tests {
                 "{method}"
             );
         }
-    }
-}
-
-/// What the hub keeps of a handshake request: its headers, its query decoded, the client's
-/// address and whether the connection is TLS. Every generation's handshake builds it here.
-pub(crate) fn connect_info(
-    headers: &http::HeaderMap,
-    query: Option<&str>,
-    connection: ConnectionInfo,
-) -> ConnectInfo {
-    ConnectInfo {
-        headers: headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        address: connection.peer,
-        query: ferrio_protocol::parse_query(query.unwrap_or_default()),
-        secure: connection.secure,
     }
 }
