@@ -1,7 +1,6 @@
 //! The hub speaks the 0.9 packet model inside; this is where a packet meets the generation of
 //! the session it goes to or comes from. 0.9 sessions get it as it is; an Engine.IO session
-//! gets the Socket.IO packet that means the same, in an Engine.IO `message` (docs/modern.md
-//! has the table):
+//! gets the Socket.IO packet that means the same, in an Engine.IO `message`:
 //!
 //! | 0.9, inside the hub | Socket.IO v5 (v4) on the wire |
 //! |---|---|
