@@ -5,14 +5,15 @@
 use std::path::Path;
 use std::process::Command;
 
-/// The transport crates: one per transport family of docs/protocol.md §5, each standing on
-/// `ferrio-transport` and the hub alone.
-const TRANSPORT_CRATES: [&str; 5] = [
+/// The transport crates: one per transport family of docs/protocol.md §5, and Engine.IO's
+/// long-polling, each standing on `ferrio-transport` and the hub alone.
+const TRANSPORT_CRATES: [&str; 6] = [
     "ferrio-websocket",
     "ferrio-xhr-polling",
     "ferrio-xhr-multipart",
     "ferrio-htmlfile",
     "ferrio-jsonp-polling",
+    "ferrio-eio-polling",
 ];
 
 fn workspace() -> &'static Path {

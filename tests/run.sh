@@ -4,8 +4,8 @@
 #                        machine (npm packages, Debian's chromium, redis-server and nginx with
 #                        its stream module, hadolint, kosoku, Node.js, make and gcc when
 #                        missing), then the quick tier, the interop suite with the real
-#                        Socket.IO 0.9 client in Node and the browser suite in headless
-#                        Chromium.
+#                        Socket.IO 0.9 and 4.8 clients in Node and the browser suite in
+#                        headless Chromium.
 #   tests/run.sh quick   format, lints, every Rust test (unit, doc, end-to-end) and the
 #                        documentation gate; it installs nothing, so it expects the tools a
 #                        full run installed (hadolint lints the Dockerfile in tests/docker.rs,
@@ -122,7 +122,7 @@ step "installing npm packages for the interop suite"
 
 rust_tier
 
-step "interop: the real socket.io-client 0.9.17 against ferrio"
+step "interop: the real socket.io-client 0.9.17 and 4.8 against ferrio"
 FERRIO_BIN="$PWD/target/debug/ferrio" npm --prefix tests test
 
 step "browsers: our client and the real 0.9 build in headless Chromium"

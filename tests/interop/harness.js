@@ -4,9 +4,9 @@
 // `socket.io-client@0.9.17` (docs/protocol.md §6, §9 C53/C54).
 //
 // - Servers: `startServer()` spawns `ferrio --bind 127.0.0.1 --port 0 --app conformance …`
-//   through tests/shared/gateway.js, which reads the port from the listening line;
-//   `server.stop()` sends SIGTERM and requires a clean exit. `restartServer()` starts a new
-//   process on the same port.
+//   (or another built-in app) through tests/shared/gateway.js, which reads the port from the
+//   listening line; `server.stop()` sends SIGTERM and requires a clean exit. `restartServer()`
+//   starts a new process on the same port.
 // - Clients: `connectClient()` forces a transport the only way that works with the real client
 //   (a new global `io.transports` array assigned before `io.connect`, docs/protocol.md §6.4) and records the
 //   socket-level events; `closeClient()` tears one down without leaving timers behind.
@@ -26,17 +26,18 @@ const DEFAULT_TRANSPORTS = io.transports.slice();
 // The server
 
 /**
- * Starts `ferrio --bind 127.0.0.1 --port <port> --app conformance <args…>` and resolves with
- * its GatewayProcess (`url`, `port`, `stderr`, `stop()`) once it prints its port. `port` 0 (the
- * default) lets the system pick one; binding a fixed port is retried for a while (the previous
- * process may still hold it). `env` adds variables to the process's environment. `program`
- * (`{ bin, args }`) runs another executable instead, with exactly those arguments; it must
- * print the same `ferrio listening on http://ADDR` line and exit cleanly on SIGTERM.
+ * Starts `ferrio --bind 127.0.0.1 --port <port> --app <app> <args…>` and resolves with its
+ * GatewayProcess (`url`, `port`, `stderr`, `stop()`) once it prints its port. `app` is the
+ * built-in application (`conformance` unless told). `port` 0 (the default) lets the system
+ * pick one; binding a fixed port is retried for a while (the previous process may still hold
+ * it). `env` adds variables to the process's environment. `program` (`{ bin, args }`) runs
+ * another executable instead, with exactly those arguments; it must print the same
+ * `ferrio listening on http://ADDR` line and exit cleanly on SIGTERM.
  */
-async function startServer({ args = [], port = 0, env = {}, program = null } = {}) {
+async function startServer({ app = 'conformance', args = [], port = 0, env = {}, program = null } = {}) {
   return spawnGateway({
     bin: program ? program.bin : ferrioBinary(),
-    args: program ? () => program.args : ferrioArgs('conformance', args),
+    args: program ? () => program.args : ferrioArgs(app, args),
     port,
     env: { ...process.env, ...env },
     cleanExit: true,

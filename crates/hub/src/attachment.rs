@@ -10,6 +10,7 @@ use tokio::time::{Instant, timeout_at};
 use ferrio_protocol::{Packet, TransportKind};
 
 use crate::encoded::Batch;
+use crate::generation::Generation;
 use crate::hub::HubInner;
 use crate::metrics::HubMetrics;
 use crate::reason::DisconnectReason;
@@ -42,6 +43,11 @@ impl Attachment {
     /// The session this transport serves.
     pub fn session_id(&self) -> &str {
         &self.session.id
+    }
+
+    /// The wire generation of the session this transport serves.
+    pub fn generation(&self) -> Generation {
+        self.session.generation
     }
 
     /// Waits for the next packets to write.
@@ -90,7 +96,7 @@ impl Attachment {
             Err(_deadline_passed) => {
                 self.finish();
                 self.session.detach(self.generation);
-                Some(Batch::noop())
+                Some(Batch::noop(self.session.generation))
             }
         }
     }
@@ -117,7 +123,7 @@ impl Attachment {
             }
             Take::Superseded => {
                 self.finish();
-                Some((self.mode == AttachMode::Poll).then(Batch::noop))
+                Some((self.mode == AttachMode::Poll).then(|| Batch::noop(self.session.generation)))
             }
             Take::Closed { finished_lingering } => {
                 if finished_lingering {
@@ -152,6 +158,17 @@ impl Attachment {
         if let Some(hub) = self.hub.upgrade() {
             // A refusal is logged by the hub; the client sees no ack.
             let _ = hub.accept(&self.session, packets);
+        }
+    }
+
+    /// Handles Engine.IO packets the client sent over this transport's connection, as
+    /// [`Hub::ingest_engine`] does, without a lookup by id.
+    ///
+    /// [`Hub::ingest_engine`]: crate::Hub::ingest_engine
+    pub fn ingest_engine(&self, packets: Vec<ferrio_eio::Packet>) {
+        if let Some(hub) = self.hub.upgrade() {
+            // A refusal is logged by the hub; the client sees no ack.
+            let _ = hub.accept_engine(&self.session, packets);
         }
     }
 

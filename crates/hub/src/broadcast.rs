@@ -9,8 +9,10 @@ use tracing::warn;
 
 use crate::cluster::{BroadcastBody, ClusterBroadcast, ClusterMessage};
 use crate::encoded::Encoded;
+use crate::generation::Generation;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
+use crate::translate::encode_for;
 
 /// The packet body of an event the application emits, to one socket or to many; `None`, and
 /// a warning, for a reserved name, which the client would take for one of its own lifecycle
@@ -141,8 +143,8 @@ pub(crate) fn apply_from_cluster(hub: &HubInner, message: ClusterMessage) -> usi
             let Some(session) = held else {
                 return 0;
             };
-            let packet = Encoded::new(&Packet::on(namespace.name.clone(), body.into_packet_body()));
-            usize::from(hub.push(&session, packet, false))
+            let packet = Packet::on(namespace.name.clone(), body.into_packet_body());
+            usize::from(hub.push_packet(&session, &packet, false))
         }
         ClusterMessage::Kick { sid } => usize::from(hub.kick(&sid)),
     }
@@ -165,8 +167,8 @@ fn deliver_from_cluster(hub: &HubInner, broadcast: ClusterBroadcast) -> usize {
     )
 }
 
-/// Encodes `body` once and queues the bytes for every member of `room` in `namespace` on this
-/// node but the sessions in `except`.
+/// Encodes `body` once per wire generation among the receivers, and queues the bytes for
+/// every member of `room` in `namespace` on this node but the sessions in `except`.
 fn deliver_here(
     hub: &HubInner,
     namespace: &NamespaceInner,
@@ -175,15 +177,52 @@ fn deliver_here(
     volatile: bool,
     body: PacketBody,
 ) -> usize {
-    let encoded = Encoded::new(&Packet::on(namespace.name.clone(), body));
+    let packet = Packet::on(namespace.name.clone(), body);
+    let mut forms = Forms::new(&packet);
     let mut delivered = 0;
     for session in namespace.members(room) {
         if except.contains(&&*session.id) {
             continue;
         }
-        if hub.push(&session, encoded.clone(), volatile) {
+        let Some(encoded) = forms.for_generation(session.generation) else {
+            continue;
+        };
+        if hub.push(&session, encoded, volatile) {
             delivered += 1;
         }
     }
     delivered
+}
+
+/// One packet's wire forms, each built the first time a receiver of its generation needs it
+/// and shared by every other.
+struct Forms<'a> {
+    packet: &'a Packet,
+    /// By [`generation_slot`]: not built yet, or built (`None` when the packet has no
+    /// meaning in that generation).
+    built: [Option<Option<Encoded>>; 3],
+}
+
+impl<'a> Forms<'a> {
+    fn new(packet: &'a Packet) -> Self {
+        Forms {
+            packet,
+            built: [None, None, None],
+        }
+    }
+
+    fn for_generation(&mut self, generation: Generation) -> Option<Encoded> {
+        self.built[generation_slot(generation)]
+            .get_or_insert_with(|| encode_for(self.packet, generation, ""))
+            .clone()
+    }
+}
+
+/// Where [`Forms`] keeps the form of `generation`.
+fn generation_slot(generation: Generation) -> usize {
+    match generation {
+        Generation::Legacy => 0,
+        Generation::Engine(ferrio_eio::Revision::V3) => 1,
+        Generation::Engine(ferrio_eio::Revision::V4) => 2,
+    }
 }

@@ -65,6 +65,38 @@ pub struct HubConfig {
     pub handshake_rate: Option<Rate>,
     /// Handshakes per second one client address may make, with a burst. Default: no limit.
     pub handshake_rate_per_address: Option<Rate>,
+    /// The timers and limits of Engine.IO sessions (modern clients), which announce them in
+    /// milliseconds.
+    pub engine: EngineConfig,
+}
+
+/// The timers and limits of Engine.IO sessions, with the reference server's defaults.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Delay between the server's pings (revision 4), or the most a revision 3 client waits
+    /// between its own, less `ping_timeout`. Default 25 s.
+    pub ping_interval: Duration,
+    /// How long the client may take to answer a ping (revision 4) or be late with its own
+    /// (revision 3). Default 20 s.
+    pub ping_timeout: Duration,
+    /// How long a session may stay without any namespace joined. Default 45 s.
+    pub connect_timeout: Duration,
+    /// How long a WebSocket may take from its probe to the `upgrade` packet. Default 10 s.
+    pub upgrade_timeout: Duration,
+    /// The most bytes of one HTTP body or WebSocket message from the client. Default 1 MB.
+    pub max_payload: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            connect_timeout: Duration::from_millis(45_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_payload: 1_000_000,
+        }
+    }
 }
 
 impl Default for HubConfig {
@@ -94,6 +126,7 @@ impl Default for HubConfig {
             max_handshake_header_bytes: 16 * 1024,
             handshake_rate: None,
             handshake_rate_per_address: None,
+            engine: EngineConfig::default(),
         }
     }
 }

@@ -9,12 +9,14 @@ use tracing::{debug, info, warn};
 
 use crate::budget::{Spent, packet_size};
 use crate::encoded::Encoded;
+use crate::generation::Generation;
 use crate::handshake::Authorization;
 use crate::hub::HubInner;
 use crate::namespace::{Message, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{Bound, Bounds, Establish, Phase, Pushed, Session};
 use crate::socket::{AckReply, Socket};
+use crate::translate::{encode_for, invalid_namespace};
 
 /// What a `message` or event packet hands to the application.
 enum Delivery {
@@ -35,7 +37,8 @@ impl HubInner {
     /// that keeps sending more than twice its budget is ended with `0::`
     /// (`budget exceeded`), which stops a 0.9 client from reconnecting in a loop.
     pub(crate) fn ingest(&self, session: &Arc<Session>, packets: Vec<Packet>) {
-        if !self.establish(session) {
+        // A Socket.IO session connects with its first namespace (`connect_namespace`).
+        if session.generation == Generation::Legacy && !self.establish(session) {
             return;
         }
         for packet in packets {
@@ -93,7 +96,7 @@ impl HubInner {
                 advice: None,
             },
         );
-        self.push(session, Encoded::new(&error), false);
+        self.push_packet(session, &error, false);
     }
 
     /// Connects the session on its first transport request and runs the default namespace's
@@ -123,6 +126,9 @@ impl HubInner {
         }
         self.occupancy.remove_unconnected(session.counted_as);
         debug!(sid = %session.id, "session connected");
+        if session.generation != Generation::Legacy {
+            return true;
+        }
         if let Some(namespace) = self.namespace("") {
             namespace.add_member(session);
             self.fire(session, namespace, NamespaceInner::fire_connection);
@@ -141,7 +147,9 @@ impl HubInner {
             PacketBody::Disconnect => {
                 self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false)
             }
-            PacketBody::Connect { query } if !endpoint.is_empty() => {
+            PacketBody::Connect { query }
+                if !endpoint.is_empty() || session.generation != Generation::Legacy =>
+            {
                 self.connect_namespace(session, &endpoint, query.as_deref());
             }
             PacketBody::Message(text) => self.deliver(
@@ -193,7 +201,7 @@ impl HubInner {
                     args: None,
                 },
             );
-            self.push(session, Encoded::new(&ack), false);
+            self.push_packet(session, &ack, false);
         }
         if let Delivery::Event(name, _) = &delivery
             && is_reserved_event(name)
@@ -216,12 +224,18 @@ impl HubInner {
 
     fn connect_namespace(&self, session: &Arc<Session>, endpoint: &str, query: Option<&str>) {
         let Some(namespace) = self.namespace(endpoint) else {
-            debug!(sid = %session.id, endpoint, "connect to an undeclared namespace ignored");
+            debug!(sid = %session.id, endpoint, "connect to an undeclared namespace refused");
+            if let Some(refusal) = invalid_namespace(endpoint, session.generation) {
+                self.push(session, refusal, false);
+            }
             return;
         };
+        if session.phase() == Phase::Issued && !self.establish(session) {
+            return;
+        }
         let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
         if session.has_joined(endpoint) {
-            self.push(session, Encoded::new(&confirm), false);
+            self.push_packet(session, &confirm, false);
             return;
         }
         match namespace.authorize(&session.handshake, query) {
@@ -237,7 +251,7 @@ impl HubInner {
                         advice: None,
                     },
                 );
-                self.push(session, Encoded::new(&refusal), false);
+                self.push_packet(session, &refusal, false);
                 return;
             }
         }
@@ -245,7 +259,7 @@ impl HubInner {
             return;
         }
         namespace.add_member(session);
-        self.push(session, Encoded::new(&confirm), false);
+        self.push_packet(session, &confirm, false);
         self.fire(session, namespace, NamespaceInner::fire_connection);
     }
 
@@ -262,9 +276,9 @@ impl HubInner {
             return;
         };
         if tell_client {
-            self.push(
+            self.push_packet(
                 session,
-                Encoded::new(&Packet::on(endpoint, PacketBody::Disconnect)),
+                &Packet::on(endpoint, PacketBody::Disconnect),
                 false,
             );
         }
@@ -287,6 +301,20 @@ impl HubInner {
         let Some(hub) = self.arc() else { return };
         let socket = Socket::new(hub, Arc::clone(session), namespace);
         fire(socket.namespace_inner(), &socket);
+    }
+
+    /// Queues `packet` for one session, in the session's wire generation; `false` if it was
+    /// not accepted, or has no meaning in that generation.
+    pub(crate) fn push_packet(
+        &self,
+        session: &Arc<Session>,
+        packet: &Packet,
+        volatile: bool,
+    ) -> bool {
+        match encode_for(packet, session.generation, session.socket_id()) {
+            Some(encoded) => self.push(session, encoded, volatile),
+            None => false,
+        }
     }
 
     /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends

@@ -3,6 +3,8 @@
 use bytes::Bytes;
 use ferrio_protocol::Packet;
 
+use crate::generation::Generation;
+
 /// One encoded packet. Cloning it shares the bytes, so a broadcast encodes once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded(Bytes);
@@ -11,6 +13,11 @@ impl Encoded {
     /// Encodes `packet`.
     pub fn new(packet: &Packet) -> Self {
         Encoded(Bytes::from(packet.encode()))
+    }
+
+    /// Wraps text that is already a packet in its wire form.
+    pub(crate) fn from_text(text: String) -> Self {
+        Encoded(Bytes::from(text))
     }
 
     /// Wraps text that is already a packet, such as `8::`.
@@ -51,9 +58,20 @@ impl Batch {
         Batch { packets }
     }
 
-    /// A batch holding only `8::`, the answer to a poll with nothing to deliver.
-    pub fn noop() -> Self {
-        Batch::new(vec![Encoded::from_static("8::")])
+    /// A batch holding only the noop of `generation`, the answer to a poll with nothing to
+    /// deliver.
+    pub fn noop(generation: Generation) -> Self {
+        Batch::new(vec![generation.noop()])
+    }
+
+    /// Whether this is a noop batch of any generation, which carries nothing to deliver.
+    pub fn is_noop(&self) -> bool {
+        [
+            Generation::Legacy.noop(),
+            Generation::Engine(ferrio_eio::Revision::V4).noop(),
+        ]
+        .iter()
+        .any(|noop| self.packets.as_slice() == std::slice::from_ref(noop))
     }
 
     /// The packets, oldest first.

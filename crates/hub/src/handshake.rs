@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
+use crate::generation::Generation;
+
 /// The request data of a handshake, built by the server: the hub never sees a request.
 ///
 /// A session keeps it for its whole life, so it holds each thing once: the query parsed (the
@@ -66,6 +68,15 @@ pub struct HandshakeData {
     pub time: SystemTime,
     /// Free-form data the authorization hook may attach (a user record, a tenant…).
     pub data: Map<String, Value>,
+    /// The wire generation the handshake opened the session in. It travels with the rest
+    /// when another node of a cluster takes the session over.
+    #[serde(default = "legacy")]
+    pub generation: Generation,
+}
+
+/// What a handshake recorded before sessions had a generation: a 0.9 session.
+fn legacy() -> Generation {
+    Generation::Legacy
 }
 
 impl HandshakeData {
@@ -85,6 +96,7 @@ impl HandshakeData {
             xdomain,
             time: SystemTime::now(),
             data: Map::new(),
+            generation: Generation::Legacy,
         }
     }
 
@@ -112,6 +124,20 @@ impl HandshakeData {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.info.header(name)
     }
+}
+
+/// What an Engine.IO handshake opened: the session's id and what its `open` packet
+/// announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOpen {
+    /// The session id.
+    pub sid: String,
+    /// Delay between the server's pings (revision 4) or the client's (revision 3).
+    pub ping_interval: std::time::Duration,
+    /// How late a pong (revision 4) or a ping (revision 3) may be.
+    pub ping_timeout: std::time::Duration,
+    /// The most bytes of one HTTP body or WebSocket message from the client.
+    pub max_payload: usize,
 }
 
 /// What an authorization hook decides (docs/protocol.md §2.7).

@@ -19,7 +19,8 @@ use crate::cluster::{Cluster, ClusterMessage, could_be_held_elsewhere};
 use crate::config::{ConfigError, HubConfig};
 use crate::encoded::Batch;
 use crate::gate::LogGate;
-use crate::handshake::{Authorization, ConnectInfo, HandshakeData, Refusal};
+use crate::generation::Generation;
+use crate::handshake::{Authorization, ConnectInfo, EngineOpen, HandshakeData, Refusal};
 use crate::metrics::{
     HANDSHAKE_OUTCOMES, HubMetrics, MetricsSnapshot, handshake_slot, tally_sessions,
 };
@@ -38,6 +39,19 @@ pub enum AttachError {
     /// No live session has this id: the client gets `7:::1+0` (docs/protocol.md §5.0).
     #[error("client not handshaken")]
     UnknownSession,
+}
+
+/// Why an Engine.IO transport request got no [`Attachment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EngineAttachError {
+    /// No live Engine.IO session has this id: `400` with the engine.io error `Session ID
+    /// unknown`.
+    #[error("session ID unknown")]
+    UnknownSession,
+    /// A poll came while another poll of the session was pending. The reference answers
+    /// `400` and ends the session (`transport error`); so does the hub.
+    #[error("overlapping polls")]
+    OverlappingPoll,
 }
 
 /// Why the hub did not take the packets a client sent.
@@ -227,6 +241,40 @@ impl Hub {
         issued
     }
 
+    /// Port: the handshake of an Engine.IO client of `revision`, checked as
+    /// [`Hub::handshake`] checks a 0.9 one. The session it opens has joined no namespace
+    /// yet: it must within [`EngineConfig::connect_timeout`]. The caller writes the `open`
+    /// packet from what this returns.
+    ///
+    /// [`EngineConfig::connect_timeout`]: crate::EngineConfig::connect_timeout
+    pub fn open_engine(
+        &self,
+        info: ConnectInfo,
+        revision: ferrio_eio::Revision,
+    ) -> Result<EngineOpen, Refusal> {
+        let issued = self.inner.issue(info, Generation::Engine(revision));
+        self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
+        let engine = &self.inner.config.engine;
+        Ok(EngineOpen {
+            sid: issued?.to_string(),
+            ping_interval: engine.ping_interval,
+            ping_timeout: engine.ping_timeout,
+            max_payload: engine.max_payload,
+        })
+    }
+
+    /// Port: an Engine.IO transport request for `sid` (a poll, or a WebSocket after its
+    /// upgrade). Unlike a 0.9 one it joins no namespace (the client's `CONNECT` does), and a
+    /// poll while another is pending ends the session rather than superseding the first.
+    pub fn attach_engine(
+        &self,
+        sid: &str,
+        kind: TransportKind,
+        mode: AttachMode,
+    ) -> Result<Attachment, EngineAttachError> {
+        self.inner.attach_engine(sid, kind, mode)
+    }
+
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
     /// session connects it and queues `1::`. Whether `kind` is enabled is the caller's check,
     /// made once per request before any of its methods reaches the hub.
@@ -249,6 +297,21 @@ impl Hub {
     pub fn ingest(&self, sid: &str, packets: Vec<Packet>) -> Result<(), IngestError> {
         match self.inner.session(sid) {
             Some(session) => self.inner.accept(&session, packets),
+            None if self.is_shutting_down() => Err(IngestError::ShuttingDown),
+            None => Err(IngestError::UnknownSession),
+        }
+    }
+
+    /// Port: Engine.IO packets the client of `sid` sent (a poll's POST), as
+    /// [`Hub::ingest`] takes a 0.9 client's. A connection that holds its [`Attachment`] hands
+    /// them over with [`Attachment::ingest_engine`] instead.
+    pub fn ingest_engine(
+        &self,
+        sid: &str,
+        packets: Vec<ferrio_eio::Packet>,
+    ) -> Result<(), IngestError> {
+        match self.inner.session(sid) {
+            Some(session) => self.inner.accept_engine(&session, packets),
             None if self.is_shutting_down() => Err(IngestError::ShuttingDown),
             None => Err(IngestError::UnknownSession),
         }
@@ -497,6 +560,23 @@ impl HubInner {
     }
 
     fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
+        let sid = self.issue(info, Generation::Legacy)?;
+        Ok(HandshakeBody {
+            sid: sid.to_string(),
+            heartbeat_timeout_secs: self.config.heartbeat_timeout.as_secs(),
+            close_timeout_secs: self.config.close_timeout.as_secs(),
+            transports: self
+                .config
+                .transports
+                .iter()
+                .map(|t| t.name().to_owned())
+                .collect(),
+        })
+    }
+
+    /// Every generation's handshake: the sizes, the origin, the node's limits and the
+    /// authorization hook, then a new unconnected session of `generation`; its id.
+    fn issue(&self, info: ConnectInfo, generation: Generation) -> Result<Arc<str>, Refusal> {
         if self.shutdown.has_begun() || self.draining.load(Ordering::Acquire) {
             return Err(Refusal::Unavailable);
         }
@@ -556,6 +636,7 @@ impl HubInner {
             return Err(refusal);
         }
         let mut data = HandshakeData::new(info);
+        data.generation = generation;
         let hook = self.authorization.read().clone();
         if let Some(hook) = hook {
             let refusal = match hook(&mut data) {
@@ -582,18 +663,8 @@ impl HubInner {
         };
         // 122 random bits (or a node's 104) met again: refused rather than replaced.
         self.enter_unconnected(Arc::clone(&sid), data, peer.ip())?;
-        debug!(%sid, "session issued");
-        Ok(HandshakeBody {
-            sid: sid.to_string(),
-            heartbeat_timeout_secs: self.config.heartbeat_timeout.as_secs(),
-            close_timeout_secs: self.config.close_timeout.as_secs(),
-            transports: self
-                .config
-                .transports
-                .iter()
-                .map(|t| t.name().to_owned())
-                .collect(),
-        })
+        debug!(%sid, ?generation, "session issued");
+        Ok(sid)
     }
 
     fn adopt(&self, sid: &str, data: HandshakeData) -> Result<(), Refusal> {
@@ -726,7 +797,10 @@ impl HubInner {
         kind: TransportKind,
         mode: AttachMode,
     ) -> Result<Attachment, AttachError> {
-        let session = self.session(sid).ok_or(AttachError::UnknownSession)?;
+        let session = self
+            .session(sid)
+            .filter(|session| session.generation == Generation::Legacy)
+            .ok_or(AttachError::UnknownSession)?;
         if self.shutdown.has_begun()
             && let Some(closed) = session.close_unconnected()
         {
@@ -741,7 +815,55 @@ impl HubInner {
         if !self.establish(&session) {
             return Err(AttachError::UnknownSession);
         }
-        Ok(Attachment {
+        Ok(self.attachment(
+            session,
+            generation,
+            mode,
+            kind,
+            self.config.polling_duration,
+        ))
+    }
+
+    fn attach_engine(
+        &self,
+        sid: &str,
+        kind: TransportKind,
+        mode: AttachMode,
+    ) -> Result<Attachment, EngineAttachError> {
+        let session = self
+            .session(sid)
+            .filter(|session| session.generation != Generation::Legacy)
+            .ok_or(EngineAttachError::UnknownSession)?;
+        if self.shutdown.has_begun()
+            && let Some(closed) = session.close_unconnected()
+        {
+            self.ended(&session, closed, DisconnectReason::ServerShutdown);
+            return Err(EngineAttachError::UnknownSession);
+        }
+        if mode == AttachMode::Poll && session.is_polled() {
+            debug!(sid, "a second poll while one is pending: the session ends");
+            self.end(&session, DisconnectReason::TransportError, false);
+            return Err(EngineAttachError::OverlappingPoll);
+        }
+        let generation = session
+            .attach(kind, mode, self.config.engine.ping_interval)
+            .ok_or(EngineAttachError::UnknownSession)?;
+        debug!(sid, transport = %kind, "transport attached");
+        // A poll is answered by the next ping at the latest; the deadline only bounds a poll
+        // the timers could not reach.
+        let longest_poll = self.config.engine.ping_interval + self.config.engine.ping_timeout;
+        Ok(self.attachment(session, generation, mode, kind, longest_poll))
+    }
+
+    fn attachment(
+        &self,
+        session: Arc<Session>,
+        generation: u64,
+        mode: AttachMode,
+        kind: TransportKind,
+        polling_duration: std::time::Duration,
+    ) -> Attachment {
+        Attachment {
             hub: self.weak_self.clone(),
             session,
             generation,
@@ -749,9 +871,9 @@ impl HubInner {
             kind,
             metrics: Arc::clone(&self.metrics),
             shutdown: Arc::clone(&self.shutdown),
-            polling_duration: self.config.polling_duration,
+            polling_duration,
             finished: AtomicBool::new(false),
-        })
+        }
     }
 
     /// Ends a session: every joined namespace's disconnect handler runs once. With

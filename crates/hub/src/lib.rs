@@ -46,7 +46,9 @@ mod config;
 mod dispatch;
 mod encoded;
 mod endpoint;
+mod engine;
 mod gate;
+mod generation;
 mod handshake;
 mod hub;
 mod metrics;
@@ -58,19 +60,21 @@ mod session;
 mod shutdown;
 mod socket;
 mod timers;
+mod translate;
 
 pub use admission::Rate;
 pub use attachment::Attachment;
 pub use broadcast::Broadcast;
 pub use cluster::{BroadcastBody, Cluster, ClusterBroadcast, ClusterMessage};
-pub use config::{ConfigError, HubConfig};
+pub use config::{ConfigError, EngineConfig, HubConfig};
 pub use encoded::{Batch, Encoded};
 pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
 pub use gate::LogGate;
+pub use generation::Generation;
 pub use handshake::{
-    Authorization, ConnectInfo, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
+    Authorization, ConnectInfo, EngineOpen, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
 };
-pub use hub::{AttachError, Hub, IngestError, Undelivered};
+pub use hub::{AttachError, EngineAttachError, Hub, IngestError, Undelivered};
 pub use metrics::{HubMetrics, MetricsSnapshot, NO_TRANSPORT};
 pub use namespace::{Message, Namespace};
 pub use origin::{Origins, OriginsParseError};

@@ -80,7 +80,7 @@ fn transport_label(slot: usize) -> &'static str {
 }
 
 /// Every reason a session can end, in label order.
-pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 15] = [
+pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 16] = [
     DisconnectReason::Booted,
     DisconnectReason::Packet,
     DisconnectReason::HeartbeatTimeout,
@@ -96,6 +96,7 @@ pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 15] = [
     DisconnectReason::BudgetExceeded,
     DisconnectReason::NodeFull,
     DisconnectReason::NodeFenced,
+    DisconnectReason::TransportError,
 ];
 
 fn counters<const N: usize>() -> [AtomicU64; N] {

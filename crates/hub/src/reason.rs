@@ -43,6 +43,9 @@ pub enum DisconnectReason {
     /// nodes may have taken it for dead, so it ended every session before serving again
     /// under a new node id.
     NodeFenced,
+    /// An Engine.IO client broke the transport's rules: a second poll while one was pending,
+    /// a second WebSocket, a malformed packet. The reference names it `transport error`.
+    TransportError,
 }
 
 impl DisconnectReason {
@@ -64,6 +67,7 @@ impl DisconnectReason {
             DisconnectReason::BudgetExceeded => "budget exceeded",
             DisconnectReason::NodeFull => "node full",
             DisconnectReason::NodeFenced => "node fenced",
+            DisconnectReason::TransportError => "transport error",
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::budget::{Budget, Spent};
 use crate::config::HubConfig;
 use crate::encoded::{Batch, Encoded};
 use crate::endpoint::{AckCallback, EndpointState, Endpoints};
+use crate::generation::Generation;
 use crate::handshake::HandshakeData;
 use crate::timers::{TimerKey, Timers};
 
@@ -54,7 +55,9 @@ struct State {
     in_flight: usize,
     attached: Option<Attached>,
     generation: u64,
-    /// When the session was issued, or when its last transport went away.
+    /// When the session was issued, or when its last transport went away. An Engine.IO
+    /// session keeps the time it was issued until it ends: its first ping and its connect
+    /// timeout count from there, and no transport going away starts a close timeout.
     idle_since: Instant,
     /// When the next `2::` goes out (streaming transports only).
     heartbeat_due: Option<Instant>,
@@ -123,6 +126,10 @@ pub(crate) enum Bound {
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
+    /// The wire generation the session speaks.
+    pub(crate) generation: Generation,
+    /// What only an Engine.IO session has; `None` for a 0.9 one, which pays one pointer.
+    pub(crate) engine: Option<Box<EngineSide>>,
     pub(crate) handshake: HandshakeData,
     /// The client address its handshake was counted under while unconnected: the peer's, as
     /// the authorization hook may rewrite the address in the handshake data.
@@ -136,6 +143,16 @@ pub(crate) struct Session {
     me: Weak<Session>,
     /// Queued with the timers and not yet looked at: moves meanwhile need no second entry.
     timer_queued: AtomicBool,
+}
+
+/// What only an Engine.IO session keeps.
+#[derive(Debug)]
+pub(crate) struct EngineSide {
+    /// What the client is told its socket is called: never the session id, which is the
+    /// session's credential and would travel to other clients in application data.
+    pub(crate) socket_id: Box<str>,
+    /// A binary packet's header waiting for its attachments.
+    pub(crate) reassembler: Mutex<ferrio_sio::Reassembler>,
 }
 
 /// What pushing a packet did.
@@ -202,9 +219,6 @@ pub(crate) enum Establish {
     Closed,
 }
 
-const HEARTBEAT: Encoded = Encoded::from_static("2::");
-const CONNECT: Encoded = Encoded::from_static("1::");
-const DISCONNECT: Encoded = Encoded::from_static("0::");
 /// The most capacity a drained outbox keeps.
 const OUTBOX_RETAINED: usize = 8;
 
@@ -216,8 +230,19 @@ impl Session {
         timers: Arc<Timers>,
         budget: Budget,
     ) -> Arc<Self> {
+        let engine = match handshake.generation {
+            Generation::Legacy => None,
+            Generation::Engine(revision) => Some(Box::new(EngineSide {
+                socket_id: uuid::Uuid::new_v4().simple().to_string().into(),
+                reassembler: Mutex::new(ferrio_sio::Reassembler::new(
+                    ferrio_sio::DecodeOptions::new(crate::translate::socket_revision(revision)),
+                )),
+            })),
+        };
         Arc::new_cyclic(|me| Session {
             id,
+            generation: handshake.generation,
+            engine,
             handshake,
             counted_as,
             state: Mutex::new(State {
@@ -263,6 +288,11 @@ impl Session {
         std::mem::replace(&mut self.state.lock().timer_key, key)
     }
 
+    /// What a Socket.IO client is told its socket is called; empty for a 0.9 session.
+    pub(crate) fn socket_id(&self) -> &str {
+        self.engine.as_ref().map_or("", |engine| &engine.socket_id)
+    }
+
     pub(crate) fn phase(&self) -> Phase {
         self.state.lock().phase
     }
@@ -295,6 +325,14 @@ impl Session {
         self.state.lock().attached.is_some()
     }
 
+    /// Whether a poll is attached, waiting for its answer.
+    pub(crate) fn is_polled(&self) -> bool {
+        self.state
+            .lock()
+            .attached
+            .is_some_and(|attached| attached.mode == AttachMode::Poll)
+    }
+
     /// Connects an issued session: `1::` goes first in the outbox (docs/protocol.md §4.2), whatever
     /// the first request is, and the default namespace is joined.
     pub(crate) fn establish(&self) -> Establish {
@@ -302,9 +340,17 @@ impl Session {
         match state.phase {
             Phase::Issued => {
                 state.phase = Phase::Connected;
-                state.push_front(CONNECT);
-                state.endpoints.insert("");
-                state.idle_since = Instant::now();
+                if let Some(connect) = self.generation.connect_packet() {
+                    state.push_front(connect);
+                }
+                // A 0.9 session is in the default namespace from its first request on; a
+                // Socket.IO one joins each namespace with its own CONNECT.
+                if self.generation == Generation::Legacy {
+                    state.endpoints.insert("");
+                }
+                if self.generation == Generation::Legacy {
+                    state.idle_since = Instant::now();
+                }
                 drop(state);
                 self.deadlines_moved();
                 Establish::Connected
@@ -334,9 +380,11 @@ impl Session {
             .attached
             .replace(Attached { generation, mode })
             .is_some();
-        state.heartbeat_deadline = None;
-        state.heartbeat_due =
-            (mode == AttachMode::Stream).then(|| Instant::now() + heartbeat_interval);
+        if self.generation == Generation::Legacy {
+            state.heartbeat_deadline = None;
+            state.heartbeat_due =
+                (mode == AttachMode::Stream).then(|| Instant::now() + heartbeat_interval);
+        }
         drop(state);
         if superseded {
             self.wake.notify_waiters();
@@ -351,9 +399,11 @@ impl Session {
         if state.attached.is_some_and(|a| a.generation == generation) {
             state.attached = None;
             state.in_flight = 0;
-            state.idle_since = Instant::now();
-            state.heartbeat_due = None;
-            state.heartbeat_deadline = None;
+            if self.generation == Generation::Legacy {
+                state.idle_since = Instant::now();
+                state.heartbeat_due = None;
+                state.heartbeat_deadline = None;
+            }
             drop(state);
             self.deadlines_moved();
         }
@@ -411,7 +461,9 @@ impl Session {
             }
             if mode == AttachMode::Poll {
                 state.attached = None;
-                state.idle_since = Instant::now();
+                if self.generation == Generation::Legacy {
+                    state.idle_since = Instant::now();
+                }
                 self.deadlines_moved();
             }
             let finished_lingering = state.phase == Phase::Closed
@@ -424,7 +476,7 @@ impl Session {
             return Take::Closed { finished_lingering };
         }
         if flushing && state.phase == Phase::Connected {
-            let closed = Self::close_locked(&mut state, false);
+            let closed = self.close_locked(&mut state, false);
             drop(state);
             self.deadlines_moved();
             return Take::Flushed(closed);
@@ -474,7 +526,7 @@ impl Session {
         if state.phase == Phase::Closed {
             return None;
         }
-        let closed = Self::close_locked(&mut state, farewell);
+        let closed = self.close_locked(&mut state, farewell);
         drop(state);
         self.wake.notify_waiters();
         self.deadlines_moved();
@@ -488,7 +540,7 @@ impl Session {
         if state.phase != Phase::Issued {
             return None;
         }
-        let closed = Self::close_locked(&mut state, false);
+        let closed = self.close_locked(&mut state, false);
         drop(state);
         self.wake.notify_waiters();
         self.deadlines_moved();
@@ -496,11 +548,11 @@ impl Session {
     }
 
     /// [`Session::close`] of a session not closed yet, under its lock.
-    fn close_locked(state: &mut State, farewell: bool) -> Closed {
+    fn close_locked(&self, state: &mut State, farewell: bool) -> Closed {
         let was = state.phase;
         state.phase = Phase::Closed;
         if farewell && was == Phase::Connected {
-            state.push_back(DISCONNECT);
+            state.push_back(self.generation.farewell());
             state.lingering = state.attached.is_none();
         } else {
             state.clear_outbox();
@@ -518,6 +570,9 @@ impl Session {
     /// A heartbeat from the client: the next `2::` is due one interval from now.
     pub(crate) fn heartbeat_received(&self, interval: std::time::Duration) {
         let mut state = self.state.lock();
+        if self.generation != Generation::Legacy {
+            return;
+        }
         if state.attached.is_some_and(|a| a.mode == AttachMode::Stream) {
             state.heartbeat_deadline = None;
             state.heartbeat_due = Some(Instant::now() + interval);
@@ -529,6 +584,9 @@ impl Session {
     /// Decides the timer task's next step at `now`, sending a due heartbeat on the way.
     pub(crate) fn timer_step(&self, now: Instant, config: &HubConfig) -> TimerStep {
         let mut state = self.state.lock();
+        if let Generation::Engine(revision) = self.generation {
+            return self.engine_timer_step(state, revision, now, config);
+        }
         match state.phase {
             Phase::Issued => due(
                 state.idle_since + config.handshake_expiry,
@@ -557,7 +615,7 @@ impl Session {
                             let deadline = now + config.heartbeat_timeout;
                             state.heartbeat_deadline = Some(deadline);
                             let was_empty = state.outbox.is_empty();
-                            state.push_back(HEARTBEAT);
+                            state.push_back(self.generation.heartbeat());
                             drop(state);
                             if was_empty {
                                 self.wake.notify_waiters();
@@ -570,6 +628,93 @@ impl Session {
                 }
             },
         }
+    }
+
+    /// [`Session::timer_step`] for an Engine.IO session. Its heartbeat does not depend on
+    /// the transport: revision 4 pings every `ping_interval` whether a transport is attached
+    /// or not (a poll between two requests gets the ping next) and ends the session when the
+    /// pong is `ping_timeout` late, which also ends a session whose client went away;
+    /// revision 3 expects the client's own ping within `ping_interval + ping_timeout`. A
+    /// session that has joined no namespace yet ends at the connect timeout.
+    fn engine_timer_step(
+        &self,
+        mut state: parking_lot::MutexGuard<'_, State>,
+        revision: ferrio_eio::Revision,
+        now: Instant,
+        config: &HubConfig,
+    ) -> TimerStep {
+        let engine = &config.engine;
+        let connect_deadline = match state.phase {
+            Phase::Closed if state.lingering => {
+                return due(state.idle_since + config.close_timeout, now, Expiry::Linger);
+            }
+            Phase::Closed => return TimerStep::Exit,
+            Phase::Issued => Some(state.idle_since + engine.connect_timeout),
+            Phase::Connected => None,
+        };
+        if let Some(deadline) = connect_deadline
+            && deadline <= now
+        {
+            return TimerStep::Expire(Expiry::Handshake);
+        }
+        let heartbeat = match revision {
+            ferrio_eio::Revision::V4 => {
+                if let Some(deadline) = state.heartbeat_deadline {
+                    if deadline <= now {
+                        return TimerStep::Expire(Expiry::Heartbeat);
+                    }
+                    deadline
+                } else {
+                    let first_ping = state.idle_since + engine.ping_interval;
+                    let ping_due = *state.heartbeat_due.get_or_insert(first_ping);
+                    if ping_due <= now {
+                        let deadline = now + engine.ping_timeout;
+                        state.heartbeat_deadline = Some(deadline);
+                        let wake = state.outbox.is_empty() && state.attached.is_some();
+                        state.push_back(self.generation.heartbeat());
+                        drop(state);
+                        if wake {
+                            self.wake.notify_waiters();
+                        }
+                        return TimerStep::Sleep(
+                            connect_deadline.map_or(deadline, |connect| connect.min(deadline)),
+                        );
+                    }
+                    ping_due
+                }
+            }
+            ferrio_eio::Revision::V3 => {
+                let first_ping_late = state.idle_since + engine.ping_interval + engine.ping_timeout;
+                let deadline = *state.heartbeat_deadline.get_or_insert(first_ping_late);
+                if deadline <= now {
+                    return TimerStep::Expire(Expiry::Heartbeat);
+                }
+                deadline
+            }
+        };
+        TimerStep::Sleep(connect_deadline.map_or(heartbeat, |connect| connect.min(heartbeat)))
+    }
+
+    /// The client of an Engine.IO session answered a ping (revision 4: its `pong`) or sent
+    /// its own (revision 3: its `ping`, which the caller answers with `pong`): the heartbeat
+    /// starts over from `now`.
+    pub(crate) fn engine_heartbeat_received(&self, now: Instant, config: &HubConfig) {
+        let Generation::Engine(revision) = self.generation else {
+            return;
+        };
+        let mut state = self.state.lock();
+        match revision {
+            ferrio_eio::Revision::V4 => {
+                state.heartbeat_deadline = None;
+                state.heartbeat_due = Some(now + config.engine.ping_interval);
+            }
+            ferrio_eio::Revision::V3 => {
+                state.heartbeat_deadline =
+                    Some(now + config.engine.ping_interval + config.engine.ping_timeout);
+            }
+        }
+        drop(state);
+        self.deadlines_moved();
     }
 
     /// Whether the session joined `endpoint`.
@@ -679,6 +824,10 @@ mod tests {
     const INTERVAL: Duration = Duration::from_secs(25);
 
     fn session() -> Arc<Session> {
+        session_of(Generation::Legacy)
+    }
+
+    fn session_of(generation: Generation) -> Arc<Session> {
         let info = ConnectInfo {
             headers: vec![],
             address: ([127, 0, 0, 1], 1).into(),
@@ -687,9 +836,11 @@ mod tests {
         };
         let config = HubConfig::default();
         let address = info.address.ip();
+        let mut data = HandshakeData::new(info);
+        data.generation = generation;
         Session::new(
             "sid".into(),
-            HandshakeData::new(info),
+            data,
             address,
             Arc::new(Timers::default()),
             Budget::full(config.inbound_packets, config.inbound_bytes, Instant::now()),
@@ -712,6 +863,19 @@ mod tests {
 
     fn packet(text: &'static str) -> Encoded {
         Encoded::from_static(text)
+    }
+
+    impl Session {
+        /// What the outbox holds now, taken out.
+        fn take_queued(&self) -> Vec<String> {
+            let mut state = self.state.lock();
+            let count = state.outbox.len();
+            state
+                .drain(count)
+                .iter()
+                .map(|packet| packet.as_str().to_owned())
+                .collect()
+        }
     }
 
     fn texts(take: Take) -> Vec<String> {
@@ -973,5 +1137,113 @@ mod tests {
                 .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
                 .is_none()
         );
+    }
+
+    /// The engine timers of the reference's test fixture: ping every 300 ms, 200 ms to answer,
+    /// a namespace within 1 s.
+    fn engine_config() -> HubConfig {
+        HubConfig {
+            engine: crate::config::EngineConfig {
+                ping_interval: Duration::from_millis(300),
+                ping_timeout: Duration::from_millis(200),
+                connect_timeout: Duration::from_millis(1000),
+                ..crate::config::EngineConfig::default()
+            },
+            ..HubConfig::default()
+        }
+    }
+
+    const V4: Generation = Generation::Engine(ferrio_eio::Revision::V4);
+    const V3: Generation = Generation::Engine(ferrio_eio::Revision::V3);
+
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn an_engine_session_is_pinged_one_interval_after_it_opens_with_or_without_a_transport() {
+        let config = engine_config();
+        let session = session_of(V4);
+        let opened = session.state.lock().idle_since;
+        assert_eq!(
+            session.timer_step(opened, &config),
+            TimerStep::Sleep(opened + ms(300)),
+            "no ping at once"
+        );
+        // Nobody attached: the ping waits in the outbox for the next poll.
+        assert_eq!(
+            session.timer_step(opened + ms(300), &config),
+            TimerStep::Sleep(opened + ms(500))
+        );
+        let generation = session
+            .attach(TransportKind::XhrPolling, AttachMode::Poll, INTERVAL)
+            .expect("attach");
+        assert_eq!(
+            texts(session.take(generation, AttachMode::Poll, false, false)),
+            ["2"]
+        );
+        // No pong within the timeout ends it.
+        assert_eq!(
+            session.timer_step(opened + ms(500), &config),
+            TimerStep::Expire(Expiry::Heartbeat)
+        );
+    }
+
+    #[test]
+    fn a_pong_schedules_the_next_ping_one_interval_later() {
+        let config = engine_config();
+        let session = session_of(V4);
+        let opened = session.state.lock().idle_since;
+        session.timer_step(opened + ms(300), &config);
+        session.engine_heartbeat_received(opened + ms(350), &config);
+        assert_eq!(
+            session.timer_step(opened + ms(360), &config),
+            TimerStep::Sleep(opened + ms(650)),
+            "the next ping one interval after the pong, and no timeout pending"
+        );
+    }
+
+    #[test]
+    fn a_revision_3_client_must_ping_within_interval_and_timeout() {
+        let config = engine_config();
+        let session = session_of(V3);
+        let opened = session.state.lock().idle_since;
+        assert_eq!(
+            session.timer_step(opened, &config),
+            TimerStep::Sleep(opened + ms(500))
+        );
+        assert!(
+            session.take_queued().is_empty(),
+            "a revision 3 server never pings"
+        );
+        assert_eq!(
+            session.timer_step(opened + ms(500), &config),
+            TimerStep::Expire(Expiry::Heartbeat)
+        );
+    }
+
+    #[test]
+    fn an_engine_session_that_joins_no_namespace_ends_at_the_connect_timeout() {
+        let mut config = engine_config();
+        config.engine.ping_interval = ms(5000);
+        let session = session_of(V4);
+        let opened = session.state.lock().idle_since;
+        assert_eq!(
+            session.timer_step(opened, &config),
+            TimerStep::Sleep(opened + ms(1000))
+        );
+        assert_eq!(
+            session.timer_step(opened + ms(1000), &config),
+            TimerStep::Expire(Expiry::Handshake)
+        );
+    }
+
+    #[test]
+    fn an_engine_session_queues_no_connect_packet_and_ends_with_close() {
+        let session = session_of(V4);
+        assert_eq!(session.establish(), Establish::Connected);
+        assert!(session.take_queued().is_empty());
+        session.close(true).expect("first close");
+        assert_eq!(session.take_queued(), ["1"]);
     }
 }

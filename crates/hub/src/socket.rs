@@ -6,7 +6,6 @@ use ferrio_protocol::{MessageId, Packet, PacketBody};
 use serde_json::Value;
 
 use crate::broadcast::{Broadcast, emitted_event};
-use crate::encoded::Encoded;
 use crate::handshake::HandshakeData;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
@@ -63,7 +62,7 @@ impl Socket {
     }
 
     fn push(&self, packet: &Packet, volatile: bool) -> bool {
-        self.hub.push(&self.session, Encoded::new(packet), volatile)
+        self.hub.push_packet(&self.session, packet, volatile)
     }
 
     fn event(&self, event: &str, args: Vec<Value>, volatile: bool) -> bool {
@@ -224,6 +223,6 @@ impl AckReply {
                 args,
             },
         );
-        self.hub.push(&self.session, Encoded::new(&packet), false);
+        self.hub.push_packet(&self.session, &packet, false);
     }
 }

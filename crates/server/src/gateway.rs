@@ -16,7 +16,7 @@ use ferrio_htmlfile::HtmlfileWire;
 use ferrio_hub::Hub;
 use ferrio_jsonp_polling::JsonpWire;
 use ferrio_protocol::{Route, StaticAsset, TransportKind};
-use ferrio_transport::{Body, TransportError, TransportRequest, Unconfirmed, empty};
+use ferrio_transport::{Body, PostLimits, TransportError, TransportRequest, Unconfirmed, empty};
 use ferrio_xhr_multipart::MultipartWire;
 use ferrio_xhr_polling::XhrWire;
 use http::{Method, Request, Response, StatusCode};
@@ -207,8 +207,15 @@ impl<F> Gateway<F> {
 /// What a request under the resource gets: an answer at once, or a transport's.
 enum Answer {
     Now(Response<Body>),
-    Transport { kind: TransportKind, sid: String },
-    Disconnect { sid: String },
+    Transport {
+        kind: TransportKind,
+        sid: String,
+    },
+    Disconnect {
+        sid: String,
+    },
+    /// A request of a modern client (Engine.IO), its query read.
+    Engine(ferrio_eio::Query),
 }
 
 impl Shared {
@@ -224,6 +231,30 @@ impl Shared {
             Route::Foreign => {
                 debug!(path = request.uri().path(), "request for the fallback");
                 return None;
+            }
+            // Modern clients use the resource itself, their query naming the Engine.IO
+            // revision and the transport; a bare one is still 0.9's welcome.
+            Route::Welcome if is_engine_request(request.uri().query()) => {
+                match ferrio_eio::parse_query(request.uri().query().unwrap_or_default()) {
+                    Ok(query)
+                        if query.revision == ferrio_eio::Revision::V4
+                            && query.transport == ferrio_eio::TransportName::Polling =>
+                    {
+                        match self.foreign_origin(request, None) {
+                            Some(refusal) => Answer::Now(refusal),
+                            None => Answer::Engine(query),
+                        }
+                    }
+                    // Revision 3 and the Engine.IO WebSocket are not served yet: the client
+                    // is told so as the reference tells it of an unknown transport.
+                    Ok(_) => Answer::Now(ferrio_eio_polling::engine_error(
+                        ferrio_eio::ErrorCode::TransportUnknown,
+                    )),
+                    Err(error) => {
+                        debug!(%error, "Engine.IO request refused");
+                        Answer::Now(ferrio_eio_polling::engine_error(error.error_code()))
+                    }
+                }
             }
             Route::Welcome => Answer::Now(text(StatusCode::OK, "Welcome to socket.io.", None)),
             Route::Static(StaticAsset::ClientScript) => {
@@ -309,6 +340,24 @@ impl Shared {
                 }
                 None => self.transport(kind, &sid, request, connection.secure).await,
             },
+            Answer::Engine(query) => {
+                let limits = PostLimits {
+                    max_body_bytes: self.hub.config().engine.max_payload,
+                    ..self.config.post
+                };
+                let sid = query.sid.as_deref();
+                let polling = ferrio_eio_polling::PollingRequest {
+                    hub: &self.hub,
+                    revision: query.revision,
+                    sid,
+                    limits,
+                    websocket_enabled: false,
+                };
+                ferrio_eio_polling::serve(polling, request, |parts| {
+                    handshake::connect_info(&parts.headers, parts.uri.query(), connection)
+                })
+                .await
+            }
             Answer::Disconnect { sid } => {
                 let elsewhere = self.elsewhere(&sid, hops(&request)).await;
                 match elsewhere {
@@ -654,6 +703,16 @@ fn link_headers(headers: &mut http::HeaderMap, connection: ConnectionInfo, hops:
         headers.insert(SECURE_HEADER, http::HeaderValue::from_static("1"));
     }
     headers.insert(HOPS_HEADER, http::HeaderValue::from(hops));
+}
+
+/// Whether a request for the resource itself is a modern client's: its query names the
+/// Engine.IO revision or a transport.
+fn is_engine_request(query: Option<&str>) -> bool {
+    query.is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.starts_with("EIO=") || pair.starts_with("transport="))
+    })
 }
 
 /// How many nodes `request` has crossed (0 for a client's own request).

@@ -35,26 +35,12 @@ pub(crate) fn serve<B>(
         }
         return error.into_response();
     }
-    let query = ferrio_protocol::parse_query(request.uri().query().unwrap_or_default());
-    let jsonp = query
+    let info = connect_info(request.headers(), request.uri().query(), connection);
+    let jsonp = info
+        .query
         .iter()
         .find(|(key, _)| key == "jsonp")
         .and_then(|(_, value)| callback_index(value));
-    let info = ConnectInfo {
-        headers: request
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        address: connection.peer,
-        query,
-        secure: connection.secure,
-    };
     let outcome = hub.handshake(info);
     if let Some(index) = jsonp {
         // The script tag that asked sees neither status nor headers: failures are a JS Error.
@@ -115,6 +101,29 @@ fn check_request<B>(request: &Request<B>) -> Result<(), TransportError> {
         return Err(TransportError::BadHost);
     }
     Ok(())
+}
+
+/// What the hub keeps of a handshake request: its headers, its query decoded, the client's
+/// address and whether the connection is TLS. Every generation's handshake builds it here.
+pub(crate) fn connect_info(
+    headers: &http::HeaderMap,
+    query: Option<&str>,
+    connection: ConnectionInfo,
+) -> ConnectInfo {
+    ConnectInfo {
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        address: connection.peer,
+        query: ferrio_protocol::parse_query(query.unwrap_or_default()),
+        secure: connection.secure,
+    }
 }
 
 #[cfg(test)]

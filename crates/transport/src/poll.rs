@@ -42,13 +42,13 @@ pub(crate) async fn next_payload<W: Wire>(
         Some(batch) => {
             let body = wire.wrap(batch.payload());
             if let Some(unconfirmed) = unconfirmed
-                && batch != Batch::noop()
+                && !batch.is_noop()
                 && let Err(batch) = unconfirmed.record(body.len(), Some(batch))
             {
                 // The forwarding node stopped listening before the batch came: nobody would
                 // relay it.
                 attachment.unread(batch);
-                return Ok(wire.wrap(Batch::noop().payload()));
+                return Ok(wire.wrap(Batch::noop(attachment.generation()).payload()));
             }
             Ok(body)
         }

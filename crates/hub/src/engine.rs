@@ -1,0 +1,103 @@
+//! What an Engine.IO client's packets mean: heartbeats in the direction of its revision, a
+//! `close`, and `message`s carrying Socket.IO packets, which are rebuilt from their binary
+//! attachments, read as the hub's 0.9 model (`translate`) and handled as any client's.
+
+use std::sync::Arc;
+
+use ferrio_eio::{PacketData, PacketType, Revision};
+use tokio::time::Instant;
+use tracing::debug;
+
+use crate::encoded::Encoded;
+use crate::generation::Generation;
+use crate::hub::{HubInner, IngestError};
+use crate::reason::DisconnectReason;
+use crate::session::{Phase, Session};
+use crate::shutdown::Ingesting;
+use crate::translate::from_socket_io;
+
+impl HubInner {
+    /// Handles the Engine.IO packets the client of `session` sent. Refused whole while the
+    /// hub shuts down, as 0.9 packets are, but for heartbeats, which keep the session alive
+    /// while it delivers what it holds.
+    pub(crate) fn accept_engine(
+        &self,
+        session: &Arc<Session>,
+        packets: Vec<ferrio_eio::Packet>,
+    ) -> Result<(), IngestError> {
+        let Generation::Engine(revision) = session.generation else {
+            return Err(IngestError::UnknownSession);
+        };
+        let ingesting = Ingesting::enter(self);
+        let accepted = ingesting.accepted();
+        for packet in packets {
+            if session.phase() == Phase::Closed {
+                break;
+            }
+            match (packet.packet_type, revision) {
+                (PacketType::Pong, Revision::V4) => {
+                    session.engine_heartbeat_received(Instant::now(), &self.config);
+                }
+                (PacketType::Ping, Revision::V3) => {
+                    session.engine_heartbeat_received(Instant::now(), &self.config);
+                    let pong = match &packet.data {
+                        PacketData::Text(text) => format!("3{text}"),
+                        PacketData::Binary(_) => "3".to_owned(),
+                    };
+                    self.push(session, Encoded::from_text(pong), false);
+                }
+                (PacketType::Noop, _) => {}
+                (PacketType::Close, _) => {
+                    self.end(session, DisconnectReason::Booted, false);
+                    break;
+                }
+                (PacketType::Message, _) if accepted => {
+                    if !self.message_in(session, packet.data) {
+                        break;
+                    }
+                }
+                (PacketType::Message, _) => {
+                    debug!(sid = %session.id, "client packets refused: shutting down");
+                    return Err(IngestError::ShuttingDown);
+                }
+                (other, _) => {
+                    // A ping on revision 4, a pong on 3, an `open` or an `upgrade` outside of
+                    // an upgrade: the client does not speak the protocol it announced.
+                    debug!(sid = %session.id, packet = ?other, "unexpected Engine.IO packet: the session ends");
+                    self.end(session, DisconnectReason::TransportError, false);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One Engine.IO `message`: a Socket.IO packet, or one of a binary packet's attachments.
+    /// `false` when it ended the session.
+    fn message_in(&self, session: &Arc<Session>, data: PacketData) -> bool {
+        let Some(engine) = session.engine.as_ref() else {
+            return false;
+        };
+        let decoded = {
+            let mut reassembler = engine.reassembler.lock();
+            match data {
+                PacketData::Text(text) => reassembler.push_text(&text),
+                PacketData::Binary(bytes) => reassembler.push_binary(bytes.into()),
+            }
+        };
+        match decoded {
+            Ok(None) => true,
+            Ok(Some(packet)) => {
+                if let Some(packet) = from_socket_io(packet) {
+                    self.ingest(session, vec![packet]);
+                }
+                session.phase() != Phase::Closed
+            }
+            Err(error) => {
+                debug!(sid = %session.id, %error, "malformed Socket.IO packet: the session ends");
+                self.end(session, DisconnectReason::TransportError, false);
+                false
+            }
+        }
+    }
+}

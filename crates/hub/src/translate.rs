@@ -1,0 +1,187 @@
+//! The hub speaks the 0.9 packet model inside; this is where a packet meets the generation of
+//! the session it goes to or comes from. 0.9 sessions get it as it is; an Engine.IO session
+//! gets the Socket.IO packet that means the same, in an Engine.IO `message`:
+//!
+//! | 0.9, inside the hub | Socket.IO v5 (v4) on the wire |
+//! |---|---|
+//! | `1::/ns` (joined) | `40/ns,{"sid":"<socket id>"}` (`40/ns,`) |
+//! | `0::/ns` (left) | `41/ns,` |
+//! | `5:id+:/ns:{"name":"e","args":[…]}` | `42/ns,id["e",…]` |
+//! | `3:::text`, `4:::json` | `42["message",text]`, `42["message",json]` |
+//! | `6:::id+[…]` | `43id[…]` |
+//! | `7::/ns:2` (refused) | `44/ns,{"message":"Not authorized"}` (`44/ns,"Not authorized"`) |
+//!
+//! and back. Packets with no meaning in Socket.IO (heartbeats, noops, other errors) are not
+//! written to an Engine.IO session; its heartbeat is Engine.IO's own.
+
+use ferrio_eio::Revision as EngineRevision;
+use ferrio_protocol::{ErrorReason, MessageId, Packet, PacketBody};
+use ferrio_sio::{Arguments, EventName, Namespace, Revision as SocketRevision};
+use serde_json::Value;
+
+use crate::encoded::Encoded;
+use crate::generation::Generation;
+
+/// The Socket.IO revision an Engine.IO revision carries: socket.io-client 1.x–2.x speak
+/// Engine.IO 3 and Socket.IO 4; 3.x–4.x speak Engine.IO 4 and Socket.IO 5.
+pub(crate) fn socket_revision(engine: EngineRevision) -> SocketRevision {
+    match engine {
+        EngineRevision::V3 => SocketRevision::V4,
+        EngineRevision::V4 => SocketRevision::V5,
+    }
+}
+
+/// The Socket.IO namespace of a hub endpoint: `/` for the default one (`""`).
+fn namespace_of(endpoint: &str) -> Option<Namespace> {
+    if endpoint.is_empty() {
+        Some(Namespace::root())
+    } else {
+        Namespace::new(endpoint).ok()
+    }
+}
+
+/// The hub endpoint of a Socket.IO namespace: `""` for `/`.
+pub(crate) fn endpoint_of(namespace: &Namespace) -> String {
+    if namespace.is_root() {
+        String::new()
+    } else {
+        namespace.as_str().to_owned()
+    }
+}
+
+/// `packet` in the wire form of `generation`; `None` when it has no meaning there.
+/// `socket_id` is what a Socket.IO v5 client is told its socket is called when it joins.
+pub(crate) fn encode_for(
+    packet: &Packet,
+    generation: Generation,
+    socket_id: &str,
+) -> Option<Encoded> {
+    match generation {
+        Generation::Legacy => Some(Encoded::new(packet)),
+        Generation::Engine(engine) => {
+            let revision = socket_revision(engine);
+            let sio = to_socket_io(packet, revision, socket_id)?;
+            let mut text = String::from("4");
+            text.push_str(&ferrio_sio::encode_text(&sio));
+            Some(Encoded::from_text(text))
+        }
+    }
+}
+
+fn json_args(args: &[Value]) -> Arguments {
+    Arguments::from_trusted_json(Value::Array(args.to_vec()).to_string())
+}
+
+/// The Socket.IO packet that means what the 0.9 `packet` means.
+fn to_socket_io(
+    packet: &Packet,
+    revision: SocketRevision,
+    socket_id: &str,
+) -> Option<ferrio_sio::Packet> {
+    let namespace = namespace_of(&packet.endpoint)?;
+    let with_ack = |sio: ferrio_sio::Packet| match (sio, packet.id) {
+        (
+            ferrio_sio::Packet::Event {
+                namespace,
+                name,
+                args,
+                ..
+            },
+            Some(MessageId { value, .. }),
+        ) => ferrio_sio::Packet::Event {
+            namespace,
+            ack_id: Some(value),
+            name,
+            args,
+        },
+        (sio, _) => sio,
+    };
+    Some(match &packet.body {
+        PacketBody::Connect { .. } => {
+            ferrio_sio::Packet::connect_accepted(revision, namespace, socket_id)
+        }
+        PacketBody::Disconnect => ferrio_sio::Packet::disconnect(namespace),
+        PacketBody::Event { name, args } => with_ack(ferrio_sio::Packet::event(
+            namespace,
+            EventName::from(name.as_str()),
+            json_args(args),
+        )),
+        PacketBody::Message(text) => with_ack(ferrio_sio::Packet::event(
+            namespace,
+            EventName::from("message"),
+            json_args(&[Value::String(text.clone())]),
+        )),
+        PacketBody::Json(value) => with_ack(ferrio_sio::Packet::event(
+            namespace,
+            EventName::from("message"),
+            json_args(std::slice::from_ref(value)),
+        )),
+        PacketBody::Ack { acked, args } => ferrio_sio::Packet::ack(
+            namespace,
+            *acked,
+            json_args(args.as_deref().unwrap_or_default()),
+        ),
+        PacketBody::Error {
+            reason: Some(ErrorReason::Unauthorized),
+            ..
+        } => ferrio_sio::Packet::connect_error(revision, namespace, "Not authorized", None),
+        PacketBody::Error { .. } | PacketBody::Heartbeat | PacketBody::Noop => return None,
+    })
+}
+
+/// What a Socket.IO client that asked for an undeclared namespace is told (0.9 clients are
+/// told nothing, as by the reference): `44/ns,{"message":"Invalid namespace"}`.
+pub(crate) fn invalid_namespace(endpoint: &str, generation: Generation) -> Option<Encoded> {
+    let Generation::Engine(engine) = generation else {
+        return None;
+    };
+    let namespace = namespace_of(endpoint)?;
+    let refusal = ferrio_sio::Packet::connect_error(
+        socket_revision(engine),
+        namespace,
+        "Invalid namespace",
+        None,
+    );
+    Some(Encoded::from_text(format!(
+        "4{}",
+        ferrio_sio::encode_text(&refusal)
+    )))
+}
+
+/// The 0.9 packet that means what the Socket.IO `packet` from a client means; `None` for
+/// what a client never sends (a CONNECT_ERROR).
+pub(crate) fn from_socket_io(packet: ferrio_sio::Packet) -> Option<Packet> {
+    let endpoint = endpoint_of(packet.namespace());
+    let (id, body) = match packet {
+        ferrio_sio::Packet::Connect { query, .. } => (None, PacketBody::Connect { query }),
+        ferrio_sio::Packet::Disconnect { .. } => (None, PacketBody::Disconnect),
+        ferrio_sio::Packet::Event {
+            ack_id, name, args, ..
+        } => {
+            let name = match name {
+                EventName::Text(name) => name,
+                EventName::Number(number) => number.to_string(),
+            };
+            let args: Vec<Value> = serde_json::from_str(args.json()).ok()?;
+            let id = ack_id.map(|value| MessageId { value, data: true });
+            let body = match (name.as_str(), args.as_slice()) {
+                ("message", [Value::String(text)]) => PacketBody::Message(text.clone()),
+                ("message", [value]) => PacketBody::Json(value.clone()),
+                _ => PacketBody::Event { name, args },
+            };
+            (id, body)
+        }
+        ferrio_sio::Packet::Ack { ack_id, args, .. } => {
+            let args: Vec<Value> = serde_json::from_str(args.json()).ok()?;
+            (
+                None,
+                PacketBody::Ack {
+                    acked: ack_id,
+                    args: Some(args),
+                },
+            )
+        }
+        ferrio_sio::Packet::ConnectError { .. } => return None,
+    };
+    Some(Packet { endpoint, id, body })
+}

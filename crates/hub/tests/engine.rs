@@ -1,0 +1,306 @@
+//! Engine.IO sessions through the hub's public port, with tokio's paused clock: the open,
+//! pings whether or not a poll is waiting, the ping timeout, the connect timeout, polls that
+//! overlap, and the two generations kept apart.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers panic on setup failures by design"
+)]
+
+use std::time::Duration;
+
+use ferrio_eio::{Packet as EioPacket, Revision};
+use ferrio_hub::{
+    AttachError, AttachMode, ConnectInfo, DisconnectReason, EngineAttachError, EngineConfig, Hub,
+    HubConfig,
+};
+use ferrio_protocol::TransportKind;
+use serde_json::json;
+
+/// The timers of the reference's test fixture: ping every 300 ms, 200 ms to answer, a
+/// namespace within 1 s.
+fn hub() -> Hub {
+    Hub::new(HubConfig {
+        engine: EngineConfig {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            connect_timeout: Duration::from_millis(1000),
+            ..EngineConfig::default()
+        },
+        ..HubConfig::default()
+    })
+    .unwrap()
+}
+
+fn info() -> ConnectInfo {
+    ConnectInfo {
+        headers: vec![("host".to_owned(), "localhost".to_owned())],
+        address: "127.0.0.1:4000".parse().unwrap(),
+        query: vec![("EIO".to_owned(), "4".to_owned())],
+        secure: false,
+    }
+}
+
+fn disconnects(hub: &Hub, reason: DisconnectReason) -> u64 {
+    hub.metrics()
+        .disconnects
+        .iter()
+        .find(|(label, _)| *label == reason.as_str())
+        .map_or(0, |(_, count)| *count)
+}
+
+async fn poll(hub: &Hub, sid: &str) -> Option<Vec<String>> {
+    let mut attachment = hub
+        .attach_engine(sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .ok()?;
+    let batch = attachment.next_batch().await?;
+    Some(batch.texts().map(str::to_owned).collect())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_open_announces_the_engine_timers() {
+    let hub = hub();
+    let open = hub.open_engine(info(), Revision::V4).unwrap();
+    assert_eq!(open.sid.len(), 32);
+    assert_eq!(open.ping_interval, Duration::from_millis(300));
+    assert_eq!(open.ping_timeout, Duration::from_millis(200));
+    assert_eq!(open.max_payload, 1_000_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_poll_gets_the_ping_one_interval_after_the_open() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let started = tokio::time::Instant::now();
+    assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ping_nobody_answers_ends_the_session_at_the_ping_timeout() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 1);
+    assert_eq!(poll(&hub, &sid).await, None, "the session is gone");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_that_joins_no_namespace_ends_at_the_connect_timeout() {
+    let hub = Hub::new(HubConfig {
+        engine: EngineConfig {
+            connect_timeout: Duration::from_millis(1000),
+            ..EngineConfig::default()
+        },
+        ..HubConfig::default()
+    })
+    .unwrap();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(disconnects(&hub, DisconnectReason::HandshakeExpired), 1);
+    assert!(
+        hub.attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .is_err()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_poll_while_one_is_pending_ends_the_session() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let first = hub
+        .attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    assert_eq!(
+        hub.attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .err(),
+        Some(EngineAttachError::OverlappingPoll)
+    );
+    assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
+    drop(first);
+    assert_eq!(
+        hub.attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .err(),
+        Some(EngineAttachError::UnknownSession)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_two_generations_do_not_reach_each_others_sessions() {
+    let hub = hub();
+    let engine = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    assert_eq!(
+        hub.attach(&engine, TransportKind::XhrPolling, AttachMode::Poll)
+            .err(),
+        Some(AttachError::UnknownSession)
+    );
+    let legacy = hub.handshake(info()).unwrap().sid;
+    assert_eq!(
+        hub.attach_engine(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
+            .err(),
+        Some(EngineAttachError::UnknownSession)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_revision_3_session_ends_when_its_client_stops_pinging() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V3).unwrap().sid;
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 1);
+    assert!(
+        hub.attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .is_err()
+    );
+}
+
+/// Socket.IO packets (`0`, `2["e"]`…) as a client's Engine.IO `message`s (`40`, `42["e"]`
+/// on the wire). What the hub queues is in Engine.IO's form, with the `4`.
+fn messages(texts: &[&str]) -> Vec<EioPacket> {
+    texts.iter().map(|text| EioPacket::message(*text)).collect()
+}
+
+/// What the session's outbox holds now, taken by a poll that does not wait.
+async fn drain(hub: &Hub, sid: &str) -> Vec<String> {
+    match tokio::time::timeout(Duration::from_millis(1), poll(hub, sid)).await {
+        Ok(Some(texts)) => texts,
+        _ => Vec::new(),
+    }
+}
+
+/// [`drain`] for a 0.9 session.
+async fn drain_legacy(hub: &Hub, sid: &str) -> Vec<String> {
+    let Ok(mut attachment) = hub.attach(sid, TransportKind::XhrPolling, AttachMode::Poll) else {
+        return Vec::new();
+    };
+    match tokio::time::timeout(Duration::from_millis(1), attachment.next_batch()).await {
+        Ok(Some(batch)) => batch.texts().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A hub running the chat: `toServer` is broadcast as `toClient` to everyone, and `ask` is
+/// acked with `pong` and its arguments.
+fn chat() -> Hub {
+    let hub = hub();
+    let sockets = hub.sockets();
+    let everyone = hub.sockets();
+    sockets.on("toServer", move |_socket, args, _ack| {
+        everyone.emit("toClient", args);
+    });
+    sockets.on("ask", |_socket, args, ack| {
+        if let Some(ack) = ack {
+            let mut reply = vec![json!("pong")];
+            reply.extend(args);
+            ack.send(reply);
+        }
+    });
+    hub
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_socket_io_client_joins_with_connect_and_is_told_its_socket_id() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0"])).unwrap();
+    let joined = drain(&hub, &sid).await;
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    let answer: serde_json::Value =
+        serde_json::from_str(joined[0].strip_prefix("40").expect("a CONNECT")).unwrap();
+    let socket_id = answer["sid"].as_str().expect("a socket id");
+    assert_eq!(socket_id.len(), 32);
+    assert_ne!(
+        socket_id, sid,
+        "never the session id, the session's credential"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_undeclared_namespace_is_refused_as_invalid() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0/nope,"])).unwrap();
+    assert_eq!(
+        drain(&hub, &sid).await,
+        vec![r#"44/nope,{"message":"Invalid namespace"}"#.to_owned()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_0_9_client_and_a_socket_io_client_share_a_chat_each_in_its_own_wire_form() {
+    let hub = chat();
+    let legacy = hub.handshake(info()).unwrap().sid;
+    {
+        let mut first = hub
+            .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
+            .unwrap();
+        let batch = first.next_batch().await.unwrap();
+        assert_eq!(batch.texts().collect::<Vec<_>>(), ["1::"]);
+    }
+    let modern = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&modern, messages(&["0"])).unwrap();
+    drain(&hub, &modern).await;
+
+    hub.ingest_engine(&modern, messages(&[r#"2["toServer","hi from 4.x"]"#]))
+        .unwrap();
+    assert_eq!(
+        drain(&hub, &modern).await,
+        vec![r#"42["toClient","hi from 4.x"]"#.to_owned()]
+    );
+    assert_eq!(
+        drain_legacy(&hub, &legacy).await,
+        vec![r#"5:::{"name":"toClient","args":["hi from 4.x"]}"#.to_owned()]
+    );
+
+    hub.ingest(
+        &legacy,
+        vec![ferrio_protocol::decode(r#"5:::{"name":"toServer","args":["hi from 0.9"]}"#).unwrap()],
+    )
+    .unwrap();
+    assert_eq!(
+        drain(&hub, &modern).await,
+        vec![r#"42["toClient","hi from 0.9"]"#.to_owned()]
+    );
+    assert_eq!(
+        drain_legacy(&hub, &legacy).await,
+        vec![r#"5:::{"name":"toClient","args":["hi from 0.9"]}"#.to_owned()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_event_asking_for_an_ack_gets_it_with_its_own_id() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0", r#"27["ask",1]"#]))
+        .unwrap();
+    let out = drain(&hub, &sid).await;
+    assert_eq!(
+        out.get(1).map(String::as_str),
+        Some(r#"437["pong",1]"#),
+        "{out:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pong_keeps_the_session_and_a_ping_on_revision_4_ends_it() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
+    hub.ingest_engine(&sid, vec![EioPacket::bare(ferrio_eio::PacketType::Pong)])
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 0);
+    hub.ingest_engine(&sid, vec![EioPacket::bare(ferrio_eio::PacketType::Ping)])
+        .unwrap();
+    assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_malformed_socket_io_packet_ends_the_session() {
+    let hub = chat();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    hub.ingest_engine(&sid, messages(&["0", "2[oops"])).unwrap();
+    assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
+}

@@ -1,0 +1,237 @@
+//! Engine.IO revision 4 long-polling over real TCP (socket.io-client 3.x–4.x): the handshake
+//! and its refusals, held GETs and POSTed payloads, Socket.IO namespaces, events, acks and a
+//! chat shared with a 0.9 client, pings, overlapping polls and malformed payloads.
+
+use std::time::Duration;
+
+use ferrio_server::ServerConfig;
+use ferrio_testkit::{TestServer, request, xhr_path};
+use http::Method;
+use serde_json::Value;
+
+const SEPARATOR: char = '\u{1e}';
+
+fn path(query: &str) -> String {
+    format!("/socket.io/?EIO=4&transport=polling{query}")
+}
+
+fn session_path(sid: &str) -> String {
+    path(&format!("&sid={sid}"))
+}
+
+/// A handshake; the `open` packet's JSON.
+async fn open(server: &TestServer) -> Value {
+    let answer = server.get(&path("")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let text = answer.text();
+    serde_json::from_str(text.strip_prefix('0').expect("an open packet")).expect("its JSON")
+}
+
+/// A handshake; the session id.
+async fn sid(server: &TestServer) -> String {
+    open(server).await["sid"]
+        .as_str()
+        .expect("a sid")
+        .to_owned()
+}
+
+async fn post(server: &TestServer, sid: &str, packets: &[&str]) -> (u16, String) {
+    let body = packets.join(&SEPARATOR.to_string());
+    let answer = request(
+        server.addr,
+        Method::POST,
+        &session_path(sid),
+        &[("content-type", "text/plain;charset=UTF-8")],
+        body,
+    )
+    .await;
+    (answer.status, answer.text())
+}
+
+/// One poll's packets.
+async fn poll(server: &TestServer, sid: &str) -> Vec<String> {
+    let answer = server.get(&session_path(sid)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.text().split(SEPARATOR).map(str::to_owned).collect()
+}
+
+/// A session joined to the default namespace, its `40{"sid":…}` taken.
+async fn joined(server: &TestServer) -> String {
+    let sid = sid(server).await;
+    assert_eq!(post(server, &sid, &["40"]).await, (200, "ok".to_owned()));
+    let confirm = poll(server, &sid).await;
+    assert_eq!(confirm.len(), 1, "{confirm:?}");
+    assert!(confirm[0].starts_with("40{\"sid\":"), "{confirm:?}");
+    sid
+}
+
+#[tokio::test]
+async fn the_handshake_opens_a_session_with_the_engine_timers() {
+    let server = TestServer::start_default().await;
+    let open = open(&server).await;
+    assert_eq!(open["sid"].as_str().map(str::len), Some(32));
+    assert_eq!(open["upgrades"], serde_json::json!([]));
+    assert_eq!(open["pingInterval"], 25_000);
+    assert_eq!(open["pingTimeout"], 20_000);
+    assert_eq!(open["maxPayload"], 1_000_000);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_versions_transports_and_sessions_get_the_reference_errors() {
+    let server = TestServer::start_default().await;
+    for (query, body) in [
+        (
+            "/socket.io/?EIO=5&transport=polling",
+            r#"{"code":5,"message":"Unsupported protocol version"}"#,
+        ),
+        (
+            "/socket.io/?transport=polling",
+            r#"{"code":5,"message":"Unsupported protocol version"}"#,
+        ),
+        (
+            "/socket.io/?EIO=4&transport=carrier-pigeon",
+            r#"{"code":0,"message":"Transport unknown"}"#,
+        ),
+        (
+            "/socket.io/?EIO=4&transport=polling&sid=nope",
+            r#"{"code":1,"message":"Session ID unknown"}"#,
+        ),
+    ] {
+        let answer = server.get(query).await;
+        assert_eq!(answer.status, 400, "{query}");
+        assert_eq!(answer.text(), body, "{query}");
+    }
+    let welcome = server.get("/socket.io/").await;
+    assert_eq!(
+        welcome.text(),
+        "Welcome to socket.io.",
+        "0.9's resource is untouched"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_io_client_joins_emits_and_gets_acks() {
+    let server = TestServer::start_default().await;
+    let sid = joined(&server).await;
+    // The conformance application echoes `echo` with an ack.
+    assert_eq!(
+        post(&server, &sid, &[r#"427["echo",1,"two"]"#]).await.0,
+        200
+    );
+    assert_eq!(poll(&server, &sid).await, [r#"437[1,"two"]"#]);
+    assert_eq!(post(&server, &sid, &["40/nope,"]).await.0, 200);
+    assert_eq!(
+        poll(&server, &sid).await,
+        [r#"44/nope,{"message":"Invalid namespace"}"#]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_0_9_client_and_a_socket_io_client_chat_in_one_room() {
+    let server = TestServer::start_default().await;
+    ferrio_server::apps::install(ferrio_server::AppKind::Chat, &server.hub);
+    let modern = joined(&server).await;
+    let legacy = server.handshake().await;
+    assert_eq!(server.poll_packets(&legacy).await, ["1::"]);
+    post(
+        &server,
+        &modern,
+        &[r#"42["toServer",{"nome":"four","msg":"hi"}]"#],
+    )
+    .await;
+    assert_eq!(
+        poll(&server, &modern).await,
+        [r#"42["toClient","four:hi"]"#]
+    );
+    assert_eq!(
+        server.poll_packets(&legacy).await,
+        [r#"5:::{"name":"toClient","args":["four:hi"]}"#]
+    );
+    server
+        .post_packets(
+            &legacy,
+            r#"5:::{"name":"toServer","args":[{"nome":"kiosk","msg":"hello"}]}"#,
+        )
+        .await;
+    assert_eq!(
+        poll(&server, &modern).await,
+        [r#"42["toClient","kiosk:hello"]"#]
+    );
+    assert_eq!(
+        server.poll_packets(&legacy).await,
+        [r#"5:::{"name":"toClient","args":["kiosk:hello"]}"#]
+    );
+    // A 0.9 path with the modern session's id, and the other way round: unknown.
+    assert_eq!(server.get(&xhr_path(&modern)).await.text(), "7:::1+0");
+    assert_eq!(server.get(&session_path(&legacy)).await.status, 400);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_held_poll_gets_the_ping_and_an_unanswered_one_ends_the_session() {
+    let server = TestServer::start_short_timers_with(|config: &mut ServerConfig| {
+        config.hub.engine.ping_interval = Duration::from_millis(300);
+        config.hub.engine.ping_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let sid = joined(&server).await;
+    assert_eq!(poll(&server, &sid).await, ["2"]);
+    assert_eq!(post(&server, &sid, &["3"]).await, (200, "ok".to_owned()));
+    assert_eq!(
+        poll(&server, &sid).await,
+        ["2"],
+        "pinged again after the pong"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let gone = server.get(&session_path(&sid)).await;
+    assert_eq!(gone.status, 400, "no pong: the session ended");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_poll_while_one_is_pending_ends_the_session() {
+    let server = TestServer::start_default().await;
+    let sid = joined(&server).await;
+    let first = {
+        let addr = server.addr;
+        let path = session_path(&sid);
+        tokio::spawn(async move { request(addr, Method::GET, &path, &[], "").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = server.get(&session_path(&sid)).await;
+    assert_eq!(second.status, 400);
+    assert_eq!(second.text(), r#"{"code":3,"message":"Bad request"}"#);
+    let first = tokio::time::timeout(Duration::from_secs(2), first)
+        .await
+        .expect("the first poll is answered once the session ends")
+        .expect("its task");
+    assert_eq!(first.text(), "1", "told to close");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_payloads_are_refused() {
+    let server = TestServer::start_default().await;
+    let sid = joined(&server).await;
+    let (status, _) = post(&server, &sid, &["42[oops"]).await;
+    assert_eq!(status, 200, "the payload is Engine.IO-valid");
+    assert_eq!(
+        server.get(&session_path(&sid)).await.status,
+        400,
+        "a Socket.IO packet that does not parse ends the session"
+    );
+    let sid = joined(&server).await;
+    let (status, body) = post(&server, &sid, &["9nonsense"]).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"code":3,"message":"Bad request"}"#)
+    );
+    let sid = joined(&server).await;
+    let huge = format!("4{}", "x".repeat(1_000_001));
+    let (status, _) = post(&server, &sid, &[&huge]).await;
+    assert_eq!(status, 413);
+    server.stop().await;
+}
