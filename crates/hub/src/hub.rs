@@ -801,11 +801,7 @@ impl HubInner {
             .session(sid)
             .filter(|session| session.generation == Generation::Legacy)
             .ok_or(AttachError::UnknownSession)?;
-        if self.shutdown.has_begun()
-            && let Some(closed) = session.close_unconnected()
-        {
-            // Nothing was queued for it; its client hears of the shutdown at once.
-            self.ended(&session, closed, DisconnectReason::ServerShutdown);
+        if self.ended_by_shutdown(&session) {
             return Err(AttachError::UnknownSession);
         }
         let generation = session
@@ -834,10 +830,7 @@ impl HubInner {
             .session(sid)
             .filter(|session| session.generation != Generation::Legacy)
             .ok_or(EngineAttachError::UnknownSession)?;
-        if self.shutdown.has_begun()
-            && let Some(closed) = session.close_unconnected()
-        {
-            self.ended(&session, closed, DisconnectReason::ServerShutdown);
+        if self.ended_by_shutdown(&session) {
             return Err(EngineAttachError::UnknownSession);
         }
         if mode == AttachMode::Poll && session.is_polled() {
@@ -853,6 +846,22 @@ impl HubInner {
         // the timers could not reach.
         let longest_poll = self.config.engine.ping_interval + self.config.engine.ping_timeout;
         Ok(self.attachment(session, generation, mode, kind, longest_poll))
+    }
+
+    /// Whether a transport request for `session` found the hub shutting down and the session
+    /// unconnected, and ended it: nothing was queued for it, so its client hears of the
+    /// shutdown at once.
+    fn ended_by_shutdown(&self, session: &Arc<Session>) -> bool {
+        if !self.shutdown.has_begun() {
+            return false;
+        }
+        match session.close_unconnected() {
+            Some(closed) => {
+                self.ended(session, closed, DisconnectReason::ServerShutdown);
+                true
+            }
+            None => false,
+        }
     }
 
     fn attachment(
