@@ -829,6 +829,41 @@ async fn a_poll_forwarded_to_an_owner_frozen_with_its_link_open_is_answered_as_u
     held.owner.signal("KILL");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_io_client_is_served_by_whichever_node_its_requests_reach() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "modern", 3).await;
+    let path = |sid: &str| format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let post = async |node: &TestServer, sid: &str, body: &'static str| {
+        ferrio_testkit::request(
+            node.addr,
+            Method::POST,
+            &path(sid),
+            &[("content-type", "text/plain;charset=UTF-8")],
+            body,
+        )
+        .await
+    };
+    // The handshake on A, the CONNECT on B (which takes the session over), the answer on C.
+    let open = nodes[0]
+        .get("/socket.io/?EIO=4&transport=polling")
+        .await
+        .text();
+    let open: serde_json::Value =
+        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("JSON");
+    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    assert_eq!(post(&nodes[1], &sid, "40").await.text(), "ok");
+    let joined = nodes[2].get(&path(&sid)).await.text();
+    assert!(joined.starts_with("40{\"sid\":"), "{joined}");
+    // An event with an ack POSTed to A, its ack polled from C: both forwarded to B.
+    assert_eq!(post(&nodes[0], &sid, r#"427["echo",1]"#).await.text(), "ok");
+    assert_eq!(nodes[2].get(&path(&sid)).await.text(), r#"437[1]"#);
+    assert!(nodes[1].hub.holds(&sid), "B serves the session");
+    assert!(!nodes[0].hub.holds(&sid) && !nodes[2].hub.holds(&sid));
+    assert_eq!(metric(&nodes[1], "ferrio_cluster_taken_total").await, 1.0);
+    stop_and_check_keys(nodes, &redis, "modern").await;
+}
+
 /// A transport's path for a session id.
 type PathOf = fn(&str) -> String;
 

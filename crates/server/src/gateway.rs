@@ -218,6 +218,15 @@ enum Answer {
     Engine(ferrio_eio::Query),
 }
 
+/// How a forwarded request is answered on this node when its session's node cannot be
+/// reached: as by its transport, for a session this node does not know.
+enum Local {
+    /// A 0.9 transport's answer.
+    Transport,
+    /// Engine.IO's, for the request's query.
+    Engine(ferrio_eio::Query),
+}
+
 impl Shared {
     /// What the gateway answers `request`, or `None` when the path is not under the resource.
     /// Everything but the transports is answered here and now.
@@ -336,34 +345,35 @@ impl Shared {
             Answer::Now(response) => response,
             Answer::Transport { kind, sid } => match self.elsewhere(&sid, hops(&request)).await {
                 Some((node, peer)) => {
-                    Box::pin(self.forward(&node, &peer, request, connection, kind, &sid)).await
+                    let here = Local::Transport;
+                    Box::pin(self.forward(&node, &peer, request, connection, kind, &sid, here))
+                        .await
                 }
                 None => self.transport(kind, &sid, request, connection.secure).await,
             },
             Answer::Engine(query) => {
-                let limits = PostLimits {
-                    max_body_bytes: self.hub.config().engine.max_payload,
-                    ..self.config.post
+                let elsewhere = match &query.sid {
+                    Some(sid) => self.elsewhere(sid, hops(&request)).await,
+                    None => None,
                 };
-                let sid = query.sid.as_deref();
-                let polling = ferrio_eio_polling::PollingRequest {
-                    hub: &self.hub,
-                    revision: query.revision,
-                    sid,
-                    limits,
-                    websocket_enabled: false,
-                };
-                ferrio_eio_polling::serve(polling, request, |parts| {
-                    handshake::connect_info(&parts.headers, parts.uri.query(), connection)
-                })
-                .await
+                match (elsewhere, query.sid.clone()) {
+                    (Some((node, peer)), Some(sid)) => {
+                        let kind = TransportKind::XhrPolling;
+                        let here = Local::Engine(query);
+                        Box::pin(self.forward(&node, &peer, request, connection, kind, &sid, here))
+                            .await
+                    }
+                    _ => self.engine(query, request, connection).await,
+                }
             }
             Answer::Disconnect { sid } => {
                 let elsewhere = self.elsewhere(&sid, hops(&request)).await;
                 match elsewhere {
                     Some((node, peer)) => {
                         let kind = TransportKind::XhrPolling;
-                        Box::pin(self.forward(&node, &peer, request, connection, kind, &sid)).await
+                        let here = Local::Transport;
+                        Box::pin(self.forward(&node, &peer, request, connection, kind, &sid, here))
+                            .await
                     }
                     None => {
                         debug!(sid, "forced disconnect requested");
@@ -404,6 +414,10 @@ impl Shared {
     /// it streams; an upgrade is relayed through a tunnel (`ferrio_cluster::tunnel`), its
     /// bytes copied both ways. When the peer cannot be reached the request is answered here,
     /// as for an unknown session: its client handshakes again on a live node.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request and everything already resolved about it, passed on once"
+    )]
     async fn forward<B>(
         &self,
         node: &Node,
@@ -412,6 +426,7 @@ impl Shared {
         connection: ConnectionInfo,
         kind: TransportKind,
         sid: &str,
+        here: Local,
     ) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
@@ -442,13 +457,48 @@ impl Shared {
         };
         let mut forwarded = Request::from_parts(parts, body);
         link_headers(forwarded.headers_mut(), connection, hops);
-        match node.forward(peer, kind.name(), forwarded).await {
+        let label = match here {
+            Local::Transport => kind.name(),
+            Local::Engine(_) => "polling",
+        };
+        match node.forward(peer, label, forwarded).await {
             Ok(response) => node.relay(response, receipts).map(BodyExt::boxed_unsync),
             Err(error) => {
                 debug!(sid, node = peer, %error, "forwarding failed; the session is answered as unknown");
-                self.transport(kind, sid, retry, connection.secure).await
+                match here {
+                    Local::Transport => self.transport(kind, sid, retry, connection.secure).await,
+                    Local::Engine(query) => self.engine(query, retry, connection).await,
+                }
             }
         }
+    }
+
+    /// Serves a modern client's request here: Engine.IO long-polling.
+    async fn engine<B>(
+        &self,
+        query: ferrio_eio::Query,
+        request: Request<B>,
+        connection: ConnectionInfo,
+    ) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let limits = PostLimits {
+            max_body_bytes: self.hub.config().engine.max_payload,
+            ..self.config.post
+        };
+        let polling = ferrio_eio_polling::PollingRequest {
+            hub: &self.hub,
+            revision: query.revision,
+            sid: query.sid.as_deref(),
+            limits,
+            websocket_enabled: false,
+        };
+        ferrio_eio_polling::serve(polling, request, |parts| {
+            handshake::connect_info(&parts.headers, parts.uri.query(), connection)
+        })
+        .await
     }
 
     /// [`Shared::forward`] for a WebSocket or Flash socket upgrade: the client's request,
