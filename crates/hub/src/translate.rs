@@ -68,8 +68,10 @@ pub(crate) fn encode_for(
     }
 }
 
+/// `args` as a Socket.IO argument array, written straight from the slice.
 fn json_args(args: &[Value]) -> Arguments {
-    Arguments::from_trusted_json(Value::Array(args.to_vec()).to_string())
+    // Writing JSON values to a string cannot fail.
+    Arguments::from_trusted_json(serde_json::to_string(args).unwrap_or_default())
 }
 
 /// The Socket.IO packet that means what the 0.9 `packet` means.

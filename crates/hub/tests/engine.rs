@@ -6,6 +6,9 @@
     reason = "test helpers panic on setup failures by design"
 )]
 
+mod common;
+
+use common::disconnects;
 use std::time::Duration;
 
 use ferrio_eio::{Packet as EioPacket, Revision};
@@ -38,14 +41,6 @@ fn info() -> ConnectInfo {
         query: vec![("EIO".to_owned(), "4".to_owned())],
         secure: false,
     }
-}
-
-fn disconnects(hub: &Hub, reason: DisconnectReason) -> u64 {
-    hub.metrics()
-        .disconnects
-        .iter()
-        .find(|(label, _)| *label == reason.as_str())
-        .map_or(0, |(_, count)| *count)
 }
 
 async fn poll(hub: &Hub, sid: &str) -> Option<Vec<String>> {

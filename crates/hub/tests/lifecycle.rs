@@ -5,6 +5,9 @@
     reason = "test helpers panic on setup failures by design"
 )]
 
+mod common;
+
+use common::disconnects;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,15 +45,6 @@ fn info_from(address: &str) -> ConnectInfo {
         address: address.parse().unwrap(),
         ..info(&[], None)
     }
-}
-
-/// How many sessions ended for `reason`, by the counters.
-fn disconnects(hub: &Hub, reason: DisconnectReason) -> u64 {
-    hub.metrics()
-        .disconnects
-        .iter()
-        .find(|(label, _)| *label == reason.as_str())
-        .map_or(0, |(_, count)| *count)
 }
 
 /// How many handshakes had `outcome`, by the counters.
