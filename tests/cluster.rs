@@ -864,6 +864,68 @@ async fn a_socket_io_client_is_served_by_whichever_node_its_requests_reach() {
     stop_and_check_keys(nodes, &redis, "modern").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_io_client_upgrades_to_a_websocket_on_another_node() {
+    const WAIT: Duration = Duration::from_secs(3);
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, "upgrade", 3).await;
+    let polling = |sid: &str| format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let open = nodes[0]
+        .get("/socket.io/?EIO=4&transport=polling")
+        .await
+        .text();
+    let open: serde_json::Value =
+        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("JSON");
+    assert_eq!(open["upgrades"], json!(["websocket"]));
+    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    let posted = ferrio_testkit::request(
+        nodes[0].addr,
+        Method::POST,
+        &polling(&sid),
+        &[("content-type", "text/plain;charset=UTF-8")],
+        "40",
+    )
+    .await;
+    assert_eq!(posted.text(), "ok");
+    assert!(nodes[0].get(&polling(&sid)).await.text().starts_with("40{"));
+    // A poll held through B and the upgrade through C, both relayed to A, which serves the
+    // session; the probe lets the held poll go with a noop.
+    let held = {
+        let (addr, path) = (nodes[1].addr, polling(&sid));
+        tokio::spawn(async move { get(addr, &path).await.text() })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let upgrade = ferrio_testkit::raw_upgrade(
+        nodes[2].addr,
+        &format!("/socket.io/?EIO=4&transport=websocket&sid={sid}"),
+        &[],
+    )
+    .await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("3probe"));
+    let noop = tokio::time::timeout(WAIT, held).await.expect("let go");
+    assert_eq!(noop.expect("joins"), "6");
+    ws.send_text("5").await;
+    ws.send_text(r#"427["echo","over the tunnel"]"#).await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"437["over the tunnel"]"#)
+    );
+    let holders: Vec<bool> = nodes.iter().map(|node| node.hub.holds(&sid)).collect();
+    assert_eq!(holders, [true, false, false], "A serves the session");
+    let late = nodes[2].get(&polling(&sid)).await;
+    assert_eq!(
+        late.status,
+        400,
+        "a poll after the upgrade: {}",
+        late.text()
+    );
+    drop(ws);
+    stop_and_check_keys(nodes, &redis, "upgrade").await;
+}
+
 /// A transport's path for a session id.
 type PathOf = fn(&str) -> String;
 

@@ -70,7 +70,7 @@ async fn the_handshake_opens_a_session_with_the_engine_timers() {
     let server = TestServer::start_default().await;
     let open = open(&server).await;
     assert_eq!(open["sid"].as_str().map(str::len), Some(32));
-    assert_eq!(open["upgrades"], serde_json::json!([]));
+    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
     assert_eq!(open["pingInterval"], 25_000);
     assert_eq!(open["pingTimeout"], 20_000);
     assert_eq!(open["maxPayload"], 1_000_000);

@@ -1,16 +1,17 @@
 'use strict';
 
-// The real socket.io-client@0.9.17 against three ferrio nodes on one Redis behind nginx
-// balancing round-robin per request (tests/shared/cluster.js): no sticky sessions, so a
-// client's handshake, its WebSocket upgrade or its polls and POSTs land on different nodes.
-// A chat of numbered lines over websocket, over xhr-polling, and both at once: every line
-// reaches every client exactly once and in its sender's order (a ledger: nothing lost
-// silently).
+// The real socket.io-client@0.9.17, and the real 4.8 beside it, against three ferrio nodes on
+// one Redis behind nginx balancing round-robin per request (tests/shared/cluster.js): no
+// sticky sessions, so a client's handshake, its WebSocket upgrade or its polls and POSTs land
+// on different nodes. A chat of numbered lines over websocket, over xhr-polling, both at
+// once, and with 4.8 clients on each of their ways: every line reaches every client exactly
+// once and in its sender's order (a ledger: nothing lost silently).
 
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
 
 const { closeAllClients, openClient } = require('./harness');
+const { assertModernTransport, closeAllModernClients, openModern } = require('./modern_clients');
 const { assertTransport } = require('./scenarios');
 const { startCluster } = require('../shared/cluster');
 const { delay } = require('../shared/timing');
@@ -21,6 +22,22 @@ const TEST_TIMEOUT = 60_000;
 /** Lines each client says. */
 const LINES = 20;
 
+/** The 4.8 client's way of connecting, for a `transports` entry such as `4.8:upgrade`. */
+const MODERN_PREFIX = '4.8:';
+
+/** A client through `url`: 0.9.17 on a 0.9 `transport`, or 4.8 on `4.8:<mode>`. */
+async function openAny(url, transport) {
+  if (transport.startsWith(MODERN_PREFIX)) {
+    const mode = transport.slice(MODERN_PREFIX.length);
+    const socket = await openModern(url, mode);
+    assertModernTransport(socket, mode);
+    return socket;
+  }
+  const client = await openClient(url, { transport });
+  assertTransport(client.socket, transport);
+  return client.socket;
+}
+
 /**
  * Opens one client per entry of `transports` through `url`, has each say LINES numbered lines
  * (`toServer`, which the chat app sends back to the sender and to everyone else as
@@ -29,11 +46,10 @@ const LINES = 20;
 async function chat(url, transports) {
   const clients = [];
   for (const [index, transport] of transports.entries()) {
-    const client = await openClient(url, { transport });
-    assertTransport(client.socket, transport);
+    const socket = await openAny(url, transport);
     const heard = [];
-    client.socket.on('toClient', (line) => heard.push(line));
-    clients.push({ name: `c${index}`, socket: client.socket, heard });
+    socket.on('toClient', (line) => heard.push(line));
+    clients.push({ name: `c${index}`, socket, heard });
   }
   for (let line = 1; line <= LINES; line += 1) {
     for (const client of clients) {
@@ -76,6 +92,7 @@ describe('socket.io-client 0.9.17 through a round-robin balancer over three node
   });
 
   after(async () => {
+    closeAllModernClients();
     closeAllClients();
     if (cluster) {
       await cluster.stop();
@@ -86,11 +103,13 @@ describe('socket.io-client 0.9.17 through a round-robin balancer over three node
     ['websocket', 'websocket', 'websocket', 'websocket'],
     ['xhr-polling', 'xhr-polling', 'xhr-polling', 'xhr-polling'],
     ['websocket', 'xhr-polling', 'websocket', 'xhr-polling'],
+    ['websocket', 'xhr-polling', '4.8:upgrade', '4.8:websocket', '4.8:polling'],
   ]) {
     test(`a chat over ${[...new Set(transports)].join(' and ')}: every line to everyone, once, in order`, { timeout: TEST_TIMEOUT }, async () => {
       try {
         await chat(cluster.url, transports);
       } finally {
+        closeAllModernClients();
         closeAllClients();
       }
     });

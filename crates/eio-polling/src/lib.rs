@@ -7,14 +7,16 @@
 //! a POST over `max_payload` is `413`.
 
 use bytes::Bytes;
-use ferrio_eio::{ErrorCode, Handshake, Packet, Revision};
-use ferrio_hub::{AttachMode, ConnectInfo, EngineAttachError, Hub, IngestError, Refusal};
+use ferrio_eio::{ErrorCode, Packet, Revision};
+use ferrio_hub::{AttachMode, ConnectInfo, EngineAttachError, Hub, IngestError};
 use ferrio_protocol::TransportKind;
+pub use ferrio_transport::engine_error;
 use ferrio_transport::{
-    Body, PostLimits, TransportError, allow_origin, full, preflight, read_body,
+    Body, PostLimits, TransportError, allow_origin, engine_open_packet, engine_refusal, full,
+    preflight, read_body,
 };
 use http::header::{CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use http_body::Body as HttpBody;
 use tracing::debug;
 
@@ -68,40 +70,12 @@ where
 /// The handshake: a new session, answered with its `open` packet.
 fn handshake(ctx: &PollingRequest<'_>, info: ConnectInfo) -> Response<Body> {
     match ctx.hub.open_engine(info, ctx.revision) {
-        Ok(open) => {
-            let upgrades: &[&str] = if ctx.websocket_enabled {
-                &["websocket"]
-            } else {
-                &[]
-            };
-            let open = Handshake::v4(
-                open.sid,
-                upgrades.iter().copied(),
-                millis(open.ping_interval),
-                millis(open.ping_timeout),
-                open.max_payload as u64,
-            );
-            match open.open_packet().encode_text(ctx.revision) {
-                Ok(packet) => text(packet),
-                Err(_) => engine_error(ErrorCode::BadRequest),
-            }
-        }
-        Err(refusal) => refused(&refusal),
-    }
-}
-
-/// A handshake the hub refused: the origin or the authorization hook as the reference's
-/// `Forbidden`, the node's limits as `503`.
-fn refused(refusal: &Refusal) -> Response<Body> {
-    match refusal {
-        Refusal::BadOrigin | Refusal::Unauthorized | Refusal::AuthorizationError(_) => {
-            engine_error(ErrorCode::Forbidden)
-        }
-        other => {
-            let mut response = engine_error_with(ErrorCode::BadRequest, &other.to_string());
-            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            response
-        }
+        Ok(open) => text(engine_open_packet(
+            open,
+            ctx.revision,
+            ctx.websocket_enabled,
+        )),
+        Err(refusal) => engine_refusal(&refusal),
     }
 }
 
@@ -110,7 +84,11 @@ async fn poll(hub: &Hub, sid: &str) -> Response<Body> {
     let mut attachment = match hub.attach_engine(sid, TransportKind::XhrPolling, AttachMode::Poll) {
         Ok(attachment) => attachment,
         Err(EngineAttachError::UnknownSession) => return engine_error(ErrorCode::SessionIdUnknown),
-        Err(EngineAttachError::OverlappingPoll) => return engine_error(ErrorCode::BadRequest),
+        Err(
+            EngineAttachError::OverlappingPoll
+            | EngineAttachError::Upgraded
+            | EngineAttachError::Upgrading,
+        ) => return engine_error(ErrorCode::BadRequest),
     };
     match attachment.next_batch().await {
         Some(batch) => {
@@ -159,11 +137,8 @@ where
         Ok(()) => text("ok".to_owned()),
         Err(IngestError::UnknownSession) => engine_error(ErrorCode::SessionIdUnknown),
         Err(IngestError::ShuttingDown) => TransportError::ShuttingDown.into_response(),
+        Err(IngestError::Upgraded) => engine_error(ErrorCode::BadRequest),
     }
-}
-
-fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn text(body: String) -> Response<Body> {
@@ -172,20 +147,5 @@ fn text(body: String) -> Response<Body> {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=UTF-8"),
     );
-    response
-}
-
-/// The reference server's answer to a refused request: `{"code":N,"message":"…"}`.
-pub fn engine_error(code: ErrorCode) -> Response<Body> {
-    engine_error_with(code, code.message())
-}
-
-fn engine_error_with(code: ErrorCode, message: &str) -> Response<Body> {
-    let mut response = Response::new(full(Bytes::from(code.json_body_with_message(message))));
-    *response.status_mut() =
-        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

@@ -172,6 +172,18 @@ impl Attachment {
         }
     }
 
+    /// Ends the session for what the client sent over this transport's connection (a packet
+    /// of another protocol than its session's), unless a newer transport has taken over. The
+    /// transport learns it as any end: its wait for packets returns `None`.
+    pub fn fail(&self, reason: DisconnectReason) {
+        if !self.session.is_current(self.generation) {
+            return;
+        }
+        if let Some(hub) = self.hub.upgrade() {
+            hub.end(&self.session, reason, false);
+        }
+    }
+
     /// Puts `batch` back at the front of the session's outbox, for a transport that took it
     /// but cannot write it; the next transport gets it first.
     pub fn unread(&self, batch: Batch) {

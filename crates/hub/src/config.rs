@@ -81,6 +81,10 @@ pub struct EngineConfig {
     pub ping_timeout: Duration,
     /// How long a session may stay without any namespace joined. Default 45 s.
     pub connect_timeout: Duration,
+    /// How long a WebSocket opened to upgrade a polling session may take to finish the
+    /// upgrade (probe and `upgrade` packet) before it is closed; the session polls on.
+    /// Default 10 s.
+    pub upgrade_timeout: Duration,
     /// The most bytes of one HTTP body or WebSocket message from the client. Default 1 MB.
     pub max_payload: usize,
 }
@@ -91,6 +95,7 @@ impl Default for EngineConfig {
             ping_interval: Duration::from_millis(25_000),
             ping_timeout: Duration::from_millis(20_000),
             connect_timeout: Duration::from_millis(45_000),
+            upgrade_timeout: Duration::from_millis(10_000),
             max_payload: 1_000_000,
         }
     }

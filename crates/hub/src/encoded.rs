@@ -16,7 +16,7 @@ impl Encoded {
     }
 
     /// Wraps text that is already a packet in its wire form.
-    pub(crate) fn from_text(text: String) -> Self {
+    pub fn from_text(text: String) -> Self {
         Encoded(Bytes::from(text))
     }
 

@@ -27,9 +27,10 @@ use crate::metrics::{
 use crate::namespace::{Namespace, NamespaceInner};
 use crate::occupancy::Occupancy;
 use crate::reason::DisconnectReason;
-use crate::session::{AttachMode, Closed, Expiry, Phase, Session};
+use crate::session::{AttachMode, Closed, Expiry, Phase, Session, Upgrade};
 use crate::shutdown::{Ingesting, Shutdown};
 use crate::timers::Timers;
+use crate::upgrade::EngineUpgrade;
 
 type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
 
@@ -52,6 +53,14 @@ pub enum EngineAttachError {
     /// `400` and ends the session (`transport error`); so does the hub.
     #[error("overlapping polls")]
     OverlappingPoll,
+    /// The session moved to a WebSocket for good: a poll, or another WebSocket, is refused
+    /// (`400`, `Bad request`); the session goes on.
+    #[error("the session was upgraded to a websocket")]
+    Upgraded,
+    /// Another WebSocket is upgrading the session: this one is refused (`400`, `Bad
+    /// request`); the session goes on.
+    #[error("the session is being upgraded")]
+    Upgrading,
 }
 
 /// Why the hub did not take the packets a client sent.
@@ -64,6 +73,9 @@ pub enum IngestError {
     /// them was handled (heartbeats aside), so nothing they asked for happens.
     #[error("server shutting down")]
     ShuttingDown,
+    /// An Engine.IO session that moved to a WebSocket takes its packets there, not by POST.
+    #[error("the session was upgraded to a websocket")]
+    Upgraded,
 }
 
 /// What a shutdown's grace period left: the sessions [`Hub::abandon`] ended, and the packets
@@ -275,6 +287,13 @@ impl Hub {
         self.inner.attach_engine(sid, kind, mode)
     }
 
+    /// Port: a WebSocket opened for Engine.IO session `sid`, which polls: the start of its
+    /// upgrade. The [`EngineUpgrade`] carries it through the probe to the WebSocket's
+    /// attachment; dropped before that, the session polls on.
+    pub fn upgrade_engine(&self, sid: &str) -> Result<EngineUpgrade, EngineAttachError> {
+        self.inner.upgrade_engine(sid)
+    }
+
     /// Port: a transport request (GET or upgrade) for `sid`. The first transport request of a
     /// session connects it and queues `1::`. Whether `kind` is enabled is the caller's check,
     /// made once per request before any of its methods reaches the hub.
@@ -311,6 +330,7 @@ impl Hub {
         packets: Vec<ferrio_eio::Packet>,
     ) -> Result<(), IngestError> {
         match self.inner.session(sid) {
+            Some(session) if session.upgrade() == Upgrade::Done => Err(IngestError::Upgraded),
             Some(session) => self.inner.accept_engine(&session, packets),
             None if self.is_shutting_down() => Err(IngestError::ShuttingDown),
             None => Err(IngestError::UnknownSession),
@@ -475,12 +495,13 @@ impl Hub {
     }
 
     /// Takes session `sid` out of this node for another node of the cluster, which its first
-    /// transport request reached: only a session no transport has connected yet (nothing
-    /// queued, no namespace joined, no handler run) moves, with its handshake data; `None`
-    /// otherwise. No disconnect is counted or handled: the session lives on elsewhere.
+    /// transport request reached: only a session no transport request has reached yet
+    /// (nothing queued, no namespace joined, no handler run, no transport waiting) moves,
+    /// with its handshake data; `None` otherwise. No disconnect is counted or handled: the
+    /// session lives on elsewhere.
     pub fn hand_over(&self, sid: &str) -> Option<HandshakeData> {
         let session = self.inner.session(sid)?;
-        session.close_unconnected()?;
+        session.close_untouched()?;
         self.inner.occupancy.remove_unconnected(session.counted_as);
         self.inner.forget(&session);
         debug!(sid, "session handed over to another node");
@@ -826,6 +847,16 @@ impl HubInner {
         kind: TransportKind,
         mode: AttachMode,
     ) -> Result<Attachment, EngineAttachError> {
+        let session = self.engine_session(sid)?;
+        if mode == AttachMode::Poll && session.upgrade() == Upgrade::Done {
+            debug!(sid, "a poll after the upgrade to a websocket: refused");
+            return Err(EngineAttachError::Upgraded);
+        }
+        self.attach_engine_session(session, kind, mode)
+    }
+
+    /// The live Engine.IO session `sid`.
+    fn engine_session(&self, sid: &str) -> Result<Arc<Session>, EngineAttachError> {
         let session = self
             .session(sid)
             .filter(|session| session.generation != Generation::Legacy)
@@ -833,6 +864,17 @@ impl HubInner {
         if self.ended_by_shutdown(&session) {
             return Err(EngineAttachError::UnknownSession);
         }
+        Ok(session)
+    }
+
+    /// [`HubInner::attach_engine`] of a session already found.
+    pub(crate) fn attach_engine_session(
+        &self,
+        session: Arc<Session>,
+        kind: TransportKind,
+        mode: AttachMode,
+    ) -> Result<Attachment, EngineAttachError> {
+        let sid = &*session.id;
         if mode == AttachMode::Poll && session.is_polled() {
             debug!(sid, "a second poll while one is pending: the session ends");
             self.end(&session, DisconnectReason::TransportError, false);
@@ -846,6 +888,18 @@ impl HubInner {
         // the timers could not reach.
         let longest_poll = self.config.engine.ping_interval + self.config.engine.ping_timeout;
         Ok(self.attachment(session, generation, mode, kind, longest_poll))
+    }
+
+    fn upgrade_engine(&self, sid: &str) -> Result<EngineUpgrade, EngineAttachError> {
+        let session = self.engine_session(sid)?;
+        match session.begin_upgrade() {
+            Upgrade::Polling => {
+                debug!(sid, "websocket upgrade begun");
+                Ok(EngineUpgrade::new(self.weak_self.clone(), session))
+            }
+            Upgrade::Probing | Upgrade::Probed => Err(EngineAttachError::Upgrading),
+            Upgrade::Done => Err(EngineAttachError::Upgraded),
+        }
     }
 
     /// Whether a transport request for `session` found the hub shutting down and the session

@@ -61,6 +61,7 @@ mod shutdown;
 mod socket;
 mod timers;
 mod translate;
+mod upgrade;
 
 pub use admission::Rate;
 pub use attachment::Attachment;
@@ -81,3 +82,4 @@ pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;
 pub use session::AttachMode;
 pub use socket::{AckReply, Socket};
+pub use upgrade::EngineUpgrade;

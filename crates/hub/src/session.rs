@@ -65,6 +65,8 @@ struct State {
     heartbeat_deadline: Option<Instant>,
     /// Ended with a farewell `0::` that no transport has picked up yet.
     lingering: bool,
+    /// How far an Engine.IO session's move to a WebSocket went; always `Polling` for 0.9.
+    upgrade: Upgrade,
     /// The transport attached now, or last.
     transport: Option<TransportKind>,
     endpoints: Endpoints,
@@ -153,6 +155,21 @@ pub(crate) struct EngineSide {
     pub(crate) socket_id: Box<str>,
     /// A binary packet's header waiting for its attachments.
     pub(crate) reassembler: Mutex<ferrio_sio::Reassembler>,
+}
+
+/// How far an Engine.IO session's move from polling to a WebSocket went (the upgrade of
+/// the Engine.IO protocol, §"Upgrade").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upgrade {
+    /// No WebSocket is upgrading the session: it polls, or has not been reached yet.
+    Polling,
+    /// A WebSocket was opened for the session and has not been probed yet.
+    Probing,
+    /// The WebSocket answered the client's probe: a poll that would wait is answered with
+    /// a `noop` at once, so the client can pause polling and finish the upgrade.
+    Probed,
+    /// The WebSocket is the session's transport for good: polls are refused.
+    Done,
 }
 
 /// What pushing a packet did.
@@ -257,6 +274,7 @@ impl Session {
                 heartbeat_due: None,
                 heartbeat_deadline: None,
                 lingering: false,
+                upgrade: Upgrade::Polling,
                 transport: None,
                 endpoints: Endpoints::default(),
                 timer_key: None,
@@ -481,7 +499,60 @@ impl Session {
             self.deadlines_moved();
             return Take::Flushed(closed);
         }
+        if mode == AttachMode::Poll && state.upgrade == Upgrade::Probed {
+            // The client waits for this poll to end before it sends the upgrade's `5`.
+            state.attached = None;
+            drop(state);
+            self.deadlines_moved();
+            return Take::Batch(Batch::noop(self.generation), false);
+        }
         Take::Empty
+    }
+
+    /// Starts moving the session to a WebSocket, unless one is already upgrading it or has
+    /// done so, or the session ended. The state the session was in: the move started only
+    /// when that is `Polling`.
+    pub(crate) fn begin_upgrade(&self) -> Upgrade {
+        let mut state = self.state.lock();
+        let was = state.upgrade;
+        if was == Upgrade::Polling && state.phase != Phase::Closed {
+            state.upgrade = Upgrade::Probing;
+        }
+        was
+    }
+
+    /// The upgrading WebSocket answered the client's probe; a waiting poll is answered now.
+    pub(crate) fn upgrade_probed(&self) {
+        let mut state = self.state.lock();
+        if state.upgrade == Upgrade::Probing {
+            state.upgrade = Upgrade::Probed;
+        }
+        drop(state);
+        self.wake.notify_waiters();
+    }
+
+    /// Makes the upgrade final; `false` when the WebSocket was never probed.
+    pub(crate) fn upgrade_done(&self) -> bool {
+        let mut state = self.state.lock();
+        let probed = state.upgrade == Upgrade::Probed;
+        if probed {
+            state.upgrade = Upgrade::Done;
+        }
+        probed
+    }
+
+    /// The upgrading WebSocket went away before the upgrade was final: the session polls
+    /// on, and a later WebSocket may try again.
+    pub(crate) fn upgrade_abandoned(&self) {
+        let mut state = self.state.lock();
+        if matches!(state.upgrade, Upgrade::Probing | Upgrade::Probed) {
+            state.upgrade = Upgrade::Polling;
+        }
+    }
+
+    /// How far the session's move to a WebSocket went.
+    pub(crate) fn upgrade(&self) -> Upgrade {
+        self.state.lock().upgrade
     }
 
     /// Queues a packet. A volatile packet is queued only when a transport is attached and not
@@ -538,6 +609,21 @@ impl Session {
     pub(crate) fn close_unconnected(&self) -> Option<Closed> {
         let mut state = self.state.lock();
         if state.phase != Phase::Issued {
+            return None;
+        }
+        let closed = self.close_locked(&mut state, false);
+        drop(state);
+        self.wake.notify_waiters();
+        self.deadlines_moved();
+        Some(closed)
+    }
+
+    /// Ends the session to hand it to another node: only when no transport request has
+    /// reached it yet, so that nothing here waits on it. An Engine.IO session stays `Issued`
+    /// until its client's `CONNECT`, with a poll that may already be waiting: that one stays.
+    pub(crate) fn close_untouched(&self) -> Option<Closed> {
+        let mut state = self.state.lock();
+        if state.phase != Phase::Issued || state.transport.is_some() {
             return None;
         }
         let closed = self.close_locked(&mut state, false);

@@ -299,3 +299,62 @@ async fn a_malformed_socket_io_packet_ends_the_session() {
     hub.ingest_engine(&sid, messages(&["0", "2[oops"])).unwrap();
     assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_session_a_poll_waits_on_is_not_handed_to_another_node() {
+    let hub = hub();
+    // Still `Issued`: its client's CONNECT has not come, but its poll has.
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let attachment = hub
+        .attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    assert!(hub.hand_over(&sid).is_none(), "the waiting poll keeps it");
+    drop(attachment);
+    assert!(hub.hand_over(&sid).is_none(), "a poll reached it once");
+    let untouched = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    assert!(hub.hand_over(&untouched).is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upgrade_lets_the_poll_go_and_then_refuses_polls() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let mut held = hub
+        .attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    let upgrade = hub.upgrade_engine(&sid).unwrap();
+    assert_eq!(
+        hub.upgrade_engine(&sid).unwrap_err(),
+        EngineAttachError::Upgrading
+    );
+    upgrade.probed();
+    let noop = held.next_batch().await.unwrap();
+    assert_eq!(noop.texts().collect::<Vec<_>>(), ["6"]);
+    drop(held);
+    let socket = upgrade.complete(TransportKind::Websocket).unwrap();
+    assert_eq!(
+        hub.attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
+            .unwrap_err(),
+        EngineAttachError::Upgraded
+    );
+    assert_eq!(
+        hub.upgrade_engine(&sid).unwrap_err(),
+        EngineAttachError::Upgraded
+    );
+    socket.ingest_engine(vec![EioPacket::message("0")]);
+    let joined = socket.next_stream_batch().await.unwrap();
+    assert!(joined.texts().next().unwrap().starts_with("40{\"sid\":"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upgrade_abandoned_before_its_end_leaves_the_session_polling() {
+    let hub = hub();
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let upgrade = hub.upgrade_engine(&sid).unwrap();
+    upgrade.probed();
+    drop(upgrade);
+    let again = hub.upgrade_engine(&sid).unwrap();
+    // `upgrade` without a probe: the client broke the protocol.
+    assert!(again.complete(TransportKind::Websocket).is_none());
+    assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
+}

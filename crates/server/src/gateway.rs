@@ -247,15 +247,15 @@ impl Shared {
                 match ferrio_eio::parse_query(request.uri().query().unwrap_or_default()) {
                     Ok(query)
                         if query.revision == ferrio_eio::Revision::V4
-                            && query.transport == ferrio_eio::TransportName::Polling =>
+                            && self.serves_engine_transport(query.transport) =>
                     {
                         match self.foreign_origin(request, None) {
                             Some(refusal) => Answer::Now(refusal),
                             None => Answer::Engine(query),
                         }
                     }
-                    // Revision 3 and the Engine.IO WebSocket are not served yet: the client
-                    // is told so as the reference tells it of an unknown transport.
+                    // Revision 3 is not served yet, nor a transport turned off: the client is
+                    // told so as the reference tells it of an unknown transport.
                     Ok(_) => Answer::Now(ferrio_eio_polling::engine_error(
                         ferrio_eio::ErrorCode::TransportUnknown,
                     )),
@@ -314,6 +314,17 @@ impl Shared {
         Some(answer)
     }
 
+    /// Whether Engine.IO `transport` is on: polling always, the WebSocket when the 0.9
+    /// `websocket` transport is.
+    fn serves_engine_transport(&self, transport: ferrio_eio::TransportName) -> bool {
+        match transport {
+            ferrio_eio::TransportName::Polling => true,
+            ferrio_eio::TransportName::Websocket => {
+                self.hub.config().enables(TransportKind::Websocket)
+            }
+        }
+    }
+
     /// The `403` for a request on a session whose page origin is outside the `origins` list
     /// (docs/protocol.md §2.6), or `None` to serve it.
     fn foreign_origin<B>(
@@ -358,7 +369,10 @@ impl Shared {
                 };
                 match (elsewhere, query.sid.clone()) {
                     (Some((node, peer)), Some(sid)) => {
-                        let kind = TransportKind::XhrPolling;
+                        let kind = match query.transport {
+                            ferrio_eio::TransportName::Websocket => TransportKind::Websocket,
+                            _ => TransportKind::XhrPolling,
+                        };
                         let here = Local::Engine(query);
                         Box::pin(self.forward(&node, &peer, request, connection, kind, &sid, here))
                             .await
@@ -435,7 +449,7 @@ impl Shared {
         let socket = matches!(kind, TransportKind::Websocket | TransportKind::Flashsocket);
         if socket && tunnel::upgrade_token(request.headers()).is_some() {
             return self
-                .forward_upgrade(node, peer, request, connection, kind, sid)
+                .forward_upgrade(node, peer, request, connection, kind, sid, here)
                 .await;
         }
         let hops = hops(&request) + 1;
@@ -457,9 +471,9 @@ impl Shared {
         };
         let mut forwarded = Request::from_parts(parts, body);
         link_headers(forwarded.headers_mut(), connection, hops);
-        let label = match here {
+        let label = match &here {
             Local::Transport => kind.name(),
-            Local::Engine(_) => "polling",
+            Local::Engine(query) => query.transport.as_str(),
         };
         match node.forward(peer, label, forwarded).await {
             Ok(response) => node.relay(response, receipts).map(BodyExt::boxed_unsync),
@@ -473,7 +487,7 @@ impl Shared {
         }
     }
 
-    /// Serves a modern client's request here: Engine.IO long-polling.
+    /// Serves a modern client's request here: Engine.IO long-polling or WebSocket.
     async fn engine<B>(
         &self,
         query: ferrio_eio::Query,
@@ -484,8 +498,24 @@ impl Shared {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        let engine = &self.hub.config().engine;
+        if query.transport == ferrio_eio::TransportName::Websocket {
+            let socket = ferrio_websocket::EngineSocketRequest {
+                hub: &self.hub,
+                revision: query.revision,
+                sid: query.sid.as_deref(),
+                limits: ferrio_websocket::WsLimits {
+                    max_message_bytes: engine.max_payload,
+                    ..self.config.websocket
+                },
+                upgrade_timeout: engine.upgrade_timeout,
+            };
+            return ferrio_websocket::engine_upgrade(socket, request, |request| {
+                handshake::connect_info(request.headers(), request.uri().query(), connection)
+            });
+        }
         let limits = PostLimits {
-            max_body_bytes: self.hub.config().engine.max_payload,
+            max_body_bytes: engine.max_payload,
             ..self.config.post
         };
         let polling = ferrio_eio_polling::PollingRequest {
@@ -493,7 +523,7 @@ impl Shared {
             revision: query.revision,
             sid: query.sid.as_deref(),
             limits,
-            websocket_enabled: false,
+            websocket_enabled: self.serves_engine_transport(ferrio_eio::TransportName::Websocket),
         };
         ferrio_eio_polling::serve(polling, request, |parts| {
             handshake::connect_info(&parts.headers, parts.uri.query(), connection)
@@ -503,6 +533,10 @@ impl Shared {
 
     /// [`Shared::forward`] for a WebSocket or Flash socket upgrade: the client's request,
     /// untouched, is answered here when the peer cannot be reached.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request and everything already resolved about it, passed on once"
+    )]
     async fn forward_upgrade<B>(
         &self,
         node: &Node,
@@ -511,6 +545,7 @@ impl Shared {
         connection: ConnectionInfo,
         kind: TransportKind,
         sid: &str,
+        here: Local,
     ) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
@@ -539,7 +574,10 @@ impl Shared {
             Ok(response) => response,
             Err(error) => {
                 debug!(sid, node = peer, %error, "relaying the upgrade failed; the session is answered as unknown");
-                self.transport(kind, sid, request, connection.secure).await
+                match here {
+                    Local::Transport => self.transport(kind, sid, request, connection.secure).await,
+                    Local::Engine(query) => self.engine(query, request, connection).await,
+                }
             }
         }
     }

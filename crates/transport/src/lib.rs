@@ -10,6 +10,7 @@
 //! - `cors`: the origin check of requests on a session, and `Access-Control-*` headers echoing
 //!   an allowed origin.
 //! - `response`: [`TransportError`] and its status map.
+//! - `engine`: the `open` packet and the JSON errors of the Engine.IO transports.
 //! - `wire`: the [`Wire`] trait.
 //! - `poll`, `stream`, `post`: the GET drivers of polling and streaming transports and the
 //!   POST path; `serve` dispatches by method and adds the headers every response carries.
@@ -19,6 +20,7 @@
 
 mod body;
 mod cors;
+mod engine;
 mod poll;
 mod post;
 mod response;
@@ -30,6 +32,7 @@ mod wire;
 
 pub use body::{Body, empty, full};
 pub use cors::{allow_origin, preflight, refuse_foreign_origin};
+pub use engine::{engine_error, engine_open_packet, engine_refusal};
 pub use post::{PostLimits, read_body};
 pub use response::{TransportError, refusal_status};
 pub use serve::{TransportRequest, serve, serve_stream};

@@ -144,8 +144,8 @@ where
     match ctx.hub.ingest(ctx.sid, packets) {
         Ok(()) => {}
         // An unknown session's POST is answered like any other and has no effect (docs/protocol.md
-        // §5.0).
-        Err(IngestError::UnknownSession) => {
+        // §5.0). `Upgraded` is an Engine.IO session's, which no 0.9 POST reaches.
+        Err(IngestError::UnknownSession | IngestError::Upgraded) => {
             debug!(sid = ctx.sid, "POST for an unknown session discarded");
         }
         // `1` would tell the client its packets were taken; they were not.

@@ -8,6 +8,7 @@
 //!
 //! Layout:
 //! - `upgrade`: the handshake checks, protocol choice and the `101` response.
+//! - `engine`: Engine.IO's WebSocket, opened directly or to upgrade a polling session.
 //! - `pump`: the one loop that moves packets between a connection and the hub.
 //! - `reader`, `writer`: read a connection through a per-thread buffer, so idle ones hold
 //!   none; write each batch in one go.
@@ -19,6 +20,7 @@
 
 #[doc(hidden)]
 pub mod echo;
+mod engine;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -29,5 +31,6 @@ mod rfc6455;
 mod upgrade;
 mod writer;
 
+pub use engine::{EngineSocketRequest, engine_upgrade};
 pub use rfc6455::WsLimits;
 pub use upgrade::{is_websocket_upgrade, upgrade};

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use ferrio_hub::{Attachment, Batch, DisconnectReason, Encoded, Hub, LogGate};
+use ferrio_eio::{Packet as EnginePacket, Revision};
+use ferrio_hub::{Attachment, Batch, DisconnectReason, Encoded, Generation, Hub, LogGate};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{NOT_HANDSHAKEN, is_write_stall};
 use tracing::{debug, info};
@@ -200,10 +201,14 @@ async fn next_turn<S: PacketSocket>(
     sid: &str,
 ) -> Turn {
     // A text message is one packet (docs/protocol.md §3.10); Socket.IO 0.9 sends nothing in
-    // binary, so a binary message carries nothing for the session and is dropped.
-    let mut on_message = |message: Message<'_>| {
-        if let Message::Text(text) = message {
-            ingest(attachment, hub, kind, sid, text);
+    // binary, so a binary message carries nothing for a 0.9 session and is dropped. An
+    // Engine.IO message is one packet of either kind.
+    let generation = attachment.generation();
+    let mut on_message = |message: Message<'_>| match (generation, message) {
+        (Generation::Legacy, Message::Text(text)) => ingest(attachment, hub, kind, sid, text),
+        (Generation::Legacy, Message::Binary(_)) => {}
+        (Generation::Engine(revision), message) => {
+            ingest_engine(attachment, hub, kind, revision, message);
         }
     };
     tokio::select! {
@@ -218,6 +223,34 @@ fn ingest(attachment: &Attachment, hub: &Hub, kind: TransportKind, sid: &str, te
     match ferrio_protocol::decode(text) {
         Ok(packet) => attachment.ingest(vec![packet]),
         Err(error) => debug!(sid, %error, "undecodable websocket message ignored"),
+    }
+}
+
+/// Hands one received Engine.IO message to the hub. A message that is no Engine.IO packet
+/// ends the session, as the reference's parser error does.
+pub(crate) fn ingest_engine(
+    attachment: &Attachment,
+    hub: &Hub,
+    kind: TransportKind,
+    revision: Revision,
+    message: Message<'_>,
+) {
+    let decoded = match message {
+        Message::Text(text) => {
+            hub.counters().bytes_in(kind, text.len());
+            EnginePacket::decode_text(revision, text)
+        }
+        Message::Binary(bytes) => {
+            hub.counters().bytes_in(kind, bytes.len());
+            EnginePacket::decode_binary(revision, bytes)
+        }
+    };
+    match decoded {
+        Ok(packet) => attachment.ingest_engine(vec![packet]),
+        Err(error) => {
+            debug!(sid = attachment.session_id(), %error, "undecodable Engine.IO message: the session ends");
+            attachment.fail(DisconnectReason::TransportError);
+        }
     }
 }
 
