@@ -235,3 +235,165 @@ async fn malformed_and_oversized_payloads_are_refused() {
     assert_eq!(status, 413);
     server.stop().await;
 }
+
+// Revision 3 (socket.io-client 1.x–2.x): length-prefixed payloads, client pings, JSONP.
+
+fn v3_path(query: &str) -> String {
+    format!("/socket.io/?EIO=3&transport=polling{query}")
+}
+
+/// `text` as one record of a revision 3 text payload: its length in UTF-16 units first.
+fn v3_record(text: &str) -> String {
+    format!("{}:{text}", text.encode_utf16().count())
+}
+
+async fn v3_post(server: &TestServer, query: &str, body: &str) -> (u16, String) {
+    let answer = request(
+        server.addr,
+        Method::POST,
+        &v3_path(query),
+        &[("content-type", "text/plain;charset=UTF-8")],
+        body.to_owned(),
+    )
+    .await;
+    (answer.status, answer.text())
+}
+
+/// A revision 3 handshake; the session id, once its open packet is checked.
+async fn v3_sid(server: &TestServer) -> String {
+    let answer = server.get(&v3_path("")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let text = answer.text();
+    let (length, packet) = text.split_once(':').expect("a length-prefixed payload");
+    assert_eq!(length.parse::<usize>(), Ok(packet.encode_utf16().count()));
+    let open: Value =
+        serde_json::from_str(packet.strip_prefix('0').expect("an open packet")).expect("JSON");
+    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
+    assert!(
+        open.get("maxPayload").is_none(),
+        "revision 3 announces none"
+    );
+    open["sid"].as_str().expect("a sid").to_owned()
+}
+
+#[tokio::test]
+async fn a_revision_3_session_is_in_the_default_namespace_from_its_handshake() {
+    let server = TestServer::start_default().await;
+    let sid = v3_sid(&server).await;
+    let poll = server.get(&v3_path(&format!("&sid={sid}"))).await;
+    assert_eq!(
+        poll.text(),
+        "2:40",
+        "Socket.IO 4 is told it is connected, unasked"
+    );
+    // The client pings, the server answers.
+    assert_eq!(
+        v3_post(&server, &format!("&sid={sid}"), "1:2").await,
+        (200, "ok".to_owned())
+    );
+    let poll = server.get(&v3_path(&format!("&sid={sid}"))).await;
+    assert_eq!(poll.text(), "1:3");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn revision_3_lengths_count_utf16_units_both_ways() {
+    let server = TestServer::start_default().await;
+    let sid = v3_sid(&server).await;
+    let query = format!("&sid={sid}");
+    assert_eq!(server.get(&v3_path(&query)).await.text(), "2:40");
+    let event = r#"421["echo","é€😀"]"#;
+    let body = format!("{}{}", v3_record("2"), v3_record(event));
+    assert_eq!(
+        v3_post(&server, &query, &body).await,
+        (200, "ok".to_owned())
+    );
+    let answer = server.get(&v3_path(&query)).await.text();
+    assert_eq!(
+        answer,
+        format!("{}{}", v3_record("3"), v3_record(r#"431["é€😀"]"#))
+    );
+    // The same packets as an XHR2 binary payload: a string record, its length in bytes.
+    let ping = [0u8, 1, 0xFF, b'2'];
+    let answer = request(
+        server.addr,
+        Method::POST,
+        &v3_path(&query),
+        &[("content-type", "application/octet-stream")],
+        ping.to_vec(),
+    )
+    .await;
+    assert_eq!((answer.status, answer.text()), (200, "ok".to_owned()));
+    assert_eq!(server.get(&v3_path(&query)).await.text(), "1:3");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_revision_3_lengths_end_the_session() {
+    let server = TestServer::start_default().await;
+    // A length that splits a surrogate pair, a length past the body, and no length at all.
+    for body in ["2:4😀", "99:42[\"x\"]", ":2", "x:2", "1:2junk"] {
+        let sid = v3_sid(&server).await;
+        let (status, text) = v3_post(&server, &format!("&sid={sid}"), body).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (400, r#"{"code":3,"message":"Bad request"}"#),
+            "{body:?}"
+        );
+        let gone = server.get(&v3_path(&format!("&sid={sid}"))).await;
+        assert_eq!(gone.status, 400, "{body:?}: the session ended");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn jsonp_polls_answer_scripts_and_take_form_posts() {
+    let server = TestServer::start_default().await;
+    let handshake = server.get(&v3_path("&j=3")).await;
+    assert_eq!(handshake.status, 200);
+    assert_eq!(
+        handshake.header("content-type"),
+        Some("text/javascript; charset=UTF-8")
+    );
+    let script = handshake.text();
+    let literal = script
+        .strip_prefix("___eio[3](")
+        .and_then(|rest| rest.strip_suffix(");"))
+        .expect("a call of ___eio[3]");
+    let payload: String = serde_json::from_str(literal).expect("a string literal");
+    let open: Value = serde_json::from_str(
+        payload
+            .split_once(":0")
+            .map(|(_, json)| json)
+            .expect("the open packet"),
+    )
+    .expect("JSON");
+    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    let query = format!("&sid={sid}&j=3");
+    assert_eq!(
+        server.get(&v3_path(&query)).await.text(),
+        r#"___eio[3]("2:40");"#
+    );
+    // The form field `d` carries the payload; its newlines come escaped.
+    let event = r#"421["echo","a\nb"]"#;
+    let form = ferrio_eio::jsonp::encode_post(&v3_record(event));
+    let posted = request(
+        server.addr,
+        Method::POST,
+        &v3_path(&query),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form,
+    )
+    .await;
+    assert_eq!((posted.status, posted.text()), (200, "ok".to_owned()));
+    let answer = server.get(&v3_path(&query)).await.text();
+    assert!(answer.starts_with("___eio[3](\""), "{answer}");
+    assert!(answer.contains(r#"431[\"a\\nb\"]"#), "{answer}");
+    // Hostile indices never reach a script.
+    for index in ["abc", "0);alert(1", "-1", "01", "1e3"] {
+        let refused = server.get(&v3_path(&format!("&j={index}"))).await;
+        assert_eq!(refused.status, 400, "{index}");
+        assert_eq!(refused.text(), r#"{"code":3,"message":"Bad request"}"#);
+    }
+    server.stop().await;
+}

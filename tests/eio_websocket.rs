@@ -345,3 +345,27 @@ async fn a_session_that_ends_during_its_upgrade_closes_the_upgrading_websocket()
     assert_session_gone(&server, &sid).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_revision_3_websocket_is_connected_unasked_and_answers_client_pings() {
+    let server = TestServer::start_default().await;
+    let upgrade = raw_upgrade(server.addr, "/socket.io/?EIO=3&transport=websocket", &[]).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    let open = open_json(&ws.next_text(WAIT).await.expect("the open packet"));
+    assert!(
+        open.get("maxPayload").is_none(),
+        "revision 3 announces none"
+    );
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("40"));
+    ws.send_text("2").await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("3"));
+    ws.send_text("2probe").await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("3probe"));
+    ws.send_text(r#"421["echo","v3"]"#).await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some(r#"431["v3"]"#));
+    // A pong is the server's to send on revision 3: the session ends.
+    ws.send_text("3").await;
+    assert_closed(&mut ws).await;
+    server.stop().await;
+}

@@ -1,23 +1,25 @@
 'use strict';
 
-// The real socket.io-client 4.8 (Engine.IO 4, Socket.IO 5) against `ferrio --app chat`, in
-// each way it can connect: HTTP long-polling only, WebSocket only, and polling upgraded to a
-// WebSocket (its default). Each way runs the same tests, among them a chat it shares with the
-// real socket.io-client 0.9.17 forced onto xhr-polling: modern clients at /socket.io/ (the
-// client's default path), 0.9 clients at /socket.io/1/, one hub.
+// The real socket.io-client 4.8 (Engine.IO 4, Socket.IO 5) and 2.5 (Engine.IO 3, Socket.IO
+// 4) against `ferrio --app chat`, in each way they connect: HTTP long-polling only, WebSocket
+// only, and polling upgraded to a WebSocket (their default). Each client and way runs the same
+// tests, and each way a chat of the three generations: a 2.5 client, a 4.8 client and the real
+// socket.io-client 0.9.17 forced onto xhr-polling, modern clients at /socket.io/ (their
+// default path), 0.9 clients at /socket.io/1/, one hub.
 //
 // MODERN_SERVER picks the server under test:
 // - `ferrio` (the default): the ferrio binary (tests/shared/gateway.js finds it);
-// - `reference`: socket.io 4.8 running the same chat (fixtures/chat4.js), which shows the
-//   tests themselves are right. socket.io 4.8 cannot talk to a 0.9.17 client, so there the
-//   shared chat has the 4.8 clients only, and its name says so.
+// - `reference`: socket.io 4.8 running the same chat (fixtures/chat4.js, with `allowEIO3` for
+//   the 2.5 clients), which shows the tests themselves are right. socket.io 4.8 cannot talk to
+//   a 0.9.17 client, so there the shared chat has the modern clients only, and its name says
+//   so.
 
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 
 const { closeAllClients, emitWithAck, openClient, startServer, waitForEvent } = require('./harness');
-const { MODES, assertModernTransport, closeAllModernClients, modernClient, openModern } = require('./modern_clients');
+const { CLIENTS, MODES, assertModernTransport, closeAllModernClients, modernClient, openModern } = require('./modern_clients');
 const { assertTransport } = require('./scenarios');
 const { TIMEOUT, delay, withTimeout } = require('../shared/timing');
 
@@ -79,10 +81,10 @@ async function until(done, what) {
 
 /**
  * Checks the chat's ledger: every participant heard `lines` lines of every participant (its
- * own included), each exactly once and in its sender's order. Waits until everyone has heard
- * everything, then SETTLE_MS more for anything extra.
+ * own included), each exactly once, in its sender's order and intact: `<sender>:<n> <text>`.
+ * Waits until everyone has heard everything, then SETTLE_MS more for anything extra.
  */
-async function assertLedger(participants, lines) {
+async function assertLedger(participants, lines, text) {
   const everything = participants.length * lines;
   await until(
     () => participants.every((p) => p.heard.length >= everything),
@@ -93,12 +95,12 @@ async function assertLedger(participants, lines) {
     assert.equal(listener.heard.length, everything, `${listener.name} heard ${JSON.stringify(listener.heard)}`);
     const next = new Map(participants.map((sender) => [sender.name, 1]));
     for (const line of listener.heard) {
-      const [from, number] = line.split(':');
+      const from = line.slice(0, line.indexOf(':'));
       assert.ok(next.has(from), `${listener.name} heard ${line}, from nobody in the chat`);
       assert.equal(
-        Number(number),
-        next.get(from),
-        `${listener.name} heard ${line} out of order or twice: ${JSON.stringify(listener.heard)}`,
+        line,
+        `${from}:${next.get(from)} ${text}`,
+        `${listener.name} heard ${line} out of order, twice or garbled: ${JSON.stringify(listener.heard)}`,
       );
       next.set(from, next.get(from) + 1);
     }
@@ -109,7 +111,7 @@ async function assertLedger(participants, lines) {
 }
 
 for (const mode of Object.keys(MODES)) {
-  describe(`socket.io-client 4.8 (${mode}) against ${SERVER.name}`, () => {
+  describe(`socket.io-client 4.8 and 2.5 (${mode}) against ${SERVER.name}`, () => {
     let server;
     let url;
 
@@ -138,21 +140,9 @@ for (const mode of Object.keys(MODES)) {
       });
     }
 
-    clientTest(`connects to the default namespace (${mode}), with a socket id apart from the Engine.IO sid`, async () => {
-      const socket = await openModern(url.modern(), mode);
-      assert.equal(socket.connected, true);
-      assert.equal(typeof socket.id, 'string');
-      assert.ok(socket.id.length > 0, 'socket.id is empty');
-      const sid = socket.io.engine.id;
-      assert.equal(typeof sid, 'string');
-      assert.ok(sid.length > 0, 'the Engine.IO sid is empty');
-      assert.notEqual(sid, socket.id, 'Socket.IO 5 gives the namespace socket an id of its own');
-      assertModernTransport(socket, mode);
-    });
-
     const chatters = SERVER.speaksLegacy
-      ? `one 0.9.17 client (xhr-polling) and two 4.8 clients (${mode})`
-      : `two 4.8 clients (${mode}) only, no 0.9.17 client (socket.io 4.8 cannot speak 0.9)`;
+      ? `one 0.9.17 client (xhr-polling), one 2.5 and one 4.8 client (${mode})`
+      : `one 2.5 and one 4.8 client (${mode}) only, no 0.9.17 client (socket.io 4.8 cannot speak 0.9)`;
     clientTest(`a chat of ${chatters}: ${LINES} lines each, to everyone, once, in order`, async () => {
       const participants = [];
       if (SERVER.speaksLegacy) {
@@ -160,65 +150,86 @@ for (const mode of Object.keys(MODES)) {
         assertTransport(socket, 'xhr-polling');
         participants.push({ name: 'a', generation: '0.9', socket, heard: [] });
       }
-      for (const name of ['b', 'c']) {
-        const socket = await openModern(url.modern(), mode);
+      for (const [name, version] of [['b', '2.5'], ['c', '4.8']]) {
+        const socket = await openModern(url.modern(), mode, version);
         assertModernTransport(socket, mode);
-        participants.push({ name, generation: '4.8', socket, heard: [] });
+        participants.push({ name, generation: version, socket, heard: [] });
       }
       assert.deepEqual(
         participants.map((p) => p.generation),
-        SERVER.speaksLegacy ? ['0.9', '4.8', '4.8'] : ['4.8', '4.8'],
+        SERVER.speaksLegacy ? ['0.9', '2.5', '4.8'] : ['2.5', '4.8'],
       );
       for (const participant of participants) {
         participant.socket.on('toClient', (line) => participant.heard.push(line));
       }
       for (let line = 1; line <= LINES; line += 1) {
         for (const participant of participants) {
-          participant.socket.emit('toServer', { nome: participant.name, msg: String(line) });
+          participant.socket.emit('toServer', { nome: participant.name, msg: `${line} ${TEXT}` });
         }
         await delay(10);
       }
-      await assertLedger(participants, LINES);
+      await assertLedger(participants, LINES, TEXT);
       for (const participant of participants) {
-        if (participant.generation === '4.8') {
-          assertModernTransport(participant.socket, mode);
-        } else {
+        if (participant.generation === '0.9') {
           assertTransport(participant.socket, 'xhr-polling');
+        } else {
+          assertModernTransport(participant.socket, mode);
         }
       }
     });
 
-    clientTest("an unknown namespace gets connect_error 'Invalid namespace'", async () => {
-      const socket = modernClient(url.modern('/nope'), mode);
-      const [error] = await waitForEvent(socket, 'connect_error');
-      assert.ok(error instanceof Error, `connect_error with ${JSON.stringify(error)}`);
-      assert.equal(error.message, 'Invalid namespace');
-      assert.equal(socket.connected, false);
-    });
+    for (const version of Object.keys(CLIENTS)) {
+      clientTest(`${version}: connects to the default namespace (${mode}) with the socket id its revision gives`, async () => {
+        const socket = await openModern(url.modern(), mode, version);
+        assert.equal(socket.connected, true);
+        assert.equal(typeof socket.id, 'string');
+        assert.ok(socket.id.length > 0, 'socket.id is empty');
+        const sid = socket.io.engine.id;
+        assert.equal(typeof sid, 'string');
+        assert.ok(sid.length > 0, 'the Engine.IO sid is empty');
+        if (version === '4.8') {
+          assert.notEqual(sid, socket.id, 'Socket.IO 5 gives the namespace socket an id of its own');
+        } else {
+          assert.equal(socket.id, sid, 'a Socket.IO 4 client calls its default namespace socket by the Engine.IO sid');
+        }
+        assertModernTransport(socket, mode);
+      });
 
-    clientTest('toServer from one 4.8 client reaches another 4.8 client once, and its sender once', async () => {
-      const sender = await openModern(url.modern(), mode);
-      const listener = await openModern(url.modern(), mode);
-      assertModernTransport(sender, mode);
-      assertModernTransport(listener, mode);
-      const heardBySender = [];
-      const heardByListener = [];
-      sender.on('toClient', (line) => heardBySender.push(line));
-      listener.on('toClient', (line) => heardByListener.push(line));
-      sender.emit('toServer', { nome: 'b', msg: TEXT });
-      await until(
-        () => heardByListener.length >= 1 && heardBySender.length >= 1,
-        () => `the line at both clients (sender ${JSON.stringify(heardBySender)}, listener ${JSON.stringify(heardByListener)})`,
-      );
-      await delay(SETTLE_MS);
-      assert.deepEqual(heardByListener, [`b:${TEXT}`]);
-      assert.deepEqual(heardBySender, [`b:${TEXT}`]);
-    });
+      clientTest(`${version}: an unknown namespace is refused as 'Invalid namespace'`, async () => {
+        const socket = modernClient(url.modern('/nope'), mode, version);
+        // Socket.IO 5 refuses with CONNECT_ERROR, which 4.8 reports as `connect_error`;
+        // Socket.IO 4 with ERROR, which 2.5 reports as `error` with its data: the bare
+        // message from socket.io 2 and ferrio, `{message}` from socket.io 4's `allowEIO3`.
+        const [error] = await waitForEvent(socket, version === '4.8' ? 'connect_error' : 'error');
+        const message = typeof error === 'string' ? error : error && error.message;
+        assert.equal(message, 'Invalid namespace');
+        assert.equal(socket.connected, false);
+      });
 
-    clientTest('a message sent with an ack is acked with its text', async () => {
-      const socket = await openModern(url.modern(), mode);
-      assertModernTransport(socket, mode);
-      assert.deepEqual(await emitWithAck(socket, 'message', [`hello ${TEXT}`]), [`hello ${TEXT}`]);
-    });
+      clientTest(`${version}: toServer from one client reaches another once, and its sender once`, async () => {
+        const sender = await openModern(url.modern(), mode, version);
+        const listener = await openModern(url.modern(), mode, version);
+        assertModernTransport(sender, mode);
+        assertModernTransport(listener, mode);
+        const heardBySender = [];
+        const heardByListener = [];
+        sender.on('toClient', (line) => heardBySender.push(line));
+        listener.on('toClient', (line) => heardByListener.push(line));
+        sender.emit('toServer', { nome: 'b', msg: TEXT });
+        await until(
+          () => heardByListener.length >= 1 && heardBySender.length >= 1,
+          () => `the line at both clients (sender ${JSON.stringify(heardBySender)}, listener ${JSON.stringify(heardByListener)})`,
+        );
+        await delay(SETTLE_MS);
+        assert.deepEqual(heardByListener, [`b:${TEXT}`]);
+        assert.deepEqual(heardBySender, [`b:${TEXT}`]);
+      });
+
+      clientTest(`${version}: a message sent with an ack is acked with its text`, async () => {
+        const socket = await openModern(url.modern(), mode, version);
+        assertModernTransport(socket, mode);
+        assert.deepEqual(await emitWithAck(socket, 'message', [`hello ${TEXT}`]), [`hello ${TEXT}`]);
+      });
+    }
   });
 }

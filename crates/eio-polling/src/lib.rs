@@ -1,13 +1,18 @@
-//! Engine.IO's HTTP long-polling, revision 4 (socket.io-client 3.x–4.x): the handshake GET
-//! answered with the `open` packet, a GET held until the session has packets for it (joined
-//! by `\x1e`; a ping comes within the ping interval at the latest), and a POST of a payload
-//! answered `ok`. Refusals carry the reference server's JSON error bodies.
+//! Engine.IO's HTTP long-polling, revisions 3 (socket.io-client 1.x–2.x) and 4 (3.x–4.x):
+//! the handshake GET answered with the `open` packet, a GET held until the session has
+//! packets for it (a ping comes within the ping interval at the latest on revision 4), and a
+//! POST of a payload answered `ok`. Refusals carry the reference server's JSON error bodies.
+//!
+//! Payloads are joined by `\x1e` on revision 4 and length-prefixed on revision 3 (lengths in
+//! UTF-16 units; a POST may also come as an XHR2 binary payload). With `j=<index>` in the
+//! query the request is JSONP: the answer is a script calling `___eio[<index>]` with the
+//! payload, and the POST is a form whose field `d` holds it.
 //!
 //! A second GET while one is pending ends the session (`400`), as the protocol requires;
 //! a POST over `max_payload` is `413`.
 
 use bytes::Bytes;
-use ferrio_eio::{ErrorCode, Packet, Revision};
+use ferrio_eio::{ErrorCode, JsonpIndex, Packet, Revision};
 use ferrio_hub::{AttachMode, ConnectInfo, EngineAttachError, Hub, IngestError};
 use ferrio_protocol::TransportKind;
 pub use ferrio_transport::engine_error;
@@ -30,8 +35,10 @@ const SEPARATOR: &str = "\u{1e}";
 pub struct PollingRequest<'a> {
     /// The hub.
     pub hub: &'a Hub,
-    /// The Engine.IO revision the query names (only 4 is served by this transport yet).
+    /// The Engine.IO revision the query names.
     pub revision: Revision,
+    /// The JSONP index (`j`), when the request is JSONP.
+    pub jsonp: Option<JsonpIndex>,
     /// The session id, `None` for the handshake.
     pub sid: Option<&'a str>,
     /// The most bytes a POST may carry (`max_payload`) and how long it may stall.
@@ -56,7 +63,7 @@ where
         (&Method::OPTIONS, _) => return preflight(&parts.headers),
         (&Method::GET, None) => handshake(&ctx, info(&parts)),
         (_, None) => engine_error(ErrorCode::BadHandshakeMethod),
-        (&Method::GET, Some(sid)) => poll(ctx.hub, sid).await,
+        (&Method::GET, Some(sid)) => poll(&ctx, sid).await,
         (&Method::POST, Some(sid)) => post(&ctx, sid, &parts, body).await,
         (_, Some(_)) => engine_error(ErrorCode::BadRequest),
     };
@@ -70,18 +77,20 @@ where
 /// The handshake: a new session, answered with its `open` packet.
 fn handshake(ctx: &PollingRequest<'_>, info: ConnectInfo) -> Response<Body> {
     match ctx.hub.open_engine(info, ctx.revision) {
-        Ok(open) => text(engine_open_packet(
-            open,
-            ctx.revision,
-            ctx.websocket_enabled,
-        )),
+        Ok(open) => {
+            let open = engine_open_packet(open, ctx.revision, ctx.websocket_enabled);
+            answer(ctx, [open.as_str()])
+        }
         Err(refusal) => engine_refusal(&refusal),
     }
 }
 
 /// A GET of session `sid`: what it has queued, or the first packet to come.
-async fn poll(hub: &Hub, sid: &str) -> Response<Body> {
-    let mut attachment = match hub.attach_engine(sid, TransportKind::XhrPolling, AttachMode::Poll) {
+async fn poll(ctx: &PollingRequest<'_>, sid: &str) -> Response<Body> {
+    let attached = ctx
+        .hub
+        .attach_engine(sid, TransportKind::XhrPolling, AttachMode::Poll);
+    let mut attachment = match attached {
         Ok(attachment) => attachment,
         Err(EngineAttachError::UnknownSession) => return engine_error(ErrorCode::SessionIdUnknown),
         Err(
@@ -91,13 +100,32 @@ async fn poll(hub: &Hub, sid: &str) -> Response<Body> {
         ) => return engine_error(ErrorCode::BadRequest),
     };
     match attachment.next_batch().await {
-        Some(batch) => {
-            let payload: Vec<&str> = batch.texts().collect();
-            text(payload.join(SEPARATOR))
-        }
+        Some(batch) => answer(ctx, batch.texts()),
         // The session ended while the poll waited: the client's next request learns it is
         // unknown; this one is told to close.
-        None => text("1".to_owned()),
+        None => answer(ctx, ["1"]),
+    }
+}
+
+/// The answer carrying `packets` (each already an Engine.IO packet's text) as a payload of
+/// the request's revision, in a script when the request is JSONP.
+fn answer<'a>(
+    ctx: &PollingRequest<'_>,
+    packets: impl IntoIterator<Item = &'a str>,
+) -> Response<Body> {
+    let payload = match ctx.revision {
+        Revision::V4 => {
+            let packets: Vec<&str> = packets.into_iter().collect();
+            packets.join(SEPARATOR)
+        }
+        Revision::V3 => ferrio_eio::v3::frame_text_payload(packets),
+    };
+    match ctx.jsonp {
+        Some(index) => with_type(
+            ferrio_eio::jsonp::wrap_response(index, &payload),
+            "text/javascript; charset=UTF-8",
+        ),
+        None => text(payload),
     }
 }
 
@@ -119,12 +147,7 @@ where
     ctx.hub
         .counters()
         .bytes_in(TransportKind::XhrPolling, bytes.len());
-    let packets = std::str::from_utf8(&bytes)
-        .map_err(|_| "not UTF-8".to_owned())
-        .and_then(|text| {
-            ferrio_eio::v4::decode_payload(text, ctx.limits.max_body_bytes)
-                .map_err(|error| error.to_string())
-        });
+    let packets = decode_post(ctx, &parts.headers, &bytes);
     let packets: Vec<Packet> = match packets {
         Ok(packets) => packets,
         Err(why) => {
@@ -134,6 +157,9 @@ where
         }
     };
     match ctx.hub.ingest_engine(sid, packets) {
+        // A JSONP POST is a form submitted into a hidden frame: the reference answers it
+        // as a page.
+        Ok(()) if ctx.jsonp.is_some() => with_type("ok".to_owned(), "text/html; charset=UTF-8"),
         Ok(()) => text("ok".to_owned()),
         Err(IngestError::UnknownSession) => engine_error(ErrorCode::SessionIdUnknown),
         Err(IngestError::ShuttingDown) => TransportError::ShuttingDown.into_response(),
@@ -141,11 +167,42 @@ where
     }
 }
 
+/// The packets a POST body carries: a payload of the request's revision, in the form field
+/// `d` when the request is JSONP, and on revision 3 possibly an XHR2 binary payload.
+fn decode_post(
+    ctx: &PollingRequest<'_>,
+    headers: &http::HeaderMap,
+    bytes: &[u8],
+) -> Result<Vec<Packet>, String> {
+    let max = ctx.limits.max_body_bytes;
+    let binary = headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/octet-stream"));
+    if ctx.revision == Revision::V3 && binary && ctx.jsonp.is_none() {
+        return ferrio_eio::v3::decode_binary_payload(bytes, max)
+            .map_err(|error| error.to_string());
+    }
+    let text = match ctx.jsonp {
+        Some(_) => ferrio_eio::jsonp::unwrap_post(bytes, max).map_err(|error| error.to_string())?,
+        None => std::str::from_utf8(bytes)
+            .map_err(|_| "not UTF-8".to_owned())?
+            .to_owned(),
+    };
+    match ctx.revision {
+        Revision::V4 => ferrio_eio::v4::decode_payload(&text, max),
+        Revision::V3 => ferrio_eio::v3::decode_text_payload(&text, max),
+    }
+    .map_err(|error| error.to_string())
+}
+
 fn text(body: String) -> Response<Body> {
+    with_type(body, "text/plain; charset=UTF-8")
+}
+
+fn with_type(body: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(body)));
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }

@@ -75,11 +75,36 @@ pub fn encode_text_payload(packets: &[Packet]) -> String {
         text.clear();
         // Revision 3 writes every packet as text, binary ones in base64: this cannot fail.
         let _ = packet.encode_text_into(Revision::V3, &mut text);
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{}:", utf16_len(&text));
-        out.push_str(&text);
+        push_text_record(&mut out, &text);
     }
     out
+}
+
+/// Writes packets already encoded as text (`4hello`, `3`) as a text payload, as
+/// [`encode_text_payload`] writes packets.
+///
+/// ```
+/// use ferrio_eio::v3;
+/// assert_eq!(v3::frame_text_payload(["4hello", "4€"]), "6:4hello2:4€");
+/// assert_eq!(v3::frame_text_payload([]), "0:");
+/// ```
+pub fn frame_text_payload<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for text in texts {
+        push_text_record(&mut out, text);
+    }
+    if out.is_empty() {
+        out.push_str("0:");
+    }
+    out
+}
+
+/// Appends one record of a text payload: the packet's length in UTF-16 units, `:`, the
+/// packet.
+fn push_text_record(out: &mut String, text: &str) {
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{}:", utf16_len(text));
+    out.push_str(text);
 }
 
 /// Decodes a text payload of at most `max_payload` bytes.

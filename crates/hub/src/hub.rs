@@ -266,9 +266,22 @@ impl Hub {
     ) -> Result<EngineOpen, Refusal> {
         let issued = self.inner.issue(info, Generation::Engine(revision));
         self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
+        let sid = issued?;
+        if revision == ferrio_eio::Revision::V3 {
+            // Socket.IO 4 (socket.io-client 1.x–2.x) is in the default namespace from its
+            // handshake on: the server connects it and tells it so (`40`) unasked.
+            if let Some(session) = self.inner.session(&sid) {
+                let connect = ferrio_protocol::Packet {
+                    endpoint: String::new(),
+                    id: None,
+                    body: ferrio_protocol::PacketBody::Connect { query: None },
+                };
+                self.inner.ingest(&session, vec![connect]);
+            }
+        }
         let engine = &self.inner.config.engine;
         Ok(EngineOpen {
-            sid: issued?.to_string(),
+            sid: sid.to_string(),
             ping_interval: engine.ping_interval,
             ping_timeout: engine.ping_timeout,
             max_payload: engine.max_payload,

@@ -245,17 +245,14 @@ impl Shared {
             // revision and the transport; a bare one is still 0.9's welcome.
             Route::Welcome if is_engine_request(request.uri().query()) => {
                 match ferrio_eio::parse_query(request.uri().query().unwrap_or_default()) {
-                    Ok(query)
-                        if query.revision == ferrio_eio::Revision::V4
-                            && self.serves_engine_transport(query.transport) =>
-                    {
+                    Ok(query) if self.serves_engine_transport(query.transport) => {
                         match self.foreign_origin(request, None) {
                             Some(refusal) => Answer::Now(refusal),
                             None => Answer::Engine(query),
                         }
                     }
-                    // Revision 3 is not served yet, nor a transport turned off: the client is
-                    // told so as the reference tells it of an unknown transport.
+                    // A transport turned off: the client is told so as the reference tells
+                    // it of an unknown transport.
                     Ok(_) => Answer::Now(ferrio_eio_polling::engine_error(
                         ferrio_eio::ErrorCode::TransportUnknown,
                     )),
@@ -521,6 +518,7 @@ impl Shared {
         let polling = ferrio_eio_polling::PollingRequest {
             hub: &self.hub,
             revision: query.revision,
+            jsonp: query.jsonp,
             sid: query.sid.as_deref(),
             limits,
             websocket_enabled: self.serves_engine_transport(ferrio_eio::TransportName::Websocket),
