@@ -222,6 +222,35 @@ mod tests {
     }
 
     #[test]
+    fn engine_timers_reach_the_hub() {
+        let config = parse(&[
+            "--engine-ping-interval",
+            "0.3",
+            "--engine-ping-timeout",
+            "0.2",
+            "--engine-connect-timeout",
+            "1",
+            "--engine-upgrade-timeout",
+            "2",
+            "--engine-max-payload",
+            "1000",
+        ])
+        .unwrap();
+        let engine = &config.hub.engine;
+        assert_eq!(engine.ping_interval, Duration::from_millis(300));
+        assert_eq!(engine.ping_timeout, Duration::from_millis(200));
+        assert_eq!(engine.connect_timeout, Duration::from_secs(1));
+        assert_eq!(engine.upgrade_timeout, Duration::from_secs(2));
+        assert_eq!(engine.max_payload, 1000);
+        assert!(
+            parse(&["--engine-ping-interval", "0"])
+                .unwrap_err()
+                .to_string()
+                .starts_with("engine_ping_interval:")
+        );
+    }
+
+    #[test]
     fn file_then_flags() {
         let dir = std::env::temp_dir().join(format!("ferrio-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

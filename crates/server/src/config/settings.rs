@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferrio_cluster::ClusterConfig;
-use ferrio_hub::{HubConfig, Origins, Rate};
+use ferrio_hub::{EngineConfig, HubConfig, Origins, Rate};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::PostLimits;
 use ferrio_webhooks::WebhookConfig;
@@ -185,6 +185,18 @@ declare_settings! {
     close_timeout: Duration = hub().close_timeout, parse_seconds;
     /// Seconds a poll waits before it is answered with a noop.
     polling_duration: Duration = hub().polling_duration, parse_seconds;
+    /// Seconds between the server's pings to a socket.io-client 3.x–4.x, or the most a 2.x
+    /// client may wait between its own, less the ping timeout; announced, in milliseconds.
+    engine_ping_interval: Duration = hub().engine.ping_interval, parse_seconds;
+    /// Seconds a modern client may take to answer a ping (3.x–4.x) or be late with its own
+    /// (2.x); announced, in milliseconds.
+    engine_ping_timeout: Duration = hub().engine.ping_timeout, parse_seconds;
+    /// Seconds a modern session may stay without joining a namespace.
+    engine_connect_timeout: Duration = hub().engine.connect_timeout, parse_seconds;
+    /// Seconds a WebSocket opened to upgrade a polling session may take to finish it.
+    engine_upgrade_timeout: Duration = hub().engine.upgrade_timeout, parse_seconds;
+    /// Largest POST body or WebSocket message of a modern client, in bytes; announced.
+    engine_max_payload: usize = hub().engine.max_payload, parse_number;
     /// Enabled transports, comma-separated, in announced order.
     transports: Vec<TransportKind> = hub().transports, parse_transports;
     /// Offer the Flash socket transport (announced second) and answer Flash policy requests.
@@ -401,6 +413,13 @@ impl Settings {
                     self.handshake_rate_per_ip,
                     self.handshake_burst_per_ip,
                 ),
+                engine: EngineConfig {
+                    ping_interval: self.engine_ping_interval,
+                    ping_timeout: self.engine_ping_timeout,
+                    connect_timeout: self.engine_connect_timeout,
+                    upgrade_timeout: self.engine_upgrade_timeout,
+                    max_payload: self.engine_max_payload,
+                },
                 ..hub()
             },
             post: PostLimits {
