@@ -713,6 +713,48 @@ async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_node_forwarding_a_socket_io_poll_requeues_what_it_had_not_delivered() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let owned = node_args(&url, "forwarder4", "conformance", &[]);
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
+    let forwarder = without_admin(&args);
+    let open = owner
+        .get("/socket.io/?EIO=4&transport=polling")
+        .await
+        .text();
+    let open: serde_json::Value =
+        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("JSON");
+    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    assert_eq!(owner.post(&path, "40").await.text(), "ok");
+    assert!(owner.get(&path).await.text().starts_with("40{"));
+    // A poll through the forwarding node, held at the owner; the forwarding node then stops
+    // dead before it can relay the answer, and is killed.
+    let poll = {
+        let (addr, path) = (forwarder.addr, path.clone());
+        tokio::spawn(async move { get(addr, &path).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    forwarder.signal("STOP");
+    assert_eq!(owner.post(&path, r#"427["echo",1]"#).await.text(), "ok");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    forwarder.signal("KILL");
+    poll.abort();
+    // The owner got the link's end, put the batch back, and the next poll has it.
+    let requeued = retry_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || get(owner_admin, "/metrics").await.text(),
+        |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
+    )
+    .await;
+    assert!(requeued.is_ok(), "the batch was not requeued");
+    assert_eq!(owner.get(&path).await.text(), r#"437[1]"#);
+}
+
 /// How long a link may take to notice a peer frozen with its socket open: the link's ping
 /// interval (5 s) and pong timeout (10 s), and slack for a busy machine.
 const FROZEN_PEER_NOTICED_WITHIN: Duration = Duration::from_secs(25);

@@ -17,8 +17,8 @@ use ferrio_hub::{AttachMode, ConnectInfo, EngineAttachError, Hub, IngestError};
 use ferrio_protocol::TransportKind;
 pub use ferrio_transport::engine_error;
 use ferrio_transport::{
-    Body, PostLimits, TransportError, allow_origin, engine_open_packet, engine_refusal, full,
-    preflight, read_body,
+    Body, PostLimits, TransportError, Unconfirmed, allow_origin, engine_open_packet,
+    engine_refusal, full, preflight, read_body,
 };
 use http::header::{CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Request, Response};
@@ -63,7 +63,10 @@ where
         (&Method::OPTIONS, _) => return preflight(&parts.headers),
         (&Method::GET, None) => handshake(&ctx, info(&parts)),
         (_, None) => engine_error(ErrorCode::BadHandshakeMethod),
-        (&Method::GET, Some(sid)) => poll(&ctx, sid).await,
+        (&Method::GET, Some(sid)) => {
+            let unconfirmed = parts.extensions.get::<Unconfirmed>();
+            poll(&ctx, sid, unconfirmed).await
+        }
         (&Method::POST, Some(sid)) => post(&ctx, sid, &parts, body).await,
         (_, Some(_)) => engine_error(ErrorCode::BadRequest),
     };
@@ -79,14 +82,20 @@ fn handshake(ctx: &PollingRequest<'_>, info: ConnectInfo) -> Response<Body> {
     match ctx.hub.open_engine(info, ctx.revision) {
         Ok(open) => {
             let open = engine_open_packet(open, ctx.revision, ctx.websocket_enabled);
-            answer(ctx, [open.as_str()])
+            answer(ctx, payload(ctx, [open.as_str()]))
         }
         Err(refusal) => engine_refusal(&refusal),
     }
 }
 
-/// A GET of session `sid`: what it has queued, or the first packet to come.
-async fn poll(ctx: &PollingRequest<'_>, sid: &str) -> Response<Body> {
+/// A GET of session `sid`: what it has queued, or the first packet to come. A poll another
+/// node of the cluster forwarded here keeps the batch it answers with in `unconfirmed`, until
+/// that node confirms its client took it.
+async fn poll(
+    ctx: &PollingRequest<'_>,
+    sid: &str,
+    unconfirmed: Option<&Unconfirmed>,
+) -> Response<Body> {
     let attached = ctx
         .hub
         .attach_engine(sid, TransportKind::XhrPolling, AttachMode::Poll);
@@ -100,19 +109,28 @@ async fn poll(ctx: &PollingRequest<'_>, sid: &str) -> Response<Body> {
         ) => return engine_error(ErrorCode::BadRequest),
     };
     match attachment.next_batch().await {
-        Some(batch) => answer(ctx, batch.texts()),
+        Some(batch) => {
+            let body = payload(ctx, batch.texts());
+            if let Some(unconfirmed) = unconfirmed
+                && !batch.is_noop()
+                && let Err(batch) = unconfirmed.record(body.len(), Some(batch))
+            {
+                // The forwarding node stopped listening before the batch came: nobody would
+                // relay it.
+                attachment.unread(batch);
+                return answer(ctx, payload(ctx, ["6"]));
+            }
+            answer(ctx, body)
+        }
         // The session ended while the poll waited: the client's next request learns it is
         // unknown; this one is told to close.
-        None => answer(ctx, ["1"]),
+        None => answer(ctx, payload(ctx, ["1"])),
     }
 }
 
-/// The answer carrying `packets` (each already an Engine.IO packet's text) as a payload of
-/// the request's revision, in a script when the request is JSONP.
-fn answer<'a>(
-    ctx: &PollingRequest<'_>,
-    packets: impl IntoIterator<Item = &'a str>,
-) -> Response<Body> {
+/// `packets` (each already an Engine.IO packet's text) as a payload of the request's
+/// revision, in a script when the request is JSONP.
+fn payload<'a>(ctx: &PollingRequest<'_>, packets: impl IntoIterator<Item = &'a str>) -> Bytes {
     let payload = match ctx.revision {
         Revision::V4 => {
             let packets: Vec<&str> = packets.into_iter().collect();
@@ -120,13 +138,20 @@ fn answer<'a>(
         }
         Revision::V3 => ferrio_eio::v3::frame_text_payload(packets),
     };
-    match ctx.jsonp {
-        Some(index) => with_type(
-            ferrio_eio::jsonp::wrap_response(index, &payload),
-            "text/javascript; charset=UTF-8",
-        ),
-        None => text(payload),
-    }
+    Bytes::from(match ctx.jsonp {
+        Some(index) => ferrio_eio::jsonp::wrap_response(index, &payload),
+        None => payload,
+    })
+}
+
+/// The answer carrying `body`, a payload of [`payload`].
+fn answer(ctx: &PollingRequest<'_>, body: Bytes) -> Response<Body> {
+    let content_type = if ctx.jsonp.is_some() {
+        "text/javascript; charset=UTF-8"
+    } else {
+        "text/plain; charset=UTF-8"
+    };
+    with_type(body, content_type)
 }
 
 /// A POST of session `sid`: its payload's packets handed to the hub, answered `ok`.
@@ -159,8 +184,10 @@ where
     match ctx.hub.ingest_engine(sid, packets) {
         // A JSONP POST is a form submitted into a hidden frame: the reference answers it
         // as a page.
-        Ok(()) if ctx.jsonp.is_some() => with_type("ok".to_owned(), "text/html; charset=UTF-8"),
-        Ok(()) => text("ok".to_owned()),
+        Ok(()) if ctx.jsonp.is_some() => {
+            with_type(Bytes::from_static(b"ok"), "text/html; charset=UTF-8")
+        }
+        Ok(()) => text("ok"),
         Err(IngestError::UnknownSession) => engine_error(ErrorCode::SessionIdUnknown),
         Err(IngestError::ShuttingDown) => TransportError::ShuttingDown.into_response(),
         Err(IngestError::Upgraded) => engine_error(ErrorCode::BadRequest),
@@ -195,12 +222,15 @@ fn decode_post(
     .map_err(|error| error.to_string())
 }
 
-fn text(body: String) -> Response<Body> {
-    with_type(body, "text/plain; charset=UTF-8")
+fn text(body: &'static str) -> Response<Body> {
+    with_type(
+        Bytes::from_static(body.as_bytes()),
+        "text/plain; charset=UTF-8",
+    )
 }
 
-fn with_type(body: String, content_type: &'static str) -> Response<Body> {
-    let mut response = Response::new(full(Bytes::from(body)));
+fn with_type(body: Bytes, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(full(body));
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -638,6 +638,7 @@ impl Shared {
             Some(answer) => {
                 let sid = match &answer {
                     Answer::Transport { sid, .. } => Some(sid.clone()),
+                    Answer::Engine(query) => query.sid.clone(),
                     _ => None,
                 };
                 (self.respond(answer, request).await, sid)
