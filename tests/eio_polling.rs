@@ -397,3 +397,50 @@ async fn jsonp_polls_answer_scripts_and_take_form_posts() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn binary_attachments_go_both_ways_and_reach_0_9_clients_as_buffer_json() {
+    let server = TestServer::start_default().await;
+    let sid = joined(&server).await;
+    // BINARY_EVENT with an ack, its one attachment in base64: `echo` acks with the buffer.
+    let header = r#"451-1["echo",{"_placeholder":true,"num":0},"text"]"#;
+    assert_eq!(post(&server, &sid, &[header, "bAQID/w=="]).await.0, 200);
+    assert_eq!(
+        poll(&server, &sid).await,
+        [
+            r#"461-1[{"_placeholder":true,"num":0},"text"]"#,
+            "bAQID/w=="
+        ]
+    );
+    // Broadcast to a 0.9 session, the buffer is in its JSON form.
+    let legacy = server.handshake().await;
+    assert_eq!(server.poll_packets(&legacy).await, ["1::"]);
+    let header = r#"451-["bcast",{"_placeholder":true,"num":0}]"#;
+    assert_eq!(post(&server, &sid, &[header, "bAQID/w=="]).await.0, 200);
+    assert_eq!(
+        server.poll_packets(&legacy).await,
+        [r#"5:::{"name":"bmsg","args":[{"type":"Buffer","data":[1,2,3,255]}]}"#]
+    );
+    // A revision 3 client gets the attachment base64 in its text payload.
+    let v3 = v3_sid(&server).await;
+    let query = format!("&sid={v3}");
+    assert_eq!(server.get(&v3_path(&query)).await.text(), "2:40");
+    let body = format!(
+        "{}{}",
+        v3_record(r#"451-1["echo",{"_placeholder":true,"num":0}]"#),
+        v3_record("b4AQID/w==")
+    );
+    assert_eq!(
+        v3_post(&server, &query, &body).await,
+        (200, "ok".to_owned())
+    );
+    assert_eq!(
+        server.get(&v3_path(&query)).await.text(),
+        format!(
+            "{}{}",
+            v3_record(r#"461-1[{"_placeholder":true,"num":0}]"#),
+            v3_record("b4AQID/w==")
+        )
+    );
+    server.stop().await;
+}

@@ -369,3 +369,37 @@ async fn a_revision_3_websocket_is_connected_unasked_and_answers_client_pings() 
     assert_closed(&mut ws).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn binary_attachments_travel_as_binary_messages() {
+    let server = TestServer::start_default().await;
+    let (_, mut ws) = direct(&server).await;
+    ws.send_text("40").await;
+    assert!(ws.next_text(WAIT).await.is_some());
+    ws.send_text(r#"451-1["echo",{"_placeholder":true,"num":0}]"#)
+        .await;
+    ws.send_frame(opcode::BINARY, &[1, 2, 3, 255]).await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"461-1[{"_placeholder":true,"num":0}]"#)
+    );
+    let attachment = ws.read_frame(WAIT).await.expect("the attachment");
+    assert_eq!(attachment.opcode, opcode::BINARY);
+    assert_eq!(attachment.payload, [1, 2, 3, 255]);
+    // Revision 3 puts the message type byte before the data, both ways.
+    let upgrade = raw_upgrade(server.addr, "/socket.io/?EIO=3&transport=websocket", &[]).await;
+    let mut v3 = upgrade.ws;
+    assert!(v3.next_text(WAIT).await.is_some(), "the open packet");
+    assert_eq!(v3.next_text(WAIT).await.as_deref(), Some("40"));
+    v3.send_text(r#"451-1["echo",{"_placeholder":true,"num":0}]"#)
+        .await;
+    v3.send_frame(opcode::BINARY, &[4, 9, 8]).await;
+    assert_eq!(
+        v3.next_text(WAIT).await.as_deref(),
+        Some(r#"461-1[{"_placeholder":true,"num":0}]"#)
+    );
+    let attachment = v3.read_frame(WAIT).await.expect("the attachment");
+    assert_eq!(attachment.opcode, opcode::BINARY);
+    assert_eq!(attachment.payload, [4, 9, 8]);
+    server.stop().await;
+}

@@ -44,11 +44,13 @@ const SERVERS = {
     name: 'ferrio --app chat',
     speaksLegacy: true,
     start: () => startServer({ app: 'chat' }),
+    startEcho: () => startServer({ app: 'conformance' }),
   },
   reference: {
     name: 'socket.io 4.8 (fixtures/chat4.js)',
     speaksLegacy: false,
     start: () => startServer({ program: { bin: process.execPath, args: [REFERENCE_FIXTURE, '--port', '0'] } }),
+    startEcho: () => startServer({ program: { bin: process.execPath, args: [REFERENCE_FIXTURE, '--port', '0'] } }),
   },
 };
 
@@ -114,10 +116,13 @@ for (const mode of Object.keys(MODES)) {
   describe(`socket.io-client 4.8 and 2.5 (${mode}) against ${SERVER.name}`, () => {
     let server;
     let url;
+    /** A server whose `echo` acks with its arguments (ferrio's conformance app). */
+    let echoServer;
 
     before(async () => {
       server = await SERVER.start();
       url = urls(server);
+      echoServer = await SERVER.startEcho();
     });
 
     after(async () => {
@@ -125,6 +130,9 @@ for (const mode of Object.keys(MODES)) {
       closeAllClients();
       if (server) {
         await server.stop();
+      }
+      if (echoServer) {
+        await echoServer.stop();
       }
     });
 
@@ -223,6 +231,21 @@ for (const mode of Object.keys(MODES)) {
         await delay(SETTLE_MS);
         assert.deepEqual(heardByListener, [`b:${TEXT}`]);
         assert.deepEqual(heardBySender, [`b:${TEXT}`]);
+      });
+
+      clientTest(`${version}: binary arguments go both ways: echo acks with the same buffers`, async () => {
+        const socket = await openModern(echoServer.url, mode, version);
+        assertModernTransport(socket, mode);
+        const top = Buffer.from([0, 1, 2, 254, 255]);
+        const nested = Buffer.from(TEXT);
+        const back = await emitWithAck(socket, 'echo', [top, { nested, text: TEXT }, 'plain']);
+        assert.equal(back.length, 3, JSON.stringify(back));
+        assert.ok(Buffer.isBuffer(back[0]), `a buffer comes back, not ${JSON.stringify(back[0])}`);
+        assert.deepEqual([...back[0]], [...top]);
+        assert.ok(Buffer.isBuffer(back[1].nested), 'the nested buffer comes back a buffer');
+        assert.equal(back[1].nested.toString(), TEXT);
+        assert.equal(back[1].text, TEXT);
+        assert.equal(back[2], 'plain');
       });
 
       clientTest(`${version}: a message sent with an ack is acked with its text`, async () => {

@@ -12,8 +12,10 @@
 //! a POST over `max_payload` is `413`.
 
 use bytes::Bytes;
-use ferrio_eio::{ErrorCode, JsonpIndex, Packet, Revision};
-use ferrio_hub::{AttachMode, ConnectInfo, EngineAttachError, Hub, IngestError};
+use std::borrow::Cow;
+
+use ferrio_eio::{ErrorCode, JsonpIndex, Packet, PacketType, Revision};
+use ferrio_hub::{AttachMode, ConnectInfo, Encoded, EngineAttachError, Hub, IngestError};
 use ferrio_protocol::TransportKind;
 pub use ferrio_transport::engine_error;
 use ferrio_transport::{
@@ -110,7 +112,12 @@ async fn poll(
     };
     match attachment.next_batch().await {
         Some(batch) => {
-            let body = payload(ctx, batch.texts());
+            let texts: Vec<Cow<'_, str>> = batch
+                .packets()
+                .iter()
+                .map(|packet| packet_text(packet, ctx.revision))
+                .collect();
+            let body = payload(ctx, texts.iter().map(AsRef::as_ref));
             if let Some(unconfirmed) = unconfirmed
                 && !batch.is_noop()
                 && let Err(batch) = unconfirmed.record(body.len(), Some(batch))
@@ -125,6 +132,18 @@ async fn poll(
         // The session ended while the poll waited: the client's next request learns it is
         // unknown; this one is told to close.
         None => answer(ctx, payload(ctx, ["1"])),
+    }
+}
+
+/// An outbox packet as a packet of a text payload: a binary message in base64 (`b…`).
+fn packet_text(packet: &Encoded, revision: Revision) -> Cow<'_, str> {
+    match packet.binary_data() {
+        Some(data) => {
+            let binary = Packet::binary(PacketType::Message, data.to_vec());
+            // Revision 3 and 4 both write a binary packet as text: this cannot fail.
+            Cow::Owned(binary.encode_text(revision).unwrap_or_default())
+        }
+        None => Cow::Borrowed(packet.as_str()),
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use crate::cluster::{BroadcastBody, ClusterBroadcast, ClusterMessage};
-use crate::encoded::Encoded;
+use crate::encoded::Form;
 use crate::generation::Generation;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
@@ -184,10 +184,10 @@ fn deliver_here(
         if except.contains(&&*session.id) {
             continue;
         }
-        let Some(encoded) = forms.for_generation(session.generation) else {
+        let Some(form) = forms.for_generation(session.generation) else {
             continue;
         };
-        if hub.push(&session, encoded, volatile) {
+        if hub.push_form(&session, &form, volatile) {
             delivered += 1;
         }
     }
@@ -200,7 +200,7 @@ struct Forms<'a> {
     packet: &'a Packet,
     /// By [`generation_slot`]: not built yet, or built (`None` when the packet has no
     /// meaning in that generation).
-    built: [Option<Option<Encoded>>; 3],
+    built: [Option<Option<Form>>; 3],
 }
 
 impl<'a> Forms<'a> {
@@ -211,7 +211,7 @@ impl<'a> Forms<'a> {
         }
     }
 
-    fn for_generation(&mut self, generation: Generation) -> Option<Encoded> {
+    fn for_generation(&mut self, generation: Generation) -> Option<Form> {
         self.built[generation_slot(generation)]
             .get_or_insert_with(|| encode_for(self.packet, generation, ""))
             .clone()

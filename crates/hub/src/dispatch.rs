@@ -8,7 +8,7 @@ use ferrio_protocol::{ErrorReason, MessageId, Packet, PacketBody, is_reserved_ev
 use tracing::{debug, info, warn};
 
 use crate::budget::{Spent, packet_size};
-use crate::encoded::Encoded;
+use crate::encoded::{Encoded, Form};
 use crate::generation::Generation;
 use crate::handshake::Authorization;
 use crate::hub::HubInner;
@@ -312,7 +312,7 @@ impl HubInner {
         volatile: bool,
     ) -> bool {
         match encode_for(packet, session.generation, session.socket_id()) {
-            Some(encoded) => self.push(session, encoded, volatile),
+            Some(form) => self.push_form(session, &form, volatile),
             None => false,
         }
     }
@@ -320,7 +320,19 @@ impl HubInner {
     /// Queues a packet for one session; `false` if it was not accepted. A full outbox ends
     /// the session.
     pub(crate) fn push(&self, session: &Arc<Session>, packet: Encoded, volatile: bool) -> bool {
-        match session.push(packet, volatile, Bounds::of(&self.config)) {
+        let pushed = session.push(packet, volatile, Bounds::of(&self.config));
+        self.pushed(session, pushed)
+    }
+
+    /// [`HubInner::push`] of a packet in one generation's form, its units queued together.
+    pub(crate) fn push_form(&self, session: &Arc<Session>, form: &Form, volatile: bool) -> bool {
+        let pushed = session.push_units(form.units(), volatile, Bounds::of(&self.config));
+        self.pushed(session, pushed)
+    }
+
+    /// What a push did, for its caller; a full outbox ends the session.
+    fn pushed(&self, session: &Arc<Session>, pushed: Pushed) -> bool {
+        match pushed {
             Pushed::Queued => true,
             Pushed::Dropped => false,
             Pushed::Overflow(bound) => {

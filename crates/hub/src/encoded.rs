@@ -1,15 +1,44 @@
 //! Packets already in wire form, shared between the outboxes of every session they go to.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use ferrio_protocol::Packet;
 
 use crate::generation::Generation;
 
 /// One encoded packet. Cloning it shares the bytes, so a broadcast encodes once.
+///
+/// For an Engine.IO session it may also be a binary message (a Socket.IO attachment), held
+/// behind [`BINARY_MARK`]: its transport writes it as binary (a WebSocket binary message, or
+/// base64 in a polling payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded(Bytes);
 
+/// The byte an outbox puts before the data of an Engine.IO binary message. No text packet
+/// starts with it (every one starts with an ASCII digit), and it is the type byte (`message`)
+/// that revision 3 writes before the data of a binary WebSocket message.
+const BINARY_MARK: u8 = 0x04;
+
 impl Encoded {
+    /// An Engine.IO binary message carrying `data` (copied once, behind [`BINARY_MARK`]).
+    pub fn binary(data: &[u8]) -> Self {
+        let mut bytes = Vec::with_capacity(data.len() + 1);
+        bytes.push(BINARY_MARK);
+        bytes.extend_from_slice(data);
+        Encoded(Bytes::from(bytes))
+    }
+
+    /// The data of a binary message (shared, without its mark); `None` for a text packet.
+    pub fn binary_data(&self) -> Option<Bytes> {
+        (self.0.first() == Some(&BINARY_MARK)).then(|| self.0.slice(1..))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        self.0.first() == Some(&BINARY_MARK)
+    }
+
     /// Encodes `packet`.
     pub fn new(packet: &Packet) -> Self {
         Encoded(Bytes::from(packet.encode()))
@@ -25,9 +54,12 @@ impl Encoded {
         Encoded(Bytes::from_static(text.as_bytes()))
     }
 
-    /// The packet text.
+    /// The packet text; empty for a binary message.
     pub fn as_str(&self) -> &str {
-        // The bytes always come from a `str`, so this never falls back.
+        if self.is_binary() {
+            return "";
+        }
+        // A text packet's bytes always come from a `str`, so this never falls back.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
@@ -44,6 +76,26 @@ impl Encoded {
     /// Whether the packet text is empty (an encoded packet never is).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A packet in the wire form of one generation: what a session's outbox takes for it.
+#[derive(Debug, Clone)]
+pub(crate) enum Form {
+    /// One packet.
+    Single(Encoded),
+    /// A Socket.IO packet with binary attachments: its text, then each attachment. They are
+    /// queued together, so no other packet comes between them.
+    Group(Arc<[Encoded]>),
+}
+
+impl Form {
+    /// The units of this form, in order.
+    pub(crate) fn units(&self) -> &[Encoded] {
+        match self {
+            Form::Single(packet) => std::slice::from_ref(packet),
+            Form::Group(packets) => packets,
+        }
     }
 }
 

@@ -39,6 +39,7 @@
 
 mod admission;
 mod attachment;
+mod binary;
 mod broadcast;
 mod budget;
 mod cluster;
@@ -65,6 +66,7 @@ mod upgrade;
 
 pub use admission::Rate;
 pub use attachment::Attachment;
+pub use binary::{binary, binary_data};
 pub use broadcast::Broadcast;
 pub use cluster::{BroadcastBody, Cluster, ClusterBroadcast, ClusterMessage};
 pub use config::{ConfigError, EngineConfig, HubConfig};

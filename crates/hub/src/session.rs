@@ -463,11 +463,13 @@ impl Session {
         // Coming back for more means the last batch is written.
         state.in_flight = 0;
         if !state.outbox.is_empty() {
-            let count = if mode == AttachMode::Poll && waited {
-                1
-            } else {
-                state.outbox.len()
-            };
+            // An Engine.IO poll takes everything: its client is not 0.9's.
+            let count =
+                if mode == AttachMode::Poll && waited && self.generation == Generation::Legacy {
+                    1
+                } else {
+                    state.outbox.len()
+                };
             let packets = state.drain(count);
             if mode == AttachMode::Stream {
                 state.in_flight = packets.iter().map(Encoded::len).sum();
@@ -559,6 +561,12 @@ impl Session {
     /// backed up (docs/protocol.md §4.11); otherwise it is dropped by design, as it is when it
     /// would cross a bound. The byte bound counts the batch the transport is writing too.
     pub(crate) fn push(&self, packet: Encoded, volatile: bool, bounds: Bounds) -> Pushed {
+        self.push_units(std::slice::from_ref(&packet), volatile, bounds)
+    }
+
+    /// [`Session::push`] of packets that go out together (a Socket.IO packet and its binary
+    /// attachments): all are queued, back to back, or none.
+    pub(crate) fn push_units(&self, units: &[Encoded], volatile: bool, bounds: Bounds) -> Pushed {
         let mut state = self.state.lock();
         if state.phase == Phase::Closed {
             return Pushed::Dropped;
@@ -566,9 +574,10 @@ impl Session {
         if volatile && (state.attached.is_none() || !state.outbox.is_empty()) {
             return Pushed::Dropped;
         }
-        let crossed = if state.outbox.len() >= bounds.packets {
+        let size: usize = units.iter().map(Encoded::len).sum();
+        let crossed = if state.outbox.len() + units.len() > bounds.packets {
             Some(Bound::Packets)
-        } else if state.outbox_bytes + state.in_flight + packet.len() > bounds.bytes {
+        } else if state.outbox_bytes + state.in_flight + size > bounds.bytes {
             Some(Bound::Bytes)
         } else {
             None
@@ -581,7 +590,9 @@ impl Session {
             };
         }
         let was_empty = state.outbox.is_empty();
-        state.push_back(packet);
+        for unit in units {
+            state.push_back(unit.clone());
+        }
         let attached = state.attached.is_some();
         drop(state);
         if was_empty && attached {

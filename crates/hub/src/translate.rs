@@ -11,7 +11,8 @@
 //! | `6:::id+[…]` | `43id[…]` |
 //! | `7::/ns:2` (refused) | `44/ns,{"message":"Not authorized"}` (`44/ns,"Not authorized"`) |
 //!
-//! and back. Packets with no meaning in Socket.IO (heartbeats, noops, other errors) are not
+//! and back. A buffer among the arguments (in its JSON form, `crate::binary`) becomes a
+//! binary attachment (`45…`, `46…`) and back. Packets with no meaning in Socket.IO (heartbeats, noops, other errors) are not
 //! written to an Engine.IO session; its heartbeat is Engine.IO's own.
 
 use ferrio_eio::Revision as EngineRevision;
@@ -19,7 +20,8 @@ use ferrio_protocol::{ErrorReason, MessageId, Packet, PacketBody};
 use ferrio_sio::{Arguments, EventName, Namespace, Revision as SocketRevision};
 use serde_json::Value;
 
-use crate::encoded::Encoded;
+use crate::binary;
+use crate::encoded::{Encoded, Form};
 use crate::generation::Generation;
 
 /// The Socket.IO revision an Engine.IO revision carries: socket.io-client 1.x–2.x speak
@@ -50,28 +52,49 @@ pub(crate) fn endpoint_of(namespace: &Namespace) -> String {
 }
 
 /// `packet` in the wire form of `generation`; `None` when it has no meaning there.
-/// `socket_id` is what a Socket.IO v5 client is told its socket is called when it joins.
-pub(crate) fn encode_for(
-    packet: &Packet,
-    generation: Generation,
-    socket_id: &str,
-) -> Option<Encoded> {
+/// `socket_id` is what a Socket.IO v5 client is told its socket is called when it joins. A
+/// buffer among a packet's arguments (`crate::binary`) is a binary attachment for an
+/// Engine.IO session: the packet's text, then each attachment as a binary message.
+pub(crate) fn encode_for(packet: &Packet, generation: Generation, socket_id: &str) -> Option<Form> {
     match generation {
-        Generation::Legacy => Some(Encoded::new(packet)),
+        Generation::Legacy => Some(Form::Single(Encoded::new(packet))),
         Generation::Engine(engine) => {
             let revision = socket_revision(engine);
             let sio = to_socket_io(packet, revision, socket_id)?;
             let mut text = String::from("4");
             text.push_str(&ferrio_sio::encode_text(&sio));
-            Some(Encoded::from_text(text))
+            let text = Encoded::from_text(text);
+            let attachments = sio.attachments();
+            if attachments.is_empty() {
+                return Some(Form::Single(text));
+            }
+            let units: Vec<Encoded> = std::iter::once(text)
+                .chain(attachments.iter().map(|data| Encoded::binary(data)))
+                .collect();
+            Some(Form::Group(units.into()))
         }
     }
 }
 
-/// `args` as a Socket.IO argument array, written straight from the slice.
+/// `args` as a Socket.IO argument array, written straight from the slice, or with each
+/// buffer as an attachment when there is one.
 fn json_args(args: &[Value]) -> Arguments {
+    if binary::has_binary(args) {
+        let values: Vec<ferrio_sio::Value> = args.iter().map(binary::to_socket_io).collect();
+        return Arguments::from_values(&values);
+    }
     // Writing JSON values to a string cannot fail.
     Arguments::from_trusted_json(serde_json::to_string(args).unwrap_or_default())
+}
+
+/// A client's arguments as the hub's JSON, each attachment in its place as a buffer's JSON
+/// form; `None` when they do not parse.
+fn hub_args(args: &Arguments) -> Option<Vec<Value>> {
+    if !args.has_attachments() {
+        return serde_json::from_str(args.json()).ok();
+    }
+    let values = args.to_values().ok()?;
+    Some(values.into_iter().map(binary::from_socket_io).collect())
 }
 
 /// The Socket.IO packet that means what the 0.9 `packet` means.
@@ -164,7 +187,7 @@ pub(crate) fn from_socket_io(packet: ferrio_sio::Packet) -> Option<Packet> {
                 EventName::Text(name) => name,
                 EventName::Number(number) => number.to_string(),
             };
-            let args: Vec<Value> = serde_json::from_str(args.json()).ok()?;
+            let args = hub_args(&args)?;
             let id = ack_id.map(|value| MessageId { value, data: true });
             let body = match (name.as_str(), args.as_slice()) {
                 ("message", [Value::String(text)]) => PacketBody::Message(text.clone()),
@@ -174,7 +197,7 @@ pub(crate) fn from_socket_io(packet: ferrio_sio::Packet) -> Option<Packet> {
             (id, body)
         }
         ferrio_sio::Packet::Ack { ack_id, args, .. } => {
-            let args: Vec<Value> = serde_json::from_str(args.json()).ok()?;
+            let args = hub_args(&args)?;
             (
                 None,
                 PacketBody::Ack {

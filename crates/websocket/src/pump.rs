@@ -113,6 +113,17 @@ pub(crate) trait PacketSocket: Send {
     /// Writes every packet as its own text message.
     fn send(&mut self, packets: &[Encoded]) -> impl Future<Output = std::io::Result<()>> + Send;
 
+    /// Writes an Engine.IO session's packets, each its own message: text packets as text,
+    /// binary ones as binary (revision 3 keeps the type byte before the data, revision 4
+    /// sends the data alone). Only RFC 6455 carries binary; the default writes text.
+    fn send_engine(
+        &mut self,
+        packets: &[Encoded],
+        _revision: Revision,
+    ) -> impl Future<Output = std::io::Result<()>> + Send {
+        self.send(packets)
+    }
+
     /// Reads until the peer's side ends, handing each message to `on_message` as it
     /// completes. Must be cancel-safe: it is raced against outgoing packets.
     fn receive(&mut self, on_message: &mut OnMessage<'_>) -> impl Future<Output = Ended> + Send;
@@ -156,7 +167,13 @@ pub(crate) fn pump<S: PacketSocket>(
         let failure = loop {
             match next_turn(&mut socket, &attachment, &hub, kind, &sid).await {
                 Turn::Outgoing(Some(batch)) => {
-                    if let Err(error) = socket.send(batch.packets()).await {
+                    let sent = match attachment.generation() {
+                        Generation::Legacy => socket.send(batch.packets()).await,
+                        Generation::Engine(revision) => {
+                            socket.send_engine(batch.packets(), revision).await
+                        }
+                    };
+                    if let Err(error) = sent {
                         break Failure::Io(error);
                     }
                 }

@@ -5,6 +5,7 @@
 use std::io::Cursor;
 use std::time::Duration;
 
+use ferrio_eio::Revision;
 use ferrio_hub::Encoded;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
@@ -33,6 +34,15 @@ impl Default for WsLimits {
             max_message_bytes: 1024 * 1024,
             message_timeout: Duration::from_secs(30),
         }
+    }
+}
+
+/// An outbox's binary message written as its data alone (Engine.IO revision 4).
+struct BinaryData<'a>(&'a Encoded);
+
+impl Payload for BinaryData<'_> {
+    fn payload(&self) -> &[u8] {
+        self.0.bytes().get(1..).unwrap_or_default()
     }
 }
 
@@ -112,6 +122,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_replies().await?;
         self.write_messages(packets, false).await
+    }
+
+    async fn send_engine(
+        &mut self,
+        packets: &[Encoded],
+        revision: Revision,
+    ) -> std::io::Result<()> {
+        self.write_replies().await?;
+        for run in packets.chunk_by(|a, b| a.is_binary() == b.is_binary()) {
+            let binary = run.first().is_some_and(Encoded::is_binary);
+            match (binary, revision) {
+                (false, _) => self.write_messages(run, false).await?,
+                // Revision 3's binary message is the type byte and the data: the outbox's form.
+                (true, Revision::V3) => self.write_messages(run, true).await?,
+                (true, Revision::V4) => {
+                    let data: Vec<BinaryData<'_>> = run.iter().map(BinaryData).collect();
+                    self.write_messages(&data, true).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn receive(&mut self, on_message: &mut OnMessage<'_>) -> Ended {
