@@ -45,12 +45,15 @@ const SERVERS = {
     speaksLegacy: true,
     start: () => startServer({ app: 'chat' }),
     startEcho: () => startServer({ app: 'conformance' }),
+    startRecovering: () => startServer({ app: 'chat', args: ['--engine-recovery-window', '60'] }),
   },
   reference: {
     name: 'socket.io 4.8 (fixtures/chat4.js)',
     speaksLegacy: false,
     start: () => startServer({ program: { bin: process.execPath, args: [REFERENCE_FIXTURE, '--port', '0'] } }),
     startEcho: () => startServer({ program: { bin: process.execPath, args: [REFERENCE_FIXTURE, '--port', '0'] } }),
+    startRecovering: () =>
+      startServer({ program: { bin: process.execPath, args: [REFERENCE_FIXTURE, '--port', '0', '--recovery', '60'] } }),
   },
 };
 
@@ -118,11 +121,14 @@ for (const mode of Object.keys(MODES)) {
     let url;
     /** A server whose `echo` acks with its arguments (ferrio's conformance app). */
     let echoServer;
+    /** The chat with connection state recovery on (a window of 60 s). */
+    let recoveringServer;
 
     before(async () => {
       server = await SERVER.start();
       url = urls(server);
       echoServer = await SERVER.startEcho();
+      recoveringServer = await SERVER.startRecovering();
     });
 
     after(async () => {
@@ -133,6 +139,9 @@ for (const mode of Object.keys(MODES)) {
       }
       if (echoServer) {
         await echoServer.stop();
+      }
+      if (recoveringServer) {
+        await recoveringServer.stop();
       }
     });
 
@@ -184,6 +193,48 @@ for (const mode of Object.keys(MODES)) {
           assertModernTransport(participant.socket, mode);
         }
       }
+    });
+
+    const speaker = SERVER.speaksLegacy ? 'a 0.9.17 client' : 'another 4.8 client';
+    clientTest(`4.8: a dropped connection comes back with its socket id and the lines ${speaker} said meanwhile`, async () => {
+      const recovering = urls(recoveringServer);
+      const socket = modernClient(recovering.modern(), mode, '4.8', {
+        reconnection: true,
+        reconnectionDelay: 1000,
+        randomizationFactor: 0,
+      });
+      await waitForEvent(socket, 'connect');
+      if (mode === 'upgrade' && socket.io.engine.transport.name !== 'websocket') {
+        await waitForEvent(socket.io.engine, 'upgrade');
+      }
+      assertModernTransport(socket, mode);
+      assert.equal(socket.recovered, false, 'a first connection recovers nothing');
+      const heard = [];
+      socket.on('toClient', (line) => heard.push(line));
+      let say;
+      if (SERVER.speaksLegacy) {
+        const { socket: legacy } = await openClient(recovering.legacy, { transport: 'xhr-polling' });
+        say = (line) => legacy.emit('toServer', { nome: 'a', msg: line });
+      } else {
+        const other = await openModern(recovering.modern(), 'websocket');
+        say = (line) => other.emit('toServer', { nome: 'a', msg: line });
+      }
+      say(`1 ${TEXT}`);
+      await until(() => heard.length >= 1, () => `the first line, heard ${JSON.stringify(heard)}`);
+      const id = socket.id;
+      // The connection drops (the client is not leaving): it reconnects a second later.
+      const dropped = waitForEvent(socket, 'disconnect');
+      socket.io.engine.close();
+      await dropped;
+      await delay(200);
+      say(`2 ${TEXT}`);
+      say(`3 ${TEXT}`);
+      await waitForEvent(socket, 'connect');
+      assert.equal(socket.recovered, true, 'the connection state is recovered');
+      assert.equal(socket.id, id, 'with its socket id');
+      await until(() => heard.length >= 3, () => `the missed lines, heard ${JSON.stringify(heard)}`);
+      await delay(SETTLE_MS);
+      assert.deepEqual(heard, [1, 2, 3].map((n) => `a:${n} ${TEXT}`));
     });
 
     for (const version of Object.keys(CLIENTS)) {

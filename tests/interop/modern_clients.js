@@ -28,24 +28,25 @@ const MODES = {
   upgrade: { options: { transports: ['polling', 'websocket'], upgrade: true }, transport: 'websocket' },
 };
 
-function modernOptions(mode) {
+function modernOptions(mode, extra = {}) {
   return {
     path: ENGINE_IO_PATH,
     ...MODES[mode].options,
     reconnection: false,
     forceNew: true,
     timeout: TIMEOUT,
+    ...extra,
   };
 }
 
 const liveModernClients = new Set();
 
 /**
- * A client of `version` (`4.8` or `2.5`) on `url` connecting the `mode` way, not yet awaited;
- * closeAllModernClients() closes it.
+ * A client of `version` (`4.8` or `2.5`) on `url` connecting the `mode` way (with `extra`
+ * options), not yet awaited; closeAllModernClients() closes it.
  */
-function modernClient(url, mode, version = '4.8') {
-  const socket = CLIENTS[version](url, modernOptions(mode));
+function modernClient(url, mode, version = '4.8', extra = {}) {
+  const socket = CLIENTS[version](url, modernOptions(mode, extra));
   liveModernClients.add(socket);
   return socket;
 }

@@ -12,7 +12,7 @@ use crate::encoded::Form;
 use crate::generation::Generation;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
-use crate::translate::encode_for;
+use crate::translate::{Names, encode_for};
 
 /// The packet body of an event the application emits, to one socket or to many; `None`, and
 /// a warning, for a reserved name, which the client would take for one of its own lifecycle
@@ -177,8 +177,17 @@ fn deliver_here(
     volatile: bool,
     body: PacketBody,
 ) -> usize {
+    // With connection state recovery on, a broadcast event is logged, and Socket.IO 5
+    // clients get its offset as a last argument (the reference's form).
+    let offset = match (&hub.recovery, &body) {
+        (Some(recovery), PacketBody::Event { .. }) if !volatile => {
+            Some(recovery.log(&namespace.name, room, except, &body))
+        }
+        _ => None,
+    };
     let packet = Packet::on(namespace.name.clone(), body);
-    let mut forms = Forms::new(&packet);
+    let with_offset = offset.map(|offset| with_offset(&packet, offset));
+    let mut forms = Forms::new(&packet, with_offset.as_ref());
     let mut delivered = 0;
     for session in namespace.members(room) {
         if except.contains(&&*session.id) {
@@ -198,24 +207,43 @@ fn deliver_here(
 /// and shared by every other.
 struct Forms<'a> {
     packet: &'a Packet,
+    /// The packet for Socket.IO 5 clients, when it differs: its recovery offset appended.
+    for_recovery: Option<&'a Packet>,
     /// By [`generation_slot`]: not built yet, or built (`None` when the packet has no
     /// meaning in that generation).
     built: [Option<Option<Form>>; 3],
 }
 
 impl<'a> Forms<'a> {
-    fn new(packet: &'a Packet) -> Self {
+    fn new(packet: &'a Packet, for_recovery: Option<&'a Packet>) -> Self {
         Forms {
             packet,
+            for_recovery,
             built: [None, None, None],
         }
     }
 
     fn for_generation(&mut self, generation: Generation) -> Option<Form> {
         self.built[generation_slot(generation)]
-            .get_or_insert_with(|| encode_for(self.packet, generation, ""))
+            .get_or_insert_with(|| {
+                let packet = match (generation, self.for_recovery) {
+                    (Generation::Engine(ferrio_eio::Revision::V4), Some(packet)) => packet,
+                    _ => self.packet,
+                };
+                encode_for(packet, generation, Names::default())
+            })
             .clone()
     }
+}
+
+/// `packet`, an event, with `offset` as its last argument: what a Socket.IO 5 client
+/// remembers to recover from.
+pub(crate) fn with_offset(packet: &Packet, offset: String) -> Packet {
+    let mut packet = packet.clone();
+    if let PacketBody::Event { args, .. } = &mut packet.body {
+        args.push(serde_json::Value::String(offset));
+    }
+    packet
 }
 
 /// Where [`Forms`] keeps the form of `generation`.

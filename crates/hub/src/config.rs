@@ -6,6 +6,7 @@ use ferrio_protocol::TransportKind;
 
 use crate::admission::Rate;
 use crate::origin::Origins;
+use crate::recovery::RecoveryConfig;
 
 /// Everything the hub needs to know about timers, limits and transports.
 #[derive(Debug, Clone)]
@@ -87,6 +88,9 @@ pub struct EngineConfig {
     pub upgrade_timeout: Duration,
     /// The most bytes of one HTTP body or WebSocket message from the client. Default 1 MB.
     pub max_payload: usize,
+    /// Connection state recovery for Socket.IO 5 clients; `None` (the default, as in the
+    /// reference) leaves it off, and broadcasts carry no offsets.
+    pub recovery: Option<RecoveryConfig>,
 }
 
 impl Default for EngineConfig {
@@ -96,6 +100,7 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_millis(20_000),
             connect_timeout: Duration::from_millis(45_000),
             upgrade_timeout: Duration::from_millis(10_000),
+            recovery: None,
             max_payload: 1_000_000,
         }
     }

@@ -16,7 +16,7 @@ use crate::namespace::{Message, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{Bound, Bounds, Establish, Phase, Pushed, Session};
 use crate::socket::{AckReply, Socket};
-use crate::translate::{encode_for, invalid_namespace};
+use crate::translate::{Names, encode_for, invalid_namespace};
 
 /// What a `message` or event packet hands to the application.
 enum Delivery {
@@ -311,7 +311,15 @@ impl HubInner {
         packet: &Packet,
         volatile: bool,
     ) -> bool {
-        match encode_for(packet, session.generation, session.socket_id()) {
+        let engine_names = session.engine_names();
+        let names = match &engine_names {
+            Some((socket_id, pid)) => Names {
+                socket_id,
+                pid: pid.as_deref(),
+            },
+            None => Names::default(),
+        };
+        match encode_for(packet, session.generation, names) {
             Some(form) => self.push_form(session, &form, volatile),
             None => false,
         }

@@ -8,13 +8,15 @@ use ferrio_eio::{PacketData, PacketType, Revision};
 use tokio::time::Instant;
 use tracing::debug;
 
+use crate::broadcast::with_offset;
 use crate::encoded::Encoded;
 use crate::generation::Generation;
 use crate::hub::{HubInner, IngestError};
 use crate::reason::DisconnectReason;
+use crate::recovery::Restored;
 use crate::session::{Phase, Session};
 use crate::shutdown::Ingesting;
-use crate::translate::from_socket_io;
+use crate::translate::{endpoint_of, from_socket_io};
 
 impl HubInner {
     /// Handles the Engine.IO packets the client of `session` sent. Refused whole while the
@@ -48,7 +50,8 @@ impl HubInner {
                 }
                 (PacketType::Noop, _) => {}
                 (PacketType::Close, _) => {
-                    self.end(session, DisconnectReason::Booted, false);
+                    // The reference calls it `transport close`: the client may come back.
+                    self.end(session, DisconnectReason::SocketClose, false);
                     break;
                 }
                 (PacketType::Message, _) if accepted => {
@@ -72,6 +75,68 @@ impl HubInner {
         Ok(())
     }
 
+    /// With connection state recovery on, what a Socket.IO 5 `CONNECT` brings back: the socket
+    /// its `{"pid":…,"offset":…}` names, which the session takes the names of, or else a
+    /// private id of the session's own for the answer to tell.
+    fn recovering_connect(
+        &self,
+        session: &Arc<Session>,
+        packet: &ferrio_sio::Packet,
+    ) -> Option<(String, Restored)> {
+        let recovery = self.recovery.as_ref()?;
+        if session.generation != Generation::Engine(Revision::V4) {
+            return None;
+        }
+        let ferrio_sio::Packet::Connect {
+            namespace, data, ..
+        } = packet
+        else {
+            return None;
+        };
+        let endpoint = endpoint_of(namespace);
+        if session.has_joined(&endpoint) {
+            return None;
+        }
+        let restored = data.as_ref().and_then(|auth| {
+            let pid = auth.get("pid")?.as_str()?;
+            let offset = auth.get("offset")?.as_str()?;
+            recovery
+                .restore(pid, offset, &endpoint)
+                .map(|restored| (Arc::<str>::from(pid), restored))
+        });
+        match restored {
+            Some((pid, restored)) => {
+                debug!(sid = %session.id, namespace = %endpoint, missed = restored.missed.len(), "socket recovered");
+                session.recover_names(Arc::clone(&restored.socket_id), pid);
+                Some((endpoint, restored))
+            }
+            None => {
+                session.ensure_pid();
+                None
+            }
+        }
+    }
+
+    /// A recovered socket, once its `CONNECT` is answered, gets back its rooms and the
+    /// broadcasts it missed, each with its offset.
+    fn give_back(&self, session: &Arc<Session>, endpoint: &str, restored: Restored) {
+        let Some(namespace) = self.namespace(endpoint) else {
+            return;
+        };
+        if !session.has_joined(endpoint) {
+            return;
+        }
+        for room in &restored.rooms {
+            if session.add_room(endpoint, room) {
+                namespace.join_room(session, room);
+            }
+        }
+        for (offset, body) in restored.missed {
+            let packet = ferrio_protocol::Packet::on(endpoint.to_owned(), body);
+            self.push_packet(session, &with_offset(&packet, offset), false);
+        }
+    }
+
     /// One Engine.IO `message`: a Socket.IO packet, or one of a binary packet's attachments.
     /// `false` when it ended the session.
     fn message_in(&self, session: &Arc<Session>, data: PacketData) -> bool {
@@ -88,8 +153,12 @@ impl HubInner {
         match decoded {
             Ok(None) => true,
             Ok(Some(packet)) => {
+                let restored = self.recovering_connect(session, &packet);
                 if let Some(packet) = from_socket_io(packet) {
                     self.ingest(session, vec![packet]);
+                }
+                if let Some((endpoint, restored)) = restored {
+                    self.give_back(session, &endpoint, restored);
                 }
                 session.phase() != Phase::Closed
             }

@@ -27,6 +27,7 @@ use crate::metrics::{
 use crate::namespace::{Namespace, NamespaceInner};
 use crate::occupancy::Occupancy;
 use crate::reason::DisconnectReason;
+use crate::recovery::Recovery;
 use crate::session::{AttachMode, Closed, Expiry, Phase, Session, Upgrade};
 use crate::shutdown::{Ingesting, Shutdown};
 use crate::timers::Timers;
@@ -108,6 +109,8 @@ pub(crate) struct HubInner {
     forgotten: AtomicUsize,
     /// The cluster this node belongs to, once it has joined one.
     cluster: OnceLock<Arc<dyn Cluster>>,
+    /// The broadcast log and dropped sockets of connection state recovery, when it is on.
+    pub(crate) recovery: Option<Recovery>,
     weak_self: Weak<HubInner>,
 }
 
@@ -161,6 +164,7 @@ impl Hub {
         config.validate()?;
         let admission = Admission::new(config.handshake_rate, config.handshake_rate_per_address);
         let occupancy = Occupancy::new(config.max_unconnected, config.max_unconnected_per_address);
+        let recovery = config.engine.recovery.map(Recovery::new);
         let inner = Arc::new_cyclic(|weak_self| HubInner {
             admission,
             occupancy,
@@ -179,6 +183,7 @@ impl Hub {
             timers: Arc::default(),
             forgotten: AtomicUsize::new(0),
             cluster: OnceLock::new(),
+            recovery,
             weak_self: weak_self.clone(),
         });
         Ok(Hub { inner })
@@ -978,6 +983,18 @@ impl HubInner {
             cluster.session_ended(&session.id);
         }
         for (endpoint, state) in closed.endpoints {
+            if let Some(recovery) = &self.recovery
+                && reason.is_recoverable()
+                && let Some((socket_id, Some(pid))) = session.engine_names()
+            {
+                recovery.persist(
+                    pid,
+                    &endpoint,
+                    socket_id,
+                    Arc::clone(&session.id),
+                    state.rooms().iter().map(|room| room.to_string()).collect(),
+                );
+            }
             if let Some(namespace) = self.namespace(&endpoint) {
                 namespace.remove_member(&session.id, state.rooms());
                 self.fire(session, namespace, |handlers, socket| {

@@ -16,7 +16,7 @@ pub enum DisconnectReason {
     CloseTimeout,
     /// The peer closed a streaming connection without a close frame.
     SocketEnd,
-    /// The peer sent a WebSocket close frame.
+    /// The peer sent a WebSocket close frame, or an Engine.IO client its `close` packet.
     SocketClose,
     /// The streaming connection failed (I/O or framing error).
     SocketError,
@@ -49,6 +49,22 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// Whether the client lost its session without choosing to (its connection dropped or
+    /// stalled, pings went unanswered, the server shut down): connection state recovery may
+    /// give its sockets back, as the reference's recoverable reasons do.
+    pub const fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::HeartbeatTimeout
+                | DisconnectReason::SocketEnd
+                | DisconnectReason::SocketClose
+                | DisconnectReason::SocketError
+                | DisconnectReason::ServerShutdown
+                | DisconnectReason::WriteTimeout
+                | DisconnectReason::ReadTimeout
+        )
+    }
+
     /// The reason text, as the reference server names it where it has one.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -150,9 +150,11 @@ pub(crate) struct Session {
 /// What only an Engine.IO session keeps.
 #[derive(Debug)]
 pub(crate) struct EngineSide {
-    /// What the client is told its socket is called: never the session id, which is the
-    /// session's credential and would travel to other clients in application data.
-    pub(crate) socket_id: Box<str>,
+    /// What the client is told its socket is called (never the session id, which is the
+    /// session's credential and would travel to other clients in application data), and its
+    /// private id for connection state recovery, once it has one. A recovered socket takes
+    /// back both.
+    names: Mutex<EngineNames>,
     /// A binary packet's header waiting for its attachments.
     pub(crate) reassembler: Mutex<ferrio_sio::Reassembler>,
 }
@@ -170,6 +172,13 @@ pub(crate) enum Upgrade {
     Probed,
     /// The WebSocket is the session's transport for good: polls are refused.
     Done,
+}
+
+/// What a Socket.IO client is told its socket is called, and its private id.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineNames {
+    pub(crate) socket_id: Arc<str>,
+    pub(crate) pid: Option<Arc<str>>,
 }
 
 /// What pushing a packet did.
@@ -250,7 +259,10 @@ impl Session {
         let engine = match handshake.generation {
             Generation::Legacy => None,
             Generation::Engine(revision) => Some(Box::new(EngineSide {
-                socket_id: uuid::Uuid::new_v4().simple().to_string().into(),
+                names: Mutex::new(EngineNames {
+                    socket_id: uuid::Uuid::new_v4().simple().to_string().into(),
+                    pid: None,
+                }),
                 reassembler: Mutex::new(ferrio_sio::Reassembler::new(
                     ferrio_sio::DecodeOptions::new(crate::translate::socket_revision(revision)),
                 )),
@@ -306,9 +318,33 @@ impl Session {
         std::mem::replace(&mut self.state.lock().timer_key, key)
     }
 
-    /// What a Socket.IO client is told its socket is called; empty for a 0.9 session.
-    pub(crate) fn socket_id(&self) -> &str {
-        self.engine.as_ref().map_or("", |engine| &engine.socket_id)
+    /// What a Socket.IO client is told its socket is called, and its private id; `None` for
+    /// a 0.9 session.
+    pub(crate) fn engine_names(&self) -> Option<(Arc<str>, Option<Arc<str>>)> {
+        let engine = self.engine.as_ref()?;
+        let names = engine.names.lock();
+        Some((Arc::clone(&names.socket_id), names.pid.clone()))
+    }
+
+    /// Gives the Socket.IO client's socket a private id, unless it has one: connection state
+    /// recovery is on.
+    pub(crate) fn ensure_pid(&self) {
+        if let Some(engine) = &self.engine {
+            let mut names = engine.names.lock();
+            if names.pid.is_none() {
+                names.pid = Some(uuid::Uuid::new_v4().simple().to_string().into());
+            }
+        }
+    }
+
+    /// Takes back the names of a recovered socket.
+    pub(crate) fn recover_names(&self, socket_id: Arc<str>, pid: Arc<str>) {
+        if let Some(engine) = &self.engine {
+            *engine.names.lock() = EngineNames {
+                socket_id,
+                pid: Some(pid),
+            };
+        }
     }
 
     pub(crate) fn phase(&self) -> Phase {

@@ -51,16 +51,27 @@ pub(crate) fn endpoint_of(namespace: &Namespace) -> String {
     }
 }
 
-/// `packet` in the wire form of `generation`; `None` when it has no meaning there.
-/// `socket_id` is what a Socket.IO v5 client is told its socket is called when it joins. A
+/// What the `CONNECT` answer to a Socket.IO 5 client names: its socket id, and its private
+/// id when connection state recovery is on. Packets for several sessions name neither.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Names<'a> {
+    pub(crate) socket_id: &'a str,
+    pub(crate) pid: Option<&'a str>,
+}
+
+/// `packet` in the wire form of `generation`; `None` when it has no meaning there. A
 /// buffer among a packet's arguments (`crate::binary`) is a binary attachment for an
 /// Engine.IO session: the packet's text, then each attachment as a binary message.
-pub(crate) fn encode_for(packet: &Packet, generation: Generation, socket_id: &str) -> Option<Form> {
+pub(crate) fn encode_for(
+    packet: &Packet,
+    generation: Generation,
+    names: Names<'_>,
+) -> Option<Form> {
     match generation {
         Generation::Legacy => Some(Form::Single(Encoded::new(packet))),
         Generation::Engine(engine) => {
             let revision = socket_revision(engine);
-            let sio = to_socket_io(packet, revision, socket_id)?;
+            let sio = to_socket_io(packet, revision, names)?;
             let mut text = String::from("4");
             text.push_str(&ferrio_sio::encode_text(&sio));
             let text = Encoded::from_text(text);
@@ -101,7 +112,7 @@ fn hub_args(args: &Arguments) -> Option<Vec<Value>> {
 fn to_socket_io(
     packet: &Packet,
     revision: SocketRevision,
-    socket_id: &str,
+    names: Names<'_>,
 ) -> Option<ferrio_sio::Packet> {
     let namespace = namespace_of(&packet.endpoint)?;
     let with_ack = |sio: ferrio_sio::Packet| match (sio, packet.id) {
@@ -123,7 +134,18 @@ fn to_socket_io(
     };
     Some(match &packet.body {
         PacketBody::Connect { .. } => {
-            ferrio_sio::Packet::connect_accepted(revision, namespace, socket_id)
+            let mut accepted =
+                ferrio_sio::Packet::connect_accepted(revision, namespace, names.socket_id);
+            if let (
+                ferrio_sio::Packet::Connect {
+                    data: Some(data), ..
+                },
+                Some(pid),
+            ) = (&mut accepted, names.pid)
+            {
+                data.insert("pid".to_owned(), Value::String(pid.to_owned()));
+            }
+            accepted
         }
         PacketBody::Disconnect => ferrio_sio::Packet::disconnect(namespace),
         PacketBody::Event { name, args } => with_ack(ferrio_sio::Packet::event(

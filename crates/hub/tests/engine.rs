@@ -358,3 +358,83 @@ async fn an_upgrade_abandoned_before_its_end_leaves_the_session_polling() {
     assert!(again.complete(TransportKind::Websocket).is_none());
     assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
 }
+
+/// A Socket.IO 5 session joined to the default namespace over a stream, with the JSON of
+/// its `CONNECT` answer and what came right behind it, pings left out.
+async fn joined_stream(
+    hub: &Hub,
+    connect: &str,
+) -> (ferrio_hub::Attachment, serde_json::Value, Vec<String>) {
+    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let stream = hub
+        .attach_engine(&sid, TransportKind::Websocket, AttachMode::Stream)
+        .unwrap();
+    stream.ingest_engine(vec![EioPacket::message(connect)]);
+    let batch = stream.next_stream_batch().await.unwrap();
+    let mut texts = batch.texts().filter(|text| *text != "2");
+    let answer = texts.next().unwrap();
+    let json = serde_json::from_str(answer.strip_prefix("40").unwrap()).unwrap();
+    let behind = texts.map(str::to_owned).collect();
+    (stream, json, behind)
+}
+
+/// The next texts of `stream` that are not pings: the paused clock runs ahead.
+async fn next_texts(stream: &ferrio_hub::Attachment) -> Vec<String> {
+    loop {
+        let batch = stream.next_stream_batch().await.unwrap();
+        let texts: Vec<String> = batch
+            .texts()
+            .filter(|text| *text != "2")
+            .map(str::to_owned)
+            .collect();
+        if !texts.is_empty() {
+            return texts;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_socket_comes_back_with_its_id_rooms_and_missed_broadcasts() {
+    let hub = Hub::new(HubConfig {
+        engine: EngineConfig {
+            recovery: Some(ferrio_hub::RecoveryConfig::default()),
+            ..EngineConfig::default()
+        },
+        ..HubConfig::default()
+    })
+    .unwrap();
+    hub.sockets().on_connection(|socket| socket.join("news"));
+    let (stream, hello, _) = joined_stream(&hub, "0").await;
+    let (socket_id, pid) = (hello["sid"].clone(), hello["pid"].clone());
+    assert!(pid.is_string(), "the answer tells a private id: {hello}");
+    hub.sockets().emit("line", vec![json!(1)]);
+    let first = next_texts(&stream).await.remove(0);
+    let offset = first
+        .strip_prefix(r#"42["line",1,""#)
+        .and_then(|rest| rest.strip_suffix(r#""]"#))
+        .expect("the offset as the last argument")
+        .to_owned();
+    // The connection drops; lines go on meanwhile, to everyone and to rooms.
+    stream.close(DisconnectReason::SocketClose);
+    hub.sockets().emit("line", vec![json!(2)]);
+    hub.sockets().to("news").emit("line", vec![json!(3)]);
+    hub.sockets().to("elsewhere").emit("line", vec![json!(4)]);
+    let auth = json!({"pid": pid, "offset": offset}).to_string();
+    let (back, hello, missed) = joined_stream(&hub, &format!("0{auth}")).await;
+    assert_eq!(hello["sid"], socket_id, "the same socket id");
+    assert_eq!(
+        hello["pid"], pid,
+        "the same private id: the client knows it recovered"
+    );
+    assert_eq!(missed.len(), 2, "{missed:?}");
+    assert!(missed[0].starts_with(r#"42["line",2,""#), "{missed:?}");
+    assert!(missed[1].starts_with(r#"42["line",3,""#), "{missed:?}");
+    // Its rooms are back: a later line to the room reaches it.
+    hub.sockets().to("news").emit("line", vec![json!(5)]);
+    let later = next_texts(&back).await;
+    assert!(later[0].starts_with(r#"42["line",5,""#), "{later:?}");
+    // Recovered once: the same private id again starts fresh.
+    back.close(DisconnectReason::Packet);
+    let (_again, hello, _) = joined_stream(&hub, &format!("0{auth}")).await;
+    assert_ne!(hello["sid"], socket_id);
+}

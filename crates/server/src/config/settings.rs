@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferrio_cluster::ClusterConfig;
-use ferrio_hub::{EngineConfig, HubConfig, Origins, Rate};
+use ferrio_hub::{EngineConfig, HubConfig, Origins, Rate, RecoveryConfig};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::PostLimits;
 use ferrio_webhooks::WebhookConfig;
@@ -197,6 +197,11 @@ declare_settings! {
     engine_upgrade_timeout: Duration = hub().engine.upgrade_timeout, parse_seconds;
     /// Largest POST body or WebSocket message of a modern client, in bytes; announced.
     engine_max_payload: usize = hub().engine.max_payload, parse_number;
+    /// Seconds a socket.io-client 4.x socket dropped without its client choosing can come
+    /// back with its id, rooms and missed broadcasts; 0 = connection state recovery off.
+    engine_recovery_window: Duration = Duration::ZERO => "0 (off)", parse_seconds_or_zero;
+    /// Broadcasts kept for recovering clients, oldest dropped first.
+    engine_recovery_log: usize = RecoveryConfig::default().log_size, parse_number;
     /// Enabled transports, comma-separated, in announced order.
     transports: Vec<TransportKind> = hub().transports, parse_transports;
     /// Offer the Flash socket transport (announced second) and answer Flash policy requests.
@@ -419,6 +424,10 @@ impl Settings {
                     connect_timeout: self.engine_connect_timeout,
                     upgrade_timeout: self.engine_upgrade_timeout,
                     max_payload: self.engine_max_payload,
+                    recovery: (!self.engine_recovery_window.is_zero()).then_some(RecoveryConfig {
+                        window: self.engine_recovery_window,
+                        log_size: self.engine_recovery_log,
+                    }),
                 },
                 ..hub()
             },
