@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs ferrio's tests. Two tiers:
 #   tests/run.sh         the full run (what CI calls): installs what the tests need on a fresh
-#                        machine (npm packages, Debian's chromium, redis-server and nginx with
+#                        machine (npm packages, python-socketio in tests/.venv, Debian's
+#                        chromium, redis-server and nginx with
 #                        its stream module, hadolint, kosoku, Node.js, make and gcc when
 #                        missing), then the quick tier, the interop suite with the real
 #                        Socket.IO 0.9 and 4.8 clients in Node and the browser suite in
@@ -120,9 +121,16 @@ fi
 step "installing npm packages for the interop suite"
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 
+step "installing python-socketio for the interop suite"
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3-venv
+fi
+[ -x tests/.venv/bin/python ] || python3 -m venv tests/.venv
+tests/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+
 rust_tier
 
-step "interop: the real socket.io-client 0.9.17 and 4.8 against ferrio"
+step "interop: the real socket.io-client 0.9.17, 2.5 and 4.8 and python-socketio against ferrio"
 FERRIO_BIN="$PWD/target/debug/ferrio" npm --prefix tests test
 
 step "browsers: our client and the real 0.9 build in headless Chromium"
