@@ -167,7 +167,9 @@ async fn a_polling_session_upgrades_after_its_probe_and_its_held_poll_gets_a_noo
         (400, r#"{"code":3,"message":"Bad request"}"#.to_owned())
     );
     let second = raw_upgrade(server.addr, &websocket_path(&format!("&sid={sid}")), &[]).await;
-    assert_eq!(second.status, 400, "a second websocket is refused");
+    assert_eq!(second.status, 101, "{}", second.head);
+    let mut second = second.ws;
+    assert_closed(&mut second).await;
     ws.send_text(r#"429["echo","still here"]"#).await;
     assert_eq!(
         ws.next_text(WAIT).await.as_deref(),
@@ -208,7 +210,9 @@ async fn websockets_for_unknown_or_busy_sessions_and_plain_gets_are_refused() {
     let sid = polling_session(&server).await;
     let mut first = probed(&server, &sid).await;
     let second = raw_upgrade(server.addr, &websocket_path(&format!("&sid={sid}")), &[]).await;
-    assert_eq!(second.status, 400, "{}", second.head);
+    assert_eq!(second.status, 101, "{}", second.head);
+    let mut second = second.ws;
+    assert_closed(&mut second).await;
     first.send_text("5").await;
     first.send_text(r#"421["echo","first"]"#).await;
     assert_eq!(
@@ -401,5 +405,72 @@ async fn binary_attachments_travel_as_binary_messages() {
     let attachment = v3.read_frame(WAIT).await.expect("the attachment");
     assert_eq!(attachment.opcode, opcode::BINARY);
     assert_eq!(attachment.payload, [4, 9, 8]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_suite_app_answers_as_the_official_test_suite_expects() {
+    let server = TestServer::start_default().await;
+    let hub = server.hub.clone();
+    // A gateway of its own would run `--app suite`; here the fixture joins the test app.
+    ferrio_server::apps::install(ferrio_server::AppKind::Suite, &hub);
+    let (_, mut ws) = direct(&server).await;
+    ws.send_text(r#"40{"token":"123"}"#).await;
+    assert!(
+        ws.next_text(WAIT)
+            .await
+            .is_some_and(|t| t.starts_with("40{"))
+    );
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"42["auth",{"token":"123"}]"#)
+    );
+    ws.send_text("40/custom,").await;
+    assert!(
+        ws.next_text(WAIT)
+            .await
+            .is_some_and(|t| t.starts_with("40/custom,{"))
+    );
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"42/custom,["auth",{}]"#)
+    );
+    ws.send_text(r#"42["message",1,"2",{"3":[true]}]"#).await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"42["message-back",1,"2",{"3":[true]}]"#)
+    );
+    ws.send_text(r#"42456["message-with-ack",1,"2",{"3":[false]}]"#)
+        .await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"43456[1,"2",{"3":[false]}]"#)
+    );
+    // Leaving the default namespace leaves the connection open: it joins again.
+    ws.send_text("41").await;
+    ws.send_text("40").await;
+    assert!(
+        ws.next_text(WAIT)
+            .await
+            .is_some_and(|t| t.starts_with("40{"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_closing_its_session_lets_the_held_poll_go_with_a_noop() {
+    let server = TestServer::start_default().await;
+    let sid = polling_session(&server).await;
+    let poll = held_poll(&server, &sid);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(post(&server, &sid, "1").await, (200, "ok".to_owned()));
+    assert_eq!(
+        tokio::time::timeout(WAIT, poll)
+            .await
+            .expect("answered")
+            .expect("joins"),
+        (200, "6".to_owned())
+    );
+    assert_session_gone(&server, &sid).await;
     server.stop().await;
 }

@@ -140,7 +140,11 @@ impl HubInner {
         let Packet { endpoint, id, body } = packet;
         match body {
             PacketBody::Heartbeat => session.heartbeat_received(self.config.heartbeat_interval),
-            PacketBody::Disconnect if endpoint.is_empty() => {
+            // A Socket.IO client leaves its default namespace as any other; its Engine.IO
+            // connection stays open for the others, as with the reference.
+            PacketBody::Disconnect
+                if endpoint.is_empty() && session.generation == Generation::Legacy =>
+            {
                 let farewell = session.is_attached();
                 self.end(session, DisconnectReason::Booted, farewell);
             }
@@ -203,8 +207,14 @@ impl HubInner {
             );
             self.push_packet(session, &ack, false);
         }
+        // Each generation's clients have their own lifecycle events: `message` is 0.9's, and
+        // a Socket.IO client may name an event so.
+        let reserved = match session.generation {
+            Generation::Legacy => is_reserved_event,
+            Generation::Engine(_) => ferrio_sio::is_reserved_event,
+        };
         if let Delivery::Event(name, _) = &delivery
-            && is_reserved_event(name)
+            && reserved(name)
         {
             info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
             return;

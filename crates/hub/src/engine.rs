@@ -51,7 +51,9 @@ impl HubInner {
                 (PacketType::Noop, _) => {}
                 (PacketType::Close, _) => {
                     // The reference calls it `transport close`: the client may come back.
-                    self.end(session, DisconnectReason::SocketClose, false);
+                    if let Some(closed) = session.close_by_client() {
+                        self.ended(session, closed, DisconnectReason::SocketClose);
+                    }
                     break;
                 }
                 (PacketType::Message, _) if accepted => {
@@ -153,6 +155,15 @@ impl HubInner {
         match decoded {
             Ok(None) => true,
             Ok(Some(packet)) => {
+                if let ferrio_sio::Packet::Connect {
+                    namespace,
+                    data: Some(data),
+                    ..
+                } = &packet
+                {
+                    let payload = serde_json::Value::Object(data.clone());
+                    session.keep_connect_payload(&endpoint_of(namespace), payload);
+                }
                 let restored = self.recovering_connect(session, &packet);
                 if let Some(packet) = from_socket_io(packet) {
                     self.ingest(session, vec![packet]);

@@ -157,6 +157,8 @@ pub(crate) struct EngineSide {
     names: Mutex<EngineNames>,
     /// A binary packet's header waiting for its attachments.
     pub(crate) reassembler: Mutex<ferrio_sio::Reassembler>,
+    /// The payload each namespace's `CONNECT` carried (Socket.IO 5's `auth`), by namespace.
+    connect_payloads: Mutex<Vec<(Box<str>, serde_json::Value)>>,
 }
 
 /// How far an Engine.IO session's move from polling to a WebSocket went (the upgrade of
@@ -259,6 +261,7 @@ impl Session {
         let engine = match handshake.generation {
             Generation::Legacy => None,
             Generation::Engine(revision) => Some(Box::new(EngineSide {
+                connect_payloads: Mutex::new(Vec::new()),
                 names: Mutex::new(EngineNames {
                     socket_id: uuid::Uuid::new_v4().simple().to_string().into(),
                     pid: None,
@@ -324,6 +327,25 @@ impl Session {
         let engine = self.engine.as_ref()?;
         let names = engine.names.lock();
         Some((Arc::clone(&names.socket_id), names.pid.clone()))
+    }
+
+    /// Keeps the payload the client's `CONNECT` to `endpoint` carried.
+    pub(crate) fn keep_connect_payload(&self, endpoint: &str, payload: serde_json::Value) {
+        if let Some(engine) = &self.engine {
+            let mut payloads = engine.connect_payloads.lock();
+            payloads.retain(|(joined, _)| **joined != *endpoint);
+            payloads.push((endpoint.into(), payload));
+        }
+    }
+
+    /// The payload the client's `CONNECT` to `endpoint` carried.
+    pub(crate) fn connect_payload(&self, endpoint: &str) -> Option<serde_json::Value> {
+        let engine = self.engine.as_ref()?;
+        let payloads = engine.connect_payloads.lock();
+        payloads
+            .iter()
+            .find(|(joined, _)| **joined == *endpoint)
+            .map(|(_, payload)| payload.clone())
     }
 
     /// Gives the Socket.IO client's socket a private id, unless it has one: connection state
@@ -674,6 +696,26 @@ impl Session {
             return None;
         }
         let closed = self.close_locked(&mut state, false);
+        drop(state);
+        self.wake.notify_waiters();
+        self.deadlines_moved();
+        Some(closed)
+    }
+
+    /// Ends an Engine.IO session its client closed: a poll still waiting is answered with a
+    /// `noop`, as the reference answers it, not with a `close` of the server's.
+    pub(crate) fn close_by_client(&self) -> Option<Closed> {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closed {
+            return None;
+        }
+        let closed = self.close_locked(&mut state, false);
+        if state
+            .attached
+            .is_some_and(|attached| attached.mode == AttachMode::Poll)
+        {
+            state.push_back(self.generation.noop());
+        }
         drop(state);
         self.wake.notify_waiters();
         self.deadlines_moved();

@@ -6,6 +6,7 @@ use ferrio_protocol::{MessageId, Packet, PacketBody};
 use serde_json::Value;
 
 use crate::broadcast::{Broadcast, emitted_event};
+use crate::generation::Generation;
 use crate::handshake::HandshakeData;
 use crate::hub::HubInner;
 use crate::namespace::NamespaceInner;
@@ -50,6 +51,19 @@ impl Socket {
     /// What the handshake carried: headers, query, peer address (docs/protocol.md §2.8).
     pub fn handshake(&self) -> &HandshakeData {
         &self.session.handshake
+    }
+
+    /// The wire generation of this client: 0.9, or the Engine.IO revision (3 for
+    /// socket.io-client 1.x–2.x, 4 for 3.x–4.x).
+    pub fn protocol(&self) -> Generation {
+        self.session.generation
+    }
+
+    /// What the client's `CONNECT` to this namespace carried: Socket.IO 5's `auth`
+    /// (`io(url, { auth })`); `None` for 0.9 and Socket.IO 4 clients, and when it carried
+    /// nothing.
+    pub fn auth(&self) -> Option<Value> {
+        self.session.connect_payload(&self.namespace.name)
     }
 
     /// Whether the session is still up and in this namespace.

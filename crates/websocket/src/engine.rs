@@ -55,13 +55,16 @@ enum Opening {
     },
     /// A polling session's upgrade: the probe, then the pump.
     Upgrade(EngineUpgrade),
+    /// A second WebSocket for a session that one upgrades or upgraded: closed at once, as
+    /// the reference does, the session untouched.
+    Refused,
 }
 
 /// Answers an Engine.IO WebSocket request with `101` and runs the connection on its own
 /// task; `info` builds the handshake data of a new session. A request the server cannot take
 /// gets the reference's JSON error instead: not an upgrade, `Bad request`; an unknown
-/// session, `Session ID unknown`; a session already upgraded or being upgraded by another
-/// connection, `Bad request` (the session goes on).
+/// session, `Session ID unknown`. A WebSocket for a session already upgraded, or being
+/// upgraded by another connection, is opened and closed at once (the session goes on).
 pub fn engine_upgrade<B>(
     ctx: EngineSocketRequest<'_>,
     mut request: Request<B>,
@@ -101,8 +104,8 @@ where
                 return engine_error(ErrorCode::SessionIdUnknown);
             }
             Err(error) => {
-                debug!(sid, %error, "websocket upgrade refused");
-                return engine_error(ErrorCode::BadRequest);
+                debug!(sid, %error, "websocket upgrade refused: the connection closes");
+                Opening::Refused
             }
         },
     };
@@ -132,6 +135,7 @@ where
                     pump(socket, hub, attachment).await;
                 }
             }
+            Opening::Refused => socket.close().await,
             Opening::Upgrade(upgrade) => {
                 let deadline = Instant::now() + upgrade_timeout;
                 if let Some(attachment) =

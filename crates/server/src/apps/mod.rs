@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod conformance;
+mod suite;
 
 use ferrio_hub::Hub;
 
@@ -14,6 +15,7 @@ pub fn install(app: AppKind, hub: &Hub) {
         AppKind::Conformance => {
             conformance::install(hub, &conformance::Log::default());
         }
+        AppKind::Suite => suite::install(hub),
         AppKind::None => {}
     }
 }

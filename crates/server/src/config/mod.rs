@@ -36,6 +36,9 @@ pub enum AppKind {
     Chat,
     /// The test application of the conformance cases of docs/protocol.md (§9).
     Conformance,
+    /// The fixture of the official Socket.IO protocol test suite, with the timers it expects
+    /// (pings every 300 ms, 200 ms to answer, a namespace within 1 s, `maxPayload` 1 MB).
+    Suite,
     /// No application: a backend drives the gateway through webhooks and the publish API.
     None,
 }

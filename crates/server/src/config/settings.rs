@@ -175,7 +175,7 @@ declare_settings! {
     bind: IpAddr = IpAddr::from([0, 0, 0, 0]), parse_ip;
     /// Port of the public listener; 0 picks a free one.
     port: u16 = 3000, parse_number;
-    /// Built-in application: chat, conformance or none.
+    /// Built-in application: chat, conformance, suite or none.
     app: AppKind = AppKind::Chat, parse_app;
     /// Seconds between server heartbeats on streaming transports.
     heartbeat_interval: Duration = hub().heartbeat_interval, parse_seconds;
@@ -329,6 +329,32 @@ pub struct Listen {
 }
 
 impl Settings {
+    /// The Engine.IO timers and limits. `--app suite` runs with those the official test
+    /// suite expects, whatever the settings say.
+    fn engine_config(&self) -> EngineConfig {
+        let configured = EngineConfig {
+            ping_interval: self.engine_ping_interval,
+            ping_timeout: self.engine_ping_timeout,
+            connect_timeout: self.engine_connect_timeout,
+            upgrade_timeout: self.engine_upgrade_timeout,
+            max_payload: self.engine_max_payload,
+            recovery: (!self.engine_recovery_window.is_zero()).then_some(RecoveryConfig {
+                window: self.engine_recovery_window,
+                log_size: self.engine_recovery_log,
+            }),
+        };
+        match self.app {
+            AppKind::Suite => EngineConfig {
+                ping_interval: Duration::from_millis(300),
+                ping_timeout: Duration::from_millis(200),
+                connect_timeout: Duration::from_millis(1000),
+                max_payload: 1_000_000,
+                ..configured
+            },
+            _ => configured,
+        }
+    }
+
     /// Where the public listener binds.
     pub fn listen(&self) -> Listen {
         Listen {
@@ -418,17 +444,7 @@ impl Settings {
                     self.handshake_rate_per_ip,
                     self.handshake_burst_per_ip,
                 ),
-                engine: EngineConfig {
-                    ping_interval: self.engine_ping_interval,
-                    ping_timeout: self.engine_ping_timeout,
-                    connect_timeout: self.engine_connect_timeout,
-                    upgrade_timeout: self.engine_upgrade_timeout,
-                    max_payload: self.engine_max_payload,
-                    recovery: (!self.engine_recovery_window.is_zero()).then_some(RecoveryConfig {
-                        window: self.engine_recovery_window,
-                        log_size: self.engine_recovery_log,
-                    }),
-                },
+                engine: self.engine_config(),
                 ..hub()
             },
             post: PostLimits {

@@ -208,7 +208,7 @@ pub(super) fn parse_origins(text: &str) -> Result<Origins, String> {
 }
 
 pub(super) fn parse_app(text: &str) -> Result<AppKind, String> {
-    AppKind::from_str(text, true).map_err(|_| "is not chat, conformance or none".to_owned())
+    AppKind::from_str(text, true).map_err(|_| "is not chat, conformance, suite or none".to_owned())
 }
 
 pub(super) fn parse_list(text: &str) -> Result<Vec<String>, String> {
