@@ -474,3 +474,51 @@ async fn a_client_closing_its_session_lets_the_held_poll_go_with_a_noop() {
     assert_session_gone(&server, &sid).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_suite_app_serves_a_bare_engine_io_echo_at_engine_io() {
+    let server = TestServer::start_short_timers_with(|config: &mut ServerConfig| {
+        config.app = ferrio_server::AppKind::Suite;
+    })
+    .await;
+    let open = server.get("/engine.io/?EIO=4&transport=polling").await;
+    assert_eq!(open.status, 200, "{}", open.text());
+    let sid = open_json(&open.text())["sid"]
+        .as_str()
+        .expect("a sid")
+        .to_owned();
+    let path = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+    let posted = request(
+        server.addr,
+        Method::POST,
+        &path,
+        &[("content-type", "text/plain;charset=UTF-8")],
+        "4hello\u{1e}bAQIDBA==",
+    )
+    .await;
+    assert_eq!(posted.text(), "ok");
+    assert_eq!(server.get(&path).await.text(), "4hello\u{1e}bAQIDBA==");
+    let upgrade = raw_upgrade(server.addr, "/engine.io/?EIO=4&transport=websocket", &[]).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.head);
+    let mut ws = upgrade.ws;
+    assert!(ws.next_text(WAIT).await.is_some(), "the open packet");
+    ws.send_text("4hi").await;
+    assert_eq!(ws.next_text(WAIT).await.as_deref(), Some("4hi"));
+    ws.send_frame(opcode::BINARY, &[1, 2, 3]).await;
+    let frame = ws.read_frame(WAIT).await.expect("the binary echo");
+    assert_eq!(
+        (frame.opcode, frame.payload),
+        (opcode::BINARY, vec![1, 2, 3])
+    );
+    // Elsewhere, and with other applications, /engine.io/ is not served.
+    let plain = TestServer::start_default().await;
+    assert_eq!(
+        plain
+            .get("/engine.io/?EIO=4&transport=polling")
+            .await
+            .status,
+        404
+    );
+    plain.stop().await;
+    server.stop().await;
+}

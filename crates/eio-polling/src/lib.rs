@@ -47,6 +47,9 @@ pub struct PollingRequest<'a> {
     pub limits: PostLimits,
     /// Whether the session may upgrade to a WebSocket (announced in the `open` packet).
     pub websocket_enabled: bool,
+    /// Whether a handshake opens a bare Engine.IO session that echoes its messages
+    /// ([`Hub::open_engine_echo`]) rather than a Socket.IO one.
+    pub echo: bool,
 }
 
 /// Serves one Engine.IO polling request. `info` builds the handshake data when the request is
@@ -81,7 +84,12 @@ where
 
 /// The handshake: a new session, answered with its `open` packet.
 fn handshake(ctx: &PollingRequest<'_>, info: ConnectInfo) -> Response<Body> {
-    match ctx.hub.open_engine(info, ctx.revision) {
+    let opened = if ctx.echo {
+        ctx.hub.open_engine_echo(info, ctx.revision)
+    } else {
+        ctx.hub.open_engine(info, ctx.revision)
+    };
+    match opened {
         Ok(open) => {
             let open = engine_open_packet(open, ctx.revision, ctx.websocket_enabled);
             answer(ctx, payload(ctx, [open.as_str()]))

@@ -56,6 +56,13 @@ impl HubInner {
                     }
                     break;
                 }
+                (PacketType::Message, _) if accepted && session.is_echo() => {
+                    let echoed = match &packet.data {
+                        PacketData::Text(text) => Encoded::from_text(format!("4{text}")),
+                        PacketData::Binary(bytes) => Encoded::binary(bytes),
+                    };
+                    self.push(session, echoed, false);
+                }
                 (PacketType::Message, _) if accepted => {
                     if !self.message_in(session, packet.data) {
                         break;

@@ -293,6 +293,25 @@ impl Hub {
         })
     }
 
+    /// Port: an Engine.IO handshake for a bare Engine.IO session, with no Socket.IO on it:
+    /// every message its client sends comes back to it as it was, text as text and binary as
+    /// binary (the fixture of the official Engine.IO protocol test suite, `--app suite`).
+    pub fn open_engine_echo(
+        &self,
+        info: ConnectInfo,
+        revision: ferrio_eio::Revision,
+    ) -> Result<EngineOpen, Refusal> {
+        let open = self.open_engine(info, revision)?;
+        if let Some(session) = self.inner.session(&open.sid)
+            && let Some(engine) = &session.engine
+        {
+            engine.echo.store(true, Ordering::Release);
+            // Connected at once: it joins no namespace, so no connect timeout applies.
+            self.inner.establish(&session);
+        }
+        Ok(open)
+    }
+
     /// Port: an Engine.IO transport request for `sid` (a poll, or a WebSocket after its
     /// upgrade). Unlike a 0.9 one it joins no namespace (the client's `CONNECT` does), and a
     /// poll while another is pending ends the session rather than superseding the first.

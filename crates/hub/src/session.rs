@@ -159,6 +159,9 @@ pub(crate) struct EngineSide {
     pub(crate) reassembler: Mutex<ferrio_sio::Reassembler>,
     /// The payload each namespace's `CONNECT` carried (Socket.IO 5's `auth`), by namespace.
     connect_payloads: Mutex<Vec<(Box<str>, serde_json::Value)>>,
+    /// A bare Engine.IO session: its messages are no Socket.IO packets but come back as they
+    /// are (the official Engine.IO test suite's fixture).
+    pub(crate) echo: AtomicBool,
 }
 
 /// How far an Engine.IO session's move from polling to a WebSocket went (the upgrade of
@@ -262,6 +265,7 @@ impl Session {
             Generation::Legacy => None,
             Generation::Engine(revision) => Some(Box::new(EngineSide {
                 connect_payloads: Mutex::new(Vec::new()),
+                echo: AtomicBool::new(false),
                 names: Mutex::new(EngineNames {
                     socket_id: uuid::Uuid::new_v4().simple().to_string().into(),
                     pid: None,
@@ -327,6 +331,13 @@ impl Session {
         let engine = self.engine.as_ref()?;
         let names = engine.names.lock();
         Some((Arc::clone(&names.socket_id), names.pid.clone()))
+    }
+
+    /// Whether this is a bare Engine.IO session that echoes its messages.
+    pub(crate) fn is_echo(&self) -> bool {
+        self.engine
+            .as_ref()
+            .is_some_and(|engine| engine.echo.load(Ordering::Acquire))
     }
 
     /// Keeps the payload the client's `CONNECT` to `endpoint` carried.

@@ -25,7 +25,7 @@ use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
 use tracing::{debug, warn};
 
-use crate::config::{ServerConfig, ServerConfigError};
+use crate::config::{AppKind, ServerConfig, ServerConfigError};
 use crate::handshake;
 use crate::pages::{ASSETS, DefaultPages, not_found, serve_file, text};
 
@@ -204,6 +204,9 @@ impl<F> Gateway<F> {
     }
 }
 
+/// Where `--app suite` serves the bare Engine.IO echo of the official Engine.IO test suite.
+const ENGINE_ECHO_PATH: &str = "/engine.io/";
+
 /// What a request under the resource gets: an answer at once, or a transport's.
 enum Answer {
     Now(Response<Body>),
@@ -237,6 +240,9 @@ impl Shared {
             request.uri().query(),
         );
         let answer = match route {
+            Route::Foreign if self.serves_engine_echo(request.uri().path()) => {
+                self.engine_answer(request)
+            }
             Route::Foreign => {
                 debug!(path = request.uri().path(), "request for the fallback");
                 return None;
@@ -244,23 +250,7 @@ impl Shared {
             // Modern clients use the resource itself, their query naming the Engine.IO
             // revision and the transport; a bare one is still 0.9's welcome.
             Route::Welcome if is_engine_request(request.uri().query()) => {
-                match ferrio_eio::parse_query(request.uri().query().unwrap_or_default()) {
-                    Ok(query) if self.serves_engine_transport(query.transport) => {
-                        match self.foreign_origin(request, None) {
-                            Some(refusal) => Answer::Now(refusal),
-                            None => Answer::Engine(query),
-                        }
-                    }
-                    // A transport turned off: the client is told so as the reference tells
-                    // it of an unknown transport.
-                    Ok(_) => Answer::Now(ferrio_eio_polling::engine_error(
-                        ferrio_eio::ErrorCode::TransportUnknown,
-                    )),
-                    Err(error) => {
-                        debug!(%error, "Engine.IO request refused");
-                        Answer::Now(ferrio_eio_polling::engine_error(error.error_code()))
-                    }
-                }
+                self.engine_answer(request)
             }
             Route::Welcome => Answer::Now(text(StatusCode::OK, "Welcome to socket.io.", None)),
             Route::Static(StaticAsset::ClientScript) => {
@@ -309,6 +299,34 @@ impl Shared {
             }
         };
         Some(answer)
+    }
+
+    /// What a modern client's request gets: its query read, the origin checked, the
+    /// transport's answer to come; or the reference's error.
+    fn engine_answer<B>(&self, request: &Request<B>) -> Answer {
+        match ferrio_eio::parse_query(request.uri().query().unwrap_or_default()) {
+            Ok(query) if self.serves_engine_transport(query.transport) => {
+                match self.foreign_origin(request, None) {
+                    Some(refusal) => Answer::Now(refusal),
+                    None => Answer::Engine(query),
+                }
+            }
+            // A transport turned off: the client is told so as the reference tells it of an
+            // unknown transport.
+            Ok(_) => Answer::Now(ferrio_eio_polling::engine_error(
+                ferrio_eio::ErrorCode::TransportUnknown,
+            )),
+            Err(error) => {
+                debug!(%error, "Engine.IO request refused");
+                Answer::Now(ferrio_eio_polling::engine_error(error.error_code()))
+            }
+        }
+    }
+
+    /// Whether `path` is the bare Engine.IO echo of `--app suite` (the official Engine.IO
+    /// test suite's fixture).
+    fn serves_engine_echo(&self, path: &str) -> bool {
+        self.config.app == AppKind::Suite && path == ENGINE_ECHO_PATH
     }
 
     /// Whether Engine.IO `transport` is on: polling always, the WebSocket when the 0.9
@@ -496,6 +514,7 @@ impl Shared {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let engine = &self.hub.config().engine;
+        let echo = self.serves_engine_echo(request.uri().path());
         if query.transport == ferrio_eio::TransportName::Websocket {
             let socket = ferrio_websocket::EngineSocketRequest {
                 hub: &self.hub,
@@ -506,6 +525,7 @@ impl Shared {
                     ..self.config.websocket
                 },
                 upgrade_timeout: engine.upgrade_timeout,
+                echo,
             };
             return ferrio_websocket::engine_upgrade(socket, request, |request| {
                 handshake::connect_info(request.headers(), request.uri().query(), connection)
@@ -522,6 +542,7 @@ impl Shared {
             sid: query.sid.as_deref(),
             limits,
             websocket_enabled: self.serves_engine_transport(ferrio_eio::TransportName::Websocket),
+            echo,
         };
         ferrio_eio_polling::serve(polling, request, |parts| {
             handshake::connect_info(&parts.headers, parts.uri.query(), connection)

@@ -44,6 +44,9 @@ pub struct EngineSocketRequest<'a> {
     pub limits: WsLimits,
     /// How long the upgrade of a polling session may take.
     pub upgrade_timeout: Duration,
+    /// Whether a new session is a bare Engine.IO one that echoes its messages
+    /// ([`Hub::open_engine_echo`]) rather than a Socket.IO one.
+    pub echo: bool,
 }
 
 /// How the connection starts once it is upgraded.
@@ -82,7 +85,12 @@ where
     };
     let opening = match ctx.sid {
         None => {
-            let open = match ctx.hub.open_engine(info(&request), ctx.revision) {
+            let opened = if ctx.echo {
+                ctx.hub.open_engine_echo(info(&request), ctx.revision)
+            } else {
+                ctx.hub.open_engine(info(&request), ctx.revision)
+            };
+            let open = match opened {
                 Ok(open) => open,
                 Err(refusal) => return engine_refusal(&refusal),
             };
