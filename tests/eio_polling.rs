@@ -444,3 +444,69 @@ async fn binary_attachments_go_both_ways_and_reach_0_9_clients_as_buffer_json() 
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn hostile_payloads_and_attachments_end_their_session_and_no_other() {
+    let server = TestServer::start_default().await;
+    let bystander = joined(&server).await;
+    let placeholder = |num: &str| format!(r#"{{"_placeholder":true,"num":{num}}}"#);
+    let eleven: Vec<String> = (0..11).map(|n| placeholder(&n.to_string())).collect();
+    let eleven_header = format!(r#"4511-["echo",{}]"#, eleven.join(","));
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "an empty packet between separators",
+            vec!["42[\"echo\"]".into(), String::new()],
+        ),
+        (
+            "more attachments than a packet may have",
+            std::iter::once(eleven_header.clone())
+                .chain((0..11).map(|_| "bAQ==".to_owned()))
+                .collect(),
+        ),
+        (
+            "a placeholder whose num is no integer",
+            vec![
+                format!(r#"451-["echo",{}]"#, placeholder(r#""x""#)),
+                "bAQ==".into(),
+            ],
+        ),
+        (
+            "a text packet where an attachment was due",
+            vec![
+                format!(r#"451-["echo",{}]"#, placeholder("0")),
+                r#"42["echo"]"#.into(),
+            ],
+        ),
+    ];
+    for (what, packets) in cases {
+        let sid = joined(&server).await;
+        let packets: Vec<&str> = packets.iter().map(String::as_str).collect();
+        let (status, _) = post(&server, &sid, &packets).await;
+        let gone = server.get(&session_path(&sid)).await;
+        assert!(
+            status == 400 || gone.status == 400,
+            "{what}: the session goes on ({status}, then {})",
+            gone.status
+        );
+        assert_eq!(gone.status, 400, "{what}: the session ended");
+    }
+    // A revision 4 payload POSTed as binary.
+    let sid = joined(&server).await;
+    let binary = request(
+        server.addr,
+        Method::POST,
+        &session_path(&sid),
+        &[("content-type", "application/octet-stream")],
+        "42[\"echo\"]",
+    )
+    .await;
+    assert_eq!(binary.status, 400);
+    assert_eq!(server.get(&session_path(&sid)).await.status, 400);
+    // The bystander chats on.
+    assert_eq!(
+        post(&server, &bystander, &[r#"421["echo","ok"]"#]).await.0,
+        200
+    );
+    assert_eq!(poll(&server, &bystander).await, [r#"431["ok"]"#]);
+    server.stop().await;
+}

@@ -232,9 +232,15 @@ fn decode_post(
     let binary = headers
         .get(CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/octet-stream"));
-    if ctx.revision == Revision::V3 && binary && ctx.jsonp.is_none() {
-        return ferrio_eio::v3::decode_binary_payload(bytes, max)
-            .map_err(|error| error.to_string());
+    match (ctx.revision, binary) {
+        (Revision::V3, true) if ctx.jsonp.is_none() => {
+            return ferrio_eio::v3::decode_binary_payload(bytes, max)
+                .map_err(|error| error.to_string());
+        }
+        // Revision 4 payloads are text, binary packets in base64: the reference refuses one
+        // sent as binary.
+        (Revision::V4, true) => return Err("a binary payload on revision 4".to_owned()),
+        _ => {}
     }
     let text = match ctx.jsonp {
         Some(_) => ferrio_eio::jsonp::unwrap_post(bytes, max).map_err(|error| error.to_string())?,
