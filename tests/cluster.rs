@@ -691,22 +691,12 @@ async fn kill_9_of_a_forwarding_node_requeues_what_it_had_not_delivered() {
         let path = xhr_path(&sid);
         tokio::spawn(async move { get(addr, &path).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    forwarder.signal("STOP");
-    let posted = owner.post(&xhr_path(&sid), ECHO_PING).await;
-    assert_eq!(posted.text(), "1");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    forwarder.signal("KILL");
-    poll.abort();
-    // The owner got the link's end, put the batch back, and the next poll has it.
-    let requeued = retry_until(
-        Duration::from_secs(5),
-        Duration::from_millis(50),
-        async || get(owner_admin, "/metrics").await.text(),
-        |metrics: &String| metrics.contains("ferrio_cluster_requeued_total 1"),
-    )
+    let posted = lose_forwarder_with_poll(&forwarder, poll, async || {
+        owner.post(&xhr_path(&sid), ECHO_PING).await.text()
+    })
     .await;
-    assert!(requeued.is_ok(), "the batch was not requeued");
+    assert_eq!(posted, "1");
+    assert_requeued_once(owner_admin).await;
     assert_eq!(
         packets_of(&owner.get(&xhr_path(&sid)).await.text()),
         vec![ECHO_PING.to_owned()]
@@ -737,13 +727,33 @@ async fn kill_9_of_a_node_forwarding_a_socket_io_poll_requeues_what_it_had_not_d
         let (addr, path) = (forwarder.addr, path.clone());
         tokio::spawn(async move { get(addr, &path).await })
     };
+    let posted = lose_forwarder_with_poll(&forwarder, poll, async || {
+        owner.post(&path, r#"427["echo",1]"#).await.text()
+    })
+    .await;
+    assert_eq!(posted, "ok");
+    assert_requeued_once(owner_admin).await;
+    assert_eq!(owner.get(&path).await.text(), r#"437[1]"#);
+}
+
+/// Lets the poll held through `forwarder` settle, stops the forwarding node dead, has
+/// `post` queue an answer for that poll (its answer is returned), then kills the node.
+async fn lose_forwarder_with_poll(
+    forwarder: &GatewayProcess,
+    poll: tokio::task::JoinHandle<ferrio_testkit::HttpResponse>,
+    post: impl AsyncFnOnce() -> String,
+) -> String {
     tokio::time::sleep(Duration::from_millis(300)).await;
     forwarder.signal("STOP");
-    assert_eq!(owner.post(&path, r#"427["echo",1]"#).await.text(), "ok");
+    let posted = post().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     forwarder.signal("KILL");
     poll.abort();
-    // The owner got the link's end, put the batch back, and the next poll has it.
+    posted
+}
+
+/// Asserts the owner got the link's end and put the batch it never relayed back.
+async fn assert_requeued_once(owner_admin: std::net::SocketAddr) {
     let requeued = retry_until(
         Duration::from_secs(5),
         Duration::from_millis(50),
@@ -752,7 +762,6 @@ async fn kill_9_of_a_node_forwarding_a_socket_io_poll_requeues_what_it_had_not_d
     )
     .await;
     assert!(requeued.is_ok(), "the batch was not requeued");
-    assert_eq!(owner.get(&path).await.text(), r#"437[1]"#);
 }
 
 /// How long a link may take to notice a peer frozen with its socket open: the link's ping

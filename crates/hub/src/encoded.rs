@@ -10,7 +10,7 @@ use crate::generation::Generation;
 /// One encoded packet. Cloning it shares the bytes, so a broadcast encodes once.
 ///
 /// For an Engine.IO session it may also be a binary message (a Socket.IO attachment), held
-/// behind [`BINARY_MARK`]: its transport writes it as binary (a WebSocket binary message, or
+/// behind a mark byte: its transport writes it as binary (a WebSocket binary message, or
 /// base64 in a polling payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded(Bytes);
@@ -21,7 +21,7 @@ pub struct Encoded(Bytes);
 const BINARY_MARK: u8 = 0x04;
 
 impl Encoded {
-    /// An Engine.IO binary message carrying `data` (copied once, behind [`BINARY_MARK`]).
+    /// An Engine.IO binary message carrying `data` (copied once, behind its mark byte).
     pub fn binary(data: &[u8]) -> Self {
         let mut bytes = Vec::with_capacity(data.len() + 1);
         bytes.push(BINARY_MARK);

@@ -673,11 +673,23 @@ impl Session {
     /// Ends the session: what it had joined, whether it lingers and the phase it was in;
     /// `None` if it had already ended.
     pub(crate) fn close(&self, farewell: bool) -> Option<Closed> {
+        self.close_when(|state| state.phase != Phase::Closed, farewell, |_| {})
+    }
+
+    /// Ends the session when `may` says its state allows it, `then` finishing under the same
+    /// lock; what [`Session::close`] says.
+    fn close_when(
+        &self,
+        may: impl FnOnce(&State) -> bool,
+        farewell: bool,
+        then: impl FnOnce(&mut State),
+    ) -> Option<Closed> {
         let mut state = self.state.lock();
-        if state.phase == Phase::Closed {
+        if !may(&state) {
             return None;
         }
         let closed = self.close_locked(&mut state, farewell);
+        then(&mut state);
         drop(state);
         self.wake.notify_waiters();
         self.deadlines_moved();
@@ -687,50 +699,36 @@ impl Session {
     /// Ends the session if no transport request has connected it yet; `None` otherwise. A
     /// shutdown ends such sessions at once: they have nothing to deliver.
     pub(crate) fn close_unconnected(&self) -> Option<Closed> {
-        let mut state = self.state.lock();
-        if state.phase != Phase::Issued {
-            return None;
-        }
-        let closed = self.close_locked(&mut state, false);
-        drop(state);
-        self.wake.notify_waiters();
-        self.deadlines_moved();
-        Some(closed)
+        self.close_when(|state| state.phase == Phase::Issued, false, |_| {})
     }
 
     /// Ends the session to hand it to another node: only when no transport request has
     /// reached it yet, so that nothing here waits on it. An Engine.IO session stays `Issued`
     /// until its client's `CONNECT`, with a poll that may already be waiting: that one stays.
     pub(crate) fn close_untouched(&self) -> Option<Closed> {
-        let mut state = self.state.lock();
-        if state.phase != Phase::Issued || state.transport.is_some() {
-            return None;
-        }
-        let closed = self.close_locked(&mut state, false);
-        drop(state);
-        self.wake.notify_waiters();
-        self.deadlines_moved();
-        Some(closed)
+        self.close_when(
+            |state| state.phase == Phase::Issued && state.transport.is_none(),
+            false,
+            |_| {},
+        )
     }
 
     /// Ends an Engine.IO session its client closed: a poll still waiting is answered with a
     /// `noop`, as the reference answers it, not with a `close` of the server's.
     pub(crate) fn close_by_client(&self) -> Option<Closed> {
-        let mut state = self.state.lock();
-        if state.phase == Phase::Closed {
-            return None;
-        }
-        let closed = self.close_locked(&mut state, false);
-        if state
-            .attached
-            .is_some_and(|attached| attached.mode == AttachMode::Poll)
-        {
-            state.push_back(self.generation.noop());
-        }
-        drop(state);
-        self.wake.notify_waiters();
-        self.deadlines_moved();
-        Some(closed)
+        let noop = self.generation.noop();
+        self.close_when(
+            |state| state.phase != Phase::Closed,
+            false,
+            |state| {
+                if state
+                    .attached
+                    .is_some_and(|attached| attached.mode == AttachMode::Poll)
+                {
+                    state.push_back(noop);
+                }
+            },
+        )
     }
 
     /// [`Session::close`] of a session not closed yet, under its lock.
