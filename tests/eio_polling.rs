@@ -510,3 +510,40 @@ async fn hostile_payloads_and_attachments_end_their_session_and_no_other() {
     assert_eq!(poll(&server, &bystander).await, [r#"431["ok"]"#]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_namespace_refusal_carries_its_message_and_data_in_each_revision_shape() {
+    let server = TestServer::start_default().await;
+    let sid = joined(&server).await;
+    assert_eq!(
+        post(&server, &sid, &[r#"40/private,{"token":"wrong"}"#])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        poll(&server, &sid).await,
+        [r#"44/private,{"message":"not allowed","data":{"reason":"token"}}"#]
+    );
+    assert_eq!(
+        post(&server, &sid, &[r#"40/private,{"token":"secret"}"#])
+            .await
+            .0,
+        200
+    );
+    let joined = poll(&server, &sid).await;
+    assert!(joined[0].starts_with("40/private,{\"sid\":"), "{joined:?}");
+    // Socket.IO 4 (socket.io-client 2.x) gets the data itself, as socket.io 2 sends it.
+    let v3 = v3_sid(&server).await;
+    let query = format!("&sid={v3}");
+    assert_eq!(server.get(&v3_path(&query)).await.text(), "2:40");
+    assert_eq!(
+        v3_post(&server, &query, &v3_record("40/private,")).await,
+        (200, "ok".to_owned())
+    );
+    assert_eq!(
+        server.get(&v3_path(&query)).await.text(),
+        v3_record(r#"44/private,{"reason":"token"}"#)
+    );
+    server.stop().await;
+}

@@ -237,6 +237,18 @@ for (const mode of Object.keys(MODES)) {
       assert.deepEqual(heard, [1, 2, 3].map((n) => `a:${n} ${TEXT}`));
     });
 
+    clientTest(`4.8: a namespace's authorization sees the auth payload and refuses with data`, async () => {
+      const refused = modernClient(`${echoServer.url}/private`, mode, '4.8', { auth: { token: 'wrong' } });
+      const [error] = await waitForEvent(refused, 'connect_error');
+      assert.ok(error instanceof Error, `connect_error with ${JSON.stringify(error)}`);
+      assert.equal(error.message, 'not allowed');
+      assert.deepEqual(error.data, { reason: 'token' });
+      assert.equal(refused.connected, false);
+      const admitted = modernClient(`${echoServer.url}/private`, mode, '4.8', { auth: { token: 'secret' } });
+      await waitForEvent(admitted, 'connect');
+      assert.deepEqual(await emitWithAck(admitted, 'echo', [TEXT]), [TEXT]);
+    });
+
     for (const version of Object.keys(CLIENTS)) {
       clientTest(`${version}: connects to the default namespace (${mode}) with the socket id its revision gives`, async () => {
         const socket = await openModern(url.modern(), mode, version);

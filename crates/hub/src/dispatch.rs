@@ -12,11 +12,11 @@ use crate::encoded::{Encoded, Form};
 use crate::generation::Generation;
 use crate::handshake::Authorization;
 use crate::hub::HubInner;
-use crate::namespace::{Message, NamespaceInner};
+use crate::namespace::{JoinRequest, Message, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{Bound, Bounds, Establish, Phase, Pushed, Session};
 use crate::socket::{AckReply, Socket};
-use crate::translate::{Names, encode_for, invalid_namespace};
+use crate::translate::{Names, connect_refusal, encode_for, invalid_namespace};
 
 /// What a `message` or event packet hands to the application.
 enum Delivery {
@@ -248,8 +248,22 @@ impl HubInner {
             self.push_packet(session, &confirm, false);
             return;
         }
-        match namespace.authorize(&session.handshake, query) {
+        let auth = session.connect_payload(endpoint);
+        let request = JoinRequest {
+            query,
+            auth: auth.as_ref(),
+        };
+        match namespace.authorize(&session.handshake, request) {
             Authorization::Accept => {}
+            Authorization::RefuseWith { message, data }
+                if session.generation != Generation::Legacy =>
+            {
+                if let Some(refusal) = connect_refusal(endpoint, session.generation, &message, data)
+                {
+                    self.push(session, refusal, false);
+                }
+                return;
+            }
             decision => {
                 if let Authorization::Error(why) = decision {
                     warn!(sid = %session.id, endpoint, error = %why, "namespace authorization failed");

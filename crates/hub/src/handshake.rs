@@ -147,6 +147,15 @@ pub enum Authorization {
     Accept,
     /// Refuse: `403 handshake unauthorized`, or `7::/ns:2` for a namespace.
     Refuse,
+    /// Refuse a namespace with a message and data for a Socket.IO client's `connect_error`
+    /// (`44/ns,{"message":…,"data":…}`; Socket.IO 4 gets the data, or the message). A 0.9
+    /// client is told `7::/ns:2`, as for [`Authorization::Refuse`], and so is a handshake.
+    RefuseWith {
+        /// The error's message.
+        message: String,
+        /// The error's data, if any.
+        data: Option<serde_json::Value>,
+    },
     /// The hook failed: `500 handshake error` (a namespace answers `7::/ns:2` too, since the
     /// error table has no other code for it).
     Error(String),

@@ -699,7 +699,9 @@ impl HubInner {
         if let Some(hook) = hook {
             let refusal = match hook(&mut data) {
                 Authorization::Accept => None,
-                Authorization::Refuse => Some(Refusal::Unauthorized),
+                Authorization::Refuse | Authorization::RefuseWith { .. } => {
+                    Some(Refusal::Unauthorized)
+                }
                 Authorization::Error(why) => Some(Refusal::AuthorizationError(why)),
             };
             if let Some(refusal) = refusal {

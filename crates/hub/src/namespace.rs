@@ -28,7 +28,17 @@ type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + S
 type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckReply>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 type NamespaceAuthorization =
-    Arc<dyn Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync>;
+    Arc<dyn Fn(&HandshakeData, JoinRequest<'_>) -> Authorization + Send + Sync>;
+
+/// What a client's request to join a namespace carries, for the namespace's authorization
+/// hook ([`Namespace::authorize_join`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinRequest<'a> {
+    /// The query of a 0.9 `1::/ns:?a=b` or of a Socket.IO 4 `40/ns?a=b,`.
+    pub query: Option<&'a str>,
+    /// The payload of a Socket.IO 5 `CONNECT` (`io(url, { auth })`).
+    pub auth: Option<&'a Value>,
+}
 
 #[derive(Default)]
 struct Handlers {
@@ -69,10 +79,10 @@ impl NamespaceInner {
     pub(crate) fn authorize(
         &self,
         handshake: &HandshakeData,
-        query: Option<&str>,
+        request: JoinRequest<'_>,
     ) -> Authorization {
         let hook = self.handlers.read().authorization.clone();
-        hook.map_or(Authorization::Accept, |hook| hook(handshake, query))
+        hook.map_or(Authorization::Accept, |hook| hook(handshake, request))
     }
 
     pub(crate) fn add_member(&self, session: &Arc<Session>) {
@@ -176,6 +186,15 @@ impl Namespace {
     pub fn authorize(
         &self,
         hook: impl Fn(&HandshakeData, Option<&str>) -> Authorization + Send + Sync + 'static,
+    ) -> &Self {
+        self.authorize_join(move |handshake, request| hook(handshake, request.query))
+    }
+
+    /// [`Namespace::authorize`] with all the join request carries: the query, and a Socket.IO
+    /// 5 client's `auth` payload. [`Authorization::RefuseWith`] tells a Socket.IO client why.
+    pub fn authorize_join(
+        &self,
+        hook: impl Fn(&HandshakeData, JoinRequest<'_>) -> Authorization + Send + Sync + 'static,
     ) -> &Self {
         self.inner.handlers.write().authorization = Some(Arc::new(hook));
         self

@@ -179,16 +179,23 @@ fn to_socket_io(
 /// What a Socket.IO client that asked for an undeclared namespace is told (0.9 clients are
 /// told nothing, as by the reference): `44/ns,{"message":"Invalid namespace"}`.
 pub(crate) fn invalid_namespace(endpoint: &str, generation: Generation) -> Option<Encoded> {
+    connect_refusal(endpoint, generation, "Invalid namespace", None)
+}
+
+/// The `CONNECT_ERROR` a Socket.IO client refused a namespace gets, in its revision's shape;
+/// `None` for a 0.9 client.
+pub(crate) fn connect_refusal(
+    endpoint: &str,
+    generation: Generation,
+    message: &str,
+    data: Option<Value>,
+) -> Option<Encoded> {
     let Generation::Engine(engine) = generation else {
         return None;
     };
     let namespace = namespace_of(endpoint)?;
-    let refusal = ferrio_sio::Packet::connect_error(
-        socket_revision(engine),
-        namespace,
-        "Invalid namespace",
-        None,
-    );
+    let refusal =
+        ferrio_sio::Packet::connect_error(socket_revision(engine), namespace, message, data);
     Some(Encoded::from_text(format!(
         "4{}",
         ferrio_sio::encode_text(&refusal)

@@ -10,6 +10,9 @@
 //! - namespace `/chat`: emits `hi('chat')` on connection and acks `echo`; its authorization
 //!   refuses sessions whose handshake query has `chat_auth=deny` (and fails for
 //!   `chat_auth=error`);
+//! - namespace `/private`: lets in only a Socket.IO 5 client whose `auth` carries
+//!   `{"token":"secret"}`, refusing others with the message `not allowed` and the data
+//!   `{"reason":"token"}`, then acks `echo`;
 //! - the handshake authorization refuses `auth=deny` and fails for `auth=error`.
 //!
 //! Everything observable only on the server — connections, disconnect reasons, ack callbacks —
@@ -121,6 +124,7 @@ pub fn install(hub: &Hub, log: &Log) {
     });
     install_default(hub, log);
     install_chat(hub, log);
+    install_private(hub);
 }
 
 fn record_lifecycle(namespace: &ferrio_hub::Namespace, log: &Log) {
@@ -203,6 +207,26 @@ fn install_default(hub: &Hub, log: &Log) {
     sockets.on("volatile", |socket, args, _ack| {
         socket.volatile_emit("vol", args.clone());
         socket.emit("nonvol", args);
+    });
+}
+
+fn install_private(hub: &Hub) {
+    let private = hub.of("/private");
+    private.authorize_join(|_handshake, request| {
+        let token = request.auth.and_then(|auth| auth.get("token"));
+        if token.and_then(Value::as_str) == Some("secret") {
+            Authorization::Accept
+        } else {
+            Authorization::RefuseWith {
+                message: "not allowed".to_owned(),
+                data: Some(json!({"reason": "token"})),
+            }
+        }
+    });
+    private.on("echo", |_socket, args, ack| {
+        if let Some(ack) = ack {
+            ack.send(args);
+        }
     });
 }
 
