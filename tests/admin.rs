@@ -83,7 +83,7 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
-const FAMILIES: [(&str, &str); 12] = [
+const FAMILIES: [(&str, &str); 13] = [
     ("ferrio_sessions", "gauge"),
     ("ferrio_buffered_packets", "gauge"),
     ("ferrio_buffered_bytes", "gauge"),
@@ -95,6 +95,7 @@ const FAMILIES: [(&str, &str); 12] = [
     ("ferrio_bytes_out_total", "counter"),
     ("ferrio_disconnects_total", "counter"),
     ("ferrio_origin_refusals_total", "counter"),
+    ("ferrio_events_reserved_dropped_total", "counter"),
     ("ferrio_admin_auth_failures_total", "counter"),
 ];
 
@@ -916,6 +917,7 @@ async fn api_stats_show_sessions_namespaces_and_room_sizes() {
                 "namespaces": [
                     {"name": "/", "sockets": 0, "rooms": {}},
                     {"name": "/chat", "sockets": 0, "rooms": {}},
+                    {"name": "/private", "sockets": 0, "rooms": {}},
                 ],
             })
         );
@@ -944,6 +946,7 @@ async fn api_stats_show_sessions_namespaces_and_room_sizes() {
             "namespaces": [
                 {"name": "/", "sockets": 3, "rooms": {"blue": 1, "red": 2}},
                 {"name": "/chat", "sockets": 2, "rooms": {}},
+                {"name": "/private", "sockets": 0, "rooms": {}},
             ],
         });
         stats_until(&server, &format!("never became {expected}"), |stats| {

@@ -161,6 +161,18 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
     );
     family(
         out,
+        "ferrio_events_reserved_dropped_total",
+        "counter",
+        "Events not delivered for a name their receiver's generation reserves for itself.",
+    );
+    sample(
+        out,
+        "ferrio_events_reserved_dropped_total",
+        &[],
+        snapshot.reserved_dropped,
+    );
+    family(
+        out,
         "ferrio_origin_refusals_total",
         "counter",
         "Requests on a session refused with 403 for naming a page origin outside the origins list, by transport (none for ?disconnect).",

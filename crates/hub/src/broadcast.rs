@@ -194,6 +194,7 @@ fn deliver_here(
             continue;
         }
         let Some(form) = forms.for_generation(session.generation) else {
+            hub.undeliverable(&packet);
             continue;
         };
         if hub.push_form(&session, &form, volatile) {

@@ -217,6 +217,7 @@ impl HubInner {
             && reserved(name)
         {
             info!(sid = %session.id, event = %name, "reserved event name from a client dropped");
+            self.metrics.reserved_dropped();
             return;
         }
         let Some(hub) = self.arc() else { return };
@@ -345,7 +346,22 @@ impl HubInner {
         };
         match encode_for(packet, session.generation, names) {
             Some(form) => self.push_form(session, &form, volatile),
-            None => false,
+            None => {
+                self.undeliverable(packet);
+                false
+            }
+        }
+    }
+
+    /// Counts a packet that has no form for its receiver: an event, for a name the
+    /// receiver's generation reserves.
+    pub(crate) fn undeliverable(&self, packet: &Packet) {
+        if matches!(packet.body, PacketBody::Event { .. }) {
+            debug!(
+                endpoint = packet.endpoint,
+                "event dropped for a name its receiver reserves"
+            );
+            self.metrics.reserved_dropped();
         }
     }
 

@@ -114,6 +114,8 @@ pub struct HubMetrics {
     disconnects: [AtomicU64; DISCONNECT_REASONS.len()],
     /// Client packets refused for being over their session's inbound budget.
     refused: AtomicU64,
+    /// Events not delivered for a name the receiving generation reserves for itself.
+    reserved_dropped: AtomicU64,
     /// Requests on a session refused for naming a page origin outside the list, by transport
     /// (slot 0: a request that names none, `?disconnect`).
     origin_refusals: [AtomicU64; TRANSPORT_SLOTS],
@@ -129,6 +131,7 @@ impl Default for HubMetrics {
             bytes_out: counters(),
             disconnects: counters(),
             refused: AtomicU64::new(0),
+            reserved_dropped: AtomicU64::new(0),
             origin_refusals: counters(),
         }
     }
@@ -183,6 +186,12 @@ impl HubMetrics {
         bump(&self.refused, 1);
     }
 
+    /// Counts an event dropped for a name its receiver's generation reserves: a client's, or
+    /// one for a client that would take it for its own lifecycle event.
+    pub(crate) fn reserved_dropped(&self) {
+        bump(&self.reserved_dropped, 1);
+    }
+
     /// Counts a request on a session refused for its page origin; `transport` is `None` for a
     /// request that names none (`?disconnect`).
     pub fn origin_refused(&self, transport: Option<TransportKind>) {
@@ -234,6 +243,7 @@ impl HubMetrics {
                 .map(|(index, reason)| (reason.as_str(), load(&self.disconnects[index])))
                 .collect(),
             refused_packets: load(&self.refused),
+            reserved_dropped: load(&self.reserved_dropped),
             origin_refusals: self
                 .origin_refusals
                 .iter()
@@ -268,6 +278,9 @@ pub struct MetricsSnapshot {
     pub disconnects: Vec<(&'static str, u64)>,
     /// Client packets refused for being over their session's inbound budget.
     pub refused_packets: u64,
+    /// Events dropped for a name their receiver's generation reserves (from a client, or for
+    /// a Socket.IO client: `connect_error`, `disconnecting`, `newListener`, …).
+    pub reserved_dropped: u64,
     /// Requests on a session refused for naming a page origin outside the list, by transport
     /// (`none` for `?disconnect`).
     pub origin_refusals: Vec<(&'static str, u64)>,

@@ -148,6 +148,8 @@ fn to_socket_io(
             accepted
         }
         PacketBody::Disconnect => ferrio_sio::Packet::disconnect(namespace),
+        // A Socket.IO client would take it for one of its own lifecycle events.
+        PacketBody::Event { name, .. } if ferrio_sio::is_reserved_event(name) => return None,
         PacketBody::Event { name, args } => with_ack(ferrio_sio::Packet::event(
             namespace,
             EventName::from(name.as_str()),

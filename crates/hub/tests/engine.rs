@@ -438,3 +438,29 @@ async fn a_dropped_socket_comes_back_with_its_id_rooms_and_missed_broadcasts() {
     let (_again, hello, _) = joined_stream(&hub, &format!("0{auth}")).await;
     assert_ne!(hello["sid"], socket_id);
 }
+
+#[tokio::test(start_paused = true)]
+async fn events_a_socket_io_client_reserves_reach_only_the_0_9_clients() {
+    let hub = hub();
+    let (stream, _, _) = joined_stream(&hub, "0").await;
+    let legacy = hub.handshake(info()).unwrap().sid;
+    let mut poll = hub
+        .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    assert_eq!(
+        poll.next_batch().await.unwrap().texts().collect::<Vec<_>>(),
+        ["1::"]
+    );
+    assert_eq!(hub.sockets().emit("disconnecting", vec![json!(1)]), 1);
+    hub.sockets().emit("after", vec![]);
+    let mut poll = hub
+        .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
+        .unwrap();
+    let batch = poll.next_batch().await.unwrap();
+    assert_eq!(
+        batch.texts().next(),
+        Some(r#"5:::{"name":"disconnecting","args":[1]}"#)
+    );
+    assert_eq!(next_texts(&stream).await, [r#"42["after"]"#]);
+    assert_eq!(hub.metrics().reserved_dropped, 1);
+}
