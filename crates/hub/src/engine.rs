@@ -168,8 +168,13 @@ impl HubInner {
                     ..
                 } = &packet
                 {
-                    let payload = serde_json::Value::Object(data.clone());
-                    session.keep_connect_payload(&endpoint_of(namespace), payload);
+                    // Kept for declared namespaces only: a client naming others would
+                    // otherwise make the session hold a payload for each.
+                    let endpoint = endpoint_of(namespace);
+                    if self.namespace(&endpoint).is_some() {
+                        let payload = serde_json::Value::Object(data.clone());
+                        session.keep_connect_payload(&endpoint, payload);
+                    }
                 }
                 let restored = self.recovering_connect(session, &packet);
                 if let Some(packet) = from_socket_io(packet) {
