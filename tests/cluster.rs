@@ -137,6 +137,17 @@ fn sid_of(handshake: &str) -> String {
     handshake.split(':').next().unwrap_or_default().to_owned()
 }
 
+/// An Engine.IO 4 handshake over polling.
+const ENGINE_HANDSHAKE: &str = "/socket.io/?EIO=4&transport=polling";
+
+/// The session id and the JSON of an Engine.IO `open` packet.
+fn engine_open(answer: &str) -> (String, serde_json::Value) {
+    let open: serde_json::Value =
+        serde_json::from_str(answer.strip_prefix('0').expect("an open packet")).expect("JSON");
+    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    (sid, open)
+}
+
 /// The metric `name` of `node` now.
 async fn metric(node: &TestServer, name: &str) -> f64 {
     node.metrics().await.get(name, &[]).unwrap_or(-1.0)
@@ -711,13 +722,7 @@ async fn kill_9_of_a_node_forwarding_a_socket_io_poll_requeues_what_it_had_not_d
     let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (owner, owner_admin) = GatewayProcess::start_with_admin(BIN, &args, &[]);
     let forwarder = without_admin(&args);
-    let open = owner
-        .get("/socket.io/?EIO=4&transport=polling")
-        .await
-        .text();
-    let open: serde_json::Value =
-        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("JSON");
-    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    let (sid, _) = engine_open(&owner.get(ENGINE_HANDSHAKE).await.text());
     let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     assert_eq!(owner.post(&path, "40").await.text(), "ok");
     assert!(owner.get(&path).await.text().starts_with("40{"));
@@ -896,13 +901,7 @@ async fn a_socket_io_client_is_served_by_whichever_node_its_requests_reach() {
         .await
     };
     // The handshake on A, the CONNECT on B (which takes the session over), the answer on C.
-    let open = nodes[0]
-        .get("/socket.io/?EIO=4&transport=polling")
-        .await
-        .text();
-    let open: serde_json::Value =
-        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("JSON");
-    let sid = open["sid"].as_str().expect("a sid").to_owned();
+    let (sid, _) = engine_open(&nodes[0].get(ENGINE_HANDSHAKE).await.text());
     assert_eq!(post(&nodes[1], &sid, "40").await.text(), "ok");
     let joined = nodes[2].get(&path(&sid)).await.text();
     assert!(joined.starts_with("40{\"sid\":"), "{joined}");
@@ -921,14 +920,8 @@ async fn a_socket_io_client_upgrades_to_a_websocket_on_another_node() {
     let redis = RedisServer::start();
     let nodes = nodes(&redis, "upgrade", 3).await;
     let polling = |sid: &str| format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-    let open = nodes[0]
-        .get("/socket.io/?EIO=4&transport=polling")
-        .await
-        .text();
-    let open: serde_json::Value =
-        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("JSON");
+    let (sid, open) = engine_open(&nodes[0].get(ENGINE_HANDSHAKE).await.text());
     assert_eq!(open["upgrades"], json!(["websocket"]));
-    let sid = open["sid"].as_str().expect("a sid").to_owned();
     let posted = ferrio_testkit::request(
         nodes[0].addr,
         Method::POST,

@@ -336,7 +336,11 @@ impl HubInner {
         packet: &Packet,
         volatile: bool,
     ) -> bool {
-        let engine_names = session.engine_names();
+        // Only a `CONNECT` answer names the socket: other packets need not read the names.
+        let engine_names = match packet.body {
+            PacketBody::Connect { .. } => session.engine_names(),
+            _ => None,
+        };
         let names = match &engine_names {
             Some((socket_id, pid)) => Names {
                 socket_id,
