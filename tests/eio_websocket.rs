@@ -199,6 +199,32 @@ async fn packets_sent_right_behind_the_upgrade_packet_are_not_lost() {
 }
 
 #[tokio::test]
+async fn a_close_right_behind_the_upgrade_packet_is_answered_and_ends_the_session() {
+    let server = TestServer::start_default().await;
+    let sid = polling_session(&server).await;
+    let mut ws = probed(&server, &sid).await;
+    // A client that upgrades and leaves at once: `5` and the close frame in one read.
+    let mut both = ferrio_testkit::encode_frame(opcode::TEXT, b"5", Some([1, 2, 3, 4]));
+    both.extend(ferrio_testkit::encode_frame(
+        opcode::CLOSE,
+        &1000u16.to_be_bytes(),
+        Some([5, 6, 7, 8]),
+    ));
+    ws.write_raw(&both).await;
+    let frames = ws
+        .frames_until_closed(WAIT)
+        .await
+        .expect("the server answers the close and ends the connection");
+    assert_eq!(
+        frames.iter().map(|frame| frame.opcode).collect::<Vec<_>>(),
+        [opcode::CLOSE],
+        "{frames:?}"
+    );
+    assert_session_gone(&server, &sid).await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn websockets_for_unknown_or_busy_sessions_and_plain_gets_are_refused() {
     let server = TestServer::start_default().await;
     let unknown = raw_upgrade(server.addr, &websocket_path("&sid=nope"), &[]).await;

@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, timeout_at};
 use tracing::debug;
 
-use crate::pump::{Ended, PacketSocket, ingest_engine, pump};
+use crate::pump::{Ended, PacketSocket, ingest_engine, peer_ended, pump};
 use crate::reader::Message;
 use crate::rfc6455::{Rfc6455, WsLimits};
 use crate::upgrade::rfc6455_switch;
@@ -146,10 +146,12 @@ where
             Opening::Refused => socket.close().await,
             Opening::Upgrade(upgrade) => {
                 let deadline = Instant::now() + upgrade_timeout;
-                if let Some(attachment) =
-                    probe(&mut socket, &hub, upgrade, revision, deadline).await
-                {
-                    pump(socket, hub, attachment).await;
+                match probe(&mut socket, &hub, upgrade, revision, deadline).await {
+                    Some((attachment, None)) => pump(socket, hub, attachment).await,
+                    Some((attachment, Some(ended))) => {
+                        peer_ended(&mut socket, attachment, ended).await;
+                    }
+                    None => {}
                 }
             }
         }
@@ -174,14 +176,16 @@ impl Received {
 
 /// Carries the upgrade through the client's probe and its `upgrade` packet, by `deadline`;
 /// the WebSocket's attachment once it is the session's transport. Whatever the client sent
-/// right behind its `upgrade` goes to the session first.
+/// right behind its `upgrade` goes to the session first, and if the connection ended in the
+/// same read (a client that upgrades and leaves at once), that end comes back with the
+/// attachment, for the session to end as it says.
 async fn probe<S: PacketSocket>(
     socket: &mut S,
     hub: &Hub,
     upgrade: EngineUpgrade,
     revision: Revision,
     deadline: Instant,
-) -> Option<Attachment> {
+) -> Option<(Attachment, Option<Ended>)> {
     let sid: Box<str> = upgrade.session_id().into();
     loop {
         let next = tokio::select! {
@@ -230,7 +234,7 @@ async fn probe<S: PacketSocket>(
                             message.as_message(),
                         );
                     }
-                    return Some(attachment);
+                    return Some((attachment, ended));
                 }
                 other => {
                     debug!(%sid, packet = ?other.map(|p| p.packet_type), "not a step of the upgrade: the session ends");

@@ -164,7 +164,7 @@ pub(crate) fn pump<S: PacketSocket>(
     async move {
         let kind = attachment.kind();
         let sid: Box<str> = attachment.session_id().into();
-        let failure = loop {
+        let ended = loop {
             match next_turn(&mut socket, &attachment, &hub, kind, &sid).await {
                 Turn::Outgoing(Some(batch)) => {
                     let sent = match attachment.generation() {
@@ -174,7 +174,7 @@ pub(crate) fn pump<S: PacketSocket>(
                         }
                     };
                     if let Err(error) = sent {
-                        break Failure::Io(error);
+                        break Ended::Failed(Failure::Io(error));
                     }
                 }
                 Turn::Outgoing(None) => {
@@ -185,23 +185,34 @@ pub(crate) fn pump<S: PacketSocket>(
                     linger(&mut socket).await;
                     return;
                 }
-                Turn::Incoming(Ended::Close) => {
-                    attachment.close(DisconnectReason::SocketClose);
-                    socket.answer_close().await;
-                    return;
-                }
-                Turn::Incoming(Ended::Eof) => {
-                    attachment.close(DisconnectReason::SocketEnd);
-                    return;
-                }
-                Turn::Incoming(Ended::Failed(failure)) => break failure,
+                Turn::Incoming(ended) => break ended,
             }
         };
-        failure.log(&sid);
-        attachment.close(failure.reason());
-        // A broken or stalled connection takes no close frame: it is dropped.
-        if !matches!(failure, Failure::Io(_)) {
-            socket.fail(&failure).await;
+        peer_ended(&mut socket, attachment, ended).await;
+    }
+}
+
+/// Ends the session as the connection ended: a close frame is answered, the end of the stream
+/// taken as the client gone, a failure logged and, unless the connection is broken, closed
+/// with its code.
+pub(crate) async fn peer_ended<S: PacketSocket>(
+    socket: &mut S,
+    attachment: Attachment,
+    ended: Ended,
+) {
+    match ended {
+        Ended::Close => {
+            attachment.close(DisconnectReason::SocketClose);
+            socket.answer_close().await;
+        }
+        Ended::Eof => attachment.close(DisconnectReason::SocketEnd),
+        Ended::Failed(failure) => {
+            failure.log(attachment.session_id());
+            attachment.close(failure.reason());
+            // A broken or stalled connection takes no close frame: it is dropped.
+            if !matches!(failure, Failure::Io(_)) {
+                socket.fail(&failure).await;
+            }
         }
     }
 }
