@@ -435,6 +435,34 @@ async fn binary_attachments_travel_as_binary_messages() {
 }
 
 #[tokio::test]
+async fn the_chat_hands_a_line_s_binary_data_on_to_every_generation() {
+    let server = TestServer::start_default().await;
+    ferrio_server::apps::install(ferrio_server::AppKind::Chat, &server.hub);
+    let legacy = server.handshake().await;
+    assert_eq!(server.poll_packets(&legacy).await, ["1::"]);
+    let (_, mut ws) = direct(&server).await;
+    ws.send_text("40").await;
+    assert!(ws.next_text(WAIT).await.is_some());
+    ws.send_text(r#"451-["toServer",{"nome":"a","msg":"b","data":{"_placeholder":true,"num":0}}]"#)
+        .await;
+    ws.send_frame(opcode::BINARY, &[7, 0, 255]).await;
+    assert_eq!(
+        ws.next_text(WAIT).await.as_deref(),
+        Some(r#"451-["toClient","a:b",{"_placeholder":true,"num":0}]"#)
+    );
+    let attachment = ws.read_frame(WAIT).await.expect("the attachment");
+    assert_eq!(
+        (attachment.opcode, attachment.payload),
+        (opcode::BINARY, vec![7, 0, 255])
+    );
+    assert_eq!(
+        server.poll_packets(&legacy).await,
+        [r#"5:::{"name":"toClient","args":["a:b",{"type":"Buffer","data":[7,0,255]}]}"#]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_suite_app_answers_as_the_official_test_suite_expects() {
     let server = TestServer::start_default().await;
     let hub = server.hub.clone();

@@ -1,14 +1,18 @@
-//! Socket.IO 0.9 client sessions over websocket, xhr-polling and jsonp-polling: the handshake
-//! (docs/protocol.md §2), the connect packet, heartbeats answered (docs/protocol.md §4.3), and
-//! packets in and out. A session is used from one task ([`Session`]) or split into a writer
-//! and a reader that run side by side ([`Session::split`]).
+//! Socket.IO client sessions: 0.9 over websocket, xhr-polling and jsonp-polling (the handshake,
+//! docs/protocol.md §2; the connect packet; heartbeats answered, docs/protocol.md §4.3), and
+//! the modern generations over websocket and Engine.IO polling ([`crate::modern`]), all
+//! speaking 0.9 packets to the scenarios. A session is used from one task ([`Session`]) or
+//! split into a writer and a reader that run side by side ([`Session::split`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use bytes::Bytes;
 use clap::ValueEnum;
+use ferrio_eio::Revision as EioRevision;
 use ferrio_protocol::{HandshakeBody, Packet, PacketBody, decode, unframe};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
@@ -22,6 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::error::{Error, Result};
 use crate::http::{FORM, HttpConn, TEXT_PLAIN};
+use crate::modern::{self, Frame, Heard, Listener, Protocol, Speaker};
 use crate::net::Net;
 use crate::route::{Route, Targets};
 
@@ -70,6 +75,9 @@ pub(crate) struct Ctx {
     pub(crate) servers: Arc<[SocketAddr]>,
     /// How each session's requests are spread over `servers`.
     pub(crate) route: Route,
+    /// The generations sessions speak: session i the i-th mod their number (the first is a
+    /// single session's, such as a fanout's sender).
+    pub(crate) protocols: Arc<[Protocol]>,
     /// The resource prefix, such as `/socket.io`.
     pub(crate) resource: String,
     /// The longest any single operation (a request, a wait for a packet) may take.
@@ -95,6 +103,7 @@ impl Ctx {
                     server,
                     servers: Arc::clone(&self.servers),
                     route: self.route,
+                    protocols: Arc::clone(&self.protocols),
                     resource: self.resource.clone(),
                     op_timeout: self.op_timeout,
                     deadline: self.deadline,
@@ -107,6 +116,14 @@ impl Ctx {
     /// The index in `servers` of the server session `index` opens on: round-robin.
     pub(crate) fn node_of(&self, index: usize) -> usize {
         index % self.servers.len().max(1)
+    }
+
+    /// The generation session `index` speaks.
+    pub(crate) fn protocol_of(&self, index: usize) -> Protocol {
+        self.protocols
+            .get(index % self.protocols.len().max(1))
+            .copied()
+            .unwrap_or(Protocol::Legacy)
     }
 
     /// Microseconds since the run began.
@@ -183,9 +200,19 @@ impl Ctx {
         server: SocketAddr,
         sid: &str,
     ) -> Result<WebSocketStream<TcpStream>> {
+        self.websocket_path(server, &format!("{}/1/websocket/{sid}", self.resource))
+            .await
+    }
+
+    /// Opens a WebSocket on `path` of `server`.
+    pub(crate) async fn websocket_path(
+        &self,
+        server: SocketAddr,
+        path: &str,
+    ) -> Result<WebSocketStream<TcpStream>> {
         self.within("a websocket upgrade", async {
             let stream = self.net.connect(server).await?;
-            let url = format!("ws://{server}{}/1/websocket/{sid}", self.resource);
+            let url = format!("ws://{server}{path}");
             let config = WebSocketConfig::default()
                 .read_buffer_size(4096)
                 .write_buffer_size(0);
@@ -212,6 +239,35 @@ pub(crate) struct Session {
     sid: String,
     heartbeats: u64,
     link: Link,
+    /// How a modern session translates, and its pings; `None` for 0.9.
+    modern: Option<Modern>,
+}
+
+/// What a modern session adds to its link.
+#[derive(Debug)]
+struct Modern {
+    speaker: Speaker,
+    listener: Listener,
+    /// Revision 3, where the client pings: how often, and when next.
+    pings: Option<Pings>,
+}
+
+/// A revision 3 client's own pings (the server only answers them).
+#[derive(Debug, Clone, Copy)]
+struct Pings {
+    every: Duration,
+    next: Instant,
+}
+
+impl Pings {
+    /// The pings a session of `revision` sends, every `interval_ms` as its open packet says.
+    fn of(revision: EioRevision, interval_ms: u64) -> Option<Pings> {
+        let every = Duration::from_millis(interval_ms.max(1));
+        (revision == EioRevision::V3).then(|| Pings {
+            every,
+            next: Instant::now() + every,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -220,11 +276,13 @@ enum Link {
     Poll(Box<Polling>),
 }
 
-/// How a polling transport frames what it carries (docs/protocol.md §5.4, §5.5).
+/// How a polling transport frames what it carries: 0.9's (docs/protocol.md §5.4, §5.5), or
+/// Engine.IO 4's (`\x1e` between packets, binary as `b<base64>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PollWire {
     Xhr,
     Jsonp,
+    Engine,
 }
 
 impl PollWire {
@@ -233,13 +291,59 @@ impl PollWire {
         match self {
             PollWire::Xhr => format!("{base}?t={number}"),
             PollWire::Jsonp => format!("{base}?t={number}&i={JSONP_INDEX}"),
+            PollWire::Engine => format!("{base}&t={number}"),
         }
+    }
+
+    /// The URL of the POST numbered `number`.
+    fn post_path(self, base: &str, number: u64) -> String {
+        match self {
+            PollWire::Xhr => format!("{base}?t=p{number}"),
+            PollWire::Jsonp => format!("{base}?t=p{number}&i={JSONP_INDEX}"),
+            PollWire::Engine => format!("{base}&t=p{number}"),
+        }
+    }
+
+    /// The frames of a GET's payload, and whether they end the session.
+    fn frames(self, payload: &str) -> Result<(Vec<Frame>, bool)> {
+        if self == PollWire::Engine {
+            let mut ended = false;
+            let mut frames = Vec::new();
+            for record in payload.split(ferrio_eio::v4::SEPARATOR) {
+                ended |= record == "1";
+                frames.push(match record.strip_prefix('b') {
+                    Some(encoded) => Frame::Binary(Bytes::from(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(encoded)
+                            .map_err(|error| {
+                                Error::protocol(format!("bad base64 record ({error})"))
+                            })?,
+                    )),
+                    None => Frame::Text(record.to_owned()),
+                });
+            }
+            return Ok((frames, ended));
+        }
+        let packets = unframe(payload).map_err(|error| {
+            Error::protocol(format!(
+                "bad payload framing ({error}) in {}",
+                excerpt(payload)
+            ))
+        })?;
+        let ended = packets
+            .iter()
+            .any(|packet| *packet == "0::" || packet.starts_with("7:"));
+        let frames = packets
+            .into_iter()
+            .map(|packet| Frame::Text(packet.to_owned()))
+            .collect();
+        Ok((frames, ended))
     }
 
     /// The payload a GET's answer carries.
     fn payload(self, body: String) -> Result<String> {
         match self {
-            PollWire::Xhr => Ok(body),
+            PollWire::Xhr | PollWire::Engine => Ok(body),
             PollWire::Jsonp => {
                 let prefix = format!("io.j[{JSONP_INDEX}](");
                 let literal = body
@@ -259,7 +363,7 @@ impl PollWire {
     /// The content type and body of a POST carrying `payload`.
     fn post_body(self, payload: &str) -> (&'static str, String) {
         match self {
-            PollWire::Xhr => (TEXT_PLAIN, payload.to_owned()),
+            PollWire::Xhr | PollWire::Engine => (TEXT_PLAIN, payload.to_owned()),
             PollWire::Jsonp => {
                 // The 0.9 client sends the payload as a JSON string literal in the form field `d`.
                 let literal = serde_json::Value::String(payload.to_owned()).to_string();
@@ -315,15 +419,12 @@ struct Poster {
 }
 
 impl Poster {
-    /// POSTs one packet; anything but `200` is an error. POST n (from 0) goes to the n-th
+    /// POSTs one payload; anything but `200` is an error. POST n (from 0) goes to the n-th
     /// of the session's later servers, in turn.
     async fn post(&mut self, packet: &str) -> Result<()> {
         let server = self.targets.later(self.posts);
         self.posts += 1;
-        let path = match self.wire {
-            PollWire::Xhr => format!("{}?t=p{}", self.path, self.posts),
-            PollWire::Jsonp => format!("{}?t=p{}&i={JSONP_INDEX}", self.path, self.posts),
-        };
+        let path = self.wire.post_path(&self.path, self.posts);
         let (content_type, body) = self.wire.post_body(packet);
         let conn = self.conns.to(&self.ctx, server).await?;
         let response = conn.post(&path, content_type, &body).await?;
@@ -341,7 +442,7 @@ impl Poster {
 /// The task that keeps one GET open at a time and queues what arrives; aborted when dropped.
 #[derive(Debug)]
 struct Poller {
-    inbox: mpsc::Receiver<Result<String>>,
+    inbox: mpsc::Receiver<Result<Frame>>,
     task: JoinHandle<()>,
     /// Set to stop polling: the GET in flight is answered, no other is sent, and the
     /// connection is held open until the poller is dropped.
@@ -362,16 +463,9 @@ struct Polling {
 }
 
 impl Polling {
-    /// Starts polling: the first GET to `targets.owner`, later GETs and the POSTs to
+    /// Starts polling `path`: the first GET to `targets.owner`, later GETs and the POSTs to
     /// `targets.later` in turn.
-    async fn start(
-        ctx: &Arc<Ctx>,
-        wire: PollWire,
-        transport: Transport,
-        sid: &str,
-        targets: Targets,
-    ) -> Result<Self> {
-        let path = format!("{}/1/{}/{sid}", ctx.resource, transport.name());
+    async fn start(ctx: &Arc<Ctx>, wire: PollWire, path: String, targets: Targets) -> Result<Self> {
         let get = ctx.http_to(targets.owner).await?;
         let post = ctx.http_to(targets.later(0)).await?;
         let targets = Arc::new(targets);
@@ -400,8 +494,8 @@ impl Polling {
     }
 }
 
-/// The next text from a polling session's inbox.
-async fn next_polled(inbox: &mut mpsc::Receiver<Result<String>>) -> Result<String> {
+/// The next frame from a polling session's inbox.
+async fn next_polled(inbox: &mut mpsc::Receiver<Result<Frame>>) -> Result<Frame> {
     inbox
         .recv()
         .await
@@ -410,11 +504,11 @@ async fn next_polled(inbox: &mut mpsc::Receiver<Result<String>>) -> Result<Strin
 
 /// What one packet from the server asks of the client.
 enum Meaning {
-    /// A heartbeat, to be answered with `2::`.
+    /// A heartbeat (a 0.9 `2::`, an Engine.IO 4 ping), to be answered.
     Heartbeat,
-    /// A noop (`8::`), to be skipped.
+    /// A noop, a pong or an attachment still awaited: skipped.
     Noop,
-    /// Anything else.
+    /// Anything else, in 0.9 form.
     Packet(Packet),
 }
 
@@ -427,6 +521,19 @@ fn meaning(text: &str) -> Result<Meaning> {
         PacketBody::Noop => Meaning::Noop,
         _ => Meaning::Packet(packet),
     })
+}
+
+/// What `frame` means: heard by a modern session's `listener`, or read as 0.9.
+fn understand(listener: Option<&mut Listener>, frame: Frame) -> Result<Meaning> {
+    match (listener, frame) {
+        (None, Frame::Text(text)) => meaning(&text),
+        (None, Frame::Binary(_)) => Err(Error::protocol("the server sent a binary frame")),
+        (Some(listener), frame) => Ok(match listener.hear(frame)? {
+            Heard::Ping => Meaning::Heartbeat,
+            Heard::Nothing => Meaning::Noop,
+            Heard::Packet(packet) => Meaning::Packet(packet),
+        }),
+    }
 }
 
 /// `packet` unless it ends the session (`0::`) or is an error packet: no scenario expects either
@@ -444,15 +551,165 @@ fn expected(sid: &str, packet: Packet) -> Result<Packet> {
     }
 }
 
+/// The next frame of a link.
+async fn next_frame(link: &mut Link) -> Result<Frame> {
+    match link {
+        Link::Ws(socket) => next_ws_frame(socket.as_mut()).await,
+        Link::Poll(polling) => next_polled(&mut polling.poller.inbox).await,
+    }
+}
+
+/// Waits until `due`, or forever when there is nothing due.
+async fn until_due(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn encode_error(error: ferrio_eio::EncodeError) -> Error {
+    Error::Setup(format!("the loadgen cannot encode what it says: {error}"))
+}
+
+/// Writes the 0.9 packet `text` on a WebSocket, translated by `speaker` for a modern session.
+async fn write_ws<S>(sink: &mut S, speaker: Option<Speaker>, text: &str) -> Result<()>
+where
+    S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+{
+    let Some(speaker) = speaker else {
+        return sink.send(Message::text(text)).await.map_err(Error::from);
+    };
+    for packet in speaker.packets(text)? {
+        let message = match packet
+            .encode_frame(speaker.revision())
+            .map_err(encode_error)?
+        {
+            ferrio_eio::Frame::Text(text) => Message::text(text),
+            ferrio_eio::Frame::Binary(bytes) => Message::binary(bytes),
+        };
+        sink.feed(message).await?;
+    }
+    sink.flush().await.map_err(Error::from)
+}
+
+/// POSTs the 0.9 packet `text`, translated by `speaker` for a modern session.
+async fn write_poll(poster: &mut Poster, speaker: Option<Speaker>, text: &str) -> Result<()> {
+    let Some(speaker) = speaker else {
+        return poster.post(text).await;
+    };
+    let payload = ferrio_eio::v4::encode_payload(&speaker.packets(text)?).map_err(encode_error)?;
+    poster.post(&payload).await
+}
+
 impl Session {
-    /// Handshakes on `http`, opens `transport` and waits for `1::` (docs/protocol.md §4.2).
+    /// Opens a session speaking the run's first generation on `http`: for 0.9, handshakes,
+    /// opens `transport` and waits for `1::` (docs/protocol.md §4.2); for a modern one, see
+    /// [`Session::open_as`].
     pub(crate) async fn open(
         ctx: &Arc<Ctx>,
         transport: Transport,
         http: &mut HttpConn,
     ) -> Result<Session> {
-        let handshake = ctx.handshake(http).await?;
-        Session::attach(ctx, transport, handshake).await
+        Session::open_as(ctx, ctx.protocol_of(0), transport, http).await
+    }
+
+    /// Opens a session speaking `protocol`. A modern session opens its WebSocket directly,
+    /// or handshakes by polling on `http`, and waits for the answer to its `CONNECT` to `/`
+    /// (which revision 3 sends unasked).
+    pub(crate) async fn open_as(
+        ctx: &Arc<Ctx>,
+        protocol: Protocol,
+        transport: Transport,
+        http: &mut HttpConn,
+    ) -> Result<Session> {
+        match protocol.revision() {
+            None => {
+                let handshake = ctx.handshake(http).await?;
+                Session::attach(ctx, transport, handshake).await
+            }
+            Some(revision) => Session::open_modern(ctx, revision, transport, http).await,
+        }
+    }
+
+    async fn open_modern(
+        ctx: &Arc<Ctx>,
+        revision: EioRevision,
+        transport: Transport,
+        http: &mut HttpConn,
+    ) -> Result<Session> {
+        let (link, handshake) = match transport {
+            Transport::Websocket => {
+                let path = modern::engine_path(&ctx.resource, revision, "websocket", None);
+                let mut socket = ctx.websocket_path(ctx.server, &path).await?;
+                let first = ctx
+                    .within("waiting for the open packet", next_ws_frame(&mut socket))
+                    .await?;
+                let handshake = modern::open_packet(revision, &first)?;
+                (Link::Ws(Box::new(socket)), handshake)
+            }
+            Transport::XhrPolling if revision == EioRevision::V4 => {
+                let path = modern::engine_path(&ctx.resource, revision, "polling", None);
+                let response = ctx
+                    .within(
+                        "a handshake",
+                        http.get(&format!("{path}&t={}", ctx.micros())),
+                    )
+                    .await?;
+                if response.status != 200 {
+                    return Err(Error::Http(format!(
+                        "handshake answered {} {}",
+                        response.status,
+                        excerpt(&response.body)
+                    )));
+                }
+                let open = response
+                    .body
+                    .split(ferrio_eio::v4::SEPARATOR)
+                    .next()
+                    .unwrap_or_default();
+                let handshake = modern::open_packet(revision, &Frame::Text(open.to_owned()))?;
+                let base =
+                    modern::engine_path(&ctx.resource, revision, "polling", Some(&handshake.sid));
+                let polling =
+                    Polling::start(ctx, PollWire::Engine, base, Targets::fixed(ctx.server)).await?;
+                (Link::Poll(Box::new(polling)), handshake)
+            }
+            other => {
+                return Err(Error::Setup(format!(
+                    "the loadgen speaks Engine.IO {} over websocket{}, not {}",
+                    modern::eio_digit(revision),
+                    if revision == EioRevision::V4 {
+                        " and xhr-polling"
+                    } else {
+                        ""
+                    },
+                    other.name()
+                )));
+            }
+        };
+        let mut session = Session {
+            sid: handshake.sid,
+            heartbeats: 0,
+            link,
+            modern: Some(Modern {
+                speaker: Speaker::new(revision),
+                listener: Listener::new(revision),
+                pings: Pings::of(revision, handshake.ping_interval),
+            }),
+        };
+        if revision == EioRevision::V4 {
+            session.send("1::").await?;
+        }
+        let first = ctx
+            .within("waiting for the CONNECT answer", session.recv())
+            .await?;
+        if !matches!(first.body, PacketBody::Connect { .. }) || !first.endpoint.is_empty() {
+            return Err(Error::protocol(format!(
+                "expected the CONNECT answer to / first, got {} (in 0.9 form)",
+                excerpt(&first.encode())
+            )));
+        }
+        Ok(session)
     }
 
     /// Opens `transport` for a handshaken session on the server of `ctx` and waits for `1::`.
@@ -488,14 +745,16 @@ impl Session {
             None => Link::Ws(Box::new(
                 ctx.websocket_at(targets.owner, &handshake.sid).await?,
             )),
-            Some(wire) => Link::Poll(Box::new(
-                Polling::start(ctx, wire, transport, &handshake.sid, targets).await?,
-            )),
+            Some(wire) => {
+                let path = format!("{}/1/{}/{}", ctx.resource, transport.name(), handshake.sid);
+                Link::Poll(Box::new(Polling::start(ctx, wire, path, targets).await?))
+            }
         };
         let mut session = Session {
             sid: handshake.sid,
             heartbeats: 0,
             link,
+            modern: None,
         };
         let first = ctx.within("waiting for 1::", session.recv()).await?;
         if !matches!(first.body, PacketBody::Connect { .. }) || !first.endpoint.is_empty() {
@@ -505,6 +764,42 @@ impl Session {
             )));
         }
         Ok(session)
+    }
+
+    /// Upgrades a modern polling session to a WebSocket as `socket.io-client` does: polling
+    /// stops once the GET in flight is answered (the server answers it with a noop when the
+    /// probe arrives), `2probe` is answered `3probe`, and `5` hands the session over. A packet
+    /// the last polls brought is an error: no scenario sends anything while one upgrades.
+    pub(crate) async fn upgrade(&mut self, ctx: &Ctx) -> Result<()> {
+        let (Some(modern), Link::Poll(polling)) = (&mut self.modern, &mut self.link) else {
+            return Err(Error::Setup(
+                "only a modern polling session upgrades".to_owned(),
+            ));
+        };
+        let revision = modern.speaker.revision();
+        let path = modern::engine_path(&ctx.resource, revision, "websocket", Some(&self.sid));
+        let mut socket = ctx.websocket_path(ctx.server, &path).await?;
+        polling.poller.stop.send_replace(true);
+        socket.send(Message::text("2probe")).await?;
+        let answer = ctx
+            .within("waiting for 3probe", next_ws_frame(&mut socket))
+            .await?;
+        if answer != Frame::Text("3probe".to_owned()) {
+            return Err(Error::protocol(format!(
+                "the probe was answered {answer:?}, not 3probe"
+            )));
+        }
+        socket.send(Message::text("5")).await?;
+        while let Ok(frame) = polling.poller.inbox.try_recv() {
+            if let Meaning::Packet(packet) = understand(Some(&mut modern.listener), frame?)? {
+                return Err(Error::protocol(format!(
+                    "a packet came by polling during the upgrade: {}",
+                    excerpt(&packet.encode())
+                )));
+            }
+        }
+        self.link = Link::Ws(Box::new(socket));
+        Ok(())
     }
 
     /// The session id.
@@ -517,24 +812,39 @@ impl Session {
         self.heartbeats
     }
 
-    /// Sends one packet.
+    /// Sends one packet (a 0.9 packet, translated for a modern session).
     pub(crate) async fn send(&mut self, text: &str) -> Result<()> {
+        let speaker = self.modern.as_ref().map(|modern| modern.speaker);
         match &mut self.link {
-            Link::Ws(socket) => socket.send(Message::text(text)).await.map_err(Error::from),
-            Link::Poll(polling) => polling.poster.post(text).await,
+            Link::Ws(socket) => write_ws(socket.as_mut(), speaker, text).await,
+            Link::Poll(polling) => write_poll(&mut polling.poster, speaker, text).await,
         }
     }
 
-    /// The next packet that means something: heartbeats are answered and noops skipped here.
-    /// A `0::` or an error packet ends the session with an error, since no scenario expects
-    /// one. Not bounded in time: callers wrap it in [`Ctx::within`] or [`Ctx::until`].
+    /// The next packet that means something: heartbeats are answered and noops skipped here
+    /// (and a revision 3 session pings when it is time). A `0::` or an error packet ends the
+    /// session with an error, since no scenario expects one. Not bounded in time: callers wrap
+    /// it in [`Ctx::within`] or [`Ctx::until`].
     pub(crate) async fn recv(&mut self) -> Result<Packet> {
         loop {
-            let text = match &mut self.link {
-                Link::Ws(socket) => next_text(socket.as_mut()).await?,
-                Link::Poll(polling) => next_polled(&mut polling.poller.inbox).await?,
+            let ping_due = self
+                .modern
+                .as_ref()
+                .and_then(|modern| modern.pings)
+                .map(|pings| pings.next);
+            let frame = tokio::select! {
+                frame = next_frame(&mut self.link) => Some(frame?),
+                () = until_due(ping_due) => None,
             };
-            match meaning(&text)? {
+            let Some(frame) = frame else {
+                if let Some(pings) = self.modern.as_mut().and_then(|m| m.pings.as_mut()) {
+                    pings.next = Instant::now() + pings.every;
+                }
+                self.send("2::").await?;
+                continue;
+            };
+            let listener = self.modern.as_mut().map(|modern| &mut modern.listener);
+            match understand(listener, frame)? {
                 Meaning::Heartbeat => {
                     self.send("2::").await?;
                     self.heartbeats += 1;
@@ -545,13 +855,15 @@ impl Session {
         }
     }
 
-    /// Ends the session politely (close frame, or a `0::` POST), within a short grace.
+    /// Ends the session politely (close frame; a `0::` POST, or Engine.IO's close packet
+    /// `1`), within a short grace.
     pub(crate) async fn close(self) {
+        let goodbye = if self.modern.is_some() { "1" } else { "0::" };
         let _ = tokio::time::timeout(CLOSE_GRACE, async move {
             match self.link {
                 Link::Ws(mut socket) => close_websocket(&mut socket).await,
                 Link::Poll(mut polling) => {
-                    let _ = polling.poster.post("0::").await;
+                    let _ = polling.poster.post(goodbye).await;
                 }
             }
         })
@@ -603,12 +915,17 @@ impl Session {
                 (Sink::Poll(poster), Source::Poll(poller))
             }
         };
-        let writer = tokio::spawn(write_loop(sink, queued, heartbeat_answers));
+        let (speaker, listener, pings) = match self.modern {
+            Some(modern) => (Some(modern.speaker), Some(modern.listener), modern.pings),
+            None => (None, None, None),
+        };
+        let writer = tokio::spawn(write_loop(sink, speaker, pings, queued, heartbeat_answers));
         (
             Outbound { queue, writer },
             Inbound {
                 sid: self.sid,
                 source,
+                listener,
                 heartbeats,
                 answered: self.heartbeats,
             },
@@ -661,22 +978,31 @@ enum Sink {
 
 async fn write_loop(
     mut sink: Sink,
+    speaker: Option<Speaker>,
+    mut pings: Option<Pings>,
     mut queue: mpsc::Receiver<String>,
     mut heartbeats: mpsc::UnboundedReceiver<String>,
 ) -> Result<u64> {
     let mut written = 0;
     loop {
+        let ping_due = pings.map(|pings| pings.next);
         let (packet, counted) = tokio::select! {
             biased;
             Some(answer) = heartbeats.recv() => (answer, false),
+            () = until_due(ping_due) => {
+                if let Some(pings) = pings.as_mut() {
+                    pings.next = Instant::now() + pings.every;
+                }
+                ("2::".to_owned(), false)
+            }
             next = queue.recv() => match next {
                 Some(packet) => (packet, true),
                 None => break,
             },
         };
         match &mut sink {
-            Sink::Ws(sink) => sink.send(Message::text(packet)).await?,
-            Sink::Poll(poster) => poster.post(&packet).await?,
+            Sink::Ws(sink) => write_ws(sink, speaker, &packet).await?,
+            Sink::Poll(poster) => write_poll(poster, speaker, &packet).await?,
         }
         if counted {
             written += 1;
@@ -702,6 +1028,7 @@ enum Source {
 pub(crate) struct Inbound {
     sid: String,
     source: Source,
+    listener: Option<Listener>,
     heartbeats: mpsc::UnboundedSender<String>,
     answered: u64,
 }
@@ -716,11 +1043,11 @@ impl Inbound {
     /// are answered and noops skipped. An error when the transport ends.
     pub(crate) async fn next_packet(&mut self) -> Result<Packet> {
         loop {
-            let text = match &mut self.source {
-                Source::Ws(stream) => next_text(stream).await?,
+            let frame = match &mut self.source {
+                Source::Ws(stream) => next_ws_frame(stream).await?,
                 Source::Poll(poller) => next_polled(&mut poller.inbox).await?,
             };
-            match meaning(&text)? {
+            match understand(self.listener.as_mut(), frame)? {
                 Meaning::Heartbeat => {
                     // The writer outlives the reader unless it failed, which its owner learns
                     // from `Outbound::finish`.
@@ -740,8 +1067,8 @@ impl Inbound {
     }
 }
 
-/// The next text message of a WebSocket.
-async fn next_text<S>(socket: &mut S) -> Result<String>
+/// The next text or binary message of a WebSocket.
+async fn next_ws_frame<S>(socket: &mut S) -> Result<Frame>
 where
     S: Stream<Item = std::result::Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -749,14 +1076,12 @@ where
         match socket.next().await {
             None => return Err(Error::Closed("the server closed the websocket".to_owned())),
             Some(Err(error)) => return Err(error.into()),
-            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
+            Some(Ok(Message::Text(text))) => return Ok(Frame::Text(text.as_str().to_owned())),
+            Some(Ok(Message::Binary(bytes))) => return Ok(Frame::Binary(bytes)),
             Some(Ok(Message::Close(frame))) => {
                 return Err(Error::Closed(format!(
                     "the server sent a close frame ({frame:?})"
                 )));
-            }
-            Some(Ok(Message::Binary(_))) => {
-                return Err(Error::protocol("the server sent a binary frame"));
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
         }
@@ -773,7 +1098,7 @@ async fn poll_loop(
     targets: Arc<Targets>,
     path: String,
     wire: PollWire,
-    tx: mpsc::Sender<Result<String>>,
+    tx: mpsc::Sender<Result<Frame>>,
     stopped: watch::Receiver<bool>,
 ) {
     let mut polls: u64 = 0;
@@ -834,22 +1159,15 @@ async fn poll_loop(
                 .await;
             return;
         }
-        let packets = match unframe(&payload) {
-            Ok(packets) => packets,
+        let (frames, ended) = match wire.frames(&payload) {
+            Ok(framed) => framed,
             Err(error) => {
-                let _ = tx
-                    .send(Err(Error::protocol(format!(
-                        "bad payload framing ({error}) in {}",
-                        excerpt(&payload)
-                    ))))
-                    .await;
+                let _ = tx.send(Err(error)).await;
                 return;
             }
         };
-        let mut ended = false;
-        for packet in packets {
-            ended |= packet == "0::" || packet.starts_with("7:");
-            if tx.send(Ok(packet.to_owned())).await.is_err() {
+        for frame in frames {
+            if tx.send(Ok(frame)).await.is_err() {
                 return;
             }
         }
@@ -874,6 +1192,7 @@ mod tests {
             server: servers[0],
             servers: servers.into(),
             route: Route::Owner,
+            protocols: [Protocol::Legacy].as_slice().into(),
             resource: "/socket.io".to_owned(),
             op_timeout: Duration::from_secs(1),
             deadline: now + Duration::from_secs(10),

@@ -1,5 +1,7 @@
-//! `ferrio-loadgen`: load for Socket.IO 0.9 servers (ferrio, or socket.io 0.9.19 on Node for
-//! comparison), speaking protocol 1 over websocket, xhr-polling and jsonp-polling.
+//! `ferrio-loadgen`: load for Socket.IO servers (ferrio, or for comparison socket.io 0.9.19 and
+//! 4.8 on Node and socketioxide), speaking protocol 1 over websocket, xhr-polling and
+//! jsonp-polling, and with `--protocol eio4` (or `eio3`) the modern generations over websocket,
+//! Engine.IO polling and the upgrade from one to the other.
 //!
 //! Each scenario prints ONE JSON line on stdout and exits 0, or prints a line with
 //! `"ok": false` and the error, and exits 1, on any protocol error, lost, duplicated or
@@ -17,6 +19,7 @@ mod chat;
 mod client;
 mod error;
 mod http;
+mod modern;
 mod net;
 mod probe;
 mod route;
@@ -45,7 +48,7 @@ use crate::scenario::idle::IdleArgs;
 use crate::scenario::soak::SoakArgs;
 use crate::scenario::{Common, seconds};
 
-/// Load generator for Socket.IO 0.9 (protocol 1) servers.
+/// Load generator for Socket.IO servers: 0.9 (protocol 1), and Engine.IO 3/4.
 #[derive(Debug, Parser)]
 #[command(name = "ferrio-loadgen", version)]
 struct Cli {
@@ -128,6 +131,8 @@ async fn main() -> ExitCode {
     line.insert("scenario".into(), json!(name));
     line.insert("label".into(), json!(common.label));
     line.insert("server".into(), json!(servers_text(&common.server)));
+    let protocols: Vec<&str> = common.protocol.iter().map(|p| p.name()).collect();
+    line.insert("protocol".into(), json!(protocols.join(",")));
     let code = match outcome {
         Ok((probe, fields)) => {
             line.insert("ok".into(), json!(true));
@@ -176,6 +181,15 @@ async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
         )));
     }
     let route = command.route();
+    let modern = common.protocol.iter().any(|p| p.revision().is_some());
+    if modern && (route == Route::Rotate || matches!(command, Command::Soak(_))) {
+        return Err(Error::Setup(
+            "soak and --route rotate speak 0.9 only (--protocol 0.9)".to_owned(),
+        ));
+    }
+    if common.protocol.is_empty() {
+        return Err(Error::Setup("--protocol names no generation".to_owned()));
+    }
     if route == Route::Rotate && common.server.len() < 2 {
         return Err(Error::Setup(
             "--route rotate needs at least two --server (the nodes of one cluster)".to_owned(),
@@ -193,6 +207,7 @@ async fn run(command: &Command, common: &Common) -> Result<(Probe, Value)> {
         server: common.server[0],
         servers: common.server.as_slice().into(),
         route,
+        protocols: common.protocol.as_slice().into(),
         resource: common.resource.trim_end_matches('/').to_owned(),
         op_timeout,
         deadline: now + timeout,

@@ -630,3 +630,142 @@ fn a_misordered_ack_fails_the_run() {
     assert_eq!(line["ok"], false, "{line}");
     assert_eq!(line["error"]["kind"], "ordering", "{line}");
 }
+
+#[test]
+fn modern_sessions_run_the_scenarios() {
+    for transport in ["websocket", "xhr-polling"] {
+        let line = scenario_succeeds(
+            &[
+                "idle",
+                "--protocol",
+                "eio4",
+                "--transport",
+                transport,
+                "--sessions",
+                "10",
+                "--hold",
+                "1",
+            ],
+            &["rss_bytes_per_session", "cpu_us_per_session_open"],
+        );
+        assert_eq!(line["protocol"], "eio4", "{line}");
+        let line = scenario_succeeds(
+            &[
+                "echo",
+                "--protocol",
+                "eio4",
+                "--transport",
+                transport,
+                "--clients",
+                "3",
+                "--round-trips",
+                "5",
+            ],
+            &["cpu_us_per_round_trip"],
+        );
+        assert_eq!(line["round_trips"], 15, "{line}");
+    }
+    let line = scenario_succeeds(
+        &[
+            "fanout",
+            "--protocol",
+            "eio4",
+            "--receivers",
+            "4",
+            "--messages",
+            "10",
+            "--binary",
+            "16384",
+        ],
+        &["cpu_us_per_delivery"],
+    );
+    assert_eq!(line["deliveries"], 40, "{line}");
+    // A mixed room: 0.9, Socket.IO 4 and Socket.IO 5 receivers hear one sender, each line
+    // once and in order, and the 0.9 receivers get the binary data in JSON.
+    let line = scenario_succeeds(
+        &[
+            "fanout",
+            "--protocol",
+            "0.9,eio3,eio4",
+            "--receivers",
+            "6",
+            "--messages",
+            "10",
+            "--binary",
+            "64",
+        ],
+        &["cpu_us_per_delivery"],
+    );
+    assert_eq!(line["deliveries"], 60, "{line}");
+    for (how, transport) in [
+        ("--websocket", "websocket"),
+        ("--first-get", "polling"),
+        ("--upgrade", "polling, upgraded to websocket"),
+    ] {
+        let line = scenario_succeeds(
+            &[
+                "handshake",
+                "--protocol",
+                "eio4",
+                how,
+                "--workers",
+                "2",
+                "--count",
+                "6",
+            ],
+            &["handshakes_per_s", "cpu_us_per_handshake"],
+        );
+        assert_eq!(line["handshakes"], 6, "{line}");
+        assert_eq!(line["transport"], transport, "{line}");
+    }
+}
+
+#[test]
+fn modern_churn_waits_out_the_ping_and_finds_nothing_left() {
+    let (addr, admin) = ferrio_with(
+        true,
+        &[
+            ("--engine-ping-interval", "0.3"),
+            ("--engine-ping-timeout", "0.2"),
+        ],
+    );
+    let admin = admin.expect("an admin listener").to_string();
+    let server = addr.to_string();
+    let (code, line) = loadgen(&[
+        "churn",
+        "--protocol",
+        "eio4",
+        "--server",
+        &server,
+        "--admin",
+        &admin,
+        "--sessions",
+        "6",
+        "--concurrency",
+        "2",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["transport"], "polling", "{line}");
+    assert_eq!(line["server_sessions"]["opened"], 6, "{line}");
+    assert_eq!(line["metrics"]["sessions_left"], 0, "{line}");
+}
+
+#[test]
+fn modern_protocols_are_refused_where_the_loadgen_speaks_0_9_only() {
+    for args in [
+        &["soak", "--protocol", "eio4"][..],
+        &["echo", "--protocol", "eio4", "--transport", "jsonp-polling"],
+        &["echo", "--protocol", "eio3", "--transport", "xhr-polling"],
+        &["handshake", "--protocol", "eio4"],
+        &["handshake", "--upgrade"],
+        &["churn", "--protocol", "eio3"],
+    ] {
+        let (addr, _) = ferrio(false, "1");
+        let server = addr.to_string();
+        let mut all = args.to_vec();
+        all.extend(["--server", &server, "--timeout", "20"]);
+        let (code, line) = loadgen(&all);
+        assert_ne!(code, Some(0), "{args:?}: {line}");
+        assert_eq!(line["error"]["kind"], "setup", "{args:?}: {line}");
+    }
+}

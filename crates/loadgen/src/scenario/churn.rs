@@ -2,7 +2,13 @@
 //! `1::`) and abandoned in the middle of their second poll: the request is written, then the
 //! connection is dropped. After the close timeout has passed the server should have let go of
 //! them all; reported: its RSS and CPU time per session and, with `--admin`, its
-//! `ferrio_sessions` gauge before, after opening, and after the wait.
+//! `ferrio_sessions` gauge before, after opening, and after the wait (or, with `--stats-path`,
+//! the count a peer serves there).
+//!
+//! A modern session (`--protocol eio4`) is opened as its client opens it (the polling
+//! handshake, the `CONNECT` POST, the GET that answers it) and abandoned in its next GET; the
+//! server lets go of it when its ping goes unanswered, so the default wait is the ping interval
+//! and timeout its open packet announces, plus 2 s.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +26,8 @@ use crate::admin;
 use crate::client::{Ctx, excerpt};
 use crate::error::{Error, Result};
 use crate::http::HttpConn;
+use crate::http::TEXT_PLAIN;
+use crate::modern::{self, Frame};
 use crate::net::check_loopback;
 use crate::probe::{Probe, per_unit};
 use crate::stats::{round1, round3};
@@ -39,8 +47,12 @@ pub(crate) struct ChurnArgs {
     #[arg(long, default_value_t = 50)]
     pub(crate) abandon_after_ms: u64,
     /// The server's admin listener (ferrio), to read `ferrio_sessions` from /metrics.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stats_path")]
     pub(crate) admin: Option<SocketAddr>,
+    /// A path on the server answered with its number of live sessions as plain text (the
+    /// peers' `/stats`), read where --admin would be.
+    #[arg(long)]
+    pub(crate) stats_path: Option<String>,
     /// The server's polling duration in seconds (for the default --wait).
     #[arg(long, default_value_t = 20.0)]
     pub(crate) polling_duration: f64,
@@ -59,11 +71,22 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &ChurnArgs) -> Resul
     if let Some(admin) = args.admin {
         check_loopback(admin, "--admin")?;
     }
-    let polling = seconds("polling-duration", args.polling_duration)?;
+    let modern = ctx.protocol_of(0).revision();
+    if modern.is_some_and(|revision| revision != ferrio_eio::Revision::V4) {
+        return Err(Error::Setup(
+            "churn polls, which the loadgen speaks in Engine.IO 4 only: --protocol 0.9 or eio4"
+                .to_owned(),
+        ));
+    }
+    // An Engine.IO session has no polling duration to wait out: its held GET is simply lost.
+    let polling = match modern {
+        Some(_) => Duration::ZERO,
+        None => seconds("polling-duration", args.polling_duration)?,
+    };
     let explicit_wait = args.wait.map(|wait| seconds("wait", wait)).transpose()?;
     let abandon_after = Duration::from_millis(args.abandon_after_ms);
 
-    let admin_before = admin::sessions(&ctx, args.admin).await?;
+    let admin_before = live_sessions(&ctx, args).await?;
     let next = Arc::new(AtomicU64::new(0));
     let close_timeout = Arc::new(AtomicU64::new(0));
     let opening = Meter::start(probe)?;
@@ -77,7 +100,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &ChurnArgs) -> Resul
             // Connections are dropped by their own tasks, so the workers' pace is the server's.
             let mut abandoned = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < count {
-                let (announced, http) = abandon_one(&ctx).await?;
+                let (announced, http) = match modern {
+                    Some(_) => abandon_modern(&ctx).await?,
+                    None => abandon_one(&ctx).await?,
+                };
                 close_timeout.fetch_max(announced, Ordering::Relaxed);
                 abandoned.push(tokio::spawn(async move {
                     tokio::time::sleep(abandon_after).await;
@@ -98,7 +124,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &ChurnArgs) -> Resul
             .map_err(|error| Error::Setup(format!("a dropper task failed: {error}")))?;
     }
     let opened = opening.stop()?;
-    let admin_opened = admin::sessions(&ctx, args.admin).await?;
+    let admin_opened = live_sessions(&ctx, args).await?;
 
     let close_timeout = close_timeout.load(Ordering::Relaxed);
     let wait = explicit_wait
@@ -110,17 +136,18 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &ChurnArgs) -> Resul
     }
     tokio::time::sleep(wait).await;
     let settled = opening.stop()?;
-    let admin_settled = admin::sessions(&ctx, args.admin).await?;
+    let admin_settled = live_sessions(&ctx, args).await?;
 
     let count = args.sessions;
     let mut report = json!({
-        "transport": "xhr-polling",
+        "transport": if modern.is_some() { "polling" } else { "xhr-polling" },
         "params": {
             "sessions": count,
             "concurrency": args.concurrency,
             "abandon_after_ms": args.abandon_after_ms,
             "wait_s": round3(wait.as_secs_f64()),
             "close_timeout_s": close_timeout,
+            "protocol": ctx.protocol_of(0).name(),
         },
         "metrics": {
             "sessions_opened_per_s": round1(count as f64 / open_elapsed.as_secs_f64().max(1e-6)),
@@ -185,4 +212,75 @@ async fn abandon_one(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
     )
     .await?;
     Ok((handshake.close_timeout_secs, http))
+}
+
+/// The server's live sessions, from its admin listener or its `--stats-path`, when given.
+async fn live_sessions(ctx: &Ctx, args: &ChurnArgs) -> Result<Option<u64>> {
+    let Some(path) = &args.stats_path else {
+        return admin::sessions(ctx, args.admin).await;
+    };
+    let mut http = ctx.http().await?;
+    let response = ctx
+        .within("reading the live sessions", http.get(path))
+        .await?;
+    let count = response.body.trim().parse().map_err(|_| {
+        Error::protocol(format!(
+            "{path} answered {} {}, not a number of sessions",
+            response.status,
+            excerpt(&response.body)
+        ))
+    })?;
+    Ok(Some(count))
+}
+
+/// One Engine.IO 4 session: the polling handshake, `40` POSTed, the GET that brings the
+/// answer, the next GET written. Returns the seconds after which an unanswered ping ends it
+/// and the connection of that GET, for the caller to drop.
+async fn abandon_modern(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
+    let revision = ferrio_eio::Revision::V4;
+    let mut http = ctx.http().await?;
+    let opening = modern::engine_path(&ctx.resource, revision, "polling", None);
+    let response = ctx
+        .within(
+            "a handshake",
+            http.get(&format!("{opening}&t={}", ctx.micros())),
+        )
+        .await?;
+    let open = response
+        .body
+        .split(ferrio_eio::v4::SEPARATOR)
+        .next()
+        .unwrap_or_default();
+    let handshake = modern::open_packet(revision, &Frame::Text(open.to_owned()))?;
+    let path = modern::engine_path(&ctx.resource, revision, "polling", Some(&handshake.sid));
+    let posted = ctx
+        .within(
+            "the CONNECT POST",
+            http.post(&format!("{path}&t=p1"), TEXT_PLAIN, "40"),
+        )
+        .await?;
+    if posted.status != 200 {
+        return Err(Error::Http(format!(
+            "the CONNECT POST answered {} {}",
+            posted.status,
+            excerpt(&posted.body)
+        )));
+    }
+    let first = ctx
+        .within("the first poll", http.get(&format!("{path}&t=1")))
+        .await?;
+    if first.status != 200 || !first.body.starts_with("40") {
+        return Err(Error::protocol(format!(
+            "the first poll answered {} {}, expected the CONNECT answer 40",
+            first.status,
+            excerpt(&first.body)
+        )));
+    }
+    ctx.within(
+        "writing the second poll",
+        http.send_get(&format!("{path}&t=2")),
+    )
+    .await?;
+    let ping_ms = handshake.ping_interval + handshake.ping_timeout;
+    Ok((ping_ms.div_ceil(1000), http))
 }

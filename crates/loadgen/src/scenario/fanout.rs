@@ -2,7 +2,11 @@
 //! `{nome: "s", msg: "SEQ:MICROS:PAD"}`, keeping at most `--window` messages in flight (it
 //! counts its own `toClient` echo as delivered); every receiver must get `toClient`
 //! `"s:SEQ:MICROS:PAD"` for each SEQ exactly once and in order. Reported: deliveries per
-//! second and the end-to-end latency from the timestamp in the text.
+//! second and the end-to-end latency from the timestamp in the text. With `--binary N`, each
+//! line also carries N bytes of binary data, which every receiver must get back whole.
+//!
+//! With several generations (`--protocol 0.9,eio3,eio4`), receiver i speaks the i-th in turn
+//! and the sender the first: a mixed room.
 //!
 //! Over several servers (the nodes of a cluster), receiver i opens on server i mod n and the
 //! sender on the first; each node's receivers are also reported on their own. With
@@ -51,6 +55,10 @@ pub(crate) struct FanoutArgs {
     /// Padding characters added to each message text.
     #[arg(long, default_value_t = 32)]
     pub(crate) payload: usize,
+    /// Bytes of binary data each line also carries (0: none), an attachment for a modern
+    /// receiver.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) binary: usize,
     /// Transport of the sender and the receivers.
     #[arg(long, value_enum, default_value_t = Transport::Websocket)]
     pub(crate) transport: Transport,
@@ -175,6 +183,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
     let plan = PausePlan::from_args(args, servers)?;
     let proxy = Probe::new(args.proxy_pid.as_slice())?;
     let messages = args.messages;
+    let binary = (args.binary > 0).then_some(args.binary);
     let receiver_ctx = Arc::clone(&ctx);
     let receivers: Vec<JoinHandle<Result<Received>>> = open_sessions(
         &ctx,
@@ -183,7 +192,13 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
         args.transport,
         move |index, session| {
             let node = receiver_ctx.node_of(index);
-            tokio::spawn(receive(Arc::clone(&receiver_ctx), session, node, messages))
+            tokio::spawn(receive(
+                Arc::clone(&receiver_ctx),
+                session,
+                node,
+                messages,
+                binary,
+            ))
         },
     )
     .await?;
@@ -203,7 +218,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
             if let Some(plan) = plan.filter(|plan| plan.after == sent && paused.is_none()) {
                 paused = Some(pause(&ctx, plan, &sent_count)?);
             }
-            let said = chat::say(SENDER, sent, ctx.micros(), &pad);
+            let said = chat::say_with(SENDER, sent, ctx.micros(), &pad, binary);
             ctx.within("sending", sender.send(&said)).await?;
             sent += 1;
             sent_count.store(sent, Ordering::Relaxed);
@@ -211,7 +226,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
         let packet = ctx
             .within("waiting for the sender's own toClient", sender.recv())
             .await?;
-        let (seq, _) = parse_to_client(&packet)?;
+        let (seq, _) = parse_to_client(&packet, binary)?;
         check_order(sender.sid(), echoed, seq)?;
         echoed += 1;
     }
@@ -251,6 +266,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &FanoutArgs) -> Resu
             "messages": messages,
             "window": args.window,
             "payload": args.payload,
+            "binary": args.binary,
         },
         "metrics": {
             "deliveries_per_s": if delivery_s > 0.0 { round1(deliveries as f64 / delivery_s) } else { 0.0 },
@@ -314,6 +330,7 @@ async fn receive(
     mut session: Session,
     node: usize,
     messages: u64,
+    binary: Option<usize>,
 ) -> Result<Received> {
     let mut latencies = Latencies::with_capacity(usize::try_from(messages).unwrap_or(0));
     let mut last_at = 0;
@@ -330,7 +347,7 @@ async fn receive(
             ctx.within("waiting for a broadcast", session.recv())
                 .await?
         };
-        let (seq, sent_at) = parse_to_client(&packet)?;
+        let (seq, sent_at) = parse_to_client(&packet, binary)?;
         check_order(session.sid(), expected, seq)?;
         last_at = ctx.micros();
         latencies.push(last_at.saturating_sub(sent_at));
@@ -358,13 +375,20 @@ fn check_order(sid: &str, expected: u64, seq: u64) -> Result<()> {
     )))
 }
 
-/// `(SEQ, MICROS)` of a `toClient` event carrying `"s:SEQ:MICROS:PAD"`.
-fn parse_to_client(packet: &Packet) -> Result<(u64, u64)> {
+/// `(SEQ, MICROS)` of a `toClient` event carrying `"s:SEQ:MICROS:PAD"`, and `binary` bytes
+/// of binary data when given.
+fn parse_to_client(packet: &Packet, binary: Option<usize>) -> Result<(u64, u64)> {
     let line = chat::heard(packet)?;
     if line.nome != SENDER {
         return Err(Error::protocol(format!(
             "expected a line of {SENDER}, got one of {}",
             line.nome
+        )));
+    }
+    if line.attached != binary {
+        return Err(Error::protocol(format!(
+            "line {} carries {:?} bytes of binary data, expected {binary:?}",
+            line.seq, line.attached
         )));
     }
     Ok((line.seq, line.micros))
@@ -496,9 +520,12 @@ mod tests {
     #[test]
     fn only_the_sender_s_lines_count() {
         let packet = decode(r#"5:::{"name":"toClient","args":["s:12:3456:xx"]}"#).expect("valid");
-        assert_eq!(parse_to_client(&packet).expect("a toClient"), (12, 3456));
+        assert_eq!(
+            parse_to_client(&packet, None).expect("a toClient"),
+            (12, 3456)
+        );
         let packet = decode(r#"5:::{"name":"toClient","args":["t:1:2:x"]}"#).expect("valid");
-        assert!(parse_to_client(&packet).is_err());
+        assert!(parse_to_client(&packet, None).is_err());
     }
 
     #[test]

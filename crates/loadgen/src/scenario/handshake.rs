@@ -4,6 +4,12 @@
 //! xhr-polling GET, answered `1::`, and a `0::` POST that ends the session. Handshake i goes to
 //! server i mod n; with `--route rotate` its websocket or first GET goes to the next server,
 //! which takes the session over from the one that minted it.
+//!
+//! A modern session (`--protocol eio4`, `eio3`) is opened whole as its client opens it, each
+//! step counted in the latency: with `--websocket`, the WebSocket, its open packet and the
+//! `CONNECT` answer; with `--first-get`, the polling handshake, the `CONNECT` POST and the GET
+//! that answers it; with `--upgrade`, that and the upgrade to a WebSocket (`2probe`, `3probe`,
+//! `5`). Each is then closed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,12 +39,16 @@ pub(crate) struct HandshakeArgs {
     #[arg(long, default_value_t = 2000)]
     pub(crate) count: u64,
     /// Also open a WebSocket for each session, wait for `1::` and close it.
-    #[arg(long, conflicts_with = "first_get")]
+    #[arg(long, conflicts_with_all = ["first_get", "upgrade"])]
     pub(crate) websocket: bool,
     /// Also send each session's first xhr-polling GET, which must be answered `1::`, then end
     /// the session with a `0::` POST to the server that answered it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "upgrade")]
     pub(crate) first_get: bool,
+    /// A modern session only: open it by polling, then upgrade it to a WebSocket, as
+    /// `socket.io-client` does by default; then close it.
+    #[arg(long)]
+    pub(crate) upgrade: bool,
     /// Over several servers (one cluster): `owner` opens the websocket or sends the first GET
     /// on the server that minted the session; `rotate` on the next server, which takes the
     /// session over.
@@ -52,6 +62,7 @@ enum Then {
     Nothing,
     Websocket,
     FirstGet,
+    Upgrade,
 }
 
 /// Runs the scenario.
@@ -64,9 +75,26 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
         Then::Websocket
     } else if args.first_get {
         Then::FirstGet
+    } else if args.upgrade {
+        Then::Upgrade
     } else {
         Then::Nothing
     };
+    let protocol = ctx.protocol_of(0);
+    match (protocol.revision().is_some(), then) {
+        (true, Then::Nothing) => {
+            return Err(Error::Setup(
+                "a modern handshake opens a session: add --websocket, --first-get or --upgrade"
+                    .to_owned(),
+            ));
+        }
+        (false, Then::Upgrade) => {
+            return Err(Error::Setup(
+                "--upgrade is for modern sessions (--protocol eio4 or eio3)".to_owned(),
+            ));
+        }
+        _ => {}
+    }
     let nodes: Arc<[Arc<Ctx>]> = ctx.nodes().into();
     let next = Arc::new(AtomicU64::new(0));
     let meter = Meter::start(probe)?;
@@ -87,6 +115,21 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
                     .route
                     .plan(nodes.len(), usize::try_from(index).unwrap_or(usize::MAX));
                 let started = Instant::now();
+                if protocol.revision().is_some() {
+                    let ctx = &nodes[plan.minted];
+                    let conn = connection(&mut http, ctx, plan.minted).await?;
+                    let transport = match then {
+                        Then::Websocket => Transport::Websocket,
+                        _ => Transport::XhrPolling,
+                    };
+                    let mut session = Session::open_as(ctx, protocol, transport, conn).await?;
+                    if then == Then::Upgrade {
+                        session.upgrade(ctx).await?;
+                    }
+                    latencies.push(micros_since(started));
+                    session.close().await;
+                    continue;
+                }
                 let handshake = {
                     let ctx = &nodes[plan.minted];
                     let conn = connection(&mut http, ctx, plan.minted).await?;
@@ -106,7 +149,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
                         latencies.push(micros_since(started));
                         session.close().await;
                     }
-                    Then::FirstGet => {
+                    Then::FirstGet | Then::Upgrade => {
                         let ctx = &nodes[plan.owner];
                         let conn = connection(&mut http, ctx, plan.owner).await?;
                         first_get(ctx, conn, &handshake.sid).await?;
@@ -134,13 +177,17 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
         "transport": match then {
             Then::Nothing => "none",
             Then::Websocket => "websocket",
+            Then::FirstGet if protocol.revision().is_some() => "polling",
             Then::FirstGet => "xhr-polling",
+            Then::Upgrade => "polling, upgraded to websocket",
         },
         "params": {
             "workers": args.workers,
             "count": args.count,
             "websocket": args.websocket,
             "first_get": args.first_get,
+            "upgrade": args.upgrade,
+            "protocol": protocol.name(),
             "route": args.route.name(),
         },
         "metrics": {
@@ -153,9 +200,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, probe: &Probe, args: &HandshakeArgs) -> R
         "handshakes": handshakes,
         "latency": latency.to_json(),
         "latency_covers": match then {
+            _ if protocol.revision().is_some() => "the session opened whole, through the CONNECT answer (and the upgrade); its close not included",
             Then::Nothing => "the handshake request",
             Then::Websocket => "handshake through 1:: on the websocket",
-            Then::FirstGet => "handshake through 1:: on the first GET (the 0:: POST after it not included)",
+            Then::FirstGet | Then::Upgrade => "handshake through 1:: on the first GET (the 0:: POST after it not included)",
         },
         "http_reconnects": reconnects,
         "connections": ctx.net.connects(),

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use crate::client::{Ctx, Session, Transport};
 use crate::error::{Error, Result};
 use crate::http::HttpConn;
+use crate::modern::Protocol;
 use crate::probe::{Probe, Sample};
 use crate::route::Route;
 use crate::stats::round3;
@@ -40,6 +41,11 @@ pub(crate) struct Common {
     /// A name for the server under test, copied into the JSON line.
     #[arg(long, default_value = "")]
     pub(crate) label: String,
+    /// The generation each session speaks: `0.9`, `eio4` (Socket.IO 5, `socket.io-client`
+    /// 3.x–4.x) or `eio3` (Socket.IO 4, `socket.io-client` 1.x–2.x; websocket only); several
+    /// (comma-separated) are taken in turn, session i speaking the i-th mod their number.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "0.9")]
+    pub(crate) protocol: Vec<Protocol>,
     /// Path prefix of Socket.IO requests.
     #[arg(long, default_value = "/socket.io")]
     pub(crate) resource: String,
@@ -117,7 +123,9 @@ pub(crate) async fn open_sessions<T: Send + 'static>(
                     slot @ None => slot.insert(ctx.http().await?),
                 };
                 let session = match ctx.route {
-                    Route::Owner => Session::open(ctx, transport, conn).await?,
+                    Route::Owner => {
+                        Session::open_as(ctx, ctx.protocol_of(index), transport, conn).await?
+                    }
                     Route::Rotate => {
                         let handshake = ctx.handshake(conn).await?;
                         let targets = ctx.route.plan(nodes.len(), index).addresses(&ctx.servers);

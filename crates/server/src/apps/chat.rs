@@ -8,7 +8,9 @@
 //! });
 //! ```
 //!
-//! plus: a `message` that asks for an ack with data is acked with its own text.
+//! plus: a line that carries `data` (binary data, say) hands it on as a second argument,
+//! `toClient(msg, data)`; a `message` that asks for an ack with data is acked with its own
+//! text.
 
 use ferrio_hub::{Hub, Message};
 use serde_json::Value;
@@ -25,10 +27,12 @@ pub fn install(hub: &Hub) {
             js_text(data.and_then(|d| d.get("nome"))),
             js_text(data.and_then(|d| d.get("msg")))
         );
-        socket.emit("toClient", vec![Value::String(line.clone())]);
-        socket
-            .broadcast()
-            .emit("toClient", vec![Value::String(line)]);
+        let mut out = vec![Value::String(line)];
+        if let Some(attached) = data.and_then(|d| d.get("data")) {
+            out.push(attached.clone());
+        }
+        socket.emit("toClient", out.clone());
+        socket.broadcast().emit("toClient", out);
     });
     sockets.on_message(|_socket, message, ack| {
         if let Some(ack) = ack {

@@ -295,6 +295,7 @@ mod tests {
             nome,
             seq,
             micros: 0,
+            attached: None,
         }
     }
 
