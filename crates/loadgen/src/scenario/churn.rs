@@ -269,7 +269,12 @@ async fn abandon_modern(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
     let first = ctx
         .within("the first poll", http.get(&format!("{path}&t=1")))
         .await?;
-    if first.status != 200 || !first.body.starts_with("40") {
+    // A ping may come first (socketioxide sends one whenever it is due).
+    let connected = first
+        .body
+        .split(ferrio_eio::v4::SEPARATOR)
+        .any(|record| record.starts_with("40"));
+    if first.status != 200 || !connected {
         return Err(Error::protocol(format!(
             "the first poll answered {} {}, expected the CONNECT answer 40",
             first.status,
