@@ -308,11 +308,26 @@ impl HubInner {
             );
         }
         if let Some(namespace) = self.namespace(endpoint) {
-            namespace.remove_member(&session.id, state.rooms());
-            self.fire(session, namespace, |handlers, socket| {
-                handlers.fire_disconnect(socket, reason);
-            });
+            self.fire_leaving(session, namespace, state.rooms(), reason);
         }
+    }
+
+    /// Takes a socket that has left its session out of `namespace` and its `rooms`: its
+    /// `disconnecting` handler first, while the rooms still hold it, then `disconnect`.
+    pub(crate) fn fire_leaving(
+        &self,
+        session: &Arc<Session>,
+        namespace: Arc<NamespaceInner>,
+        rooms: &[Box<str>],
+        reason: DisconnectReason,
+    ) {
+        self.fire(session, Arc::clone(&namespace), |handlers, socket| {
+            handlers.fire_disconnecting(socket, rooms, reason);
+        });
+        namespace.remove_member(&session.id, rooms);
+        self.fire(session, namespace, |handlers, socket| {
+            handlers.fire_disconnect(socket, reason);
+        });
     }
 
     /// Hands the socket of `session` in `namespace` to one of the namespace's handlers, which

@@ -1017,10 +1017,7 @@ impl HubInner {
                 );
             }
             if let Some(namespace) = self.namespace(&endpoint) {
-                namespace.remove_member(&session.id, state.rooms());
-                self.fire(session, namespace, |handlers, socket| {
-                    handlers.fire_disconnect(socket, reason);
-                });
+                self.fire_leaving(session, namespace, state.rooms(), reason);
             }
         }
     }

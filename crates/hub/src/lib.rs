@@ -85,5 +85,5 @@ pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;
 pub use session::AttachMode;
-pub use socket::{AckReply, Socket};
+pub use socket::{AckReply, AckTimeout, Socket, TimedEmit};
 pub use upgrade::EngineUpgrade;

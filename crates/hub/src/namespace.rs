@@ -27,6 +27,7 @@ type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
 type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckReply>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+type DisconnectingHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 type NamespaceAuthorization =
     Arc<dyn Fn(&HandshakeData, JoinRequest<'_>) -> Authorization + Send + Sync>;
 
@@ -46,6 +47,7 @@ struct Handlers {
     connection: Option<ConnectionHandler>,
     events: HashMap<String, EventHandler>,
     message: Option<MessageHandler>,
+    disconnecting: Option<DisconnectingHandler>,
     disconnect: Option<DisconnectHandler>,
 }
 
@@ -155,6 +157,20 @@ impl NamespaceInner {
         }
     }
 
+    /// Runs the `disconnecting` handler, if any, with the socket's `rooms` (which it has
+    /// already left in the session, but not yet in the namespace).
+    pub(crate) fn fire_disconnecting(
+        &self,
+        socket: &Socket,
+        rooms: &[Box<str>],
+        reason: DisconnectReason,
+    ) {
+        let handler = self.handlers.read().disconnecting.clone();
+        if let Some(handler) = handler {
+            handler(&socket.leaving(rooms), reason);
+        }
+    }
+
     pub(crate) fn fire_disconnect(&self, socket: &Socket, reason: DisconnectReason) {
         let handler = self.handlers.read().disconnect.clone();
         if let Some(handler) = handler {
@@ -259,6 +275,18 @@ impl Namespace {
         handler: impl Fn(&Socket, Message, Option<AckReply>) + Send + Sync + 'static,
     ) -> &Self {
         self.inner.handlers.write().message = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs `handler` once when a socket of this namespace is about to disconnect, before
+    /// `disconnect` (socket.io 4's `disconnecting`): [`Socket::rooms`] still lists its rooms,
+    /// and a broadcast to them still reaches their other members, so a handler can tell
+    /// them who left. Nothing more reaches the client itself.
+    pub fn on_disconnecting(
+        &self,
+        handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) -> &Self {
+        self.inner.handlers.write().disconnecting = Some(Arc::new(handler));
         self
     }
 

@@ -88,8 +88,62 @@ impl DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// The reason as socket.io 4 names it to its `disconnect` handlers, for an application
+    /// that speaks to Socket.IO clients in their own terms. socket.io 4 has fewer reasons:
+    /// ferrio's own (a full outbox, a stalled writer, an exceeded budget) take the closest.
+    pub const fn socket_io_reason(self) -> &'static str {
+        match self {
+            DisconnectReason::Booted => "server namespace disconnect",
+            DisconnectReason::Packet => "client namespace disconnect",
+            DisconnectReason::HeartbeatTimeout
+            | DisconnectReason::CloseTimeout
+            | DisconnectReason::WriteTimeout
+            | DisconnectReason::ReadTimeout
+            | DisconnectReason::HandshakeExpired => "ping timeout",
+            DisconnectReason::SocketEnd | DisconnectReason::SocketClose => "transport close",
+            DisconnectReason::SocketError | DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ServerShutdown | DisconnectReason::NodeFenced => {
+                "server shutting down"
+            }
+            DisconnectReason::BufferOverflow
+            | DisconnectReason::BudgetExceeded
+            | DisconnectReason::NodeFull => "forced close",
+        }
+    }
+}
+
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_io_clients_hear_socket_io_s_reasons() {
+        assert_eq!(
+            DisconnectReason::HeartbeatTimeout.socket_io_reason(),
+            "ping timeout"
+        );
+        assert_eq!(
+            DisconnectReason::SocketClose.socket_io_reason(),
+            "transport close"
+        );
+        assert_eq!(
+            DisconnectReason::Packet.socket_io_reason(),
+            "client namespace disconnect"
+        );
+        assert_eq!(
+            DisconnectReason::Booted.socket_io_reason(),
+            "server namespace disconnect"
+        );
+        assert_eq!(
+            DisconnectReason::ServerShutdown.socket_io_reason(),
+            "server shutting down"
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! A session as one namespace sees it: what handlers get and emit through.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferrio_protocol::{MessageId, Packet, PacketBody};
+use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::broadcast::{Broadcast, emitted_event};
+use crate::endpoint::AckCallback;
 use crate::generation::Generation;
 use crate::handshake::HandshakeData;
 use crate::hub::HubInner;
@@ -19,6 +22,9 @@ pub struct Socket {
     hub: Arc<HubInner>,
     session: Arc<Session>,
     namespace: Arc<NamespaceInner>,
+    /// While its `disconnecting` handler runs: the rooms the socket is leaving, which the
+    /// session no longer lists.
+    leaving: Option<Arc<[String]>>,
 }
 
 impl Socket {
@@ -31,6 +37,15 @@ impl Socket {
             hub,
             session,
             namespace,
+            leaving: None,
+        }
+    }
+
+    /// This socket as its `disconnecting` handler sees it: still in `rooms`.
+    pub(crate) fn leaving(&self, rooms: &[Box<str>]) -> Socket {
+        Socket {
+            leaving: Some(rooms.iter().map(|room| room.to_string()).collect()),
+            ..self.clone()
         }
     }
 
@@ -38,9 +53,28 @@ impl Socket {
         &self.namespace
     }
 
-    /// The session id (the same in every namespace of the session).
+    /// The session id (the same in every namespace of the session): what the hub's
+    /// broadcasts, [`Namespace::socket`](crate::Namespace::socket) and the admin API name it by.
     pub fn id(&self) -> &str {
         &self.session.id
+    }
+
+    /// The id this socket's client knows itself by, as each generation's reference assigns
+    /// it: a 0.9 client, the session id; a Socket.IO 4 client (`socket.io-client` 1.x–2.x),
+    /// the Engine.IO id, written `/ns#<id>` outside the default namespace; a Socket.IO 5
+    /// client, the id its `CONNECT` answer carried (`40{"sid":…}`), which is not the
+    /// Engine.IO id. ferrio gives a session one such id for all its namespaces, where
+    /// socket.io 4 mints one per namespace.
+    pub fn client_id(&self) -> String {
+        match (self.session.generation, self.session.engine_names()) {
+            (Generation::Engine(ferrio_eio::Revision::V4), Some((socket_id, _))) => {
+                socket_id.to_string()
+            }
+            (Generation::Engine(_), _) if !self.namespace.name.is_empty() => {
+                format!("{}#{}", self.namespace.name, self.session.id)
+            }
+            _ => self.session.id.to_string(),
+        }
     }
 
     /// The namespace: empty for the default one.
@@ -83,6 +117,14 @@ impl Socket {
         emitted_event(event, args).is_some_and(|body| self.push(&self.packet(body), volatile))
     }
 
+    /// Bounds the wait for the ack of the next emit (`socket.timeout(d)` in socket.io 4).
+    pub fn timeout(&self, timeout: Duration) -> TimedEmit<'_> {
+        TimedEmit {
+            socket: self,
+            timeout,
+        }
+    }
+
     /// Emits `event` to this client; `false` when the session is gone or the name reserved.
     pub fn emit(&self, event: &str, args: Vec<Value>) -> bool {
         self.event(event, args, false)
@@ -99,17 +141,20 @@ impl Socket {
         let Some(body) = emitted_event(event, args) else {
             return false;
         };
-        let Some(id) = self
+        self.emit_asking(body, Box::new(callback)).is_some()
+    }
+
+    /// Emits `body` with a new message id whose ack runs `callback`; the id, or `None` when
+    /// the session is gone or did not take the packet.
+    fn emit_asking(&self, body: PacketBody, callback: AckCallback) -> Option<u64> {
+        let id = self
             .session
-            .register_ack(&self.namespace.name, Some(Box::new(callback)))
-        else {
-            return false;
-        };
+            .register_ack(&self.namespace.name, Some(callback))?;
         let packet = self.packet(body).with_id(MessageId {
             value: id,
             data: true,
         });
-        self.push(&packet, false)
+        self.push(&packet, false).then_some(id)
     }
 
     /// Sends a text message (type 3).
@@ -179,9 +224,12 @@ impl Socket {
         self.namespace.leave_room(&self.session.id, room);
     }
 
-    /// The rooms this socket joined.
+    /// The rooms this socket joined (in its `disconnecting` handler, those it is leaving).
     pub fn rooms(&self) -> Vec<String> {
-        self.session.rooms(&self.namespace.name)
+        match &self.leaving {
+            Some(rooms) => rooms.to_vec(),
+            None => self.session.rooms(&self.namespace.name),
+        }
     }
 
     /// Kicks the client. On the default namespace the whole session ends (`booted`) and the
@@ -238,5 +286,69 @@ impl AckReply {
             },
         );
         self.hub.push_packet(&self.session, &packet, false);
+    }
+}
+
+/// An ack that did not come in time (or whose session ended first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no ack within {0:?}")]
+pub struct AckTimeout(pub Duration);
+
+/// An emit whose ack has a deadline: [`Socket::timeout`].
+#[derive(Debug, Clone, Copy)]
+#[must_use = "nothing is sent until emit_with_ack is called"]
+pub struct TimedEmit<'a> {
+    socket: &'a Socket,
+    timeout: Duration,
+}
+
+/// The callback of a timed emit, until either the ack or the deadline takes it.
+type TimedCallback = Box<dyn FnOnce(Result<Vec<Value>, AckTimeout>) + Send>;
+
+impl TimedEmit<'_> {
+    /// Emits `event` asking for an ack with data; `callback` runs exactly once, with the
+    /// client's ack arguments or, when none came within the timeout, with [`AckTimeout`]. A
+    /// session that ends first gets its callback at the deadline. `false`, and the callback
+    /// never runs, when the session is gone or the name reserved, or outside a Tokio runtime
+    /// (which the deadline needs).
+    pub fn emit_with_ack(
+        self,
+        event: &str,
+        args: Vec<Value>,
+        callback: impl FnOnce(Result<Vec<Value>, AckTimeout>) + Send + 'static,
+    ) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        let Some(body) = emitted_event(event, args) else {
+            return false;
+        };
+        let pending: Arc<Mutex<Option<TimedCallback>>> =
+            Arc::new(Mutex::new(Some(Box::new(callback))));
+        let answered = Arc::clone(&pending);
+        let on_ack: AckCallback = Box::new(move |args| {
+            let callback = answered.lock().take();
+            if let Some(callback) = callback {
+                callback(Ok(args));
+            }
+        });
+        let Some(id) = self.socket.emit_asking(body, on_ack) else {
+            return false;
+        };
+        let (session, namespace) = (
+            Arc::clone(&self.socket.session),
+            self.socket.namespace.name.clone(),
+        );
+        let timeout = self.timeout;
+        runtime.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let callback = pending.lock().take();
+            if let Some(callback) = callback {
+                // A late ack finds nothing to run.
+                drop(session.take_ack(&namespace, id));
+                callback(Err(AckTimeout(timeout)));
+            }
+        });
+        true
     }
 }

@@ -210,6 +210,16 @@ async fn a_socket_io_client_joins_with_connect_and_is_told_its_socket_id() {
         socket_id, sid,
         "never the session id, the session's credential"
     );
+    let socket = hub.sockets().socket(&sid).expect("joined");
+    assert_eq!(socket.client_id(), socket_id, "what the client calls it");
+    assert_eq!(socket.id(), sid, "what the hub calls it");
+    // A Socket.IO 4 client (socket.io-client 2.x) is its Engine.IO id, `/ns#<id>` elsewhere.
+    let older = hub.open_engine(info(), Revision::V3).unwrap().sid;
+    let socket = hub
+        .sockets()
+        .socket(&older)
+        .expect("joined at the handshake");
+    assert_eq!(socket.client_id(), older);
 }
 
 #[tokio::test(start_paused = true)]

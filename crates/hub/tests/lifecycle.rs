@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrio_hub::{
-    AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason, Hub,
-    HubConfig, IngestError, Rate, Refusal, UnconnectedLimit, Undelivered,
+    AckTimeout, AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason,
+    Hub, HubConfig, IngestError, Rate, Refusal, UnconnectedLimit, Undelivered,
 };
 use ferrio_protocol::{TransportKind, decode};
 use parking_lot::Mutex;
@@ -312,6 +312,86 @@ async fn acks_work_both_ways() {
         [vec![json!("B"), json!({"b": 1})]],
         "an ack runs its callback once"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn timed_acks_run_once_with_the_reply_or_a_timeout() {
+    let hub = hub();
+    let sid = connected(&hub).await;
+    let socket = hub.sockets().socket(&sid).unwrap();
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    for event in ["answered", "ignored"] {
+        let sink = Arc::clone(&outcomes);
+        assert!(socket.timeout(Duration::from_secs(5)).emit_with_ack(
+            event,
+            vec![],
+            move |result| sink.lock().push((event, result))
+        ));
+    }
+    assert_eq!(
+        poll(&hub, &sid).await,
+        [
+            r#"5:1+::{"name":"answered"}"#,
+            r#"5:2+::{"name":"ignored"}"#
+        ]
+    );
+    ingest(&hub, &sid, &[r#"6:::1+["yes"]"#]);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    ingest(&hub, &sid, &[r#"6:::2+["late"]"#, r#"6:::1+["again"]"#]);
+    assert_eq!(
+        *outcomes.lock(),
+        [
+            ("answered", Ok(vec![json!("yes")])),
+            ("ignored", Err(AckTimeout(Duration::from_secs(5)))),
+        ],
+        "each callback once: the late ack and the repeated one find nothing"
+    );
+    assert!(
+        !socket
+            .timeout(Duration::from_secs(1))
+            .emit_with_ack("disconnect", vec![], |_| {}),
+        "a reserved name is not sent"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnecting_still_sees_the_rooms_and_can_tell_them() {
+    let hub = hub();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    hub.sockets().on_disconnecting(move |socket, reason| {
+        sink.lock().push(("disconnecting", socket.rooms(), reason));
+        for room in socket.rooms() {
+            socket.to(&room).emit("left", vec![json!(room)]);
+        }
+    });
+    let sink = Arc::clone(&seen);
+    hub.sockets().on_disconnect(move |socket, reason| {
+        sink.lock().push(("disconnect", socket.rooms(), reason));
+    });
+    let leaver = connected(&hub).await;
+    let stayer = connected(&hub).await;
+    for sid in [&leaver, &stayer] {
+        hub.sockets().socket(sid).unwrap().join("lobby");
+    }
+    hub.sockets().socket(&leaver).unwrap().join("alone");
+    ingest(&hub, &leaver, &["0::"]);
+    assert_eq!(
+        *seen.lock(),
+        [
+            (
+                "disconnecting",
+                vec!["alone".to_owned(), "lobby".to_owned()],
+                DisconnectReason::Booted
+            ),
+            ("disconnect", vec![], DisconnectReason::Booted),
+        ]
+    );
+    assert_eq!(
+        poll(&hub, &stayer).await,
+        [r#"5:::{"name":"left","args":["lobby"]}"#]
+    );
+    assert_eq!(hub.sockets().to("lobby").emit("after", vec![]), 1);
 }
 
 #[tokio::test(start_paused = true)]
