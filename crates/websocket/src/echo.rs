@@ -82,6 +82,10 @@ impl Payload for Echo {
     fn payload(&self) -> &[u8] {
         &self.bytes
     }
+
+    fn is_binary(&self) -> bool {
+        self.binary
+    }
 }
 
 /// Reads into `queue` until the peer's side ends, a ping is owed its pong (`Some`), or
@@ -115,14 +119,12 @@ where
     .await
 }
 
-/// Writes the queued messages back in order, each run of one kind in one go.
+/// Writes the queued messages back in order, in one go.
 async fn write_back<S>(socket: &mut Rfc6455<S>, queue: &mut Vec<Echo>) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    for run in queue.chunk_by(|a, b| a.binary == b.binary) {
-        socket.write_messages(run, run[0].binary).await?;
-    }
+    socket.write_messages(queue).await?;
     queue.clear();
     Ok(())
 }

@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, timeout_at};
 use tracing::debug;
 
-use crate::pump::{Ended, PacketSocket, ingest_engine, peer_ended, pump};
+use crate::pump::{Ended, PacketSocket, ingest_engine, peer_ended, spawn_pump};
 use crate::reader::Message;
 use crate::rfc6455::{Rfc6455, WsLimits};
 use crate::upgrade::rfc6455_switch;
@@ -140,14 +140,14 @@ where
                     .await
                     .is_ok()
                 {
-                    pump(socket, hub, attachment).await;
+                    spawn_pump(socket, hub, attachment);
                 }
             }
             Opening::Refused => socket.close().await,
             Opening::Upgrade(upgrade) => {
                 let deadline = Instant::now() + upgrade_timeout;
                 match probe(&mut socket, &hub, upgrade, revision, deadline).await {
-                    Some((attachment, None)) => pump(socket, hub, attachment).await,
+                    Some((attachment, None)) => spawn_pump(socket, hub, attachment),
                     Some((attachment, Some(ended))) => {
                         peer_ended(&mut socket, attachment, ended).await;
                     }

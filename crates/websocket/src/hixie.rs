@@ -47,7 +47,7 @@ pub(crate) fn challenge_response(key1: &str, key2: &str, key3: &[u8; 8]) -> Opti
 
 /// Text frames: `0x00`, the UTF-8 text, `0xFF`.
 const TEXT_FRAMING: Framing = Framing {
-    header: |_, out| out.push(0x00),
+    header: |_, _, out| out.push(0x00),
     trailer: &[0xFF],
 };
 

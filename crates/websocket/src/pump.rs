@@ -192,6 +192,17 @@ pub(crate) fn pump<S: PacketSocket>(
     }
 }
 
+/// Starts a connection's long-lived task. It is a task of its own rather than the rest of the
+/// one that opened the connection, so it holds only the pump's state: what the opening needed
+/// (a draft-76 key, an Engine.IO upgrade's probe) would otherwise stay in memory for as long
+/// as the connection lives.
+pub(crate) fn spawn_pump<S>(socket: S, hub: Hub, attachment: Attachment)
+where
+    S: PacketSocket + Send + 'static,
+{
+    drop(tokio::spawn(pump(socket, hub, attachment)));
+}
+
 /// Ends the session as the connection ended: a close frame is answered, the end of the stream
 /// taken as the client gone, a failure logged and, unless the connection is broken, closed
 /// with its code.

@@ -37,12 +37,25 @@ impl Default for WsLimits {
     }
 }
 
-/// An outbox's binary message written as its data alone (Engine.IO revision 4).
-struct BinaryData<'a>(&'a Encoded);
+/// An outbox packet as an Engine.IO message of `revision`: text as it is; binary data in a
+/// binary frame, with the type byte that marks it in the outbox in revision 3 and without it
+/// in revision 4.
+struct EngineMessage<'a> {
+    packet: &'a Encoded,
+    revision: Revision,
+}
 
-impl Payload for BinaryData<'_> {
+impl Payload for EngineMessage<'_> {
     fn payload(&self) -> &[u8] {
-        self.0.bytes().get(1..).unwrap_or_default()
+        let bytes = self.packet.bytes();
+        match (self.packet.is_binary(), self.revision) {
+            (true, Revision::V4) => bytes.get(1..).unwrap_or_default(),
+            _ => bytes,
+        }
+    }
+
+    fn is_binary(&self) -> bool {
+        self.packet.is_binary()
     }
 }
 
@@ -78,18 +91,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
             .await
     }
 
-    /// Writes `messages`, each as one message of its own, in text or binary frames.
+    /// Writes `messages`, each as one message of its own in a text or binary frame, in as
+    /// few writes as their size allows.
     pub(crate) async fn write_messages<P: Payload>(
         &mut self,
         messages: &[P],
-        binary: bool,
     ) -> std::io::Result<()> {
-        let framing = if binary {
-            &BINARY_FRAMING
-        } else {
-            &TEXT_FRAMING
-        };
-        self.writer.write(&mut self.io, messages, framing).await
+        self.writer.write(&mut self.io, messages, &FRAMING).await
     }
 
     /// Writes the pongs owed to the peer. Cancel-safe: a reply leaves the queue only as far
@@ -121,7 +129,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Rfc6455<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     async fn send(&mut self, packets: &[Encoded]) -> std::io::Result<()> {
         self.write_replies().await?;
-        self.write_messages(packets, false).await
+        self.write_messages(packets).await
     }
 
     async fn send_engine(
@@ -130,19 +138,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
         revision: Revision,
     ) -> std::io::Result<()> {
         self.write_replies().await?;
-        for run in packets.chunk_by(|a, b| a.is_binary() == b.is_binary()) {
-            let binary = run.first().is_some_and(Encoded::is_binary);
-            match (binary, revision) {
-                (false, _) => self.write_messages(run, false).await?,
-                // Revision 3's binary message is the type byte and the data: the outbox's form.
-                (true, Revision::V3) => self.write_messages(run, true).await?,
-                (true, Revision::V4) => {
-                    let data: Vec<BinaryData<'_>> = run.iter().map(BinaryData).collect();
-                    self.write_messages(&data, true).await?;
-                }
-            }
-        }
-        Ok(())
+        // A packet and its attachments go out in one write, not one per kind of frame.
+        let messages: Vec<EngineMessage<'_>> = packets
+            .iter()
+            .map(|packet| EngineMessage { packet, revision })
+            .collect();
+        self.write_messages(&messages).await
     }
 
     async fn receive(&mut self, on_message: &mut OnMessage<'_>) -> Ended {
@@ -175,15 +176,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> PacketSocket for Rfc6455<S> {
     }
 }
 
-/// Server text frames: an unmasked, final header; nothing after the payload.
-const TEXT_FRAMING: Framing = Framing {
-    header: |length, out| data_header(Data::Text, length, out),
-    trailer: &[],
-};
-
-/// Server binary frames, as text frames but for the opcode.
-const BINARY_FRAMING: Framing = Framing {
-    header: |length, out| data_header(Data::Binary, length, out),
+/// Server data frames: an unmasked, final header, text or binary; nothing after the payload.
+const FRAMING: Framing = Framing {
+    header: |binary, length, out| {
+        let data = if binary { Data::Binary } else { Data::Text };
+        data_header(data, length, out);
+    },
     trailer: &[],
 };
 

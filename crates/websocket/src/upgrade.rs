@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tracing::{debug, info};
 
 use crate::hixie::{Hixie76, challenge_response, key_number};
-use crate::pump::{PacketSocket, pump, refuse_unknown_session};
+use crate::pump::{PacketSocket, refuse_unknown_session, spawn_pump};
 use crate::rfc6455::{Rfc6455, WsLimits};
 
 /// How long a draft-76 client may take to send the 8 bytes that follow its headers.
@@ -105,7 +105,7 @@ where
         };
         match protocol {
             Protocol::Rfc6455 { .. } => {
-                spawn_pump(Rfc6455::new(upgraded, limits), hub, attachment, sid);
+                spawn_connection(Rfc6455::new(upgraded, limits), hub, attachment, sid);
             }
             Protocol::Hixie76 { key1, key2, .. } => {
                 let mut io = upgraded;
@@ -125,21 +125,21 @@ where
                     return;
                 }
                 let socket = Hixie76::new(io, limits);
-                spawn_pump(socket, hub, attachment, sid);
+                spawn_connection(socket, hub, attachment, sid);
             }
         }
     });
     response
 }
 
-/// Starts the connection's long-lived task. It is a new task rather than the rest of the
-/// upgrade's, so it holds only the pump's state, not what the upgrade needed.
-fn spawn_pump<S>(socket: S, hub: Hub, attachment: Option<Attachment>, sid: String)
+/// Starts the connection's long-lived task: the pump of its session, or the refusal of an
+/// unknown one.
+fn spawn_connection<S>(socket: S, hub: Hub, attachment: Option<Attachment>, sid: String)
 where
     S: PacketSocket + Send + 'static,
 {
     match attachment {
-        Some(attachment) => drop(tokio::spawn(pump(socket, hub, attachment))),
+        Some(attachment) => spawn_pump(socket, hub, attachment),
         None => drop(tokio::spawn(refuse_unknown_session(socket, sid))),
     }
 }

@@ -29,19 +29,28 @@ const GROUP_SLICES: usize = 128;
 pub(crate) trait Payload {
     /// The message's bytes.
     fn payload(&self) -> &[u8];
+
+    /// Whether the message is binary data, for a protocol with binary frames.
+    fn is_binary(&self) -> bool {
+        false
+    }
 }
 
 impl Payload for Encoded {
     fn payload(&self) -> &[u8] {
         self.bytes()
     }
+
+    fn is_binary(&self) -> bool {
+        Encoded::is_binary(self)
+    }
 }
 
 /// How a protocol frames one message.
 #[derive(Debug)]
 pub(crate) struct Framing {
-    /// Appends the bytes that come before a payload of this length.
-    pub(crate) header: fn(usize, &mut Vec<u8>),
+    /// Appends the bytes that come before a payload of this length, binary data or not.
+    pub(crate) header: fn(bool, usize, &mut Vec<u8>),
     /// The bytes that come after every payload.
     pub(crate) trailer: &'static [u8],
 }
@@ -102,7 +111,7 @@ impl FrameWriter {
                 break;
             }
             let payload = packet.payload();
-            (framing.header)(payload.len(), &mut self.out);
+            (framing.header)(packet.is_binary(), payload.len(), &mut self.out);
             if payload.len() < COPY_BELOW {
                 self.out.extend_from_slice(payload);
             } else {
@@ -141,7 +150,7 @@ mod tests {
 
     /// `<`, the payload, `>`: a framing whose output shows where each frame starts and ends.
     const ANGLES: Framing = Framing {
-        header: |_, out| out.push(b'<'),
+        header: |_, _, out| out.push(b'<'),
         trailer: b">",
     };
 
