@@ -14,15 +14,16 @@ bench_me="${0##*/}"
 
 # The flags that lift ferrio's caps for load: socket.io 0.9 has no limits on unconnected
 # handshakes or on what a session sends, and every loadgen client comes from 127.0.0.1, so
-# the caps on unconnected handshakes, per-address connections and inbound packets are lifted
-# for the servers to be given the same load (the handshake case issues 20 000 sessions from
-# one address and never connects them; an echo client sends 1 000 packets at once; a fanout
-# sender runs flat out). The soak keeps every production limit and does not use them.
+# the caps on unconnected handshakes, per-address connections and inbound packets and bytes
+# are lifted for the servers to be given the same load (the handshake case issues 20 000
+# sessions from one address and never connects them; an echo client sends 1 000 packets at
+# once; a fanout sender runs flat out, 16 KiB a line in modern.sh's binary fanout). The soak keeps every production limit and does not use them.
 # shellcheck disable=SC2034 # used by the sourcing scripts
 bench_lifted_caps=(
   --max-connections-per-ip 0
   --max-unconnected 1000000 --max-unconnected-per-ip 1000000
   --inbound-packet-rate 1000000 --inbound-packet-burst 1000000
+  --inbound-byte-rate 1000000000 --inbound-byte-burst 1000000000
 )
 
 # bench_check_reps: exits 2 unless REPS is a positive integer.

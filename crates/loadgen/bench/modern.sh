@@ -15,10 +15,9 @@
 # servers' logs, to $RESULTS_DIR/modern-<UTC time>/ (default crates/loadgen/bench/results/,
 # ignored by git).
 #
-# The fanouts keep one line in flight (--window 1): socketioxide runs each event handler in a
-# task of its own, and tokio's scheduler may run the newest first, so a client's pipelined
-# lines can be broadcast out of order (the loadgen's order check catches it with a window of
-# 16); with one line at a time every server keeps order.
+# socketioxide runs on a current-thread runtime (see bench/socketioxide/src/main.rs): on the
+# multi-threaded one, two lines of one client can be handled at once and broadcast out of
+# order, which the loadgen's order check catches.
 #
 # Every server runs the chat of bench/node/chat4.js (toServer → toClient to all, binary data
 # handed on; message acked with its text) in its fastest production configuration: no
@@ -60,9 +59,9 @@ CASES=(
   "idle-polling|$all_servers|idle --protocol eio4 --transport xhr-polling --sessions 1000 --hold $IDLE_HOLD|idle --protocol eio4 --transport xhr-polling --sessions 20 --hold $IDLE_HOLD"
   "handshake-upgrade|$all_servers|handshake --protocol eio4 --upgrade --workers 16 --count 4000|handshake --protocol eio4 --upgrade --workers 2 --count 50"
   "handshake-ws|$all_servers|handshake --protocol eio4 --websocket --workers 16 --count 4000|handshake --protocol eio4 --websocket --workers 2 --count 50"
-  "fanout-ws|$all_servers|fanout --protocol eio4 --transport websocket --receivers 1000 --messages 1000 --window 1|fanout --protocol eio4 --transport websocket --receivers 10 --messages 50 --window 1"
-  "fanout-mixed|ferrio|fanout --protocol eio4,0.9,eio3 --transport websocket --receivers 1000 --messages 1000 --window 1|fanout --protocol eio4,0.9,eio3 --transport websocket --receivers 12 --messages 50 --window 1"
-  "fanout-binary|$all_servers|fanout --protocol eio4 --transport websocket --receivers 1000 --messages 100 --window 1 --payload 0 --binary 16384|fanout --protocol eio4 --transport websocket --receivers 10 --messages 20 --window 1 --binary 16384"
+  "fanout-ws|$all_servers|fanout --protocol eio4 --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --protocol eio4 --transport websocket --receivers 10 --messages 50"
+  "fanout-mixed|ferrio|fanout --protocol eio4,0.9,eio3 --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --protocol eio4,0.9,eio3 --transport websocket --receivers 12 --messages 50"
+  "fanout-binary|$all_servers|fanout --protocol eio4 --transport websocket --receivers 1000 --messages 100 --window 16 --payload 0 --binary 16384|fanout --protocol eio4 --transport websocket --receivers 10 --messages 20 --binary 16384"
   "echo-ws|$all_servers|echo --protocol eio4 --transport websocket --clients 50 --round-trips 1000|echo --protocol eio4 --transport websocket --clients 5 --round-trips 20"
   "echo-polling|$all_servers|echo --protocol eio4 --transport xhr-polling --clients 50 --round-trips 400|echo --protocol eio4 --transport xhr-polling --clients 5 --round-trips 20"
   "churn|$all_servers|churn --protocol eio4 --sessions 10000 --concurrency 32|churn --protocol eio4 --sessions 50 --concurrency 8"

@@ -447,6 +447,8 @@ struct Poller {
     /// Set to stop polling: the GET in flight is answered, no other is sent, and the
     /// connection is held open until the poller is dropped.
     stop: watch::Sender<bool>,
+    /// Set by the poller once it has stopped: no GET of its own is in flight any more.
+    paused: watch::Receiver<bool>,
 }
 
 impl Drop for Poller {
@@ -471,6 +473,7 @@ impl Polling {
         let targets = Arc::new(targets);
         let (tx, inbox) = mpsc::channel(POLL_QUEUE);
         let (stop, stopped) = watch::channel(false);
+        let (pause, paused) = watch::channel(false);
         let task = tokio::spawn(poll_loop(
             Arc::clone(ctx),
             Conns::new(get),
@@ -479,6 +482,7 @@ impl Polling {
             wire,
             tx,
             stopped,
+            pause,
         ));
         Ok(Polling {
             poster: Poster {
@@ -489,7 +493,12 @@ impl Polling {
                 wire,
                 posts: 0,
             },
-            poller: Poller { inbox, task, stop },
+            poller: Poller {
+                inbox,
+                task,
+                stop,
+                paused,
+            },
         })
     }
 }
@@ -768,8 +777,9 @@ impl Session {
 
     /// Upgrades a modern polling session to a WebSocket as `socket.io-client` does: polling
     /// stops once the GET in flight is answered (the server answers it with a noop when the
-    /// probe arrives), `2probe` is answered `3probe`, and `5` hands the session over. A packet
-    /// the last polls brought is an error: no scenario sends anything while one upgrades.
+    /// probe arrives), `2probe` is answered `3probe`, and once no GET is in flight, `5` hands
+    /// the session over (the reference closes a GET still pending then). A packet the last
+    /// polls brought is an error: no scenario sends anything while one upgrades.
     pub(crate) async fn upgrade(&mut self, ctx: &Ctx) -> Result<()> {
         let (Some(modern), Link::Poll(polling)) = (&mut self.modern, &mut self.link) else {
             return Err(Error::Setup(
@@ -789,6 +799,15 @@ impl Session {
                 "the probe was answered {answer:?}, not 3probe"
             )));
         }
+        let mut paused = polling.poller.paused.clone();
+        ctx.within("waiting for the GET in flight", async move {
+            paused
+                .wait_for(|paused| *paused)
+                .await
+                .map(|_| ())
+                .map_err(|_| Error::Closed("the poller stopped".to_owned()))
+        })
+        .await?;
         socket.send(Message::text("5")).await?;
         while let Ok(frame) = polling.poller.inbox.try_recv() {
             if let Meaning::Packet(packet) = understand(Some(&mut modern.listener), frame?)? {
@@ -1100,10 +1119,12 @@ async fn poll_loop(
     wire: PollWire,
     tx: mpsc::Sender<Result<Frame>>,
     stopped: watch::Receiver<bool>,
+    pause: watch::Sender<bool>,
 ) {
     let mut polls: u64 = 0;
     loop {
         if *stopped.borrow() {
+            pause.send_replace(true);
             std::future::pending::<()>().await;
         }
         if Instant::now() >= ctx.deadline {

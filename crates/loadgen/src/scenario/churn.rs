@@ -233,8 +233,11 @@ async fn live_sessions(ctx: &Ctx, args: &ChurnArgs) -> Result<Option<u64>> {
     Ok(Some(count))
 }
 
+/// The polls a modern session may take to bring its `CONNECT` answer.
+const CONNECT_POLLS: u32 = 3;
+
 /// One Engine.IO 4 session: the polling handshake, `40` POSTed, the GET that brings the
-/// answer, the next GET written. Returns the seconds after which an unanswered ping ends it
+/// answer (after a ping, perhaps), the next GET written. Returns the seconds after which an unanswered ping ends it
 /// and the connection of that GET, for the caller to drop.
 async fn abandon_modern(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
     let revision = ferrio_eio::Revision::V4;
@@ -266,24 +269,32 @@ async fn abandon_modern(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
             excerpt(&posted.body)
         )));
     }
-    let first = ctx
-        .within("the first poll", http.get(&format!("{path}&t=1")))
-        .await?;
-    // A ping may come first (socketioxide sends one whenever it is due).
-    let connected = first
-        .body
-        .split(ferrio_eio::v4::SEPARATOR)
-        .any(|record| record.starts_with("40"));
-    if first.status != 200 || !connected {
-        return Err(Error::protocol(format!(
-            "the first poll answered {} {}, expected the CONNECT answer 40",
-            first.status,
-            excerpt(&first.body)
-        )));
+    // A ping may come before the CONNECT answer (socketioxide sends one as soon as it is
+    // due): poll until the answer has come, a few polls at most.
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        let answer = ctx
+            .within("a poll", http.get(&format!("{path}&t={polls}")))
+            .await?;
+        let connected = answer
+            .body
+            .split(ferrio_eio::v4::SEPARATOR)
+            .any(|record| record.starts_with("40"));
+        if answer.status == 200 && connected {
+            break;
+        }
+        if answer.status != 200 || polls == CONNECT_POLLS {
+            return Err(Error::protocol(format!(
+                "poll {polls} answered {} {}, and no poll brought the CONNECT answer 40",
+                answer.status,
+                excerpt(&answer.body)
+            )));
+        }
     }
     ctx.within(
-        "writing the second poll",
-        http.send_get(&format!("{path}&t=2")),
+        "writing the poll to abandon",
+        http.send_get(&format!("{path}&t={}", polls + 1)),
     )
     .await?;
     let ping_ms = handshake.ping_interval + handshake.ping_timeout;

@@ -122,7 +122,13 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = std::io::Result<()>
     })
 }
 
-#[tokio::main]
+// One thread: socketioxide runs every event handler as a task of its own, and on tokio's
+// multi-threaded runtime two events of one client can run at once, one on each core, and
+// broadcast out of order (the loadgen's fanout saw line 863 arrive before line 862, with one
+// line in flight). A current-thread runtime runs the tasks in the order they were spawned, so
+// a client's lines keep their order, as socket.io keeps them; it also spares the handlers
+// cross-thread wake-ups.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
 
