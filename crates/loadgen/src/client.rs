@@ -457,6 +457,13 @@ impl Drop for Poller {
     }
 }
 
+/// How a poller is told to stop, and tells that it has.
+#[derive(Debug)]
+struct PollControl {
+    stopped: watch::Receiver<bool>,
+    paused: watch::Sender<bool>,
+}
+
 /// The client side of a polling transport: GETs on one connection, POSTs on another.
 #[derive(Debug)]
 struct Polling {
@@ -481,8 +488,10 @@ impl Polling {
             path.clone(),
             wire,
             tx,
-            stopped,
-            pause,
+            PollControl {
+                stopped,
+                paused: pause,
+            },
         ));
         Ok(Polling {
             poster: Poster {
@@ -1118,13 +1127,12 @@ async fn poll_loop(
     path: String,
     wire: PollWire,
     tx: mpsc::Sender<Result<Frame>>,
-    stopped: watch::Receiver<bool>,
-    pause: watch::Sender<bool>,
+    control: PollControl,
 ) {
     let mut polls: u64 = 0;
     loop {
-        if *stopped.borrow() {
-            pause.send_replace(true);
+        if *control.stopped.borrow() {
+            control.paused.send_replace(true);
             std::future::pending::<()>().await;
         }
         if Instant::now() >= ctx.deadline {
