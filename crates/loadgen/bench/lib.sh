@@ -146,6 +146,29 @@ bench_stop() {
   wait "$pid" 2>/dev/null || true
 }
 
+# bench_measure NAME KIND REP ARGS [FLAG...]: one run of a comparison. Runs the loadgen with
+# ARGS (a string of flags) and the FLAGs against the server at `server_addr` (pid
+# `server_pid`), labelled KIND, then stops that server and appends the run to `runs`, one JSON
+# line with the case NAME and repetition REP. A failed run is counted in `failures` and its
+# error shown.
+bench_measure() {
+  local name="$1" kind="$2" rep="$3" args="$4" rc=0 line errors
+  shift 4
+  errors="$out/logs/$name-$kind-$rep.loadgen.err"
+  # shellcheck disable=SC2086,SC2154 # $args is a list of flags; the server is the script's
+  line="$("$loadgen" $args "$@" --server "$server_addr" --server-pid "$server_pid" \
+    --label "$kind" --timeout 900 --op-timeout 60 2> "$errors")" || rc=$?
+  bench_stop "$server_pid"
+  server_pid=""
+  if [[ $rc -ne 0 ]]; then
+    failures=$(( failures + 1 ))
+    echo "$bench_me: FAILED (exit $rc): $(cat "$errors")" >&2
+  fi
+  [[ -z "$line" ]] && line=null
+  printf '{"case":"%s","server":"%s","rep":%d,"exit":%d,"result":%s}\n' \
+    "$name" "$kind" "$rep" "$rc" "$line" >> "$runs"
+}
+
 # bench_loadavg: the 1-minute load average now; other work on the same cores shows here.
 bench_loadavg() {
   cut -d' ' -f1 /proc/loadavg

@@ -132,11 +132,6 @@ start_server() {
   return "$rc"
 }
 
-stop_server() {
-  bench_stop "$server_pid"
-  server_pid=""
-}
-
 # The order of the servers in repetition REP: each goes first in turn.
 order_of() {
   case $(( $1 % 3 )) in
@@ -177,18 +172,7 @@ for rep in $(seq 1 "$REPS"); do
       start_server "$kind" "$name-$kind-$rep" "$with_admin"
       [[ -n "$admin_addr" ]] && extra+=(--admin "$admin_addr")
       echo "modern.sh: [$done_runs/$total] rep $rep $name on $kind" >&2
-      rc=0
-      # shellcheck disable=SC2086 # $args is a list of flags
-      line="$("$loadgen" $args "${extra[@]}" --server "$server_addr" --server-pid "$server_pid" \
-        --label "$kind" --timeout 900 --op-timeout 60 2> "$out/logs/$name-$kind-$rep.loadgen.err")" || rc=$?
-      stop_server
-      if [[ $rc -ne 0 ]]; then
-        failures=$(( failures + 1 ))
-        echo "modern.sh: FAILED (exit $rc): $(cat "$out/logs/$name-$kind-$rep.loadgen.err")" >&2
-      fi
-      [[ -z "$line" ]] && line=null
-      printf '{"case":"%s","server":"%s","rep":%d,"exit":%d,"result":%s}\n' \
-        "$name" "$kind" "$rep" "$rc" "$line" >> "$runs"
+      bench_measure "$name" "$kind" "$rep" "$args" "${extra[@]}"
     done
   done
 done

@@ -189,6 +189,34 @@ impl Ctx {
             .map_err(|error| Error::protocol(format!("{error} in {}", excerpt(&response.body))))
     }
 
+    /// Asks for an Engine.IO session of `revision` by polling on `http`: its open packet.
+    pub(crate) async fn engine_handshake(
+        &self,
+        http: &mut HttpConn,
+        revision: EioRevision,
+    ) -> Result<ferrio_eio::Handshake> {
+        let path = modern::engine_path(&self.resource, revision, "polling", None);
+        let response = self
+            .within(
+                "a handshake",
+                http.get(&format!("{path}&t={}", self.micros())),
+            )
+            .await?;
+        if response.status != 200 {
+            return Err(Error::Http(format!(
+                "handshake answered {} {}",
+                response.status,
+                excerpt(&response.body)
+            )));
+        }
+        let open = response
+            .body
+            .split(ferrio_eio::v4::SEPARATOR)
+            .next()
+            .unwrap_or_default();
+        modern::open_packet(revision, &Frame::Text(open.to_owned()))
+    }
+
     /// Opens the WebSocket of session `sid`.
     pub(crate) async fn websocket(&self, sid: &str) -> Result<WebSocketStream<TcpStream>> {
         self.websocket_at(self.server, sid).await
@@ -666,26 +694,7 @@ impl Session {
                 (Link::Ws(Box::new(socket)), handshake)
             }
             Transport::XhrPolling if revision == EioRevision::V4 => {
-                let path = modern::engine_path(&ctx.resource, revision, "polling", None);
-                let response = ctx
-                    .within(
-                        "a handshake",
-                        http.get(&format!("{path}&t={}", ctx.micros())),
-                    )
-                    .await?;
-                if response.status != 200 {
-                    return Err(Error::Http(format!(
-                        "handshake answered {} {}",
-                        response.status,
-                        excerpt(&response.body)
-                    )));
-                }
-                let open = response
-                    .body
-                    .split(ferrio_eio::v4::SEPARATOR)
-                    .next()
-                    .unwrap_or_default();
-                let handshake = modern::open_packet(revision, &Frame::Text(open.to_owned()))?;
+                let handshake = ctx.engine_handshake(http, revision).await?;
                 let base =
                     modern::engine_path(&ctx.resource, revision, "polling", Some(&handshake.sid));
                 let polling =

@@ -769,3 +769,32 @@ fn modern_protocols_are_refused_where_the_loadgen_speaks_0_9_only() {
         assert_eq!(line["error"]["kind"], "setup", "{args:?}: {line}");
     }
 }
+
+#[test]
+fn a_revision_3_session_keeps_itself_alive_with_its_own_pings() {
+    // Socket.IO 4 clients ping; one silent for the ping interval and timeout (1 s here)
+    // loses its session, which the hold of 3 s would see as an error.
+    let (addr, _) = ferrio_with(
+        false,
+        &[
+            ("--engine-ping-interval", "0.5"),
+            ("--engine-ping-timeout", "0.5"),
+        ],
+    );
+    let server = addr.to_string();
+    let (code, line) = loadgen(&[
+        "idle",
+        "--protocol",
+        "eio3",
+        "--server",
+        &server,
+        "--sessions",
+        "4",
+        "--hold",
+        "3",
+        "--timeout",
+        "30",
+    ]);
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(line["protocol"], "eio3", "{line}");
+}

@@ -27,7 +27,7 @@ use crate::client::{Ctx, excerpt};
 use crate::error::{Error, Result};
 use crate::http::HttpConn;
 use crate::http::TEXT_PLAIN;
-use crate::modern::{self, Frame};
+use crate::modern;
 use crate::net::check_loopback;
 use crate::probe::{Probe, per_unit};
 use crate::stats::{round1, round3};
@@ -237,24 +237,12 @@ async fn live_sessions(ctx: &Ctx, args: &ChurnArgs) -> Result<Option<u64>> {
 const CONNECT_POLLS: u32 = 3;
 
 /// One Engine.IO 4 session: the polling handshake, `40` POSTed, the GET that brings the
-/// answer (after a ping, perhaps), the next GET written. Returns the seconds after which an unanswered ping ends it
-/// and the connection of that GET, for the caller to drop.
+/// answer (after a ping, perhaps), the next GET written. Returns the seconds after which an
+/// unanswered ping ends it and the connection of that GET, for the caller to drop.
 async fn abandon_modern(ctx: &Arc<Ctx>) -> Result<(u64, HttpConn)> {
     let revision = ferrio_eio::Revision::V4;
     let mut http = ctx.http().await?;
-    let opening = modern::engine_path(&ctx.resource, revision, "polling", None);
-    let response = ctx
-        .within(
-            "a handshake",
-            http.get(&format!("{opening}&t={}", ctx.micros())),
-        )
-        .await?;
-    let open = response
-        .body
-        .split(ferrio_eio::v4::SEPARATOR)
-        .next()
-        .unwrap_or_default();
-    let handshake = modern::open_packet(revision, &Frame::Text(open.to_owned()))?;
+    let handshake = ctx.engine_handshake(&mut http, revision).await?;
     let path = modern::engine_path(&ctx.resource, revision, "polling", Some(&handshake.sid));
     let posted = ctx
         .within(
