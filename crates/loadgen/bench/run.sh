@@ -51,10 +51,13 @@ else
 fi
 
 # The most sessions one process can hold here: one descriptor each, under the hard limit on
-# open files (which an unprivileged process cannot raise), less some for the server itself.
+# open files (which an unprivileged process cannot raise), less ferrio's reserve (a tenth of
+# the limit, 128 to 1 024 descriptors, which `--max-connections` keeps for its admin listener
+# and logs) and some for the server itself.
 hard_files="$(ulimit -Hn)"
 if [[ "$hard_files" == unlimited ]]; then hard_files=1048576; fi
-MOST_SESSIONS="${MOST_SESSIONS:-$(( hard_files > 100500 ? 100000 : hard_files - 500 ))}"
+reserve=$(( hard_files / 10 < 128 ? 128 : (hard_files / 10 > 1024 ? 1024 : hard_files / 10) ))
+MOST_SESSIONS="${MOST_SESSIONS:-$(( hard_files - reserve > 100500 ? 100000 : hard_files - reserve - 500 ))}"
 
 # case name | full-size arguments | QUICK=1 arguments
 CASES=(
