@@ -9,8 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use bytes::Bytes;
 use clap::ValueEnum;
 use ferrio_eio::Revision as EioRevision;
 use ferrio_protocol::{HandshakeBody, Packet, PacketBody, decode, unframe};
@@ -335,22 +333,13 @@ impl PollWire {
     /// The frames of a GET's payload, and whether they end the session.
     fn frames(self, payload: &str) -> Result<(Vec<Frame>, bool)> {
         if self == PollWire::Engine {
-            let mut ended = false;
-            let mut frames = Vec::new();
-            for record in payload.split(ferrio_eio::v4::SEPARATOR) {
-                ended |= record == "1";
-                frames.push(match record.strip_prefix('b') {
-                    Some(encoded) => Frame::Binary(Bytes::from(
-                        base64::engine::general_purpose::STANDARD
-                            .decode(encoded)
-                            .map_err(|error| {
-                                Error::protocol(format!("bad base64 record ({error})"))
-                            })?,
-                    )),
-                    None => Frame::Text(record.to_owned()),
-                });
-            }
-            return Ok((frames, ended));
+            let packets = ferrio_eio::v4::decode_payload(payload, usize::MAX).map_err(|error| {
+                Error::protocol(format!("bad payload ({error}) in {}", excerpt(payload)))
+            })?;
+            let ended = packets
+                .iter()
+                .any(|packet| packet.packet_type == ferrio_eio::PacketType::Close);
+            return Ok((packets.into_iter().map(Frame::Packet).collect(), ended));
         }
         let packets = unframe(payload).map_err(|error| {
             Error::protocol(format!(
@@ -573,7 +562,9 @@ fn meaning(text: &str) -> Result<Meaning> {
 fn understand(listener: Option<&mut Listener>, frame: Frame) -> Result<Meaning> {
     match (listener, frame) {
         (None, Frame::Text(text)) => meaning(&text),
-        (None, Frame::Binary(_)) => Err(Error::protocol("the server sent a binary frame")),
+        (None, Frame::Binary(_) | Frame::Packet(_)) => {
+            Err(Error::protocol("the server sent a binary frame"))
+        }
         (Some(listener), frame) => Ok(match listener.hear(frame)? {
             Heard::Ping => Meaning::Heartbeat,
             Heard::Nothing => Meaning::Noop,
@@ -704,7 +695,7 @@ impl Session {
             other => {
                 return Err(Error::Setup(format!(
                     "the loadgen speaks Engine.IO {} over websocket{}, not {}",
-                    modern::eio_digit(revision),
+                    revision.number(),
                     if revision == EioRevision::V4 {
                         " and xhr-polling"
                     } else {

@@ -64,14 +64,6 @@ impl Protocol {
     }
 }
 
-/// The `EIO` query value of `revision`.
-pub(crate) fn eio_digit(revision: EioRevision) -> char {
-    match revision {
-        EioRevision::V3 => '3',
-        EioRevision::V4 => '4',
-    }
-}
-
 /// The Engine.IO path of `transport` (`polling` or `websocket`) under `resource`, with the
 /// session's id once it has one.
 pub(crate) fn engine_path(
@@ -80,27 +72,28 @@ pub(crate) fn engine_path(
     transport: &str,
     sid: Option<&str>,
 ) -> String {
-    let digit = eio_digit(revision);
+    let digit = revision.number();
     match sid {
         Some(sid) => format!("{resource}/?EIO={digit}&transport={transport}&sid={sid}"),
         None => format!("{resource}/?EIO={digit}&transport={transport}"),
     }
 }
 
-/// One message of a modern transport: a WebSocket message, or one record of a polling body
-/// (a `b<base64>` record arrives as the bytes).
+/// One message of a modern transport: a WebSocket message, or one packet of a polling body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Frame {
     /// Text: one Engine.IO packet.
     Text(String),
     /// Bytes: one binary Engine.IO message (revision 3 with its type byte first).
     Binary(Bytes),
+    /// A packet of a polling body, decoded with the body.
+    Packet(ferrio_eio::Packet),
 }
 
 /// Reads the open packet `0{…}` a modern session starts with.
 pub(crate) fn open_packet(revision: EioRevision, frame: &Frame) -> Result<Handshake> {
     let Frame::Text(text) = frame else {
-        return Err(Error::protocol("expected the open packet, got binary data"));
+        return Err(Error::protocol("expected the open packet as text"));
     };
     let packet = ferrio_eio::Packet::decode_text(revision, text).map_err(|error| {
         Error::protocol(format!("bad open packet ({error}) in {}", excerpt(text)))
@@ -269,9 +262,10 @@ impl Listener {
     /// What `frame` means. A close packet, a ping against the revision's direction, an
     /// open or upgrade packet, or anything undecodable is an error.
     pub(crate) fn hear(&mut self, frame: Frame) -> Result<Heard> {
-        let packet = match &frame {
-            Frame::Text(text) => ferrio_eio::Packet::decode_text(self.revision, text),
-            Frame::Binary(bytes) => ferrio_eio::Packet::decode_binary(self.revision, bytes),
+        let packet = match frame {
+            Frame::Text(text) => ferrio_eio::Packet::decode_text(self.revision, &text),
+            Frame::Binary(bytes) => ferrio_eio::Packet::decode_binary(self.revision, &bytes),
+            Frame::Packet(packet) => Ok(packet),
         }
         .map_err(|error| Error::protocol(format!("undecodable Engine.IO packet: {error}")))?;
         let sio = match (packet.packet_type, packet.data) {
