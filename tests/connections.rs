@@ -11,8 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio_server::ServerConfig;
 use ferrio_testkit::{
-    HANDSHAKE_PATH, HttpResponse, TestServer, htmlfile_path, read_response_head, read_until_closed,
-    request_head, request_on, retry_until, within, xhr_path,
+    HANDSHAKE_PATH, HttpResponse, LAST_CHUNK, TestServer, chunk, htmlfile_path, raw_exchange,
+    read_for, read_response_head, read_until_closed, request_head, request_on, retry_until,
+    status_code, status_line, within, xhr_path,
 };
 use http::Method;
 use tokio::io::AsyncWriteExt;
@@ -259,6 +260,101 @@ async fn at_the_node_cap_new_connections_get_503_and_the_admin_listener_still_an
         )
         .await;
         assert!(served.is_ok(), "handshakes are served again: {served:?}");
+        crowd.finish().await;
+    })
+    .await;
+}
+
+/// The bodies of the complete responses at the start of `raw`, in order.
+fn response_bodies(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    text.split("HTTP/1.1 ")
+        .filter(|response| !response.is_empty())
+        .map(|response| {
+            let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
+            assert!(head.starts_with("200 OK"), "{text}");
+            body.to_owned()
+        })
+        .collect()
+}
+
+/// Plain requests are served back to back on one connection, pipelined ones in order; the
+/// first request the lean connection leaves to hyper (a chunked POST) hands the connection
+/// over, bytes already read included, and hyper serves the rest of it. A crowd chats beside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_and_a_chunked_post_hands_the_connection_on() {
+    within(TEST_LIMIT, async {
+        let server = start(|_| {}).await;
+        let crowd = server.crowd(2, 2).await;
+        let host = server.addr.to_string();
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        let handshake = request_head("GET", HANDSHAKE_PATH, &[("Host", host.as_str())]);
+        stream
+            .write_all(format!("{handshake}{handshake}").as_bytes())
+            .await
+            .expect("two handshakes in one write");
+        // Both answers come at once: what arrives within half a second is all there is.
+        let raw = read_for(&mut stream, Duration::from_millis(500)).await;
+        let sids: Vec<String> = response_bodies(&raw)
+            .iter()
+            .map(|body| body.split(':').next().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(sids.len(), 2);
+        assert_ne!(sids[0], sids[1], "two sessions");
+
+        let post = request_head(
+            "POST",
+            &xhr_path(&sids[0]),
+            &[
+                ("Host", host.as_str()),
+                ("Content-Type", "text/plain"),
+                ("Transfer-Encoding", "chunked"),
+            ],
+        );
+        let body = [chunk(b"3:::hello"), LAST_CHUNK.to_vec()].concat();
+        stream.write_all(post.as_bytes()).await.expect("post");
+        stream.write_all(&body).await.expect("post body");
+        stream
+            .write_all(handshake.as_bytes())
+            .await
+            .expect("handshake");
+        let raw = read_for(&mut stream, Duration::from_millis(500)).await;
+        let bodies = response_bodies(&raw);
+        assert_eq!(bodies.len(), 2, "{}", String::from_utf8_lossy(&raw));
+        assert_eq!(bodies[0], "1", "the chunked POST is answered by hyper");
+        assert_eq!(
+            bodies[1].split(':').count(),
+            4,
+            "a handshake: {}",
+            bodies[1]
+        );
+        crowd.finish().await;
+    })
+    .await;
+}
+
+/// What is not an HTTP request gets `400`, a head longer than 128 KiB gets `431`, each on its
+/// own connection, which then closes; the gateway goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_request_heads_are_refused_and_the_gateway_goes_on() {
+    within(TEST_LIMIT, async {
+        let server = start(|_| {}).await;
+        let crowd = server.crowd(2, 2).await;
+
+        let mut garbage = TcpStream::connect(server.addr).await.expect("connect");
+        let answer = raw_exchange(&mut garbage, b"\x01\x02 NOT HTTP\r\n\r\n", TEST_LIMIT).await;
+        assert_eq!(status_code(&status_line(&answer)), 400, "{answer:?}");
+
+        // Exactly the limit, without the blank line that would end the head: every byte sent
+        // is read, so the connection closes cleanly behind the answer.
+        let mut huge = TcpStream::connect(server.addr).await.expect("connect");
+        let mut head = b"GET / HTTP/1.1\r\nX-Filler: ".to_vec();
+        head.resize(128 * 1024, b'a');
+        let answer = raw_exchange(&mut huge, &head, TEST_LIMIT).await;
+        assert_eq!(status_code(&status_line(&answer)), 431, "{answer:?}");
+
+        let handshake = server.get(HANDSHAKE_PATH).await;
+        assert_eq!(handshake.status, 200);
         crowd.finish().await;
     })
     .await;

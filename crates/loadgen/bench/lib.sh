@@ -152,11 +152,18 @@ bench_stop() {
 # line with the case NAME and repetition REP. A failed run is counted in `failures` and its
 # error shown.
 bench_measure() {
-  local name="$1" kind="$2" rep="$3" args="$4" rc=0 line errors
+  local name="$1" kind="$2" rep="$3" args="$4" rc=0 line errors program
   shift 4
   errors="$out/logs/$name-$kind-$rep.loadgen.err"
+  # Cases whose arguments start with `streams` hold htmlfile or xhr-multipart streams with
+  # node/streams.js (the loadgen's client reads whole responses only); it takes the same flags.
+  program=("$loadgen")
+  if [[ "$args" == streams\ * ]]; then
+    program=("$NODE" "$here/node/streams.js")
+    args="${args#streams }"
+  fi
   # shellcheck disable=SC2086,SC2154 # $args is a list of flags; the server is the script's
-  line="$("$loadgen" $args "$@" --server "$server_addr" --server-pid "$server_pid" \
+  line="$("${program[@]}" $args "$@" --server "$server_addr" --server-pid "$server_pid" \
     --label "$kind" --timeout 900 --op-timeout 60 2> "$errors")" || rc=$?
   bench_stop "$server_pid"
   server_pid=""

@@ -20,7 +20,8 @@
 # all), BASELINE (a ferrio binary to run as the peer instead of Node), RESULTS_DIR,
 # HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION (seconds; the same
 # settings for both servers), IDLE_HOLD (seconds), MOST_SESSIONS (the
-# idle-ws-most case: 100 000, or what the open-files limit allows), NODE (node binary).
+# idle-ws-most case: 100 000, or what the open-files limit allows), MOST_POLLING (the
+# idle-xhr-most case: 10 000, or half of MOST_SESSIONS), NODE (node binary).
 # Exits non-zero if any run failed (the table says which).
 set -euo pipefail
 
@@ -58,12 +59,17 @@ hard_files="$(ulimit -Hn)"
 if [[ "$hard_files" == unlimited ]]; then hard_files=1048576; fi
 reserve=$(( hard_files / 10 < 128 ? 128 : (hard_files / 10 > 1024 ? 1024 : hard_files / 10) ))
 MOST_SESSIONS="${MOST_SESSIONS:-$(( hard_files - reserve > 100500 ? 100000 : hard_files - reserve - 500 ))}"
+# A polling session holds two connections (its waiting GET, its POSTs'): 10 000, or half of
+# what the descriptors allow.
+MOST_POLLING="${MOST_POLLING:-$(( MOST_SESSIONS / 2 > 10000 ? 10000 : MOST_SESSIONS / 2 ))}"
 
 # case name | full-size arguments | QUICK=1 arguments
 CASES=(
   "idle-ws|idle --transport websocket --sessions 10000 --hold $IDLE_HOLD|idle --transport websocket --sessions 50 --hold $IDLE_HOLD"
   "idle-ws-most|idle --transport websocket --sessions $MOST_SESSIONS --hold $IDLE_HOLD|idle --transport websocket --sessions 100 --hold $IDLE_HOLD"
   "idle-xhr|idle --transport xhr-polling --sessions 1000 --hold $IDLE_HOLD|idle --transport xhr-polling --sessions 20 --hold $IDLE_HOLD"
+  "idle-htmlfile|streams --transport htmlfile --sessions 1000 --hold $IDLE_HOLD|streams --transport htmlfile --sessions 20 --hold $IDLE_HOLD"
+  "idle-xhr-most|idle --transport xhr-polling --sessions $MOST_POLLING --hold $IDLE_HOLD|idle --transport xhr-polling --sessions 60 --hold $IDLE_HOLD"
   "fanout-ws|fanout --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --transport websocket --receivers 10 --messages 50"
   "fanout-xhr|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 5 --messages 20"
   "echo-ws|echo --transport websocket --clients 50 --round-trips 1000|echo --transport websocket --clients 5 --round-trips 20"
@@ -124,7 +130,7 @@ start_server() {
       admin_addr="127.0.0.1:$admin_port"
     fi
     bench_start "$log" "$kind" env FERRIO_LOG=warn "$bin" --port 0 --bind 127.0.0.1 --app chat \
-      --admin-port "$admin_port" --admin-bind 127.0.0.1 --transports websocket,xhr-polling \
+      --admin-port "$admin_port" --admin-bind 127.0.0.1 --transports websocket,xhr-polling,htmlfile \
       "${bench_lifted_caps[@]}" \
       --heartbeat-interval "$HEARTBEAT_INTERVAL" --heartbeat-timeout "$HEARTBEAT_TIMEOUT" \
       --close-timeout "$CLOSE_TIMEOUT" --polling-duration "$POLLING_DURATION" || rc=$?

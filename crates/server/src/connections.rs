@@ -318,20 +318,21 @@ pub(crate) struct ConnectionIo<S> {
 }
 
 impl<S> ConnectionIo<S> {
-    /// `slot` is `None` for a connection being refused, which counts nowhere.
-    pub(crate) fn new(io: S, write_timeout: Duration, slot: Option<Slot>) -> Self {
+    /// `slot` is `None` for a connection being refused, which counts nowhere. `signal` is
+    /// raised when a write is given up.
+    pub(crate) fn new(
+        io: S,
+        write_timeout: Duration,
+        slot: Option<Slot>,
+        signal: StallSignal,
+    ) -> Self {
         ConnectionIo {
             io,
             write_timeout,
             stall: None,
-            signal: StallSignal::new(),
+            signal,
             slot,
         }
-    }
-
-    /// The signal raised when a write is given up.
-    pub(crate) fn stall_signal(&self) -> StallSignal {
-        self.signal.clone()
     }
 }
 
@@ -475,8 +476,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_write_without_progress_fails_after_the_timeout_and_raises_the_signal() {
         let (client, server) = tokio::io::duplex(16);
-        let mut io = ConnectionIo::new(server, Duration::from_secs(5), None);
-        let signal = io.stall_signal();
+        let signal = StallSignal::new();
+        let mut io = ConnectionIo::new(server, Duration::from_secs(5), None, signal.clone());
         io.write_all(&[0; 16]).await.unwrap();
         let started = tokio::time::Instant::now();
         let error = io.write_all(&[0; 1]).await.unwrap_err();
@@ -489,7 +490,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_slow_reader_that_keeps_taking_bytes_is_not_timed_out() {
         let (mut client, server) = tokio::io::duplex(4);
-        let mut io = ConnectionIo::new(server, Duration::from_secs(5), None);
+        let signal = StallSignal::new();
+        let mut io = ConnectionIo::new(server, Duration::from_secs(5), None, signal.clone());
         let reader = tokio::spawn(async move {
             use tokio::io::AsyncReadExt;
             let mut byte = [0; 1];
@@ -502,7 +504,7 @@ mod tests {
         });
         io.write_all(&[0; 40]).await.unwrap();
         reader.await.unwrap();
-        assert!(!io.stall_signal().is_raised());
+        assert!(!signal.is_raised());
     }
 
     /// A client that never reads: once the write is given up and the connection dropped, the
@@ -518,7 +520,8 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let mut io = ConnectionIo::new(server, Duration::from_millis(200), None);
+        let mut io =
+            ConnectionIo::new(server, Duration::from_millis(200), None, StallSignal::new());
         let chunk = vec![0u8; 64 * 1024];
         let error = loop {
             if let Err(error) = io.write_all(&chunk).await {

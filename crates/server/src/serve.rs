@@ -5,18 +5,23 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use ferrio_http1::Ended;
 use ferrio_hub::{Hub, LogGate};
 use ferrio_protocol::TransportKind;
 use ferrio_transport::{StallSignal, TransportError};
 use http::Request;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::rt::{Read, Write};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -40,6 +45,20 @@ const CLOSE_POLL: Duration = Duration::from_millis(20);
 /// How long a refused connection is given to get its `503`: TLS handshake, request and
 /// answer together. A client that sends nothing is closed then.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest request head the lean path reads; a longer one is answered `431`. Heads up
+/// to this size reach the gateway, which answers them with its own bounds (a handshake's
+/// query `414`, its headers `431`, each counted), as they did through hyper, whose buffer
+/// grows in steps past its 64 KiB limit before it checks it.
+const MAX_HEAD_BYTES: usize = 128 * 1024;
+
+/// hyper's buffer limit, for the connections handed to it.
+const HYPER_MAX_BUF_BYTES: usize = 64 * 1024;
+
+/// The longest request body the lean path reads before calling the gateway: every POST a
+/// transport takes in practice. Longer ones go to hyper, which streams them to the gateway so
+/// that its body limit refuses them as they arrive.
+const LEAN_BODY_BYTES: usize = 64 * 1024;
 
 /// Failed accepts (out of descriptors…) repeat as fast as the loop runs: a line a second.
 static ACCEPT_ERRORS: LogGate = LogGate::new();
@@ -290,7 +309,7 @@ impl Server {
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .keep_alive(true)
-            .max_buf_size(64 * 1024)
+            .max_buf_size(HYPER_MAX_BUF_BYTES)
             .title_case_headers(true);
         tokio::pin!(shutdown);
         let mut stage = Stage::Serving;
@@ -323,6 +342,8 @@ impl Server {
                                 tls: self.tls.clone(),
                                 admission: Arc::clone(&self.admission),
                                 write_timeout: limits.write_timeout,
+                                header_read_timeout: limits.header_read_timeout,
+                                body_read_timeout: config.post.body_read_timeout,
                             };
                             tokio::spawn(connection.run(stream, peer, slot));
                         }
@@ -458,7 +479,7 @@ fn start_policy_server(listener: TcpListener, policy: Arc<[u8]>) -> JoinHandle<(
 /// Serves a refused connection: whatever it asks gets `503` with `Retry-After`, then the
 /// connection closes. The caller bounds the time it takes.
 async fn answer_refusal(stream: TcpStream, tls: Option<TlsAcceptor>) {
-    let io = ConnectionIo::new(stream, REFUSAL_TIMEOUT, None);
+    let io = ConnectionIo::new(stream, REFUSAL_TIMEOUT, None, StallSignal::new());
     let mut builder = http1::Builder::new();
     builder.keep_alive(false).title_case_headers(true);
     let service = service_fn(|_request: Request<Incoming>| async {
@@ -489,43 +510,135 @@ struct Connection {
     tls: Option<TlsAcceptor>,
     admission: Arc<Admission>,
     write_timeout: Duration,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
 }
 
 impl Connection {
     /// Serves the connection `slot` counts, until it ends.
-    async fn run(self, stream: TcpStream, peer: SocketAddr, slot: Slot) {
-        let _ = stream.set_nodelay(true);
-        if self.tls.is_none()
-            && let Some(policy) = &self.policy
-            && flash_policy::is_policy_request(&stream).await
-        {
-            debug!(%peer, "flash policy request on the main port");
-            flash_policy::answer(stream, policy).await;
-            return;
-        }
-        // Below TLS, so that the write timeout sees the socket's own progress.
-        let io = ConnectionIo::new(stream, self.write_timeout, Some(slot));
-        let stall = io.stall_signal();
-        if let Some(acceptor) = self.tls.clone() {
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
-                Ok(Ok(tls_stream)) => {
-                    let peer_io = TokioIo::new(tls_stream);
-                    self.serve(peer_io, peer, true, stall).await;
-                }
-                Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
-                Err(_) => debug!(%peer, "TLS handshake timed out"),
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future, the connection's task"
+    )]
+    fn run(
+        mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        slot: Slot,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            let _ = stream.set_nodelay(true);
+            if self.tls.is_none()
+                && let Some(policy) = &self.policy
+                && flash_policy::is_policy_request(&stream).await
+            {
+                debug!(%peer, "flash policy request on the main port");
+                flash_policy::answer(stream, policy).await;
+                return;
             }
-            return;
+            // Below TLS, so that the write timeout sees the socket's own progress. Its stall
+            // signal is made apart: a local borrowed (to ask it for its signal) keeps its room
+            // in the task after it has been moved on.
+            let stall = StallSignal::new();
+            let timeout = self.write_timeout;
+            if let Some(acceptor) = self.tls.clone() {
+                // Boxed: rustls' connection state is kilobytes, and a task is sized for the
+                // largest of its states; plain connections should not pay for it.
+                let io = ConnectionIo::new(stream, timeout, Some(slot), stall.clone());
+                let tls = boxed(self.serve_tls(acceptor, io, peer, stall));
+                tls.await;
+                return;
+            }
+            let plain = ConnectionIo::new(stream, timeout, Some(slot), stall.clone());
+            self.serve(plain, peer, false, stall).await;
         }
-        self.serve(TokioIo::new(io), peer, false, stall).await;
     }
 
-    async fn serve<I>(mut self, io: I, peer: SocketAddr, secure: bool, stall: StallSignal)
+    /// Serves a connection after its TLS handshake.
+    async fn serve_tls(
+        mut self,
+        acceptor: TlsAcceptor,
+        io: ConnectionIo<TcpStream>,
+        peer: SocketAddr,
+        stall: StallSignal,
+    ) {
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+            Ok(Ok(tls_stream)) => self.serve(tls_stream, peer, true, stall).await,
+            Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
+            Err(_) => debug!(%peer, "TLS handshake timed out"),
+        }
+    }
+
+    /// Serves `io` on the lean HTTP/1.1 path, which holds no buffer while a poll waits or a
+    /// stream runs, and hands it to hyper at the first request the lean path leaves to it
+    /// (an upgrade, a chunked body…).
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future, the connection's task"
+    )]
+    fn serve<I>(
+        &mut self,
+        io: I,
+        peer: SocketAddr,
+        secure: bool,
+        stall: StallSignal,
+    ) -> impl Future<Output = ()> + Send + '_
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        async move {
+            let info = ConnectionInfo { peer, secure };
+            let gateway = self.gateway.clone();
+            let signal = stall.clone();
+            let service = move |mut request: Request<Full<Bytes>>| {
+                request.extensions_mut().insert(info);
+                // Streaming responses end their session as a write timeout when it fires.
+                request.extensions_mut().insert(signal.clone());
+                hyper::service::Service::call(&gateway, request)
+            };
+            let settings = ferrio_http1::Settings {
+                header_read_timeout: Some(self.header_read_timeout),
+                max_head_bytes: MAX_HEAD_BYTES,
+                max_body_bytes: LEAN_BODY_BYTES,
+                body_read_timeout: self.body_read_timeout,
+            };
+            let stopped = self.stopped.clone();
+            match ferrio_http1::serve(io, settings, service, stopped).await {
+                Ended::HandOff(io) => {
+                    let hyper = self.hyper_boxed(TokioIo::new(io), info, stall);
+                    hyper.await;
+                }
+                Ended::Closed => {}
+                Ended::HeaderTimeout => {
+                    self.admission.header_timed_out();
+                    debug!(%peer, "connection closed at the header read timeout");
+                }
+                Ended::Failed(error) => debug!(%peer, %error, "connection failed"),
+                Ended::ServiceFailed(error) => debug!(%peer, %error, "response failed"),
+            }
+        }
+    }
+
+    /// [`Connection::serve_hyper`], boxed where the box is made: see [`boxed`].
+    fn hyper_boxed<I>(
+        &mut self,
+        io: I,
+        info: ConnectionInfo,
+        stall: StallSignal,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>
+    where
+        I: Read + Write + Unpin + Send + 'static,
+    {
+        Box::pin(self.serve_hyper(io, info, stall))
+    }
+
+    /// Serves the rest of a connection with hyper.
+    async fn serve_hyper<I>(&mut self, io: I, info: ConnectionInfo, stall: StallSignal)
     where
         I: Read + Write + Unpin + Send + 'static,
     {
         let gateway = self.gateway.clone();
-        let info = ConnectionInfo { peer, secure };
+        let peer = info.peer;
         let service = service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(info);
             // Streaming responses end their session as a write timeout when it fires.
@@ -550,6 +663,16 @@ impl Connection {
             debug!(%peer, %error, "connection ended with an error");
         }
     }
+}
+
+/// `future` in a box, so that the task awaiting it holds a pointer rather than the future: a
+/// task is sized for the largest of its states. The box must be made in a statement of its
+/// own: a temporary lives to the end of its statement, so `boxed(f()).await` would keep room
+/// for `f()` across the await.
+fn boxed<F: Future<Output = ()> + Send + 'static>(
+    future: F,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(future)
 }
 
 /// Runs the gateway with the built-in application `config.app` on `listener` until

@@ -7,7 +7,7 @@
 //                [--close-timeout S] [--polling-duration S]
 //
 // prints `node listening on http://ADDR:PORT` once it accepts connections. Transports:
-// websocket and xhr-polling; logging off (`log: false`: the logger returns before it formats
+// websocket, xhr-polling and htmlfile; logging off (`log: false`: the logger returns before it formats
 // anything), as an operator who cares about speed runs it.
 
 const http = require('node:http');
@@ -28,7 +28,7 @@ const server = http.createServer((req, res) => {
 });
 
 const io = sio.listen(server, { log: false });
-io.set('transports', ['websocket', 'xhr-polling']);
+io.set('transports', ['websocket', 'xhr-polling', 'htmlfile']);
 io.set('heartbeat interval', Number(arg('heartbeat-interval', 25)));
 io.set('heartbeat timeout', Number(arg('heartbeat-timeout', 60)));
 io.set('close timeout', Number(arg('close-timeout', 60)));
