@@ -4,6 +4,7 @@
 use std::error::Error as StdError;
 use std::future::{Future, poll_fn};
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -294,8 +295,9 @@ fn poll_read_more<I: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<usize>> {
-    let mut chunk = [0u8; READ_CHUNK];
-    let mut read = ReadBuf::new(&mut chunk);
+    // Uninitialised: zeroing 8 KiB for every read showed in profiles.
+    let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+    let mut read = ReadBuf::uninit(&mut chunk);
     ready!(Pin::new(io).poll_read(cx, &mut read))?;
     buf.extend_from_slice(read.filled());
     Poll::Ready(Ok(read.filled().len()))
