@@ -599,17 +599,23 @@ mod tests {
         assert_eq!(again, raw);
     }
 
-    #[tokio::test]
-    async fn malformed_requests_get_400_and_the_connection_closes() {
+    /// What the connection answers `sent` before it closes, and how it ended.
+    async fn refused(sent: &[u8]) -> (String, Ended<DuplexStream>) {
         let (mut client, task, _stop) = start(echo);
-        client
-            .write_all(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n")
-            .await
-            .unwrap();
+        client.write_all(sent).await.unwrap();
         let mut all = String::new();
         client.read_to_string(&mut all).await.unwrap();
-        assert!(all.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{all}");
-        assert!(matches!(task.await.unwrap(), Ended::Closed));
+        (all, task.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_get_400_and_the_connection_closes() {
+        let (answer, ended) = refused(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n").await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{answer}"
+        );
+        assert!(matches!(ended, Ended::Closed));
     }
 
     #[tokio::test(start_paused = true)]
@@ -618,15 +624,12 @@ mod tests {
         client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         assert!(matches!(task.await.unwrap(), Ended::HeaderTimeout));
 
-        let (mut client, task, _stop) = start(echo);
-        client
-            .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
-            .await
-            .unwrap();
-        let mut all = String::new();
-        client.read_to_string(&mut all).await.unwrap();
-        assert!(all.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{all}");
-        assert!(matches!(task.await.unwrap(), Ended::Closed));
+        let (answer, ended) = refused(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").await;
+        assert!(
+            answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{answer}"
+        );
+        assert!(matches!(ended, Ended::Closed));
     }
 
     #[tokio::test]

@@ -279,40 +279,46 @@ mod tests {
         assert!(parsed.close);
     }
 
-    #[test]
-    fn what_the_lean_connection_does_not_serve_goes_to_hyper() {
-        for raw in [
-            &b"GET / HTTP/1.0\r\n\r\n"[..],
-            b"HEAD / HTTP/1.1\r\n\r\n",
-            b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-            b"GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n",
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
-            b"POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n",
-        ] {
+    /// Asserts that each of `heads` parses as `expected` says.
+    fn each_parses(heads: &[&[u8]], expected: fn(&Parsed) -> bool) {
+        for raw in heads {
+            let parsed = parse_request(raw, 1024);
             assert!(
-                matches!(parse_request(raw, 1024), Parsed::HandOff),
-                "{:?}",
+                expected(&parsed),
+                "{parsed:?} for {:?}",
                 String::from_utf8_lossy(raw)
             );
         }
     }
 
     #[test]
+    fn what_the_lean_connection_does_not_serve_goes_to_hyper() {
+        each_parses(
+            &[
+                b"GET / HTTP/1.0\r\n\r\n",
+                b"HEAD / HTTP/1.1\r\n\r\n",
+                b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                b"GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n",
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+                b"POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n",
+            ],
+            |parsed| matches!(parsed, Parsed::HandOff),
+        );
+    }
+
+    #[test]
     fn broken_heads_are_malformed_and_partial_ones_wait() {
         assert!(matches!(parse_request(b"GET / HT", 1024), Parsed::Partial));
-        for raw in [
-            &b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"[..],
-            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-            b"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
-            b"\x00\x01 garbage\r\n\r\n",
-        ] {
-            assert!(
-                matches!(parse_request(raw, 1024), Parsed::Malformed),
-                "{:?}",
-                String::from_utf8_lossy(raw)
-            );
-        }
+        each_parses(
+            &[
+                b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                b"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
+                b"\x00\x01 garbage\r\n\r\n",
+            ],
+            |parsed| matches!(parsed, Parsed::Malformed),
+        );
         let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: y\r\n")).collect();
         let raw = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert!(matches!(
