@@ -633,7 +633,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stop_closes_an_idle_connection_and_ends_one_in_flight_after_its_answer() {
+    async fn stop_closes_a_connection_waiting_for_its_next_request() {
         let (mut client, task, stop) = start(echo);
         client.write_all(b"GET /a HTTP/1.1\r\n\r\n").await.unwrap();
         read_until(&mut client, "GET /a", 1).await;

@@ -56,8 +56,9 @@ const MAX_HEAD_BYTES: usize = 128 * 1024;
 const HYPER_MAX_BUF_BYTES: usize = 64 * 1024;
 
 /// The longest request body the lean path reads before calling the gateway: every POST a
-/// transport takes in practice. Longer ones go to hyper, which streams them to the gateway so
-/// that its body limit refuses them as they arrive.
+/// transport takes in practice. Longer ones, and any over the configured POST limit, go to
+/// hyper, which streams them to the gateway so that its body limit refuses them as they
+/// arrive rather than after they have been read.
 const LEAN_BODY_BYTES: usize = 64 * 1024;
 
 /// Failed accepts (out of descriptors…) repeat as fast as the loop runs: a line a second.
@@ -344,6 +345,7 @@ impl Server {
                                 write_timeout: limits.write_timeout,
                                 header_read_timeout: limits.header_read_timeout,
                                 body_read_timeout: config.post.body_read_timeout,
+                                lean_body_bytes: LEAN_BODY_BYTES.min(config.post.max_body_bytes),
                             };
                             tokio::spawn(connection.run(stream, peer, slot));
                         }
@@ -512,6 +514,8 @@ struct Connection {
     write_timeout: Duration,
     header_read_timeout: Duration,
     body_read_timeout: Duration,
+    /// The longest body the lean path reads itself.
+    lean_body_bytes: usize,
 }
 
 impl Connection {
@@ -599,7 +603,7 @@ impl Connection {
             let settings = ferrio_http1::Settings {
                 header_read_timeout: Some(self.header_read_timeout),
                 max_head_bytes: MAX_HEAD_BYTES,
-                max_body_bytes: LEAN_BODY_BYTES,
+                max_body_bytes: self.lean_body_bytes,
                 body_read_timeout: self.body_read_timeout,
             };
             let stopped = self.stopped.clone();
