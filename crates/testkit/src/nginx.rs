@@ -140,10 +140,18 @@ impl Nginx {
     }
 
     /// The `$upstream_addr` of each line of the access log, once there are at least
-    /// `at_least` lines: which node served each request or connection, in the order nginx
-    /// finished them.
+    /// `at_least` lines: which node served each request or connection, in the order the
+    /// connections were accepted (nginx logs a stream connection when it closes, and
+    /// connections that close together may be logged in either order).
     pub fn upstreams_served(&self, at_least: usize) -> Vec<String> {
-        self.access_log_lines(at_least)
+        let mut lines = self.access_log_lines(at_least);
+        // A stable sort: a connection's requests stay in the order they were answered.
+        lines.sort_by_key(|line| {
+            line.split_once(' ')
+                .and_then(|(connection, _)| connection.parse::<u64>().ok())
+                .unwrap_or(u64::MAX)
+        });
+        lines
             .iter()
             .map(|line| match line.split_once(" upstream=") {
                 Some((_, upstream)) => upstream.to_owned(),
