@@ -83,7 +83,7 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
-const FAMILIES: [(&str, &str); 13] = [
+const FAMILIES: [(&str, &str); 14] = [
     ("ferrio_sessions", "gauge"),
     ("ferrio_buffered_packets", "gauge"),
     ("ferrio_buffered_bytes", "gauge"),
@@ -96,6 +96,7 @@ const FAMILIES: [(&str, &str); 13] = [
     ("ferrio_disconnects_total", "counter"),
     ("ferrio_origin_refusals_total", "counter"),
     ("ferrio_events_reserved_dropped_total", "counter"),
+    ("ferrio_events_invalid_arguments_total", "counter"),
     ("ferrio_admin_auth_failures_total", "counter"),
 ];
 

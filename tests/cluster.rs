@@ -235,7 +235,7 @@ async fn rooms_except_volatile_and_namespaces_span_the_cluster() {
         next(&mut chat_b).await,
         r#"5::/chat:{"name":"hi","args":["chat"]}"#
     );
-    a.hub.of("/chat").emit("news", vec![json!({"n": 1})]);
+    a.hub.of("/chat").emit_args("news", vec![json!({"n": 1})]);
     assert_eq!(
         next(&mut chat_b).await,
         r#"5::/chat:{"name":"news","args":[{"n":1}]}"#
@@ -250,7 +250,7 @@ async fn rooms_except_volatile_and_namespaces_span_the_cluster() {
     a.hub
         .sockets()
         .except(&sid_a)
-        .emit("spared", vec![json!(1)]);
+        .emit_args("spared", vec![json!(1)]);
     assert_eq!(next(&mut on_b).await, r#"5:::{"name":"spared","args":[1]}"#);
     assert_eq!(
         next_packet_within(&mut on_a, Duration::from_millis(300)).await,
@@ -260,8 +260,8 @@ async fn rooms_except_volatile_and_namespaces_span_the_cluster() {
     // Volatile: a polling session of node B with no poll waiting does not get it buffered;
     // a normal broadcast right after is.
     let idle = b.connected_polling_session().await;
-    a.hub.sockets().volatile().emit("vol", vec![json!(1)]);
-    a.hub.sockets().emit("nonvol", vec![json!(2)]);
+    a.hub.sockets().volatile().emit_args("vol", vec![json!(1)]);
+    a.hub.sockets().emit_args("nonvol", vec![json!(2)]);
     // Both cross the bus before the poll is made, so no transport is ready when they land.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let packets = b.poll_packets(&idle).await;
@@ -1386,11 +1386,11 @@ async fn a_redis_restart_heals_the_registry_and_broadcasts_resume() {
     let nodes = nodes(&redis, "restart", 2).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let (_, mut on_b) = b.connected_websocket().await;
-    a.hub.sockets().emit("before", vec![]);
+    a.hub.sockets().emit_args("before", vec![]);
     assert_eq!(next(&mut on_b).await, r#"5:::{"name":"before"}"#);
     // Down for a moment: what is broadcast meanwhile waits for Redis to come back.
     redis.stop();
-    a.hub.sockets().emit("during", vec![]);
+    a.hub.sockets().emit_args("during", vec![]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     redis.start_again();
     assert_eq!(
@@ -1407,7 +1407,7 @@ async fn a_redis_restart_heals_the_registry_and_broadcasts_resume() {
         })
         .await;
     }
-    a.hub.sockets().emit("after", vec![]);
+    a.hub.sockets().emit_args("after", vec![]);
     assert_eq!(next(&mut on_b).await, r#"5:::{"name":"after"}"#);
     assert!(metric(a, "ferrio_cluster_heartbeats_failed_total").await >= 1.0);
     assert_eq!(metric(b, "ferrio_cluster_bus_dropped_total").await, 0.0);
@@ -1491,7 +1491,7 @@ async fn a_node_stopped_shorter_than_its_expiry_catches_up_on_the_bus() {
     // Stopped for 1.5 s, under the 4 s expiry, while 50 broadcasts go out elsewhere.
     paused.signal("STOP");
     for n in 0..50 {
-        speaker[0].hub.sockets().emit("burst", vec![json!(n)]);
+        speaker[0].hub.sockets().emit_args("burst", vec![json!(n)]);
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     paused.signal("CONT");

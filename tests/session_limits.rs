@@ -478,7 +478,7 @@ async fn websockets_that_never_read_are_ended_at_the_byte_bound_and_their_memory
         let mut peak_buffered = 0;
         let mut peak_allocated = before;
         for n in 0..40 {
-            server.hub.sockets().to("slow").emit("big", vec![big.clone()]);
+            server.hub.sockets().to("slow").emit_args("big", vec![big.clone()]);
             peak_buffered = peak_buffered.max(server.hub.metrics().buffered_bytes);
             if n % 4 == 0 {
                 peak_allocated = f64::max(peak_allocated, allocated(&server).await);

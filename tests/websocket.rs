@@ -959,7 +959,7 @@ async fn a_broadcast_to_slow_readers_is_not_copied_per_reader() {
             .hub
             .sockets()
             .to("slow")
-            .emit("big", vec![json!(text)]),
+            .emit_args("big", vec![json!(text)]),
         READERS
     );
     drop(text);

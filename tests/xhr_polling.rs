@@ -512,9 +512,12 @@ async fn c28_reserved_event_names_are_dropped() {
     let names = ["disconnect", "connect", "message", "error", "reconnect"];
     for name in names {
         let reached = Arc::clone(&reached);
-        server.hub.sockets().on(name, move |_socket, _args, _ack| {
-            reached.fetch_add(1, Ordering::SeqCst);
-        });
+        server
+            .hub
+            .sockets()
+            .on_raw(name, move |_socket, _args, _ack| {
+                reached.fetch_add(1, Ordering::SeqCst);
+            });
     }
     let sid = server.connected_polling_session().await;
     for name in names {

@@ -172,7 +172,7 @@ fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
     let sessions = match (body.sid.as_deref(), body.room.as_deref()) {
         (Some(_), Some(_)) => return bad_request("give `sid` or `room`, not both"),
         (Some(sid), None) => match namespace.socket(sid) {
-            Some(socket) => usize::from(socket.emit(&body.event, body.args)),
+            Some(socket) => usize::from(socket.emit_args(&body.event, body.args)),
             None => {
                 let forwarded = admin.hub.send_to_cluster(ClusterMessage::Emit {
                     sid: sid.to_owned(),
@@ -190,8 +190,8 @@ fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
                 return json_response(StatusCode::OK, &answer);
             }
         },
-        (None, Some(room)) => namespace.to(room).emit(&body.event, body.args),
-        (None, None) => namespace.emit(&body.event, body.args),
+        (None, Some(room)) => namespace.to(room).emit_args(&body.event, body.args),
+        (None, None) => namespace.emit_args(&body.event, body.args),
     };
     json_response(StatusCode::OK, &json!({ "sessions": sessions }))
 }

@@ -173,6 +173,18 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
     );
     family(
         out,
+        "ferrio_events_invalid_arguments_total",
+        "counter",
+        "Client events whose arguments did not read as their handler's types; the handler did not run.",
+    );
+    sample(
+        out,
+        "ferrio_events_invalid_arguments_total",
+        &[],
+        snapshot.invalid_arguments,
+    );
+    family(
+        out,
         "ferrio_origin_refusals_total",
         "counter",
         "Requests on a session refused with 403 for naming a page origin outside the origins list, by transport (none for ?disconnect).",

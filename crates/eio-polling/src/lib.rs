@@ -66,7 +66,9 @@ where
     let (parts, body) = request.into_parts();
     let mut response = match (&parts.method, ctx.sid) {
         (&Method::OPTIONS, _) => return preflight(&parts.headers),
-        (&Method::GET, None) => handshake(&ctx, info(&parts)),
+        // Boxed: a handshake may wait on the authorization hook, and inline it would size
+        // every held poll by it.
+        (&Method::GET, None) => Box::pin(handshake(&ctx, info(&parts))).await,
         (_, None) => engine_error(ErrorCode::BadHandshakeMethod),
         (&Method::GET, Some(sid)) => {
             let unconfirmed = parts.extensions.get::<Unconfirmed>();
@@ -83,11 +85,11 @@ where
 }
 
 /// The handshake: a new session, answered with its `open` packet.
-fn handshake(ctx: &PollingRequest<'_>, info: ConnectInfo) -> Response<Body> {
+async fn handshake(ctx: &PollingRequest<'_>, info: ConnectInfo) -> Response<Body> {
     let opened = if ctx.echo {
-        ctx.hub.open_engine_echo(info, ctx.revision)
+        ctx.hub.open_engine_echo(info, ctx.revision).await
     } else {
-        ctx.hub.open_engine(info, ctx.revision)
+        ctx.hub.open_engine(info, ctx.revision).await
     };
     match opened {
         Ok(open) => {

@@ -38,17 +38,18 @@ impl Fixture {
             .build()
             .expect("a runtime");
         let hub = Hub::new(HubConfig::default()).expect("the default config is valid");
-        let attachments = {
-            // Handshakes spawn each session's timer task.
-            let _entered = runtime.enter();
-            (0..sessions)
-                .map(|_| {
-                    let sid = hub.handshake(info()).expect("handshake accepted").sid;
-                    hub.attach(&sid, TransportKind::Websocket, AttachMode::Stream)
-                        .expect("attached")
-                })
-                .collect()
-        };
+        // Handshakes spawn each session's timer task.
+        let attachments = runtime.block_on(async {
+            let mut attachments = Vec::with_capacity(sessions);
+            for _ in 0..sessions {
+                let sid = hub.handshake(info()).await.expect("handshake accepted").sid;
+                let attachment = hub
+                    .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+                    .expect("attached");
+                attachments.push(attachment);
+            }
+            attachments
+        });
         let mut fixture = Fixture {
             runtime,
             hub,
@@ -80,13 +81,14 @@ fn bench_broadcast(c: &mut Criterion) {
         let first = fixture.attachments[0].session_id().to_owned();
         group.throughput(Throughput::Elements(sessions as u64));
 
-        // io.sockets.emit('toClient', text): every session.
+        // io.sockets.emit_args('toClient', text): every session.
         group.bench_function(BenchmarkId::new("emit", sessions), |b| {
             b.iter_custom(|iterations| {
                 let mut timed = Duration::ZERO;
                 for _ in 0..iterations {
                     let started = Instant::now();
-                    let reached = namespace.emit("toClient", vec![json!("alice:hello everyone")]);
+                    let reached =
+                        namespace.emit_args("toClient", vec![json!("alice:hello everyone")]);
                     timed += started.elapsed();
                     assert_eq!(reached, sessions);
                     fixture.drain(0);
@@ -95,7 +97,7 @@ fn bench_broadcast(c: &mut Criterion) {
             });
         });
 
-        // socket.broadcast.emit('toClient', text), as the chat does: all but the sender.
+        // socket.broadcast.emit_args('toClient', text), as the chat does: all but the sender.
         group.bench_function(BenchmarkId::new("emit_except_sender", sessions), |b| {
             b.iter_custom(|iterations| {
                 let mut timed = Duration::ZERO;
@@ -103,7 +105,7 @@ fn bench_broadcast(c: &mut Criterion) {
                     let started = Instant::now();
                     let reached = namespace
                         .except(&first)
-                        .emit("toClient", vec![json!("alice:hello everyone")]);
+                        .emit_args("toClient", vec![json!("alice:hello everyone")]);
                     timed += started.elapsed();
                     assert_eq!(reached, sessions - 1);
                     fixture.drain(1);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ferrio_protocol::{Packet, PacketBody, is_reserved_event};
+use serde::Serialize;
 use serde_json::Value;
 use tracing::warn;
 
@@ -26,6 +27,18 @@ pub(crate) fn emitted_event(event: &str, args: Vec<Value>) -> Option<PacketBody>
         name: event.to_owned(),
         args,
     })
+}
+
+/// The packet body of an event carrying `data` as its one argument; `None`, and a warning,
+/// for a reserved name or data that has no JSON form (a map with non-string keys, say).
+pub(crate) fn emitted_data(event: &str, data: impl Serialize) -> Option<PacketBody> {
+    match serde_json::to_value(data) {
+        Ok(value) => emitted_event(event, vec![value]),
+        Err(error) => {
+            warn!(event, %error, "refusing to emit data that has no JSON form");
+            None
+        }
+    }
 }
 
 /// An emit to many sessions, built like Socket.IO's `broadcast.to(room)`. The packet is
@@ -80,10 +93,16 @@ impl Broadcast {
         self
     }
 
-    /// Emits `event` with `args`; returns how many sessions of this node took it (in a
-    /// cluster, the other nodes deliver it too). Reserved names are refused
-    /// (docs/protocol.md §3.8).
-    pub fn emit(self, event: &str, args: Vec<Value>) -> usize {
+    /// Emits `event` with `data`, any [`Serialize`] value, as its one argument; returns how
+    /// many sessions of this node took it (in a cluster, the other nodes deliver it too).
+    /// Reserved names (docs/protocol.md §3.8) and data without a JSON form are refused with
+    /// a warning, and reach nobody.
+    pub fn emit(self, event: &str, data: impl Serialize) -> usize {
+        emitted_data(event, data).map_or(0, |body| self.deliver(body))
+    }
+
+    /// Emits `event` with any number of arguments (`emit('e', a, b)`), as they are.
+    pub fn emit_args(self, event: &str, args: Vec<Value>) -> usize {
         emitted_event(event, args).map_or(0, |body| self.deliver(body))
     }
 

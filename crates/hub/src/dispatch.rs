@@ -15,7 +15,7 @@ use crate::hub::HubInner;
 use crate::namespace::{JoinRequest, Message, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{Bound, Bounds, Establish, Phase, Pushed, Session};
-use crate::socket::{AckReply, Socket};
+use crate::socket::{AckSender, Socket};
 use crate::translate::{Names, connect_refusal, encode_for, invalid_namespace};
 
 /// What a `message` or event packet hands to the application.
@@ -223,7 +223,7 @@ impl HubInner {
         let Some(hub) = self.arc() else { return };
         let ack = match id {
             Some(MessageId { value, data: true }) => {
-                Some(AckReply::new(hub, Arc::clone(session), endpoint, value))
+                Some(AckSender::new(hub, Arc::clone(session), endpoint, value))
             }
             _ => None,
         };

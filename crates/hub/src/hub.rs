@@ -2,7 +2,9 @@
 //! client's packets mean is decided in `dispatch`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -33,7 +35,56 @@ use crate::shutdown::{Ingesting, Shutdown};
 use crate::timers::Timers;
 use crate::upgrade::EngineUpgrade;
 
-type AuthorizationHook = Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>;
+/// What an asynchronous authorization hook returns: the handshake data, or the refusal.
+pub type Authorized = Result<HandshakeData, Authorization>;
+
+/// An asynchronous authorization hook's decision, on its way.
+type Deciding = Pin<Box<dyn Future<Output = Authorized> + Send>>;
+
+/// The server-wide handshake authorization hook, in either form.
+#[derive(Clone)]
+enum AuthorizationHook {
+    Now(Arc<dyn Fn(&mut HandshakeData) -> Authorization + Send + Sync>),
+    Waiting(Arc<dyn Fn(HandshakeData) -> Deciding + Send + Sync>),
+}
+
+impl AuthorizationHook {
+    /// The hook's decision on `data`: the data to keep, or the refusal. An asynchronous
+    /// hook's `Err(Authorization::Accept)` refuses, as an `Err` always does.
+    async fn decide(&self, mut data: HandshakeData) -> Authorized {
+        match self {
+            AuthorizationHook::Now(hook) => match hook(&mut data) {
+                Authorization::Accept => Ok(data),
+                refusal => Err(refusal),
+            },
+            AuthorizationHook::Waiting(hook) => match hook(data).await {
+                Err(Authorization::Accept) => Err(Authorization::Refuse),
+                decided => decided,
+            },
+        }
+    }
+}
+
+/// An address counted as holding an unconnected handshake, uncounted again if the handshake
+/// goes no further: refused, or dropped while its authorization hook waits (its client
+/// went away).
+struct CountedUnconnected<'a> {
+    occupancy: &'a Occupancy,
+    peer: IpAddr,
+}
+
+impl CountedUnconnected<'_> {
+    /// The count now belongs to the session being entered.
+    fn hand_over(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for CountedUnconnected<'_> {
+    fn drop(&mut self) {
+        self.occupancy.remove_unconnected(self.peer);
+    }
+}
 
 /// Why a transport cannot attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -121,6 +172,7 @@ pub(crate) struct LimitLogs {
     pub(crate) budget_exceeded: LogGate,
     pub(crate) overflow: LogGate,
     pub(crate) node_full: LogGate,
+    pub(crate) invalid_arguments: LogGate,
 }
 
 impl std::fmt::Debug for HubInner {
@@ -137,18 +189,20 @@ impl std::fmt::Debug for HubInner {
 /// The application side reads like Socket.IO:
 ///
 /// ```
-/// use ferrio_hub::{Hub, HubConfig};
-/// use serde_json::json;
+/// use ferrio_hub::{Data, Hub, HubConfig, Socket};
 ///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// #[derive(serde::Deserialize)]
+/// struct Chat {
+///     nome: String,
+///     msg: String,
+/// }
+///
 /// let io = Hub::new(HubConfig::default()).unwrap();
-/// io.sockets().on("toServer", |socket, args, _ack| {
-///     let data = args.first().cloned().unwrap_or_default();
-///     let line = format!("{}:{}", data["nome"].as_str().unwrap_or(""), data["msg"].as_str().unwrap_or(""));
-///     socket.emit("toClient", vec![json!(line)]);
-///     socket.broadcast().emit("toClient", vec![json!(line)]);
+/// io.sockets().on("toServer", |socket: Socket, Data(chat): Data<Chat>| async move {
+///     let line = format!("{}:{}", chat.nome, chat.msg);
+///     socket.emit("toClient", &line);
+///     socket.broadcast().emit("toClient", &line);
 /// });
-/// # }
 /// ```
 ///
 /// Transports use the other side, the port: [`Hub::handshake`], [`Hub::attach`],
@@ -213,12 +267,46 @@ impl Hub {
     }
 
     /// Sets the server-wide handshake authorization hook (docs/protocol.md §2.7). It sees, and may
-    /// add to, the handshake data that later becomes `socket.handshake()`.
+    /// add to, the handshake data that later becomes `socket.handshake()`. It replaces a hook
+    /// set before, of either form.
     pub fn authorize(
         &self,
         hook: impl Fn(&mut HandshakeData) -> Authorization + Send + Sync + 'static,
     ) {
-        *self.inner.authorization.write() = Some(Arc::new(hook));
+        *self.inner.authorization.write() = Some(AuthorizationHook::Now(Arc::new(hook)));
+    }
+
+    /// Sets an asynchronous handshake authorization hook, for a decision that waits on
+    /// something (a database, a token service). It gets the handshake data and gives it
+    /// back, with what it added to [`HandshakeData::data`], to admit the client, or an
+    /// [`Authorization`] to refuse it (`Refuse` and `RefuseWith`: `403`; `Error`: `500`,
+    /// logged; an `Err(Accept)` refuses too). The handshake request waits meanwhile, while the
+    /// client's address counts as holding an unconnected handshake; a client that goes away
+    /// uncounts it. It replaces a hook set before, of either form.
+    ///
+    /// ```
+    /// # use ferrio_hub::{Authorization, Hub, HubConfig};
+    /// # async fn lookup(token: &str) -> Result<Option<String>, std::io::Error> { Ok(None) }
+    /// # let io = Hub::new(HubConfig::default()).unwrap();
+    /// io.authorize_async(|mut handshake| async move {
+    ///     let token = handshake.query("token").unwrap_or_default().to_owned();
+    ///     match lookup(&token).await {
+    ///         Ok(Some(user)) => {
+    ///             handshake.data.insert("user".to_owned(), user.into());
+    ///             Ok(handshake)
+    ///         }
+    ///         Ok(None) => Err(Authorization::Refuse),
+    ///         Err(error) => Err(Authorization::Error(error.to_string())),
+    ///     }
+    /// });
+    /// ```
+    pub fn authorize_async<F, Fut>(&self, hook: F)
+    where
+        F: Fn(HandshakeData) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Authorized> + Send + 'static,
+    {
+        let boxed = move |data| -> Deciding { Box::pin(hook(data)) };
+        *self.inner.authorization.write() = Some(AuthorizationHook::Waiting(Arc::new(boxed)));
     }
 
     /// The timer queue, for the timers' own tests.
@@ -252,8 +340,8 @@ impl Hub {
     /// Port: a handshake. Checks the sizes of what a session would keep, the origin, the node's
     /// limits (connected sessions, rates, unconnected handshakes) and the authorization hook,
     /// then issues a session.
-    pub fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        let issued = self.inner.handshake(info);
+    pub async fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
+        let issued = self.inner.handshake(info).await;
         self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
         issued
     }
@@ -264,12 +352,12 @@ impl Hub {
     /// packet from what this returns.
     ///
     /// [`EngineConfig::connect_timeout`]: crate::EngineConfig::connect_timeout
-    pub fn open_engine(
+    pub async fn open_engine(
         &self,
         info: ConnectInfo,
         revision: ferrio_eio::Revision,
     ) -> Result<EngineOpen, Refusal> {
-        let issued = self.inner.issue(info, Generation::Engine(revision));
+        let issued = self.inner.issue(info, Generation::Engine(revision)).await;
         self.inner.metrics.handshake(issued.as_ref().map(|_| ()));
         let sid = issued?;
         if revision == ferrio_eio::Revision::V3 {
@@ -296,12 +384,12 @@ impl Hub {
     /// Port: an Engine.IO handshake for a bare Engine.IO session, with no Socket.IO on it:
     /// every message its client sends comes back to it as it was, text as text and binary as
     /// binary (the fixture of the official Engine.IO protocol test suite, `--app suite`).
-    pub fn open_engine_echo(
+    pub async fn open_engine_echo(
         &self,
         info: ConnectInfo,
         revision: ferrio_eio::Revision,
     ) -> Result<EngineOpen, Refusal> {
-        let open = self.open_engine(info, revision)?;
+        let open = self.open_engine(info, revision).await?;
         if let Some(session) = self.inner.session(&open.sid)
             && let Some(engine) = &session.engine
         {
@@ -617,8 +705,8 @@ impl HubInner {
         self.refusal_logs[handshake_slot(Err(refusal))].admit()
     }
 
-    fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
-        let sid = self.issue(info, Generation::Legacy)?;
+    async fn handshake(&self, info: ConnectInfo) -> Result<HandshakeBody, Refusal> {
+        let sid = self.issue(info, Generation::Legacy).await?;
         Ok(HandshakeBody {
             sid: sid.to_string(),
             heartbeat_timeout_secs: self.config.heartbeat_timeout.as_secs(),
@@ -634,7 +722,7 @@ impl HubInner {
 
     /// Every generation's handshake: the sizes, the origin, the node's limits and the
     /// authorization hook, then a new unconnected session of `generation`; its id.
-    fn issue(&self, info: ConnectInfo, generation: Generation) -> Result<Arc<str>, Refusal> {
+    async fn issue(&self, info: ConnectInfo, generation: Generation) -> Result<Arc<str>, Refusal> {
         if self.shutdown.has_begun() || self.draining.load(Ordering::Acquire) {
             return Err(Refusal::Unavailable);
         }
@@ -693,30 +781,38 @@ impl HubInner {
             }
             return Err(refusal);
         }
+        let counted = CountedUnconnected {
+            occupancy: &self.occupancy,
+            peer: peer.ip(),
+        };
         let mut data = HandshakeData::new(info);
         data.generation = generation;
         let hook = self.authorization.read().clone();
         if let Some(hook) = hook {
-            let refusal = match hook(&mut data) {
-                Authorization::Accept => None,
-                Authorization::Refuse | Authorization::RefuseWith { .. } => {
-                    Some(Refusal::Unauthorized)
-                }
-                Authorization::Error(why) => Some(Refusal::AuthorizationError(why)),
-            };
-            if let Some(refusal) = refusal {
-                self.occupancy.remove_unconnected(peer.ip());
-                if let Some(suppressed) = self.log_refusal(&refusal) {
-                    match &refusal {
-                        Refusal::AuthorizationError(why) => {
-                            warn!(%peer, error = %why, suppressed, "handshake authorization failed");
+            data = match hook.decide(data).await {
+                Ok(decided) => decided,
+                Err(decision) => {
+                    let refusal = match decision {
+                        Authorization::Error(why) => Refusal::AuthorizationError(why),
+                        _ => Refusal::Unauthorized,
+                    };
+                    if let Some(suppressed) = self.log_refusal(&refusal) {
+                        match &refusal {
+                            Refusal::AuthorizationError(why) => {
+                                warn!(%peer, error = %why, suppressed, "handshake authorization failed");
+                            }
+                            _ => info!(%peer, suppressed, "handshake refused by authorization"),
                         }
-                        _ => info!(%peer, suppressed, "handshake refused by authorization"),
                     }
+                    return Err(refusal);
                 }
-                return Err(refusal);
+            };
+            // A hook that waited may have outlived the node's willingness to take sessions.
+            if self.shutdown.has_begun() || self.draining.load(Ordering::Acquire) {
+                return Err(Refusal::Unavailable);
             }
         }
+        counted.hand_over();
         let sid: Arc<str> = match self.cluster() {
             Some(cluster) => cluster.mint_sid().into(),
             None => uuid::Uuid::new_v4().simple().to_string().into(),

@@ -19,6 +19,7 @@
 //! - `attachment`: how a transport awaits its batches and hands over what its connection
 //!   received.
 //! - `namespace`, `socket`, `broadcast`: the Socket.IO-shaped application API.
+//! - `handler`: typed, async event handlers and what they take from an event.
 //! - `cluster`: what a cluster of nodes is asked for (session ids, carrying broadcasts) and
 //!   the form a broadcast travels in between nodes.
 //! - `admission`, `occupancy`, `budget`: handshake rate limits, the counts of connected
@@ -34,8 +35,10 @@
 //! packets, end or forget a session; `session` and `endpoint` call none of them (a session
 //! only tells the timer queue that its deadlines moved).
 //!
-//! Application handlers run on the task of the request that carried the packet; they must not
-//! block (spawn a task for slow work).
+//! Application handlers run on the task of the request that carried the packet. A typed
+//! handler ([`Namespace::on`], `handler`) is `async`: it runs there up to its first `.await`
+//! that waits, then goes on as a task of its own; nothing a handler does may block the
+//! thread.
 
 mod admission;
 mod attachment;
@@ -50,6 +53,7 @@ mod endpoint;
 mod engine;
 mod gate;
 mod generation;
+mod handler;
 mod handshake;
 mod hub;
 mod metrics;
@@ -75,15 +79,16 @@ pub use encoded::{Batch, Encoded};
 pub use ferrio_protocol::{RESERVED_EVENTS, is_reserved_event};
 pub use gate::LogGate;
 pub use generation::Generation;
+pub use handler::{Args, ArgumentError, Data, EventCall, EventHandler, FromEvent, TryData};
 pub use handshake::{
     Authorization, ConnectInfo, EngineOpen, HandshakeData, RateLimit, Refusal, UnconnectedLimit,
 };
-pub use hub::{AttachError, EngineAttachError, Hub, IngestError, Undelivered};
+pub use hub::{AttachError, Authorized, EngineAttachError, Hub, IngestError, Undelivered};
 pub use metrics::{HubMetrics, MetricsSnapshot, NO_TRANSPORT};
 pub use namespace::{JoinRequest, Message, Namespace};
 pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;
 pub use session::AttachMode;
-pub use socket::{AckReply, AckTimeout, Socket, TimedEmit};
+pub use socket::{AckError, AckSender, Socket, TimedEmit};
 pub use upgrade::EngineUpgrade;

@@ -116,6 +116,8 @@ pub struct HubMetrics {
     refused: AtomicU64,
     /// Events not delivered for a name the receiving generation reserves for itself.
     reserved_dropped: AtomicU64,
+    /// Events whose arguments did not read as their typed handler's `Data`.
+    invalid_arguments: AtomicU64,
     /// Requests on a session refused for naming a page origin outside the list, by transport
     /// (slot 0: a request that names none, `?disconnect`).
     origin_refusals: [AtomicU64; TRANSPORT_SLOTS],
@@ -132,6 +134,7 @@ impl Default for HubMetrics {
             disconnects: counters(),
             refused: AtomicU64::new(0),
             reserved_dropped: AtomicU64::new(0),
+            invalid_arguments: AtomicU64::new(0),
             origin_refusals: counters(),
         }
     }
@@ -192,6 +195,11 @@ impl HubMetrics {
         bump(&self.reserved_dropped, 1);
     }
 
+    /// Counts an event refused because its arguments did not read as its handler's types.
+    pub(crate) fn invalid_arguments(&self) {
+        bump(&self.invalid_arguments, 1);
+    }
+
     /// Counts a request on a session refused for its page origin; `transport` is `None` for a
     /// request that names none (`?disconnect`).
     pub fn origin_refused(&self, transport: Option<TransportKind>) {
@@ -244,6 +252,7 @@ impl HubMetrics {
                 .collect(),
             refused_packets: load(&self.refused),
             reserved_dropped: load(&self.reserved_dropped),
+            invalid_arguments: load(&self.invalid_arguments),
             origin_refusals: self
                 .origin_refusals
                 .iter()
@@ -281,6 +290,9 @@ pub struct MetricsSnapshot {
     /// Events dropped for a name their receiver's generation reserves (from a client, or for
     /// a Socket.IO client: `connect_error`, `disconnecting`, `newListener`, …).
     pub reserved_dropped: u64,
+    /// Events whose arguments did not read as their typed handler's types: the handler did
+    /// not run ([`Data`](crate::Data)).
+    pub invalid_arguments: u64,
     /// Requests on a session refused for naming a page origin outside the list, by transport
     /// (`none` for `?disconnect`).
     pub origin_refusals: Vec<(&'static str, u64)>,

@@ -8,11 +8,12 @@ use serde_json::Value;
 use tracing::debug;
 
 use crate::broadcast::Broadcast;
+use crate::handler::{EventCall, EventHandler};
 use crate::handshake::{Authorization, HandshakeData};
 use crate::hub::HubInner;
 use crate::reason::DisconnectReason;
 use crate::session::Session;
-use crate::socket::{AckReply, Socket};
+use crate::socket::{AckSender, Socket};
 
 /// A `message` from the client: type 3 (text) or type 4 (JSON).
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +25,8 @@ pub enum Message {
 }
 
 type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
-type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync>;
-type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckReply>) + Send + Sync>;
+type RawEventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckSender>) + Send + Sync>;
+type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckSender>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 type DisconnectingHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 type NamespaceAuthorization =
@@ -45,7 +46,7 @@ pub struct JoinRequest<'a> {
 struct Handlers {
     authorization: Option<NamespaceAuthorization>,
     connection: Option<ConnectionHandler>,
-    events: HashMap<String, EventHandler>,
+    events: HashMap<String, RawEventHandler>,
     message: Option<MessageHandler>,
     disconnecting: Option<DisconnectingHandler>,
     disconnect: Option<DisconnectHandler>,
@@ -139,7 +140,7 @@ impl NamespaceInner {
         socket: &Socket,
         name: &str,
         args: Vec<Value>,
-        ack: Option<AckReply>,
+        ack: Option<AckSender>,
     ) {
         let handler = self.handlers.read().events.get(name).cloned();
         match handler {
@@ -150,7 +151,7 @@ impl NamespaceInner {
         }
     }
 
-    pub(crate) fn fire_message(&self, socket: &Socket, message: Message, ack: Option<AckReply>) {
+    pub(crate) fn fire_message(&self, socket: &Socket, message: Message, ack: Option<AckSender>) {
         let handler = self.handlers.read().message.clone();
         if let Some(handler) = handler {
             handler(socket, message, ack);
@@ -254,12 +255,52 @@ impl Namespace {
         self
     }
 
-    /// Runs `handler` for the client event `event`. When the client asked for an ack with
-    /// data, the handler gets an [`AckReply`]; dropping it unanswered sends no ack.
-    pub fn on(
+    /// Runs `handler` for the client event `event`: an `async` function whose arguments
+    /// are each taken from the event ([`FromEvent`](crate::FromEvent)): the [`Socket`], the
+    /// arguments read as a type ([`Data`](crate::Data), [`TryData`](crate::TryData)) or as
+    /// they are ([`Args`](crate::Args)), and `Option<AckSender>` when the client asked for an
+    /// ack with data (dropping it unanswered sends no ack).
+    ///
+    /// ```
+    /// # use ferrio_hub::{AckSender, Data, Hub, HubConfig, Socket};
+    /// #[derive(serde::Deserialize)]
+    /// struct Chat {
+    ///     nome: String,
+    ///     msg: String,
+    /// }
+    ///
+    /// # let io = Hub::new(HubConfig::default()).unwrap();
+    /// io.sockets().on(
+    ///     "toServer",
+    ///     |socket: Socket, Data(chat): Data<Chat>, ack: Option<AckSender>| async move {
+    ///         let line = format!("{}:{}", chat.nome, chat.msg);
+    ///         socket.emit("toClient", &line);
+    ///         let others = socket.broadcast().emit("toClient", &line);
+    ///         if let Some(ack) = ack {
+    ///             ack.send(others);
+    ///         }
+    ///     },
+    /// );
+    /// ```
+    ///
+    /// The handler runs at once, on the task of the request that carried the event, up to
+    /// its first `.await` that waits; from there it goes on as a task of its own. So what it
+    /// does before waiting keeps the order of the client's events. Arguments that do not
+    /// read as its types refuse the event ([`Data`](crate::Data) says how).
+    pub fn on<Args>(&self, event: &str, handler: impl EventHandler<Args>) -> &Self {
+        let name: Arc<str> = event.into();
+        self.on_raw(event, move |socket, args, ack| {
+            handler.call(EventCall::new(socket.clone(), Arc::clone(&name), args, ack));
+        })
+    }
+
+    /// Runs `handler`, a plain closure, for the client event `event`, with the arguments as
+    /// they came: the form for a handler that needs the raw JSON values and never waits.
+    /// When the client asked for an ack with data, the handler gets an [`AckSender`].
+    pub fn on_raw(
         &self,
         event: &str,
-        handler: impl Fn(&Socket, Vec<Value>, Option<AckReply>) + Send + Sync + 'static,
+        handler: impl Fn(&Socket, Vec<Value>, Option<AckSender>) + Send + Sync + 'static,
     ) -> &Self {
         self.inner
             .handlers
@@ -272,7 +313,7 @@ impl Namespace {
     /// Runs `handler` for `message` packets (types 3 and 4).
     pub fn on_message(
         &self,
-        handler: impl Fn(&Socket, Message, Option<AckReply>) + Send + Sync + 'static,
+        handler: impl Fn(&Socket, Message, Option<AckSender>) + Send + Sync + 'static,
     ) -> &Self {
         self.inner.handlers.write().message = Some(Arc::new(handler));
         self
@@ -303,9 +344,15 @@ impl Namespace {
         Broadcast::new(Arc::clone(&self.hub), Arc::clone(&self.inner), None)
     }
 
-    /// Emits `event` to every member of the namespace; returns how many sessions took it.
-    pub fn emit(&self, event: &str, args: Vec<Value>) -> usize {
-        self.broadcast().emit(event, args)
+    /// Emits `event` with `data`, any [`serde::Serialize`] value, as its one argument, to
+    /// every member of the namespace; returns how many sessions took it.
+    pub fn emit(&self, event: &str, data: impl serde::Serialize) -> usize {
+        self.broadcast().emit(event, data)
+    }
+
+    /// Emits `event` with any number of arguments, as they are, to every member.
+    pub fn emit_args(&self, event: &str, args: Vec<Value>) -> usize {
+        self.broadcast().emit_args(event, args)
     }
 
     /// Sends a text message to every member.

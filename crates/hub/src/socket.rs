@@ -4,10 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrio_protocol::{MessageId, Packet, PacketBody};
-use parking_lot::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::oneshot;
+use tracing::warn;
 
-use crate::broadcast::{Broadcast, emitted_event};
+use crate::broadcast::{Broadcast, emitted_data, emitted_event};
 use crate::endpoint::AckCallback;
 use crate::generation::Generation;
 use crate::handshake::HandshakeData;
@@ -51,6 +54,15 @@ impl Socket {
 
     pub(crate) fn namespace_inner(&self) -> &NamespaceInner {
         &self.namespace
+    }
+
+    pub(crate) fn hub(&self) -> &HubInner {
+        &self.hub
+    }
+
+    /// Queues `packet` for this socket's client; `false` if it was not accepted.
+    pub(crate) fn push_packet(&self, packet: &Packet) -> bool {
+        self.push(packet, false)
     }
 
     /// The session id (the same in every namespace of the session): what the hub's
@@ -113,8 +125,8 @@ impl Socket {
         self.hub.push_packet(&self.session, packet, volatile)
     }
 
-    fn event(&self, event: &str, args: Vec<Value>, volatile: bool) -> bool {
-        emitted_event(event, args).is_some_and(|body| self.push(&self.packet(body), volatile))
+    fn emit_body(&self, body: Option<PacketBody>, volatile: bool) -> bool {
+        body.is_some_and(|body| self.push(&self.packet(body), volatile))
     }
 
     /// Bounds the wait for the ack of the next emit (`socket.timeout(d)` in socket.io 4).
@@ -125,14 +137,39 @@ impl Socket {
         }
     }
 
-    /// Emits `event` to this client; `false` when the session is gone or the name reserved.
-    pub fn emit(&self, event: &str, args: Vec<Value>) -> bool {
-        self.event(event, args, false)
+    /// Emits `event` to this client with `data`, any [`Serialize`] value, as its one
+    /// argument. `false` when the session is gone or did not take the packet, or the name is
+    /// reserved, or `data` has no JSON form (both logged).
+    pub fn emit(&self, event: &str, data: impl Serialize) -> bool {
+        self.emit_body(emitted_data(event, data), false)
     }
 
-    /// Emits `event` asking for an ack with data (`5:N+::…`); `callback` runs with the
-    /// client's ack arguments.
-    pub fn emit_with_ack(
+    /// Emits `event` with any number of arguments (`emit('e', a, b)`), as they are.
+    pub fn emit_args(&self, event: &str, args: Vec<Value>) -> bool {
+        self.emit_body(emitted_event(event, args), false)
+    }
+
+    /// Emits `event` with `data` asking for an ack with data (`5:N+::…`), and waits for it:
+    /// the client's reply read as `T` (its one argument; `null` for none, an array for
+    /// several, as [`Data`](crate::Data) reads a client's event). The packet is queued when
+    /// this is called, so emits keep their order whenever the reply is awaited. Without a
+    /// deadline the wait ends only with the reply or the socket's disconnection; see
+    /// [`Socket::timeout`].
+    pub fn emit_with_ack<T>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+    ) -> impl Future<Output = Result<T, AckError>> + Send + 'static
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let wait = self.emit_waiting(emitted_data(event, data));
+        async move { wait?.reply().await }
+    }
+
+    /// Emits `event` with `args` asking for an ack with data; `callback` runs with the
+    /// client's ack arguments, as they are.
+    pub fn emit_args_with_ack(
         &self,
         event: &str,
         args: Vec<Value>,
@@ -142,6 +179,24 @@ impl Socket {
             return false;
         };
         self.emit_asking(body, Box::new(callback)).is_some()
+    }
+
+    /// Emits `body` asking for an ack, and the wait for it.
+    fn emit_waiting(&self, body: Option<PacketBody>) -> Result<AckWait, AckError> {
+        let (answer, reply) = oneshot::channel();
+        let on_ack: AckCallback = Box::new(move |args| {
+            // The waiter may have gone: nobody wants the reply then.
+            let _ = answer.send(args);
+        });
+        let id = body
+            .and_then(|body| self.emit_asking(body, on_ack))
+            .ok_or(AckError::NotSent)?;
+        Ok(AckWait {
+            session: Arc::clone(&self.session),
+            namespace: self.namespace.name.clone(),
+            id,
+            reply: Some(reply),
+        })
     }
 
     /// Emits `body` with a new message id whose ack runs `callback`; the id, or `None` when
@@ -185,9 +240,15 @@ impl Socket {
         self.push(&self.packet(PacketBody::Json(value)), false)
     }
 
-    /// Emits to this client only if its transport is ready now; otherwise drops the packet.
-    pub fn volatile_emit(&self, event: &str, args: Vec<Value>) -> bool {
-        self.event(event, args, true)
+    /// [`Socket::emit`] only if the client's transport is ready now; otherwise the packet is
+    /// dropped, by design.
+    pub fn volatile_emit(&self, event: &str, data: impl Serialize) -> bool {
+        self.emit_body(emitted_data(event, data), true)
+    }
+
+    /// [`Socket::emit_args`] only if the client's transport is ready now.
+    pub fn volatile_emit_args(&self, event: &str, args: Vec<Value>) -> bool {
+        self.emit_body(emitted_event(event, args), true)
     }
 
     /// Everyone in the namespace but this socket (`socket.broadcast`).
@@ -249,25 +310,26 @@ impl Socket {
     }
 }
 
-/// The application's answer to a client message that asked for an ack with data (`+`).
-/// Dropping it unanswered sends nothing, as in Socket.IO.
+/// The application's answer to a client message that asked for an ack with data (`+`): the
+/// client's callback runs with what is sent. Dropping it unanswered sends nothing, as in
+/// Socket.IO.
 #[derive(Debug)]
 #[must_use = "the client gets its ack only when send is called"]
-pub struct AckReply {
+pub struct AckSender {
     hub: Arc<HubInner>,
     session: Arc<Session>,
     endpoint: String,
     id: u64,
 }
 
-impl AckReply {
+impl AckSender {
     pub(crate) fn new(
         hub: Arc<HubInner>,
         session: Arc<Session>,
         endpoint: String,
         id: u64,
     ) -> Self {
-        AckReply {
+        AckSender {
             hub,
             session,
             endpoint,
@@ -275,8 +337,24 @@ impl AckReply {
         }
     }
 
-    /// Acknowledges with `args` (`6:::id+[args]`), or without data when `args` is empty.
-    pub fn send(self, args: Vec<Value>) {
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Acknowledges with `data`, any [`Serialize`] value, as the callback's one argument.
+    /// Data without a JSON form is not sent (logged): the client's callback does not run.
+    pub fn send(self, data: impl Serialize) {
+        match serde_json::to_value(data) {
+            Ok(value) => self.send_args(vec![value]),
+            Err(error) => {
+                warn!(sid = %self.session.id, %error, "ack data has no JSON form; no ack sent");
+            }
+        }
+    }
+
+    /// Acknowledges with any number of arguments (`6:::id+[args]`), or without data when
+    /// `args` is empty.
+    pub fn send_args(self, args: Vec<Value>) {
         let args = (!args.is_empty()).then_some(args);
         let packet = Packet::on(
             self.endpoint,
@@ -289,10 +367,52 @@ impl AckReply {
     }
 }
 
-/// An ack that did not come in time (or whose session ended first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("no ack within {0:?}")]
-pub struct AckTimeout(pub Duration);
+/// Why an emit that waited for its ack got no reply it could use.
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    /// No ack came within the deadline of [`Socket::timeout`].
+    #[error("no ack within {0:?}")]
+    Timeout(Duration),
+    /// The socket disconnected, or left the namespace, before it acknowledged.
+    #[error("the socket disconnected before acknowledging")]
+    Disconnected,
+    /// The emit was not sent: the socket was gone, the event name is reserved or the data
+    /// has no JSON form (the last two logged).
+    #[error("the emit was not sent")]
+    NotSent,
+    /// The client's reply does not read as the type asked for.
+    #[error("the ack does not read as the type asked for: {0}")]
+    Decode(#[source] serde_json::Error),
+}
+
+/// The wait for one ack. Dropped before the reply, it forgets the ack, so an emit whose
+/// reply nobody awaits holds nothing for the rest of the session.
+struct AckWait {
+    session: Arc<Session>,
+    namespace: String,
+    id: u64,
+    reply: Option<oneshot::Receiver<Vec<Value>>>,
+}
+
+impl AckWait {
+    /// The reply read as `T`, however long it takes.
+    async fn reply<T: DeserializeOwned>(mut self) -> Result<T, AckError> {
+        let reply = self.reply.as_mut().ok_or(AckError::Disconnected)?;
+        let answered = reply.await;
+        // Answered, or gone with its session: either way nothing is left to forget.
+        self.reply = None;
+        let args = answered.map_err(|_| AckError::Disconnected)?;
+        crate::handler::from_args(args).map_err(AckError::Decode)
+    }
+}
+
+impl Drop for AckWait {
+    fn drop(&mut self) {
+        if self.reply.is_some() {
+            drop(self.session.take_ack(&self.namespace, self.id));
+        }
+    }
+}
 
 /// An emit whose ack has a deadline: [`Socket::timeout`].
 #[derive(Debug, Clone, Copy)]
@@ -302,53 +422,24 @@ pub struct TimedEmit<'a> {
     timeout: Duration,
 }
 
-/// The callback of a timed emit, until either the ack or the deadline takes it.
-type TimedCallback = Box<dyn FnOnce(Result<Vec<Value>, AckTimeout>) + Send>;
-
 impl TimedEmit<'_> {
-    /// Emits `event` asking for an ack with data; `callback` runs exactly once, with the
-    /// client's ack arguments or, when none came within the timeout, with [`AckTimeout`]. A
-    /// session that ends first gets its callback at the deadline. `false`, and the callback
-    /// never runs, when the session is gone or the name reserved, or outside a Tokio runtime
-    /// (which the deadline needs).
-    pub fn emit_with_ack(
+    /// [`Socket::emit_with_ack`] with a deadline: [`AckError::Timeout`] when no ack came in
+    /// time (a late ack then finds nothing waiting), [`AckError::Disconnected`] at once when
+    /// the socket goes first.
+    pub fn emit_with_ack<T>(
         self,
         event: &str,
-        args: Vec<Value>,
-        callback: impl FnOnce(Result<Vec<Value>, AckTimeout>) + Send + 'static,
-    ) -> bool {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return false;
-        };
-        let Some(body) = emitted_event(event, args) else {
-            return false;
-        };
-        let pending: Arc<Mutex<Option<TimedCallback>>> =
-            Arc::new(Mutex::new(Some(Box::new(callback))));
-        let answered = Arc::clone(&pending);
-        let on_ack: AckCallback = Box::new(move |args| {
-            let callback = answered.lock().take();
-            if let Some(callback) = callback {
-                callback(Ok(args));
-            }
-        });
-        let Some(id) = self.socket.emit_asking(body, on_ack) else {
-            return false;
-        };
-        let (session, namespace) = (
-            Arc::clone(&self.socket.session),
-            self.socket.namespace.name.clone(),
-        );
+        data: impl Serialize,
+    ) -> impl Future<Output = Result<T, AckError>> + Send + 'static
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let wait = self.socket.emit_waiting(emitted_data(event, data));
         let timeout = self.timeout;
-        runtime.spawn(async move {
-            tokio::time::sleep(timeout).await;
-            let callback = pending.lock().take();
-            if let Some(callback) = callback {
-                // A late ack finds nothing to run.
-                drop(session.take_ack(&namespace, id));
-                callback(Err(AckTimeout(timeout)));
-            }
-        });
-        true
+        async move {
+            tokio::time::timeout(timeout, wait?.reply())
+                .await
+                .unwrap_or(Err(AckError::Timeout(timeout)))
+        }
     }
 }

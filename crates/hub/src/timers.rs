@@ -154,9 +154,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn every_session_is_filed_once_and_leaves_when_it_ends() {
         let hub = Hub::new(HubConfig::default()).expect("hub");
-        let sids: Vec<String> = (0..3)
-            .map(|_| hub.handshake(info()).expect("handshake").sid)
-            .collect();
+        let mut sids = Vec::new();
+        for _ in 0..3 {
+            sids.push(hub.handshake(info()).await.expect("handshake").sid);
+        }
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(hub.inner_timers().filed(), 3, "handshake expiry");
         let poll = hub

@@ -54,7 +54,7 @@ async fn poll(hub: &Hub, sid: &str) -> Option<Vec<String>> {
 #[tokio::test(start_paused = true)]
 async fn the_open_announces_the_engine_timers() {
     let hub = hub();
-    let open = hub.open_engine(info(), Revision::V4).unwrap();
+    let open = hub.open_engine(info(), Revision::V4).await.unwrap();
     assert_eq!(open.sid.len(), 32);
     assert_eq!(open.ping_interval, Duration::from_millis(300));
     assert_eq!(open.ping_timeout, Duration::from_millis(200));
@@ -64,7 +64,7 @@ async fn the_open_announces_the_engine_timers() {
 #[tokio::test(start_paused = true)]
 async fn a_waiting_poll_gets_the_ping_one_interval_after_the_open() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     let started = tokio::time::Instant::now();
     assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
     assert_eq!(started.elapsed(), Duration::from_millis(300));
@@ -73,7 +73,7 @@ async fn a_waiting_poll_gets_the_ping_one_interval_after_the_open() {
 #[tokio::test(start_paused = true)]
 async fn a_ping_nobody_answers_ends_the_session_at_the_ping_timeout() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 1);
@@ -90,7 +90,7 @@ async fn a_session_that_joins_no_namespace_ends_at_the_connect_timeout() {
         ..HubConfig::default()
     })
     .unwrap();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(disconnects(&hub, DisconnectReason::HandshakeExpired), 1);
     assert!(
@@ -102,7 +102,7 @@ async fn a_session_that_joins_no_namespace_ends_at_the_connect_timeout() {
 #[tokio::test(start_paused = true)]
 async fn a_second_poll_while_one_is_pending_ends_the_session() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     let first = hub
         .attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
         .unwrap();
@@ -123,13 +123,13 @@ async fn a_second_poll_while_one_is_pending_ends_the_session() {
 #[tokio::test(start_paused = true)]
 async fn the_two_generations_do_not_reach_each_others_sessions() {
     let hub = hub();
-    let engine = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let engine = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     assert_eq!(
         hub.attach(&engine, TransportKind::XhrPolling, AttachMode::Poll)
             .err(),
         Some(AttachError::UnknownSession)
     );
-    let legacy = hub.handshake(info()).unwrap().sid;
+    let legacy = hub.handshake(info()).await.unwrap().sid;
     assert_eq!(
         hub.attach_engine(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
             .err(),
@@ -140,7 +140,7 @@ async fn the_two_generations_do_not_reach_each_others_sessions() {
 #[tokio::test(start_paused = true)]
 async fn a_revision_3_session_ends_when_its_client_stops_pinging() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V3).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V3).await.unwrap().sid;
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(disconnects(&hub, DisconnectReason::HeartbeatTimeout), 0);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -182,14 +182,14 @@ fn chat() -> Hub {
     let hub = hub();
     let sockets = hub.sockets();
     let everyone = hub.sockets();
-    sockets.on("toServer", move |_socket, args, _ack| {
-        everyone.emit("toClient", args);
+    sockets.on_raw("toServer", move |_socket, args, _ack| {
+        everyone.emit_args("toClient", args);
     });
-    sockets.on("ask", |_socket, args, ack| {
+    sockets.on_raw("ask", |_socket, args, ack| {
         if let Some(ack) = ack {
             let mut reply = vec![json!("pong")];
             reply.extend(args);
-            ack.send(reply);
+            ack.send_args(reply);
         }
     });
     hub
@@ -198,7 +198,7 @@ fn chat() -> Hub {
 #[tokio::test(start_paused = true)]
 async fn a_socket_io_client_joins_with_connect_and_is_told_its_socket_id() {
     let hub = chat();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     hub.ingest_engine(&sid, messages(&["0"])).unwrap();
     let joined = drain(&hub, &sid).await;
     assert_eq!(joined.len(), 1, "{joined:?}");
@@ -214,7 +214,7 @@ async fn a_socket_io_client_joins_with_connect_and_is_told_its_socket_id() {
     assert_eq!(socket.client_id(), socket_id, "what the client calls it");
     assert_eq!(socket.id(), sid, "what the hub calls it");
     // A Socket.IO 4 client (socket.io-client 2.x) is its Engine.IO id, `/ns#<id>` elsewhere.
-    let older = hub.open_engine(info(), Revision::V3).unwrap().sid;
+    let older = hub.open_engine(info(), Revision::V3).await.unwrap().sid;
     let socket = hub
         .sockets()
         .socket(&older)
@@ -225,7 +225,7 @@ async fn a_socket_io_client_joins_with_connect_and_is_told_its_socket_id() {
 #[tokio::test(start_paused = true)]
 async fn an_undeclared_namespace_is_refused_as_invalid() {
     let hub = chat();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     hub.ingest_engine(&sid, messages(&["0/nope,"])).unwrap();
     assert_eq!(
         drain(&hub, &sid).await,
@@ -236,7 +236,7 @@ async fn an_undeclared_namespace_is_refused_as_invalid() {
 #[tokio::test(start_paused = true)]
 async fn a_0_9_client_and_a_socket_io_client_share_a_chat_each_in_its_own_wire_form() {
     let hub = chat();
-    let legacy = hub.handshake(info()).unwrap().sid;
+    let legacy = hub.handshake(info()).await.unwrap().sid;
     {
         let mut first = hub
             .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
@@ -244,7 +244,7 @@ async fn a_0_9_client_and_a_socket_io_client_share_a_chat_each_in_its_own_wire_f
         let batch = first.next_batch().await.unwrap();
         assert_eq!(batch.texts().collect::<Vec<_>>(), ["1::"]);
     }
-    let modern = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let modern = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     hub.ingest_engine(&modern, messages(&["0"])).unwrap();
     drain(&hub, &modern).await;
 
@@ -277,7 +277,7 @@ async fn a_0_9_client_and_a_socket_io_client_share_a_chat_each_in_its_own_wire_f
 #[tokio::test(start_paused = true)]
 async fn a_client_event_asking_for_an_ack_gets_it_with_its_own_id() {
     let hub = chat();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     hub.ingest_engine(&sid, messages(&["0", r#"27["ask",1]"#]))
         .unwrap();
     let out = drain(&hub, &sid).await;
@@ -291,7 +291,7 @@ async fn a_client_event_asking_for_an_ack_gets_it_with_its_own_id() {
 #[tokio::test(start_paused = true)]
 async fn a_pong_keeps_the_session_and_a_ping_on_revision_4_ends_it() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     assert_eq!(poll(&hub, &sid).await, Some(vec!["2".to_owned()]));
     hub.ingest_engine(&sid, vec![EioPacket::bare(ferrio_eio::PacketType::Pong)])
         .unwrap();
@@ -305,7 +305,7 @@ async fn a_pong_keeps_the_session_and_a_ping_on_revision_4_ends_it() {
 #[tokio::test(start_paused = true)]
 async fn a_malformed_socket_io_packet_ends_the_session() {
     let hub = chat();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     hub.ingest_engine(&sid, messages(&["0", "2[oops"])).unwrap();
     assert_eq!(disconnects(&hub, DisconnectReason::TransportError), 1);
 }
@@ -314,21 +314,21 @@ async fn a_malformed_socket_io_packet_ends_the_session() {
 async fn a_session_a_poll_waits_on_is_not_handed_to_another_node() {
     let hub = hub();
     // Still `Issued`: its client's CONNECT has not come, but its poll has.
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     let attachment = hub
         .attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
         .unwrap();
     assert!(hub.hand_over(&sid).is_none(), "the waiting poll keeps it");
     drop(attachment);
     assert!(hub.hand_over(&sid).is_none(), "a poll reached it once");
-    let untouched = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let untouched = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     assert!(hub.hand_over(&untouched).is_some());
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_upgrade_lets_the_poll_go_and_then_refuses_polls() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     let mut held = hub
         .attach_engine(&sid, TransportKind::XhrPolling, AttachMode::Poll)
         .unwrap();
@@ -359,7 +359,7 @@ async fn an_upgrade_lets_the_poll_go_and_then_refuses_polls() {
 #[tokio::test(start_paused = true)]
 async fn an_upgrade_abandoned_before_its_end_leaves_the_session_polling() {
     let hub = hub();
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     let upgrade = hub.upgrade_engine(&sid).unwrap();
     upgrade.probed();
     drop(upgrade);
@@ -375,7 +375,7 @@ async fn joined_stream(
     hub: &Hub,
     connect: &str,
 ) -> (ferrio_hub::Attachment, serde_json::Value, Vec<String>) {
-    let sid = hub.open_engine(info(), Revision::V4).unwrap().sid;
+    let sid = hub.open_engine(info(), Revision::V4).await.unwrap().sid;
     let stream = hub
         .attach_engine(&sid, TransportKind::Websocket, AttachMode::Stream)
         .unwrap();
@@ -417,7 +417,7 @@ async fn a_dropped_socket_comes_back_with_its_id_rooms_and_missed_broadcasts() {
     let (stream, hello, _) = joined_stream(&hub, "0").await;
     let (socket_id, pid) = (hello["sid"].clone(), hello["pid"].clone());
     assert!(pid.is_string(), "the answer tells a private id: {hello}");
-    hub.sockets().emit("line", vec![json!(1)]);
+    hub.sockets().emit_args("line", vec![json!(1)]);
     let first = next_texts(&stream).await.remove(0);
     let offset = first
         .strip_prefix(r#"42["line",1,""#)
@@ -426,9 +426,11 @@ async fn a_dropped_socket_comes_back_with_its_id_rooms_and_missed_broadcasts() {
         .to_owned();
     // The connection drops; lines go on meanwhile, to everyone and to rooms.
     stream.close(DisconnectReason::SocketClose);
-    hub.sockets().emit("line", vec![json!(2)]);
-    hub.sockets().to("news").emit("line", vec![json!(3)]);
-    hub.sockets().to("elsewhere").emit("line", vec![json!(4)]);
+    hub.sockets().emit_args("line", vec![json!(2)]);
+    hub.sockets().to("news").emit_args("line", vec![json!(3)]);
+    hub.sockets()
+        .to("elsewhere")
+        .emit_args("line", vec![json!(4)]);
     let auth = json!({"pid": pid, "offset": offset}).to_string();
     let (back, hello, missed) = joined_stream(&hub, &format!("0{auth}")).await;
     assert_eq!(hello["sid"], socket_id, "the same socket id");
@@ -440,7 +442,7 @@ async fn a_dropped_socket_comes_back_with_its_id_rooms_and_missed_broadcasts() {
     assert!(missed[0].starts_with(r#"42["line",2,""#), "{missed:?}");
     assert!(missed[1].starts_with(r#"42["line",3,""#), "{missed:?}");
     // Its rooms are back: a later line to the room reaches it.
-    hub.sockets().to("news").emit("line", vec![json!(5)]);
+    hub.sockets().to("news").emit_args("line", vec![json!(5)]);
     let later = next_texts(&back).await;
     assert!(later[0].starts_with(r#"42["line",5,""#), "{later:?}");
     // Recovered once: the same private id again starts fresh.
@@ -453,7 +455,7 @@ async fn a_dropped_socket_comes_back_with_its_id_rooms_and_missed_broadcasts() {
 async fn events_a_socket_io_client_reserves_reach_only_the_0_9_clients() {
     let hub = hub();
     let (stream, _, _) = joined_stream(&hub, "0").await;
-    let legacy = hub.handshake(info()).unwrap().sid;
+    let legacy = hub.handshake(info()).await.unwrap().sid;
     let mut poll = hub
         .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
         .unwrap();
@@ -461,8 +463,8 @@ async fn events_a_socket_io_client_reserves_reach_only_the_0_9_clients() {
         poll.next_batch().await.unwrap().texts().collect::<Vec<_>>(),
         ["1::"]
     );
-    assert_eq!(hub.sockets().emit("disconnecting", vec![json!(1)]), 1);
-    hub.sockets().emit("after", vec![]);
+    assert_eq!(hub.sockets().emit_args("disconnecting", vec![json!(1)]), 1);
+    hub.sockets().emit_args("after", vec![]);
     let mut poll = hub
         .attach(&legacy, TransportKind::XhrPolling, AttachMode::Poll)
         .unwrap();

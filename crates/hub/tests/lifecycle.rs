@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrio_hub::{
-    AckTimeout, AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason,
+    AckError, AttachError, AttachMode, Attachment, Authorization, ConnectInfo, DisconnectReason,
     Hub, HubConfig, IngestError, Rate, Refusal, UnconnectedLimit, Undelivered,
 };
 use ferrio_protocol::{TransportKind, decode};
@@ -58,7 +58,7 @@ fn handshakes(hub: &Hub, outcome: &str) -> u64 {
 
 /// A websocket-like stream attached to a new session, past its `1::`.
 async fn connected_stream(hub: &Hub) -> (String, Attachment) {
-    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
     let mut stream = hub
         .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
         .unwrap();
@@ -96,7 +96,7 @@ async fn poll(hub: &Hub, sid: &str) -> Vec<String> {
 }
 
 async fn connected(hub: &Hub) -> String {
-    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
     assert_eq!(poll(hub, &sid).await, ["1::"]);
     sid
 }
@@ -133,7 +133,7 @@ async fn close_timeout_ends_a_session_without_transport() {
 async fn an_unused_handshake_expires_after_thirty_seconds() {
     let hub = hub();
     let seen = reasons(&hub);
-    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
     assert_eq!(hub.unconnected_count(), 1);
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(hub.session_count(), 0);
@@ -155,7 +155,7 @@ async fn an_unused_handshake_expires_after_thirty_seconds() {
 async fn streams_get_heartbeats_and_die_without_answers() {
     let hub = hub();
     let seen = reasons(&hub);
-    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
     let mut stream = hub
         .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
         .unwrap();
@@ -192,7 +192,7 @@ async fn a_newer_poll_completes_the_older_with_a_noop() {
     let started = tokio::time::Instant::now();
     assert_eq!(next_texts(&mut older).await, ["8::"]);
     assert_eq!(started.elapsed(), Duration::ZERO);
-    hub.sockets().emit("news", vec![json!(1)]);
+    hub.sockets().emit_args("news", vec![json!(1)]);
     assert_eq!(
         next_texts(&mut newer).await,
         [r#"5:::{"name":"news","args":[1]}"#]
@@ -202,8 +202,8 @@ async fn a_newer_poll_completes_the_older_with_a_noop() {
 #[tokio::test(start_paused = true)]
 async fn a_waiting_poll_takes_only_the_first_packet() {
     let hub = hub();
-    hub.sockets().on("multi", |socket, _args, _ack| {
-        socket.emit("a", vec![json!(1)]);
+    hub.sockets().on_raw("multi", |socket, _args, _ack| {
+        socket.emit_args("a", vec![json!(1)]);
         socket.send("x");
     });
     let sid = connected(&hub).await;
@@ -257,9 +257,9 @@ async fn a_full_outbox_ends_the_session() {
     let seen = reasons(&hub);
     let sid = connected(&hub).await;
     for n in 0..3 {
-        assert_eq!(hub.sockets().emit("n", vec![json!(n)]), 1);
+        assert_eq!(hub.sockets().emit_args("n", vec![json!(n)]), 1);
     }
-    assert_eq!(hub.sockets().emit("n", vec![json!(3)]), 0);
+    assert_eq!(hub.sockets().emit_args("n", vec![json!(3)]), 0);
     assert_eq!(
         *seen.lock(),
         [(sid.clone(), DisconnectReason::BufferOverflow)]
@@ -271,9 +271,9 @@ async fn a_full_outbox_ends_the_session() {
 async fn volatile_packets_need_a_ready_transport() {
     let hub = hub();
     let sid = connected(&hub).await;
-    assert_eq!(hub.sockets().volatile().emit("v", vec![json!(1)]), 0);
+    assert_eq!(hub.sockets().volatile().emit_args("v", vec![json!(1)]), 0);
     let mut waiting = open_poll(&hub, &sid).unwrap();
-    assert_eq!(hub.sockets().volatile().emit("v", vec![json!(2)]), 1);
+    assert_eq!(hub.sockets().volatile().emit_args("v", vec![json!(2)]), 1);
     assert_eq!(
         next_texts(&mut waiting).await,
         [r#"5:::{"name":"v","args":[2]}"#]
@@ -285,12 +285,12 @@ async fn acks_work_both_ways() {
     let hub = hub();
     let answers = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&answers);
-    hub.sockets().on("ask", move |socket, _args, ack| {
+    hub.sockets().on_raw("ask", move |socket, _args, ack| {
         if let Some(ack) = ack {
-            ack.send(vec![json!("A")]);
+            ack.send_args(vec![json!("A")]);
         }
         let sink = Arc::clone(&sink);
-        socket.emit_with_ack("q", vec![json!(1)], move |args| sink.lock().push(args));
+        socket.emit_args_with_ack("q", vec![json!(1)], move |args| sink.lock().push(args));
     });
     let sid = connected(&hub).await;
     ingest(&hub, &sid, &[r#"5:7+::{"name":"ask"}"#, r#"3:8::hi"#]);
@@ -315,43 +315,68 @@ async fn acks_work_both_ways() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn timed_acks_run_once_with_the_reply_or_a_timeout() {
+async fn awaited_acks_give_the_typed_reply_a_timeout_or_the_reason_there_is_none() {
     let hub = hub();
     let sid = connected(&hub).await;
     let socket = hub.sockets().socket(&sid).unwrap();
-    let outcomes = Arc::new(Mutex::new(Vec::new()));
-    for event in ["answered", "ignored"] {
-        let sink = Arc::clone(&outcomes);
-        assert!(socket.timeout(Duration::from_secs(5)).emit_with_ack(
-            event,
-            vec![],
-            move |result| sink.lock().push((event, result))
-        ));
-    }
+    let deadline = Duration::from_secs(5);
+    let answered = tokio::spawn(
+        socket
+            .timeout(deadline)
+            .emit_with_ack::<(String, u32)>("answered", ()),
+    );
+    let ignored = tokio::spawn(
+        socket
+            .timeout(deadline)
+            .emit_with_ack::<String>("ignored", json!({"q": 1})),
+    );
+    let mistyped = tokio::spawn(socket.emit_with_ack::<u32>("mistyped", "n?"));
+    let forever = tokio::spawn(socket.emit_with_ack::<String>("forever", 1));
     assert_eq!(
         poll(&hub, &sid).await,
         [
-            r#"5:1+::{"name":"answered"}"#,
-            r#"5:2+::{"name":"ignored"}"#
+            r#"5:1+::{"name":"answered","args":[null]}"#,
+            r#"5:2+::{"name":"ignored","args":[{"q":1}]}"#,
+            r#"5:3+::{"name":"mistyped","args":["n?"]}"#,
+            r#"5:4+::{"name":"forever","args":[1]}"#,
         ]
     );
-    ingest(&hub, &sid, &[r#"6:::1+["yes"]"#]);
+    ingest(&hub, &sid, &[r#"6:::1+["yes",2]"#, r#"6:::3+["three"]"#]);
+    assert_eq!(answered.await.unwrap().unwrap(), ("yes".to_owned(), 2));
+    assert!(matches!(mistyped.await.unwrap(), Err(AckError::Decode(_))));
     tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(matches!(ignored.await.unwrap(), Err(AckError::Timeout(d)) if d == deadline));
+    // A late ack and a repeated one find nothing waiting.
     ingest(&hub, &sid, &[r#"6:::2+["late"]"#, r#"6:::1+["again"]"#]);
+    assert!(!forever.is_finished(), "an ack without a deadline waits");
+    hub.kick(&sid);
+    assert!(matches!(
+        forever.await.unwrap(),
+        Err(AckError::Disconnected)
+    ));
+    assert!(matches!(
+        socket.emit_with_ack::<String>("disconnect", ()).await,
+        Err(AckError::NotSent)
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ack_nobody_awaits_is_forgotten() {
+    let hub = hub();
+    let sid = connected(&hub).await;
+    let socket = hub.sockets().socket(&sid).unwrap();
+    drop(socket.emit_with_ack::<String>("dropped", 1));
+    let kept = tokio::spawn(socket.emit_with_ack::<String>("kept", 2));
     assert_eq!(
-        *outcomes.lock(),
+        poll(&hub, &sid).await,
         [
-            ("answered", Ok(vec![json!("yes")])),
-            ("ignored", Err(AckTimeout(Duration::from_secs(5)))),
+            r#"5:1+::{"name":"dropped","args":[1]}"#,
+            r#"5:2+::{"name":"kept","args":[2]}"#,
         ],
-        "each callback once: the late ack and the repeated one find nothing"
+        "the emit goes out when it is called"
     );
-    assert!(
-        !socket
-            .timeout(Duration::from_secs(1))
-            .emit_with_ack("disconnect", vec![], |_| {}),
-        "a reserved name is not sent"
-    );
+    ingest(&hub, &sid, &[r#"6:::1+["late"]"#, r#"6:::2+["two"]"#]);
+    assert_eq!(kept.await.unwrap().unwrap(), "two");
 }
 
 #[tokio::test(start_paused = true)]
@@ -362,7 +387,7 @@ async fn disconnecting_still_sees_the_rooms_and_can_tell_them() {
     hub.sockets().on_disconnecting(move |socket, reason| {
         sink.lock().push(("disconnecting", socket.rooms(), reason));
         for room in socket.rooms() {
-            socket.to(&room).emit("left", vec![json!(room)]);
+            socket.to(&room).emit_args("left", vec![json!(room)]);
         }
     });
     let sink = Arc::clone(&seen);
@@ -391,7 +416,7 @@ async fn disconnecting_still_sees_the_rooms_and_can_tell_them() {
         poll(&hub, &stayer).await,
         [r#"5:::{"name":"left","args":["lobby"]}"#]
     );
-    assert_eq!(hub.sockets().to("lobby").emit("after", vec![]), 1);
+    assert_eq!(hub.sockets().to("lobby").emit_args("after", vec![]), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -401,7 +426,7 @@ async fn reserved_events_never_reach_the_application() {
     for name in ["disconnect", "connect", "message"] {
         let hits = Arc::clone(&hits);
         hub.sockets()
-            .on(name, move |_socket, _args, _ack| *hits.lock() += 1);
+            .on_raw(name, move |_socket, _args, _ack| *hits.lock() += 1);
     }
     let sid = connected(&hub).await;
     ingest(
@@ -415,7 +440,12 @@ async fn reserved_events_never_reach_the_application() {
     );
     assert_eq!(*hits.lock(), 0);
     assert_eq!(hub.session_count(), 1);
-    assert!(!hub.sockets().socket(&sid).unwrap().emit("error", vec![]));
+    assert!(
+        !hub.sockets()
+            .socket(&sid)
+            .unwrap()
+            .emit_args("error", vec![])
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -430,7 +460,7 @@ async fn namespaces_authorize_connect_and_leave() {
         }
     });
     chat.on_connection(|socket| {
-        socket.emit("hi", vec![json!("chat")]);
+        socket.emit_args("hi", vec![json!("chat")]);
     });
     let left = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&left);
@@ -462,13 +492,13 @@ async fn rooms_and_broadcasts_target_the_right_sessions() {
     for sid in [&a, &b] {
         hub.sockets().socket(sid).unwrap().join("r");
     }
-    assert_eq!(hub.sockets().to("r").emit("room", vec![]), 2);
+    assert_eq!(hub.sockets().to("r").emit_args("room", vec![]), 2);
     assert_eq!(
         hub.sockets()
             .socket(&a)
             .unwrap()
             .broadcast()
-            .emit("others", vec![]),
+            .emit_args("others", vec![]),
         2
     );
     assert_eq!(poll(&hub, &a).await, [r#"5:::{"name":"room"}"#]);
@@ -499,19 +529,22 @@ async fn handshakes_check_origin_and_authorization() {
         _ => Authorization::Refuse,
     });
     assert_eq!(
-        hub.handshake(info(&[("token", "ok")], Some("http://evil.example"))),
+        hub.handshake(info(&[("token", "ok")], Some("http://evil.example")))
+            .await,
         Err(Refusal::BadOrigin)
     );
     assert_eq!(
-        hub.handshake(info(&[], Some("http://good.example"))),
+        hub.handshake(info(&[], Some("http://good.example"))).await,
         Err(Refusal::Unauthorized)
     );
     assert!(matches!(
-        hub.handshake(info(&[("token", "boom")], Some("http://good.example"))),
+        hub.handshake(info(&[("token", "boom")], Some("http://good.example")))
+            .await,
         Err(Refusal::AuthorizationError(_))
     ));
     let body = hub
         .handshake(info(&[("token", "ok")], Some("http://good.example")))
+        .await
         .unwrap();
     assert_eq!(
         (body.heartbeat_timeout_secs, body.close_timeout_secs),
@@ -542,10 +575,10 @@ async fn handshakes_check_origin_and_authorization() {
 #[tokio::test(start_paused = true)]
 async fn early_posts_are_processed_and_connect_comes_first() {
     let hub = hub();
-    hub.sockets().on("echo", |socket, args, _ack| {
-        socket.emit("echo", args);
+    hub.sockets().on_raw("echo", |socket, args, _ack| {
+        socket.emit_args("echo", args);
     });
-    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
     ingest(&hub, &sid, &[r#"5:::{"name":"echo","args":[1]}"#]);
     assert_eq!(
         poll(&hub, &sid).await,
@@ -564,7 +597,10 @@ async fn shutdown_ends_every_session_and_refuses_handshakes() {
     hub.shutdown();
     assert!(stream.next_batch().await.is_none());
     assert_eq!(*seen.lock(), [(sid, DisconnectReason::ServerShutdown)]);
-    assert_eq!(hub.handshake(info(&[], None)), Err(Refusal::Unavailable));
+    assert_eq!(
+        hub.handshake(info(&[], None)).await,
+        Err(Refusal::Unavailable)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -573,7 +609,7 @@ async fn shutdown_hands_every_queue_to_its_transport_before_the_session_ends() {
     let seen = reasons(&hub);
     let (streaming, mut stream) = connected_stream(&hub).await;
     let polling = connected(&hub).await;
-    let unconnected = hub.handshake(info(&[], None)).unwrap().sid;
+    let unconnected = hub.handshake(info(&[], None)).await.unwrap().sid;
     assert_eq!(hub.sockets().send("queued"), 2);
     hub.shutdown();
     assert_eq!(
@@ -612,7 +648,7 @@ async fn client_packets_are_refused_once_a_shutdown_has_begun() {
     let hub = hub();
     let heard = Arc::new(Mutex::new(0));
     let sink = Arc::clone(&heard);
-    hub.sockets().on("ping", move |_socket, _args, _ack| {
+    hub.sockets().on_raw("ping", move |_socket, _args, _ack| {
         *sink.lock() += 1;
     });
     let (sid, stream) = connected_stream(&hub).await;
@@ -641,11 +677,11 @@ async fn what_a_packet_accepted_before_the_cut_emits_is_still_delivered() {
     let hub = hub();
     // The shutdown begins while the packet is being handled, as when SIGTERM arrives on
     // another thread: the broadcast after it must still reach the waiting poll.
-    hub.sockets().on("last", {
+    hub.sockets().on_raw("last", {
         let hub = hub.clone();
         move |socket, _args, _ack| {
             hub.shutdown();
-            assert_eq!(socket.broadcast().emit("after", vec![json!(1)]), 1);
+            assert_eq!(socket.broadcast().emit_args("after", vec![json!(1)]), 1);
         }
     });
     let (sender, _stream) = connected_stream(&hub).await;
@@ -717,10 +753,10 @@ async fn a_dropped_stream_is_closed_only_while_it_is_current() {
 #[tokio::test(start_paused = true)]
 async fn a_stream_hands_packets_over_through_its_attachment_while_it_waits() {
     let hub = hub();
-    hub.sockets().on("ping", |socket, args, _ack| {
-        socket.emit("pong", args);
+    hub.sockets().on_raw("ping", |socket, args, _ack| {
+        socket.emit_args("pong", args);
     });
-    let sid = hub.handshake(info(&[], None)).unwrap().sid;
+    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
     let stream = hub
         .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
         .unwrap();
@@ -774,8 +810,8 @@ async fn a_stream_that_takes_nothing_is_ended_at_the_byte_bound_and_others_get_e
     let mut received = 0;
     for n in 0..30 {
         // A volatile emit never overflows: it is dropped for the backed-up one.
-        hub.sockets().volatile().emit("v", vec![json!(n)]);
-        hub.sockets().emit("big", vec![json!(n), json!(big)]);
+        hub.sockets().volatile().emit_args("v", vec![json!(n)]);
+        hub.sockets().emit_args("big", vec![json!(n), json!(big)]);
         received += next_texts(&mut reader).await.len();
     }
     assert_eq!(
@@ -808,7 +844,7 @@ fn budgeted() -> (Hub, Arc<Mutex<usize>>) {
     let counted = Arc::new(Mutex::new(0));
     let sink = Arc::clone(&counted);
     hub.sockets()
-        .on("count", move |_socket, _args, _ack| *sink.lock() += 1);
+        .on_raw("count", move |_socket, _args, _ack| *sink.lock() += 1);
     (hub, counted)
 }
 
@@ -887,7 +923,7 @@ async fn bytes_are_budgeted_and_a_message_larger_than_the_burst_passes_when_it_i
     .unwrap();
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&sizes);
-    hub.sockets().on("blob", move |_socket, args, _ack| {
+    hub.sockets().on_raw("blob", move |_socket, args, _ack| {
         sink.lock().push(args[0].as_str().map_or(0, str::len));
     });
     let sid = connected(&hub).await;
@@ -912,18 +948,22 @@ async fn oversized_handshakes_are_refused_and_keep_nothing() {
     .unwrap();
     let long = "q".repeat(100);
     assert_eq!(
-        hub.handshake(info(&[("token", &long)], None)),
+        hub.handshake(info(&[("token", &long)], None)).await,
         Err(Refusal::QueryTooLong)
     );
     let mut fat = info(&[], None);
     fat.headers.push(("cookie".to_owned(), "c".repeat(200)));
-    assert_eq!(hub.handshake(fat), Err(Refusal::HeadersTooLarge));
+    assert_eq!(hub.handshake(fat).await, Err(Refusal::HeadersTooLarge));
     assert_eq!(hub.session_count(), 0);
     assert_eq!(hub.unconnected_count(), 0);
     assert_eq!(handshakes(&hub, "query_too_long"), 1);
     assert_eq!(handshakes(&hub, "headers_too_large"), 1);
     let fits = "q".repeat(90);
-    let sid = hub.handshake(info(&[("token", &fits)], None)).unwrap().sid;
+    let sid = hub
+        .handshake(info(&[("token", &fits)], None))
+        .await
+        .unwrap()
+        .sid;
     assert_eq!(poll(&hub, &sid).await, ["1::"]);
 }
 
@@ -941,18 +981,20 @@ async fn unconnected_handshakes_have_their_own_caps_and_do_not_fill_the_node() {
     .unwrap();
     let seen = reasons(&hub);
     let first = connected(&hub).await;
-    let from_a: Vec<String> = (0..3)
-        .map(|_| hub.handshake(info_from("10.0.0.1:1")).unwrap().sid)
-        .collect();
+    let mut from_a = Vec::new();
+    for _ in 0..3 {
+        from_a.push(hub.handshake(info_from("10.0.0.1:1")).await.unwrap().sid);
+    }
     assert_eq!(
-        hub.handshake(info_from("10.0.0.1:2")),
+        hub.handshake(info_from("10.0.0.1:2")).await,
         Err(Refusal::TooManyUnconnected(UnconnectedLimit::Address))
     );
-    let from_b: Vec<String> = (0..2)
-        .map(|_| hub.handshake(info_from("10.0.0.2:1")).unwrap().sid)
-        .collect();
+    let mut from_b = Vec::new();
+    for _ in 0..2 {
+        from_b.push(hub.handshake(info_from("10.0.0.2:1")).await.unwrap().sid);
+    }
     assert_eq!(
-        hub.handshake(info_from("10.0.0.3:1")),
+        hub.handshake(info_from("10.0.0.3:1")).await,
         Err(Refusal::TooManyUnconnected(UnconnectedLimit::Node))
     );
     assert_eq!(
@@ -962,7 +1004,7 @@ async fn unconnected_handshakes_have_their_own_caps_and_do_not_fill_the_node() {
     );
     assert_eq!(poll(&hub, &from_a[0]).await, ["1::"]);
     assert_eq!(
-        hub.handshake(info_from("10.0.0.3:1")),
+        hub.handshake(info_from("10.0.0.3:1")).await,
         Err(Refusal::Full),
         "two connected fill it"
     );
@@ -980,7 +1022,7 @@ async fn unconnected_handshakes_have_their_own_caps_and_do_not_fill_the_node() {
     assert_eq!(disconnects(&hub, DisconnectReason::HandshakeExpired), 3);
     hub.kick(&first);
     assert_eq!(hub.connected_count(), 1);
-    let sid = hub.handshake(info_from("10.0.0.3:1")).unwrap().sid;
+    let sid = hub.handshake(info_from("10.0.0.3:1")).await.unwrap().sid;
     assert_eq!(poll(&hub, &sid).await, ["1::"]);
     assert!(
         seen.lock()
@@ -1003,12 +1045,12 @@ async fn an_address_rewritten_by_the_authorization_hook_is_uncounted_where_it_wa
         data.info.address = "192.0.2.1:1".parse().unwrap();
         Authorization::Accept
     });
-    hub.handshake(info_from("10.0.0.1:1")).unwrap();
+    hub.handshake(info_from("10.0.0.1:1")).await.unwrap();
     tokio::time::sleep(Duration::from_secs(31)).await;
-    let sid = hub.handshake(info_from("10.0.0.1:1")).unwrap().sid;
+    let sid = hub.handshake(info_from("10.0.0.1:1")).await.unwrap().sid;
     assert_eq!(poll(&hub, &sid).await, ["1::"]);
     assert_eq!(
-        hub.handshake(info_from("10.0.0.1:1")).map(|_| ()),
+        hub.handshake(info_from("10.0.0.1:1")).await.map(|_| ()),
         Ok(()),
         "its connection gave the address's slot back"
     );

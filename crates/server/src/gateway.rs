@@ -219,6 +219,8 @@ enum Answer {
     },
     /// A request of a modern client (Engine.IO), its query read.
     Engine(ferrio_eio::Query),
+    /// A 0.9 handshake, which may wait on an asynchronous authorization hook.
+    Handshake,
 }
 
 /// How a forwarded request is answered on this node when its session's node cannot be
@@ -264,11 +266,7 @@ impl Shared {
                 "Protocol version not supported.",
                 None,
             )),
-            Route::Handshake => Answer::Now(handshake::serve(
-                &self.hub,
-                request,
-                self.connection_info(request),
-            )),
+            Route::Handshake => Answer::Handshake,
             Route::ForcedDisconnect { sid } => {
                 if let Some(refusal) = self.foreign_origin(request, None) {
                     return Some(Answer::Now(refusal));
@@ -369,6 +367,8 @@ impl Shared {
         // the largest of them.
         let response = match answer {
             Answer::Now(response) => response,
+            // Boxed for the same reason: a handshake waits only on its authorization hook.
+            Answer::Handshake => Box::pin(handshake::serve(&self.hub, request, connection)).await,
             Answer::Transport { kind, sid } => match self.elsewhere(&sid, hops(&request)).await {
                 Some((node, peer)) => {
                     let here = Local::Transport;
@@ -527,9 +527,16 @@ impl Shared {
                 upgrade_timeout: engine.upgrade_timeout,
                 echo,
             };
-            return ferrio_websocket::engine_upgrade(socket, request, |request| {
-                handshake::connect_info(request.headers(), request.uri().query(), connection)
-            });
+            // Boxed: the upgrade's handshake may wait on the authorization hook, and inline it
+            // would size every held poll by it.
+            return Box::pin(ferrio_websocket::engine_upgrade(
+                socket,
+                request,
+                |request| {
+                    handshake::connect_info(request.headers(), request.uri().query(), connection)
+                },
+            ))
+            .await;
         }
         let limits = PostLimits {
             max_body_bytes: engine.max_payload,

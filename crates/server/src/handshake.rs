@@ -20,12 +20,12 @@ static BAD_HOST: LogGate = LogGate::new();
 /// (or `414`/`431` for a query or headers over the hub's bounds, `503` for the node's limits).
 /// A request that is not a well-formed GET gets `405` or `400` before anything is looked at
 /// ([`check_request`]).
-pub(crate) fn serve<B>(
+pub(crate) async fn serve<B>(
     hub: &Hub,
-    request: &Request<B>,
+    request: Request<B>,
     connection: ConnectionInfo,
 ) -> Response<Body> {
-    if let Err(error) = check_request(request) {
+    if let Err(error) = check_request(&request) {
         let gate = match error {
             TransportError::HandshakeMethodNotAllowed => &WRONG_METHOD,
             _ => &BAD_HOST,
@@ -41,7 +41,7 @@ pub(crate) fn serve<B>(
         .iter()
         .find(|(key, _)| key == "jsonp")
         .and_then(|(_, value)| callback_index(value));
-    let outcome = hub.handshake(info);
+    let outcome = hub.handshake(info).await;
     if let Some(index) = jsonp {
         // The script tag that asked sees neither status nor headers: failures are a JS Error.
         let call = match &outcome {

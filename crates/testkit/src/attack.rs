@@ -116,7 +116,7 @@ impl TestServer {
         .flatten()
         .expect("the session connects");
         assert!(
-            socket.emit("big", vec![json!("x".repeat(STALLING_PACKET_BYTES))]),
+            socket.emit_args("big", vec![json!("x".repeat(STALLING_PACKET_BYTES))]),
             "the packet is accepted"
         );
     }

@@ -94,7 +94,7 @@ mod tests {
     }
 
     async fn connected(hub: &Hub) -> String {
-        let sid = hub.handshake(connect_info()).unwrap().sid;
+        let sid = hub.handshake(connect_info()).await.unwrap().sid;
         assert_eq!(poll(hub, &sid).await.unwrap(), "1::");
         sid
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use ferrio_hub::{AckReply, HandshakeData, Hub, Socket};
+use ferrio_hub::{AckSender, Args, HandshakeData, Hub, Socket};
 use serde_json::{Map, Value, json};
 
 use crate::client::{CallKind, Webhooks};
@@ -18,19 +18,22 @@ pub fn install(hub: &Hub, config: WebhookConfig) -> Arc<Webhooks> {
         let namespace = hub.of(name);
         for event in &webhooks.config.events {
             let hooks = Arc::clone(&webhooks);
-            let event_name = event.clone();
-            namespace.on(event, move |socket, args, ack| {
-                let body = describe(
-                    socket,
-                    CallKind::Event,
-                    json!({ "event": event_name, "args": args, "ack": ack.is_some() }),
-                );
-                let hooks = Arc::clone(&hooks);
-                tokio::spawn(async move {
-                    let reply = hooks.call(CallKind::Event, &body).await;
-                    answer(ack, reply);
-                });
-            });
+            let event_name: Arc<str> = event.as_str().into();
+            namespace.on(
+                event,
+                move |socket: Socket, Args(args): Args, ack: Option<AckSender>| {
+                    let body = describe(
+                        &socket,
+                        CallKind::Event,
+                        json!({ "event": &*event_name, "args": args, "ack": ack.is_some() }),
+                    );
+                    let hooks = Arc::clone(&hooks);
+                    async move {
+                        let reply = hooks.call(CallKind::Event, &body).await;
+                        answer(ack, reply);
+                    }
+                },
+            );
         }
         if webhooks.config.connect {
             let hooks = Arc::clone(&webhooks);
@@ -59,10 +62,10 @@ pub fn install(hub: &Hub, config: WebhookConfig) -> Arc<Webhooks> {
 
 /// The client's ack: the backend's JSON array as its arguments; any other reply acks without
 /// data; no reply (every attempt failed) sends no ack, as an application that never answers.
-fn answer(ack: Option<AckReply>, reply: Option<Value>) {
+fn answer(ack: Option<AckSender>, reply: Option<Value>) {
     match (ack, reply) {
-        (Some(ack), Some(Value::Array(args))) => ack.send(args),
-        (Some(ack), Some(_)) => ack.send(Vec::new()),
+        (Some(ack), Some(Value::Array(args))) => ack.send_args(args),
+        (Some(ack), Some(_)) => ack.send_args(Vec::new()),
         _ => {}
     }
 }

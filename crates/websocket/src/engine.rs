@@ -68,7 +68,7 @@ enum Opening {
 /// gets the reference's JSON error instead: not an upgrade, `Bad request`; an unknown
 /// session, `Session ID unknown`. A WebSocket for a session already upgraded, or being
 /// upgraded by another connection, is opened and closed at once (the session goes on).
-pub fn engine_upgrade<B>(
+pub async fn engine_upgrade<B>(
     ctx: EngineSocketRequest<'_>,
     mut request: Request<B>,
     info: impl FnOnce(&Request<B>) -> ConnectInfo,
@@ -85,10 +85,11 @@ where
     };
     let opening = match ctx.sid {
         None => {
+            let info = info(&request);
             let opened = if ctx.echo {
-                ctx.hub.open_engine_echo(info(&request), ctx.revision)
+                ctx.hub.open_engine_echo(info, ctx.revision).await
             } else {
-                ctx.hub.open_engine(info(&request), ctx.revision)
+                ctx.hub.open_engine(info, ctx.revision).await
             };
             let open = match opened {
                 Ok(open) => open,

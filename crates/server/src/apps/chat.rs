@@ -10,37 +10,70 @@
 //!
 //! plus: a line that carries `data` (binary data, say) hands it on as a second argument,
 //! `toClient(msg, data)`; a `message` that asks for an ack with data is acked with its own
-//! text.
+//! text. A line that is not an object (the original would say `undefined:undefined`) is
+//! refused as arguments that do not fit ([`Data`]).
 
-use ferrio_hub::{Hub, Message};
+use ferrio_hub::{Data, Hub, Message, Socket};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::js_text;
 
+/// A line of the chat, as the demo page sends it: `{ nome, msg }`, and `data` when the
+/// line carries some (binary data, say).
+#[derive(Debug, Deserialize)]
+struct Line {
+    #[serde(default)]
+    nome: JsText,
+    #[serde(default)]
+    msg: JsText,
+    data: Option<Value>,
+}
+
+/// A JSON value as JavaScript writes it into a string (`undefined` when absent), so
+/// `nome + ":" + msg` reads as the original's whatever a client sends.
+#[derive(Debug)]
+struct JsText(String);
+
+impl Default for JsText {
+    fn default() -> Self {
+        JsText(js_text(None))
+    }
+}
+
+impl<'de> Deserialize<'de> for JsText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(|value| JsText(js_text(Some(&value))))
+    }
+}
+
 /// Installs the chat on the default namespace.
 pub fn install(hub: &Hub) {
     let sockets = hub.sockets();
-    sockets.on("toServer", |socket, args, _ack| {
-        let data = args.first();
-        let line = format!(
-            "{}:{}",
-            js_text(data.and_then(|d| d.get("nome"))),
-            js_text(data.and_then(|d| d.get("msg")))
-        );
-        let mut out = vec![Value::String(line)];
-        if let Some(attached) = data.and_then(|d| d.get("data")) {
-            out.push(attached.clone());
-        }
-        socket.emit("toClient", out.clone());
-        socket.broadcast().emit("toClient", out);
-    });
+    sockets.on(
+        "toServer",
+        |socket: Socket, Data(line): Data<Line>| async move {
+            let text = format!("{}:{}", line.nome.0, line.msg.0);
+            match line.data {
+                None => {
+                    socket.emit("toClient", &text);
+                    socket.broadcast().emit("toClient", &text);
+                }
+                Some(attached) => {
+                    let args = vec![Value::String(text), attached];
+                    socket.emit_args("toClient", args.clone());
+                    socket.broadcast().emit_args("toClient", args);
+                }
+            }
+        },
+    );
     sockets.on_message(|_socket, message, ack| {
         if let Some(ack) = ack {
             let text = match message {
                 Message::Text(text) => text,
                 Message::Json(value) => js_text(Some(&value)),
             };
-            ack.send(vec![Value::String(text)]);
+            ack.send(text);
         }
     });
 }

@@ -3,7 +3,7 @@
 //!
 //! - default namespace: `echo` (ack with the same arguments when asked, else emit `echo`
 //!   back), `message` (send the text back; ack with `('x', 2)` when asked), `bcast`
-//!   (`broadcast.emit('bmsg', arg)`), `join` (join room `arg`), `toroom` (`in(room).emit(
+//!   (`broadcast.emit_args('bmsg', arg)`), `join` (join room `arg`), `toroom` (`in(room).emit_args(
 //!   'roommsg', msg)`), `kick` (`socket.disconnect()`), `askack` (`emit('q', 1, fn)` then
 //!   `send('hello', fn)`), `multi` (emit `a(1)`, emit `b('é€😀')`, send `x`), `volatile`
 //!   (a volatile `vol` and a normal `nonvol` emit with the same arguments);
@@ -137,7 +137,7 @@ fn record_lifecycle(namespace: &ferrio_hub::Namespace, log: &Log) {
             xdomain: socket.handshake().xdomain,
         });
         if socket.namespace() == "/chat" {
-            socket.emit("hi", vec![json!("chat")]);
+            socket.emit_args("hi", vec![json!("chat")]);
         }
     });
     let disconnect_log = log.clone();
@@ -153,10 +153,10 @@ fn record_lifecycle(namespace: &ferrio_hub::Namespace, log: &Log) {
 fn install_default(hub: &Hub, log: &Log) {
     let sockets = hub.sockets();
     record_lifecycle(&sockets, log);
-    sockets.on("echo", |socket, args, ack| match ack {
-        Some(ack) => ack.send(args),
+    sockets.on_raw("echo", |socket, args, ack| match ack {
+        Some(ack) => ack.send_args(args),
         None => {
-            socket.emit("echo", args);
+            socket.emit_args("echo", args);
         }
     });
     sockets.on_message(|socket, message, ack| {
@@ -166,31 +166,31 @@ fn install_default(hub: &Hub, log: &Log) {
         };
         socket.send(&text);
         if let Some(ack) = ack {
-            ack.send(vec![json!("x"), json!(2)]);
+            ack.send_args(vec![json!("x"), json!(2)]);
         }
     });
-    sockets.on("bcast", |socket, args, _ack| {
+    sockets.on_raw("bcast", |socket, args, _ack| {
         let arg = args.into_iter().next().unwrap_or(Value::Null);
-        socket.broadcast().emit("bmsg", vec![arg]);
+        socket.broadcast().emit_args("bmsg", vec![arg]);
     });
-    sockets.on("join", |socket, args, _ack| {
+    sockets.on_raw("join", |socket, args, _ack| {
         socket.join(&js_text(args.first()));
     });
     let hub_for_rooms = hub.clone();
-    sockets.on("toroom", move |_socket, args, _ack| {
+    sockets.on_raw("toroom", move |_socket, args, _ack| {
         let room = js_text(args.first());
         let message = args.get(1).cloned().unwrap_or(Value::Null);
         hub_for_rooms
             .sockets()
             .to(&room)
-            .emit("roommsg", vec![message]);
+            .emit_args("roommsg", vec![message]);
     });
-    sockets.on("kick", |socket, _args, _ack| socket.disconnect());
+    sockets.on_raw("kick", |socket, _args, _ack| socket.disconnect());
     let ack_log = log.clone();
-    sockets.on("askack", move |socket, _args, _ack| {
+    sockets.on_raw("askack", move |socket, _args, _ack| {
         let question_log = ack_log.clone();
         let sid = socket.id().to_owned();
-        socket.emit_with_ack("q", vec![json!(1)], move |args| {
+        socket.emit_args_with_ack("q", vec![json!(1)], move |args| {
             question_log.record(Observation::AckedQuestion { sid, args });
         });
         let hello_log = ack_log.clone();
@@ -199,14 +199,14 @@ fn install_default(hub: &Hub, log: &Log) {
             hello_log.record(Observation::AckedHello { sid })
         });
     });
-    sockets.on("multi", |socket, _args, _ack| {
-        socket.emit("a", vec![json!(1)]);
-        socket.emit("b", vec![json!("é€😀")]);
+    sockets.on_raw("multi", |socket, _args, _ack| {
+        socket.emit_args("a", vec![json!(1)]);
+        socket.emit_args("b", vec![json!("é€😀")]);
         socket.send("x");
     });
-    sockets.on("volatile", |socket, args, _ack| {
-        socket.volatile_emit("vol", args.clone());
-        socket.emit("nonvol", args);
+    sockets.on_raw("volatile", |socket, args, _ack| {
+        socket.volatile_emit_args("vol", args.clone());
+        socket.emit_args("nonvol", args);
     });
 }
 
@@ -223,9 +223,9 @@ fn install_private(hub: &Hub) {
             }
         }
     });
-    private.on("echo", |_socket, args, ack| {
+    private.on_raw("echo", |_socket, args, ack| {
         if let Some(ack) = ack {
-            ack.send(args);
+            ack.send_args(args);
         }
     });
 }
@@ -238,10 +238,10 @@ fn install_chat(hub: &Hub, log: &Log) {
         _ => Authorization::Accept,
     });
     record_lifecycle(&chat, log);
-    chat.on("echo", |socket, args, ack| match ack {
-        Some(ack) => ack.send(args),
+    chat.on_raw("echo", |socket, args, ack| match ack {
+        Some(ack) => ack.send_args(args),
         None => {
-            socket.emit("echo", args);
+            socket.emit_args("echo", args);
         }
     });
 }

@@ -19,10 +19,10 @@ pub(super) fn install(hub: &Hub) {
 
 fn install_on(namespace: &Namespace) {
     namespace.on_connection(|socket| {
-        socket.emit("auth", vec![socket.auth().unwrap_or_else(|| json!({}))]);
+        socket.emit_args("auth", vec![socket.auth().unwrap_or_else(|| json!({}))]);
     });
-    namespace.on("message", |socket, args, _ack| {
-        socket.emit("message-back", args);
+    namespace.on_raw("message", |socket, args, _ack| {
+        socket.emit_args("message-back", args);
     });
     // One argument makes a `message` of the 0.9 model: sent back the same way.
     namespace.on_message(|socket, message, _ack| {
@@ -30,11 +30,11 @@ fn install_on(namespace: &Namespace) {
             Message::Text(text) => Value::String(text),
             Message::Json(value) => value,
         };
-        socket.emit("message-back", vec![arg]);
+        socket.emit_args("message-back", vec![arg]);
     });
-    namespace.on("message-with-ack", |_socket, args, ack| {
+    namespace.on_raw("message-with-ack", |_socket, args, ack| {
         if let Some(ack) = ack {
-            ack.send(args);
+            ack.send_args(args);
         }
     });
 }
