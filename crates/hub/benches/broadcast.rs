@@ -81,7 +81,7 @@ fn bench_broadcast(c: &mut Criterion) {
         let first = fixture.attachments[0].session_id().to_owned();
         group.throughput(Throughput::Elements(sessions as u64));
 
-        // io.sockets.emit_args('toClient', text): every session.
+        // io.sockets.emit('toClient', text): every session.
         group.bench_function(BenchmarkId::new("emit", sessions), |b| {
             b.iter_custom(|iterations| {
                 let mut timed = Duration::ZERO;
@@ -97,7 +97,7 @@ fn bench_broadcast(c: &mut Criterion) {
             });
         });
 
-        // socket.broadcast.emit_args('toClient', text), as the chat does: all but the sender.
+        // socket.broadcast.emit('toClient', text), as the chat does: all but the sender.
         group.bench_function(BenchmarkId::new("emit_except_sender", sessions), |b| {
             b.iter_custom(|iterations| {
                 let mut timed = Duration::ZERO;

@@ -3,7 +3,7 @@
 //!
 //! - default namespace: `echo` (ack with the same arguments when asked, else emit `echo`
 //!   back), `message` (send the text back; ack with `('x', 2)` when asked), `bcast`
-//!   (`broadcast.emit_args('bmsg', arg)`), `join` (join room `arg`), `toroom` (`in(room).emit_args(
+//!   (`broadcast.emit('bmsg', arg)`), `join` (join room `arg`), `toroom` (`in(room).emit(
 //!   'roommsg', msg)`), `kick` (`socket.disconnect()`), `askack` (`emit('q', 1, fn)` then
 //!   `send('hello', fn)`), `multi` (emit `a(1)`, emit `b('é€😀')`, send `x`), `volatile`
 //!   (a volatile `vol` and a normal `nonvol` emit with the same arguments);
