@@ -42,13 +42,13 @@ fn dockerfile_builds_locked_and_runs_small_and_unprivileged() {
         .collect();
     assert_eq!(
         stages.len(),
-        2,
-        "a build stage and a runtime stage: {stages:?}"
+        3,
+        "a stage for the Flash movie, a build stage and a runtime stage: {stages:?}"
     );
     assert!(
-        stages[1].contains("distroless"),
+        stages[2].contains("distroless"),
         "small runtime image: {}",
-        stages[1]
+        stages[2]
     );
     assert!(text.contains("cargo build --release --locked -p ferrio-server --bin ferrio"));
     let user = text
@@ -64,6 +64,45 @@ fn dockerfile_builds_locked_and_runs_small_and_unprivileged() {
     assert!(
         text.contains("FERRIO_ADMIN_BIND=0.0.0.0"),
         "admin reachable from outside the container"
+    );
+}
+
+#[test]
+fn the_image_embeds_the_flash_movie_the_repositorys_script_installs() {
+    let text = dockerfile();
+    let lines: Vec<&str> = text.lines().collect();
+    let position = |needle: &str| {
+        lines
+            .iter()
+            .position(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("the Dockerfile lacks `{needle}`"))
+    };
+    let stage = position("FROM node:");
+    assert!(
+        lines[stage].ends_with(" AS flash-movie"),
+        "{}",
+        lines[stage]
+    );
+    let script = position("COPY static/flashsocket/install.sh ./");
+    let install = position("RUN ./install.sh /movie");
+    let build_stage = position("FROM rust:");
+    assert!(stage < script && script < install && install < build_stage);
+    let copied = position(
+        "COPY --from=flash-movie /movie/WebSocketMain.swf /movie/WebSocketMainInsecure.swf \
+         ./static/flashsocket/",
+    );
+    let build = position("cargo build --release");
+    assert!(
+        build_stage < copied && copied < build,
+        "the movie reaches static/flashsocket before the build embeds it"
+    );
+    // The context never brings a movie of its own, which would stand in for the checked one.
+    let ignored = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    assert!(
+        ignored
+            .lines()
+            .any(|line| line == "static/flashsocket/*.swf*"),
+        "{ignored}"
     );
 }
 

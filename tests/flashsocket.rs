@@ -1,7 +1,9 @@
 //! The flashsocket transport and the Flash socket policy responder over real TCP (docs/protocol.md
-//! §5.2, §8 #10, #11, #21, #24, §9 C50–C51): draft 76 on `/socket.io/1/flashsocket/{sid}`, offered
-//! only when enabled, and the policy on its own port and inline on the main port.
+//! §5.2, §8 #10, #11, #21, #24, §9 C50–C52): draft 76 on `/socket.io/1/flashsocket/{sid}`, offered
+//! only when enabled, the policy on its own port and inline on the main port, and the Flash
+//! movie the real 0.9.17 client loads, served under the resource only then.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -516,4 +518,128 @@ async fn flashsocket_tcp_close_ends_the_session() {
         .assert_observed(WAIT, disconnected(&sid, DisconnectReason::SocketEnd))
         .await;
     assert_eq!(server.poll(&sid).await, "7:::1+0");
+}
+
+/// The Flash movie's two files as the client computes their paths: the resource, then
+/// `static/flashsocket/WebSocketMain.swf` (`…Insecure.swf` for a page of another domain).
+const FLASH_MOVIE_FILES: [&str; 2] = ["WebSocketMain.swf", "WebSocketMainInsecure.swf"];
+
+/// How long the movie may be cached: a week (`crates/server/src/static_files.rs`).
+const FLASH_MOVIE_CACHE_CONTROL: &str = "public, max-age=604800";
+
+/// `file` of socket.io-client 0.9.17's `dist/`, from the copy `npm ci` installed in tests/
+/// independently of `static/flashsocket/install.sh`; fails when it is not there.
+fn npm_flash_movie(file: &str) -> Vec<u8> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "node_modules/socket.io-client/dist",
+        file,
+    ]
+    .iter()
+    .collect();
+    std::fs::read(&path).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error}; run `npm ci` in tests/ (tests/run.sh does)",
+            path.display()
+        )
+    })
+}
+
+/// The path of the movie's `file` under `resource`.
+fn flash_movie_path(resource: &str, file: &str) -> String {
+    format!("{resource}/static/flashsocket/{file}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c52_the_flash_movie_is_the_npm_packages_byte_for_byte_with_head_and_revalidation() {
+    let server = TestServer::start(flash_config()).await;
+    let mut etags = Vec::new();
+    for file in FLASH_MOVIE_FILES {
+        let path = flash_movie_path("/socket.io", file);
+        let expected = npm_flash_movie(file);
+        let movie = server.get(&path).await;
+        assert_eq!(movie.status, 200, "{path}: {}", movie.text());
+        assert!(
+            movie.body == expected,
+            "{path}: {} bytes served, not the package's {} (a build without the movie, or another \
+             one: run static/flashsocket/install.sh and rebuild)",
+            movie.body.len(),
+            expected.len()
+        );
+        assert_eq!(
+            movie.header("content-type"),
+            Some("application/x-shockwave-flash"),
+            "{path}"
+        );
+        let length = expected.len().to_string();
+        assert_eq!(movie.header("content-length"), Some(length.as_str()));
+        assert_eq!(
+            movie.header("cache-control"),
+            Some(FLASH_MOVIE_CACHE_CONTROL)
+        );
+        let etag = movie.header("etag").expect("an ETag").to_owned();
+
+        let head = server.request(Method::HEAD, &path, &[], "").await;
+        assert_eq!(head.status, 200, "{path}");
+        assert!(head.body.is_empty(), "{path}: HEAD has no body");
+        for name in ["content-type", "content-length", "cache-control", "etag"] {
+            assert_eq!(head.header(name), movie.header(name), "{path}: HEAD {name}");
+        }
+
+        let revalidated = server
+            .request(Method::GET, &path, &[("if-none-match", &etag)], "")
+            .await;
+        assert_eq!(revalidated.status, 304, "{path}");
+        assert!(revalidated.body.is_empty());
+        assert_eq!(revalidated.header("etag"), Some(etag.as_str()));
+        assert_eq!(
+            revalidated.header("cache-control"),
+            Some(FLASH_MOVIE_CACHE_CONTROL)
+        );
+        let stale = server
+            .request(Method::GET, &path, &[("if-none-match", "\"stale\"")], "")
+            .await;
+        assert_eq!(stale.status, 200, "{path}");
+        assert!(
+            stale.body == expected,
+            "{path}: a stale ETag gets the movie"
+        );
+
+        let post = server.request(Method::POST, &path, &[], "x").await;
+        assert_eq!(post.status, 405, "{path}");
+        etags.push(etag);
+    }
+    assert_ne!(etags[0], etags[1], "two files, two ETags");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flash_movie_is_served_under_the_configured_resource() {
+    let mut config = flash_config();
+    config.resource = "/realtime".to_owned();
+    let server = TestServer::start(config).await;
+    for file in FLASH_MOVIE_FILES {
+        let movie = server.get(&flash_movie_path("/realtime", file)).await;
+        assert_eq!(movie.status, 200, "{file}: {}", movie.text());
+        assert!(movie.body == npm_flash_movie(file), "{file}");
+        let elsewhere = server.get(&flash_movie_path("/socket.io", file)).await;
+        assert_eq!(elsewhere.status, 404, "{file} outside the resource");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flash_movie_is_not_found_while_flashsocket_is_off() {
+    let server = TestServer::start_default().await;
+    for file in FLASH_MOVIE_FILES {
+        let path = flash_movie_path("/socket.io", file);
+        for method in [Method::GET, Method::HEAD] {
+            let refused = server.request(method.clone(), &path, &[], "").await;
+            assert_eq!(refused.status, 404, "{method} {path}");
+            assert_ne!(
+                refused.header("content-type"),
+                Some("application/x-shockwave-flash"),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(server.get(&path).await.text(), "Not Found", "{path}");
+    }
 }

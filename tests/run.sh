@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs ferrio's tests. Two tiers:
 #   tests/run.sh         the full run (what CI calls): installs what the tests need on a fresh
-#                        machine (npm packages, python-socketio in tests/.venv, Debian's
+#                        machine (npm packages, the Flash movie the build embeds for
+#                        flashsocket, python-socketio in tests/.venv, Debian's
 #                        chromium, redis-server and nginx with
 #                        its stream module, hadolint, kosoku, Node.js, make and gcc when
 #                        missing), then the quick tier, the interop suite with the real
@@ -9,7 +10,8 @@
 #                        headless Chromium.
 #   tests/run.sh quick   format, lints, every Rust test (unit, doc, end-to-end) and the
 #                        documentation gate; it installs nothing, so it expects the tools a
-#                        full run installed (hadolint lints the Dockerfile in tests/docker.rs,
+#                        full run installed (the Flash movie, which tests/flashsocket.rs
+#                        compares with npm's copy; hadolint lints the Dockerfile in tests/docker.rs,
 #                        kosoku runs the Autobahn WebSocket case set in tests/autobahn.rs, the
 #                        test kit starts real redis-server and nginx processes).
 # Any missing tool is a failure, never a skip.
@@ -120,6 +122,10 @@ fi
 
 step "installing npm packages for the interop suite"
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+
+# Before anything is built: crates/server/build.rs embeds the movie when it is there.
+step "installing the Flash movie of socket.io-client 0.9.17 (static/flashsocket)"
+static/flashsocket/install.sh
 
 step "installing python-socketio for the interop suite"
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

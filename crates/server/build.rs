@@ -5,6 +5,11 @@
 //! to check that a binary serves the current sources; so the parts are concatenated byte for
 //! byte, with nothing in between. Every `.js` file under `static/client` must be listed exactly
 //! once: a part left out of the list would otherwise vanish from the script without a word.
+//!
+//! It also writes `OUT_DIR/flash_movie.rs`, the expression `static_files.rs` takes the Flash
+//! movie of flashsocket from: `Some` of the two files in `static/flashsocket`, embedded, when
+//! `static/flashsocket/install.sh` has put them there, else `None`, and the binary is built
+//! without them (they are a third party's, installed from npm at build time, never committed).
 
 use std::collections::BTreeSet;
 use std::env;
@@ -20,6 +25,15 @@ const PARTS_LIST: &str = "parts.txt";
 
 /// The joined script, in `OUT_DIR`.
 const JOINED: &str = "socket.io.js";
+
+/// Where `static/flashsocket/install.sh` puts the Flash movie, relative to this crate.
+const FLASH_DIR: &str = "../../static/flashsocket";
+
+/// The movie's two files: for pages of the gateway's own domain, and for the others.
+const FLASH_FILES: [&str; 2] = ["WebSocketMain.swf", "WebSocketMainInsecure.swf"];
+
+/// The expression that embeds the movie, or says it is absent, in `OUT_DIR`.
+const FLASH_EMBED: &str = "flash_movie.rs";
 
 /// Why the client could not be joined; printed as it is (the `Debug` of `main`'s error).
 struct BuildError(String);
@@ -76,8 +90,43 @@ fn main() -> Result<(), BuildError> {
         rerun_if_changed(&path);
         joined.extend(fs::read(&path).map_err(|e| at(&path, e))?);
     }
-    let joined_path = PathBuf::from(out_dir).join(JOINED);
-    fs::write(&joined_path, joined).map_err(|e| at(&joined_path, e).into())
+    let out_dir = PathBuf::from(out_dir);
+    let joined_path = out_dir.join(JOINED);
+    fs::write(&joined_path, joined).map_err(|e| at(&joined_path, e))?;
+
+    let flash_dir = Path::new(&manifest_dir).join(FLASH_DIR);
+    let flash_dir = fs::canonicalize(&flash_dir).map_err(|e| at(&flash_dir, e))?;
+    let embed_path = out_dir.join(FLASH_EMBED);
+    let embed = flash_movie_expression(&flash_dir)?;
+    fs::write(&embed_path, embed).map_err(|e| at(&embed_path, e).into())
+}
+
+/// The Rust expression of type `Option<FlashMovie<&'static [u8]>>` for the movie in
+/// `flash_dir`: `Some` with both files embedded, `None` with neither. One file without the
+/// other is refused: that is an install cut short, not a build without the movie.
+fn flash_movie_expression(flash_dir: &Path) -> Result<String, String> {
+    // The folder, not the files: cargo scans a folder for changes, while a file that does not
+    // exist would rerun this script on every build.
+    rerun_if_changed(flash_dir);
+    let [main, insecure] = FLASH_FILES.map(|name| flash_dir.join(name));
+    match (main.is_file(), insecure.is_file()) {
+        (true, true) => Ok(format!(
+            "Some(FlashMovie {{ main: include_bytes!({:?}), insecure: include_bytes!({:?}) }})",
+            utf8(&main)?,
+            utf8(&insecure)?
+        )),
+        (false, false) => Ok("None".to_owned()),
+        _ => Err(format!(
+            "{}: one of {FLASH_FILES:?} without the other; run static/flashsocket/install.sh again",
+            flash_dir.display()
+        )),
+    }
+}
+
+/// `path` as text, for a string literal of the generated code.
+fn utf8(path: &Path) -> Result<&str, String> {
+    path.to_str()
+        .ok_or_else(|| format!("{}: a path that is not UTF-8", path.display()))
 }
 
 /// The paths of the list in their order: one per line, `#` comments and blank lines skipped.

@@ -27,7 +27,8 @@ use tracing::{debug, warn};
 
 use crate::config::{AppKind, ServerConfig, ServerConfigError};
 use crate::handshake;
-use crate::pages::{ASSETS, DefaultPages, not_found, serve_file, text};
+use crate::pages::{ASSETS, DefaultPages, not_found, serve_file, serve_flash_movie, text};
+use crate::static_files::{Asset, EMBEDDED_FLASH_MOVIE, FLASH_MOVIE_MISSING, FlashMovie};
 
 /// How a client reached the gateway: the request extension the gateway reads the client's
 /// address and the connection's security from.
@@ -65,9 +66,10 @@ type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
 ///
 /// It answers every path under its resource (`/socket.io` by default): handshakes, the six
 /// transports (WebSocket upgrades included, through hyper's `OnUpgrade` request extension),
-/// the client script, `?disconnect`, and the welcome and unsupported-protocol answers. Every
-/// other request goes to its fallback `F`: [`DefaultPages`] (the chat page and `404`s, as
-/// the `ferrio` binary answers) unless [`Gateway::fallback`] gives another. Responses are
+/// the client script, the Flash movie of flashsocket (while that transport is on),
+/// `?disconnect`, and the welcome and unsupported-protocol answers. Every other request goes
+/// to its fallback `F`: [`DefaultPages`] (the chat page and `404`s, as the `ferrio` binary
+/// answers) unless [`Gateway::fallback`] gives another. Responses are
 /// `Either::Left` with the gateway's own body or `Either::Right` with the fallback's.
 ///
 /// The gateway reads the whole request path, so it must see it unstripped: mount it on the
@@ -132,6 +134,13 @@ impl Gateway {
     /// [`Gateway::new`] for a configuration already validated.
     pub(crate) fn from_validated(config: ServerConfig) -> Result<Self, ServerConfigError> {
         let hub = Hub::new(config.hub.clone())?;
+        if config.hub.enables(TransportKind::Flashsocket) && EMBEDDED_FLASH_MOVIE.is_none() {
+            warn!(
+                "flashsocket is on, but {FLASH_MOVIE_MISSING}; until then the movie's paths \
+                 answer 404 and Flash clients fall back to their next transport after their \
+                 connect timeout"
+            );
+        }
         Ok(Gateway {
             shared: Arc::new(Shared {
                 hub,
@@ -258,8 +267,11 @@ impl Shared {
             Route::Static(StaticAsset::ClientScript) => {
                 Answer::Now(serve_file(request, &ASSETS.client))
             }
-            Route::Static(StaticAsset::FlashMain | StaticAsset::FlashInsecure) => {
-                Answer::Now(not_found())
+            Route::Static(StaticAsset::FlashMain) => {
+                Answer::Now(self.flash_movie(request, |movie| &movie.main))
+            }
+            Route::Static(StaticAsset::FlashInsecure) => {
+                Answer::Now(self.flash_movie(request, |movie| &movie.insecure))
             }
             Route::UnsupportedProtocol => Answer::Now(text(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -297,6 +309,19 @@ impl Shared {
             }
         };
         Some(answer)
+    }
+
+    /// The file `build` picks of the Flash movie while flashsocket is on; `404`, as any
+    /// unknown path, while it is off, so a gateway without the transport offers nothing of it.
+    fn flash_movie<B>(
+        &self,
+        request: &Request<B>,
+        build: fn(&FlashMovie<Asset>) -> &Asset,
+    ) -> Response<Body> {
+        if !self.hub.config().enables(TransportKind::Flashsocket) {
+            return not_found();
+        }
+        serve_flash_movie(request, ASSETS.flash_movie.as_ref().map(build))
     }
 
     /// What a modern client's request gets: its query read, the origin checked, the

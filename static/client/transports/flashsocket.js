@@ -2,7 +2,7 @@
   // the client inside the closure that head.js opens, in the order of static/client/parts.txt.
 
   // =========================================================================================
-  // Transport 'flashsocket' (only with a Flash WebSocket shim on the page; no SWF shipped)
+  // Transport 'flashsocket' (a Flash WebSocket shim on the page, its movie from the server)
   // =========================================================================================
 
   function Flashsocket(socket, sessid) {

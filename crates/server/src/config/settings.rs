@@ -204,7 +204,8 @@ declare_settings! {
     engine_recovery_log: usize = RecoveryConfig::default().log_size, parse_number;
     /// Enabled transports, comma-separated, in announced order.
     transports: Vec<TransportKind> = hub().transports, parse_transports;
-    /// Offer the Flash socket transport (announced second) and answer Flash policy requests.
+    /// Offer the Flash socket transport (announced second), answer Flash policy requests and
+    /// serve the Flash movie.
     flashsocket: bool = false, parse_bool;
     /// Port of the Flash policy responder when flashsocket is on; 0 = off.
     flash_policy_port: u16 = 10843, parse_number;
