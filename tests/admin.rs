@@ -83,8 +83,9 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
-const FAMILIES: [(&str, &str); 13] = [
+const FAMILIES: [(&str, &str); 14] = [
     ("ferrio_sessions", "gauge"),
+    ("ferrio_sessions_by_generation", "gauge"),
     ("ferrio_buffered_packets", "gauge"),
     ("ferrio_buffered_bytes", "gauge"),
     ("ferrio_packets_refused_total", "counter"),
@@ -138,6 +139,16 @@ async fn metrics_expose_every_family_in_prometheus_text() {
                 metrics.get("ferrio_sessions", &[("transport", transport)]),
                 Some(0.0),
                 "sessions {transport}"
+            );
+        }
+        for generation in ["0.9", "eio3", "eio4"] {
+            assert_eq!(
+                metrics.get(
+                    "ferrio_sessions_by_generation",
+                    &[("generation", generation)]
+                ),
+                Some(0.0),
+                "sessions {generation}"
             );
         }
         assert_eq!(metrics.get("ferrio_buffered_packets", &[]), Some(0.0));
@@ -196,6 +207,15 @@ async fn handshake_and_polling_traffic_move_the_counters() {
             metrics.value("ferrio_sessions", &[("transport", "none")]),
             1.0,
             "a session without a transport yet"
+        );
+        assert_eq!(
+            metrics.value("ferrio_sessions_by_generation", &[("generation", "0.9")]),
+            1.0,
+            "a 0.9 handshake"
+        );
+        assert_eq!(
+            metrics.value("ferrio_sessions_by_generation", &[("generation", "eio4")]),
+            0.0
         );
         assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["1::"]);
         let metrics = server
