@@ -1,6 +1,7 @@
 //! The admin listener over real TCP (issue #6): Prometheus metrics, `/healthz`, `/readyz`
-//! with the drain, and the bearer-token publish API (`/api/emit`, `/api/disconnect`,
-//! `/api/stats`) delivering to polling and websocket clients.
+//! with the drain, the bearer-token publish API (`/api/emit`, `/api/disconnect`,
+//! `/api/stats`) delivering to polling and websocket clients, and the dashboard (`/dashboard`
+//! and `/api/dashboard`).
 
 use std::time::{Duration, Instant};
 
@@ -64,20 +65,40 @@ async fn emit(server: &TestServer, body: Value) -> ferrio_testkit::HttpResponse 
         .await
 }
 
+/// `GET path` of the API with the right token, checked to be `200`, as JSON.
+async fn api_json(server: &TestServer, path: &str) -> Value {
+    let response = server.api(Method::GET, path, Some(TOKEN), "").await;
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    response.json()
+}
+
+/// Reads `GET path` of the API until `check` holds; panics with `what` and the last answer
+/// after [`WAIT`]. Gives back the answer that passed.
+async fn api_json_until(
+    server: &TestServer,
+    path: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    retry_until(
+        WAIT,
+        STATS_PAUSE,
+        async || api_json(server, path).await,
+        check,
+    )
+    .await
+    .unwrap_or_else(|last| panic!("{what}: {last}"))
+}
+
 /// `GET /api/stats` with the right token, as JSON.
 async fn stats(server: &TestServer) -> Value {
-    server
-        .api(Method::GET, "/api/stats", Some(TOKEN), "")
-        .await
-        .json()
+    api_json(server, "/api/stats").await
 }
 
 /// Reads `/api/stats` until `check` holds; panics with `what` and the last stats after
 /// [`WAIT`].
 async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> bool) {
-    if let Err(last) = retry_until(WAIT, STATS_PAUSE, async || stats(server).await, check).await {
-        panic!("{what}: {last}");
-    }
+    api_json_until(server, "/api/stats", what, check).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,6 +106,7 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 
 const FAMILIES: [(&str, &str); 14] = [
     ("ferrio_sessions", "gauge"),
+    ("ferrio_sessions_by_generation", "gauge"),
     ("ferrio_buffered_packets", "gauge"),
     ("ferrio_buffered_bytes", "gauge"),
     ("ferrio_packets_refused_total", "counter"),
@@ -139,6 +161,16 @@ async fn metrics_expose_every_family_in_prometheus_text() {
                 metrics.get("ferrio_sessions", &[("transport", transport)]),
                 Some(0.0),
                 "sessions {transport}"
+            );
+        }
+        for generation in ["0.9", "eio3", "eio4"] {
+            assert_eq!(
+                metrics.get(
+                    "ferrio_sessions_by_generation",
+                    &[("generation", generation)]
+                ),
+                Some(0.0),
+                "sessions {generation}"
             );
         }
         assert_eq!(metrics.get("ferrio_buffered_packets", &[]), Some(0.0));
@@ -197,6 +229,15 @@ async fn handshake_and_polling_traffic_move_the_counters() {
             metrics.value("ferrio_sessions", &[("transport", "none")]),
             1.0,
             "a session without a transport yet"
+        );
+        assert_eq!(
+            metrics.value("ferrio_sessions_by_generation", &[("generation", "0.9")]),
+            1.0,
+            "a 0.9 handshake"
+        );
+        assert_eq!(
+            metrics.value("ferrio_sessions_by_generation", &[("generation", "eio4")]),
+            0.0
         );
         assert_eq!(server.poll_packets_within(&sid, POLL_WAIT).await, ["1::"]);
         let metrics = server
@@ -494,6 +535,7 @@ async fn api_refuses_missing_and_wrong_tokens_with_401() {
         for headers in wrong_headers {
             for (method, path, body) in [
                 (Method::GET, "/api/stats", ""),
+                (Method::GET, "/api/dashboard", ""),
                 (Method::POST, "/api/emit", emit_body.as_str()),
                 (Method::POST, "/api/disconnect", r#"{"sid":"x"}"#),
             ] {
@@ -586,6 +628,7 @@ async fn api_is_404_without_a_configured_token() {
             let server = start_with(|config| config.admin = admin.clone()).await;
             for (method, path) in [
                 (Method::GET, "/api/stats"),
+                (Method::GET, "/api/dashboard"),
                 (Method::POST, "/api/emit"),
                 (Method::POST, "/api/disconnect"),
             ] {
@@ -594,9 +637,11 @@ async fn api_is_404_without_a_configured_token() {
                     assert_eq!(response.status, 404, "{path} with {admin:?}");
                 }
             }
-            // Metrics and health stay on.
+            // Metrics and health stay on, and so does the dashboard's page: it says the API is
+            // off when it calls it.
             assert_eq!(server.admin_get("/metrics").await.status, 200);
             assert_eq!(server.admin_get("/readyz").await.status, 200);
+            assert_eq!(server.admin_get("/dashboard").await.status, 200);
             server.stop().await;
         }
     })
@@ -802,6 +847,10 @@ async fn bad_emit_bodies_get_400_with_a_reason_and_harm_nobody() {
             .api(Method::POST, "/api/stats", Some(TOKEN), "{}")
             .await;
         assert_eq!(post_stats.status, 405);
+        let post_dashboard = server
+            .api(Method::POST, "/api/dashboard", Some(TOKEN), "{}")
+            .await;
+        assert_eq!(post_dashboard.status, 405);
         let unknown = server
             .api(Method::POST, "/api/nothing", Some(TOKEN), "{}")
             .await;
@@ -960,6 +1009,269 @@ async fn api_stats_show_sessions_namespaces_and_room_sizes() {
             stats["namespaces"][0] == json!({"name": "/", "sockets": 2, "rooms": {"red": 1}})
         })
         .await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dashboard
+
+/// The page and its assets with their content types.
+const DASHBOARD_FILES: [(&str, &str); 3] = [
+    ("/dashboard", "text/html; charset=utf-8"),
+    ("/dashboard/dashboard.js", "text/javascript; charset=utf-8"),
+    ("/dashboard/dashboard.css", "text/css; charset=utf-8"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_page_and_assets_need_no_token_and_come_with_strict_headers() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        for (path, content_type) in DASHBOARD_FILES {
+            let response = server.admin_get(path).await;
+            assert_eq!(response.status, 200, "{path}");
+            assert_eq!(
+                response.header("content-type"),
+                Some(content_type),
+                "{path}"
+            );
+            assert_eq!(response.header("cache-control"), Some("no-cache"), "{path}");
+            assert_eq!(
+                response.header("x-content-type-options"),
+                Some("nosniff"),
+                "{path}"
+            );
+            let policy = response
+                .header("content-security-policy")
+                .unwrap_or_else(|| panic!("{path}: no Content-Security-Policy"));
+            for directive in ["default-src 'self'", "frame-ancestors 'none'"] {
+                assert!(policy.contains(directive), "{path}: {policy}");
+            }
+            assert!(!response.body.is_empty(), "{path}");
+            let head = server
+                .admin(Method::HEAD, path, &[], bytes::Bytes::new())
+                .await;
+            assert_eq!(head.status, 200, "HEAD {path}");
+            assert!(head.body.is_empty(), "HEAD {path}");
+        }
+        let page = server.admin_get("/dashboard").await.text();
+        assert!(
+            page.contains(r#"<meta name="viewport""#),
+            "readable on a phone"
+        );
+        assert!(page.contains(r#"src="/dashboard/dashboard.js""#));
+        assert!(page.contains(r#"href="/dashboard/dashboard.css""#));
+        assert!(
+            !page.contains(TOKEN),
+            "the page holds nothing of the server's"
+        );
+        // Nothing else is the dashboard's; other methods are not served.
+        for path in [
+            "/dashboard/",
+            "/dashboard/nope.js",
+            "/dashboards",
+            "/dashboard.js",
+        ] {
+            assert_eq!(server.admin_get(path).await.status, 404, "{path}");
+        }
+        let post = server
+            .admin(Method::POST, "/dashboard", &[], bytes::Bytes::new())
+            .await;
+        assert_eq!(post.status, 404);
+    })
+    .await;
+}
+
+/// Every label of a `{label: count}` object of `/api/dashboard`, with its count.
+fn counts(object: &Value) -> Vec<(String, u64)> {
+    object
+        .as_object()
+        .expect("an object of counts")
+        .iter()
+        .map(|(label, count)| (label.clone(), count.as_u64().expect("a count")))
+        .collect()
+}
+
+/// The count of `label` in a `{label: count}` object of `/api/dashboard`.
+fn count(object: &Value, label: &str) -> u64 {
+    object[label]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no count for {label} in {object}"))
+}
+
+/// Whether any rate of `series` (`node.rates.<series>` of `/api/dashboard`) is above zero.
+fn some_rate(dashboard: &Value, series: &str) -> bool {
+    dashboard["node"]["rates"][series]
+        .as_array()
+        .is_some_and(|rates| rates.iter().any(|rate| rate.as_f64() > Some(0.0)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_dashboard_has_its_documented_shape_and_follows_sessions_rooms_rates_and_disconnects() {
+    within(TEST_LIMIT, async {
+        let server = start().await;
+        let mut quiet = api_json(&server, "/api/dashboard").await;
+        let rates = quiet["node"]
+            .as_object_mut()
+            .and_then(|node| node.remove("rates"))
+            .expect("node.rates");
+        let zero_transports: serde_json::Map<String, Value> = [
+            "none",
+            "websocket",
+            "flashsocket",
+            "xhr-polling",
+            "xhr-multipart",
+            "htmlfile",
+            "jsonp-polling",
+        ]
+        .into_iter()
+        .map(|transport| (transport.to_owned(), json!(0)))
+        .collect();
+        let zero_reasons: serde_json::Map<String, Value> = [
+            "booted",
+            "packet",
+            "heartbeat timeout",
+            "close timeout",
+            "socket end",
+            "socket close",
+            "socket error",
+            "buffer overflow",
+            "server shutdown",
+            "write timeout",
+            "read timeout",
+            "handshake expired",
+            "budget exceeded",
+            "node full",
+            "node fenced",
+            "transport error",
+        ]
+        .into_iter()
+        .map(|reason| (reason.to_owned(), json!(0)))
+        .collect();
+        let recent_seconds = quiet["node"]["disconnects"]["recent_seconds"].clone();
+        assert!(recent_seconds.is_u64(), "{quiet}");
+        assert_eq!(
+            quiet,
+            json!({
+                "node": {
+                    "ready": true,
+                    "sessions": 0,
+                    "transports": zero_transports,
+                    "generations": {"0.9": 0, "eio3": 0, "eio4": 0},
+                    "totals": {
+                        "handshakes_accepted": 0,
+                        "handshakes_refused": 0,
+                        "messages_in": 0,
+                        "messages_out": 0,
+                    },
+                    "disconnects": {
+                        "recent_seconds": recent_seconds,
+                        "recent": {},
+                        "total": zero_reasons,
+                    },
+                },
+                "namespaces": [
+                    {"name": "/", "sockets": 0, "room_count": 0, "rooms": []},
+                    {"name": "/chat", "sockets": 0, "room_count": 0, "rooms": []},
+                    {"name": "/private", "sockets": 0, "room_count": 0, "rooms": []},
+                ],
+                "cluster": null,
+            })
+        );
+        assert_eq!(rates["interval_seconds"], 1, "{rates}");
+        for series in [
+            "handshakes_accepted",
+            "handshakes_refused",
+            "messages_in",
+            "messages_out",
+        ] {
+            let values = rates[series].as_array().expect("a series");
+            assert!(values.len() <= 120, "{series}: {values:?}");
+            assert!(values.iter().all(|rate| rate == &json!(0.0)), "{rates}");
+        }
+
+        // Two 0.9 sessions (xhr-polling and websocket), an Engine.IO 4 and an Engine.IO 3
+        // handshake, a refused handshake; the 0.9 ones join `red`, the websocket echoes.
+        let polling = server.connected_polling_session().await;
+        let (_, mut ws) = websocket_session(&server).await;
+        for query in ["EIO=4", "EIO=3"] {
+            let open = server
+                .get(&format!("/socket.io/?{query}&transport=polling"))
+                .await;
+            assert_eq!(open.status, 200, "{query}: {}", open.text());
+        }
+        let refused = server.get("/socket.io/?EIO=5&transport=polling").await;
+        assert_eq!(refused.status, 400, "{}", refused.text());
+        server
+            .post_packets(&polling, r#"5:::{"name":"join","args":["red"]}"#)
+            .await;
+        send_text(&mut ws, r#"5:::{"name":"join","args":["red"]}"#).await;
+        assert_websocket_echo(&mut ws).await;
+        let busy = api_json_until(
+            &server,
+            "/api/dashboard",
+            "four sessions in `red`, counted by transport and generation",
+            |dashboard| {
+                let node = &dashboard["node"];
+                node["sessions"] == 4
+                    && dashboard["namespaces"][0]["rooms"] == json!([{"name": "red", "size": 2}])
+                    && some_rate(dashboard, "handshakes_accepted")
+                    && some_rate(dashboard, "messages_in")
+                    && some_rate(dashboard, "messages_out")
+            },
+        )
+        .await;
+        let node = &busy["node"];
+        assert_eq!(
+            counts(&node["generations"]),
+            [
+                ("0.9".to_owned(), 2),
+                ("eio3".to_owned(), 1),
+                ("eio4".to_owned(), 1)
+            ],
+            "{busy}"
+        );
+        assert_eq!(count(&node["transports"], "xhr-polling"), 1, "{busy}");
+        assert_eq!(count(&node["transports"], "websocket"), 1, "{busy}");
+        assert_eq!(
+            count(&node["transports"], "none"),
+            2,
+            "handshakes not yet followed by a request: {busy}"
+        );
+        assert_eq!(
+            counts(&node["transports"]).iter().map(|(_, n)| n).sum::<u64>(),
+            4
+        );
+        assert_eq!(node["totals"]["handshakes_accepted"], 4, "{busy}");
+        // The unsupported revision is refused before it is a handshake: not counted.
+        assert_eq!(node["totals"]["handshakes_refused"], 0, "{busy}");
+        // Two joins and the echo's event in; the echo out.
+        assert!(node["totals"]["messages_in"].as_u64() >= Some(3), "{busy}");
+        assert!(node["totals"]["messages_out"].as_u64() >= Some(1), "{busy}");
+        // The Engine.IO 3 session is in `/` from its handshake; the Engine.IO 4 one is not yet.
+        assert_eq!(
+            busy["namespaces"][0],
+            json!({"name": "/", "sockets": 3, "room_count": 1, "rooms": [{"name": "red", "size": 2}]})
+        );
+
+        // The websocket closes: its reason shows among the recent ones and in the totals.
+        ws.close(None).await.expect("close frame");
+        let after = api_json_until(&server, "/api/dashboard", "the close", |dashboard| {
+            dashboard["node"]["disconnects"]["recent"]["socket close"] == 1
+        })
+        .await;
+        let disconnects = &after["node"]["disconnects"];
+        assert_eq!(count(&disconnects["total"], "socket close"), 1, "{after}");
+        assert_eq!(
+            counts(&disconnects["recent"]),
+            [("socket close".to_owned(), 1)],
+            "only reasons that happened: {after}"
+        );
+        assert_eq!(after["node"]["sessions"], 3, "{after}");
+        assert_eq!(
+            after["namespaces"][0]["rooms"],
+            json!([{"name": "red", "size": 1}])
+        );
     })
     .await;
 }

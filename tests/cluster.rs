@@ -1250,6 +1250,15 @@ async fn a_chat_through_a_round_robin_balancer_loses_nothing() {
     stop_and_check_keys(nodes, &redis, "nginx").await;
 }
 
+/// The default namespace of an answer of `/api/stats` or `/api/dashboard`.
+fn default_namespace(answer: &serde_json::Value) -> serde_json::Value {
+    answer["namespaces"]
+        .as_array()
+        .and_then(|all| all.iter().find(|namespace| namespace["name"] == "/"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no default namespace in {answer}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_on_any_node_are_the_clusters_with_the_silent_nodes_named() {
     let redis = RedisServer::start();
@@ -1290,13 +1299,32 @@ async fn stats_on_any_node_are_the_clusters_with_the_silent_nodes_named() {
     assert_eq!(stats["sessions"], 3, "{stats}");
     assert_eq!(stats["nodes"].as_array().map(Vec::len), Some(3), "{stats}");
     assert_eq!(stats["missing"], json!(["0a0a0a"]), "{stats}");
-    let default = stats["namespaces"]
-        .as_array()
-        .and_then(|all| all.iter().find(|namespace| namespace["name"] == "/"))
-        .cloned()
-        .expect("the default namespace");
+    let default = default_namespace(&stats);
     assert_eq!(default["sockets"], 3, "{stats}");
     assert_eq!(default["rooms"]["lobby"], 3, "{stats}");
+    // The dashboard shows the same cluster: this node's own figures beside the cluster's
+    // rooms and nodes.
+    let answer = nodes[1]
+        .api(Method::GET, "/api/dashboard", Some(TOKEN), "")
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let dashboard: serde_json::Value = serde_json::from_str(&answer.text()).expect("JSON");
+    assert_eq!(dashboard["node"]["sessions"], 1, "{dashboard}");
+    assert_eq!(
+        dashboard["cluster"],
+        json!({
+            "node": stats["node"],
+            "sessions": 3,
+            "nodes": stats["nodes"],
+            "missing": ["0a0a0a"],
+        }),
+        "{dashboard}"
+    );
+    assert_eq!(
+        default_namespace(&dashboard),
+        json!({"name": "/", "sockets": 3, "room_count": 1, "rooms": [{"name": "lobby", "size": 3}]}),
+        "{dashboard}"
+    );
     redis
         .command(&["DEL", "fio:{stats}:node:0a0a0a"])
         .expect("DEL");

@@ -13,7 +13,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const { spawnGateway } = require('./gateway');
+const { ferrioArgs, freePort, spawnGateway } = require('./gateway');
 const { TIMEOUT, delay, withTimeout } = require('./timing');
 
 /** The secret every node of a test cluster shares. */
@@ -27,18 +27,6 @@ function program(name, fallbacks) {
     throw new Error(`${name} is not installed (tests/run.sh installs it)`);
   }
   return found;
-}
-
-/** A port free a moment ago on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something accepts connections on `port` of 127.0.0.1. */
@@ -165,11 +153,7 @@ async function startCluster({ nodes = 3, app = 'chat', args = [] } = {}) {
     const gateways = [];
     for (let index = 0; index < nodes; index += 1) {
       const adminPort = await freePort();
-      const nodeArgs = (port) => [
-        '--bind', '127.0.0.1', '--port', String(port),
-        '--admin-bind', '127.0.0.1', '--admin-port', String(adminPort),
-        '--app', app, ...clusterArgs, ...args,
-      ];
+      const nodeArgs = ferrioArgs(app, [...clusterArgs, ...args], { adminPort });
       const gateway = await spawnGateway({ args: nodeArgs, what: `ferrio node ${index + 1}` });
       gateway.adminUrl = `http://127.0.0.1:${adminPort}`;
       parts.push(gateway);

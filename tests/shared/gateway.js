@@ -15,6 +15,7 @@
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -71,10 +72,27 @@ function ferrioExample(name) {
 
 /**
  * The arguments of ferrio for spawnGateway: the public listener on 127.0.0.1 at the port, the
- * admin listener on a free port, `--app <app>`, then `extraArgs`.
+ * admin listener off (`adminPort` 0) or on 127.0.0.1 at `adminPort` (see freePort), `--app
+ * <app>`, then `extraArgs`.
  */
-function ferrioArgs(app, extraArgs = []) {
-  return (port) => ['--bind', '127.0.0.1', '--port', String(port), '--admin-port', '0', '--app', app, ...extraArgs];
+function ferrioArgs(app, extraArgs = [], { adminPort = 0 } = {}) {
+  return (port) => [
+    '--bind', '127.0.0.1', '--port', String(port),
+    '--admin-bind', '127.0.0.1', '--admin-port', String(adminPort),
+    '--app', app, ...extraArgs,
+  ];
+}
+
+/** A port free a moment ago on 127.0.0.1 (for a listener whose port a process does not print). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Every process started and not yet seen exiting; killed if node exits first. */
@@ -232,5 +250,6 @@ module.exports = {
   ferrioArgs,
   ferrioBinary,
   ferrioExample,
+  freePort,
   spawnGateway,
 };

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tracing::warn;
 
+use crate::dashboard;
 use crate::serve::{Admin, plain};
 
 /// API request bodies are small JSON documents.
@@ -101,13 +102,13 @@ where
     }
     let path = request.uri().path().to_owned();
     match (request.method().clone(), path.as_str()) {
-        (Method::GET, "/api/stats") => {
-            let here = local_stats(&admin.hub);
-            let stats = match &admin.cluster_stats {
-                Some(widen) => widen(here).await,
-                None => here,
-            };
-            json_response(StatusCode::OK, &stats)
+        (Method::GET, "/api/stats") => json_response(StatusCode::OK, &stats(admin).await),
+        (Method::GET, "/api/dashboard") => {
+            let stats = stats(admin).await;
+            json_response(
+                StatusCode::OK,
+                &dashboard::answer(&admin.hub, &admin.history, &stats),
+            )
         }
         (Method::POST, "/api/emit") => match read_json::<EmitRequest, B>(request).await {
             Ok(body) => emit(admin, body),
@@ -130,7 +131,7 @@ where
             }
             Err(response) => *response,
         },
-        (_, "/api/stats" | "/api/emit" | "/api/disconnect") => json_response(
+        (_, "/api/stats" | "/api/dashboard" | "/api/emit" | "/api/disconnect") => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &json!({ "error": "method not allowed" }),
         ),
@@ -194,6 +195,15 @@ fn emit(admin: &Admin, body: EmitRequest) -> Response<Body> {
         (None, None) => namespace.emit_args(&body.event, body.args),
     };
     json_response(StatusCode::OK, &json!({ "sessions": sessions }))
+}
+
+/// What `/api/stats` answers: this node's stats, or the cluster's when the node is clustered.
+async fn stats(admin: &Admin) -> Value {
+    let here = local_stats(&admin.hub);
+    match &admin.cluster_stats {
+        Some(widen) => widen(here).await,
+        None => here,
+    }
 }
 
 /// What `/api/stats` says of one node: its sessions, readiness, and every namespace with its

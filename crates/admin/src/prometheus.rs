@@ -46,6 +46,20 @@ pub fn render(snapshot: &MetricsSnapshot, out: &mut String) {
     }
     family(
         out,
+        "ferrio_sessions_by_generation",
+        "gauge",
+        "Live sessions by wire generation: 0.9 (Socket.IO 0.9), eio3 and eio4 (Engine.IO revisions).",
+    );
+    for (generation, count) in &snapshot.sessions_by_generation {
+        sample(
+            out,
+            "ferrio_sessions_by_generation",
+            &[("generation", generation)],
+            *count,
+        );
+    }
+    family(
+        out,
         "ferrio_buffered_packets",
         "gauge",
         "Packets waiting in session outboxes.",

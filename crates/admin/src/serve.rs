@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
 use crate::api;
+use crate::dashboard;
+use crate::history::{History, SAMPLE_EVERY};
 
 type ExtraMetrics = Arc<dyn Fn(&mut String) + Send + Sync>;
 
@@ -37,6 +39,8 @@ pub struct Admin {
     pub(crate) auth_failure_log: Arc<LogGate>,
     /// Turns this node's `/api/stats` into the cluster's, when the node is clustered.
     pub(crate) cluster_stats: Option<StatsWidener>,
+    /// The counters sampled for the dashboard's charts, while the API (its only reader) is on.
+    pub(crate) history: Arc<History>,
 }
 
 /// Turns one node's stats ([`local_stats`](crate::local_stats)) into a cluster's: asks the
@@ -66,6 +70,7 @@ impl Admin {
             auth_failures: Arc::default(),
             auth_failure_log: Arc::default(),
             cluster_stats: None,
+            history: Arc::default(),
         }
     }
 
@@ -129,14 +134,21 @@ impl Admin {
                     )
                 }
             }
+            (Method::GET | Method::HEAD, path) if dashboard::is_dashboard_path(path) => {
+                dashboard::asset(path).unwrap_or_else(not_found)
+            }
             (_, path) if path.starts_with("/api/") => api::handle(self, request).await,
-            _ => plain(
-                StatusCode::NOT_FOUND,
-                "not found\n".to_owned(),
-                "text/plain",
-            ),
+            _ => not_found(),
         }
     }
+}
+
+fn not_found() -> Response<Body> {
+    plain(
+        StatusCode::NOT_FOUND,
+        "not found\n".to_owned(),
+        "text/plain",
+    )
 }
 
 pub(crate) fn plain(
@@ -152,7 +164,8 @@ pub(crate) fn plain(
     response
 }
 
-/// Serves the admin listener until `shutdown` resolves.
+/// Serves the admin listener until `shutdown` resolves; while the API is on, also samples the
+/// hub's counters every second for the dashboard's charts.
 pub async fn serve(listener: TcpListener, admin: Admin, shutdown: impl Future<Output = ()>) {
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, api = admin.api_token.is_some(), "admin listener ready");
@@ -162,9 +175,14 @@ pub async fn serve(listener: TcpListener, admin: Admin, shutdown: impl Future<Ou
         .timer(TokioTimer::new())
         .header_read_timeout(admin.header_read_timeout);
     let admin = Arc::new(admin);
+    let sampling = admin.api_token.is_some();
+    let mut sample_tick = tokio::time::interval(SAMPLE_EVERY);
+    // A late tick is taken late, not made up for in a burst: rates divide by the real time.
+    sample_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
+            _ = sample_tick.tick(), if sampling => dashboard::sample(&admin.hub, &admin.history),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let admin = Arc::clone(&admin);

@@ -480,7 +480,7 @@ impl Hub {
             let (transport, backlog, backlog_bytes) = entry.value().transport_and_backlog();
             packets += backlog as u64;
             bytes += backlog_bytes as u64;
-            transport
+            (transport, entry.value().generation)
         }));
         self.inner.metrics.snapshot(sessions, packets, bytes)
     }

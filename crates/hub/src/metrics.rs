@@ -3,9 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ferrio_eio::Revision as EngineRevision;
 use ferrio_protocol::TransportKind;
 
 use crate::encoded::Encoded;
+use crate::generation::Generation;
 use crate::handshake::{RateLimit, Refusal, UnconnectedLimit};
 use crate::reason::DisconnectReason;
 
@@ -79,6 +81,18 @@ fn transport_label(slot: usize) -> &'static str {
         .map_or(NO_TRANSPORT, |kind| kind.name())
 }
 
+/// The label values of wire generations, in slot order: Socket.IO 0.9's protocol, then the
+/// Engine.IO revisions of socket.io-client 1.x–2.x and 3.x–4.x.
+const GENERATION_LABELS: [&str; 3] = ["0.9", "eio3", "eio4"];
+
+fn generation_slot(generation: Generation) -> usize {
+    match generation {
+        Generation::Legacy => 0,
+        Generation::Engine(EngineRevision::V3) => 1,
+        Generation::Engine(EngineRevision::V4) => 2,
+    }
+}
+
 /// Every reason a session can end, in label order.
 pub(crate) const DISCONNECT_REASONS: [DisconnectReason; 16] = [
     DisconnectReason::Booted,
@@ -143,6 +157,10 @@ impl Default for HubMetrics {
 fn bump(counter: &AtomicU64, by: u64) {
     // Counters need no ordering with anything else.
     counter.fetch_add(by, Ordering::Relaxed);
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
 }
 
 impl HubMetrics {
@@ -212,13 +230,47 @@ impl HubMetrics {
         }
     }
 
+    /// Handshakes since start, by outcome. Reads the counters alone, without visiting the
+    /// sessions as [`Hub::metrics`](crate::Hub::metrics) does, so a sampler can afford it
+    /// every second; so can the two below.
+    pub fn handshakes(&self) -> Vec<(&'static str, u64)> {
+        HANDSHAKE_LABELS
+            .iter()
+            .zip(&self.handshakes)
+            .map(|(label, count)| (*label, load(count)))
+            .collect()
+    }
+
+    /// Packets since start by packet type, every transport together: `(type, received,
+    /// written)`.
+    pub fn packets_by_type(&self) -> Vec<(&'static str, u64, u64)> {
+        PACKET_TYPE_LABELS
+            .iter()
+            .enumerate()
+            .map(|(type_code, label)| {
+                let sum = |counters: &[[AtomicU64; PACKET_TYPES]; TRANSPORT_SLOTS]| {
+                    counters.iter().map(|slot| load(&slot[type_code])).sum()
+                };
+                (*label, sum(&self.packets_in), sum(&self.packets_out))
+            })
+            .collect()
+    }
+
+    /// Ended sessions and namespace sockets since start, by reason.
+    pub fn disconnects(&self) -> Vec<(&'static str, u64)> {
+        DISCONNECT_REASONS
+            .iter()
+            .zip(&self.disconnects)
+            .map(|(reason, count)| (reason.as_str(), load(count)))
+            .collect()
+    }
+
     pub(crate) fn snapshot(
         &self,
-        sessions: Vec<(&'static str, u64)>,
+        sessions: SessionTally,
         buffered_packets: u64,
         buffered_bytes: u64,
     ) -> MetricsSnapshot {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut packets_in = Vec::new();
         let mut packets_out = Vec::new();
         let mut bytes_in = Vec::new();
@@ -233,23 +285,16 @@ impl HubMetrics {
             bytes_out.push((transport, load(&self.bytes_out[slot])));
         }
         MetricsSnapshot {
-            sessions,
+            sessions: sessions.by_transport,
+            sessions_by_generation: sessions.by_generation,
             buffered_packets,
             buffered_bytes,
-            handshakes: HANDSHAKE_LABELS
-                .iter()
-                .zip(&self.handshakes)
-                .map(|(label, count)| (*label, load(count)))
-                .collect(),
+            handshakes: self.handshakes(),
             packets_in,
             packets_out,
             bytes_in,
             bytes_out,
-            disconnects: DISCONNECT_REASONS
-                .iter()
-                .enumerate()
-                .map(|(index, reason)| (reason.as_str(), load(&self.disconnects[index])))
-                .collect(),
+            disconnects: self.disconnects(),
             refused_packets: load(&self.refused),
             reserved_dropped: load(&self.reserved_dropped),
             invalid_arguments: load(&self.invalid_arguments),
@@ -268,6 +313,9 @@ impl HubMetrics {
 pub struct MetricsSnapshot {
     /// Live sessions by the transport they use now or used last (`none` before the first).
     pub sessions: Vec<(&'static str, u64)>,
+    /// Live sessions by the wire generation their handshake fixed: `0.9` (Socket.IO 0.9's
+    /// protocol), `eio3` and `eio4` (Engine.IO revisions 3 and 4).
+    pub sessions_by_generation: Vec<(&'static str, u64)>,
     /// Packets waiting in outboxes.
     pub buffered_packets: u64,
     /// Bytes of the packets waiting in outboxes and of the batches streaming transports are
@@ -298,19 +346,30 @@ pub struct MetricsSnapshot {
     pub origin_refusals: Vec<(&'static str, u64)>,
 }
 
-/// Counts sessions by transport label for a snapshot.
+/// Live sessions counted by transport and by wire generation, in one pass over them.
+pub(crate) struct SessionTally {
+    by_transport: Vec<(&'static str, u64)>,
+    by_generation: Vec<(&'static str, u64)>,
+}
+
+/// Counts sessions, given as their transport and generation, by label for a snapshot.
 pub(crate) fn tally_sessions(
-    transports: impl Iterator<Item = Option<TransportKind>>,
-) -> Vec<(&'static str, u64)> {
-    let mut counts = [0u64; TRANSPORT_SLOTS];
-    for transport in transports {
-        counts[transport_slot(transport)] += 1;
+    sessions: impl Iterator<Item = (Option<TransportKind>, Generation)>,
+) -> SessionTally {
+    let mut transports = [0u64; TRANSPORT_SLOTS];
+    let mut generations = [0u64; GENERATION_LABELS.len()];
+    for (transport, generation) in sessions {
+        transports[transport_slot(transport)] += 1;
+        generations[generation_slot(generation)] += 1;
     }
-    counts
-        .iter()
-        .enumerate()
-        .map(|(slot, count)| (transport_label(slot), *count))
-        .collect()
+    SessionTally {
+        by_transport: transports
+            .iter()
+            .enumerate()
+            .map(|(slot, count)| (transport_label(slot), *count))
+            .collect(),
+        by_generation: GENERATION_LABELS.into_iter().zip(generations).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -348,6 +407,70 @@ mod tests {
             Refusal::RateLimited(RateLimit::Address).to_string(),
             Refusal::RateLimited(RateLimit::Node).to_string(),
             "the client is not told which limit refused"
+        );
+    }
+
+    #[test]
+    fn sessions_are_tallied_by_transport_and_by_generation_in_one_pass() {
+        let tally = tally_sessions(
+            [
+                (None, Generation::Legacy),
+                (Some(TransportKind::Websocket), Generation::Legacy),
+                (
+                    Some(TransportKind::Websocket),
+                    Generation::Engine(EngineRevision::V4),
+                ),
+                (
+                    Some(TransportKind::XhrPolling),
+                    Generation::Engine(EngineRevision::V3),
+                ),
+                (None, Generation::Engine(EngineRevision::V4)),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(tally.by_generation, [("0.9", 2), ("eio3", 1), ("eio4", 2)]);
+        let count = |label: &str| {
+            tally
+                .by_transport
+                .iter()
+                .find(|(transport, _)| *transport == label)
+                .map(|(_, count)| *count)
+        };
+        assert_eq!(count(NO_TRANSPORT), Some(2));
+        assert_eq!(count("websocket"), Some(2));
+        assert_eq!(count("xhr-polling"), Some(1));
+        assert_eq!(
+            tally.by_transport.iter().map(|(_, n)| n).sum::<u64>(),
+            5,
+            "every session once"
+        );
+    }
+
+    #[test]
+    fn packets_by_type_add_up_every_transport() {
+        let metrics = HubMetrics::default();
+        metrics.packet_in(Some(TransportKind::Websocket), 5);
+        metrics.packet_in(Some(TransportKind::XhrPolling), 5);
+        metrics.packet_in(None, 3);
+        metrics.packets_out(
+            TransportKind::Websocket,
+            &[Encoded::from_static("5:::{}"), Encoded::from_static("2::")],
+        );
+        let by_type = metrics.packets_by_type();
+        assert_eq!(by_type.len(), PACKET_TYPES);
+        assert_eq!(by_type[5], ("event", 2, 1));
+        assert_eq!(by_type[3], ("message", 1, 0));
+        assert_eq!(by_type[2], ("heartbeat", 0, 1));
+        let snapshot = metrics.snapshot(tally_sessions(std::iter::empty()), 0, 0);
+        assert_eq!(
+            snapshot
+                .packets_in
+                .iter()
+                .filter(|(_, kind, _)| *kind == "event")
+                .map(|(_, _, count)| count)
+                .sum::<u64>(),
+            2,
+            "the same counters the snapshot reads"
         );
     }
 }
