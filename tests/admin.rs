@@ -104,7 +104,7 @@ async fn stats_until(server: &TestServer, what: &str, check: impl Fn(&Value) -> 
 // ---------------------------------------------------------------------------------------------
 // /metrics
 
-const FAMILIES: [(&str, &str); 14] = [
+const FAMILIES: [(&str, &str); 15] = [
     ("ferrio_sessions", "gauge"),
     ("ferrio_sessions_by_generation", "gauge"),
     ("ferrio_buffered_packets", "gauge"),

@@ -128,9 +128,12 @@ fn typed_with_ack(hub: &Hub) {
     );
 }
 
+/// A form of handler: its name, how it is installed, and the event it handles.
+type Form = (&'static str, fn(&Hub), &'static str);
+
 fn bench_handlers(c: &mut Criterion) {
     let mut group = c.benchmark_group("handler_round_trip");
-    let forms: [(&str, fn(&Hub), &str); 3] = [
+    let forms: [Form; 3] = [
         ("raw", raw, EVENT),
         ("typed", typed, EVENT),
         ("typed_with_ack", typed_with_ack, EVENT_WITH_ACK),
