@@ -1,53 +1,18 @@
 //! Typed, async handlers and the asynchronous authorization hook, on virtual time: what
 //! reaches a handler, what a client gets when its arguments do not fit, the order of handlers
 //! that wait, and handshakes that wait on their hook.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers panic on setup failures by design"
-)]
+
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_hub::{
-    AckSender, Args, Authorization, ConnectInfo, Data, Hub, HubConfig, Refusal, Socket, TryData,
-};
-use ferrio_protocol::{TransportKind, decode};
+use common::{connected, info, ingest, poll};
+
+use ferrio_hub::{AckSender, Args, Authorization, Data, Hub, HubConfig, Refusal, Socket, TryData};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-fn info(query: &[(&str, &str)]) -> ConnectInfo {
-    ConnectInfo {
-        headers: vec![("host".to_owned(), "localhost".to_owned())],
-        address: "127.0.0.1:4000".parse().unwrap(),
-        query: query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        secure: false,
-    }
-}
-
-fn ingest(hub: &Hub, sid: &str, texts: &[&str]) {
-    hub.ingest(sid, texts.iter().map(|t| decode(t).unwrap()).collect())
-        .unwrap();
-}
-
-/// The packet texts one poll of `sid` gets.
-async fn poll(hub: &Hub, sid: &str) -> Vec<String> {
-    let mut attachment = hub
-        .attach(sid, TransportKind::XhrPolling, ferrio_hub::AttachMode::Poll)
-        .unwrap();
-    let batch = attachment.next_batch().await.expect("a batch");
-    batch.texts().map(str::to_owned).collect()
-}
-
-async fn connected(hub: &Hub) -> String {
-    let sid = hub.handshake(info(&[])).await.unwrap().sid;
-    assert_eq!(poll(hub, &sid).await, ["1::"]);
-    sid
-}
 
 fn invalid_arguments(hub: &Hub) -> u64 {
     hub.metrics().invalid_arguments
@@ -299,19 +264,24 @@ async fn an_async_hook_decides_after_waiting_and_keeps_what_it_adds() {
     hub.sockets()
         .on_connection(move |socket| sink.lock().push(socket.handshake().data["user"].clone()));
     assert_eq!(
-        hub.handshake(info(&[("token", "nope")])).await,
+        hub.handshake(info(&[("token", "nope")], None)).await,
         Err(Refusal::Unauthorized)
     );
     assert_eq!(
-        hub.handshake(info(&[("token", "accept-as-error")])).await,
+        hub.handshake(info(&[("token", "accept-as-error")], None))
+            .await,
         Err(Refusal::Unauthorized),
         "an Err never admits"
     );
     assert!(matches!(
-        hub.handshake(info(&[("token", "boom")])).await,
+        hub.handshake(info(&[("token", "boom")], None)).await,
         Err(Refusal::AuthorizationError(why)) if why == "database down"
     ));
-    let sid = hub.handshake(info(&[("token", "ok")])).await.unwrap().sid;
+    let sid = hub
+        .handshake(info(&[("token", "ok")], None))
+        .await
+        .unwrap()
+        .sid;
     assert_eq!(poll(&hub, &sid).await, ["1::"]);
     assert_eq!(*users.lock(), [json!("alice")]);
     assert_eq!(hub.unconnected_count(), 0, "refusals hold no count");
@@ -326,7 +296,7 @@ async fn a_handshake_given_up_while_its_hook_waits_holds_nothing() {
     });
     let waiting = tokio::spawn({
         let hub = hub.clone();
-        async move { hub.handshake(info(&[])).await }
+        async move { hub.handshake(info(&[], None)).await }
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(hub.unconnected_count(), 1, "counted while its hook waits");
@@ -338,7 +308,7 @@ async fn a_handshake_given_up_while_its_hook_waits_holds_nothing() {
     // A shutdown that begins while a hook waits refuses the handshake it would have admitted.
     let waiting = tokio::spawn({
         let hub = hub.clone();
-        async move { hub.handshake(info(&[])).await }
+        async move { hub.handshake(info(&[], None)).await }
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
     hub.shutdown();

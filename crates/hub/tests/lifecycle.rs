@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::disconnects;
+use common::{connected, disconnects, info, ingest, next_texts, open_poll, poll};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,22 +18,6 @@ use ferrio_hub::{
 use ferrio_protocol::{TransportKind, decode};
 use parking_lot::Mutex;
 use serde_json::json;
-
-fn info(query: &[(&str, &str)], origin: Option<&str>) -> ConnectInfo {
-    let mut headers = vec![("host".to_owned(), "localhost".to_owned())];
-    if let Some(origin) = origin {
-        headers.push(("origin".to_owned(), origin.to_owned()));
-    }
-    ConnectInfo {
-        headers,
-        address: "127.0.0.1:4000".parse().unwrap(),
-        query: query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        secure: false,
-    }
-}
 
 fn hub() -> Hub {
     Hub::new(HubConfig::default()).unwrap()
@@ -72,33 +56,6 @@ fn reasons(hub: &Hub) -> Arc<Mutex<Vec<(String, DisconnectReason)>>> {
     hub.sockets()
         .on_disconnect(move |socket, reason| sink.lock().push((socket.id().to_owned(), reason)));
     seen
-}
-
-fn ingest(hub: &Hub, sid: &str, texts: &[&str]) {
-    hub.ingest(sid, texts.iter().map(|t| decode(t).unwrap()).collect())
-        .unwrap();
-}
-
-/// The packet texts of the attachment's next batch, which must come.
-async fn next_texts(attachment: &mut Attachment) -> Vec<String> {
-    let batch = attachment.next_batch().await.expect("a batch");
-    batch.texts().map(str::to_owned).collect()
-}
-
-/// An xhr-polling GET of `sid` held open: the attachment a poll makes.
-fn open_poll(hub: &Hub, sid: &str) -> Result<Attachment, AttachError> {
-    hub.attach(sid, TransportKind::XhrPolling, AttachMode::Poll)
-}
-
-/// The packet texts one poll of `sid` gets (a poll always gets a batch).
-async fn poll(hub: &Hub, sid: &str) -> Vec<String> {
-    next_texts(&mut open_poll(hub, sid).unwrap()).await
-}
-
-async fn connected(hub: &Hub) -> String {
-    let sid = hub.handshake(info(&[], None)).await.unwrap().sid;
-    assert_eq!(poll(hub, &sid).await, ["1::"]);
-    sid
 }
 
 #[tokio::test(start_paused = true)]
