@@ -21,7 +21,9 @@
 # HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, CLOSE_TIMEOUT, POLLING_DURATION (seconds; the same
 # settings for both servers), IDLE_HOLD (seconds), MOST_SESSIONS (the
 # idle-ws-most case: 100 000, or what the open-files limit allows), MOST_POLLING (the
-# idle-xhr-most case: 10 000, or half of MOST_SESSIONS), NODE (node binary).
+# idle-xhr-most case: 10 000, or half of MOST_SESSIONS), ECHO_WS_ROUND_TRIPS and
+# ECHO_XHR_ROUND_TRIPS (each echo client's round trips: 1 000 and 400; more for CPU figures
+# finer than the 10 ms clock tick allows, as when two builds are compared), NODE (node binary).
 # Exits non-zero if any run failed (the table says which).
 set -euo pipefail
 
@@ -62,6 +64,8 @@ MOST_SESSIONS="${MOST_SESSIONS:-$(( hard_files - reserve > 100500 ? 100000 : har
 # A polling session holds two connections (its waiting GET, its POSTs'): 10 000, or half of
 # what the descriptors allow.
 MOST_POLLING="${MOST_POLLING:-$(( MOST_SESSIONS / 2 > 10000 ? 10000 : MOST_SESSIONS / 2 ))}"
+ECHO_WS_ROUND_TRIPS="${ECHO_WS_ROUND_TRIPS:-1000}"
+ECHO_XHR_ROUND_TRIPS="${ECHO_XHR_ROUND_TRIPS:-400}"
 
 # case name | full-size arguments | QUICK=1 arguments
 CASES=(
@@ -72,8 +76,8 @@ CASES=(
   "idle-xhr-most|idle --transport xhr-polling --sessions $MOST_POLLING --hold $IDLE_HOLD|idle --transport xhr-polling --sessions 60 --hold $IDLE_HOLD"
   "fanout-ws|fanout --transport websocket --receivers 1000 --messages 1000 --window 16|fanout --transport websocket --receivers 10 --messages 50"
   "fanout-xhr|fanout --transport xhr-polling --receivers 100 --messages 500 --window 16|fanout --transport xhr-polling --receivers 5 --messages 20"
-  "echo-ws|echo --transport websocket --clients 50 --round-trips 1000|echo --transport websocket --clients 5 --round-trips 20"
-  "echo-xhr|echo --transport xhr-polling --clients 50 --round-trips 400|echo --transport xhr-polling --clients 5 --round-trips 20"
+  "echo-ws|echo --transport websocket --clients 50 --round-trips $ECHO_WS_ROUND_TRIPS|echo --transport websocket --clients 5 --round-trips 20"
+  "echo-xhr|echo --transport xhr-polling --clients 50 --round-trips $ECHO_XHR_ROUND_TRIPS|echo --transport xhr-polling --clients 5 --round-trips 20"
   "handshake|handshake --workers 16 --count 20000|handshake --workers 2 --count 100"
   "handshake-ws|handshake --websocket --workers 16 --count 4000|handshake --websocket --workers 2 --count 50"
   "churn|churn --sessions 10000 --concurrency 32|churn --sessions 50 --concurrency 8"

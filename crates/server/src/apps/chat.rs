@@ -43,7 +43,11 @@ impl Default for JsText {
 
 impl<'de> Deserialize<'de> for JsText {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Value::deserialize(deserializer).map(|value| JsText(js_text(Some(&value))))
+        // A string, by far the most common, is kept as it came rather than copied.
+        Ok(JsText(match Value::deserialize(deserializer)? {
+            Value::String(text) => text,
+            other => js_text(Some(&other)),
+        }))
     }
 }
 
