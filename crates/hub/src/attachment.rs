@@ -112,7 +112,8 @@ impl Attachment {
             .take(self.generation, self.mode, waited, flushing)
         {
             Take::Batch(batch, finished_lingering) => {
-                self.metrics.packets_out(self.kind, batch.packets());
+                self.metrics
+                    .packets_out(self.kind, self.session.generation, batch.packets());
                 if finished_lingering {
                     self.forget_session();
                 }

@@ -69,6 +69,31 @@ pub(crate) const PACKET_TYPE_LABELS: [&str; PACKET_TYPES] = [
     "noop",
 ];
 
+/// The 0.9 packet type (the index of [`PACKET_TYPE_LABELS`]) of an Engine.IO packet as an
+/// outbox holds it, so that the counters label every generation's packets alike: a
+/// Socket.IO packet inside an Engine.IO `message` (`4…`) by its Socket.IO type, `ping` and
+/// `pong` as heartbeats, `noop` and `close` as themselves. `None` for what is not a packet of
+/// its own: the `open` packet, and the binary attachments of an event or ack already counted.
+fn engine_type_code(raw: &[u8]) -> Option<usize> {
+    let [kind, rest @ ..] = raw else {
+        return None;
+    };
+    match kind {
+        b'1' => Some(0),
+        b'2' | b'3' => Some(2),
+        b'6' => Some(8),
+        b'4' => match rest.first()? {
+            b'0' => Some(1),
+            b'1' => Some(0),
+            b'2' | b'5' => Some(5),
+            b'3' | b'6' => Some(6),
+            b'4' => Some(7),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn transport_slot(kind: Option<TransportKind>) -> usize {
     kind.and_then(|kind| TransportKind::ALL.iter().position(|k| *k == kind))
         .map_or(0, |index| index + 1)
@@ -177,17 +202,25 @@ impl HubMetrics {
         }
     }
 
-    pub(crate) fn packets_out(&self, transport: TransportKind, packets: &[Encoded]) {
+    /// Counts the packets of a batch written over `transport` to a client of `generation`,
+    /// by type, and their bytes.
+    pub(crate) fn packets_out(
+        &self,
+        transport: TransportKind,
+        generation: Generation,
+        packets: &[Encoded],
+    ) {
         let slot = transport_slot(Some(transport));
         let mut bytes = 0;
         for packet in packets {
             // Bytes, not text: counting must not re-validate every outgoing packet.
             let raw = packet.bytes();
             bytes += raw.len() as u64;
-            let type_code = raw
-                .first()
-                .map_or(usize::MAX, |b| usize::from(b.wrapping_sub(b'0')));
-            if let Some(counter) = self.packets_out[slot].get(type_code) {
+            let type_code = match generation {
+                Generation::Legacy => raw.first().map(|b| usize::from(b.wrapping_sub(b'0'))),
+                Generation::Engine(_) => engine_type_code(raw),
+            };
+            if let Some(counter) = type_code.and_then(|code| self.packets_out[slot].get(code)) {
                 bump(counter, 1);
             }
         }
@@ -454,6 +487,7 @@ mod tests {
         metrics.packet_in(None, 3);
         metrics.packets_out(
             TransportKind::Websocket,
+            Generation::Legacy,
             &[Encoded::from_static("5:::{}"), Encoded::from_static("2::")],
         );
         let by_type = metrics.packets_by_type();
@@ -472,5 +506,49 @@ mod tests {
             2,
             "the same counters the snapshot reads"
         );
+    }
+
+    #[test]
+    fn engine_packets_out_are_counted_by_their_socket_io_type() {
+        let metrics = HubMetrics::default();
+        let v4 = Generation::Engine(EngineRevision::V4);
+        metrics.packets_out(
+            TransportKind::XhrPolling,
+            v4,
+            &[
+                Encoded::from_static(r#"40{"sid":"x"}"#),
+                Encoded::from_static(r#"42["toClient","a"]"#),
+                Encoded::from_static(r#"451-["blob",{"_placeholder":true,"num":0}]"#),
+                Encoded::binary(b"\x01\x02"),
+                Encoded::from_static(r#"43[1]"#),
+                Encoded::from_static("2"),
+                Encoded::from_static("3"),
+                Encoded::from_static("6"),
+                Encoded::from_static("41"),
+            ],
+        );
+        let by_type = metrics.packets_by_type();
+        let written = |label: &str| {
+            by_type
+                .iter()
+                .find(|(kind, _, _)| *kind == label)
+                .map(|(_, _, written)| *written)
+        };
+        assert_eq!(written("connect"), Some(1));
+        assert_eq!(
+            written("event"),
+            Some(2),
+            "the binary event once, not its attachment"
+        );
+        assert_eq!(written("ack"), Some(1));
+        assert_eq!(written("heartbeat"), Some(2));
+        assert_eq!(written("noop"), Some(1));
+        assert_eq!(written("disconnect"), Some(1));
+        assert_eq!(
+            written("message"),
+            Some(0),
+            "no Engine.IO type read as a 0.9 one"
+        );
+        assert_eq!(written("json"), Some(0));
     }
 }
