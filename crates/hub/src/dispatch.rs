@@ -12,9 +12,9 @@ use crate::encoded::{Encoded, Form};
 use crate::generation::Generation;
 use crate::handshake::Authorization;
 use crate::hub::HubInner;
-use crate::namespace::{JoinRequest, Message, NamespaceInner};
+use crate::namespace::{Join, JoinRequest, Message, NamespaceAuthorization, NamespaceInner};
 use crate::reason::DisconnectReason;
-use crate::session::{Bound, Bounds, Establish, Phase, Pushed, Session};
+use crate::session::{Bound, Bounds, Establish, Hold, Phase, Pushed, Session};
 use crate::socket::{AckSender, Socket};
 use crate::translate::{Names, connect_refusal, encode_for, invalid_namespace};
 
@@ -149,7 +149,16 @@ impl HubInner {
                 self.end(session, DisconnectReason::Booted, farewell);
             }
             PacketBody::Disconnect => {
-                self.leave_namespace(session, &endpoint, DisconnectReason::Packet, false)
+                let packet = Packet { endpoint, id, body };
+                match session.hold_for_join(packet) {
+                    Hold::Held => {}
+                    Hold::Joined(packet) | Hold::NotJoined(packet) => self.leave_namespace(
+                        session,
+                        &packet.endpoint,
+                        DisconnectReason::Packet,
+                        false,
+                    ),
+                }
             }
             PacketBody::Connect { query }
                 if !endpoint.is_empty() || session.generation != Generation::Legacy =>
@@ -192,7 +201,18 @@ impl HubInner {
             .namespace(&endpoint)
             .filter(|_| session.has_joined(&endpoint))
         else {
-            debug!(sid = %session.id, endpoint, "packet for a namespace the session has not joined ignored");
+            let body = match delivery {
+                Delivery::Message(Message::Text(text)) => PacketBody::Message(text),
+                Delivery::Message(Message::Json(value)) => PacketBody::Json(value),
+                Delivery::Event(name, args) => PacketBody::Event { name, args },
+            };
+            match session.hold_for_join(Packet { endpoint, id, body }) {
+                Hold::Held => {}
+                Hold::Joined(packet) => self.handle(session, packet),
+                Hold::NotJoined(packet) => {
+                    debug!(sid = %session.id, endpoint = packet.endpoint, "packet for a namespace the session has not joined ignored");
+                }
+            }
             return;
         };
         if let Some(MessageId { value, data: false }) = id {
@@ -244,18 +264,71 @@ impl HubInner {
         if session.phase() == Phase::Issued && !self.establish(session) {
             return;
         }
-        let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
         if session.has_joined(endpoint) {
-            self.push_packet(session, &confirm, false);
+            self.confirm_join(session, endpoint);
             return;
         }
         let auth = session.connect_payload(endpoint);
-        let request = JoinRequest {
-            query,
-            auth: auth.as_ref(),
+        let decision = match namespace.authorization() {
+            None => Authorization::Accept,
+            Some(NamespaceAuthorization::Now(hook)) => hook(
+                &session.handshake,
+                JoinRequest {
+                    query,
+                    auth: auth.as_ref(),
+                },
+            ),
+            Some(NamespaceAuthorization::Waiting(hook)) => {
+                // A second connect while the first waits: that one answers for both.
+                if !session.begin_joining(endpoint) {
+                    return;
+                }
+                let Some(hub) = self.arc() else { return };
+                let join = Join {
+                    query: query.map(str::to_owned),
+                    auth,
+                };
+                let deciding = hook(session.handshake.clone(), join);
+                let (session, endpoint) = (Arc::clone(session), endpoint.to_owned());
+                crate::handler::drive(async move {
+                    let decision = deciding.await;
+                    hub.decide_join(&session, &endpoint, namespace, decision);
+                });
+                return;
+            }
         };
-        match namespace.authorize(&session.handshake, request) {
-            Authorization::Accept => {}
+        if self.refuse_join(session, endpoint, decision) || !session.join_endpoint(endpoint) {
+            return;
+        }
+        self.joined(session, endpoint, namespace);
+    }
+
+    /// Completes a join whose asynchronous hook has decided, then handles the packets the
+    /// client sent for the namespace meanwhile, in their order (dropped when refused).
+    fn decide_join(
+        &self,
+        session: &Arc<Session>,
+        endpoint: &str,
+        namespace: Arc<NamespaceInner>,
+        decision: Authorization,
+    ) {
+        let refused = self.refuse_join(session, endpoint, decision);
+        let (joined, held) = session.finish_joining(endpoint, !refused);
+        if joined {
+            self.joined(session, endpoint, namespace);
+        }
+        if !held.is_empty() && !joined {
+            debug!(sid = %session.id, endpoint, held = held.len(), "packets for a namespace not joined dropped");
+        }
+        for packet in held.into_iter().filter(|_| joined) {
+            self.handle(session, packet);
+        }
+    }
+
+    /// Tells the client its namespace is refused, when `decision` refuses; whether it did.
+    fn refuse_join(&self, session: &Arc<Session>, endpoint: &str, decision: Authorization) -> bool {
+        match decision {
+            Authorization::Accept => false,
             Authorization::RefuseWith { message, data }
                 if session.generation != Generation::Legacy =>
             {
@@ -263,7 +336,7 @@ impl HubInner {
                 {
                     self.push(session, refusal, false);
                 }
-                return;
+                true
             }
             decision => {
                 if let Authorization::Error(why) = decision {
@@ -277,14 +350,22 @@ impl HubInner {
                     },
                 );
                 self.push_packet(session, &refusal, false);
-                return;
+                true
             }
         }
-        if !session.join_endpoint(endpoint) {
-            return;
-        }
-        namespace.add_member(session);
+    }
+
+    /// The client's `CONNECT` answered: `1::/ns`, `40/ns,…`.
+    fn confirm_join(&self, session: &Arc<Session>, endpoint: &str) {
+        let confirm = Packet::on(endpoint, PacketBody::Connect { query: None });
         self.push_packet(session, &confirm, false);
+    }
+
+    /// A session that has just joined `namespace`: a member, told so, and its connection
+    /// handler run.
+    fn joined(&self, session: &Arc<Session>, endpoint: &str, namespace: Arc<NamespaceInner>) {
+        namespace.add_member(session);
+        self.confirm_join(session, endpoint);
         self.fire(session, namespace, NamespaceInner::fire_connection);
     }
 

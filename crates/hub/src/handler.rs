@@ -246,9 +246,10 @@ event_handler!(A1 a1, A2 a2, A3 a3);
 event_handler!(A1 a1, A2 a2, A3 a3, A4 a4);
 event_handler!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
 
-/// Polls a handler's future once here; if it waits, hands it to the runtime, whose first
-/// poll gives it the task's waker (the no-op one of this first poll is never woken).
-fn drive(future: impl Future<Output = ()> + Send + 'static) {
+/// Polls a handler's (or a hook's) future once here; if it waits, hands it to the runtime,
+/// whose first poll gives it the task's waker (the no-op one of this first poll is never
+/// woken).
+pub(crate) fn drive(future: impl Future<Output = ()> + Send + 'static) {
     let mut future = Box::pin(future);
     if future
         .as_mut()
@@ -259,6 +260,6 @@ fn drive(future: impl Future<Output = ()> + Send + 'static) {
     }
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => drop(runtime.spawn(future)),
-        Err(_) => error!("an event handler waited outside a Tokio runtime; its rest is dropped"),
+        Err(_) => error!("a handler or hook waited outside a Tokio runtime; its rest is dropped"),
     }
 }

@@ -85,7 +85,7 @@ pub use handshake::{
 };
 pub use hub::{AttachError, Authorized, EngineAttachError, Hub, IngestError, Undelivered};
 pub use metrics::{HubMetrics, MetricsSnapshot, NO_TRANSPORT};
-pub use namespace::{JoinRequest, Message, Namespace};
+pub use namespace::{Join, JoinRequest, Message, Namespace};
 pub use origin::{Origins, OriginsParseError};
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;

@@ -1,6 +1,8 @@
 //! Namespaces (`io.of('/chat')`), their handlers and their rooms (docs/protocol.md §4.10, §4.11).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -29,8 +31,30 @@ type RawEventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Option<AckSender>) + Send
 type MessageHandler = Arc<dyn Fn(&Socket, Message, Option<AckSender>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 type DisconnectingHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
-type NamespaceAuthorization =
-    Arc<dyn Fn(&HandshakeData, JoinRequest<'_>) -> Authorization + Send + Sync>;
+/// A namespace's authorization hook, in either form.
+#[derive(Clone)]
+pub(crate) enum NamespaceAuthorization {
+    /// Decides at once.
+    Now(Arc<DecideJoin>),
+    /// Decides after waiting on something.
+    Waiting(Arc<dyn Fn(HandshakeData, Join) -> DecidingJoin + Send + Sync>),
+}
+
+/// A join hook that decides at once.
+pub(crate) type DecideJoin = dyn Fn(&HandshakeData, JoinRequest<'_>) -> Authorization + Send + Sync;
+
+/// An asynchronous join hook's decision, on its way.
+pub(crate) type DecidingJoin = Pin<Box<dyn Future<Output = Authorization> + Send>>;
+
+/// What an asynchronous join hook gets besides the handshake data: the join request, owned,
+/// since the hook may keep it across its waits.
+#[derive(Debug, Clone, Default)]
+pub struct Join {
+    /// The query of a 0.9 `1::/ns:?a=b` or of a Socket.IO 4 `40/ns?a=b,`.
+    pub query: Option<String>,
+    /// The payload of a Socket.IO 5 `CONNECT` (`io(url, { auth })`).
+    pub auth: Option<Value>,
+}
 
 /// What a client's request to join a namespace carries, for the namespace's authorization
 /// hook ([`Namespace::authorize_join`]).
@@ -79,13 +103,9 @@ impl NamespaceInner {
         }
     }
 
-    pub(crate) fn authorize(
-        &self,
-        handshake: &HandshakeData,
-        request: JoinRequest<'_>,
-    ) -> Authorization {
-        let hook = self.handlers.read().authorization.clone();
-        hook.map_or(Authorization::Accept, |hook| hook(handshake, request))
+    /// The namespace's authorization hook, if it has one.
+    pub(crate) fn authorization(&self) -> Option<NamespaceAuthorization> {
+        self.handlers.read().authorization.clone()
     }
 
     pub(crate) fn add_member(&self, session: &Arc<Session>) {
@@ -213,7 +233,42 @@ impl Namespace {
         &self,
         hook: impl Fn(&HandshakeData, JoinRequest<'_>) -> Authorization + Send + Sync + 'static,
     ) -> &Self {
-        self.inner.handlers.write().authorization = Some(Arc::new(hook));
+        self.inner.handlers.write().authorization =
+            Some(NamespaceAuthorization::Now(Arc::new(hook)));
+        self
+    }
+
+    /// [`Namespace::authorize_join`] for a decision that waits on something (a database, a
+    /// token service checking a Socket.IO 5 client's `auth`), as socket.io 4's `io.use`
+    /// middleware may. The hook gets the session's handshake data and the join request,
+    /// owned. Meanwhile the client's packets for this namespace are held, and handled in
+    /// their order once it has joined (dropped if it is refused, as they would be for a
+    /// namespace it never joined); its other namespaces go on. It replaces a hook set
+    /// before, of either form.
+    ///
+    /// ```
+    /// # use ferrio_hub::{Authorization, Hub, HubConfig};
+    /// # async fn token_is_valid(token: &str) -> bool { !token.is_empty() }
+    /// # let io = Hub::new(HubConfig::default()).unwrap();
+    /// io.of("/admin").authorize_join_async(|_handshake, join| async move {
+    ///     let token = join.auth.as_ref().and_then(|auth| auth["token"].as_str());
+    ///     match token {
+    ///         Some(token) if token_is_valid(token).await => Authorization::Accept,
+    ///         _ => Authorization::RefuseWith {
+    ///             message: "not allowed".to_owned(),
+    ///             data: None,
+    ///         },
+    ///     }
+    /// });
+    /// ```
+    pub fn authorize_join_async<F, Fut>(&self, hook: F) -> &Self
+    where
+        F: Fn(HandshakeData, Join) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Authorization> + Send + 'static,
+    {
+        let boxed = move |handshake, join| -> DecidingJoin { Box::pin(hook(handshake, join)) };
+        self.inner.handlers.write().authorization =
+            Some(NamespaceAuthorization::Waiting(Arc::new(boxed)));
         self
     }
 

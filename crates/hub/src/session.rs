@@ -74,6 +74,32 @@ struct State {
     timer_key: Option<TimerKey>,
     /// What the client may still send.
     budget: Budget,
+    /// The namespaces whose join waits on an asynchronous authorization hook, with the
+    /// client's packets for them held meanwhile. Boxed: almost no session ever has one.
+    joining: Option<Box<Joins>>,
+}
+
+/// The joins of one session waiting on their hooks (boxed apart, as a session rarely has any:
+/// the box costs an idle session one pointer where the list would cost three).
+#[derive(Debug, Default)]
+struct Joins(Vec<Joining>);
+
+/// What [`Session::hold_for_join`] did with a packet.
+#[derive(Debug)]
+pub(crate) enum Hold {
+    /// Kept until its namespace's join is decided.
+    Held,
+    /// Its namespace is joined: handle it now.
+    Joined(ferrio_protocol::Packet),
+    /// Its namespace is neither joined nor joining.
+    NotJoined(ferrio_protocol::Packet),
+}
+
+/// A namespace join waiting on its hook, and the packets that came for it meanwhile.
+#[derive(Debug)]
+struct Joining {
+    endpoint: Box<str>,
+    held: Vec<ferrio_protocol::Packet>,
 }
 
 impl State {
@@ -298,6 +324,7 @@ impl Session {
                 endpoints: Endpoints::default(),
                 timer_key: None,
                 budget,
+                joining: None,
             }),
             wake: Notify::new(),
             timers,
@@ -735,6 +762,8 @@ impl Session {
     fn close_locked(&self, state: &mut State, farewell: bool) -> Closed {
         let was = state.phase;
         state.phase = Phase::Closed;
+        // Joins still waiting on their hooks will find the session ended: nothing to hold.
+        state.joining = None;
         if farewell && was == Phase::Connected {
             state.push_back(self.generation.farewell());
             state.lingering = state.attached.is_none();
@@ -910,6 +939,73 @@ impl Session {
     pub(crate) fn join_endpoint(&self, endpoint: &str) -> bool {
         let mut state = self.state.lock();
         state.phase != Phase::Closed && state.endpoints.insert(endpoint)
+    }
+
+    /// Marks `endpoint` as joining while its authorization hook decides; `false` when it is
+    /// joined or joining already, or the session ended.
+    pub(crate) fn begin_joining(&self, endpoint: &str) -> bool {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Closed || state.endpoints.contains(endpoint) {
+            return false;
+        }
+        let joining = &mut state.joining.get_or_insert_with(Box::default).0;
+        if joining.iter().any(|j| &*j.endpoint == endpoint) {
+            return false;
+        }
+        joining.push(Joining {
+            endpoint: endpoint.into(),
+            held: Vec::new(),
+        });
+        true
+    }
+
+    /// Keeps `packet` until its namespace's join is decided, when it is joining; gives it
+    /// back otherwise, saying whether the namespace is joined now (its join may have been
+    /// decided since the caller looked).
+    pub(crate) fn hold_for_join(&self, packet: ferrio_protocol::Packet) -> Hold {
+        let mut state = self.state.lock();
+        if state.endpoints.contains(&packet.endpoint) {
+            return Hold::Joined(packet);
+        }
+        let joining = state.joining.as_mut().and_then(|joining| {
+            joining
+                .0
+                .iter_mut()
+                .find(|j| *j.endpoint == *packet.endpoint)
+        });
+        match joining {
+            Some(joining) => {
+                joining.held.push(packet);
+                Hold::Held
+            }
+            None => Hold::NotJoined(packet),
+        }
+    }
+
+    /// Ends the wait of `endpoint`'s join: joins it when `admit` (and the session is still
+    /// up), and returns whether it joined and the packets held for it, in their order.
+    pub(crate) fn finish_joining(
+        &self,
+        endpoint: &str,
+        admit: bool,
+    ) -> (bool, Vec<ferrio_protocol::Packet>) {
+        let mut state = self.state.lock();
+        let held = match state.joining.as_mut() {
+            Some(joining) => match joining.0.iter().position(|j| &*j.endpoint == endpoint) {
+                Some(index) => joining.0.swap_remove(index).held,
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        if state
+            .joining
+            .as_ref()
+            .is_some_and(|joining| joining.0.is_empty())
+        {
+            state.joining = None;
+        }
+        let joined = admit && state.phase != Phase::Closed && state.endpoints.insert(endpoint);
+        (joined, held)
     }
 
     /// Leaves `endpoint`, returning its state (rooms, pending acks).

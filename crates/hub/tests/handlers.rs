@@ -315,3 +315,120 @@ async fn a_handshake_given_up_while_its_hook_waits_holds_nothing() {
     assert_eq!(waiting.await.unwrap(), Err(Refusal::Unavailable));
     assert_eq!((hub.session_count(), hub.unconnected_count()), (0, 0));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_async_join_hook_holds_the_namespace_packets_until_it_decides() {
+    let hub = Hub::new(HubConfig::default()).unwrap();
+    let chat = hub.of("/chat");
+    chat.authorize_join_async(|handshake, join| async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let allowed = join.query.as_deref() != Some("?deny=1");
+        assert_eq!(
+            handshake.info.address.port(),
+            4000,
+            "the session's handshake data"
+        );
+        if allowed {
+            Authorization::Accept
+        } else {
+            Authorization::Refuse
+        }
+    });
+    chat.on_connection(|socket| {
+        socket.emit("hi", "chat");
+    });
+    chat.on(
+        "say",
+        |socket: Socket, Data(text): Data<String>| async move {
+            socket.emit("said", text);
+        },
+    );
+    hub.sockets().on("ping", |socket: Socket| async move {
+        socket.emit("pong", ());
+    });
+    let sid = connected(&hub).await;
+    // The namespace's events right behind its connect, and the default namespace's beside it.
+    ingest(
+        &hub,
+        &sid,
+        &[
+            "1::/chat:?a=b",
+            r#"5::/chat:{"name":"say","args":["one"]}"#,
+            r#"5:::{"name":"ping"}"#,
+            "1::/chat:?a=b",
+            r#"5::/chat:{"name":"say","args":["two"]}"#,
+        ],
+    );
+    assert_eq!(
+        poll(&hub, &sid).await,
+        [r#"5:::{"name":"pong","args":[null]}"#],
+        "the other namespaces go on while the hook waits"
+    );
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(
+        poll(&hub, &sid).await,
+        [
+            "1::/chat",
+            r#"5::/chat:{"name":"hi","args":["chat"]}"#,
+            r#"5::/chat:{"name":"said","args":["one"]}"#,
+            r#"5::/chat:{"name":"said","args":["two"]}"#,
+        ],
+        "joined once, then the held events in their order"
+    );
+    assert_eq!(hub.of("/chat").size(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_join_hook_that_refuses_drops_what_it_held_and_a_session_gone_meanwhile_joins_nothing()
+ {
+    let hub = Hub::new(HubConfig::default()).unwrap();
+    let chat = hub.of("/chat");
+    chat.authorize_join_async(|_handshake, join| async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match join.query.as_deref() {
+            Some("?deny=1") => Authorization::Refuse,
+            _ => Authorization::Accept,
+        }
+    });
+    let said = Arc::new(Mutex::new(0));
+    let count = Arc::clone(&said);
+    chat.on_raw("say", move |_socket, _args, _ack| *count.lock() += 1);
+    let refused = connected(&hub).await;
+    ingest(
+        &hub,
+        &refused,
+        &[
+            "1::/chat:?deny=1",
+            r#"5::/chat:{"name":"say","args":["x"]}"#,
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(poll(&hub, &refused).await, ["7::/chat:2"]);
+    assert_eq!(
+        *said.lock(),
+        0,
+        "held packets of a refused join are dropped"
+    );
+
+    let gone = connected(&hub).await;
+    ingest(
+        &hub,
+        &gone,
+        &["1::/chat", r#"5::/chat:{"name":"say","args":["x"]}"#],
+    );
+    hub.kick(&gone);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(*said.lock(), 0);
+    assert_eq!(
+        hub.of("/chat").size(),
+        0,
+        "a session that ended joins nothing"
+    );
+
+    // A client that leaves while its join waits: the leave is held, and undoes the join.
+    let leaver = connected(&hub).await;
+    ingest(&hub, &leaver, &["1::/chat", "0::/chat"]);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(poll(&hub, &leaver).await, ["1::/chat"]);
+    assert_eq!(hub.of("/chat").size(), 0);
+}

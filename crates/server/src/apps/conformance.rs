@@ -12,7 +12,8 @@
 //!   `chat_auth=error`);
 //! - namespace `/private`: lets in only a Socket.IO 5 client whose `auth` carries
 //!   `{"token":"secret"}`, refusing others with the message `not allowed` and the data
-//!   `{"reason":"token"}`, then acks `echo`;
+//!   `{"reason":"token"}`, then acks `echo`; its authorization is asynchronous and takes a
+//!   few milliseconds, as a token service would;
 //! - the handshake authorization refuses `auth=deny` and fails for `auth=error`.
 //!
 //! Everything observable only on the server — connections, disconnect reasons, ack callbacks —
@@ -210,10 +211,16 @@ fn install_default(hub: &Hub, log: &Log) {
     });
 }
 
+/// How long `/private`'s authorization takes to check a token.
+const TOKEN_CHECK: Duration = Duration::from_millis(5);
+
 fn install_private(hub: &Hub) {
     let private = hub.of("/private");
-    private.authorize_join(|_handshake, request| {
-        let token = request.auth.and_then(|auth| auth.get("token"));
+    // Asynchronous, as a token service would be: the client's packets for the namespace are
+    // held while it decides.
+    private.authorize_join_async(|_handshake, join| async move {
+        tokio::time::sleep(TOKEN_CHECK).await;
+        let token = join.auth.as_ref().and_then(|auth| auth.get("token"));
         if token.and_then(Value::as_str) == Some("secret") {
             Authorization::Accept
         } else {
