@@ -11,7 +11,7 @@ use crate::budget::{Spent, packet_size};
 use crate::encoded::{Encoded, Form};
 use crate::generation::Generation;
 use crate::handshake::Authorization;
-use crate::hub::HubInner;
+use crate::hub::{AUTHORIZATION_TIMEOUT, HubInner, timed_out};
 use crate::namespace::{Join, JoinRequest, Message, NamespaceAuthorization, NamespaceInner};
 use crate::reason::DisconnectReason;
 use crate::session::{Bound, Bounds, Establish, Hold, Phase, Pushed, Session};
@@ -291,7 +291,9 @@ impl HubInner {
                 let deciding = hook(session.handshake.clone(), join);
                 let (session, endpoint) = (Arc::clone(session), endpoint.to_owned());
                 crate::handler::drive(async move {
-                    let decision = deciding.await;
+                    let decision = tokio::time::timeout(AUTHORIZATION_TIMEOUT, deciding)
+                        .await
+                        .unwrap_or_else(|_| Authorization::Error(timed_out()));
                     hub.decide_join(&session, &endpoint, namespace, decision);
                 });
                 return;

@@ -14,7 +14,7 @@ use std::task::{Context, Waker};
 use ferrio_protocol::{Packet, PacketBody};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tracing::{error, info};
+use tracing::{Instrument, error, info};
 
 use crate::socket::{AckSender, Socket};
 
@@ -111,8 +111,14 @@ pub trait FromEvent: Sized {
 /// metric `ferrio_events_invalid_arguments_total` counts it, a sampled log line names it,
 /// and when the client asked for an ack it gets one whose one argument is
 /// `{"error":"invalid arguments","event":…,"reason":…}`. A handler that would rather answer
-/// such events itself takes [`TryData`]. One handler reads the arguments once: a second
-/// `Data` or `TryData` in it refuses every event.
+/// such events itself takes [`TryData`].
+///
+/// The rule goes by how many arguments came, so: a `Data<(T,)>` never takes one argument
+/// (that one is read as `T`, not as an array), a `Data<(A, Option<B>)>` wants both when the
+/// client may leave the second out (take [`Args`] for optional trailing arguments), and a
+/// `Data<Vec<T>>` reads `emit('e', [1, 2])` and `emit('e', 1, 2)` alike. One handler reads
+/// the arguments once: after a `Data`, `TryData` or `Args`, another `Data` refuses every
+/// event and another `TryData` gets an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Data<T>(pub T);
 
@@ -132,11 +138,22 @@ pub struct ArgumentError {
     reason: String,
 }
 
+/// The most of a reason kept: the JSON reader quotes what the client sent, which the log and
+/// the client's ack need not get back whole.
+const MAX_REASON_CHARS: usize = 200;
+
 impl ArgumentError {
-    fn new(call: &EventCall, reason: impl ToString) -> Self {
+    /// An error for `call`'s arguments, for an extractor of your own that refuses them;
+    /// `reason` is cut to 200 characters.
+    pub fn new(call: &EventCall, reason: impl std::fmt::Display) -> Self {
+        let mut reason = reason.to_string();
+        if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
+            reason.truncate(cut);
+            reason.push('…');
+        }
         ArgumentError {
             event: Arc::clone(&call.event),
-            reason: reason.to_string(),
+            reason,
         }
     }
 
@@ -209,9 +226,9 @@ impl FromEvent for Option<AckSender> {
 }
 
 /// A function that handles an event: `async` (it returns a future), each of its arguments
-/// a [`FromEvent`]. `Args` is the tuple of the argument types, which only tells the
+/// a [`FromEvent`]. `T` is the tuple of the argument types, which only tells the
 /// implementations for each count of arguments apart.
-pub trait EventHandler<Args>: Send + Sync + 'static {
+pub trait EventHandler<T>: Send + Sync + 'static {
     /// Takes the arguments from `call` and runs the handler (see the module's notes), or
     /// refuses the event when one cannot be taken.
     fn call(&self, call: EventCall);
@@ -259,7 +276,8 @@ pub(crate) fn drive(future: impl Future<Output = ()> + Send + 'static) {
         return;
     }
     match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn(future)),
+        // In the span of the request that carried it, as its first part ran.
+        Ok(runtime) => drop(runtime.spawn(future.in_current_span())),
         Err(_) => error!("a handler or hook waited outside a Tokio runtime; its rest is dropped"),
     }
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use ferrio_protocol::{HandshakeBody, Packet, PacketBody, TransportKind};
@@ -38,6 +39,19 @@ use crate::upgrade::EngineUpgrade;
 /// What an asynchronous authorization hook returns: the handshake data, or the refusal.
 pub type Authorized = Result<HandshakeData, Authorization>;
 
+/// How long an authorization hook may take, at a handshake or a namespace join, before the
+/// client is refused as for a failed hook: a hung dependency must not hold requests, counts
+/// and held packets for ever.
+pub(crate) const AUTHORIZATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a hook that took too long failed.
+pub(crate) fn timed_out() -> String {
+    format!(
+        "the authorization hook did not decide within {}s",
+        AUTHORIZATION_TIMEOUT.as_secs()
+    )
+}
+
 /// An asynchronous authorization hook's decision, on its way.
 type Deciding = Pin<Box<dyn Future<Output = Authorized> + Send>>;
 
@@ -57,10 +71,13 @@ impl AuthorizationHook {
                 Authorization::Accept => Ok(data),
                 refusal => Err(refusal),
             },
-            AuthorizationHook::Waiting(hook) => match hook(data).await {
-                Err(Authorization::Accept) => Err(Authorization::Refuse),
-                decided => decided,
-            },
+            AuthorizationHook::Waiting(hook) => {
+                match tokio::time::timeout(AUTHORIZATION_TIMEOUT, hook(data)).await {
+                    Ok(Err(Authorization::Accept)) => Err(Authorization::Refuse),
+                    Ok(decided) => decided,
+                    Err(_) => Err(Authorization::Error(timed_out())),
+                }
+            }
         }
     }
 }
@@ -282,7 +299,9 @@ impl Hub {
     /// [`Authorization`] to refuse it (`Refuse` and `RefuseWith`: `403`; `Error`: `500`,
     /// logged; an `Err(Accept)` refuses too). The handshake request waits meanwhile, while the
     /// client's address counts as holding an unconnected handshake; a client that goes away
-    /// uncounts it. It replaces a hook set before, of either form.
+    /// uncounts it. A hook that has not decided within 10 seconds fails the handshake as
+    /// `Error` does. The session's wire generation stays the handshake's, whatever the hook
+    /// gives back. It replaces a hook set before, of either form.
     ///
     /// ```
     /// # use ferrio_hub::{Authorization, Hub, HubConfig};
@@ -790,7 +809,11 @@ impl HubInner {
         let hook = self.authorization.read().clone();
         if let Some(hook) = hook {
             data = match hook.decide(data).await {
-                Ok(decided) => decided,
+                Ok(mut decided) => {
+                    // The session's wire side is the handshake's, whatever the hook gave back.
+                    decided.generation = generation;
+                    decided
+                }
                 Err(decision) => {
                     let refusal = match decision {
                         Authorization::Error(why) => Refusal::AuthorizationError(why),
@@ -1059,7 +1082,7 @@ impl HubInner {
         generation: u64,
         mode: AttachMode,
         kind: TransportKind,
-        polling_duration: std::time::Duration,
+        polling_duration: Duration,
     ) -> Attachment {
         Attachment {
             hub: self.weak_self.clone(),

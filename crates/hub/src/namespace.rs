@@ -243,8 +243,9 @@ impl Namespace {
     /// middleware may. The hook gets the session's handshake data and the join request,
     /// owned. Meanwhile the client's packets for this namespace are held, and handled in
     /// their order once it has joined (dropped if it is refused, as they would be for a
-    /// namespace it never joined); its other namespaces go on. It replaces a hook set
-    /// before, of either form.
+    /// namespace it never joined); its other namespaces go on. A hook that has not decided
+    /// within 10 seconds refuses the join as `Error` does. It replaces a hook set before, of
+    /// either form.
     ///
     /// ```
     /// # use ferrio_hub::{Authorization, Hub, HubConfig};
@@ -342,7 +343,7 @@ impl Namespace {
     /// its first `.await` that waits; from there it goes on as a task of its own. So what it
     /// does before waiting keeps the order of the client's events. Arguments that do not
     /// read as its types refuse the event ([`Data`](crate::Data) says how).
-    pub fn on<Args>(&self, event: &str, handler: impl EventHandler<Args>) -> &Self {
+    pub fn on<T>(&self, event: &str, handler: impl EventHandler<T>) -> &Self {
         let name: Arc<str> = event.into();
         self.on_raw(event, move |socket, args, ack| {
             handler.call(EventCall::new(socket.clone(), Arc::clone(&name), args, ack));

@@ -209,7 +209,12 @@ impl Socket {
             value: id,
             data: true,
         });
-        self.push(&packet, false).then_some(id)
+        if self.push(&packet, false) {
+            return Some(id);
+        }
+        // Not sent (a name this client's generation reserves, a session ending): no ack comes.
+        drop(self.session.take_ack(&self.namespace.name, id));
+        None
     }
 
     /// Sends a text message (type 3).
@@ -408,7 +413,13 @@ impl AckWait {
 
 impl Drop for AckWait {
     fn drop(&mut self) {
-        if self.reply.is_some() {
+        // Only an ack still pending is ours to forget: once answered or gone with its
+        // namespace, the same id may belong to a later emit (ids restart when a socket
+        // joins a namespace again).
+        let pending = self.reply.as_mut().is_some_and(|reply| {
+            matches!(reply.try_recv(), Err(oneshot::error::TryRecvError::Empty))
+        });
+        if pending {
             drop(self.session.take_ack(&self.namespace, self.id));
         }
     }

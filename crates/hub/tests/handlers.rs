@@ -432,3 +432,54 @@ async fn an_async_join_hook_that_refuses_drops_what_it_held_and_a_session_gone_m
     assert_eq!(poll(&hub, &leaver).await, ["1::/chat"]);
     assert_eq!(hub.of("/chat").size(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn hooks_that_never_decide_fail_after_ten_seconds() {
+    let hub = Hub::new(HubConfig::default()).unwrap();
+    hub.authorize_async(|handshake| async move {
+        if handshake.query("hang").is_some() {
+            std::future::pending::<()>().await;
+        }
+        Ok(handshake)
+    });
+    let started = tokio::time::Instant::now();
+    assert!(matches!(
+        hub.handshake(info(&[("hang", "1")], None)).await,
+        Err(Refusal::AuthorizationError(why)) if why.contains("10s")
+    ));
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    assert_eq!(hub.unconnected_count(), 0);
+
+    hub.of("/slow")
+        .authorize_join_async(|_handshake, _join| std::future::pending());
+    let sid = connected(&hub).await;
+    ingest(&hub, &sid, &["1::/slow"]);
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(poll(&hub, &sid).await, ["7::/slow:2"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_cannot_change_the_sessions_wire_generation() {
+    let hub = Hub::new(HubConfig::default()).unwrap();
+    // A hook that builds its answer afresh, as from the request alone.
+    hub.authorize_async(
+        |handshake| async move { Ok(ferrio_hub::HandshakeData::new(handshake.info)) },
+    );
+    let sid = hub
+        .open_engine(info(&[], None), ferrio_eio::Revision::V4)
+        .await
+        .unwrap()
+        .sid;
+    let mut poll = hub
+        .attach_engine(
+            &sid,
+            ferrio_protocol::TransportKind::XhrPolling,
+            ferrio_hub::AttachMode::Poll,
+        )
+        .unwrap();
+    ingest(&hub, &sid, &["1::"]);
+    let batch = poll.next_batch().await.expect("a batch");
+    let texts: Vec<&str> = batch.texts().collect();
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].starts_with(r#"40{"sid":"#), "{texts:?}");
+}

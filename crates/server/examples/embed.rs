@@ -115,7 +115,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 "gray".to_owned()
             }
         };
-        let name = socket.handshake().data["user"].as_str().unwrap_or_default();
+        let user = socket.handshake().data.get("user");
+        let name = user.and_then(|user| user.as_str()).unwrap_or_default();
         socket.to("lobby").emit(
             "joined",
             Joined {

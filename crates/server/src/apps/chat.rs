@@ -10,8 +10,11 @@
 //!
 //! plus: a line that carries `data` (binary data, say) hands it on as a second argument,
 //! `toClient(msg, data)`; a `message` that asks for an ack with data is acked with its own
-//! text. A line that is not an object (the original would say `undefined:undefined`) is
-//! refused as arguments that do not fit ([`Data`]).
+//! text. The line is read into [`Line`] by the rule of [`Data`]: an object `{nome, msg}` (or
+//! an array `[nome, msg]`, as serde reads a struct), each field written as JavaScript writes
+//! it; a line that does not read so (a bare string or number, where the original would say
+//! `undefined:undefined`) is refused as arguments that do not fit, and a second argument is
+//! read as part of the line, where the original ignored it.
 
 use ferrio_hub::{Data, Hub, Message, Socket};
 use serde::Deserialize;
@@ -27,7 +30,14 @@ struct Line {
     nome: JsText,
     #[serde(default)]
     msg: JsText,
+    /// Handed on whenever it is there, `null` included, as the original does.
+    #[serde(default, deserialize_with = "present")]
     data: Option<Value>,
+}
+
+/// A field that is there, whatever its value: `Some(Value::Null)` for `null`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// A JSON value as JavaScript writes it into a string (`undefined` when absent), so
