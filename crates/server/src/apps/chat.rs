@@ -10,7 +10,7 @@
 //!
 //! plus: a line that carries `data` (binary data, say) hands it on as a second argument,
 //! `toClient(msg, data)`; a `message` that asks for an ack with data is acked with its own
-//! text. The line is read into [`Line`] by the rule of [`Data`]: an object `{nome, msg}` (or
+//! text. The line is read into `Line` by the rule of [`Data`]: an object `{nome, msg}` (or
 //! an array `[nome, msg]`, as serde reads a struct), each field written as JavaScript writes
 //! it; a line that does not read so (a bare string or number, where the original would say
 //! `undefined:undefined`) is refused as arguments that do not fit, and a second argument is
