@@ -107,31 +107,25 @@ impl History {
     /// The rates between consecutive samples of the last [`RATE_POINTS`] intervals, divided by
     /// the time that really passed between them (a tick can come late).
     pub(crate) fn rates(&self) -> Rates {
-        let samples = self.samples.lock();
-        let skip = samples.len().saturating_sub(RATE_POINTS + 1);
-        let mut rates = Rates::default();
-        let mut previous: Option<&(Instant, Activity)> = None;
-        for sample in samples.iter().skip(skip) {
-            if let Some((then, before)) = previous {
-                let (now, after) = sample;
-                let seconds = now.saturating_duration_since(*then).as_secs_f64();
-                let rate = |from: u64, to: u64| per_second(to.saturating_sub(from), seconds);
-                rates
-                    .handshakes_accepted
-                    .push(rate(before.handshakes_accepted, after.handshakes_accepted));
-                rates
-                    .handshakes_refused
-                    .push(rate(before.handshakes_refused, after.handshakes_refused));
-                rates
-                    .messages_in
-                    .push(rate(before.messages_in, after.messages_in));
-                rates
-                    .messages_out
-                    .push(rate(before.messages_out, after.messages_out));
-            }
-            previous = Some(sample);
+        let mut samples = self.samples.lock();
+        let samples = samples.make_contiguous();
+        let recent = &samples[samples.len().saturating_sub(RATE_POINTS + 1)..];
+        let series = |count: fn(&Activity) -> u64| -> Vec<f64> {
+            recent
+                .windows(2)
+                .map(|pair| {
+                    let ((then, before), (now, after)) = (&pair[0], &pair[1]);
+                    let seconds = now.saturating_duration_since(*then).as_secs_f64();
+                    per_second(count(after).saturating_sub(count(before)), seconds)
+                })
+                .collect()
+        };
+        Rates {
+            handshakes_accepted: series(|activity| activity.handshakes_accepted),
+            handshakes_refused: series(|activity| activity.handshakes_refused),
+            messages_in: series(|activity| activity.messages_in),
+            messages_out: series(|activity| activity.messages_out),
         }
-        rates
     }
 
     /// The disconnects between the oldest sample within [`DISCONNECT_WINDOW`] of the newest
