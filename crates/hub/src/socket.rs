@@ -454,3 +454,37 @@ impl TimedEmit<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ferrio_protocol::TransportKind;
+
+    use crate::{AttachMode, ConnectInfo, Hub, HubConfig};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_dropped_before_its_reply_forgets_its_ack_and_a_held_one_keeps_it() {
+        let hub = Hub::new(HubConfig::default()).expect("the default config is valid");
+        let info = ConnectInfo {
+            headers: vec![("host".to_owned(), "localhost".to_owned())],
+            address: "127.0.0.1:4000".parse().expect("an address"),
+            query: Vec::new(),
+            secure: false,
+        };
+        let sid = hub.handshake(info).await.expect("accepted").sid;
+        let _stream = hub
+            .attach(&sid, TransportKind::Websocket, AttachMode::Stream)
+            .expect("attached");
+        let socket = hub.sockets().socket(&sid).expect("joined");
+        drop(socket.emit_with_ack::<String>("dropped", 1));
+        assert!(
+            socket.session.take_ack("", 1).is_none(),
+            "the dropped wait took its ack back"
+        );
+        let kept = socket.emit_with_ack::<String>("kept", 2);
+        assert!(
+            socket.session.take_ack("", 2).is_some(),
+            "a wait still held keeps its ack"
+        );
+        drop(kept);
+    }
+}

@@ -318,7 +318,7 @@ async fn awaited_acks_give_the_typed_reply_a_timeout_or_the_reason_there_is_none
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_ack_nobody_awaits_is_forgotten() {
+async fn an_emit_whose_reply_nobody_awaits_still_goes_out_and_others_get_their_replies() {
     let hub = hub();
     let sid = connected(&hub).await;
     let socket = hub.sockets().socket(&sid).unwrap();
